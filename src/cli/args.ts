@@ -1,0 +1,50 @@
+// A small, strict argument parser: `--name value`, `--flag`, and positional words.
+export interface ParsedArgs {
+  words: string[];
+  options: Map<string, string | true>;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export function parseArgs(argv: string[], flags: ReadonlySet<string>): ParsedArgs {
+  const words: string[] = [];
+  const options = new Map<string, string | true>();
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index]!;
+    if (!arg.startsWith('--')) {
+      words.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (flags.has(name)) {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      options.set(name, true);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : argv[index + 1];
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
+    if (eq < 0) index += 1;
+    options.set(name, value);
+  }
+  return { words, options };
+}
+
+export function requireOption(args: ParsedArgs, name: string): string {
+  const value = args.options.get(name);
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+export function optionalOption(args: ParsedArgs, name: string): string | null {
+  const value = args.options.get(name);
+  return typeof value === 'string' ? value : null;
+}
+
+export function checkKnownOptions(args: ParsedArgs, known: string[]): void {
+  for (const name of args.options.keys()) {
+    if (!known.includes(name)) throw new UsageError(`unknown option --${name}`);
+  }
+}

@@ -1,0 +1,29 @@
+import type { Config } from '../config.js';
+import { createRuntime } from '../runtime.js';
+import { issueSetupLink } from '../services/accounts.js';
+
+export async function serve(config: Config): Promise<void> {
+  const runtime = await createRuntime(config, { startWorker: true });
+  const { app } = runtime;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'stopping');
+    await runtime.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  process.stdout.write(`\n${config.productName} is running at ${config.baseUrl} (listening on ${config.host}:${port}, ${config.mode} mode, ${runtime.store.dialect}).\n`);
+  if (config.mode === 'development') {
+    const setupLink = await issueSetupLink(runtime.deps);
+    if (setupLink) {
+      process.stdout.write(`\nNo account yet. Open this one-time setup link (valid for 1 hour) to create the first account and its owner:\n\n  ${setupLink}\n\n`);
+    }
+    process.stdout.write(`Emails and text messages go to the development outbox: ${config.baseUrl}/dev/outbox\n\n`);
+  }
+}

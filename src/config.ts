@@ -1,0 +1,186 @@
+// The one reader of process.env. Every setting is validated here, at start, with a
+// clear message per bad value; the rest of the code receives a typed Config.
+import { isAbsolute, resolve } from 'node:path';
+
+export type Mode = 'development' | 'production';
+
+export interface SmtpConfig {
+  url: string;
+  from: string;
+}
+
+export interface TwilioConfig {
+  accountSid: string;
+  authToken: string;
+  from: string | null;
+  messagingServiceSid: string | null;
+  apiBaseUrl: string;
+}
+
+export interface SmsWebhookConfig {
+  url: string;
+  secret: string;
+}
+
+export type SmsProvider = 'outbox' | 'twilio' | 'webhook' | 'off';
+
+export interface Config {
+  mode: Mode;
+  host: string;
+  port: number;
+  baseUrl: string;
+  dataDir: string;
+  databaseUrl: string;
+  redisUrl: string | null;
+  productName: string;
+  /** `id:base64key` pairs, first is the active key; null means "use the key file in dataDir". */
+  encryptionKeys: string | null;
+  /** Base64 key for HMAC of recovery codes; null means "use the key file in dataDir". */
+  hmacKey: string | null;
+  trustProxy: string | boolean;
+  logLevel: string;
+  smtp: SmtpConfig | null;
+  smsProvider: SmsProvider;
+  twilio: TwilioConfig | null;
+  smsWebhook: SmsWebhookConfig | null;
+  /** Password hashing concurrency (defaults to the number of cores). */
+  hashConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function readPort(env: Env): number {
+  const raw = env.PORT ?? '3000';
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 0 || port > 65535) {
+    throw new ConfigError(`PORT must be a number from 0 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+function readMode(env: Env): Mode {
+  const raw = env.TESSERA_MODE ?? 'development';
+  if (raw !== 'development' && raw !== 'production') {
+    throw new ConfigError(`TESSERA_MODE must be "development" or "production", got "${raw}"`);
+  }
+  return raw;
+}
+
+function readUrl(name: string, raw: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${raw}"`);
+  }
+  return raw;
+}
+
+function readTrustProxy(raw: string | undefined): string | boolean {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  // A comma-separated list of addresses or CIDR ranges of the proxies to trust
+  // (better-auth CVE-2026-45364: never trust X-Forwarded-For from anyone else).
+  return raw;
+}
+
+function readSmsProvider(env: Env, mode: Mode): SmsProvider {
+  const raw = env.TESSERA_SMS_PROVIDER ?? (mode === 'development' ? 'outbox' : 'off');
+  if (!['outbox', 'twilio', 'webhook', 'off'].includes(raw)) {
+    throw new ConfigError(`TESSERA_SMS_PROVIDER must be outbox, twilio, webhook or off, got "${raw}"`);
+  }
+  return raw as SmsProvider;
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const mode = readMode(env);
+  const port = readPort(env);
+  const host = env.TESSERA_HOST ?? (mode === 'development' ? '127.0.0.1' : '0.0.0.0');
+  const dataDirRaw = env.TESSERA_DATA_DIR ?? './data';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const baseUrl = readUrl('TESSERA_BASE_URL', env.TESSERA_BASE_URL ?? `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
+  const databaseUrl = env.TESSERA_DATABASE_URL
+    ? readUrl('TESSERA_DATABASE_URL', env.TESSERA_DATABASE_URL, ['postgres:', 'postgresql:', 'sqlite:', 'file:'])
+    : `sqlite:${resolve(dataDir, 'tessera.db')}`;
+  const redisUrl = env.TESSERA_REDIS_URL ? readUrl('TESSERA_REDIS_URL', env.TESSERA_REDIS_URL, ['redis:', 'rediss:']) : null;
+  const productName = (env.TESSERA_PRODUCT_NAME ?? 'Tessera').trim();
+  if (productName.length === 0 || productName.length > 60) {
+    throw new ConfigError('TESSERA_PRODUCT_NAME must be 1 to 60 characters');
+  }
+  const smtp = env.TESSERA_SMTP_URL
+    ? {
+        url: readUrl('TESSERA_SMTP_URL', env.TESSERA_SMTP_URL, ['smtp:', 'smtps:']),
+        from: env.TESSERA_SMTP_FROM ?? `${productName} <no-reply@${new URL(baseUrl).hostname}>`,
+      }
+    : null;
+  const smsProvider = readSmsProvider(env, mode);
+  let twilio: TwilioConfig | null = null;
+  if (smsProvider === 'twilio') {
+    const accountSid = env.TESSERA_TWILIO_ACCOUNT_SID;
+    const authToken = env.TESSERA_TWILIO_AUTH_TOKEN;
+    const from = env.TESSERA_TWILIO_FROM ?? null;
+    const messagingServiceSid = env.TESSERA_TWILIO_MESSAGING_SERVICE_SID ?? null;
+    if (!accountSid || !authToken || (!from && !messagingServiceSid)) {
+      throw new ConfigError(
+        'TESSERA_SMS_PROVIDER=twilio needs TESSERA_TWILIO_ACCOUNT_SID, TESSERA_TWILIO_AUTH_TOKEN and TESSERA_TWILIO_FROM or TESSERA_TWILIO_MESSAGING_SERVICE_SID',
+      );
+    }
+    twilio = {
+      accountSid,
+      authToken,
+      from,
+      messagingServiceSid,
+      apiBaseUrl: readUrl('TESSERA_TWILIO_API_URL', env.TESSERA_TWILIO_API_URL ?? 'https://api.twilio.com', ['http:', 'https:']),
+    };
+  }
+  let smsWebhook: SmsWebhookConfig | null = null;
+  if (smsProvider === 'webhook') {
+    if (!env.TESSERA_SMS_WEBHOOK_URL || !env.TESSERA_SMS_WEBHOOK_SECRET) {
+      throw new ConfigError('TESSERA_SMS_PROVIDER=webhook needs TESSERA_SMS_WEBHOOK_URL and TESSERA_SMS_WEBHOOK_SECRET');
+    }
+    smsWebhook = {
+      url: readUrl('TESSERA_SMS_WEBHOOK_URL', env.TESSERA_SMS_WEBHOOK_URL, ['http:', 'https:']),
+      secret: env.TESSERA_SMS_WEBHOOK_SECRET,
+    };
+  }
+  if (mode === 'production' && !env.TESSERA_ENCRYPTION_KEYS) {
+    throw new ConfigError('TESSERA_ENCRYPTION_KEYS is required in production (see README, "Keys")');
+  }
+  if (mode === 'production' && !env.TESSERA_HMAC_KEY) {
+    throw new ConfigError('TESSERA_HMAC_KEY is required in production (see README, "Keys")');
+  }
+  const hashConcurrencyRaw = env.TESSERA_HASH_CONCURRENCY;
+  let hashConcurrency = 0;
+  if (hashConcurrencyRaw !== undefined) {
+    hashConcurrency = Number(hashConcurrencyRaw);
+    if (!Number.isInteger(hashConcurrency) || hashConcurrency < 1 || hashConcurrency > 256) {
+      throw new ConfigError(`TESSERA_HASH_CONCURRENCY must be a whole number from 1 to 256, got "${hashConcurrencyRaw}"`);
+    }
+  }
+  return {
+    mode,
+    host,
+    port,
+    baseUrl,
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    productName,
+    encryptionKeys: env.TESSERA_ENCRYPTION_KEYS ?? null,
+    hmacKey: env.TESSERA_HMAC_KEY ?? null,
+    trustProxy: readTrustProxy(env.TESSERA_TRUST_PROXY),
+    logLevel: env.TESSERA_LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    smtp,
+    smsProvider,
+    twilio,
+    smsWebhook,
+    hashConcurrency,
+  };
+}

@@ -1,0 +1,53 @@
+// Tokens are `id.secret` (Lucia's session guide): the id finds the row, only a
+// SHA-256 of the secret is stored, and the comparison takes constant time.
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+
+export interface IssuedToken {
+  id: string;
+  secretHash: string;
+  /** The value handed to the client once; never stored. */
+  token: string;
+}
+
+/** 256 random bits of secret (DESIGN.md row 1), plus a 128-bit id for the lookup. */
+export function issueToken(): IssuedToken {
+  const id = randomBytes(16).toString('base64url');
+  const secret = randomBytes(32).toString('base64url');
+  return { id, secretHash: hashSecret(secret), token: `${id}.${secret}` };
+}
+
+export function parseToken(token: unknown): { id: string; secret: string } | null {
+  if (typeof token !== 'string' || token.length > 200) return null;
+  const match = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!match) return null;
+  return { id: match[1]!, secret: match[2]! };
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function secretMatches(secret: string, storedHash: string): boolean {
+  const actual = Buffer.from(hashSecret(secret), 'hex');
+  const expected = Buffer.from(storedHash, 'hex');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+export function hmacHex(key: Buffer, value: string): string {
+  return createHmac('sha256', key).update(value).digest('hex');
+}
+
+export function constantTimeEqualHex(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
+}
+
+/** A 6-digit numeric code from the CSPRNG (SMS and email confirmation codes). */
+export function newNumericCode(): string {
+  return randomInt(0, 1_000_000).toString().padStart(6, '0');
+}
+
+export function newId(): string {
+  return randomBytes(16).toString('base64url');
+}

@@ -1,0 +1,128 @@
+// Every email Tessera sends, in one place so a rebrand is one product name away.
+// Each mail names the account, the time, the browser and the address, and says what
+// to do if it was not you. None holds a recovery code, a seed or a passcode, except
+// the email-confirmation code that is its whole purpose.
+export interface MailContext {
+  productName: string;
+  accountName: string;
+  baseUrl: string;
+  /** ms since the epoch */
+  at: number;
+  browser: string | null;
+  ip: string | null;
+}
+
+export interface Mail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function when(context: MailContext): string {
+  return new Date(context.at).toUTCString();
+}
+
+interface MailParts {
+  subject: string;
+  lines: string[];
+  link?: { label: string; url: string };
+  /** Says what to do if it was not them; false for mails the person asked for. */
+  notYou?: string | false;
+}
+
+function compose(context: MailContext, parts: MailParts): Mail {
+  const details = [
+    `Account: ${context.accountName}`,
+    `When: ${when(context)}`,
+    `Browser: ${context.browser ?? 'unknown'}`,
+    `IP address: ${context.ip ?? 'unknown'}`,
+  ];
+  const notYou =
+    parts.notYou === false
+      ? null
+      : (parts.notYou ??
+        `If this was not you, change your password now at ${context.baseUrl}/profile/security and tell your account admin.`);
+  const text = [
+    ...parts.lines,
+    ...(parts.link ? ['', `${parts.link.label}: ${parts.link.url}`] : []),
+    '',
+    ...details,
+    ...(notYou ? ['', notYou] : []),
+    '',
+    `— ${context.productName}`,
+  ].join('\n');
+  const html = [
+    '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a2e">',
+    ...parts.lines.map((line) => `<p>${escapeHtml(line)}</p>`),
+    parts.link ? `<p><a href="${escapeHtml(parts.link.url)}">${escapeHtml(parts.link.label)}</a></p>` : '',
+    `<p style="color:#555;font-size:14px">${details.map(escapeHtml).join('<br>')}</p>`,
+    notYou ? `<p>${escapeHtml(notYou)}</p>` : '',
+    `<p style="color:#555">— ${escapeHtml(context.productName)}</p>`,
+    '</body></html>',
+  ].join('');
+  return { subject: `${parts.subject} — ${context.productName} (${context.accountName})`, text, html };
+}
+
+export const mails = {
+  invitation(context: MailContext, input: { inviterName: string; link: string }): Mail {
+    return compose(context, {
+      subject: 'You are invited',
+      lines: [`${input.inviterName} invited you to ${context.accountName} on ${context.productName}.`, 'Choose your password to start. The link works for 72 hours.'],
+      link: { label: 'Set your password', url: input.link },
+      notYou: 'If you did not expect this invitation, you can ignore this email.',
+    });
+  },
+  passwordReset(context: MailContext, input: { link: string }): Mail {
+    return compose(context, {
+      subject: 'Reset your password',
+      lines: ['Someone asked to reset your password. The link works for 1 hour and only once.', 'Your two-factor authentication stays on: you will still be asked for a passcode.'],
+      link: { label: 'Choose a new password', url: input.link },
+      notYou: 'If you did not ask for this, ignore this email: your password stays as it is.',
+    });
+  },
+  passwordChanged(context: MailContext): Mail {
+    return compose(context, { subject: 'Your password was changed', lines: ['Your password was changed. Your other sessions were signed out.'] });
+  },
+  signInLocked(context: MailContext): Mail {
+    return compose(context, {
+      subject: 'Sign-in paused after failed attempts',
+      lines: ['There were many failed attempts to sign in with your email, so sign-in is paused for a while.'],
+      notYou: `If these were not your attempts, someone may be guessing your password. Use a long, unique password and turn on two-factor authentication at ${context.baseUrl}/profile/security.`,
+    });
+  },
+  twoFactorEnabled(context: MailContext, input: { method: string }): Mail {
+    return compose(context, {
+      subject: 'Two-factor authentication is on',
+      lines: [`Two-factor authentication was turned on with ${input.method}.`, `Keep your recovery codes somewhere safe. You can make new ones at ${context.baseUrl}/profile/security.`],
+    });
+  },
+  twoFactorDisabled(context: MailContext): Mail {
+    return compose(context, { subject: 'Two-factor authentication is off', lines: ['Two-factor authentication was turned off for your sign-in.'] });
+  },
+  recoveryCodeUsed(context: MailContext, input: { left: number }): Mail {
+    const warning = input.left <= 3 ? [`Only ${input.left} recovery codes are left. Make a new set at ${context.baseUrl}/profile/security.`] : [];
+    return compose(context, {
+      subject: 'A recovery code was used',
+      lines: [`A recovery code was used to sign in. ${input.left} recovery codes are left.`, ...warning],
+    });
+  },
+  recoveryCodesRegenerated(context: MailContext): Mail {
+    return compose(context, {
+      subject: 'New recovery codes were made',
+      lines: ['A new set of recovery codes was made; the old ones no longer work.', `You can see how many are left at ${context.baseUrl}/profile/security.`],
+    });
+  },
+  newComputer(context: MailContext): Mail {
+    return compose(context, { subject: 'Sign-in from a new computer', lines: ['Your account was signed in to from a computer we had not seen before.'] });
+  },
+  computerTrusted(context: MailContext): Mail {
+    return compose(context, {
+      subject: 'A computer was trusted',
+      lines: ['A computer was trusted to skip the passcode at sign-in. You can forget it at any time in Security settings.'],
+    });
+  },
+};

@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ServiceDeps } from '../../services/deps.js';
+import { twoFactorSummary } from '../../services/profile.js';
+import { changeRole, inviteUser, setSuspended } from '../../services/users.js';
+import type { User } from '../../store/schema.js';
+import { AccountUsers } from '../../store/users.js';
+import { sendApiFailure } from '../errors.js';
+import { requestContext } from '../request-context.js';
+import { requireAdmin, signedInOf } from './authenticated.js';
+import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
+import { iso } from './outcomes.js';
+import { Email, Role, bearerSecurity } from './schemas.js';
+
+export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Record<string, unknown>> {
+  const summary = await twoFactorSummary(deps.db, user, deps.now());
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    suspended: user.suspended_at !== null,
+    invitation_pending: user.password_hash === null,
+    created_at: iso(user.created_at),
+    last_sign_in_at: iso(user.last_sign_in_at),
+    two_factor: { enabled: summary.enabled, methods: summary.methods, last_used_at: iso(summary.lastUsedAt), recovery_codes_left: summary.recoveryCodesLeft },
+  };
+}
+
+const UserId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
+  const api = scope.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.get(
+    '/api/v1/admin/users',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: "The account's people and their two-factor state, newest first",
+        security: bearerSecurity,
+        querystring: Type.Object({
+          filter: Type.Optional(Type.Union([Type.Literal('staff_without_2fa')])),
+          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const signedIn = signedInOf(request);
+      const before = decodeCursor(request.query.cursor);
+      if (before === 'invalid') return sendApiFailure(reply, { code: 'invalid_request', field: 'cursor', message: 'The cursor is not valid.' });
+      const users = await new AccountUsers(deps.db, signedIn.account.id).listPage(PAGE_SIZE + 1, before, {
+        staffWithoutTwoFactor: request.query.filter === 'staff_without_2fa',
+      });
+      const page = users.slice(0, PAGE_SIZE);
+      const last = page[page.length - 1];
+      return {
+        users: await Promise.all(page.map((user) => adminUserBody(deps, user))),
+        next_cursor: users.length > PAGE_SIZE && last ? encodeCursor(last) : null,
+      };
+    },
+  );
+
+  api.post(
+    '/api/v1/admin/users',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Invite someone by email (a set-password link valid 72 hours)',
+        security: bearerSecurity,
+        body: Type.Object({ email: Email, role: Role, name: Type.Optional(Type.String({ maxLength: 200 })) }),
+      },
+    },
+    async (request, reply) => {
+      const result = await inviteUser(deps, signedInOf(request), request.body, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return adminUserBody(deps, result.value);
+    },
+  );
+
+  api.patch(
+    '/api/v1/admin/users/:id',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: "Change someone's role, or suspend or reactivate them (suspension ends their sessions)",
+        security: bearerSecurity,
+        params: UserId,
+        body: Type.Object({ role: Type.Optional(Role), suspended: Type.Optional(Type.Boolean()) }),
+      },
+    },
+    async (request, reply) => {
+      const signedIn = signedInOf(request);
+      const context = requestContext(request);
+      const { role, suspended } = request.body;
+      // One change per request, so each is one transaction that fully happens or not at all.
+      if ((role === undefined) === (suspended === undefined)) {
+        return sendApiFailure(reply, { code: 'invalid_request', message: 'Give either role or suspended.' });
+      }
+      const result =
+        role !== undefined
+          ? await changeRole(deps, signedIn, request.params.id, role, context)
+          : await setSuspended(deps, signedIn, request.params.id, suspended === true, context);
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return adminUserBody(deps, result.value);
+    },
+  );
+}

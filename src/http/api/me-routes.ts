@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ServiceDeps } from '../../services/deps.js';
+import { changePassword } from '../../services/passwords.js';
+import { twoFactorSummary } from '../../services/profile.js';
+import { endSession, type SignedIn } from '../../services/sessions.js';
+import { sendApiFailure } from '../errors.js';
+import { requestContext } from '../request-context.js';
+import { signedInOf } from './authenticated.js';
+import { Password, bearerSecurity } from './schemas.js';
+
+export async function meBody(deps: ServiceDeps, signedIn: SignedIn): Promise<Record<string, unknown>> {
+  const { user, account, session } = signedIn;
+  const summary = await twoFactorSummary(deps.db, user, deps.now());
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    account: { slug: account.slug, name: account.name },
+    two_factor: { enabled: summary.enabled, methods: summary.methods, preferred: summary.preferred, recovery_codes_left: summary.recoveryCodesLeft },
+    session: { kind: session.kind, expires_at: new Date(session.expires_at).toISOString() },
+  };
+}
+
+export function registerMeRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
+  const api = scope.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.get(
+    '/api/v1/me',
+    { config: { allowSetupSession: true }, schema: { tags: ['me'], summary: 'Who is signed in, and their two-factor state', security: bearerSecurity } },
+    async (request) => meBody(deps, signedInOf(request)),
+  );
+
+  api.post(
+    '/api/v1/sign-out',
+    { config: { allowSetupSession: true }, schema: { tags: ['sign-in'], summary: 'End this session', security: bearerSecurity } },
+    async (request) => {
+      await endSession(deps, signedInOf(request), requestContext(request));
+      return { status: 'signed_out' };
+    },
+  );
+
+  api.put(
+    '/api/v1/me/password',
+    {
+      schema: {
+        tags: ['me'],
+        summary: 'Change your password (your other sessions end)',
+        security: bearerSecurity,
+        body: Type.Object({ current_password: Password, new_password: Password }),
+      },
+    },
+    async (request, reply) => {
+      const result = await changePassword(
+        deps,
+        signedInOf(request),
+        { currentPassword: request.body.current_password, newPassword: request.body.new_password },
+        requestContext(request),
+      );
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return { status: 'password_changed' };
+    },
+  );
+}

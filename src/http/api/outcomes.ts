@@ -1,0 +1,22 @@
+import type { SignInOutcome } from '../../services/first-factor.js';
+
+/** The sign-in answers of DESIGN.md's API section. */
+export function signInOutcomeBody(outcome: SignInOutcome): Record<string, unknown> {
+  switch (outcome.status) {
+    case 'signed_in':
+      return {
+        status: 'signed_in',
+        session_token: outcome.sessionToken,
+        ...(outcome.trustedDeviceToken ? { trusted_device_token: outcome.trustedDeviceToken } : {}),
+        ...(outcome.enrolmentDeadline !== null ? { two_factor_enrolment_deadline: new Date(outcome.enrolmentDeadline).toISOString() } : {}),
+      };
+    case 'two_factor_required':
+      return { status: 'two_factor_required', challenge_token: outcome.challengeToken, methods: outcome.methods, preferred: outcome.preferred };
+    case 'two_factor_setup_required':
+      return { status: 'two_factor_setup_required', session_token: outcome.sessionToken };
+  }
+}
+
+export function iso(time: number | null): string | null {
+  return time === null ? null : new Date(time).toISOString();
+}

@@ -1,0 +1,109 @@
+// buildApp assembles the Fastify instance and never listens, so tests drive it with
+// app.inject and the server entry point decides where to listen.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import type { Config } from '../config.js';
+import { LimitsUnavailableError, type LimitStore } from '../limits/limits.js';
+import type { ServiceDeps } from '../services/deps.js';
+import { registerAdminRoutes } from './api/admin-routes.js';
+import { authenticatedScope } from './api/authenticated.js';
+import { registerMeRoutes } from './api/me-routes.js';
+import { registerSignInRoutes } from './api/sign-in-routes.js';
+import { ErrorBody } from './api/schemas.js';
+import { sendApiFailure, type ErrorCode } from './errors.js';
+import { registerOpsRoutes } from './ops-routes.js';
+import { registerPages } from './pages/register.js';
+import { securityHeaders } from './security-headers.js';
+
+export interface AppOptions {
+  deps: ServiceDeps;
+  limitStore: LimitStore;
+  config: Pick<Config, 'mode' | 'baseUrl' | 'productName' | 'trustProxy' | 'logLevel'>;
+  /** Where log lines go; tests capture them to check no secret is ever written. */
+  logStream?: NodeJS.WritableStream;
+}
+
+const BODY_LIMIT_IN_BYTES = 64 * 1024;
+
+function isOutage(error: unknown): boolean {
+  if (error instanceof LimitsUnavailableError) return true;
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', 'SQLITE_BUSY'].includes(code);
+}
+
+function classify(error: FastifyError): { code: ErrorCode; message?: string } {
+  if (error.validation) return { code: 'invalid_request', message: `Invalid ${error.validationContext ?? 'request'}: ${error.message}` };
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'payload_too_large' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'unsupported_media_type' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'invalid_request', message: 'The body is not valid JSON.' };
+  }
+  if (error instanceof SyntaxError) return { code: 'invalid_request', message: 'The body is not valid JSON.' };
+  if (isOutage(error)) return { code: 'service_unavailable' };
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { code: 'invalid_request', message: error.message };
+  return { code: 'internal_error' };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { deps, config } = options;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+      // Tokens travel in headers, cookies and some page URLs (emailed links): none of
+      // them may reach a log line (SECURITY.md, logs).
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      serializers: {
+        req: (request: FastifyRequest) => ({ method: request.method, url: request.url.split('?')[0], remoteAddress: request.ip }),
+      },
+    },
+    trustProxy: config.trustProxy,
+    bodyLimit: BODY_LIMIT_IN_BYTES,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  app.decorateRequest('signedIn', null);
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: BODY_LIMIT_IN_BYTES });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: `${config.productName} API`, version: '1.0.0', description: 'Sign-in with two-factor authentication. JSON in and out; errors use ErrorBody.' },
+      servers: [{ url: config.baseUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session token from POST /api/v1/sign-in' } } },
+    },
+  });
+  app.addSchema(ErrorBody);
+  app.addHook('onRequest', securityHeaders(config.baseUrl));
+
+  app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const classified = classify(error);
+    if (classified.code === 'internal_error' || classified.code === 'service_unavailable') {
+      request.log.error({ err: { message: error.message, code: error.code, stack: error.stack } }, 'request failed');
+    }
+    if (!request.url.startsWith('/api/') && request.method === 'GET') {
+      return reply.code(classified.code === 'service_unavailable' ? 503 : 500).type('text/plain; charset=utf-8').send('Something went wrong. Try again in a moment.');
+    }
+    return sendApiFailure(reply, classified);
+  });
+  app.setNotFoundHandler(async (request, reply) => sendApiFailure(reply, { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` }));
+
+  registerOpsRoutes(app, deps, options.limitStore);
+  registerSignInRoutes(app, deps);
+  await authenticatedScope(app, deps, (scope) => {
+    registerMeRoutes(scope, deps);
+    registerAdminRoutes(scope, deps);
+  });
+  await registerPages(app, deps);
+  return app;
+}

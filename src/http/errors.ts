@@ -1,0 +1,70 @@
+// The one table from a failure code to an HTTP status, the API's error body and the
+// message a page shows (DESIGN.md, Architecture).
+import type { FastifyReply } from 'fastify';
+import type { Failure, FailureCode } from '../domain/failures.js';
+
+export type ErrorCode = FailureCode | 'payload_too_large' | 'unsupported_media_type' | 'service_unavailable' | 'internal_error' | 'csrf_failed';
+
+interface ErrorEntry {
+  status: number;
+  message: string;
+}
+
+export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
+  invalid_request: { status: 400, message: 'The request is not valid.' },
+  invalid_credentials: { status: 401, message: 'The account, email or password is not right.' },
+  weak_password: { status: 400, message: 'Choose a stronger password.' },
+  email_taken: { status: 409, message: 'Someone in this account already uses this email.' },
+  slug_taken: { status: 409, message: 'Another account already uses this slug.' },
+  account_not_found: { status: 404, message: 'There is no account with this slug.' },
+  user_not_found: { status: 404, message: 'There is no such person in this account.' },
+  invalid_token: { status: 400, message: 'This link is not valid any more. Ask for a new one.' },
+  invalid_challenge: { status: 401, message: 'This sign-in has expired. Sign in again.' },
+  invalid_code: { status: 400, message: 'That code is not right. Check it and try again.' },
+  two_factor_locked: { status: 429, message: 'Too many wrong codes. Try again later.' },
+  rate_limited: { status: 429, message: 'Too many attempts. Try again later.' },
+  confirmation_required: { status: 403, message: 'Confirm with a current passcode, a recovery code or your password.' },
+  passcode_required: { status: 403, message: 'Enter a current passcode to continue.' },
+  two_factor_already_enabled: { status: 409, message: 'Two-factor authentication is already on with this method.' },
+  two_factor_not_enabled: { status: 409, message: 'Two-factor authentication is not on.' },
+  two_factor_required_by_account: { status: 403, message: 'Your account requires two-factor authentication, so it cannot be turned off.' },
+  two_factor_setup_required: { status: 403, message: 'Set up two-factor authentication first.' },
+  email_confirmation_required: { status: 403, message: 'Confirm your email address first.' },
+  setup_already_done: { status: 409, message: 'Tessera is already set up. Sign in instead.' },
+  forbidden: { status: 403, message: 'You are not allowed to do that.' },
+  not_found: { status: 404, message: 'Not found.' },
+  cannot_change_self: { status: 403, message: 'You cannot do this to yourself. Ask another admin.' },
+  unauthorized: { status: 401, message: 'Sign in first.' },
+  csrf_failed: { status: 403, message: 'This form has expired. Reload the page and try again.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'Send JSON (Content-Type: application/json).' },
+  service_unavailable: { status: 503, message: 'Tessera cannot reach a service it needs. Try again in a moment.' },
+  internal_error: { status: 500, message: 'Something went wrong on our side.' },
+};
+
+export function retryMessage(seconds: number): string {
+  if (seconds < 60) return `Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
+  const minutes = Math.ceil(seconds / 60);
+  return `Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+}
+
+export function messageFor(failure: Failure | { code: ErrorCode; message?: string; retryAfterSeconds?: number }): string {
+  const base = failure.message ?? ERROR_TABLE[failure.code].message;
+  return failure.retryAfterSeconds !== undefined && !failure.message ? `${base} ${retryMessage(failure.retryAfterSeconds)}` : base;
+}
+
+export interface ApiErrorBody {
+  error: { code: ErrorCode; message: string; field?: string; retry_after_seconds?: number };
+}
+
+export function apiErrorBody(failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number }): ApiErrorBody {
+  const body: ApiErrorBody = { error: { code: failure.code, message: messageFor(failure) } };
+  if (failure.field) body.error.field = failure.field;
+  if (failure.retryAfterSeconds !== undefined) body.error.retry_after_seconds = failure.retryAfterSeconds;
+  return body;
+}
+
+export function sendApiFailure(reply: FastifyReply, failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number }): FastifyReply {
+  if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
+  return reply.code(ERROR_TABLE[failure.code].status).send(apiErrorBody(failure));
+}

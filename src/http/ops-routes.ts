@@ -1,0 +1,95 @@
+// Operations: liveness, readiness (database and limit store reachable), Prometheus
+// metrics, the OpenAPI document, and (development only) the outbox.
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LimitStore } from '../limits/limits.js';
+import type { ServiceDeps } from '../services/deps.js';
+import { pingDatabase } from '../store/database.js';
+import { listMessages, readPayload } from '../store/outbox.js';
+import { iso } from './api/outcomes.js';
+
+export interface OutboxEntry {
+  id: string;
+  channel: 'email' | 'sms';
+  to: string;
+  subject: string;
+  body: string;
+  html: string | null;
+  purpose: string;
+  status: string;
+  created_at: string;
+}
+
+export async function readOutbox(deps: ServiceDeps): Promise<OutboxEntry[]> {
+  const messages = await listMessages(deps.db, 200);
+  return messages.flatMap((message) => {
+    const payload = readPayload(deps.keys, message);
+    if (!payload) return [];
+    return [
+      {
+        id: message.id,
+        channel: message.channel,
+        to: payload.to,
+        subject: payload.subject,
+        body: payload.text,
+        html: payload.html ?? null,
+        purpose: message.purpose,
+        status: message.status,
+        created_at: iso(message.created_at)!,
+      },
+    ];
+  });
+}
+
+export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limitStore: LimitStore): void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
+  const requests = new Counter({ name: 'tessera_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const duration = new Histogram({
+    name: 'tessera_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['method', 'route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is alive' } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'The database and the limit store are reachable' } }, async (_request, reply) => {
+    const problems: string[] = [];
+    try {
+      await pingDatabase(deps.db);
+    } catch (error) {
+      problems.push(`database: ${(error as Error).message}`);
+    }
+    try {
+      await limitStore.ping();
+    } catch (error) {
+      problems.push(`limits: ${(error as Error).message}`);
+    }
+    if (problems.length > 0) {
+      return reply.code(503).send({ error: { code: 'service_unavailable', message: problems.join('; ') } });
+    }
+    return { status: 'ready' };
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (deps.config.mode === 'development') {
+    app.get(
+      '/api/v1/dev/outbox',
+      { schema: { tags: ['development'], summary: 'Messages that would have been emailed or texted (development mode only), newest first' } },
+      async () => ({ messages: (await readOutbox(deps)).map(({ html: _html, purpose: _purpose, status: _status, ...rest }) => rest) }),
+    );
+  }
+}

@@ -1,0 +1,145 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { twoFactorSummary } from '../../services/profile.js';
+import type { SignedIn } from '../../services/sessions.js';
+import { changeRole, inviteUser, resendInvitation, setSuspended } from '../../services/users.js';
+import type { Failure } from '../../domain/failures.js';
+import { AccountUsers } from '../../store/users.js';
+import { messageFor } from '../errors.js';
+import { html } from '../html.js';
+import { requestContext } from '../request-context.js';
+import { csrfField, field, formString } from './forms.js';
+import type { PageKit } from './kit.js';
+
+const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
+
+function when(time: number | null): string {
+  return time === null ? 'Never' : new Date(time).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+}
+
+export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
+  const requireAdmin = (request: FastifyRequest, reply: FastifyReply): SignedIn | null => {
+    const signedIn = kit.requireFull(request, reply);
+    if (!signedIn) return null;
+    if (signedIn.user.role !== 'admin') {
+      kit.send(request, reply, { title: 'Not allowed', notice: { kind: 'error', text: 'Only account admins can see this page.' }, body: html`` }, 403);
+      return null;
+    }
+    return signedIn;
+  };
+
+  const usersPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    signedIn: SignedIn,
+    options: { failure?: Failure | null; notice?: { kind: 'success' | 'error' | 'info'; text: string } | null; values?: Record<string, string>; status?: number } = {},
+  ) => {
+    const csrf = kit.csrfToken(request, reply);
+    const filter = (request.query as Record<string, unknown>).filter === 'staff_without_2fa';
+    const users = await new AccountUsers(kit.deps.db, signedIn.account.id).listPage(500, null, { staffWithoutTwoFactor: filter });
+    const rows = await Promise.all(
+      users.map(async (user) => {
+        const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
+        const self = user.id === signedIn.user.id;
+        const owner = user.id === signedIn.account.owner_user_id;
+        const status = user.suspended_at !== null ? 'Suspended' : user.password_hash === null ? 'Invited' : 'Active';
+        const canAct = !self && !owner;
+        return html`<tr>
+  <th scope="row">${user.name}<br><span class="muted">${user.email}</span>${owner ? html` <span class="badge">Owner</span>` : ''}</th>
+  <td>${canAct
+          ? html`<form method="post" action="/admin/users/${user.id}/role" class="inline">${csrfField(csrf)}
+      <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
+      <select id="role-${user.id}" name="role">${(['admin', 'agent', 'end_user'] as const).map(
+        (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+      )}</select>
+      <button type="submit" class="small">Save</button></form>`
+          : ROLE_LABELS[user.role]}</td>
+  <td>${status}</td>
+  <td>${summary.enabled ? html`<span class="badge badge-on">On</span> ${summary.methods.join(', ')}` : html`<span class="badge badge-off">Off</span>`}</td>
+  <td>${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
+  <td>${when(summary.lastUsedAt)}</td>
+  <td>${canAct
+          ? html`<form method="post" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">${csrfField(csrf)}
+      <button type="submit" class="small${user.suspended_at !== null ? '' : ' danger'}">${user.suspended_at !== null ? 'Reactivate' : 'Suspend'}</button></form>
+      ${user.password_hash === null
+        ? html`<form method="post" action="/admin/users/${user.id}/resend-invitation" class="inline">${csrfField(csrf)}<button type="submit" class="small">Resend invitation</button></form>`
+        : ''}`
+          : self ? html`<span class="muted">You</span>` : ''}</td>
+</tr>`;
+      }),
+    );
+    const values = options.values ?? {};
+    const failure = options.failure ?? null;
+    return kit.send(
+      request,
+      reply,
+      {
+        title: 'People',
+        current: 'admin-users',
+        notice: options.notice ?? (failure && !failure.field ? { kind: 'error', text: messageFor(failure) } : null),
+        body: html`
+<h1>People in ${signedIn.account.name}</h1>
+<section class="card" aria-labelledby="invite-heading">
+  <h2 id="invite-heading">Invite someone</h2>
+  <p>They get an email with a link to choose their password, valid for 72 hours.</p>
+  <form method="post" action="/admin/users/invite" class="row" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', error: failure?.field === 'email' ? messageFor(failure) : null })}
+    ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false })}
+    <div class="field"><label for="field-role">Role</label>
+      <select id="field-role" name="role">${(['agent', 'admin', 'end_user'] as const).map(
+        (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+      )}</select></div>
+    <button type="submit" class="primary">Send invitation</button>
+  </form>
+</section>
+<section class="card" aria-labelledby="people-heading">
+  <h2 id="people-heading">Everyone</h2>
+  <p class="filters">${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`}</p>
+  <div class="table-wrap"><table>
+    <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Two-factor</th><th scope="col">Recovery codes left</th><th scope="col">Last passcode</th><th scope="col">Actions</th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table></div>
+</section>`,
+      },
+      options.status ?? 200,
+    );
+  };
+
+  app.get('/admin/users', async (request, reply) => {
+    const signedIn = requireAdmin(request, reply);
+    if (!signedIn) return reply;
+    const done = (request.query as Record<string, unknown>).done;
+    const notices: Record<string, string> = {
+      invited: 'Invitation sent.',
+      role: 'Role changed.',
+      suspended: 'Suspended: their sessions have ended.',
+      reactivated: 'Reactivated.',
+      resent: 'Invitation sent again.',
+    };
+    const text = typeof done === 'string' ? notices[done] : undefined;
+    return usersPage(request, reply, signedIn, { notice: text ? { kind: 'success', text } : null });
+  });
+
+  app.post('/admin/users/invite', async (request, reply) => {
+    const signedIn = requireAdmin(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const values = { email: formString(request.body, 'email'), name: formString(request.body, 'name'), role: formString(request.body, 'role') };
+    const result = await inviteUser(kit.deps, signedIn, values, requestContext(request));
+    if (!result.ok) return usersPage(request, reply, signedIn, { failure: result.failure, values, status: 400 });
+    return reply.redirect('/admin/users?done=invited', 303);
+  });
+
+  const userAction = (path: string, done: string, act: (signedIn: SignedIn, userId: string, request: FastifyRequest) => ReturnType<typeof setSuspended>) => {
+    app.post(`/admin/users/:id/${path}`, async (request, reply) => {
+      const signedIn = requireAdmin(request, reply);
+      if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+      const result = await act(signedIn, (request.params as { id: string }).id, request);
+      if (!result.ok) return usersPage(request, reply, signedIn, { failure: result.failure, status: result.failure.code === 'user_not_found' ? 404 : 400 });
+      return reply.redirect(`/admin/users?done=${done}`, 303);
+    });
+  };
+  userAction('role', 'role', (signedIn, id, request) => changeRole(kit.deps, signedIn, id, formString(request.body, 'role'), requestContext(request)));
+  userAction('suspend', 'suspended', (signedIn, id, request) => setSuspended(kit.deps, signedIn, id, true, requestContext(request)));
+  userAction('reactivate', 'reactivated', (signedIn, id, request) => setSuspended(kit.deps, signedIn, id, false, requestContext(request)));
+  userAction('resend-invitation', 'resent', (signedIn, id, request) => resendInvitation(kit.deps, signedIn, id, requestContext(request)));
+}

@@ -1,0 +1,53 @@
+import { html, type Html } from '../html.js';
+
+export interface FieldOptions {
+  name: string;
+  label: string;
+  type?: string;
+  value?: string;
+  autocomplete?: string;
+  required?: boolean;
+  hint?: string;
+  error?: string | null;
+  inputmode?: string;
+  autofocus?: boolean;
+  pattern?: string;
+  maxlength?: number;
+  minlength?: number;
+}
+
+/** A labelled input with its hint and its error right beside it, tied by aria-describedby. */
+export function field(options: FieldOptions): Html {
+  const id = `field-${options.name}`;
+  const describedBy = [options.hint ? `${id}-hint` : null, options.error ? `${id}-error` : null].filter(Boolean).join(' ');
+  return html`<div class="field${options.error ? ' has-error' : ''}">
+  <label for="${id}">${options.label}</label>
+  ${options.hint ? html`<p class="hint" id="${id}-hint">${options.hint}</p>` : ''}
+  ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
+  <input id="${id}" name="${options.name}" type="${options.type ?? 'text'}"${options.value !== undefined ? html` value="${options.value}"` : ''}${
+    options.autocomplete ? html` autocomplete="${options.autocomplete}"` : ''
+  }${options.required === false ? '' : html` required`}${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${
+    options.autofocus ? html` autofocus` : ''
+  }${options.pattern ? html` pattern="${options.pattern}"` : ''}${options.maxlength ? html` maxlength="${String(options.maxlength)}"` : ''}${
+    options.minlength ? html` minlength="${String(options.minlength)}"` : ''
+  }${describedBy ? html` aria-describedby="${describedBy}"` : ''}${options.error ? html` aria-invalid="true"` : ''}>
+</div>`;
+}
+
+export function csrfField(token: string): Html {
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
+}
+
+/** Reads one string field from a urlencoded form; a repeated or missing field is ''. */
+export function formString(body: unknown, name: string): string {
+  if (typeof body !== 'object' || body === null) return '';
+  const value = (body as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value.slice(0, 4096) : '';
+}
+
+/** Only same-site paths may be redirect targets (no open redirect). */
+export function safeNextPath(raw: unknown): string | null {
+  if (typeof raw !== 'string' || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return null;
+  if (raw.length > 500 || /[\u0000-\u001f]/.test(raw)) return null;
+  return raw;
+}

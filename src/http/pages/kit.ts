@@ -1,0 +1,106 @@
+// What every page handler needs: rendering with the frame, CSRF, cookies and the
+// signed-in person from the session cookie.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServiceDeps } from '../../services/deps.js';
+import type { SignInOutcome } from '../../services/first-factor.js';
+import { authenticate, type SignedIn } from '../../services/sessions.js';
+import { Csrf } from '../csrf.js';
+import { html } from '../html.js';
+import { COOKIE, CookiePolicy } from '../request-context.js';
+import { renderPage, type PageFrame } from './layout.js';
+import { createHmac } from 'node:crypto';
+
+export type PageContent = Omit<PageFrame, 'productName' | 'csrfToken' | 'signedIn'>;
+
+/** Where a setup-only session is sent: it may do nothing but enrol. */
+export const ENROL_PATH = '/profile/two-factor/setup';
+
+const CHALLENGE_COOKIE_MAX_AGE_IN_SECONDS = 10 * 60;
+
+export class PageKit {
+  readonly cookies: CookiePolicy;
+  readonly csrf: Csrf;
+
+  constructor(readonly deps: ServiceDeps) {
+    this.cookies = new CookiePolicy(deps.config.baseUrl);
+    const csrfKey = createHmac('sha256', deps.keys.hmacKey).update('tessera csrf key').digest();
+    this.csrf = new Csrf(csrfKey, this.cookies);
+  }
+
+  get productName(): string {
+    return this.deps.config.productName;
+  }
+
+  send(request: FastifyRequest, reply: FastifyReply, content: PageContent, status = 200): FastifyReply {
+    const csrfToken = this.csrf.tokenFor(request, reply);
+    return reply
+      .code(status)
+      .type('text/html; charset=utf-8')
+      .send(renderPage({ ...content, productName: this.productName, csrfToken, signedIn: request.signedIn }));
+  }
+
+  csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    return this.csrf.tokenFor(request, reply);
+  }
+
+  /** False (and a 403 page sent) when the form's CSRF token is missing or wrong. */
+  checkCsrf(request: FastifyRequest, reply: FastifyReply): boolean {
+    const submitted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>)._csrf : undefined;
+    if (this.csrf.verify(request, submitted)) return true;
+    this.send(
+      request,
+      reply,
+      {
+        title: 'Form expired',
+        narrow: true,
+        notice: { kind: 'error', text: 'This form has expired or came from another site. Go back, reload the page and try again.' },
+        body: html`<p><a href="/">Back to ${this.productName}</a></p>`,
+      },
+      403,
+    );
+    return false;
+  }
+
+  async loadSession(request: FastifyRequest): Promise<void> {
+    request.signedIn = await authenticate(this.deps, this.cookies.read(request, COOKIE.session));
+  }
+
+  /** The signed-in person with a full session, or null after sending a redirect. */
+  requireFull(request: FastifyRequest, reply: FastifyReply): SignedIn | null {
+    const signedIn = request.signedIn;
+    if (!signedIn) {
+      reply.redirect(`/sign-in?next=${encodeURIComponent(request.url)}`, 303);
+      return null;
+    }
+    if (signedIn.session.kind !== 'full') {
+      reply.redirect(ENROL_PATH, 303);
+      return null;
+    }
+    return signedIn;
+  }
+
+  /** A session cookie lives as long as its session ("stay signed in for"); a setup-only
+   * one ends with the browser. */
+  setSession(reply: FastifyReply, token: string, expiresAt: number | null): void {
+    const maxAge = expiresAt === null ? undefined : Math.max(1, Math.floor((expiresAt - this.deps.now()) / 1000));
+    this.cookies.set(reply, COOKIE.session, token, maxAge);
+  }
+
+  /** Sends the browser where a sign-in outcome leads, with the right cookies. */
+  followOutcome(reply: FastifyReply, outcome: SignInOutcome, next: string | null): FastifyReply {
+    this.cookies.clear(reply, COOKIE.challenge);
+    switch (outcome.status) {
+      case 'signed_in':
+        this.setSession(reply, outcome.sessionToken, outcome.sessionExpiresAt);
+        return reply.redirect(next ?? '/profile/security', 303);
+      case 'two_factor_setup_required':
+        this.setSession(reply, outcome.sessionToken, null);
+        return reply.redirect(ENROL_PATH, 303);
+      case 'two_factor_required':
+        // Not a session: the challenge cookie opens only the passcode page.
+        this.cookies.clear(reply, COOKIE.session);
+        this.cookies.set(reply, COOKIE.challenge, outcome.challengeToken, CHALLENGE_COOKIE_MAX_AGE_IN_SECONDS);
+        return reply.redirect(next ? `/sign-in/two-factor?next=${encodeURIComponent(next)}` : '/sign-in/two-factor', 303);
+    }
+  }
+}

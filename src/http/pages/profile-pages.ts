@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { changePassword } from '../../services/passwords.js';
+import { messageFor } from '../errors.js';
+import { html } from '../html.js';
+import { requestContext } from '../request-context.js';
+import { csrfField, field, formString } from './forms.js';
+import type { PageKit } from './kit.js';
+import { twoFactorSection } from './two-factor-section.js';
+
+export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
+  app.get('/', async (request, reply) => reply.redirect(request.signedIn ? '/profile/security' : '/sign-in', 303));
+
+  const securityPage = async (
+    request: Parameters<PageKit['send']>[0],
+    reply: Parameters<PageKit['send']>[1],
+    options: { currentPasswordError?: string | null; newPasswordError?: string | null; notice?: { kind: 'info' | 'success' | 'error'; text: string } | null; status?: number },
+  ) => {
+    const signedIn = request.signedIn!;
+    const csrf = kit.csrfToken(request, reply);
+    const section = await twoFactorSection(kit, signedIn, csrf);
+    return kit.send(
+      request,
+      reply,
+      {
+        title: 'Security settings',
+        current: 'security',
+        notice: options.notice ?? null,
+        body: html`
+<h1>Security settings</h1>
+${section}
+<section class="card" aria-labelledby="password-heading">
+  <h2 id="password-heading">Password</h2>
+  <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
+  <form method="post" action="/profile/password" novalidate>
+    ${csrfField(csrf)}
+    <input type="hidden" name="username" value="${signedIn.user.email}" autocomplete="username">
+    ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', error: options.currentPasswordError ?? null })}
+    ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: 'At least 8 characters; a few unrelated words work well.', error: options.newPasswordError ?? null })}
+    <button type="submit">Change password</button>
+  </form>
+</section>`,
+      },
+      options.status ?? 200,
+    );
+  };
+
+  app.get('/profile/security', async (request, reply) => {
+    if (!kit.requireFull(request, reply)) return reply;
+    const query = request.query as Record<string, unknown>;
+    const notice = query.done === 'password' ? ({ kind: 'success', text: 'Your password was changed. Your other sessions were signed out.' } as const) : null;
+    return securityPage(request, reply, { notice });
+  });
+
+  app.post('/profile/password', async (request, reply) => {
+    if (!kit.requireFull(request, reply)) return reply;
+    if (!kit.checkCsrf(request, reply)) return reply;
+    const result = await changePassword(
+      kit.deps,
+      request.signedIn!,
+      { currentPassword: formString(request.body, 'current_password'), newPassword: formString(request.body, 'new_password') },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      const message = messageFor(result.failure);
+      const field = result.failure.field;
+      return securityPage(request, reply, {
+        currentPasswordError: field === 'current_password' ? message : null,
+        newPasswordError: field === 'new_password' ? message : null,
+        notice: field === 'current_password' || field === 'new_password' ? null : { kind: 'error', text: message },
+        status: result.failure.code === 'rate_limited' ? 429 : 400,
+      });
+    }
+    return reply.redirect('/profile/security?done=password', 303);
+  });
+}

@@ -1,0 +1,39 @@
+// The HTML pages: their own scope with the session cookie, CSRF on every form, and
+// local assets only (the CSP allows nothing else).
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { ServiceDeps } from '../../services/deps.js';
+import { registerAdminPages } from './admin-pages.js';
+import { registerDevPages } from './dev-pages.js';
+import { PageKit } from './kit.js';
+import { registerProfilePages } from './profile-pages.js';
+import { registerSignInPages } from './sign-in-pages.js';
+
+const ASSETS: Record<string, { file: URL; type: string }> = {
+  'app.css': { file: new URL('../assets/app.css', import.meta.url), type: 'text/css; charset=utf-8' },
+  'app.js': { file: new URL('../assets/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+};
+
+export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Promise<void> {
+  const kit = new PageKit(deps);
+  const assets = new Map(Object.entries(ASSETS).map(([name, asset]) => [name, { body: readFileSync(asset.file), type: asset.type }]));
+
+  app.get('/assets/:name', { schema: { hide: true } }, async (request, reply) => {
+    const asset = assets.get((request.params as { name: string }).name);
+    if (!asset) return reply.code(404).type('text/plain').send('Not found');
+    return reply.header('cache-control', 'public, max-age=300').type(asset.type).send(asset.body);
+  });
+
+  await app.register(async (pages) => {
+    pages.addHook('onRoute', (route) => {
+      route.schema = { ...(route.schema ?? {}), hide: true };
+    });
+    pages.addHook('preHandler', async (request) => {
+      await kit.loadSession(request);
+    });
+    registerSignInPages(pages, kit);
+    registerProfilePages(pages, kit);
+    registerAdminPages(pages, kit);
+    if (deps.config.mode === 'development') registerDevPages(pages, kit);
+  });
+}

@@ -1,0 +1,215 @@
+import type { FastifyInstance } from 'fastify';
+import { checkSetupToken, completeSetup } from '../../services/accounts.js';
+import { checkEmailedToken, requestPasswordReset, setPasswordFromLink } from '../../services/passwords.js';
+import { endSession } from '../../services/sessions.js';
+import { signInWithPassword } from '../../services/sign-in.js';
+import type { Failure } from '../../domain/failures.js';
+import { messageFor } from '../errors.js';
+import { html, type Html } from '../html.js';
+import { COOKIE, requestContext } from '../request-context.js';
+import { csrfField, field, formString, safeNextPath } from './forms.js';
+import type { PageKit } from './kit.js';
+
+function fieldError(failure: Failure | null, name: string): string | null {
+  return failure && failure.field === name ? messageFor(failure) : null;
+}
+
+function generalError(failure: Failure | null, fields: string[]): { kind: 'error'; text: string } | null {
+  return failure && (!failure.field || !fields.includes(failure.field)) ? { kind: 'error', text: messageFor(failure) } : null;
+}
+
+function newPasswordHint(): string {
+  return 'At least 8 characters. Long and unusual is better than short and complex: a few unrelated words work well.';
+}
+
+export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
+  const signInForm = (csrf: string, values: { account: string; email: string; next: string | null }, failure: Failure | null): Html => html`
+<h1>Sign in</h1>
+<form method="post" action="/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}" novalidate>
+  ${csrfField(csrf)}
+  ${field({ name: 'account', label: 'Account', value: values.account, autocomplete: 'organization', hint: 'The short name of your team, as in your invitation.', autofocus: values.account === '' })}
+  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: values.account !== '' })}
+  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
+  <button type="submit" class="primary">Sign in</button>
+</form>
+<p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
+
+  app.get('/sign-in', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    if (request.signedIn?.session.kind === 'full') return reply.redirect(safeNextPath(query.next) ?? '/profile/security', 303);
+    const account = typeof query.account === 'string' ? query.account.slice(0, 100) : '';
+    return kit.send(request, reply, {
+      title: 'Sign in',
+      narrow: true,
+      body: signInForm(kit.csrfToken(request, reply), { account, email: '', next: safeNextPath(query.next) }, null),
+    });
+  });
+
+  app.post('/sign-in', async (request, reply) => {
+    if (!kit.checkCsrf(request, reply)) return reply;
+    const next = safeNextPath((request.query as Record<string, unknown>).next);
+    const account = formString(request.body, 'account');
+    const email = formString(request.body, 'email');
+    const password = formString(request.body, 'password');
+    const result = await signInWithPassword(
+      kit.deps,
+      { account, email, password, trustedDeviceToken: kit.cookies.read(request, COOKIE.trustedDevice) },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      const status = result.failure.code === 'rate_limited' ? 429 : 401;
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      return kit.send(
+        request,
+        reply,
+        { title: 'Sign in', narrow: true, notice: { kind: 'error', text: messageFor(result.failure) }, body: signInForm(kit.csrfToken(request, reply), { account, email, next }, null) },
+        status,
+      );
+    }
+    return kit.followOutcome(reply, result.value, next);
+  });
+
+  app.post('/sign-out', async (request, reply) => {
+    if (!kit.checkCsrf(request, reply)) return reply;
+    if (request.signedIn) await endSession(kit.deps, request.signedIn, requestContext(request));
+    kit.cookies.clear(reply, COOKIE.session);
+    kit.cookies.clear(reply, COOKIE.challenge);
+    return reply.redirect('/sign-in?signed_out=1', 303);
+  });
+
+  // First run: the link printed at start creates the first account and its owner.
+  const setupForm = (csrf: string, token: string, values: Record<string, string>, failure: Failure | null): Html => html`
+<h1>Welcome to ${kit.productName}</h1>
+<p>Create your team's account and your own sign-in. You will be its owner and first admin.</p>
+<form method="post" action="/setup" novalidate>
+  ${csrfField(csrf)}
+  <input type="hidden" name="token" value="${token}">
+  <fieldset><legend>Your team</legend>
+  ${field({ name: 'account_name', label: 'Team name', value: values.account_name ?? '', autocomplete: 'organization', autofocus: true, error: fieldError(failure, 'account_name') })}
+  ${field({ name: 'account_slug', label: 'Short name', value: values.account_slug ?? '', autocomplete: 'off', hint: 'Lower-case letters, digits and dashes; people type it when they sign in, e.g. acme-support.', error: fieldError(failure, 'account_slug') })}
+  </fieldset>
+  <fieldset><legend>You</legend>
+  ${field({ name: 'name', label: 'Your name', value: values.name ?? '', autocomplete: 'name', error: fieldError(failure, 'owner_name') })}
+  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'username', error: fieldError(failure, 'email') })}
+  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error: fieldError(failure, 'password') })}
+  </fieldset>
+  <button type="submit" class="primary">Create account</button>
+</form>`;
+
+  app.get('/setup', async (request, reply) => {
+    const token = String((request.query as Record<string, unknown>).token ?? '');
+    const check = await checkSetupToken(kit.deps, token);
+    if (!check.ok) {
+      return kit.send(request, reply, { title: 'Setup link', narrow: true, notice: { kind: 'error', text: messageFor(check.failure) }, body: html`<p><a href="/sign-in">Go to sign-in</a></p>` }, 400);
+    }
+    return kit.send(request, reply, { title: 'Set up', narrow: true, body: setupForm(kit.csrfToken(request, reply), token, {}, null) });
+  });
+
+  app.post('/setup', async (request, reply) => {
+    if (!kit.checkCsrf(request, reply)) return reply;
+    const values = Object.fromEntries(['token', 'account_name', 'account_slug', 'name', 'email'].map((name) => [name, formString(request.body, name)]));
+    const result = await completeSetup(
+      kit.deps,
+      {
+        token: values.token,
+        accountName: values.account_name!,
+        accountSlug: values.account_slug!,
+        ownerName: values.name!,
+        email: values.email!,
+        password: formString(request.body, 'password'),
+      },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      const slugTaken = result.failure.code === 'slug_taken' ? { ...result.failure, field: 'account_slug' } : result.failure;
+      return kit.send(
+        request,
+        reply,
+        {
+          title: 'Set up',
+          narrow: true,
+          notice: generalError(slugTaken, ['account_name', 'account_slug', 'owner_name', 'email', 'password']),
+          body: setupForm(kit.csrfToken(request, reply), values.token!, values, slugTaken),
+        },
+        400,
+      );
+    }
+    return kit.followOutcome(reply, result.value, null);
+  });
+
+  // Forgotten password: the same answer whether or not the email exists.
+  const forgotForm = (csrf: string, account: string): Html => html`
+<h1>Reset your password</h1>
+<p>We will email you a link to choose a new password. Your two-factor authentication stays on.</p>
+<form method="post" action="/password/forgot" novalidate>
+  ${csrfField(csrf)}
+  ${field({ name: 'account', label: 'Account', value: account, autocomplete: 'organization', autofocus: true })}
+  ${field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' })}
+  <button type="submit" class="primary">Email me a link</button>
+</form>
+<p class="aside"><a href="/sign-in">Back to sign-in</a></p>`;
+
+  app.get('/password/forgot', async (request, reply) =>
+    kit.send(request, reply, { title: 'Reset your password', narrow: true, body: forgotForm(kit.csrfToken(request, reply), '') }),
+  );
+
+  app.post('/password/forgot', async (request, reply) => {
+    if (!kit.checkCsrf(request, reply)) return reply;
+    await requestPasswordReset(kit.deps, { account: formString(request.body, 'account'), email: formString(request.body, 'email') }, requestContext(request));
+    return kit.send(request, reply, {
+      title: 'Check your email',
+      narrow: true,
+      notice: { kind: 'success', text: 'If this email belongs to someone in that account, a link to reset the password is on its way. It works for 1 hour.' },
+      body: html`<p class="aside"><a href="/sign-in">Back to sign-in</a></p>`,
+    });
+  });
+
+  // Emailed links: choose a password, then the usual second-factor decision.
+  for (const purpose of ['password_reset', 'invitation'] as const) {
+    const path = purpose === 'password_reset' ? '/password/reset' : '/invitation';
+    const title = purpose === 'password_reset' ? 'Choose a new password' : 'Welcome: choose your password';
+    const form = (csrf: string, token: string, email: string, accountName: string, error: string | null): Html => html`
+<h1>${title}</h1>
+<p>${email} · ${accountName}</p>
+<form method="post" action="${path}" novalidate>
+  ${csrfField(csrf)}
+  <input type="hidden" name="token" value="${token}">
+  <input type="hidden" name="username" value="${email}" autocomplete="username">
+  ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error, autofocus: true })}
+  <button type="submit" class="primary">Save password</button>
+</form>`;
+
+    app.get(path, async (request, reply) => {
+      const token = String((request.query as Record<string, unknown>).token ?? '');
+      const holder = await checkEmailedToken(kit.deps, purpose, token);
+      if (!holder.ok) {
+        return kit.send(
+          request,
+          reply,
+          { title, narrow: true, notice: { kind: 'error', text: messageFor(holder.failure) }, body: html`<p><a href="/password/forgot">Ask for a new link</a></p>` },
+          400,
+        );
+      }
+      return kit.send(request, reply, { title, narrow: true, body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, null) });
+    });
+
+    app.post(path, async (request, reply) => {
+      if (!kit.checkCsrf(request, reply)) return reply;
+      const token = formString(request.body, 'token');
+      const result = await setPasswordFromLink(kit.deps, purpose, { token, newPassword: formString(request.body, 'new_password') }, requestContext(request));
+      if (!result.ok) {
+        const holder = await checkEmailedToken(kit.deps, purpose, token);
+        if (!holder.ok) {
+          return kit.send(request, reply, { title, narrow: true, notice: { kind: 'error', text: messageFor(holder.failure) }, body: html`<p><a href="/sign-in">Go to sign-in</a></p>` }, 400);
+        }
+        return kit.send(
+          request,
+          reply,
+          { title, narrow: true, body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, messageFor(result.failure)) },
+          400,
+        );
+      }
+      return kit.followOutcome(reply, result.value, null);
+    });
+  }
+}

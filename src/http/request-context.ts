@@ -1,0 +1,65 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../services/deps.js';
+import type { SignedIn } from '../services/sessions.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    signedIn: SignedIn | null;
+  }
+  interface FastifyContextConfig {
+    /** A setup-only session (which may only enrol a second factor) may use this route. */
+    allowSetupSession?: boolean;
+  }
+}
+
+export function requestContext(request: FastifyRequest): RequestContext {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null };
+}
+
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+/** Cookie names and flags: `Secure` and the `__Host-` prefix when served over HTTPS
+ * (SECURITY.md, sessions), plain names on http://localhost for development. */
+export class CookiePolicy {
+  readonly secure: boolean;
+  constructor(baseUrl: string) {
+    this.secure = new URL(baseUrl).protocol === 'https:';
+  }
+
+  name(base: string): string {
+    return this.secure ? `__Host-${base}` : base;
+  }
+
+  set(reply: FastifyReply, base: string, value: string, maxAgeInSeconds?: number): void {
+    reply.setCookie(this.name(base), value, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure,
+      ...(maxAgeInSeconds !== undefined ? { maxAge: maxAgeInSeconds } : {}),
+    });
+  }
+
+  clear(reply: FastifyReply, base: string): void {
+    reply.clearCookie(this.name(base), { path: '/', httpOnly: true, sameSite: 'lax', secure: this.secure });
+  }
+
+  read(request: FastifyRequest, base: string): string | null {
+    const value = request.cookies[this.name(base)];
+    return typeof value === 'string' && value.length > 0 ? value : null;
+  }
+}
+
+export const COOKIE = {
+  session: 'tessera_session',
+  challenge: 'tessera_challenge',
+  csrf: 'tessera_csrf',
+  trustedDevice: 'tessera_trusted_device',
+  device: 'tessera_device',
+} as const;

@@ -1,0 +1,109 @@
+// Counters for abuse limits, on rate-limiter-flexible: in memory for one instance,
+// in Redis when several instances must share them (DESIGN.md row 14). A Redis outage
+// is an outage, never a pass: limits fail closed.
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+
+export interface LimitSpec {
+  /** Distinguishes the counters of different limits in a shared store. */
+  name: string;
+  /** How many hits the window holds before it blocks. */
+  points: number;
+  windowInSeconds: number;
+}
+
+export interface LimitVerdict {
+  allowed: boolean;
+  retryAfterSeconds: number;
+}
+
+export class LimitsUnavailableError extends Error {
+  override name = 'LimitsUnavailableError';
+}
+
+export interface Limiter {
+  /** Whether the key is blocked now, without counting anything. */
+  check(key: string): Promise<LimitVerdict>;
+  /** Counts one hit; the verdict says whether that hit was within the limit. */
+  hit(key: string): Promise<LimitVerdict>;
+  reset(key: string): Promise<void>;
+}
+
+function toSeconds(milliseconds: number): number {
+  return Math.max(1, Math.ceil(milliseconds / 1000));
+}
+
+class FlexibleLimiter implements Limiter {
+  constructor(private readonly inner: RateLimiterAbstract, private readonly points: number) {}
+
+  async check(key: string): Promise<LimitVerdict> {
+    const state = await this.call(() => this.inner.get(key));
+    if (state && state.consumedPoints >= this.points) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext) };
+    return { allowed: true, retryAfterSeconds: 0 };
+  }
+
+  async hit(key: string): Promise<LimitVerdict> {
+    try {
+      await this.inner.consume(key);
+      return { allowed: true, retryAfterSeconds: 0 };
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: toSeconds(error.msBeforeNext) };
+      throw new LimitsUnavailableError(`limit store unavailable: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.call(() => this.inner.delete(key));
+  }
+
+  private async call<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw new LimitsUnavailableError(`limit store unavailable: ${(error as Error)?.message ?? error}`);
+    }
+  }
+}
+
+export class LimitStore {
+  private constructor(private readonly redis: Redis | null) {}
+
+  static memory(): LimitStore {
+    return new LimitStore(null);
+  }
+
+  static redis(url: string): LimitStore {
+    const client = new Redis(url, {
+      // Fail fast while Redis is away, so a request answers 503 at once instead of
+      // waiting in an offline queue; ioredis keeps reconnecting in the background.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    client.on('error', () => {});
+    return new LimitStore(client);
+  }
+
+  get shared(): boolean {
+    return this.redis !== null;
+  }
+
+  limiter(spec: LimitSpec): Limiter {
+    const options = { keyPrefix: `tessera:${spec.name}`, points: spec.points, duration: spec.windowInSeconds };
+    const inner = this.redis
+      ? new RateLimiterRedis({ ...options, storeClient: this.redis, rejectIfRedisNotReady: true })
+      : new RateLimiterMemory(options);
+    return new FlexibleLimiter(inner, spec.points);
+  }
+
+  async ping(): Promise<void> {
+    if (!this.redis) return;
+    if (this.redis.status !== 'ready') throw new LimitsUnavailableError(`Redis is ${this.redis.status}`);
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    if (this.redis) this.redis.disconnect();
+  }
+}

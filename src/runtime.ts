@@ -1,0 +1,93 @@
+// Wires the configuration to the real parts: database, keys, hasher, limits,
+// senders, the outbox worker and the HTTP app.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { loadKeyRing, type KeyRing } from './crypto/keys.js';
+import { PasswordHasher } from './crypto/passwords.js';
+import { OutboxWorker } from './delivery/outbox-worker.js';
+import { DevelopmentOutboxSender, DisabledSender, type Sender } from './delivery/senders.js';
+import { buildApp } from './http/app.js';
+import { LimitStore } from './limits/limits.js';
+import type { ServiceDeps, SignInLimits } from './services/deps.js';
+import { migrateToLatest, openStore, type Store } from './store/database.js';
+
+export interface Runtime {
+  config: Config;
+  store: Store;
+  keys: KeyRing;
+  deps: ServiceDeps;
+  limitStore: LimitStore;
+  worker: OutboxWorker;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  now?: () => number;
+  logStream?: NodeJS.WritableStream;
+  /** Replaces the senders chosen from configuration (tests capture deliveries). */
+  senders?: Partial<Record<'email' | 'sms', Sender>>;
+  /** Run the outbox worker on a timer (the server does; tests drain it by hand). */
+  startWorker?: boolean;
+}
+
+export function createSignInLimits(limitStore: LimitStore): SignInLimits {
+  return {
+    // 100 failed passwords or passcodes per 15 minutes per address or IPv6 /64
+    // (DESIGN.md, API): only failures count, so a busy office is not locked out.
+    failuresByAddress: limitStore.limiter({ name: 'failures-by-address', points: 100, windowInSeconds: 15 * 60 }),
+    // 10 wrong passwords per 15 minutes lock the person (quietly: same answer).
+    passwordFailuresByUser: limitStore.limiter({ name: 'password-failures-by-user', points: 10, windowInSeconds: 15 * 60 }),
+    passwordResetsByUser: limitStore.limiter({ name: 'password-resets-by-user', points: 3, windowInSeconds: 60 * 60 }),
+  };
+}
+
+function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
+  const email: Sender = config.mode === 'development' ? new DevelopmentOutboxSender() : new DisabledSender('email (TESSERA_SMTP_URL)');
+  const sms: Sender = config.smsProvider === 'outbox' ? new DevelopmentOutboxSender() : new DisabledSender('text messages (TESSERA_SMS_PROVIDER)');
+  return { email, sms };
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const store = openStore(config.databaseUrl);
+  try {
+    await migrateToLatest(store.db);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const keys = loadKeyRing({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, hmacKey: config.hmacKey });
+  const limitStore = config.redisUrl ? LimitStore.redis(config.redisUrl) : LimitStore.memory();
+  const deps: ServiceDeps = {
+    db: store.db,
+    keys,
+    hasher: new PasswordHasher(config.hashConcurrency),
+    limits: createSignInLimits(limitStore),
+    config,
+    now: options.now ?? Date.now,
+  };
+  const app = await buildApp({ deps, limitStore, config, logStream: options.logStream });
+  const worker = new OutboxWorker({
+    db: store.db,
+    keys,
+    senders: { ...chooseSenders(config), ...options.senders },
+    now: deps.now,
+    onError: (error) => app.log.error({ err: { message: (error as Error).message } }, 'outbox worker failed'),
+  });
+  if (options.startWorker) worker.start();
+  return {
+    config,
+    store,
+    keys,
+    deps,
+    limitStore,
+    worker,
+    app,
+    async close() {
+      await worker.stop();
+      await app.close();
+      await limitStore.close();
+      await store.close();
+    },
+  };
+}

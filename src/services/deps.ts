@@ -1,0 +1,33 @@
+// What every use case is given: the ports, the clock and the configuration.
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { KeyRing } from '../crypto/keys.js';
+import type { PasswordHasher } from '../crypto/passwords.js';
+import type { Limiter } from '../limits/limits.js';
+import type { Database } from '../store/schema.js';
+
+export interface SignInLimits {
+  /** Failed passwords and passcodes per client address (IPv6 per /64). */
+  failuresByAddress: Limiter;
+  /** Failed passwords per account and email: past it the person is locked. */
+  passwordFailuresByUser: Limiter;
+  /** Password reset emails per account and email. */
+  passwordResetsByUser: Limiter;
+}
+
+export interface ServiceDeps {
+  db: Kysely<Database>;
+  keys: KeyRing;
+  hasher: PasswordHasher;
+  limits: SignInLimits;
+  config: Pick<Config, 'productName' | 'baseUrl' | 'mode'>;
+  now: () => number;
+}
+
+/** Who is asking, for the audit log and the notifications. */
+export interface RequestContext {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export const NO_REQUEST_CONTEXT: RequestContext = { ip: null, userAgent: null };

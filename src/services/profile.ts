@@ -1,0 +1,25 @@
+// What a person (or their admin) sees of their sign-in: role, account, 2FA state.
+import type { Kysely } from 'kysely';
+import type { Database, TwoFactorMethodType, User } from '../store/schema.js';
+import { countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
+
+export interface TwoFactorSummary {
+  enabled: boolean;
+  methods: TwoFactorMethodType[];
+  preferred: TwoFactorMethodType | null;
+  recoveryCodesLeft: number;
+  lastUsedAt: number | null;
+}
+
+export async function twoFactorSummary(db: Kysely<Database>, user: User, now: number): Promise<TwoFactorSummary> {
+  const methods = await listActiveMethods(db, user.id);
+  const types = [...new Set(methods.map((m) => m.type))];
+  const enabled = user.two_factor_enabled === 1 && types.length > 0;
+  return {
+    enabled,
+    methods: enabled ? types : [],
+    preferred: enabled ? (user.preferred_method && types.includes(user.preferred_method) ? user.preferred_method : (types[0] ?? null)) : null,
+    recoveryCodesLeft: enabled ? await countUnusedRecoveryCodes(db, user.id, now) : 0,
+    lastUsedAt: user.last_passcode_used_at,
+  };
+}

@@ -1,0 +1,83 @@
+// Server-side sessions: the client holds `id.secret`, the database only SHA-256(secret).
+import type { Kysely } from 'kysely';
+import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
+import { DAY_IN_MILLISECONDS, SESSION_TOUCH_INTERVAL_IN_MILLISECONDS } from '../domain/policy.js';
+import { findAccountById } from '../store/accounts.js';
+import { appendAuditEvent } from '../store/audit.js';
+import { deleteSession, findSession, insertSession, touchSession } from '../store/sessions.js';
+import type { Account, Database, Session, SessionKind, User } from '../store/schema.js';
+import { findUserById } from '../store/users.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+
+/** A setup-only session exists to enrol a second factor, which takes minutes, not days. */
+const SETUP_SESSION_LIFETIME_IN_MILLISECONDS = 60 * 60 * 1000;
+
+export interface SignedIn {
+  session: Session;
+  user: User;
+  account: Account;
+}
+
+export async function startSession(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: {
+    account: Account;
+    user: User;
+    kind: SessionKind;
+    context: RequestContext;
+    passcodeVerifiedAt: number | null;
+    viaTrustedDevice: boolean;
+  },
+): Promise<{ token: string; sessionId: string; expiresAt: number }> {
+  const now = deps.now();
+  const issued = issueToken();
+  const lifetime = input.kind === 'setup' ? SETUP_SESSION_LIFETIME_IN_MILLISECONDS : input.account.session_days * DAY_IN_MILLISECONDS;
+  await insertSession(db, {
+    id: issued.id,
+    accountId: input.account.id,
+    userId: input.user.id,
+    secretHash: issued.secretHash,
+    kind: input.kind,
+    now,
+    expiresAt: now + lifetime,
+    ip: input.context.ip,
+    userAgent: input.context.userAgent,
+    passcodeVerifiedAt: input.passcodeVerifiedAt,
+    viaTrustedDevice: input.viaTrustedDevice,
+  });
+  return { token: issued.token, sessionId: issued.id, expiresAt: now + lifetime };
+}
+
+/** Finds the live session behind a token, or null. Revocation is a deleted row, so it
+ * takes effect on the very next request. */
+export async function authenticate(deps: ServiceDeps, token: unknown): Promise<SignedIn | null> {
+  const parsed = parseToken(token);
+  if (!parsed) return null;
+  const session = await findSession(deps.db, parsed.id);
+  if (!session || !secretMatches(parsed.secret, session.secret_hash)) return null;
+  const now = deps.now();
+  if (session.expires_at <= now) {
+    await deleteSession(deps.db, session.id);
+    return null;
+  }
+  const user = await findUserById(deps.db, session.user_id);
+  if (!user || user.suspended_at !== null || user.account_id !== session.account_id) return null;
+  const account = await findAccountById(deps.db, session.account_id);
+  if (!account) return null;
+  if (now - session.last_seen_at >= SESSION_TOUCH_INTERVAL_IN_MILLISECONDS) {
+    await touchSession(deps.db, session.id, now, now - SESSION_TOUCH_INTERVAL_IN_MILLISECONDS);
+  }
+  return { session, user, account };
+}
+
+export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    await deleteSession(trx, signedIn.session.id);
+    await appendAuditEvent(
+      trx,
+      { accountId: signedIn.account.id, type: 'sign_out', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent },
+      deps.now(),
+    );
+  });
+}

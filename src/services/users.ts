@@ -1,0 +1,159 @@
+// People in an account: created by the CLI, invited by admins, given roles, suspended.
+import type { Kysely } from 'kysely';
+import { issueToken, newId } from '../crypto/tokens.js';
+import { mails } from '../delivery/email-templates.js';
+import { fail, ok, type Result } from '../domain/failures.js';
+import { isRole, isValidDisplayName, isValidEmail, normalizeDisplayName, normalizeEmail, normalizeSlug } from '../domain/identity.js';
+import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
+import { INVITATION_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
+import type { Role } from '../domain/types.js';
+import { insertActionToken, voidActionTokens } from '../store/action-tokens.js';
+import { findAccountBySlug } from '../store/accounts.js';
+import { appendAuditEvent } from '../store/audit.js';
+import type { Account, Database, User } from '../store/schema.js';
+import { deleteUserSessions } from '../store/sessions.js';
+import { AccountUsers } from '../store/users.js';
+import { newUserRow } from './accounts.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import { emailUser } from './notify.js';
+import type { SignedIn } from './sessions.js';
+
+interface NewPerson {
+  email: string;
+  name: string;
+  role: Role;
+}
+
+function validatePerson(input: { email: unknown; name?: unknown; role: unknown }): Result<NewPerson> {
+  const email = typeof input.email === 'string' ? normalizeEmail(input.email) : '';
+  if (!isValidEmail(email)) return fail('invalid_request', { field: 'email', message: 'Enter a valid email address.' });
+  if (!isRole(input.role)) return fail('invalid_request', { field: 'role', message: 'The role must be admin, agent or end_user.' });
+  const rawName = typeof input.name === 'string' && input.name.trim() !== '' ? input.name : email.split('@')[0]!;
+  const name = normalizeDisplayName(rawName);
+  if (!isValidDisplayName(name)) return fail('invalid_request', { field: 'name', message: 'The name must be 1 to 100 characters.' });
+  return ok({ email, name, role: input.role });
+}
+
+async function sendInvitation(db: Kysely<Database>, deps: ServiceDeps, input: { account: Account; user: User; inviterName: string; context: RequestContext }): Promise<void> {
+  const now = deps.now();
+  await voidActionTokens(db, input.user.id, 'invitation', now);
+  const issued = issueToken();
+  await insertActionToken(db, {
+    id: issued.id,
+    accountId: input.account.id,
+    userId: input.user.id,
+    purpose: 'invitation',
+    secretHash: issued.secretHash,
+    now,
+    expiresAt: now + INVITATION_LIFETIME_IN_MILLISECONDS,
+  });
+  const link = `${deps.config.baseUrl}/invitation?token=${encodeURIComponent(issued.token)}`;
+  await emailUser(db, deps, { account: input.account, user: input.user, purpose: 'invitation', context: input.context, compose: (c) => mails.invitation(c, { inviterName: input.inviterName, link }) });
+}
+
+/** The operator's way in (`bin/tessera user create`): with a password, or invited by email. */
+export async function createUser(
+  deps: ServiceDeps,
+  input: { account: string; email: unknown; name?: unknown; role: unknown; password: string | null },
+  context: RequestContext,
+): Promise<Result<{ user: User; invited: boolean }>> {
+  const account = await findAccountBySlug(deps.db, normalizeSlug(input.account));
+  if (!account) return fail('account_not_found', { field: 'account' });
+  const person = validatePerson(input);
+  if (!person.ok) return person;
+  let passwordHash: string | null = null;
+  if (input.password !== null) {
+    const problem = checkPassword(input.password, [person.value.email, person.value.name]);
+    if (problem) return fail('weak_password', { field: 'password', message: describePasswordProblem(problem) });
+    passwordHash = await deps.hasher.hash(input.password);
+  }
+  return deps.db.transaction().execute(async (trx) => {
+    const users = new AccountUsers(trx, account.id);
+    if (await users.findByEmail(person.value.email)) return fail<{ user: User; invited: boolean }>('email_taken', { field: 'email' });
+    const now = deps.now();
+    const id = newId();
+    await users.insert(newUserRow({ id, ...person.value, passwordHash, now }));
+    const user = (await users.findById(id))!;
+    await appendAuditEvent(trx, { accountId: account.id, type: 'user_created', subjectUserId: id, ip: context.ip, userAgent: context.userAgent, details: { role: person.value.role, by: 'cli' } }, now);
+    if (passwordHash === null) await sendInvitation(trx, deps, { account, user, inviterName: `The ${deps.config.productName} operator`, context });
+    return ok({ user, invited: passwordHash === null });
+  });
+}
+
+export async function inviteUser(deps: ServiceDeps, admin: SignedIn, input: { email: unknown; name?: unknown; role: unknown }, context: RequestContext): Promise<Result<User>> {
+  const person = validatePerson(input);
+  if (!person.ok) return person;
+  return deps.db.transaction().execute(async (trx) => {
+    const users = new AccountUsers(trx, admin.account.id);
+    if (await users.findByEmail(person.value.email)) return fail<User>('email_taken', { field: 'email' });
+    const now = deps.now();
+    const id = newId();
+    await users.insert(newUserRow({ id, ...person.value, passwordHash: null, now }));
+    const user = (await users.findById(id))!;
+    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'user_invited', actorUserId: admin.user.id, subjectUserId: id, ip: context.ip, userAgent: context.userAgent, details: { role: person.value.role } }, now);
+    await sendInvitation(trx, deps, { account: admin.account, user, inviterName: admin.user.name, context });
+    return ok(user);
+  });
+}
+
+/** Sends a fresh invitation to someone who has not set a password yet. */
+export async function resendInvitation(deps: ServiceDeps, admin: SignedIn, userId: string, context: RequestContext): Promise<Result<User>> {
+  return deps.db.transaction().execute(async (trx) => {
+    const user = await new AccountUsers(trx, admin.account.id).findById(userId);
+    if (!user) return fail<User>('user_not_found');
+    if (user.password_hash !== null) return fail<User>('invalid_request', { message: 'This person has already set a password.' });
+    await sendInvitation(trx, deps, { account: admin.account, user, inviterName: admin.user.name, context });
+    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'user_invited', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { resent: true } }, deps.now());
+    return ok(user);
+  });
+}
+
+/** An admin may not act on themselves here, nor on the owner unless they are the owner. */
+function checkTarget(admin: SignedIn, target: User): Result<null> {
+  if (target.id === admin.user.id) return fail('cannot_change_self');
+  if (target.id === admin.account.owner_user_id) return fail('forbidden', { message: 'Only the account owner can change the owner.' });
+  return ok(null);
+}
+
+export async function changeRole(deps: ServiceDeps, admin: SignedIn, userId: string, role: unknown, context: RequestContext): Promise<Result<User>> {
+  if (!isRole(role)) return fail('invalid_request', { field: 'role', message: 'The role must be admin, agent or end_user.' });
+  return deps.db.transaction().execute(async (trx) => {
+    const users = new AccountUsers(trx, admin.account.id);
+    const user = await users.findById(userId);
+    if (!user) return fail<User>('user_not_found');
+    const allowed = checkTarget(admin, user);
+    if (!allowed.ok) return allowed;
+    if (user.role === role) return ok(user);
+    const now = deps.now();
+    await users.update(user.id, { role, updated_at: now });
+    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'role_changed', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { from: user.role, to: role } }, now);
+    return ok({ ...user, role });
+  });
+}
+
+export async function setSuspended(deps: ServiceDeps, admin: SignedIn, userId: string, suspended: boolean, context: RequestContext): Promise<Result<User>> {
+  return deps.db.transaction().execute(async (trx) => {
+    const users = new AccountUsers(trx, admin.account.id);
+    const user = await users.findById(userId);
+    if (!user) return fail<User>('user_not_found');
+    const allowed = checkTarget(admin, user);
+    if (!allowed.ok) return allowed;
+    const now = deps.now();
+    const suspendedAt = suspended ? (user.suspended_at ?? now) : null;
+    await users.update(user.id, { suspended_at: suspendedAt, updated_at: now });
+    if (suspended) {
+      // Suspension ends every way back in at once: sessions, trusted computers, open challenges.
+      await deleteUserSessions(trx, user.id);
+      await trx.deleteFrom('trusted_devices').where('user_id', '=', user.id).execute();
+      await trx.updateTable('sign_in_challenges').set({ state: 'expired' }).where('user_id', '=', user.id).where('state', '=', 'pending').execute();
+    }
+    await appendAuditEvent(trx, { accountId: admin.account.id, type: suspended ? 'user_suspended' : 'user_reactivated', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
+    return ok({ ...user, suspended_at: suspendedAt });
+  });
+}
+
+export async function listUsers(deps: ServiceDeps, accountSlug: string): Promise<Result<{ account: Account; users: User[] }>> {
+  const account = await findAccountBySlug(deps.db, normalizeSlug(accountSlug));
+  if (!account) return fail('account_not_found', { field: 'account' });
+  return ok({ account, users: await new AccountUsers(deps.db, account.id).list() });
+}

@@ -1,0 +1,112 @@
+// The transactional outbox: a message is written in the same transaction as the
+// action that caused it, and a worker delivers it later. Payloads (recipients,
+// links, codes) are encrypted at rest like every other secret.
+import type { Kysely } from 'kysely';
+import type { KeyRing } from '../crypto/keys.js';
+import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
+import { newId } from '../crypto/tokens.js';
+import type { Database, OutboxChannel, OutboxMessage } from './schema.js';
+
+export interface OutboxPayload {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface NewOutboxMessage {
+  accountId: string | null;
+  userId: string | null;
+  channel: OutboxChannel;
+  purpose: string;
+  payload: OutboxPayload;
+}
+
+export async function enqueueMessage(db: Kysely<Database>, keys: KeyRing, message: NewOutboxMessage, now: number): Promise<string> {
+  const id = newId();
+  await db
+    .insertInto('outbox_messages')
+    .values({
+      id,
+      account_id: message.accountId,
+      user_id: message.userId,
+      channel: message.channel,
+      purpose: message.purpose,
+      payload_ciphertext: encryptSecret(keys, JSON.stringify(message.payload)),
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      claimed_until: null,
+      sent_at: null,
+      last_error: null,
+      created_at: now,
+    })
+    .execute();
+  return id;
+}
+
+export function readPayload(keys: KeyRing, message: OutboxMessage): OutboxPayload | null {
+  return message.payload_ciphertext ? (JSON.parse(decryptSecret(keys, message.payload_ciphertext)) as OutboxPayload) : null;
+}
+
+export function listMessages(db: Kysely<Database>, limit = 100): Promise<OutboxMessage[]> {
+  return db.selectFrom('outbox_messages').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+}
+
+export function findDueMessageIds(db: Kysely<Database>, now: number, limit: number): Promise<{ id: string }[]> {
+  return db
+    .selectFrom('outbox_messages')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .orderBy('next_attempt_at')
+    .limit(limit)
+    .execute();
+}
+
+/** Claims a message for one worker by a conditional update: of several instances
+ * racing for the same row, exactly one sees a changed row. */
+export async function claimMessage(db: Kysely<Database>, id: string, now: number, claimForMilliseconds: number): Promise<OutboxMessage | null> {
+  const result = await db
+    .updateTable('outbox_messages')
+    .set({ claimed_until: now + claimForMilliseconds })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) return null;
+  return (await db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+}
+
+export async function markSent(db: Kysely<Database>, id: string, now: number, keepPayload: boolean): Promise<void> {
+  await db
+    .updateTable('outbox_messages')
+    .set({
+      status: 'sent',
+      sent_at: now,
+      claimed_until: null,
+      last_error: null,
+      ...(keepPayload ? {} : { payload_ciphertext: null }),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function markAttemptFailed(
+  db: Kysely<Database>,
+  id: string,
+  update: { attempts: number; nextAttemptAt: number; error: string; giveUp: boolean },
+): Promise<void> {
+  await db
+    .updateTable('outbox_messages')
+    .set({
+      attempts: update.attempts,
+      next_attempt_at: update.nextAttemptAt,
+      claimed_until: null,
+      last_error: update.error.slice(0, 500),
+      status: update.giveUp ? 'failed' : 'pending',
+    })
+    .where('id', '=', id)
+    .execute();
+}

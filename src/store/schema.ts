@@ -1,0 +1,214 @@
+// The one description of every table and column. Times are milliseconds since the
+// Unix epoch (integer/bigint in both dialects) and flags are 0/1 integers, so SQLite
+// and PostgreSQL return the same JavaScript values.
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export type Role = 'admin' | 'agent' | 'end_user';
+export type TwoFactorRequirement = 'off' | 'staff';
+export type TwoFactorMethodType = 'totp' | 'sms' | 'webauthn';
+export type SessionKind = 'full' | 'setup';
+export type ChallengeState = 'pending' | 'done' | 'expired' | 'locked';
+export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup';
+export type ActionTokenPurpose = 'invitation' | 'password_reset' | 'setup' | 'email_confirmation';
+export type OutboxChannel = 'email' | 'sms';
+export type OutboxStatus = 'pending' | 'sent' | 'failed';
+
+export interface AccountTable {
+  id: string;
+  slug: string;
+  name: string;
+  owner_user_id: string | null;
+  require_two_factor: TwoFactorRequirement;
+  require_two_factor_since: number | null;
+  grace_days: number;
+  session_days: number;
+  trusted_device_days: number;
+  country: string;
+  sms_daily_budget: number | null;
+  sms_allowed_countries: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserTable {
+  id: string;
+  account_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  password_hash: string | null;
+  password_changed_at: number | null;
+  suspended_at: number | null;
+  two_factor_enabled: number;
+  two_factor_enabled_at: number | null;
+  preferred_method: TwoFactorMethodType | null;
+  two_factor_setup_required: number;
+  failed_passcode_count: number;
+  passcode_locked_until: number | null;
+  passcode_lock_count: number;
+  email_confirmed_at: number | null;
+  last_sign_in_at: number | null;
+  last_passcode_used_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  secret_hash: string;
+  kind: SessionKind;
+  created_at: number;
+  expires_at: number;
+  last_seen_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  passcode_verified_at: number | null;
+  via_trusted_device: number;
+}
+
+export interface SignInChallengeTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  secret_hash: string;
+  state: ChallengeState;
+  first_factor: FirstFactor;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  sms_code_hash: string | null;
+  sms_code_expires_at: number | null;
+  sms_sent_at: number | null;
+  sms_send_count: number;
+}
+
+export interface TwoFactorMethodTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  type: TwoFactorMethodType;
+  status: 'pending' | 'active';
+  name: string | null;
+  secret_ciphertext: string | null;
+  algorithm: string | null;
+  digits: number | null;
+  period_seconds: number | null;
+  last_used_step: number | null;
+  phone_ciphertext: string | null;
+  phone_last_digits: string | null;
+  sms_code_hash: string | null;
+  sms_code_expires_at: number | null;
+  sms_sent_at: number | null;
+  created_at: number;
+  activated_at: number | null;
+  last_used_at: number | null;
+  expires_at: number | null;
+}
+
+export interface RecoveryCodeTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  code_hmac: string;
+  kind: 'user' | 'admin';
+  created_at: number;
+  used_at: number | null;
+  expires_at: number | null;
+}
+
+export interface TrustedDeviceTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  secret_hash: string;
+  browser: string;
+  ip: string | null;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+}
+
+export interface KnownDeviceTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  device_id_hash: string | null;
+  browser: string;
+  network: string | null;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
+export interface ActionTokenTable {
+  id: string;
+  account_id: string | null;
+  user_id: string | null;
+  purpose: ActionTokenPurpose;
+  secret_hash: string;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface AuditEventTable {
+  id: string;
+  account_id: string | null;
+  actor_user_id: string | null;
+  subject_user_id: string | null;
+  type: string;
+  ip: string | null;
+  user_agent: string | null;
+  reason: string | null;
+  details: string | null;
+  created_at: number;
+}
+
+export interface OutboxMessageTable {
+  id: string;
+  account_id: string | null;
+  user_id: string | null;
+  channel: OutboxChannel;
+  purpose: string;
+  payload_ciphertext: string | null;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_until: number | null;
+  sent_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  accounts: AccountTable;
+  users: UserTable;
+  sessions: SessionTable;
+  sign_in_challenges: SignInChallengeTable;
+  two_factor_methods: TwoFactorMethodTable;
+  recovery_codes: RecoveryCodeTable;
+  trusted_devices: TrustedDeviceTable;
+  known_devices: KnownDeviceTable;
+  action_tokens: ActionTokenTable;
+  audit_events: AuditEventTable;
+  outbox_messages: OutboxMessageTable;
+}
+
+export type Account = Selectable<AccountTable>;
+export type User = Selectable<UserTable>;
+export type Session = Selectable<SessionTable>;
+export type SignInChallenge = Selectable<SignInChallengeTable>;
+export type TwoFactorMethod = Selectable<TwoFactorMethodTable>;
+export type RecoveryCode = Selectable<RecoveryCodeTable>;
+export type TrustedDevice = Selectable<TrustedDeviceTable>;
+export type ActionToken = Selectable<ActionTokenTable>;
+export type AuditEvent = Selectable<AuditEventTable>;
+export type OutboxMessage = Selectable<OutboxMessageTable>;
+export type NewUser = Insertable<UserTable>;
+export type UserUpdate = Updateable<UserTable>;
+export type { Generated };

@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { Database, Session, SessionKind } from './schema.js';
+
+export interface NewSession {
+  id: string;
+  accountId: string;
+  userId: string;
+  secretHash: string;
+  kind: SessionKind;
+  now: number;
+  expiresAt: number;
+  ip: string | null;
+  userAgent: string | null;
+  passcodeVerifiedAt: number | null;
+  viaTrustedDevice: boolean;
+}
+
+export async function insertSession(db: Kysely<Database>, session: NewSession): Promise<void> {
+  await db
+    .insertInto('sessions')
+    .values({
+      id: session.id,
+      account_id: session.accountId,
+      user_id: session.userId,
+      secret_hash: session.secretHash,
+      kind: session.kind,
+      created_at: session.now,
+      expires_at: session.expiresAt,
+      last_seen_at: session.now,
+      ip: session.ip,
+      user_agent: session.userAgent?.slice(0, 512) ?? null,
+      passcode_verified_at: session.passcodeVerifiedAt,
+      via_trusted_device: session.viaTrustedDevice ? 1 : 0,
+    })
+    .execute();
+}
+
+export function findSession(db: Kysely<Database>, id: string): Promise<Session | undefined> {
+  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function deleteSession(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', id).execute();
+}
+
+export async function deleteUserSessions(db: Kysely<Database>, userId: string, exceptSessionId: string | null = null): Promise<number> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+  if (exceptSessionId !== null) query = query.where('id', '!=', exceptSessionId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function touchSession(db: Kysely<Database>, id: string, now: number, notSince: number): Promise<void> {
+  await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).where('last_seen_at', '<', notSince).execute();
+}
+
+export function listUserSessions(db: Kysely<Database>, userId: string): Promise<Session[]> {
+  return db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+}
