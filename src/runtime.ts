@@ -60,6 +60,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const limitStore = config.redisUrl ? LimitStore.redis(config.redisUrl) : LimitStore.memory();
   const deps: ServiceDeps = {
     db: store.db,
+    dialect: store.dialect,
     keys,
     hasher: new PasswordHasher(config.hashConcurrency),
     limits: createSignInLimits(limitStore),

@@ -343,3 +343,10 @@ describe('buildOtpauthUri', () => {
     assert.throws(() => buildOtpauthUri({ issuer: 'Tessera', accountName: '', secret }));
   });
 });
+
+it('a Node Buffer from the shared pool gives the same codes as a plain copy', async () => {
+  const { generateTotp: generate, DEFAULT_TOTP_PARAMETERS: parameters } = await import('./totp.js');
+  const pooled = Buffer.from('MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=', 'base64');
+  assert.notEqual(pooled.byteLength, pooled.buffer.byteLength, 'the test needs a pooled Buffer');
+  assert.equal(generate(pooled, 59_000, parameters), generate(new Uint8Array(pooled), 59_000, parameters));
+});

@@ -45,9 +45,10 @@ function assertValidParameters(parameters: TotpParameters): void {
 }
 
 function toOtpauthSecret(secret: Uint8Array): Secret {
-  // Copy: a Uint8Array may be a view into a larger (pooled) buffer, and
-  // otpauth's Secret wraps the whole ArrayBuffer it is given.
-  return new Secret({ buffer: secret.slice().buffer });
+  // Copy: otpauth's Secret wraps the whole ArrayBuffer it is given, and a view (a
+  // Node Buffer from the shared pool, a subarray) holds other bytes too. Not
+  // `secret.slice()`: Buffer#slice returns a view, not a copy.
+  return new Secret({ buffer: Uint8Array.from(secret).buffer });
 }
 
 /** RFC 4648 Base32, upper case, without "=" padding (Key Uri Format). */

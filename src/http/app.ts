@@ -11,6 +11,7 @@ import { registerAdminRoutes } from './api/admin-routes.js';
 import { authenticatedScope } from './api/authenticated.js';
 import { registerMeRoutes } from './api/me-routes.js';
 import { registerSignInRoutes } from './api/sign-in-routes.js';
+import { registerSecondStepRoute, registerTwoFactorRoutes } from './api/two-factor-routes.js';
 import { ErrorBody } from './api/schemas.js';
 import { sendApiFailure, type ErrorCode } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -100,8 +101,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerOpsRoutes(app, deps, options.limitStore);
   registerSignInRoutes(app, deps);
+  registerSecondStepRoute(app, deps);
   await authenticatedScope(app, deps, (scope) => {
     registerMeRoutes(scope, deps);
+    registerTwoFactorRoutes(scope, deps);
     registerAdminRoutes(scope, deps);
   });
   await registerPages(app, deps);

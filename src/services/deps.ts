@@ -17,6 +17,7 @@ export interface SignInLimits {
 
 export interface ServiceDeps {
   db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
   keys: KeyRing;
   hasher: PasswordHasher;
   limits: SignInLimits;

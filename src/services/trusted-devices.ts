@@ -2,7 +2,7 @@
 // passcode for the account's trusted-device period (DESIGN.md row 5).
 import type { Kysely } from 'kysely';
 import type { Account, Database, User } from '../store/schema.js';
-import type { ServiceDeps } from './deps.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
 
 export interface TrustedDeviceCheck {
   valid: boolean;
@@ -18,4 +18,14 @@ export async function checkTrustedDevice(
   // Trusted computers arrive with their own issue; until then every sign-in is asked.
   void input;
   return { valid: false, rotatedToken: null };
+}
+
+/** Trusts this computer for the account's trusted-device period; returns the token
+ * for its cookie, or null when the account always asks (0 days). */
+export async function rememberDevice(
+  _db: Kysely<Database>,
+  _deps: ServiceDeps,
+  _input: { account: Account; user: User; context: RequestContext },
+): Promise<string | null> {
+  return null;
 }

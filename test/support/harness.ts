@@ -119,7 +119,9 @@ export async function startTestApp(
       return inject({
         method: method as 'GET',
         url,
-        remoteAddress: request.ip ?? '127.0.0.1',
+        // A different loopback address per request unless a test names one, so the
+        // per-address limit only bites in the tests about it.
+        remoteAddress: request.ip ?? `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`,
         headers: {
           ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
           ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),

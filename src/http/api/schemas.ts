@@ -20,3 +20,8 @@ export const AccountSlug = Type.String({ minLength: 1, maxLength: 100 });
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('agent'), Type.Literal('end_user')]);
 
 export const bearerSecurity = [{ bearer: [] as string[] }];
+
+export const ConfirmationMethod = Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('recovery_code'), Type.Literal('password')]);
+export const Code = Type.String({ minLength: 1, maxLength: 1024 });
+/** A sensitive request's confirmation (DESIGN.md, API "Confirmation"). */
+export const ConfirmationFields = { method: ConfirmationMethod, code: Code };

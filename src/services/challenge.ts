@@ -1,0 +1,106 @@
+// The second step of sign-in. The challenge is a server-side flow with explicit
+// states (pending → done | expired | locked), single use, ≤10 minutes, bound to one
+// person and account; only at its end is a session issued (SECURITY.md, sessions).
+import type { Kysely } from 'kysely';
+import { parseToken, secretMatches } from '../crypto/tokens.js';
+import { mails } from '../delivery/email-templates.js';
+import { fail, ok, type Result } from '../domain/failures.js';
+import { limitKeyForAddress } from '../domain/network.js';
+import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
+import type { SecondFactorMethod } from '../domain/types.js';
+import { findAccountById } from '../store/accounts.js';
+import { appendAuditEvent } from '../store/audit.js';
+import { completeChallenge, countChallengeFailure, findChallenge } from '../store/challenges.js';
+import type { Account, Database, SignInChallenge, User } from '../store/schema.js';
+import { listActiveMethods } from '../store/two-factor.js';
+import { findUserById } from '../store/users.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import type { SignInOutcome } from './first-factor.js';
+import { emailUser } from './notify.js';
+import { recoveryCodesLeft, verifySecondFactor } from './second-factor.js';
+import { startSession } from './sessions.js';
+import { challengeSmsCheck } from './sms.js';
+import { rememberDevice } from './trusted-devices.js';
+import { removeAllFactors } from './two-factor.js';
+
+export interface OpenChallenge {
+  challenge: SignInChallenge;
+  user: User;
+  account: Account;
+  methods: SecondFactorMethod[];
+}
+
+/** The live challenge behind a token, or invalid_challenge for anything else. */
+export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, token: unknown): Promise<Result<OpenChallenge>> {
+  const parsed = parseToken(token);
+  if (!parsed) return fail('invalid_challenge');
+  const challenge = await findChallenge(db, parsed.id);
+  if (!challenge || !secretMatches(parsed.secret, challenge.secret_hash)) return fail('invalid_challenge');
+  if (challenge.state !== 'pending' || challenge.expires_at <= deps.now()) return fail('invalid_challenge');
+  const user = await findUserById(db, challenge.user_id);
+  const account = await findAccountById(db, challenge.account_id);
+  if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
+  const types = new Set((await listActiveMethods(db, user.id)).map((m) => m.type));
+  const methods: SecondFactorMethod[] = [...(types.has('totp') ? (['totp'] as const) : []), ...(types.has('sms') ? (['sms'] as const) : []), 'recovery_code'];
+  return ok({ challenge, user, account, methods });
+}
+
+export interface SecondStepInput {
+  challengeToken: unknown;
+  method: unknown;
+  code: unknown;
+  rememberDevice: boolean;
+}
+
+export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepInput, context: RequestContext): Promise<Result<SignInOutcome>> {
+  const addressKey = limitKeyForAddress(context.ip);
+  const byAddress = await deps.limits.failuresByAddress.check(addressKey);
+  if (!byAddress.allowed) return fail('rate_limited', { retryAfterSeconds: byAddress.retryAfterSeconds });
+
+  const result = await deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
+    const opened = await openChallenge(trx, deps, input.challengeToken);
+    if (!opened.ok) return opened;
+    const { challenge, account } = opened.value;
+    const verified = await verifySecondFactor(trx, deps, {
+      user: opened.value.user,
+      factor: { method: input.method, code: input.code },
+      allowed: opened.value.methods,
+      smsCheck: challengeSmsCheck(deps, challenge.id),
+      context,
+    });
+    if (!verified.ok) {
+      if (verified.failure.code === 'invalid_code' || verified.failure.code === 'two_factor_locked') {
+        await countChallengeFailure(trx, challenge.id, CHALLENGE_ATTEMPT_LIMIT);
+      }
+      return verified;
+    }
+    const now = deps.now();
+    if (!(await completeChallenge(trx, challenge.id, now))) return fail<SignInOutcome>('invalid_challenge');
+    const user = (await findUserById(trx, challenge.user_id))!;
+    const method = verified.value.method;
+
+    if (verified.value.recoveryCodeKind === 'admin') {
+      // An admin-issued code means the old device is presumed lost: its factors go,
+      // and the session may only enrol again (DESIGN.md row 9).
+      await removeAllFactors(trx, user, now);
+      await trx.updateTable('users').set({ two_factor_setup_required: 1 }).where('id', '=', user.id).execute();
+      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false });
+      await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_setup_required', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, admin_issued_code: true } }, now);
+      return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
+    }
+
+    await trx.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', user.id).execute();
+    const session = await startSession(trx, deps, { account, user, kind: 'full', context, passcodeVerifiedAt: now, viaTrustedDevice: false });
+    const trustedDeviceToken = input.rememberDevice ? await rememberDevice(trx, deps, { account, user, context }) : null;
+    await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_succeeded', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, first_factor: challenge.first_factor } }, now);
+    if (method === 'recovery_code') {
+      const left = await recoveryCodesLeft(trx, user.id, now);
+      await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
+    }
+    return ok({ status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken, enrolmentDeadline: null });
+  });
+  if (!result.ok && (result.failure.code === 'invalid_code' || result.failure.code === 'two_factor_locked')) {
+    await deps.limits.failuresByAddress.hit(addressKey);
+  }
+  return result;
+}

@@ -1,0 +1,72 @@
+// Sensitive actions (turn off 2FA, new recovery codes, change a factor, trust
+// changes, admin actions) carry a confirmation: a current passcode or a recovery code,
+// or the password for someone without 2FA (DESIGN.md, API "Confirmation"). Asking on
+// every such request also covers sessions that skipped the passcode on a trusted
+// computer (Keycloak CVE-2026-3429).
+import type { Kysely } from 'kysely';
+import { fail, ok, type Result } from '../domain/failures.js';
+import type { SecondFactorMethod } from '../domain/types.js';
+import { userLimitKey } from './sign-in.js';
+import type { Database, User } from '../store/schema.js';
+import { listActiveMethods } from '../store/two-factor.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import { verifySecondFactor, type SecondFactorInput, type SecondFactorSuccess } from './second-factor.js';
+import type { SignedIn } from './sessions.js';
+import { enrolledSmsCheck } from './sms.js';
+
+export type Confirmation = SecondFactorInput;
+
+export type Confirmed = SecondFactorSuccess | { method: 'password'; recoveryCodeKind: null };
+
+/** Which confirmation methods a person may use right now. */
+export async function confirmationMethods(db: Kysely<Database>, user: User): Promise<(SecondFactorMethod | 'password')[]> {
+  if (user.two_factor_enabled !== 1) return ['password'];
+  const types = new Set((await listActiveMethods(db, user.id)).map((m) => m.type));
+  return [...(types.has('totp') ? (['totp'] as const) : []), ...(types.has('sms') ? (['sms'] as const) : []), 'recovery_code'];
+}
+
+/** Checks a confirmation inside the caller's transaction; the password path hashes, so
+ * callers verify a password before opening their transaction (see confirmPasswordFirst). */
+export async function confirm(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  confirmation: Confirmation | undefined,
+  context: RequestContext,
+  passwordChecked: boolean,
+): Promise<Result<Confirmed>> {
+  if (!confirmation || confirmation.method === undefined || confirmation.code === undefined) return fail('confirmation_required');
+  const allowed = await confirmationMethods(db, signedIn.user);
+  if (confirmation.method === 'password') {
+    if (!allowed.includes('password')) return fail('confirmation_required', { message: 'Confirm with a current passcode or a recovery code.' });
+    return passwordChecked ? ok({ method: 'password', recoveryCodeKind: null }) : fail('invalid_credentials', { field: 'code', message: 'The password is not right.' });
+  }
+  const secondFactors = allowed.filter((m): m is SecondFactorMethod => m !== 'password');
+  if (secondFactors.length === 0) return fail('confirmation_required', { message: 'Confirm with your password.' });
+  const result = await verifySecondFactor(db, deps, {
+    user: signedIn.user,
+    factor: confirmation,
+    allowed: secondFactors,
+    smsCheck: enrolledSmsCheck(deps, signedIn.user.id),
+    context,
+  });
+  if (result.ok) {
+    // Remember the fresh passcode on the session (SECURITY.md: sensitive actions
+    // need a passcode from the last 10 minutes).
+    await db.updateTable('sessions').set({ passcode_verified_at: deps.now(), via_trusted_device: 0 }).where('id', '=', signedIn.session.id).execute();
+  }
+  return result;
+}
+
+/** The password half of a confirmation, checked before the transaction (argon2id is
+ * slow; it must not hold the database). */
+export async function confirmPasswordFirst(deps: ServiceDeps, signedIn: SignedIn, confirmation: Confirmation | undefined): Promise<Result<boolean>> {
+  if (confirmation?.method !== 'password') return ok(false);
+  if (typeof confirmation.code !== 'string' || signedIn.user.password_hash === null) return ok(false);
+  const key = userLimitKey(signedIn.account.slug, signedIn.user.email);
+  const limit = await deps.limits.passwordFailuresByUser.check(key);
+  if (!limit.allowed) return fail('rate_limited', { retryAfterSeconds: limit.retryAfterSeconds });
+  const valid = await deps.hasher.verify(signedIn.user.password_hash, confirmation.code);
+  if (!valid) await deps.limits.passwordFailuresByUser.hit(key);
+  return ok(valid);
+}

@@ -1,0 +1,150 @@
+// Checks a second factor for a person: a TOTP code, an SMS code or a recovery code.
+// Used by the sign-in challenge and by the confirmation of sensitive actions, so the
+// same counter, lock and replay rules hold everywhere (SECURITY.md, failed attempts).
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { decryptSecret } from '../crypto/secret-box.js';
+import { hmacHex } from '../crypto/tokens.js';
+import { fail, ok, type Result } from '../domain/failures.js';
+import { PASSCODE_FAILURES_BEFORE_LOCK, lockDurationInMilliseconds, retryAfterSeconds } from '../domain/passcode-attempts.js';
+import { normalizeRecoveryCode } from '../domain/recovery-codes.js';
+import { normalizePasscodeInput, verifyTotp, type TotpAlgorithm } from '../domain/totp.js';
+import type { SecondFactorMethod } from '../domain/types.js';
+import { appendAuditEvent } from '../store/audit.js';
+import { consumeRecoveryCode } from '../store/recovery-codes.js';
+import type { Database, User } from '../store/schema.js';
+import { countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
+import type { KeyRing } from '../crypto/keys.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import type { SmsCodeCheck } from './sms-codes.js';
+
+export interface SecondFactorInput {
+  method: unknown;
+  code: unknown;
+}
+
+export interface SecondFactorSuccess {
+  method: SecondFactorMethod;
+  /** 'admin' when the code was issued by an admin for a locked-out person. */
+  recoveryCodeKind: 'user' | 'admin' | null;
+}
+
+export function recoveryCodeHmac(keys: KeyRing, canonical: string): string {
+  return hmacHex(keys.hmacKey, `recovery-code:${canonical}`);
+}
+
+/** Locks the person's row for the rest of the transaction on PostgreSQL, so counting
+ * and checking are serialised per person (Keycloak #31726). SQLite transactions are
+ * serialised already. */
+export async function lockUserRow(db: Kysely<Database>, deps: Pick<ServiceDeps, 'dialect'>, userId: string): Promise<User | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', '=', userId)
+    .$if(deps.dialect === 'postgres', (query) => query.forUpdate())
+    .executeTakeFirst();
+}
+
+async function registerFailure(db: Kysely<Database>, deps: ServiceDeps, user: User, method: string, context: RequestContext): Promise<Result<never>> {
+  const now = deps.now();
+  const row = await db
+    .updateTable('users')
+    .set({ failed_passcode_count: sql<number>`failed_passcode_count + 1`, updated_at: now })
+    .where('id', '=', user.id)
+    .returning(['failed_passcode_count', 'passcode_lock_count'])
+    .executeTakeFirstOrThrow();
+  await appendAuditEvent(db, { accountId: user.account_id, type: 'passcode_failed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method } }, now);
+  if (row.failed_passcode_count >= PASSCODE_FAILURES_BEFORE_LOCK) {
+    const lockedUntil = now + lockDurationInMilliseconds(row.passcode_lock_count);
+    await db
+      .updateTable('users')
+      .set({ passcode_locked_until: lockedUntil, passcode_lock_count: row.passcode_lock_count + 1, failed_passcode_count: 0 })
+      .where('id', '=', user.id)
+      .execute();
+    await appendAuditEvent(
+      db,
+      { accountId: user.account_id, type: 'passcode_locked', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { until: new Date(lockedUntil).toISOString() } },
+      now,
+    );
+    return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(lockedUntil, now) });
+  }
+  return fail('invalid_code', { field: 'code' });
+}
+
+async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, rawCode: string): Promise<boolean> {
+  const code = normalizePasscodeInput(rawCode);
+  if (code === null) return false;
+  const methods = await listActiveMethods(db, user.id);
+  const now = deps.now();
+  for (const method of methods) {
+    if (method.type !== 'totp' || !method.secret_ciphertext) continue;
+    const secret = Buffer.from(decryptSecret(deps.keys, method.secret_ciphertext), 'base64');
+    const result = verifyTotp({
+      secret,
+      code,
+      timeInMilliseconds: now,
+      parameters: { algorithm: (method.algorithm ?? 'SHA1') as TotpAlgorithm, digits: method.digits ?? 6, periodInSeconds: method.period_seconds ?? 30 },
+      lastUsedStep: method.last_used_step,
+    });
+    if (!result.ok) continue;
+    // Compare-and-set of the last used step (RFC 6238 §5.2): a code is accepted once,
+    // even when the same code arrives twice at the same instant.
+    const updated = await db
+      .updateTable('two_factor_methods')
+      .set({ last_used_step: result.step, last_used_at: now })
+      .where('id', '=', method.id)
+      .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', result.step)]))
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 1) return true;
+  }
+  return false;
+}
+
+/**
+ * Verifies one second factor inside the caller's transaction. A failure is counted
+ * (and committed with the transaction) before it is returned; a success resets the
+ * counter. While the person is locked, even the right code is refused.
+ */
+export async function verifySecondFactor(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { user: User; factor: SecondFactorInput; smsCheck?: SmsCodeCheck; allowed: SecondFactorMethod[]; context: RequestContext },
+): Promise<Result<SecondFactorSuccess>> {
+  const now = deps.now();
+  const user = await lockUserRow(db, deps, input.user.id);
+  if (!user) return fail('invalid_credentials');
+  if (user.passcode_locked_until !== null && user.passcode_locked_until > now) {
+    return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(user.passcode_locked_until, now) });
+  }
+  const method = input.factor.method;
+  if (typeof method !== 'string' || !(input.allowed as string[]).includes(method)) {
+    return fail('invalid_request', { field: 'method', message: `The method must be one of: ${input.allowed.join(', ')}.` });
+  }
+  const code = typeof input.factor.code === 'string' ? input.factor.code : '';
+  let success: SecondFactorSuccess | null = null;
+  if (method === 'totp') {
+    if (await checkTotp(db, deps, user, code)) success = { method: 'totp', recoveryCodeKind: null };
+  } else if (method === 'recovery_code') {
+    const canonical = normalizeRecoveryCode(code);
+    if (canonical !== null) {
+      const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac: recoveryCodeHmac(deps.keys, canonical), now });
+      if (kind) success = { method: 'recovery_code', recoveryCodeKind: kind };
+    }
+  } else if (method === 'sms' && input.smsCheck) {
+    if (await input.smsCheck(db, code)) success = { method: 'sms', recoveryCodeKind: null };
+  }
+  if (!success) return registerFailure(db, deps, user, method, input.context);
+  await db
+    .updateTable('users')
+    .set({ failed_passcode_count: 0, passcode_lock_count: 0, passcode_locked_until: null, last_passcode_used_at: now, updated_at: now })
+    .where('id', '=', user.id)
+    .execute();
+  if (success.method === 'recovery_code') {
+    await appendAuditEvent(db, { accountId: user.account_id, type: 'recovery_code_used', actorUserId: user.id, subjectUserId: user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { kind: success.recoveryCodeKind } }, now);
+  }
+  return ok(success);
+}
+
+export async function recoveryCodesLeft(db: Kysely<Database>, userId: string, now: number): Promise<number> {
+  return countUnusedRecoveryCodes(db, userId, now);
+}

@@ -1,0 +1,42 @@
+// One row per recovery code, stored as an HMAC under a key kept outside the database.
+import type { Kysely } from 'kysely';
+import { newId } from '../crypto/tokens.js';
+import type { Database } from './schema.js';
+
+export async function replaceUserRecoveryCodes(db: Kysely<Database>, input: { accountId: string; userId: string; codeHmacs: string[]; now: number }): Promise<void> {
+  // The old set dies with the new one (SECURITY.md, recovery codes).
+  await db.deleteFrom('recovery_codes').where('user_id', '=', input.userId).where('kind', '=', 'user').execute();
+  await db
+    .insertInto('recovery_codes')
+    .values(
+      input.codeHmacs.map((codeHmac) => ({
+        id: newId(),
+        account_id: input.accountId,
+        user_id: input.userId,
+        code_hmac: codeHmac,
+        kind: 'user' as const,
+        created_at: input.now,
+        used_at: null,
+        expires_at: null,
+      })),
+    )
+    .execute();
+}
+
+/** Uses a code by one conditional update: of concurrent uses, exactly one changes the row. */
+export async function consumeRecoveryCode(db: Kysely<Database>, input: { userId: string; codeHmac: string; now: number }): Promise<'user' | 'admin' | null> {
+  const row = await db
+    .updateTable('recovery_codes')
+    .set({ used_at: input.now })
+    .where('user_id', '=', input.userId)
+    .where('code_hmac', '=', input.codeHmac)
+    .where('used_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', input.now)]))
+    .returning('kind')
+    .executeTakeFirst();
+  return row?.kind ?? null;
+}
+
+export async function deleteAllRecoveryCodes(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+}
