@@ -1,8 +1,12 @@
 // An authenticator app's view, independent of our own TOTP code: decode the QR code
 // PNG, read the otpauth URI, and compute codes with the otpauth library directly.
 import { PNG } from 'pngjs';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import * as OTPAuth from 'otpauth';
+
+// jsqr is CommonJS with an ES-style default in its types; take whichever form loads.
+type DecodeQr = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
+const jsQR: DecodeQr = ((jsQRModule as unknown as { default?: DecodeQr }).default ?? jsQRModule) as unknown as DecodeQr;
 
 export function readQrCode(dataUrl: string): string {
   const match = /^data:image\/png;base64,(.+)$/.exec(dataUrl);
