@@ -2,7 +2,8 @@
 // with a one-line reason on bad input, and offers --json where a script reads it.
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { KeyError } from '../crypto/keys.js';
+import { KeyError, addKeyToFile, loadKeyRing, pruneKeyFile } from '../crypto/keys.js';
+import { reencryptAll } from '../services/key-rotation.js';
 import { messageFor } from '../http/errors.js';
 import type { Failure } from '../domain/failures.js';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -24,6 +25,7 @@ Commands:
   user create                 Create a person in an account
   user list                   List the people of an account
   outbox                      Show messages in the outbox (newest first)
+  keys rotate                 Add an encryption key and re-encrypt every secret
 
 Run "tessera <command> --help" for a command's options.`,
   serve: 'Usage: tessera serve\n\nStarts Tessera on PORT (3000) with the configuration from the environment (see README).',
@@ -32,10 +34,12 @@ Run "tessera <command> --help" for a command's options.`,
   'user create':
     'Usage: tessera user create --account SLUG --email EMAIL --role admin|agent|end_user [--name NAME] [--password-stdin] [--json]\n\nWithout --password-stdin the person is emailed an invitation (72 hours).',
   'user list': 'Usage: tessera user list --account SLUG [--json]',
+  'keys rotate':
+    'Usage: tessera keys rotate [--prune] [--json]\n\nWith the key file (development): adds a new key and re-encrypts every stored secret under it. Once every instance has restarted, run it with --prune to re-encrypt anything written meanwhile and drop the old keys.\nWith TESSERA_ENCRYPTION_KEYS: put the new key first in the list, run this to re-encrypt under it, then remove the old keys from the list.',
   outbox: 'Usage: tessera outbox [--json]\n\nShows the messages (emails and texts) in the outbox, newest first.',
 };
 
-const FLAGS = new Set(['json', 'help', 'password-stdin']);
+const FLAGS = new Set(['json', 'help', 'password-stdin', 'prune']);
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -152,6 +156,29 @@ async function run(argv: string[]): Promise<number> {
         else for (const m of messages) print(`--- ${m.created_at} ${m.channel} to ${m.to}${m.channel === 'email' ? `: ${m.subject}` : ''}\n${m.body}\n`);
         return 0;
       });
+    }
+    case 'keys rotate': {
+      checkKnownOptions(args, ['json', 'prune']);
+      const store = openStore(config.databaseUrl);
+      try {
+        await migrateToLatest(store.db);
+        const fromFile = config.encryptionKeys === null;
+        const prune = args.options.has('prune');
+        let ring = loadKeyRing(config); // creates the key file on first use
+        if (fromFile && !prune) ring = addKeyToFile(config.dataDir);
+        const report = await reencryptAll(store.db, ring);
+        // Old keys stay until --prune: instances started before the rotation still
+        // encrypt under them until they restart.
+        if (fromFile && prune) pruneKeyFile(config.dataDir);
+        print(
+          json
+            ? JSON.stringify({ active_key: ring.active.id, reencrypted: report.reencrypted, already_current: report.alreadyCurrent })
+            : `Active key ${ring.active.id}: re-encrypted ${report.reencrypted} secret${report.reencrypted === 1 ? '' : 's'} (${report.alreadyCurrent} already current).`,
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
     }
     default:
       throw new UsageError(`unknown command "${argv.join(' ')}"; run "tessera --help"`);

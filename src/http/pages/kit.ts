@@ -65,6 +65,11 @@ export class PageKit {
     request.signedIn = await authenticate(this.deps, this.cookies.read(request, COOKIE.session));
   }
 
+  /** After a session is replaced mid-request, render with the new one. */
+  async loadSessionFromToken(request: FastifyRequest, token: string): Promise<void> {
+    request.signedIn = await authenticate(this.deps, token);
+  }
+
   /** The signed-in person with a full session, or null after sending a redirect. */
   requireFull(request: FastifyRequest, reply: FastifyReply): SignedIn | null {
     const signedIn = request.signedIn;
@@ -81,6 +86,15 @@ export class PageKit {
 
   /** A session cookie lives as long as its session ("stay signed in for"); a setup-only
    * one ends with the browser. */
+  /** The signed-in person, full or setup-only session, or null after a redirect. */
+  requireAny(request: FastifyRequest, reply: FastifyReply): SignedIn | null {
+    if (!request.signedIn) {
+      reply.redirect(`/sign-in?next=${encodeURIComponent(request.url)}`, 303);
+      return null;
+    }
+    return request.signedIn;
+  }
+
   setSession(reply: FastifyReply, token: string, expiresAt: number | null): void {
     const maxAge = expiresAt === null ? undefined : Math.max(1, Math.floor((expiresAt - this.deps.now()) / 1000));
     this.cookies.set(reply, COOKIE.session, token, maxAge);

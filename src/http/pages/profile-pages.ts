@@ -6,6 +6,13 @@ import { requestContext } from '../request-context.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import { twoFactorSection } from './two-factor-section.js';
+import { registerTwoFactorPages } from './two-factor-pages.js';
+
+export type SecurityPage = (
+  request: Parameters<PageKit['send']>[0],
+  reply: Parameters<PageKit['send']>[1],
+  options: { twoFactorErrors?: { regenerate?: string | null; disable?: string | null }; notice?: { kind: 'info' | 'success' | 'error'; text: string } | null; status?: number },
+) => Promise<unknown>;
 
 export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
   app.get('/', async (request, reply) => reply.redirect(request.signedIn ? '/profile/security' : '/sign-in', 303));
@@ -13,11 +20,11 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
   const securityPage = async (
     request: Parameters<PageKit['send']>[0],
     reply: Parameters<PageKit['send']>[1],
-    options: { currentPasswordError?: string | null; newPasswordError?: string | null; notice?: { kind: 'info' | 'success' | 'error'; text: string } | null; status?: number },
+    options: { twoFactorErrors?: { regenerate?: string | null; disable?: string | null }; currentPasswordError?: string | null; newPasswordError?: string | null; notice?: { kind: 'info' | 'success' | 'error'; text: string } | null; status?: number },
   ) => {
     const signedIn = request.signedIn!;
     const csrf = kit.csrfToken(request, reply);
-    const section = await twoFactorSection(kit, signedIn, csrf);
+    const section = await twoFactorSection(kit, signedIn, csrf, options.twoFactorErrors ?? {});
     return kit.send(
       request,
       reply,
@@ -44,10 +51,17 @@ ${section}
     );
   };
 
+  registerTwoFactorPages(app, kit, securityPage);
+
   app.get('/profile/security', async (request, reply) => {
     if (!kit.requireFull(request, reply)) return reply;
     const query = request.query as Record<string, unknown>;
-    const notice = query.done === 'password' ? ({ kind: 'success', text: 'Your password was changed. Your other sessions were signed out.' } as const) : null;
+    const notices: Record<string, string> = {
+      password: 'Your password was changed. Your other sessions were signed out.',
+      'two-factor-off': 'Two-factor authentication is off.',
+    };
+    const text = typeof query.done === 'string' ? notices[query.done] : undefined;
+    const notice = text ? ({ kind: 'success', text } as const) : null;
     return securityPage(request, reply, { notice });
   });
 

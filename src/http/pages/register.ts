@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
 import { registerAdminPages } from './admin-pages.js';
+import { registerChallengePages } from './challenge-pages.js';
 import { registerDevPages } from './dev-pages.js';
 import { PageKit } from './kit.js';
 import { registerProfilePages } from './profile-pages.js';
@@ -32,6 +33,7 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Pr
       await kit.loadSession(request);
     });
     registerSignInPages(pages, kit);
+    registerChallengePages(pages, kit);
     registerProfilePages(pages, kit);
     registerAdminPages(pages, kit);
     if (deps.config.mode === 'development') registerDevPages(pages, kit);

@@ -1,0 +1,192 @@
+// Enabling two-factor authentication from Security settings: choose a method, scan
+// the QR code, enter a code, save the recovery codes. Also new recovery codes and
+// turning 2FA off, both behind a confirmation.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatSecretForManualEntry } from '../../domain/totp.js';
+import type { SignedIn } from '../../services/sessions.js';
+import {
+  disableTwoFactor,
+  pendingTotpEnrolment,
+  regenerateRecoveryCodes,
+  startTotpEnrolment,
+  verifyTotpEnrolment,
+  type TotpEnrolment,
+} from '../../services/two-factor.js';
+import { messageFor } from '../errors.js';
+import { html, type Html } from '../html.js';
+import { requestContext } from '../request-context.js';
+import { csrfField, field, formString } from './forms.js';
+import type { PageKit } from './kit.js';
+import type { SecurityPage } from './profile-pages.js';
+
+export function recoveryCodesFileName(productName: string, accountSlug: string): string {
+  const safe = (value: string) => value.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'tessera';
+  return `${safe(productName)}-${safe(accountSlug)}-recovery-codes.txt`;
+}
+
+function recoveryCodesText(productName: string, signedIn: SignedIn, codes: string[]): string {
+  return [
+    `${productName} recovery codes for ${signedIn.user.email} (${signedIn.account.name})`,
+    '',
+    'Each code works once, wherever a passcode is asked. Keep them somewhere safe.',
+    '',
+    ...codes,
+    '',
+  ].join('\n');
+}
+
+/** Shown once, right after they were made: download, copy, print, and "I have saved these". */
+export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: string[], heading: string): Html {
+  const text = recoveryCodesText(kit.productName, signedIn, codes);
+  const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
+  return html`
+<h1>${heading}</h1>
+<section class="card" aria-labelledby="codes-heading">
+  <h2 id="codes-heading">Save your recovery codes</h2>
+  <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
+  <ol class="codes" id="recovery-codes">${codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
+  <div class="actions">
+    <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
+    <button type="button" data-copy-target="recovery-codes">Copy</button>
+    <button type="button" data-print>Print</button>
+  </div>
+  <form method="get" action="/profile/security">
+    <label class="checkbox"><input type="checkbox" name="saved" value="1" required data-enables="codes-continue"> I have saved these recovery codes</label>
+    <button type="submit" class="primary" id="codes-continue">Continue</button>
+  </form>
+</section>`;
+}
+
+function enrolmentBody(csrf: string, enrolment: TotpEnrolment, error: string | null): Html {
+  return html`
+<h1>Use an authenticator app</h1>
+<section class="card">
+  <div class="steps">
+    <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220">
+    <div>
+      <ol>
+        <li>Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say "Scan a QR code" or "Scan barcode").</li>
+        <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
+        <li>Enter the 6-digit code the app shows.</li>
+      </ol>
+      <details>
+        <summary>Can't scan it? Enter the key by hand</summary>
+        <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
+        <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
+        <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
+      </details>
+    </div>
+  </div>
+  <form method="post" action="/profile/two-factor/totp/verify" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
+    <button type="submit" class="primary">Verify and turn on</button>
+  </form>
+  <p class="hint">This setup expires 15 minutes after it started.</p>
+</section>`;
+}
+
+export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, securityPage: SecurityPage): void {
+  const sendEnrolment = (request: FastifyRequest, reply: FastifyReply, enrolment: TotpEnrolment, error: string | null, status = 200) =>
+    kit.send(request, reply, { title: 'Use an authenticator app', current: 'security', body: enrolmentBody(kit.csrfToken(request, reply), enrolment, error) }, status);
+
+  app.get('/profile/two-factor/setup', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn) return reply;
+    const forced = signedIn.session.kind === 'setup';
+    const csrf = kit.csrfToken(request, reply);
+    return kit.send(request, reply, {
+      title: 'Enable two-factor authentication',
+      current: 'security',
+      notice: forced ? { kind: 'info', text: 'Set up two-factor authentication to continue. It takes a minute.' } : null,
+      body: html`
+<h1>Enable two-factor authentication</h1>
+<p>Choose how you will get your 6-digit passcodes.</p>
+<div class="method-choice">
+  <section class="card">
+    <h2>Use an authenticator app</h2>
+    <p>Recommended. An app on your phone makes a new passcode every 30 seconds, even without a connection.</p>
+    <form method="post" action="/profile/two-factor/totp">${csrfField(csrf)}<button type="submit" class="primary">Use an authenticator app</button></form>
+  </section>
+</div>
+${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>`}`,
+    });
+  });
+
+  app.post('/profile/two-factor/totp', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await startTotpEnrolment(kit.deps, signedIn, requestContext(request));
+    if (!result.ok) return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
+    return reply.redirect('/profile/two-factor/totp', 303);
+  });
+
+  // The pending enrolment is shown again on reload, until it expires.
+  app.get('/profile/two-factor/totp', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn) return reply;
+    const enrolment = await pendingTotpEnrolment(kit.deps, signedIn);
+    if (!enrolment) return reply.redirect('/profile/two-factor/setup', 303);
+    return sendEnrolment(request, reply, enrolment, null);
+  });
+
+  app.post('/profile/two-factor/totp/verify', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await verifyTotpEnrolment(kit.deps, signedIn, formString(request.body, 'code'), requestContext(request));
+    if (!result.ok) {
+      const enrolment = await pendingTotpEnrolment(kit.deps, signedIn);
+      if (!enrolment) {
+        return kit.send(
+          request,
+          reply,
+          { title: 'Setup expired', current: 'security', notice: { kind: 'error', text: messageFor(result.failure) }, body: html`<p><a class="button primary" href="/profile/two-factor/setup">Start again</a></p>` },
+          400,
+        );
+      }
+      return sendEnrolment(request, reply, enrolment, messageFor(result.failure), 400);
+    }
+    if (result.value.newSessionToken) {
+      kit.setSession(reply, result.value.newSessionToken, result.value.newSessionExpiresAt);
+      request.signedIn = null;
+      await kit.loadSessionFromToken(request, result.value.newSessionToken);
+    }
+    if (!result.value.recoveryCodes) return reply.redirect('/profile/security', 303);
+    return kit.send(request, reply, {
+      title: 'Two-factor authentication is on',
+      current: 'security',
+      notice: { kind: 'success', text: 'Two-factor authentication is on.' },
+      body: recoveryCodesBody(kit, request.signedIn ?? signedIn, result.value.recoveryCodes, 'Two-factor authentication is on'),
+    });
+  });
+
+  app.post('/profile/two-factor/recovery-codes', async (request, reply) => {
+    const signedIn = kit.requireFull(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await regenerateRecoveryCodes(
+      kit.deps,
+      signedIn,
+      { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      return securityPage(request, reply, { twoFactorErrors: { regenerate: messageFor(result.failure) }, status: result.failure.code === 'two_factor_locked' ? 429 : 400 });
+    }
+    return kit.send(request, reply, { title: 'New recovery codes', current: 'security', body: recoveryCodesBody(kit, signedIn, result.value, 'New recovery codes') });
+  });
+
+  app.post('/profile/two-factor/disable', async (request, reply) => {
+    const signedIn = kit.requireFull(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await disableTwoFactor(
+      kit.deps,
+      signedIn,
+      { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      return securityPage(request, reply, { twoFactorErrors: { disable: messageFor(result.failure) }, status: result.failure.code === 'two_factor_locked' ? 429 : 400 });
+    }
+    return reply.redirect('/profile/security?done=two-factor-off', 303);
+  });
+}
