@@ -99,6 +99,39 @@ function readSmsProvider(env: Env, mode: Mode): SmsProvider {
   return raw as SmsProvider;
 }
 
+/** The from address of every mail: `Name <address>` or a bare address. */
+function readSmtpFrom(raw: string): string {
+  const from = raw.trim();
+  const address = /<([^<>]*)>$/.exec(from)?.[1] ?? from;
+  if (/[\r\n]/.test(from) || !/^[^\s@<>",;]+@[^\s@<>",;]+$/.test(address)) {
+    throw new ConfigError(`TESSERA_SMTP_FROM must be an address like "Tessera <no-reply@example.com>", got "${from}"`);
+  }
+  return from;
+}
+
+/** SMTP is on when TESSERA_SMTP_URL is set. Errors never repeat the URL: it may hold a password. */
+function readSmtp(env: Env, productName: string, baseUrl: string): SmtpConfig | null {
+  const raw = env.TESSERA_SMTP_URL;
+  if (!raw) {
+    if (env.TESSERA_SMTP_FROM) throw new ConfigError('TESSERA_SMTP_FROM is set but TESSERA_SMTP_URL is not: set TESSERA_SMTP_URL to send email over SMTP');
+    return null;
+  }
+  const example = 'smtp://user:password@smtp.example.com:587 (or smtps://… for TLS from the start)';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`TESSERA_SMTP_URL must be a URL like ${example}`);
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ConfigError(`TESSERA_SMTP_URL must start with smtp:// or smtps://, got "${url.protocol}//…"`);
+  }
+  if (!url.hostname) throw new ConfigError(`TESSERA_SMTP_URL has no host name; expected a URL like ${example}`);
+  const displayName = productName.replace(/["\\]/g, '\\$&');
+  const from = readSmtpFrom(env.TESSERA_SMTP_FROM ?? `"${displayName}" <no-reply@${new URL(baseUrl).hostname}>`);
+  return { url: raw, from };
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const mode = readMode(env);
   const port = readPort(env);
@@ -114,12 +147,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (productName.length === 0 || productName.length > 60) {
     throw new ConfigError('TESSERA_PRODUCT_NAME must be 1 to 60 characters');
   }
-  const smtp = env.TESSERA_SMTP_URL
-    ? {
-        url: readUrl('TESSERA_SMTP_URL', env.TESSERA_SMTP_URL, ['smtp:', 'smtps:']),
-        from: env.TESSERA_SMTP_FROM ?? `${productName} <no-reply@${new URL(baseUrl).hostname}>`,
-      }
-    : null;
+  const smtp = readSmtp(env, productName, baseUrl);
   const smsProvider = readSmsProvider(env, mode);
   let twilio: TwilioConfig | null = null;
   if (smsProvider === 'twilio') {

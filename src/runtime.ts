@@ -6,6 +6,7 @@ import { loadKeyRing, type KeyRing } from './crypto/keys.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { OutboxWorker } from './delivery/outbox-worker.js';
 import { DevelopmentOutboxSender, DisabledSender, type Sender } from './delivery/senders.js';
+import { SmtpSender } from './delivery/smtp-sender.js';
 import { buildApp } from './http/app.js';
 import { LimitStore } from './limits/limits.js';
 import type { ServiceDeps, SignInLimits } from './services/deps.js';
@@ -42,8 +43,14 @@ export function createSignInLimits(limitStore: LimitStore): SignInLimits {
   };
 }
 
-function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
-  const email: Sender = config.mode === 'development' ? new DevelopmentOutboxSender() : new DisabledSender('email (TESSERA_SMTP_URL)');
+/** Email: SMTP whenever it is configured, in any mode; otherwise the development
+ * outbox in development, and off (messages fail, listed as failed) in production. */
+export function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
+  const email: Sender = config.smtp
+    ? new SmtpSender(config.smtp)
+    : config.mode === 'development'
+      ? new DevelopmentOutboxSender()
+      : new DisabledSender('email (TESSERA_SMTP_URL)');
   const sms: Sender = config.smsProvider === 'outbox' ? new DevelopmentOutboxSender() : new DisabledSender('text messages (TESSERA_SMS_PROVIDER)');
   return { email, sms };
 }
@@ -68,12 +75,27 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     now: options.now ?? Date.now,
   };
   const app = await buildApp({ deps, limitStore, config, logStream: options.logStream });
+  const senders = { ...chooseSenders(config), ...options.senders };
   const worker = new OutboxWorker({
     db: store.db,
+    dialect: store.dialect,
     keys,
-    senders: { ...chooseSenders(config), ...options.senders },
+    senders,
     now: deps.now,
     onError: (error) => app.log.error({ err: { message: (error as Error).message } }, 'outbox worker failed'),
+    // No content (links, codes) in the log: the outbox row holds it, encrypted.
+    onDeliveryFailed: (failure) =>
+      app.log.warn(
+        {
+          message_id: failure.id,
+          channel: failure.channel,
+          purpose: failure.purpose,
+          attempts: failure.attempts,
+          error: failure.error,
+          next_attempt_at: failure.nextAttemptAt === null ? null : new Date(failure.nextAttemptAt).toISOString(),
+        },
+        failure.gaveUp ? 'outbox message failed for good' : 'outbox message not delivered; will retry',
+      ),
   });
   if (options.startWorker) worker.start();
   return {
@@ -86,6 +108,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     app,
     async close() {
       await worker.stop();
+      for (const sender of new Set(Object.values(senders))) await sender.close?.();
       await app.close();
       await limitStore.close();
       await store.close();

@@ -26,6 +26,17 @@ function when(context: MailContext): string {
   return new Date(context.at).toUTCString();
 }
 
+function recoveryCodes(count: number): string {
+  return count === 1 ? '1 recovery code' : `${count} recovery codes`;
+}
+
+/** A line of the HTML part: escaped, with links to our own pages made clickable. */
+function htmlLine(line: string, baseUrl: string): string {
+  const escaped = escapeHtml(line);
+  const base = escapeHtml(baseUrl);
+  return escaped.replace(/https?:\/\/[^\s<]+?(?=[.,;:!?)]*(?:\s|$))/g, (url) => (url.startsWith(`${base}/`) ? `<a href="${url}">${url}</a>` : url));
+}
+
 interface MailParts {
   subject: string;
   lines: string[];
@@ -57,10 +68,10 @@ function compose(context: MailContext, parts: MailParts): Mail {
   ].join('\n');
   const html = [
     '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a2e">',
-    ...parts.lines.map((line) => `<p>${escapeHtml(line)}</p>`),
+    ...parts.lines.map((line) => `<p>${htmlLine(line, context.baseUrl)}</p>`),
     parts.link ? `<p><a href="${escapeHtml(parts.link.url)}">${escapeHtml(parts.link.label)}</a></p>` : '',
     `<p style="color:#555;font-size:14px">${details.map(escapeHtml).join('<br>')}</p>`,
-    notYou ? `<p>${escapeHtml(notYou)}</p>` : '',
+    notYou ? `<p>${htmlLine(notYou, context.baseUrl)}</p>` : '',
     `<p style="color:#555">— ${escapeHtml(context.productName)}</p>`,
     '</body></html>',
   ].join('');
@@ -104,16 +115,51 @@ export const mails = {
     return compose(context, { subject: 'Two-factor authentication is off', lines: ['Two-factor authentication was turned off for your sign-in.'] });
   },
   recoveryCodeUsed(context: MailContext, input: { left: number }): Mail {
-    const warning = input.left <= 3 ? [`Only ${input.left} recovery codes are left. Make a new set at ${context.baseUrl}/profile/security.`] : [];
+    const left = `${recoveryCodes(input.left)} ${input.left === 1 ? 'is' : 'are'} left`;
+    // A warning at 3 or fewer (DESIGN.md row 11), before the last one is gone.
+    const warning =
+      input.left === 0
+        ? [`No recovery codes are left. Make a new set now at ${context.baseUrl}/profile/security.`]
+        : input.left <= 3
+          ? [`Only ${left}. Make a new set at ${context.baseUrl}/profile/security.`]
+          : [];
     return compose(context, {
-      subject: 'A recovery code was used',
-      lines: [`A recovery code was used to sign in. ${input.left} recovery codes are left.`, ...warning],
+      subject: input.left <= 3 ? `A recovery code was used; ${input.left === 0 ? 'none' : `only ${input.left}`} left` : 'A recovery code was used',
+      lines: [`A recovery code was used to sign in. ${left}.`, ...warning],
     });
   },
   recoveryCodesRegenerated(context: MailContext): Mail {
     return compose(context, {
       subject: 'New recovery codes were made',
       lines: ['A new set of recovery codes was made; the old ones no longer work.', `You can see how many are left at ${context.baseUrl}/profile/security.`],
+    });
+  },
+  twoFactorResetByAdmin(context: MailContext, input: { adminName: string }): Mail {
+    return compose(context, {
+      subject: 'Your two-factor authentication was reset',
+      lines: [
+        `${input.adminName}, an admin of ${context.accountName}, reset your two-factor authentication. Your authenticator and recovery codes no longer work.`,
+        'You will set up two-factor authentication again at your next sign-in.',
+      ],
+      notYou: `If you did not ask for this, tell your account admin at once, and change your password at ${context.baseUrl}/profile/security.`,
+    });
+  },
+  recoveryCodeIssuedByAdmin(context: MailContext, input: { adminName: string; expiresAt: number }): Mail {
+    return compose(context, {
+      subject: 'An admin issued a recovery code for you',
+      lines: [
+        `${input.adminName}, an admin of ${context.accountName}, issued a one-time recovery code for you. It works once, until ${new Date(input.expiresAt).toUTCString()}.`,
+        'After signing in with it you will set up two-factor authentication again.',
+      ],
+      notYou: 'If you did not ask for this, tell your account admin at once: someone may be trying to take over your sign-in.',
+    });
+  },
+  emailConfirmationCode(context: MailContext, input: { code: string; expiresInMinutes: number }): Mail {
+    // The one mail that carries a passcode: proving the mailbox is its whole purpose.
+    return compose(context, {
+      subject: 'Your confirmation code',
+      lines: [`Your confirmation code is ${input.code}.`, `Enter it to continue setting up two-factor authentication. It works for ${input.expiresInMinutes} minutes.`],
+      notYou: `If you are not setting up two-factor authentication, someone knows your password: change it now at ${context.baseUrl}/profile/security and tell your account admin. Do not give this code to anyone.`,
     });
   },
   newComputer(context: MailContext): Mail {

@@ -1,16 +1,40 @@
-// Drains the outbox: claims due messages, hands each to its channel's sender, and
-// retries failures with exponential backoff.
+// Drains the outbox: claims due messages one at a time, hands each to its channel's
+// sender, and retries failures with exponential backoff. Several workers (several
+// server instances) may drain one database: a message is claimed by exactly one of
+// them (src/store/outbox.ts, claimNextMessage).
+//
+// Delivery is at least once, never "at most once": a worker that sends a message and
+// then cannot record it (the database went away at that instant) leaves the claim to
+// run out, and the message goes again. Every other case sends once.
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keys.js';
-import type { Database, OutboxChannel } from '../store/schema.js';
-import { claimMessage, findDueMessageIds, markAttemptFailed, markSent, readPayload } from '../store/outbox.js';
-import type { Sender } from './senders.js';
+import type { Dialect } from '../store/database.js';
+import type { Database, OutboxChannel, OutboxMessage } from '../store/schema.js';
+import { claimNextMessage, markAttemptFailed, markSent, readPayload } from '../store/outbox.js';
+import { PermanentDeliveryError, type Sender } from './senders.js';
 
 const CLAIM_IN_MILLISECONDS = 60_000;
-const MAX_ATTEMPTS = 8;
+/** Well inside the claim: a send still running when its claim ran out could be taken
+ * by another worker and go out twice. */
+const SEND_TIMEOUT_IN_MILLISECONDS = 30_000;
+/** 1 s, 2 s, 4 s … capped at 10 minutes: 20 attempts cover about two hours of outage. */
+const MAX_ATTEMPTS = 20;
+/** Bounds one drain, so a flood of new messages cannot keep it running for ever. */
+const MESSAGES_PER_DRAIN = 500;
 
 export function backoffInMilliseconds(attempts: number): number {
   return Math.min(1000 * 2 ** (attempts - 1), 10 * 60_000);
+}
+
+export interface DeliveryFailure {
+  id: string;
+  channel: OutboxChannel;
+  purpose: string;
+  attempts: number;
+  error: string;
+  /** No more attempts: the message is marked failed. */
+  gaveUp: boolean;
+  nextAttemptAt: number | null;
 }
 
 export interface OutboxWorkerOptions {
@@ -18,8 +42,14 @@ export interface OutboxWorkerOptions {
   keys: KeyRing;
   senders: Record<OutboxChannel, Sender>;
   now: () => number;
+  /** Picks the claim statement (FOR UPDATE SKIP LOCKED on PostgreSQL); defaults to SQLite's. */
+  dialect?: Dialect;
   intervalInMilliseconds?: number;
+  sendTimeoutInMilliseconds?: number;
+  /** A drain broke off (the database is unreachable); the next tick tries again. */
   onError?: (error: unknown) => void;
+  /** One attempt at one message failed; the others carry on. */
+  onDeliveryFailed?: (failure: DeliveryFailure) => void;
 }
 
 export class OutboxWorker {
@@ -32,7 +62,7 @@ export class OutboxWorker {
     if (this.timer) return;
     const interval = this.options.intervalInMilliseconds ?? 500;
     this.timer = setInterval(() => {
-      void this.drain().catch((error) => this.options.onError?.(error));
+      void this.drain().catch((error: unknown) => this.report(() => this.options.onError?.(error)));
     }, interval);
     this.timer.unref();
   }
@@ -52,28 +82,81 @@ export class OutboxWorker {
   }
 
   private async drainOnce(): Promise<number> {
-    const { db, keys, senders, now } = this.options;
+    const { db, now } = this.options;
     let sent = 0;
-    for (const { id } of await findDueMessageIds(db, now(), 50)) {
-      const message = await claimMessage(db, id, now(), CLAIM_IN_MILLISECONDS);
-      if (!message) continue;
-      const sender = senders[message.channel];
+    for (let i = 0; i < MESSAGES_PER_DRAIN; i += 1) {
+      // A failure here (database unreachable) ends this drain; the timer tries again.
+      const message = await claimNextMessage(db, this.options.dialect ?? 'sqlite', now(), CLAIM_IN_MILLISECONDS);
+      if (!message) break;
       try {
-        const payload = readPayload(keys, message);
-        if (!payload) throw new Error('message has no payload');
-        await sender.send(payload);
-        await markSent(db, id, now(), sender.keepsPayload);
-        sent += 1;
+        if (await this.deliver(message)) sent += 1;
       } catch (error) {
-        const attempts = message.attempts + 1;
-        await markAttemptFailed(db, id, {
-          attempts,
-          nextAttemptAt: now() + backoffInMilliseconds(attempts),
-          error: error instanceof Error ? error.message : String(error),
-          giveUp: attempts >= MAX_ATTEMPTS,
-        });
+        // Recording the outcome failed. The claim runs out and the message is tried
+        // again; the rest of the queue does not wait for it.
+        this.report(() => this.options.onError?.(error));
       }
     }
     return sent;
+  }
+
+  private async deliver(message: OutboxMessage): Promise<boolean> {
+    const { db, keys, senders, now } = this.options;
+    const sender = senders[message.channel];
+    try {
+      if (!sender) throw new PermanentDeliveryError(`no sender for channel "${message.channel}"`);
+      const payload = readPayload(keys, message);
+      if (!payload) throw new PermanentDeliveryError('message has no payload');
+      await this.withTimeout((signal) => sender.send(payload, { messageId: message.id, signal }));
+    } catch (error) {
+      await this.recordFailure(message, error);
+      return false;
+    }
+    await markSent(db, message.id, now(), sender.keepsPayload);
+    return true;
+  }
+
+  private async recordFailure(message: OutboxMessage, error: unknown): Promise<void> {
+    const attempts = message.attempts + 1;
+    const gaveUp = error instanceof PermanentDeliveryError || attempts >= MAX_ATTEMPTS;
+    const nextAttemptAt = this.options.now() + backoffInMilliseconds(attempts);
+    const text = error instanceof Error ? error.message : String(error);
+    await markAttemptFailed(this.options.db, message.id, { attempts, nextAttemptAt, error: text, giveUp: gaveUp });
+    this.report(() =>
+      this.options.onDeliveryFailed?.({
+        id: message.id,
+        channel: message.channel,
+        purpose: message.purpose,
+        attempts,
+        error: text,
+        gaveUp,
+        nextAttemptAt: gaveUp ? null : nextAttemptAt,
+      }),
+    );
+  }
+
+  /** Runs one send, giving up (and aborting it) after the send timeout. */
+  private withTimeout(send: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const timeoutInMilliseconds = this.options.sendTimeoutInMilliseconds ?? SEND_TIMEOUT_IN_MILLISECONDS;
+    const controller = new AbortController();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new Error(`no answer within ${timeoutInMilliseconds} ms`);
+        controller.abort(error);
+        reject(error);
+      }, timeoutInMilliseconds);
+      Promise.resolve()
+        .then(() => send(controller.signal))
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
+    });
+  }
+
+  /** A broken logger must not break delivery. */
+  private report(callback: () => void): void {
+    try {
+      callback();
+    } catch {
+      // nothing sensible left to do
+    }
   }
 }

@@ -2,10 +2,26 @@
 // messages in the outbox table, readable at /dev/outbox.
 import type { OutboxPayload } from '../store/outbox.js';
 
+/** What the worker tells a sender about the message besides its content. */
+export interface Delivery {
+  /** The outbox row's id: the same on every attempt, so a retry is recognisable
+   * (the SMTP sender puts it in the Message-ID header). */
+  messageId: string;
+  /** Aborted when the worker stops waiting for this attempt. */
+  signal?: AbortSignal;
+}
+
 export interface Sender {
   /** Whether the payload stays readable after delivery (the development outbox). */
   readonly keepsPayload: boolean;
-  send(payload: OutboxPayload): Promise<void>;
+  send(payload: OutboxPayload, delivery?: Delivery): Promise<void>;
+  /** Releases connections, if the sender holds any. */
+  close?(): Promise<void> | void;
+}
+
+/** A failure that retrying cannot fix: the worker marks the message failed at once. */
+export class PermanentDeliveryError extends Error {
+  override name = 'PermanentDeliveryError';
 }
 
 export class DevelopmentOutboxSender implements Sender {
@@ -18,6 +34,6 @@ export class DisabledSender implements Sender {
   readonly keepsPayload = false;
   constructor(private readonly what: string) {}
   async send(): Promise<void> {
-    throw new Error(`${this.what} is not configured`);
+    throw new PermanentDeliveryError(`${this.what} is not configured`);
   }
 }

@@ -8,6 +8,8 @@ import type { Config } from '../config.js';
 import { LimitsUnavailableError, type LimitStore } from '../limits/limits.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
+import { registerDeviceRoutes } from './api/device-routes.js';
+import { registerPolicyRoutes } from './api/policy-routes.js';
 import { authenticatedScope } from './api/authenticated.js';
 import { registerMeRoutes } from './api/me-routes.js';
 import { registerSignInRoutes } from './api/sign-in-routes.js';
@@ -73,6 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   app.decorateRequest('signedIn', null);
+  app.decorateRequest('deviceId', null);
 
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT_IN_BYTES });
@@ -105,7 +108,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await authenticatedScope(app, deps, (scope) => {
     registerMeRoutes(scope, deps);
     registerTwoFactorRoutes(scope, deps);
+    registerDeviceRoutes(scope, deps);
     registerAdminRoutes(scope, deps);
+    registerPolicyRoutes(scope, deps);
   });
   await registerPages(app, deps);
   return app;

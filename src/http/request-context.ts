@@ -5,6 +5,8 @@ import type { SignedIn } from '../services/sessions.js';
 declare module 'fastify' {
   interface FastifyRequest {
     signedIn: SignedIn | null;
+    /** The browser's long-lived device cookie (pages only). */
+    deviceId: string | null;
   }
   interface FastifyContextConfig {
     /** A setup-only session (which may only enrol a second factor) may use this route. */
@@ -14,7 +16,7 @@ declare module 'fastify' {
 
 export function requestContext(request: FastifyRequest): RequestContext {
   const userAgent = request.headers['user-agent'];
-  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null };
+  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null, deviceId: request.deviceId };
 }
 
 export function bearerToken(request: FastifyRequest): string | null {

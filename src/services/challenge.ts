@@ -20,6 +20,7 @@ import { emailUser } from './notify.js';
 import { recoveryCodesLeft, verifySecondFactor } from './second-factor.js';
 import { startSession } from './sessions.js';
 import { challengeSmsCheck } from './sms.js';
+import { noteSignInDevice } from './known-devices.js';
 import { rememberDevice } from './trusted-devices.js';
 import { removeAllFactors } from './two-factor.js';
 
@@ -90,14 +91,15 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
     }
 
     await trx.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', user.id).execute();
-    const session = await startSession(trx, deps, { account, user, kind: 'full', context, passcodeVerifiedAt: now, viaTrustedDevice: false });
-    const trustedDeviceToken = input.rememberDevice ? await rememberDevice(trx, deps, { account, user, context }) : null;
+    const trusted = input.rememberDevice ? await rememberDevice(trx, deps, { account, user, context }) : null;
+    const session = await startSession(trx, deps, { account, user, kind: 'full', context, passcodeVerifiedAt: now, viaTrustedDevice: false, trustedDeviceId: trusted?.id ?? null });
     await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_succeeded', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, first_factor: challenge.first_factor } }, now);
+    await noteSignInDevice(trx, deps, { account, user, context });
     if (method === 'recovery_code') {
       const left = await recoveryCodesLeft(trx, user.id, now);
       await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
     }
-    return ok({ status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken, enrolmentDeadline: null });
+    return ok({ status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken: trusted?.token ?? null, enrolmentDeadline: null });
   });
   if (!result.ok && (result.failure.code === 'invalid_code' || result.failure.code === 'two_factor_locked')) {
     await deps.limits.failuresByAddress.hit(addressKey);

@@ -29,6 +29,8 @@ export interface ServiceDeps {
 export interface RequestContext {
   ip: string | null;
   userAgent: string | null;
+  /** The browser's long-lived device cookie, when it has one (pages only). */
+  deviceId?: string | null;
 }
 
 export const NO_REQUEST_CONTEXT: RequestContext = { ip: null, userAgent: null };

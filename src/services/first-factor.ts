@@ -13,6 +13,7 @@ import { listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { startSession } from './sessions.js';
+import { noteSignInDevice } from './known-devices.js';
 import { checkTrustedDevice, type TrustedDeviceCheck } from './trusted-devices.js';
 
 export type SignInOutcome =
@@ -29,7 +30,7 @@ export async function completeFirstFactor(
   const now = deps.now();
   const methods = await listActiveMethods(db, user.id);
   const activeMethods = [...new Set(methods.map((m) => m.type).filter((t): t is 'totp' | 'sms' => t === 'totp' || t === 'sms'))];
-  const trusted: TrustedDeviceCheck = await checkTrustedDevice(db, deps, { account, user, token: input.trustedDeviceToken });
+  const trusted: TrustedDeviceCheck = await checkTrustedDevice(db, deps, { account, user, token: input.trustedDeviceToken, context });
   const step = decideAfterFirstFactor({
     subject: {
       role: user.role,
@@ -67,6 +68,7 @@ export async function completeFirstFactor(
   if (step.kind === 'two_factor_setup_required') {
     const session = await startSession(db, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: null, viaTrustedDevice: false });
     await audit('sign_in_setup_required', { first_factor: input.firstFactor });
+    await noteSignInDevice(db, deps, { account, user, context });
     return { status: 'two_factor_setup_required', sessionToken: session.token };
   }
   const session = await startSession(db, deps, {
@@ -76,7 +78,9 @@ export async function completeFirstFactor(
     context,
     passcodeVerifiedAt: null,
     viaTrustedDevice: step.viaTrustedDevice,
+    trustedDeviceId: step.viaTrustedDevice ? trusted.deviceId : null,
   });
   await audit('sign_in_succeeded', { first_factor: input.firstFactor, via_trusted_device: step.viaTrustedDevice });
-  return { status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken: trusted.rotatedToken, enrolmentDeadline: step.enrolmentDeadline };
+  await noteSignInDevice(db, deps, { account, user, context });
+  return { status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken: step.viaTrustedDevice ? trusted.rotatedToken : null, enrolmentDeadline: step.enrolmentDeadline };
 }

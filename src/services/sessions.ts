@@ -28,6 +28,7 @@ export async function startSession(
     context: RequestContext;
     passcodeVerifiedAt: number | null;
     viaTrustedDevice: boolean;
+    trustedDeviceId?: string | null;
   },
 ): Promise<{ token: string; sessionId: string; expiresAt: number }> {
   const now = deps.now();
@@ -45,6 +46,7 @@ export async function startSession(
     userAgent: input.context.userAgent,
     passcodeVerifiedAt: input.passcodeVerifiedAt,
     viaTrustedDevice: input.viaTrustedDevice,
+    trustedDeviceId: input.trustedDeviceId ?? null,
   });
   return { token: issued.token, sessionId: issued.id, expiresAt: now + lifetime };
 }
@@ -65,6 +67,11 @@ export async function authenticate(deps: ServiceDeps, token: unknown): Promise<S
   if (!user || user.suspended_at !== null || user.account_id !== session.account_id) return null;
   const account = await findAccountById(deps.db, session.account_id);
   if (!account) return null;
+  // An admin may shorten "stay signed in for"; it applies to sessions already open.
+  if (session.kind === 'full' && session.created_at + account.session_days * DAY_IN_MILLISECONDS <= now) {
+    await deleteSession(deps.db, session.id);
+    return null;
+  }
   if (now - session.last_seen_at >= SESSION_TOUCH_INTERVAL_IN_MILLISECONDS) {
     await touchSession(deps.db, session.id, now, now - SESSION_TOUCH_INTERVAL_IN_MILLISECONDS);
   }

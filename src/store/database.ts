@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 import * as initial from './migrations/0001-initial.js';
+import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -45,6 +46,7 @@ export function openStore(databaseUrl: string): Store {
 
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-session-trusted-device': sessionTrustedDevice,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

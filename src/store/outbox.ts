@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keys.js';
 import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
 import { newId } from '../crypto/tokens.js';
+import type { Dialect } from './database.js';
 import type { Database, OutboxChannel, OutboxMessage } from './schema.js';
 
 export interface OutboxPayload {
@@ -77,6 +78,38 @@ export async function claimMessage(db: Kysely<Database>, id: string, now: number
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) !== 1) return null;
   return (await db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+}
+
+/** Claims the next due message for one worker, in one statement. On PostgreSQL the
+ * candidate row is locked with `FOR UPDATE SKIP LOCKED`, so instances draining at
+ * the same time take different rows instead of queueing on the same one; SQLite
+ * runs one write at a time, so the statement is atomic there as it is. The
+ * conditions are repeated on the update itself: a row claimed by someone else in
+ * between is never claimed twice. */
+export async function claimNextMessage(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  now: number,
+  claimForMilliseconds: number,
+): Promise<OutboxMessage | null> {
+  const due = db
+    .selectFrom('outbox_messages')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .orderBy('next_attempt_at')
+    .orderBy('created_at')
+    .limit(1);
+  const claimed = await db
+    .updateTable('outbox_messages')
+    .set({ claimed_until: now + claimForMilliseconds })
+    .where('id', '=', dialect === 'postgres' ? due.forUpdate().skipLocked() : due)
+    .where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .returningAll()
+    .executeTakeFirst();
+  return claimed ?? null;
 }
 
 export async function markSent(db: Kysely<Database>, id: string, now: number, keepPayload: boolean): Promise<void> {

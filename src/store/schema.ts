@@ -66,6 +66,7 @@ export interface SessionTable {
   user_agent: string | null;
   passcode_verified_at: number | null;
   via_trusted_device: number;
+  trusted_device_id: string | null;
 }
 
 export interface SignInChallengeTable {

@@ -13,6 +13,7 @@ export interface NewSession {
   userAgent: string | null;
   passcodeVerifiedAt: number | null;
   viaTrustedDevice: boolean;
+  trustedDeviceId?: string | null;
 }
 
 export async function insertSession(db: Kysely<Database>, session: NewSession): Promise<void> {
@@ -31,6 +32,7 @@ export async function insertSession(db: Kysely<Database>, session: NewSession): 
       user_agent: session.userAgent?.slice(0, 512) ?? null,
       passcode_verified_at: session.passcodeVerifiedAt,
       via_trusted_device: session.viaTrustedDevice ? 1 : 0,
+      trusted_device_id: session.trustedDeviceId ?? null,
     })
     .execute();
 }

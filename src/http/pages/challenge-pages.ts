@@ -6,7 +6,7 @@ import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
-import type { PageKit } from './kit.js';
+import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
 
 type PasscodeMethod = 'totp' | 'sms' | 'recovery_code';
 
@@ -100,7 +100,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       );
     }
     if (result.value.status === 'signed_in' && result.value.trustedDeviceToken) {
-      kit.cookies.set(reply, COOKIE.trustedDevice, result.value.trustedDeviceToken, 400 * 24 * 60 * 60);
+      kit.cookies.set(reply, COOKIE.trustedDevice, result.value.trustedDeviceToken, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     }
     return kit.followOutcome(reply, result.value, next);
   });

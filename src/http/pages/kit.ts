@@ -8,7 +8,7 @@ import { Csrf } from '../csrf.js';
 import { html } from '../html.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage, type PageFrame } from './layout.js';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 export type PageContent = Omit<PageFrame, 'productName' | 'csrfToken' | 'signedIn'>;
 
@@ -16,6 +16,8 @@ export type PageContent = Omit<PageFrame, 'productName' | 'csrfToken' | 'signedI
 export const ENROL_PATH = '/profile/two-factor/setup';
 
 const CHALLENGE_COOKIE_MAX_AGE_IN_SECONDS = 10 * 60;
+/** Browsers cap cookie lifetimes at 400 days; trust itself expires server-side. */
+export const DEVICE_COOKIE_MAX_AGE_IN_SECONDS = 400 * 24 * 60 * 60;
 
 export class PageKit {
   readonly cookies: CookiePolicy;
@@ -59,6 +61,16 @@ export class PageKit {
       403,
     );
     return false;
+  }
+
+  /** A long-lived random id per browser, to recognise a computer seen before. */
+  ensureDeviceCookie(request: FastifyRequest, reply: FastifyReply): void {
+    let deviceId = this.cookies.read(request, COOKIE.device);
+    if (!deviceId || !/^[A-Za-z0-9_-]{22}$/.test(deviceId)) {
+      deviceId = randomBytes(16).toString('base64url');
+      this.cookies.set(reply, COOKIE.device, deviceId, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
+    }
+    request.deviceId = deviceId;
   }
 
   async loadSession(request: FastifyRequest): Promise<void> {

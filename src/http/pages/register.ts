@@ -29,7 +29,8 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Pr
     pages.addHook('onRoute', (route) => {
       route.schema = { ...(route.schema ?? {}), hide: true };
     });
-    pages.addHook('preHandler', async (request) => {
+    pages.addHook('preHandler', async (request, reply) => {
+      kit.ensureDeviceCookie(request, reply);
       await kit.loadSession(request);
     });
     registerSignInPages(pages, kit);

@@ -8,7 +8,7 @@ import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
-import type { PageKit } from './kit.js';
+import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
 
 function fieldError(failure: Failure | null, name: string): string | null {
   return failure && failure.field === name ? messageFor(failure) : null;
@@ -65,6 +65,9 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
         { title: 'Sign in', narrow: true, notice: { kind: 'error', text: messageFor(result.failure) }, body: signInForm(kit.csrfToken(request, reply), { account, email, next }, null) },
         status,
       );
+    }
+    if (result.value.status === 'signed_in' && result.value.trustedDeviceToken) {
+      kit.cookies.set(reply, COOKIE.trustedDevice, result.value.trustedDeviceToken, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     }
     return kit.followOutcome(reply, result.value, next);
   });

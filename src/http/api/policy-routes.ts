@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ServiceDeps } from '../../services/deps.js';
+import { policyOf, updateSecurityPolicy, type SecurityPolicy } from '../../services/security-policy.js';
+import { sendApiFailure } from '../errors.js';
+import { requestContext } from '../request-context.js';
+import { requireAdmin, signedInOf } from './authenticated.js';
+import { iso } from './outcomes.js';
+import { Code, ConfirmationMethod, bearerSecurity } from './schemas.js';
+
+export function policyBody(policy: SecurityPolicy): Record<string, unknown> {
+  return {
+    require_two_factor: policy.requireTwoFactor,
+    require_two_factor_since: iso(policy.requireTwoFactorSince),
+    grace_days: policy.graceDays,
+    session_days: policy.sessionDays,
+    trusted_device_days: policy.trustedDeviceDays,
+  };
+}
+
+export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
+  const api = scope.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.get(
+    '/api/v1/admin/security-policy',
+    { preHandler: requireAdmin, schema: { tags: ['admin'], summary: "The account's security policy", security: bearerSecurity } },
+    async (request) => policyBody(policyOf(signedInOf(request).account)),
+  );
+
+  api.put(
+    '/api/v1/admin/security-policy',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Change the security policy (fields left out keep their value; needs a confirmation)',
+        description:
+          'Turning `require_two_factor` off and on again never changes anyone\'s two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90.',
+        security: bearerSecurity,
+        body: Type.Object({
+          require_two_factor: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('staff')])),
+          grace_days: Type.Optional(Type.Integer()),
+          session_days: Type.Optional(Type.Integer()),
+          trusted_device_days: Type.Optional(Type.Integer()),
+          method: ConfirmationMethod,
+          code: Code,
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { method, code, ...change } = request.body;
+      const result = await updateSecurityPolicy(deps, signedInOf(request), change, { method, code }, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return policyBody(result.value);
+    },
+  );
+}

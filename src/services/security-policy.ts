@@ -1,0 +1,106 @@
+// The account's security policy: require 2FA for staff (with a grace period), how
+// long sessions last and how long a computer stays trusted (DESIGN.md rows 6 and 8).
+// Switching the requirement off and on never touches anyone's 2FA: it is a switch,
+// not a reset (the seed's complaint).
+import { fail, ok, type Result } from '../domain/failures.js';
+import { GRACE_DAYS, SESSION_DAYS, TRUSTED_DEVICE_DAYS, isWholeNumberWithin } from '../domain/policy.js';
+import type { TwoFactorRequirement } from '../domain/types.js';
+import { updateAccount } from '../store/accounts.js';
+import { appendAuditEvent } from '../store/audit.js';
+import type { Account } from '../store/schema.js';
+import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import type { SignedIn } from './sessions.js';
+
+export interface SecurityPolicy {
+  requireTwoFactor: TwoFactorRequirement;
+  requireTwoFactorSince: number | null;
+  graceDays: number;
+  sessionDays: number;
+  trustedDeviceDays: number;
+}
+
+export function policyOf(account: Account): SecurityPolicy {
+  return {
+    requireTwoFactor: account.require_two_factor,
+    requireTwoFactorSince: account.require_two_factor_since,
+    graceDays: account.grace_days,
+    sessionDays: account.session_days,
+    trustedDeviceDays: account.trusted_device_days,
+  };
+}
+
+export interface PolicyChange {
+  require_two_factor?: unknown;
+  grace_days?: unknown;
+  session_days?: unknown;
+  trusted_device_days?: unknown;
+}
+
+function validate(change: PolicyChange, current: SecurityPolicy): Result<Omit<SecurityPolicy, 'requireTwoFactorSince'>> {
+  const next = { requireTwoFactor: current.requireTwoFactor, graceDays: current.graceDays, sessionDays: current.sessionDays, trustedDeviceDays: current.trustedDeviceDays };
+  if (change.require_two_factor !== undefined) {
+    if (change.require_two_factor !== 'off' && change.require_two_factor !== 'staff') {
+      return fail('invalid_request', { field: 'require_two_factor', message: 'require_two_factor must be "off" or "staff".' });
+    }
+    next.requireTwoFactor = change.require_two_factor;
+  }
+  const days: [keyof PolicyChange, 'graceDays' | 'sessionDays' | 'trustedDeviceDays', { min: number; max: number }, string][] = [
+    ['grace_days', 'graceDays', GRACE_DAYS, 'The grace period'],
+    ['session_days', 'sessionDays', SESSION_DAYS, '"Stay signed in for"'],
+    ['trusted_device_days', 'trustedDeviceDays', TRUSTED_DEVICE_DAYS, '"Trust a computer for"'],
+  ];
+  for (const [field, key, bounds, label] of days) {
+    const value = change[field];
+    if (value === undefined) continue;
+    if (!isWholeNumberWithin(value, bounds)) return fail('invalid_request', { field, message: `${label} must be a whole number of days from ${bounds.min} to ${bounds.max}.` });
+    next[key] = value;
+  }
+  return ok(next);
+}
+
+export async function updateSecurityPolicy(
+  deps: ServiceDeps,
+  admin: SignedIn,
+  change: PolicyChange,
+  confirmation: Confirmation | undefined,
+  context: RequestContext,
+): Promise<Result<SecurityPolicy>> {
+  const current = policyOf(admin.account);
+  const validated = validate(change, current);
+  if (!validated.ok) return validated;
+  const passwordChecked = await confirmPasswordFirst(deps, admin, confirmation);
+  if (!passwordChecked.ok) return passwordChecked;
+  return deps.db.transaction().execute(async (trx) => {
+    const confirmed = await confirm(trx, deps, admin, confirmation, context, passwordChecked.value);
+    if (!confirmed.ok) return confirmed;
+    const now = deps.now();
+    const next = validated.value;
+    const turnedOn = current.requireTwoFactor === 'off' && next.requireTwoFactor === 'staff';
+    const since = next.requireTwoFactor === 'off' ? null : turnedOn ? now : current.requireTwoFactorSince;
+    await updateAccount(trx, admin.account.id, {
+      require_two_factor: next.requireTwoFactor,
+      require_two_factor_since: since,
+      grace_days: next.graceDays,
+      session_days: next.sessionDays,
+      trusted_device_days: next.trustedDeviceDays,
+      updated_at: now,
+    });
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: admin.account.id,
+        type: 'security_policy_changed',
+        actorUserId: admin.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: {
+          before: { require_two_factor: current.requireTwoFactor, grace_days: current.graceDays, session_days: current.sessionDays, trusted_device_days: current.trustedDeviceDays },
+          after: { require_two_factor: next.requireTwoFactor, grace_days: next.graceDays, session_days: next.sessionDays, trusted_device_days: next.trustedDeviceDays },
+        },
+      },
+      now,
+    );
+    return ok({ ...next, requireTwoFactorSince: since });
+  });
+}

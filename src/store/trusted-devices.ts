@@ -1,0 +1,34 @@
+import type { Kysely } from 'kysely';
+import type { Database, TrustedDevice } from './schema.js';
+
+export function findTrustedDevice(db: Kysely<Database>, id: string): Promise<TrustedDevice | undefined> {
+  return db.selectFrom('trusted_devices').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function listTrustedDevices(db: Kysely<Database>, userId: string, now: number): Promise<TrustedDevice[]> {
+  return db
+    .selectFrom('trusted_devices')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('expires_at', '>', now)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+}
+
+/** Rotates a device token by one conditional update on the old hash: a token is used once. */
+export async function rotateTrustedDevice(db: Kysely<Database>, input: { id: string; oldHash: string; newHash: string; now: number; ip: string | null }): Promise<boolean> {
+  const result = await db
+    .updateTable('trusted_devices')
+    .set({ secret_hash: input.newHash, last_used_at: input.now, ip: input.ip })
+    .where('id', '=', input.id)
+    .where('secret_hash', '=', input.oldHash)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function deleteTrustedDevices(db: Kysely<Database>, userId: string, id?: string): Promise<number> {
+  let query = db.deleteFrom('trusted_devices').where('user_id', '=', userId);
+  if (id !== undefined) query = query.where('id', '=', id);
+  return Number((await query.executeTakeFirst()).numDeletedRows);
+}
