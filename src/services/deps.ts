@@ -21,7 +21,7 @@ export interface ServiceDeps {
   keys: KeyRing;
   hasher: PasswordHasher;
   limits: SignInLimits;
-  config: Pick<Config, 'productName' | 'baseUrl' | 'mode'>;
+  config: Pick<Config, 'productName' | 'baseUrl' | 'mode' | 'smtp' | 'smsProvider'>;
   now: () => number;
 }
 

@@ -9,6 +9,7 @@ import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
+import { registerAdminSecurityPages } from './admin-security-pages.js';
 
 const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
 
@@ -104,6 +105,8 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
       options.status ?? 200,
     );
   };
+
+  registerAdminSecurityPages(app, kit, requireAdmin);
 
   app.get('/admin/users', async (request, reply) => {
     const signedIn = requireAdmin(request, reply);

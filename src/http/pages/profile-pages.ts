@@ -7,6 +7,7 @@ import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import { twoFactorSection } from './two-factor-section.js';
 import { registerTwoFactorPages } from './two-factor-pages.js';
+import { deviceSections, registerDevicePages } from './device-sections.js';
 
 export type SecurityPage = (
   request: Parameters<PageKit['send']>[0],
@@ -25,6 +26,7 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
     const signedIn = request.signedIn!;
     const csrf = kit.csrfToken(request, reply);
     const section = await twoFactorSection(kit, signedIn, csrf, options.twoFactorErrors ?? {});
+    const devices = await deviceSections(kit, signedIn, csrf);
     return kit.send(
       request,
       reply,
@@ -35,6 +37,7 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
         body: html`
 <h1>Security settings</h1>
 ${section}
+${devices}
 <section class="card" aria-labelledby="password-heading">
   <h2 id="password-heading">Password</h2>
   <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
@@ -52,6 +55,7 @@ ${section}
   };
 
   registerTwoFactorPages(app, kit, securityPage);
+  registerDevicePages(app, kit);
 
   app.get('/profile/security', async (request, reply) => {
     if (!kit.requireFull(request, reply)) return reply;
@@ -59,6 +63,10 @@ ${section}
     const notices: Record<string, string> = {
       password: 'Your password was changed. Your other sessions were signed out.',
       'two-factor-off': 'Two-factor authentication is off.',
+      forgotten: 'That computer is no longer trusted.',
+      'forgotten-all': 'No computer is trusted any more: every sign-in asks for a passcode.',
+      'session-ended': 'That session has ended.',
+      'sessions-ended': 'You are signed out everywhere else.',
     };
     const text = typeof query.done === 'string' ? notices[query.done] : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;

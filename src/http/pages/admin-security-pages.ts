@@ -1,0 +1,156 @@
+// /admin/security: require 2FA for staff (with a grace period) and the two durations.
+// Changes are reviewed in words first, then confirmed with the admin's own passcode.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { confirmationMethods } from '../../services/confirmation.js';
+import { policyOf, updateSecurityPolicy, type PolicyChange, type SecurityPolicy } from '../../services/security-policy.js';
+import type { SignedIn } from '../../services/sessions.js';
+import { messageFor } from '../errors.js';
+import { html, type Html } from '../html.js';
+import { requestContext } from '../request-context.js';
+import { confirmationFields } from './confirmation-fields.js';
+import { csrfField, field, formString } from './forms.js';
+import type { PageKit } from './kit.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+async function staffWithoutTwoFactor(kit: PageKit, accountId: string): Promise<number> {
+  const row = await kit.deps.db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('account_id', '=', accountId)
+    .where('role', 'in', ['admin', 'agent'])
+    .where('two_factor_enabled', '=', 0)
+    .where('suspended_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+function readChange(body: unknown): PolicyChange {
+  const number = (name: string) => {
+    const raw = formString(body, name).trim();
+    return /^-?\d+$/.test(raw) ? Number(raw) : raw === '' ? undefined : raw;
+  };
+  return {
+    require_two_factor: formString(body, 'require_two_factor') === 'staff' ? 'staff' : 'off',
+    grace_days: number('grace_days') ?? 0,
+    session_days: number('session_days'),
+    trusted_device_days: number('trusted_device_days'),
+  };
+}
+
+/** What the change will do, in plain words (DESIGN.md row 8: the confirmation says exactly what happens). */
+function describeChange(current: SecurityPolicy, change: PolicyChange, staffWithout: number, now: number): string[] {
+  const lines: string[] = [];
+  const requireNext = change.require_two_factor as 'off' | 'staff';
+  const grace = typeof change.grace_days === 'number' ? change.grace_days : 0;
+  if (current.requireTwoFactor === 'off' && requireNext === 'staff') {
+    const deadline = new Date(now + grace * DAY).toUTCString();
+    lines.push(
+      `Two-factor authentication will be required for every agent and admin. End users are not affected.`,
+      staffWithout === 0
+        ? 'Every agent and admin already has it: nobody will be interrupted.'
+        : grace > 0
+          ? `${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it will see a reminder with the deadline and may skip it until ${deadline}; after that they must set it up at sign-in before doing anything else.`
+          : `${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it must set it up at their next sign-in before doing anything else, starting with a code sent to their email.`,
+      'Nobody loses or has to redo the two-factor authentication they already have.',
+    );
+  } else if (current.requireTwoFactor === 'staff' && requireNext === 'off') {
+    lines.push('Two-factor authentication will no longer be required. Everyone keeps their two-factor authentication exactly as it is; people may turn theirs off themselves.');
+  } else if (requireNext === 'staff' && grace !== current.graceDays) {
+    lines.push(`The grace period becomes ${grace} day${grace === 1 ? '' : 's'} from when the requirement was turned on.`);
+  }
+  if (change.session_days !== undefined && change.session_days !== current.sessionDays) {
+    lines.push(`People stay signed in for ${String(change.session_days)} days (was ${current.sessionDays}); a shorter time also ends open sessions older than that.`);
+  }
+  if (change.trusted_device_days !== undefined && change.trusted_device_days !== current.trustedDeviceDays) {
+    lines.push(
+      change.trusted_device_days === 0
+        ? 'A passcode will be asked at every sign-in: no computer is trusted any more.'
+        : `A computer stays trusted for ${String(change.trusted_device_days)} days (was ${current.trustedDeviceDays}).`,
+    );
+  }
+  return lines.length > 0 ? lines : ['Nothing changes.'];
+}
+
+export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null): void {
+  const settingsForm = (csrf: string, policy: SecurityPolicy, error: { field?: string; text: string } | null): Html => html`
+<form method="post" action="/admin/security" novalidate>
+  ${csrfField(csrf)}
+  <section class="card" aria-labelledby="require-heading">
+    <h2 id="require-heading">Two-factor authentication for staff</h2>
+    <label class="checkbox"><input type="checkbox" name="require_two_factor" value="staff"${policy.requireTwoFactor === 'staff' ? html` checked` : ''}> Require two-factor authentication for all agents and administrators</label>
+    <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
+    ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: String(policy.graceDays), required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
+  </section>
+  <section class="card" aria-labelledby="durations-heading">
+    <h2 id="durations-heading">How long sign-ins last</h2>
+    ${field({ name: 'session_days', label: 'Stay signed in for (days)', type: 'number', value: String(policy.sessionDays), hint: '1 to 90 days. After this, people sign in again with their password.', error: error?.field === 'session_days' ? error.text : null })}
+    ${field({ name: 'trusted_device_days', label: 'Trust a computer for (days)', type: 'number', value: String(policy.trustedDeviceDays), hint: '0 to 90 days without a passcode on a trusted computer; 0 asks for a passcode at every sign-in.', error: error?.field === 'trusted_device_days' ? error.text : null })}
+  </section>
+  <button type="submit" class="primary">Review changes</button>
+</form>`;
+
+  const settingsPage = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, notice: { kind: 'success' | 'error'; text: string } | null, error: { field?: string; text: string } | null = null, status = 200) => {
+    const policy = policyOf(admin.account);
+    const staffWithout = await staffWithoutTwoFactor(kit, admin.account.id);
+    const state =
+      policy.requireTwoFactor === 'staff'
+        ? `Required for staff since ${new Date(policy.requireTwoFactorSince ?? 0).toUTCString()}${policy.graceDays > 0 ? `, with ${policy.graceDays} days of grace` : ''}. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} still without it.`
+        : `Not required. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it.`;
+    return kit.send(
+      request,
+      reply,
+      {
+        title: 'Account security',
+        current: 'admin-security',
+        notice,
+        body: html`<h1>Security for ${admin.account.name}</h1><p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>${settingsForm(kit.csrfToken(request, reply), policy, error)}`,
+      },
+      status,
+    );
+  };
+
+  app.get('/admin/security', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin) return reply;
+    const done = (request.query as Record<string, unknown>).done === '1';
+    return settingsPage(request, reply, admin, done ? { kind: 'success', text: 'The security settings were saved.' } : null);
+  });
+
+  app.post('/admin/security', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin || !kit.checkCsrf(request, reply)) return reply;
+    const change = readChange(request.body);
+    const current = policyOf(admin.account);
+    if (formString(request.body, 'step') !== 'confirm') {
+      const csrf = kit.csrfToken(request, reply);
+      const methods = await confirmationMethods(kit.deps.db, admin.user);
+      const lines = describeChange(current, change, await staffWithoutTwoFactor(kit, admin.account.id), kit.deps.now());
+      return kit.send(request, reply, {
+        title: 'Review changes',
+        current: 'admin-security',
+        body: html`<h1>Review changes</h1>
+<section class="card">
+  <h2>What will happen</h2>
+  <ul>${lines.map((line) => html`<li>${line}</li>`)}</ul>
+  <form method="post" action="/admin/security" novalidate>
+    ${csrfField(csrf)}
+    <input type="hidden" name="step" value="confirm">
+    <input type="hidden" name="require_two_factor" value="${String(change.require_two_factor)}">
+    <input type="hidden" name="grace_days" value="${String(change.grace_days ?? '')}">
+    <input type="hidden" name="session_days" value="${String(change.session_days ?? '')}">
+    <input type="hidden" name="trusted_device_days" value="${String(change.trusted_device_days ?? '')}">
+    ${confirmationFields({ prefix: 'policy', error: null, hasSms: methods.includes('sms'), password: methods.includes('password') })}
+    <button type="submit" class="primary">Confirm and save</button>
+    <a href="/admin/security">Cancel</a>
+  </form>
+</section>`,
+      });
+    }
+    const result = await updateSecurityPolicy(kit.deps, admin, change, { method: formString(request.body, 'method'), code: formString(request.body, 'code') }, requestContext(request));
+    if (!result.ok) {
+      return settingsPage(request, reply, admin, { kind: 'error', text: messageFor(result.failure) }, result.failure.field ? { field: result.failure.field, text: messageFor(result.failure) } : null, 400);
+    }
+    return reply.redirect('/admin/security?done=1', 303);
+  });
+}
