@@ -58,7 +58,7 @@ export function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const store = openStore(config.databaseUrl);
   try {
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, store.dialect);
   } catch (error) {
     await store.close();
     throw error;

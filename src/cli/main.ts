@@ -87,7 +87,7 @@ async function run(argv: string[]): Promise<number> {
       checkKnownOptions(args, ['json']);
       const store = openStore(config.databaseUrl);
       try {
-        const applied = await migrateToLatest(store.db);
+        const applied = await migrateToLatest(store.db, store.dialect);
         print(json ? JSON.stringify({ applied }) : applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
       } finally {
         await store.close();
@@ -161,7 +161,7 @@ async function run(argv: string[]): Promise<number> {
       checkKnownOptions(args, ['json', 'prune']);
       const store = openStore(config.databaseUrl);
       try {
-        await migrateToLatest(store.db);
+        await migrateToLatest(store.db, store.dialect);
         const fromFile = config.encryptionKeys === null;
         const prune = args.options.has('prune');
         let ring = loadKeyRing(config); // creates the key file on first use

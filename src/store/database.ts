@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, 
 import type { Database } from './schema.js';
 import * as initial from './migrations/0001-initial.js';
 import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.js';
+import * as sessionEmailConfirmation from './migrations/0003-session-email-confirmation.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -47,6 +48,7 @@ export function openStore(databaseUrl: string): Store {
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-session-trusted-device': sessionTrustedDevice,
+  '0003-session-email-confirmation': sessionEmailConfirmation,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -57,8 +59,12 @@ class StaticMigrationProvider implements MigrationProvider {
 
 /** Brings the schema up to date. Safe from several instances at once: Kysely's
  * migrator holds a lock (an advisory lock on PostgreSQL) while it runs. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new StaticMigrationProvider() });
+export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+  // On PostgreSQL the migration tables live in the current schema: Kysely would
+  // otherwise find another schema's tables and skip creating its own.
+  const schema =
+    dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const migrator = new Migrator({ db, provider: new StaticMigrationProvider(), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -13,6 +13,7 @@ import { registerSignInPages } from './sign-in-pages.js';
 const ASSETS: Record<string, { file: URL; type: string }> = {
   'app.css': { file: new URL('../assets/app.css', import.meta.url), type: 'text/css; charset=utf-8' },
   'app.js': { file: new URL('../assets/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  'icon.svg': { file: new URL('../assets/icon.svg', import.meta.url), type: 'image/svg+xml' },
 };
 
 export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Promise<void> {
@@ -24,6 +25,9 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Pr
     if (!asset) return reply.code(404).type('text/plain').send('Not found');
     return reply.header('cache-control', 'public, max-age=300').type(asset.type).send(asset.body);
   });
+
+  // Browsers ask for it whatever the page says; answer without a 404 in their console.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/assets/icon.svg', 301));
 
   await app.register(async (pages) => {
     pages.addHook('onRoute', (route) => {

@@ -1,0 +1,143 @@
+// Browser-test harness: a real Tessera listening on 127.0.0.1 (SQLite in a temp dir),
+// driven by Debian's headless Chromium through playwright-core.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadConfig, type Config } from '../../src/config.js';
+import { readOutbox, type OutboxEntry } from '../../src/http/ops-routes.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
+import { skipReason } from './harness.js';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const ARTIFACTS_DIR = join(ROOT, 'test-artifacts');
+
+/** Why browser suites skip (Chromium missing), or false. Throws instead when
+ * TESSERA_REQUIRE_FULL_SUITE=1. */
+export function chromiumSkipReason(): string | false {
+  return skipReason(!existsSync(CHROMIUM_PATH), `browser suite skipped: ${CHROMIUM_PATH} does not exist (apt-get install chromium)`);
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+/** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, `${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}.png`);
+  await page.screenshot({ path, fullPage: true, timeout: 15_000 });
+  return path;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port > 0 ? resolvePromise(port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface ServedApp {
+  baseUrl: string;
+  runtime: Runtime;
+  config: Config;
+  /** The app's log lines (pino JSON), for diagnosing a failure. */
+  logs: string[];
+  outbox(): Promise<OutboxEntry[]>;
+  close(): Promise<void>;
+}
+
+export interface ServedAppOptions {
+  /** Extra environment for loadConfig (PORT, TESSERA_BASE_URL and the data dir are set here). */
+  env?: Record<string, string>;
+  runtime?: RuntimeOptions;
+}
+
+async function listenOnFreePort(options: ServedAppOptions, dataDir: string): Promise<{ runtime: Runtime; config: Config; logs: string[]; baseUrl: string }> {
+  // The config (and so the base URL used in links) is read before listening: pick a
+  // free port first, and try again on the rare chance someone took it meanwhile.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const config = loadConfig(
+      {
+        TESSERA_DATA_DIR: dataDir,
+        TESSERA_DATABASE_URL: `sqlite:${join(dataDir, 'tessera.db')}`,
+        TESSERA_LOG_LEVEL: 'info',
+        TESSERA_HOST: '127.0.0.1',
+        ...options.env,
+        PORT: String(port),
+        TESSERA_BASE_URL: baseUrl,
+      },
+      dataDir,
+    );
+    const logs: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _encoding, callback) {
+        logs.push(String(chunk));
+        callback();
+      },
+    });
+    const runtime = await createRuntime(config, { logStream, ...options.runtime });
+    try {
+      await runtime.app.listen({ host: '127.0.0.1', port });
+      return { runtime, config, logs, baseUrl };
+    } catch (error) {
+      lastError = error;
+      await runtime.close();
+      if ((error as { code?: string }).code !== 'EADDRINUSE') throw error;
+    }
+  }
+  throw lastError;
+}
+
+/** Starts Tessera listening on 127.0.0.1 with its base URL set to where it listens. */
+export async function startServedApp(options: ServedAppOptions = {}): Promise<ServedApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-browser-'));
+  let served: Awaited<ReturnType<typeof listenOnFreePort>>;
+  try {
+    served = await listenOnFreePort(options, dataDir);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { runtime, config, logs, baseUrl } = served;
+  return {
+    baseUrl,
+    runtime,
+    config,
+    logs,
+    outbox: () => readOutbox(runtime.deps),
+    async close() {
+      try {
+        await runtime.close();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
