@@ -10,6 +10,7 @@ import { createRuntime, type Runtime } from '../runtime.js';
 import { createAccount } from '../services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../services/deps.js';
 import { createUser, listUsers } from '../services/users.js';
+import { issueRecoveryCodeFor, operatorHelper, resetTwoFactorFor } from '../services/admin-help.js';
 import { readOutbox } from '../http/ops-routes.js';
 import { migrateToLatest, openStore } from '../store/database.js';
 import { UsageError, checkKnownOptions, optionalOption, parseArgs, requireOption, type ParsedArgs } from './args.js';
@@ -24,6 +25,8 @@ Commands:
   account create              Create an account
   user create                 Create a person in an account
   user list                   List the people of an account
+  user reset-two-factor       Reset someone's 2FA (they enrol again at next sign-in)
+  user issue-recovery-code    Make a one-time recovery code for a locked-out person
   outbox                      Show messages in the outbox (newest first)
   keys rotate                 Add an encryption key and re-encrypt every secret
 
@@ -34,6 +37,10 @@ Run "tessera <command> --help" for a command's options.`,
   'user create':
     'Usage: tessera user create --account SLUG --email EMAIL --role admin|agent|end_user [--name NAME] [--password-stdin] [--json]\n\nWithout --password-stdin the person is emailed an invitation (72 hours).',
   'user list': 'Usage: tessera user list --account SLUG [--json]',
+  'user reset-two-factor':
+    'Usage: tessera user reset-two-factor --account SLUG --email EMAIL --reason TEXT [--json]\n\nFor the operator when the only admin is locked out: removes their factors, recovery codes and trusted computers and ends their sessions; they enrol again at next sign-in. They are emailed.',
+  'user issue-recovery-code':
+    'Usage: tessera user issue-recovery-code --account SLUG --email EMAIL --reason TEXT [--json]\n\nPrints a one-time recovery code (valid 1 hour). Signing in with it makes them set up 2FA again. They are emailed.',
   'keys rotate':
     'Usage: tessera keys rotate [--prune] [--json]\n\nWith the key file (development): adds a new key and re-encrypts every stored secret under it. Once every instance has restarted, run it with --prune to re-encrypt anything written meanwhile and drop the old keys.\nWith TESSERA_ENCRYPTION_KEYS: put the new key first in the list, run this to re-encrypt under it, then remove the old keys from the list.',
   outbox: 'Usage: tessera outbox [--json]\n\nShows the messages (emails and texts) in the outbox, newest first.',
@@ -144,6 +151,29 @@ async function run(argv: string[]): Promise<number> {
         if (json) print(JSON.stringify({ users: rows }));
         else if (rows.length === 0) print('No one yet.');
         else for (const row of rows) print(`${row.email}\t${row.role}\t${row.name}${row.suspended ? '\tsuspended' : ''}\t2FA ${row.two_factor_enabled ? 'on' : 'off'}`);
+        return 0;
+      });
+    }
+    case 'user reset-two-factor':
+    case 'user issue-recovery-code': {
+      checkKnownOptions(args, ['account', 'email', 'reason', 'json']);
+      const accountSlug = requireOption(args, 'account');
+      const email = requireOption(args, 'email');
+      const reason = requireOption(args, 'reason');
+      return withRuntime(config, async ({ deps }) => {
+        const found = await operatorHelper(deps, accountSlug, email);
+        if (!found.ok) failWith(found.failure);
+        const context = { ip: null, userAgent: 'bin/tessera' };
+        if (command === 'user reset-two-factor') {
+          const result = await resetTwoFactorFor(deps, found.value.helper, { userId: found.value.userId, reason, context });
+          if (!result.ok) failWith(result.failure);
+          print(json ? JSON.stringify({ status: 'reset' }) : `Reset two-factor authentication for ${email}; they set it up again at their next sign-in.`);
+        } else {
+          const result = await issueRecoveryCodeFor(deps, found.value.helper, { userId: found.value.userId, reason, context });
+          if (!result.ok) failWith(result.failure);
+          const expiresAt = new Date(result.value.expiresAt).toISOString();
+          print(json ? JSON.stringify({ code: result.value.code, expires_at: expiresAt }) : `One-time recovery code for ${email} (valid until ${expiresAt}):\n\n  ${result.value.code}\n`);
+        }
         return 0;
       });
     }

@@ -8,6 +8,8 @@ import type { Config } from '../config.js';
 import { LimitsUnavailableError, type LimitStore } from '../limits/limits.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
+import { registerAdminHelpRoutes } from './api/admin-help-routes.js';
+import { registerEmailConfirmationRoutes } from './api/email-confirmation-routes.js';
 import { registerDeviceRoutes } from './api/device-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
 import { authenticatedScope } from './api/authenticated.js';
@@ -111,6 +113,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerDeviceRoutes(scope, deps);
     registerAdminRoutes(scope, deps);
     registerPolicyRoutes(scope, deps);
+    registerAdminHelpRoutes(scope, deps);
+    registerEmailConfirmationRoutes(scope, deps);
   });
   await registerPages(app, deps);
   return app;

@@ -85,7 +85,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       // and the session may only enrol again (DESIGN.md row 9).
       await removeAllFactors(trx, user, now);
       await trx.updateTable('users').set({ two_factor_setup_required: 1 }).where('id', '=', user.id).execute();
-      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false });
+      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false, emailConfirmed: true });
       await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_setup_required', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, admin_issued_code: true } }, now);
       return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
     }

@@ -66,7 +66,11 @@ export async function completeFirstFactor(
   const users = new AccountUsers(db, account.id);
   await users.update(user.id, { last_sign_in_at: now, updated_at: now });
   if (step.kind === 'two_factor_setup_required') {
-    const session = await startSession(db, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: null, viaTrustedDevice: false });
+    // Forced first enrolment starts with a code sent to the person's email, so someone
+    // who only stole the password cannot enrol their own phone (Authelia #135,
+    // Keycloak #21837). An emailed link already proved the address.
+    const emailProven = input.firstFactor === 'invitation' || input.firstFactor === 'password_reset';
+    const session = await startSession(db, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: null, viaTrustedDevice: false, emailConfirmed: emailProven });
     await audit('sign_in_setup_required', { first_factor: input.firstFactor });
     await noteSignInDevice(db, deps, { account, user, context });
     return { status: 'two_factor_setup_required', sessionToken: session.token };

@@ -29,6 +29,8 @@ export async function startSession(
     passcodeVerifiedAt: number | null;
     viaTrustedDevice: boolean;
     trustedDeviceId?: string | null;
+    /** For a setup-only session: the email is already proven (or need not be). */
+    emailConfirmed?: boolean;
   },
 ): Promise<{ token: string; sessionId: string; expiresAt: number }> {
   const now = deps.now();
@@ -47,6 +49,7 @@ export async function startSession(
     passcodeVerifiedAt: input.passcodeVerifiedAt,
     viaTrustedDevice: input.viaTrustedDevice,
     trustedDeviceId: input.trustedDeviceId ?? null,
+    emailConfirmedAt: input.kind === 'full' || input.emailConfirmed ? now : null,
   });
   return { token: issued.token, sessionId: issued.id, expiresAt: now + lifetime };
 }

@@ -26,6 +26,7 @@ import { findPendingMethod, listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import { needsEmailConfirmation } from './email-confirmation.js';
 import { emailUser } from './notify.js';
 import { recoveryCodeHmac } from './second-factor.js';
 import { startSession, type SignedIn } from './sessions.js';
@@ -57,6 +58,7 @@ async function describeEnrolment(deps: ServiceDeps, signedIn: SignedIn, secret: 
 /** Starts (or restarts) enrolling an authenticator app: a new secret, pending until a
  * correct code proves the app has it. */
 export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<TotpEnrolment>> {
+  if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   const secret = new Uint8Array(randomBytes(TOTP_SECRET_BYTES));
   const now = deps.now();
   const expiresAt = now + ENROLMENT_LIFETIME_IN_MILLISECONDS;
@@ -168,6 +170,7 @@ export async function activateFactor(
 }
 
 export async function verifyTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, rawCode: unknown, context: RequestContext): Promise<Result<EnrolmentDone>> {
+  if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   const code = typeof rawCode === 'string' ? normalizePasscodeInput(rawCode) : null;
   if (code === null) return fail('invalid_code', { field: 'code', message: 'Enter the 6-digit code from your app.' });
   return deps.db.transaction().execute(async (trx) => {

@@ -67,6 +67,7 @@ export interface SessionTable {
   passcode_verified_at: number | null;
   via_trusted_device: number;
   trusted_device_id: string | null;
+  email_confirmed_at: number | null;
 }
 
 export interface SignInChallengeTable {

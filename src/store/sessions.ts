@@ -14,6 +14,7 @@ export interface NewSession {
   passcodeVerifiedAt: number | null;
   viaTrustedDevice: boolean;
   trustedDeviceId?: string | null;
+  emailConfirmedAt?: number | null;
 }
 
 export async function insertSession(db: Kysely<Database>, session: NewSession): Promise<void> {
@@ -33,6 +34,7 @@ export async function insertSession(db: Kysely<Database>, session: NewSession): 
       passcode_verified_at: session.passcodeVerifiedAt,
       via_trusted_device: session.viaTrustedDevice ? 1 : 0,
       trusted_device_id: session.trustedDeviceId ?? null,
+      email_confirmed_at: session.emailConfirmedAt ?? null,
     })
     .execute();
 }

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { twoFactorSummary } from '../../services/profile.js';
+import { peopleCsv } from '../../services/audit-log.js';
 import { changeRole, inviteUser, setSuspended } from '../../services/users.js';
 import type { User } from '../../store/schema.js';
 import { AccountUsers } from '../../store/users.js';
@@ -44,11 +45,19 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
         querystring: Type.Object({
           filter: Type.Optional(Type.Union([Type.Literal('staff_without_2fa')])),
           cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
         }),
       },
     },
     async (request, reply) => {
       const signedIn = signedInOf(request);
+      if (request.query.format === 'csv') {
+        const everyone = await new AccountUsers(deps.db, signedIn.account.id).listPage(100_000, null, { staffWithoutTwoFactor: request.query.filter === 'staff_without_2fa' });
+        const rows = await Promise.all(
+          everyone.map(async (user) => ({ email: user.email, name: user.name, role: user.role, suspended: user.suspended_at !== null, ...(await twoFactorSummary(deps.db, user, deps.now())) })),
+        );
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${signedIn.account.slug}-people.csv"`).send(peopleCsv(rows));
+      }
       const before = decodeCursor(request.query.cursor);
       if (before === 'invalid') return sendApiFailure(reply, { code: 'invalid_request', field: 'cursor', message: 'The cursor is not valid.' });
       const users = await new AccountUsers(deps.db, signedIn.account.id).listPage(PAGE_SIZE + 1, before, {

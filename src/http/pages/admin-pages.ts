@@ -9,7 +9,10 @@ import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
+import { peopleCsv } from '../../services/audit-log.js';
 import { registerAdminSecurityPages } from './admin-security-pages.js';
+import { registerAdminHelpPages } from './admin-help-pages.js';
+import { registerAuditPages } from './audit-pages.js';
 
 const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
 
@@ -45,7 +48,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
         const status = user.suspended_at !== null ? 'Suspended' : user.password_hash === null ? 'Invited' : 'Active';
         const canAct = !self && !owner;
         return html`<tr>
-  <th scope="row">${user.name}<br><span class="muted">${user.email}</span>${owner ? html` <span class="badge">Owner</span>` : ''}</th>
+  <th scope="row"><a href="/admin/users/${user.id}">${user.name}</a><br><span class="muted">${user.email}</span>${owner ? html` <span class="badge">Owner</span>` : ''}</th>
   <td>${canAct
           ? html`<form method="post" action="/admin/users/${user.id}/role" class="inline">${csrfField(csrf)}
       <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
@@ -95,7 +98,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
 </section>
 <section class="card" aria-labelledby="people-heading">
   <h2 id="people-heading">Everyone</h2>
-  <p class="filters">${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`}</p>
+  <p class="filters">${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`} · <a href="/admin/users.csv${filter ? '?filter=staff_without_2fa' : ''}">Export CSV</a></p>
   <div class="table-wrap"><table>
     <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Two-factor</th><th scope="col">Recovery codes left</th><th scope="col">Last passcode</th><th scope="col">Actions</th></tr></thead>
     <tbody>${rows}</tbody>
@@ -107,6 +110,25 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   };
 
   registerAdminSecurityPages(app, kit, requireAdmin);
+  registerAdminHelpPages(app, kit, requireAdmin);
+  registerAuditPages(app, kit, requireAdmin);
+
+  app.get('/admin/users.csv', async (request, reply) => {
+    const signedIn = requireAdmin(request, reply);
+    if (!signedIn) return reply;
+    const filter = (request.query as Record<string, unknown>).filter === 'staff_without_2fa';
+    const users = await new AccountUsers(kit.deps.db, signedIn.account.id).listPage(100_000, null, { staffWithoutTwoFactor: filter });
+    const rows = await Promise.all(
+      users.map(async (user) => {
+        const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
+        return { email: user.email, name: user.name, role: user.role, suspended: user.suspended_at !== null, ...summary };
+      }),
+    );
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${signedIn.account.slug}-people.csv"`)
+      .send(peopleCsv(rows));
+  });
 
   app.get('/admin/users', async (request, reply) => {
     const signedIn = requireAdmin(request, reply);

@@ -5,7 +5,8 @@ import type { ServiceDeps } from '../../services/deps.js';
 import type { SignInOutcome } from '../../services/first-factor.js';
 import { authenticate, type SignedIn } from '../../services/sessions.js';
 import { Csrf } from '../csrf.js';
-import { html } from '../html.js';
+import { html, type Html } from '../html.js';
+import { enrolmentDeadline } from '../../domain/sign-in-decision.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage, type PageFrame } from './layout.js';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -35,10 +36,20 @@ export class PageKit {
 
   send(request: FastifyRequest, reply: FastifyReply, content: PageContent, status = 200): FastifyReply {
     const csrfToken = this.csrf.tokenFor(request, reply);
+    const banner = content.banner ?? this.enrolmentBanner(request.signedIn);
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
-      .send(renderPage({ ...content, productName: this.productName, csrfToken, signedIn: request.signedIn }));
+      .send(renderPage({ ...content, banner, productName: this.productName, csrfToken, signedIn: request.signedIn }));
+  }
+
+  /** While a grace period runs, staff without 2FA see the deadline on every page. */
+  private enrolmentBanner(signedIn: SignedIn | null): Html | null {
+    if (!signedIn || signedIn.session.kind !== 'full' || signedIn.user.two_factor_enabled === 1) return null;
+    const { account } = signedIn;
+    const deadline = enrolmentDeadline(signedIn.user.role, { requireTwoFactor: account.require_two_factor, requireTwoFactorSince: account.require_two_factor_since, graceDays: account.grace_days });
+    if (deadline === null || deadline <= this.deps.now()) return null;
+    return html`<p class="banner" role="status">${account.name} requires two-factor authentication for staff. Set it up before ${new Date(deadline).toUTCString()}, or you will be asked to at sign-in. <a href="/profile/two-factor/setup">Set it up now</a></p>`;
   }
 
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {

@@ -28,6 +28,7 @@ export function renderPage(frame: PageFrame): string {
         ${full ? navLink('/profile/security', 'Security settings', frame.current === 'security') : ''}
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/users', 'People', frame.current === 'admin-users') : ''}
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/security', 'Account security', frame.current === 'admin-security') : ''}
+        ${full && signedIn.user.role === 'admin' ? navLink('/admin/audit', 'Audit log', frame.current === 'admin-audit') : ''}
         <form method="post" action="/sign-out" class="inline">
           <input type="hidden" name="_csrf" value="${frame.csrfToken}">
           <button type="submit" class="link">Sign out</button>

@@ -13,6 +13,7 @@ import {
   type TotpEnrolment,
 } from '../../services/two-factor.js';
 import { messageFor } from '../errors.js';
+import { needsEmailConfirmation, sendEmailConfirmationCode, verifyEmailConfirmationCode } from '../../services/email-confirmation.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formString } from './forms.js';
@@ -90,9 +91,54 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
   const sendEnrolment = (request: FastifyRequest, reply: FastifyReply, enrolment: TotpEnrolment, error: string | null, status = 200) =>
     kit.send(request, reply, { title: 'Use an authenticator app', current: 'security', body: enrolmentBody(kit.csrfToken(request, reply), enrolment, error) }, status);
 
+  const emailStep = (request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, state: { sent: boolean; error: string | null; notice?: string | null }, status = 200) => {
+    const csrf = kit.csrfToken(request, reply);
+    return kit.send(
+      request,
+      reply,
+      {
+        title: 'Confirm your email',
+        current: 'security',
+        notice: state.notice ? { kind: 'info', text: state.notice } : null,
+        body: html`
+<h1>Set up two-factor authentication</h1>
+<section class="card">
+  <h2>First, confirm it is you</h2>
+  <p>${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to <strong>${signedIn.user.email}</strong>.</p>
+  <form method="post" action="/profile/email-confirmation/send">${csrfField(csrf)}<button type="submit"${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button></form>
+  ${state.sent || state.error
+    ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
+    <button type="submit" class="primary">Continue</button>
+  </form>`
+    : ''}
+</section>`,
+      },
+      status,
+    );
+  };
+
+  app.post('/profile/email-confirmation/send', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await sendEmailConfirmationCode(kit.deps, signedIn, requestContext(request));
+    if (!result.ok && result.failure.code !== 'rate_limited') return reply.redirect('/profile/two-factor/setup', 303);
+    return emailStep(request, reply, signedIn, { sent: true, error: null, notice: result.ok ? `We sent a code to ${signedIn.user.email}. It works for 10 minutes.` : messageFor(result.failure) });
+  });
+
+  app.post('/profile/email-confirmation/verify', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await verifyEmailConfirmationCode(kit.deps, signedIn, formString(request.body, 'code'), requestContext(request));
+    if (!result.ok) return emailStep(request, reply, signedIn, { sent: true, error: messageFor(result.failure) }, 400);
+    return reply.redirect('/profile/two-factor/setup', 303);
+  });
+
   app.get('/profile/two-factor/setup', async (request, reply) => {
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn) return reply;
+    if (needsEmailConfirmation(signedIn)) return emailStep(request, reply, signedIn, { sent: false, error: null });
     const forced = signedIn.session.kind === 'setup';
     const csrf = kit.csrfToken(request, reply);
     return kit.send(request, reply, {
@@ -117,6 +163,7 @@ ${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
     const result = await startTotpEnrolment(kit.deps, signedIn, requestContext(request));
+    if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
     if (!result.ok) return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
     return reply.redirect('/profile/two-factor/totp', 303);
   });

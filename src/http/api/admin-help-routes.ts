@@ -1,0 +1,131 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
+import { auditCsv, readAuditLog, type AuditEntryView } from '../../services/audit-log.js';
+import type { ServiceDeps } from '../../services/deps.js';
+import { sendApiFailure } from '../errors.js';
+import { requestContext } from '../request-context.js';
+import { describeBrowser } from '../../domain/browser-name.js';
+import { requireAdmin, signedInOf } from './authenticated.js';
+import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
+import { iso } from './outcomes.js';
+import { Code, ConfirmationMethod, bearerSecurity } from './schemas.js';
+
+const UserId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const HelpBody = Type.Object({ reason: Type.String({ maxLength: 2000 }), method: ConfirmationMethod, code: Code });
+
+export function auditEntryBody(entry: AuditEntryView): Record<string, unknown> {
+  return {
+    id: entry.id,
+    type: entry.type,
+    created_at: iso(entry.at),
+    actor: entry.actor,
+    subject: entry.subject,
+    ip: entry.ip,
+    browser: entry.userAgent ? describeBrowser(entry.userAgent) : null,
+    user_agent: entry.userAgent,
+    reason: entry.reason,
+    details: entry.details,
+  };
+}
+
+export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
+  const api = scope.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.post(
+    '/api/v1/admin/users/:id/recovery-code',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Issue a one-time recovery code for a locked-out person (shown once, expires in 1 hour)',
+        description: 'Signing in with it gives a setup-only session: the person must enrol again, and their old factors are removed. Not for yourself, nor the owner unless you are the owner.',
+        security: bearerSecurity,
+        params: UserId,
+        body: HelpBody,
+      },
+    },
+    async (request, reply) => {
+      const admin = signedInOf(request);
+      const { reason, method, code } = request.body;
+      const result = await issueRecoveryCodeFor(deps, { admin, account: admin.account, name: admin.user.name }, {
+        userId: request.params.id,
+        reason,
+        confirmation: { method, code },
+        context: requestContext(request),
+      });
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return { code: result.value.code, expires_at: iso(result.value.expiresAt) };
+    },
+  );
+
+  api.delete(
+    '/api/v1/admin/users/:id/two-factor',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: "Reset someone's two-factor authentication: they enrol again at their next sign-in",
+        description: 'Removes their factors, recovery codes and trusted computers and ends their sessions.',
+        security: bearerSecurity,
+        params: UserId,
+        body: HelpBody,
+      },
+    },
+    async (request, reply) => {
+      const admin = signedInOf(request);
+      const { reason, method, code } = request.body;
+      const result = await resetTwoFactorFor(deps, { admin, account: admin.account, name: admin.user.name }, {
+        userId: request.params.id,
+        reason,
+        confirmation: { method, code },
+        context: requestContext(request),
+      });
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return { status: 'reset' };
+    },
+  );
+
+  api.get(
+    '/api/v1/admin/audit-events',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: "The account's audit log, newest first (filters: user id or email, type, since, until; format json or csv)",
+        security: bearerSecurity,
+        querystring: Type.Object({
+          user: Type.Optional(Type.String({ maxLength: 320 })),
+          type: Type.Optional(Type.String({ maxLength: 100 })),
+          since: Type.Optional(Type.String({ maxLength: 40 })),
+          until: Type.Optional(Type.String({ maxLength: 40 })),
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+          cursor: Type.Optional(Type.String({ maxLength: 200 })),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const admin = signedInOf(request);
+      const { cursor, format, ...filter } = request.query;
+      const before = decodeCursor(cursor);
+      if (before === 'invalid') return sendApiFailure(reply, { code: 'invalid_request', field: 'cursor', message: 'The cursor is not valid.' });
+      // CSV is an export: everything that matches, up to a generous bound.
+      const limit = format === 'csv' ? 100_000 : PAGE_SIZE + 1;
+      const result = await readAuditLog(deps, admin, filter, { limit, before });
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      if (format === 'csv') {
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${admin.account.slug}-audit-log.csv"`)
+          .send(auditCsv(result.value));
+      }
+      const page = result.value.slice(0, PAGE_SIZE);
+      const last = page[page.length - 1];
+      return {
+        audit_events: page.map(auditEntryBody),
+        next_cursor: result.value.length > PAGE_SIZE && last ? encodeCursor({ created_at: last.at, id: last.id }) : null,
+      };
+    },
+  );
+}

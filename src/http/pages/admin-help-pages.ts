@@ -1,0 +1,122 @@
+// /admin/users/:id: one person's sign-in, and the two ways to help them when locked
+// out: a one-time recovery code, or a reset of their two-factor authentication.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ADMIN_CODE_LIFETIME_IN_MILLISECONDS, issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
+import { confirmationMethods } from '../../services/confirmation.js';
+import { twoFactorSummary } from '../../services/profile.js';
+import type { SignedIn } from '../../services/sessions.js';
+import { AccountUsers } from '../../store/users.js';
+import { messageFor } from '../errors.js';
+import { html } from '../html.js';
+import { requestContext } from '../request-context.js';
+import { confirmationFields } from './confirmation-fields.js';
+import { when } from './device-sections.js';
+import { csrfField, field, formString } from './forms.js';
+import type { PageKit } from './kit.js';
+
+export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null): void {
+  const personPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    admin: SignedIn,
+    userId: string,
+    state: { issueError?: string | null; resetError?: string | null; notice?: { kind: 'success' | 'error'; text: string } | null; issued?: { code: string; expiresAt: number } } = {},
+    status = 200,
+  ) => {
+    const user = await new AccountUsers(kit.deps.db, admin.account.id).findById(userId);
+    if (!user) return kit.send(request, reply, { title: 'Not found', current: 'admin-users', notice: { kind: 'error', text: messageFor({ code: 'user_not_found' }) }, body: html`<p><a href="/admin/users">Back to people</a></p>` }, 404);
+    const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
+    const methods = await confirmationMethods(kit.deps.db, admin.user);
+    const csrf = kit.csrfToken(request, reply);
+    const self = user.id === admin.user.id;
+    const owner = user.id === admin.account.owner_user_id;
+    const blocked = self ? 'You cannot do this for yourself. Ask another admin.' : owner ? 'Only the owner can do this for the owner.' : null;
+    const confirmation = (prefix: string, error: string | null | undefined) =>
+      confirmationFields({ prefix, error: error ?? null, hasSms: methods.includes('sms'), password: methods.includes('password') });
+    return kit.send(
+      request,
+      reply,
+      {
+        title: user.name,
+        current: 'admin-users',
+        notice: state.notice ?? null,
+        body: html`
+<p><a href="/admin/users">← People</a></p>
+<h1>${user.name}</h1>
+<p>${user.email} · ${user.role === 'end_user' ? 'End user' : user.role === 'admin' ? 'Admin' : 'Agent'}${user.suspended_at !== null ? ' · Suspended' : ''}</p>
+${state.issued
+  ? html`<section class="card" aria-labelledby="issued-heading">
+  <h2 id="issued-heading">One-time recovery code for ${user.name}</h2>
+  <p>Give it to them by a channel you trust (in person or by phone). It works once, until ${when(state.issued.expiresAt)}, and is shown only now. They will set up two-factor authentication again after signing in with it.</p>
+  <p><span class="secret" id="issued-code">${state.issued.code}</span> <button type="button" data-copy-target="issued-code">Copy</button></p>
+</section>`
+  : ''}
+<section class="card" aria-labelledby="state-heading">
+  <h2 id="state-heading">Two-factor authentication</h2>
+  <p>${summary.enabled ? html`<span class="badge badge-on">On</span> ${summary.methods.join(', ')} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}</p>
+</section>
+${blocked
+  ? html`<p class="notice notice-info">${blocked}</p>`
+  : html`
+<section class="card" aria-labelledby="issue-heading">
+  <h2 id="issue-heading">Get a recovery code for this person</h2>
+  <p>For someone who lost their phone and their recovery codes. They will be emailed that you did this. Signing in with the code removes their old two-factor methods and makes them set it up again.</p>
+  ${summary.enabled
+    ? html`<form method="post" action="/admin/users/${user.id}/recovery-code" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'reason', label: 'Reason (kept in the audit log)', error: state.issueError && /reason/i.test(state.issueError) ? state.issueError : null, maxlength: 500 })}
+    ${confirmation('issue', state.issueError && !/reason/i.test(state.issueError) ? state.issueError : null)}
+    <button type="submit" class="primary">Get a recovery code (valid ${String(ADMIN_CODE_LIFETIME_IN_MILLISECONDS / 3_600_000)} hour)</button>
+  </form>`
+    : html`<p class="muted">They have no two-factor authentication, so they need no code.</p>`}
+</section>
+<section class="card" aria-labelledby="reset-heading">
+  <h2 id="reset-heading">Reset two-factor authentication</h2>
+  <p>Removes their two-factor methods, recovery codes and trusted computers, and signs them out. At their next sign-in they set it up again, starting with a code sent to their email.</p>
+  <form method="post" action="/admin/users/${user.id}/reset-two-factor" data-confirm="Reset ${user.name}'s two-factor authentication?" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'reason', label: 'Reason (kept in the audit log)', error: state.resetError && /reason/i.test(state.resetError) ? state.resetError : null, maxlength: 500 })}
+    ${confirmation('reset', state.resetError && !/reason/i.test(state.resetError) ? state.resetError : null)}
+    <button type="submit" class="danger">Reset two-factor authentication</button>
+  </form>
+</section>`}`,
+      },
+      status,
+    );
+  };
+
+  app.get('/admin/users/:id', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin) return reply;
+    const done = (request.query as Record<string, unknown>).done === 'reset';
+    return personPage(request, reply, admin, (request.params as { id: string }).id, done ? { notice: { kind: 'success', text: 'Their two-factor authentication was reset. They were emailed.' } } : {});
+  });
+
+  app.post('/admin/users/:id/recovery-code', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin || !kit.checkCsrf(request, reply)) return reply;
+    const userId = (request.params as { id: string }).id;
+    const result = await issueRecoveryCodeFor(kit.deps, { admin, account: admin.account, name: admin.user.name }, {
+      userId,
+      reason: formString(request.body, 'reason'),
+      confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      context: requestContext(request),
+    });
+    if (!result.ok) return personPage(request, reply, admin, userId, { issueError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
+    return personPage(request, reply, admin, userId, { issued: result.value, notice: { kind: 'success', text: 'Recovery code made. They were emailed that you did this.' } });
+  });
+
+  app.post('/admin/users/:id/reset-two-factor', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin || !kit.checkCsrf(request, reply)) return reply;
+    const userId = (request.params as { id: string }).id;
+    const result = await resetTwoFactorFor(kit.deps, { admin, account: admin.account, name: admin.user.name }, {
+      userId,
+      reason: formString(request.body, 'reason'),
+      confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      context: requestContext(request),
+    });
+    if (!result.ok) return personPage(request, reply, admin, userId, { resetError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
+    return reply.redirect(`/admin/users/${encodeURIComponent(userId)}?done=reset`, 303);
+  });
+}

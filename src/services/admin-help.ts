@@ -1,0 +1,146 @@
+// Helping a locked-out person (DESIGN.md row 9): a one-time recovery code an admin
+// hands over, or a reset so they enrol again. Never for oneself, never on the owner
+// unless one is the owner; always with a reason, the admin's own confirmation, an
+// audit event and a mail to the person.
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { newId } from '../crypto/tokens.js';
+import { mails } from '../delivery/email-templates.js';
+import { fail, ok, type Result } from '../domain/failures.js';
+import { generateRecoveryCode, normalizeRecoveryCode } from '../domain/recovery-codes.js';
+import { appendAuditEvent } from '../store/audit.js';
+import { findAccountBySlug } from '../store/accounts.js';
+import type { Account, Database, User } from '../store/schema.js';
+import { deleteUserSessions } from '../store/sessions.js';
+import { AccountUsers } from '../store/users.js';
+import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
+import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import { emailUser } from './notify.js';
+import { recoveryCodeHmac } from './second-factor.js';
+import type { SignedIn } from './sessions.js';
+import { removeAllFactors } from './two-factor.js';
+
+/** An admin-issued code lives one hour (DESIGN.md row 9). */
+export const ADMIN_CODE_LIFETIME_IN_MILLISECONDS = 60 * 60 * 1000;
+
+export interface Helper {
+  /** The admin, or null for the operator's command line. */
+  admin: SignedIn | null;
+  account: Account;
+  name: string;
+}
+
+function checkReason(reason: unknown): Result<string> {
+  const text = typeof reason === 'string' ? reason.replace(/\p{Cc}/gu, ' ').trim() : '';
+  if (text.length < 3) return fail('invalid_request', { field: 'reason', message: 'Give a reason (it goes in the audit log).' });
+  if (text.length > 500) return fail('invalid_request', { field: 'reason', message: 'Keep the reason under 500 characters.' });
+  return ok(text);
+}
+
+async function loadTarget(db: Kysely<Database>, helper: Helper, userId: string): Promise<Result<User>> {
+  const user = await new AccountUsers(db, helper.account.id).findById(userId);
+  if (!user) return fail('user_not_found');
+  if (helper.admin) {
+    if (user.id === helper.admin.user.id) return fail('cannot_change_self');
+    if (user.id === helper.account.owner_user_id) return fail('forbidden', { message: 'Only the account owner can do this to the owner.' });
+  }
+  return ok(user);
+}
+
+/** Runs an admin's help action: reason, confirmation, target checks, in one transaction. */
+async function withConfirmation<T>(
+  deps: ServiceDeps,
+  helper: Helper,
+  input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
+  act: (trx: Kysely<Database>, target: User, reason: string) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  const reason = checkReason(input.reason);
+  if (!reason.ok) return reason;
+  const passwordChecked = helper.admin ? await confirmPasswordFirst(deps, helper.admin, input.confirmation) : ok(false);
+  if (!passwordChecked.ok) return passwordChecked;
+  return deps.db.transaction().execute(async (trx) => {
+    const target = await loadTarget(trx, helper, input.userId);
+    if (!target.ok) return target;
+    if (helper.admin) {
+      const confirmed = await confirm(trx, deps, helper.admin, input.confirmation, input.context, passwordChecked.value);
+      if (!confirmed.ok) return confirmed;
+    }
+    return act(trx, target.value, reason.value);
+  });
+}
+
+export async function issueRecoveryCodeFor(
+  deps: ServiceDeps,
+  helper: Helper,
+  input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
+): Promise<Result<{ code: string; expiresAt: number }>> {
+  return withConfirmation(deps, helper, input, async (trx, target, reason) => {
+    if (target.two_factor_enabled !== 1) {
+      return fail<{ code: string; expiresAt: number }>('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' });
+    }
+    const now = deps.now();
+    const code = generateRecoveryCode((size) => new Uint8Array(randomBytes(size)));
+    const expiresAt = now + ADMIN_CODE_LIFETIME_IN_MILLISECONDS;
+    // One admin code at a time: a new one voids the last.
+    await trx.deleteFrom('recovery_codes').where('user_id', '=', target.id).where('kind', '=', 'admin').execute();
+    await trx
+      .insertInto('recovery_codes')
+      .values({
+        id: newId(),
+        account_id: helper.account.id,
+        user_id: target.id,
+        code_hmac: recoveryCodeHmac(deps.keys, normalizeRecoveryCode(code)!),
+        kind: 'admin',
+        created_at: now,
+        used_at: null,
+        expires_at: expiresAt,
+      })
+      .execute();
+    await appendAuditEvent(
+      trx,
+      { accountId: helper.account.id, type: 'admin_recovery_code_issued', actorUserId: helper.admin?.user.id ?? null, subjectUserId: target.id, ip: input.context.ip, userAgent: input.context.userAgent, reason, details: { by: helper.admin ? 'admin' : 'cli' } },
+      now,
+    );
+    await emailUser(trx, deps, {
+      account: helper.account,
+      user: target,
+      purpose: 'admin_recovery_code',
+      context: input.context,
+      compose: (c) => mails.recoveryCodeIssuedByAdmin(c, { adminName: helper.name, expiresAt }),
+    });
+    return ok({ code, expiresAt });
+  });
+}
+
+export async function resetTwoFactorFor(
+  deps: ServiceDeps,
+  helper: Helper,
+  input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
+): Promise<Result<null>> {
+  return withConfirmation(deps, helper, input, async (trx, target, reason) => {
+    const now = deps.now();
+    const hadTwoFactor = target.two_factor_enabled === 1;
+    await removeAllFactors(trx, target, now);
+    // They enrol again at their next sign-in, starting with a code to their email.
+    await trx.updateTable('users').set({ two_factor_setup_required: 1, updated_at: now }).where('id', '=', target.id).execute();
+    await deleteUserSessions(trx, target.id);
+    await trx.updateTable('sign_in_challenges').set({ state: 'expired' }).where('user_id', '=', target.id).where('state', '=', 'pending').execute();
+    await appendAuditEvent(
+      trx,
+      { accountId: helper.account.id, type: 'two_factor_reset_by_admin', actorUserId: helper.admin?.user.id ?? null, subjectUserId: target.id, ip: input.context.ip, userAgent: input.context.userAgent, reason, details: { had_two_factor: hadTwoFactor, by: helper.admin ? 'admin' : 'cli' } },
+      now,
+    );
+    await emailUser(trx, deps, { account: helper.account, user: target, purpose: 'two_factor_reset', context: input.context, compose: (c) => mails.twoFactorResetByAdmin(c, { adminName: helper.name }) });
+    return ok(null);
+  });
+}
+
+/** For the operator's command line, when the only admin is locked out. */
+export async function operatorHelper(deps: ServiceDeps, accountSlug: string, email: string): Promise<Result<{ helper: Helper; userId: string }>> {
+  const account = await findAccountBySlug(deps.db, normalizeSlug(accountSlug));
+  if (!account) return fail('account_not_found');
+  const user = await new AccountUsers(deps.db, account.id).findByEmail(normalizeEmail(email));
+  if (!user) return fail('user_not_found');
+  return ok({ helper: { admin: null, account, name: `The ${deps.config.productName} operator` }, userId: user.id });
+}
