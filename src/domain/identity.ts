@@ -30,7 +30,9 @@ export function normalizeEmail(raw: string): string {
 // Deliberately simple: one "@", no spaces or control characters, a dot in the
 // domain. The set-password email is the real check that an address works.
 export function isValidEmail(email: string): boolean {
-  return email.length <= 254 && /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(email);
+  // Invisible format characters (bidi overrides, zero-width spaces) and lone
+  // surrogates would make two addresses look alike.
+  return email.length <= 254 && /^[^\s@\p{Cc}\p{Cf}\p{Cs}]+@[^\s@\p{Cc}\p{Cf}\p{Cs}]+\.[^\s@\p{Cc}\p{Cf}\p{Cs}]+$/u.test(email);
 }
 
 export function normalizeDisplayName(raw: string): string {

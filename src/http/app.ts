@@ -2,7 +2,6 @@
 // app.inject and the server entry point decides where to listen.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
-import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import type { Config } from '../config.js';
 import { LimitsUnavailableError, type LimitStore } from '../limits/limits.js';
@@ -31,6 +30,16 @@ export interface AppOptions {
 }
 
 const BODY_LIMIT_IN_BYTES = 64 * 1024;
+
+const FORBIDDEN_CHARACTERS = /[\u0000\p{Cs}]/u;
+
+/** Walks a parsed body (bounded depth) for NUL bytes and lone surrogates, keys included. */
+export function hasForbiddenCharacters(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return FORBIDDEN_CHARACTERS.test(value);
+  if (depth > 64 || value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((item) => hasForbiddenCharacters(item, depth + 1));
+  return Object.entries(value).some(([key, item]) => FORBIDDEN_CHARACTERS.test(key) || hasForbiddenCharacters(item, depth + 1));
+}
 
 function isOutage(error: unknown): boolean {
   if (error instanceof LimitsUnavailableError) return true;
@@ -74,13 +83,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_IN_BYTES,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    // Router-level failures (an over-long id, a malformed URL) answer in the API's
+    // error shape too, without echoing the URL.
+    frameworkErrors: (error, _request, reply) => {
+      const code = (error as { code?: string }).code;
+      void sendApiFailure(reply, code === 'FST_ERR_MAX_PARAM_LENGTH' ? { code: 'not_found' } : { code: 'invalid_request', message: 'The request URL is not valid.' });
+    },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   app.decorateRequest('signedIn', null);
   app.decorateRequest('deviceId', null);
 
   await app.register(cookie);
-  await app.register(formbody, { bodyLimit: BODY_LIMIT_IN_BYTES });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -91,6 +105,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.addSchema(ErrorBody);
   app.addHook('onRequest', securityHeaders(config.baseUrl));
+  // NUL bytes and lone surrogates have no business in any field: PostgreSQL refuses
+  // NUL in text, and a lone surrogate would be stored as U+FFFD, another value.
+  // Pages read their fields through formString, which drops such values.
+  app.addHook('preValidation', async (request, reply) => {
+    if (!request.url.startsWith('/api/')) return;
+    if (hasForbiddenCharacters(request.body) || hasForbiddenCharacters(request.query) || hasForbiddenCharacters(request.params)) {
+      return sendApiFailure(reply, { code: 'invalid_request', message: 'The request holds a NUL byte or an invalid Unicode character.' });
+    }
+  });
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const classified = classify(error);

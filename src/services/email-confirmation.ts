@@ -59,7 +59,7 @@ export async function sendEmailConfirmationCode(deps: ServiceDeps, signedIn: Sig
 }
 
 export async function verifyEmailConfirmationCode(deps: ServiceDeps, signedIn: SignedIn, rawCode: unknown, context: RequestContext): Promise<Result<null>> {
-  if (!needsEmailConfirmation(signedIn)) return ok(null);
+  if (!needsEmailConfirmation(signedIn)) return fail('invalid_request', { message: 'Your email is already confirmed.' });
   const code = typeof rawCode === 'string' ? rawCode.replace(/[\s-]/g, '') : '';
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.now();

@@ -43,7 +43,11 @@ export async function signInWithPassword(deps: ServiceDeps, input: PasswordSignI
   if (!account || !user || !passwordOk || locked || user.suspended_at !== null) {
     await deps.limits.failuresByAddress.hit(addressKey);
     let lockedNow = false;
-    if (!locked) lockedNow = !(await deps.limits.passwordFailuresByUser.hit(userKey)).allowed;
+    if (!locked) {
+      // The hit that reaches the limit is still "allowed"; the lock starts with it.
+      await deps.limits.passwordFailuresByUser.hit(userKey);
+      lockedNow = !(await deps.limits.passwordFailuresByUser.check(userKey)).allowed;
+    }
     if (account) {
       await deps.db.transaction().execute(async (trx) => {
         await appendAuditEvent(

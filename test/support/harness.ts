@@ -106,8 +106,15 @@ export async function startTestApp(
       callback();
     },
   });
-  const runtime = await createRuntime(config, { now: clock.now, logStream, ...options.runtime });
-  await runtime.app.ready();
+  let runtime: Runtime;
+  try {
+    runtime = await createRuntime(config, { now: clock.now, logStream, ...options.runtime });
+    await runtime.app.ready();
+  } catch (error) {
+    await dropDatabase();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const inject = runtime.app.inject.bind(runtime.app);
   return {
     runtime,

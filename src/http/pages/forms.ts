@@ -42,7 +42,8 @@ export function csrfField(token: string): Html {
 export function formString(body: unknown, name: string): string {
   if (typeof body !== 'object' || body === null) return '';
   const value = (body as Record<string, unknown>)[name];
-  return typeof value === 'string' ? value.slice(0, 4096) : '';
+  if (typeof value !== 'string' || /[\u0000\p{Cs}]/u.test(value)) return '';
+  return value.slice(0, 4096);
 }
 
 /** Only same-site paths may be redirect targets (no open redirect). */

@@ -2,6 +2,7 @@
 // local assets only (the CSP allows nothing else).
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
 import type { ServiceDeps } from '../../services/deps.js';
 import { registerAdminPages } from './admin-pages.js';
 import { registerChallengePages } from './challenge-pages.js';
@@ -30,6 +31,9 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Pr
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/assets/icon.svg', 301));
 
   await app.register(async (pages) => {
+    // Forms post urlencoded bodies; the JSON API does not accept them (a cross-site
+    // form could otherwise post to it without a CORS preflight).
+    await pages.register(formbody, { bodyLimit: 64 * 1024 });
     pages.addHook('onRoute', (route) => {
       route.schema = { ...(route.schema ?? {}), hide: true };
     });
