@@ -124,6 +124,26 @@ for (const dialect of dialects()) {
         },
       ],
       [
+        'an admin reset of 2FA',
+        async (person: Person) => {
+          const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string; email: string }[];
+          const id = users.find((u) => u.email === person.email)!.id;
+          const reset = await app.api('DELETE', `/api/v1/admin/users/${id}/two-factor`, { token: ownerToken, body: { reason: 'new phone', method: 'password', code: STRONG_PASSWORD } });
+          assert.equal(reset.statusCode, 200, reset.body);
+        },
+      ],
+      [
+        'an admin-issued recovery code',
+        async (person: Person) => {
+          const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string; email: string }[];
+          const id = users.find((u) => u.email === person.email)!.id;
+          const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD } });
+          const challenge = (await passwordStep(app, person.email)).json().challenge_token;
+          const used = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code } });
+          assert.equal(used.json().status, 'two_factor_setup_required', used.body);
+        },
+      ],
+      [
         'a suspension',
         async (person: Person) => {
           const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string; email: string }[];
@@ -134,12 +154,15 @@ for (const dialect of dialects()) {
       ],
     ] as const) {
       it(`${event} voids every trusted computer`, async () => {
-        const person = await personWith2fa(app, `void-${event.replace(/\W+/g, '-')}@acme.test`);
+        const person = await personWith2fa(app, `void-${event.replace(/\W+/g, '-').toLowerCase()}@acme.test`);
         const { session, device } = await fullSignIn(app, person, true);
         await act(person, session);
         const password = event.startsWith('a password') ? OTHER_STRONG_PASSWORD : STRONG_PASSWORD;
         const next = await passwordStep(app, person.email, device, password);
-        if (event === 'turning 2FA off') {
+        if (event.startsWith('an admin')) {
+          // No factor left: the next sign-in must enrol again, not skip anything.
+          assert.equal(next.json().status, 'two_factor_setup_required', `after ${event}: ${next.body}`);
+        } else if (event === 'turning 2FA off') {
           // No 2FA, so no passcode to skip: the point is that the device is forgotten.
           assert.equal(next.json().trusted_device_token, undefined);
         } else {
