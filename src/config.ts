@@ -32,6 +32,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string;
   redisUrl: string | null;
+  /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   productName: string;
   /** `id:base64key` pairs, first is the active key; null means "use the key file in dataDir". */
   encryptionKeys: string | null;
@@ -43,6 +45,9 @@ export interface Config {
   smsProvider: SmsProvider;
   twilio: TwilioConfig | null;
   smsWebhook: SmsWebhookConfig | null;
+  /** Text messages the whole deployment may send per day, whatever the account (anti
+   * SMS-pumping: a ceiling on what an attacker can cost the operator). */
+  smsDailyBudget: number;
   /** Password hashing concurrency (defaults to the number of cores). */
   hashConcurrency: number;
 }
@@ -132,6 +137,12 @@ function readSmtp(env: Env, productName: string, baseUrl: string): SmtpConfig | 
   return { url: raw, from };
 }
 
+function readRedisKeyPrefix(raw: string | undefined): string {
+  const prefix = raw ?? 'tessera';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) throw new ConfigError(`TESSERA_REDIS_KEY_PREFIX must be 1-64 letters, digits, _ . : or -, got "${prefix}"`);
+  return prefix;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const mode = readMode(env);
   const port = readPort(env);
@@ -178,6 +189,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       secret: env.TESSERA_SMS_WEBHOOK_SECRET,
     };
   }
+  const smsDailyBudgetRaw = env.TESSERA_SMS_DAILY_BUDGET ?? '10000';
+  const smsDailyBudget = Number(smsDailyBudgetRaw);
+  if (!/^\d+$/.test(smsDailyBudgetRaw) || !Number.isSafeInteger(smsDailyBudget) || smsDailyBudget < 1 || smsDailyBudget > 100_000_000) {
+    throw new ConfigError(`TESSERA_SMS_DAILY_BUDGET must be a whole number from 1 to 100000000, got "${smsDailyBudgetRaw}"`);
+  }
   if (mode === 'production' && !env.TESSERA_ENCRYPTION_KEYS) {
     throw new ConfigError('TESSERA_ENCRYPTION_KEYS is required in production (see README, "Keys")');
   }
@@ -200,6 +216,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     dataDir,
     databaseUrl,
     redisUrl,
+    redisKeyPrefix: readRedisKeyPrefix(env.TESSERA_REDIS_KEY_PREFIX),
     productName,
     encryptionKeys: env.TESSERA_ENCRYPTION_KEYS ?? null,
     hmacKey: env.TESSERA_HMAC_KEY ?? null,
@@ -209,6 +226,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     smsProvider,
     twilio,
     smsWebhook,
+    smsDailyBudget,
     hashConcurrency,
   };
 }

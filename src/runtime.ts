@@ -7,6 +7,8 @@ import { PasswordHasher } from './crypto/passwords.js';
 import { OutboxWorker } from './delivery/outbox-worker.js';
 import { DevelopmentOutboxSender, DisabledSender, type Sender } from './delivery/senders.js';
 import { SmtpSender } from './delivery/smtp-sender.js';
+import { chooseSmsSender } from './delivery/sms-senders.js';
+import { MAX_SMS_DAILY_BUDGET, SMS_QUOTAS } from './domain/sms-codes.js';
 import { buildApp } from './http/app.js';
 import { LimitStore } from './limits/limits.js';
 import type { ServiceDeps, SignInLimits } from './services/deps.js';
@@ -32,7 +34,8 @@ export interface RuntimeOptions {
   startWorker?: boolean;
 }
 
-export function createSignInLimits(limitStore: LimitStore): SignInLimits {
+export function createSignInLimits(limitStore: LimitStore, config: Pick<Config, 'smsDailyBudget'>): SignInLimits {
+  const day = 24 * 60 * 60;
   return {
     // 100 failed passwords or passcodes per 15 minutes per address or IPv6 /64
     // (DESIGN.md, API): only failures count, so a busy office is not locked out.
@@ -40,6 +43,13 @@ export function createSignInLimits(limitStore: LimitStore): SignInLimits {
     // 10 wrong passwords per 15 minutes lock the person (quietly: same answer).
     passwordFailuresByUser: limitStore.limiter({ name: 'password-failures-by-user', points: 10, windowInSeconds: 15 * 60 }),
     passwordResetsByUser: limitStore.limiter({ name: 'password-resets-by-user', points: 3, windowInSeconds: 60 * 60 }),
+    // Texted codes (anti SMS-pumping): every text counts, sent or not yet.
+    smsByUser: limitStore.limiter({ name: 'sms-by-user', ...SMS_QUOTAS.perPerson }),
+    smsByNumber: limitStore.limiter({ name: 'sms-by-number', ...SMS_QUOTAS.perNumber }),
+    smsByAddress: limitStore.limiter({ name: 'sms-by-address', ...SMS_QUOTAS.perAddress }),
+    // Each account's own budget is checked per hit (accounts.sms_daily_budget).
+    smsByAccount: limitStore.limiter({ name: 'sms-by-account', points: MAX_SMS_DAILY_BUDGET, windowInSeconds: day }),
+    smsGlobal: limitStore.limiter({ name: 'sms-global', points: config.smsDailyBudget, windowInSeconds: day }),
   };
 }
 
@@ -51,7 +61,7 @@ export function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
     : config.mode === 'development'
       ? new DevelopmentOutboxSender()
       : new DisabledSender('email (TESSERA_SMTP_URL)');
-  const sms: Sender = config.smsProvider === 'outbox' ? new DevelopmentOutboxSender() : new DisabledSender('text messages (TESSERA_SMS_PROVIDER)');
+  const sms: Sender = chooseSmsSender(config);
   return { email, sms };
 }
 
@@ -64,13 +74,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     throw error;
   }
   const keys = loadKeyRing({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, hmacKey: config.hmacKey });
-  const limitStore = config.redisUrl ? LimitStore.redis(config.redisUrl) : LimitStore.memory();
+  const limitStore = config.redisUrl ? LimitStore.redis(config.redisUrl, config.redisKeyPrefix) : LimitStore.memory();
   const deps: ServiceDeps = {
     db: store.db,
     dialect: store.dialect,
     keys,
     hasher: new PasswordHasher(config.hashConcurrency),
-    limits: createSignInLimits(limitStore),
+    limits: createSignInLimits(limitStore, config),
     config,
     now: options.now ?? Date.now,
   };

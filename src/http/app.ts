@@ -15,6 +15,7 @@ import { authenticatedScope } from './api/authenticated.js';
 import { registerMeRoutes } from './api/me-routes.js';
 import { registerSignInRoutes } from './api/sign-in-routes.js';
 import { registerSecondStepRoute, registerTwoFactorRoutes } from './api/two-factor-routes.js';
+import { registerSignInSmsRoutes, registerSmsRoutes } from './api/sms-routes.js';
 import { ErrorBody } from './api/schemas.js';
 import { sendApiFailure, type ErrorCode } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -41,10 +42,17 @@ export function hasForbiddenCharacters(value: unknown, depth = 0): boolean {
   return Object.entries(value).some(([key, item]) => FORBIDDEN_CHARACTERS.test(key) || hasForbiddenCharacters(item, depth + 1));
 }
 
-function isOutage(error: unknown): boolean {
+const OUTAGE_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '53300', 'SQLITE_BUSY'];
+// pg reports a dropped connection without a code.
+const OUTAGE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed/i;
+
+/** A database or limit store that cannot be reached: 503, not 500. */
+export function isOutage(error: unknown): boolean {
   if (error instanceof LimitsUnavailableError) return true;
   const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', 'SQLITE_BUSY'].includes(code);
+  if (typeof code === 'string' && OUTAGE_CODES.includes(code)) return true;
+  const message = (error as { message?: unknown })?.message;
+  return typeof message === 'string' && OUTAGE_MESSAGES.test(message);
 }
 
 function classify(error: FastifyError): { code: ErrorCode; message?: string } {
@@ -130,9 +138,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerOpsRoutes(app, deps, options.limitStore);
   registerSignInRoutes(app, deps);
   registerSecondStepRoute(app, deps);
+  registerSignInSmsRoutes(app, deps);
   await authenticatedScope(app, deps, (scope) => {
     registerMeRoutes(scope, deps);
     registerTwoFactorRoutes(scope, deps);
+    registerSmsRoutes(scope, deps);
     registerDeviceRoutes(scope, deps);
     registerAdminRoutes(scope, deps);
     registerPolicyRoutes(scope, deps);

@@ -22,10 +22,12 @@ export class LimitsUnavailableError extends Error {
 }
 
 export interface Limiter {
-  /** Whether the key is blocked now, without counting anything. */
-  check(key: string): Promise<LimitVerdict>;
-  /** Counts one hit; the verdict says whether that hit was within the limit. */
-  hit(key: string): Promise<LimitVerdict>;
+  /** Whether the key is blocked now, without counting anything. `points` (at most the
+   * limiter's own) is a lower limit for this key, e.g. an account's own SMS budget. */
+  check(key: string, points?: number): Promise<LimitVerdict>;
+  /** Counts one hit; the verdict says whether that hit was within the limit. Each hit
+   * is counted atomically, so of N parallel hits at most `points` are allowed. */
+  hit(key: string, points?: number): Promise<LimitVerdict>;
   reset(key: string): Promise<void>;
 }
 
@@ -36,15 +38,18 @@ function toSeconds(milliseconds: number): number {
 class FlexibleLimiter implements Limiter {
   constructor(private readonly inner: RateLimiterAbstract, private readonly points: number) {}
 
-  async check(key: string): Promise<LimitVerdict> {
+  async check(key: string, points = this.points): Promise<LimitVerdict> {
     const state = await this.call(() => this.inner.get(key));
-    if (state && state.consumedPoints >= this.points) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext) };
+    if (state && state.consumedPoints >= Math.min(points, this.points)) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext) };
     return { allowed: true, retryAfterSeconds: 0 };
   }
 
-  async hit(key: string): Promise<LimitVerdict> {
+  async hit(key: string, points = this.points): Promise<LimitVerdict> {
     try {
-      await this.inner.consume(key);
+      const state = await this.inner.consume(key);
+      // The store counted this hit atomically: its count says whether it is within a
+      // lower, per-key limit.
+      if (state.consumedPoints > points) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext) };
       return { allowed: true, retryAfterSeconds: 0 };
     } catch (error) {
       if (error instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: toSeconds(error.msBeforeNext) };
@@ -66,13 +71,13 @@ class FlexibleLimiter implements Limiter {
 }
 
 export class LimitStore {
-  private constructor(private readonly redis: Redis | null) {}
+  private constructor(private readonly redis: Redis | null, private readonly keyPrefix: string) {}
 
   static memory(): LimitStore {
-    return new LimitStore(null);
+    return new LimitStore(null, 'tessera');
   }
 
-  static redis(url: string): LimitStore {
+  static redis(url: string, keyPrefix = 'tessera'): LimitStore {
     const client = new Redis(url, {
       // Fail fast while Redis is away, so a request answers 503 at once instead of
       // waiting in an offline queue; ioredis keeps reconnecting in the background.
@@ -82,7 +87,7 @@ export class LimitStore {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     client.on('error', () => {});
-    return new LimitStore(client);
+    return new LimitStore(client, keyPrefix);
   }
 
   get shared(): boolean {
@@ -90,7 +95,7 @@ export class LimitStore {
   }
 
   limiter(spec: LimitSpec): Limiter {
-    const options = { keyPrefix: `tessera:${spec.name}`, points: spec.points, duration: spec.windowInSeconds };
+    const options = { keyPrefix: `${this.keyPrefix}:${spec.name}`, points: spec.points, duration: spec.windowInSeconds };
     const inner = this.redis
       ? new RateLimiterRedis({ ...options, storeClient: this.redis, rejectIfRedisNotReady: true })
       : new RateLimiterMemory(options);

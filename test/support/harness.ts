@@ -58,7 +58,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-async function postgresDatabaseUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function postgresDatabaseUrl(): Promise<{ url: string; drop: () => Promise<void> }> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_URL! });
   await admin.connect();
@@ -94,6 +94,7 @@ export async function startTestApp(
       TESSERA_DATABASE_URL: databaseUrl,
       TESSERA_LOG_LEVEL: 'info',
       ...(options.redis && REDIS_URL ? { TESSERA_REDIS_URL: REDIS_URL } : {}),
+      TESSERA_REDIS_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}`,
       ...options.env,
     },
     dataDir,
