@@ -8,6 +8,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A command that could not be done, with the one-line reason to print. */
+export class CommandFailure extends Error {
+  override name = 'CommandFailure';
+}
+
 export function parseArgs(argv: string[], flags: ReadonlySet<string>): ParsedArgs {
   const words: string[] = [];
   const options = new Map<string, string | true>();
