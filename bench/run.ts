@@ -1,0 +1,396 @@
+// `npm run bench` (and `npm run bench:quick`): Tessera side by side with better-auth,
+// the argon2id ceiling, Tessera under 2× overload, and Tessera at 10k, 100k and 1M
+// users. Prints tables with Tessera ÷ peer ratios and writes the raw figures to
+// results/<date>.json. See README.md beside this file for the method.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { hash, verify } from '@node-rs/argon2';
+import { ARGON2ID_OPTIONS } from './peer/auth.js';
+import { startPeer } from './peer/system.js';
+import { closedLoop, openLoop, percentiles, type LoopStats, type OpResult } from './lib/load.js';
+import { cpuDelta, peakRssMiB, resetPeakRss, snapshot } from './lib/proc.js';
+import { renderReport, type Report, type WorkloadResult } from './lib/report.js';
+import type { Challenge, SystemUnderTest } from './lib/system.js';
+import { PASSWORD } from './lib/users.js';
+import { TESSERA_ROOT, startTessera } from './tessera/system.js';
+
+const BENCH_ROOT = fileURLToPath(new URL('.', import.meta.url));
+const CORES = availableParallelism();
+
+interface Options {
+  quick: boolean;
+  durationMs: number;
+  warmupMs: number;
+  users: number;
+  growth: number[];
+  overloadMs: number;
+  sideBySide: boolean;
+  peer: boolean;
+  overload: boolean;
+  keep: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const known = ['--quick', '--no-side-by-side', '--no-peer', '--no-overload', '--no-growth', '--keep', '--help'];
+  for (const arg of argv) {
+    if (!known.includes(arg) && !/^--(duration|users|growth|overload-seconds)=/.test(arg)) {
+      throw new Error(`unknown option ${arg}; see README.md`);
+    }
+  }
+  if (argv.includes('--help')) {
+    process.stdout.write(
+      'Usage: npm run bench [-- options]\n  --quick                 ~3 s per workload, small growth sizes (smoke test)\n  --duration=S            seconds per measured workload (default 20, quick 3)\n  --users=N               users seeded for the side-by-side run (default 50000, quick 20000)\n  --growth=N,N,N          Tessera-alone sizes (default 10000,100000,1000000)\n  --overload-seconds=S    length of the 2× overload (default 60, quick 10)\n  --no-side-by-side --no-peer --no-overload --no-growth   skip a part\n  --keep                  keep the temporary data directories\n',
+    );
+    process.exit(0);
+  }
+  const durationMs = 1000 * Number(value('duration') ?? (quick ? 3 : 20));
+  const users = Number(value('users') ?? (quick ? 20_000 : 50_000));
+  const growthRaw = value('growth');
+  const growth = argv.includes('--no-growth') ? [] : growthRaw ? growthRaw.split(',').map(Number) : quick ? [2_000, 10_000, 40_000] : [10_000, 100_000, 1_000_000];
+  const overloadMs = 1000 * Number(value('overload-seconds') ?? (quick ? 10 : 60));
+  if (!(durationMs > 0) || !(users >= 1000) || growth.some((n) => !(n >= 1000)) || !(overloadMs > 0)) throw new Error('bad --duration, --users, --growth or --overload-seconds');
+  return {
+    quick,
+    durationMs,
+    warmupMs: quick ? 1500 : 5000,
+    users,
+    growth,
+    overloadMs,
+    sideBySide: !argv.includes('--no-side-by-side'),
+    peer: !argv.includes('--no-peer'),
+    overload: !argv.includes('--no-overload'),
+    keep: argv.includes('--keep'),
+  };
+}
+
+const started = Date.now();
+function log(line: string): void {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+}
+
+function summarize(stats: LoopStats, extra: { serverPid: number | null; cpu: ReturnType<typeof cpuDelta>; peakRss: number | null }): WorkloadResult {
+  const p = percentiles(stats.latencies);
+  const seconds = stats.elapsedMs / 1000;
+  return {
+    ok: stats.ok,
+    failed: stats.failed,
+    statuses: stats.statuses,
+    seconds,
+    ended: stats.ended,
+    perSecond: stats.ok / seconds,
+    p50: p.p50,
+    p90: p.p90,
+    p99: p.p99,
+    max: p.max,
+    serverCpuMsPerOp: stats.ok > 0 ? extra.cpu.serverMs / stats.ok : Number.NaN,
+    clientCpuMsPerOp: stats.ok > 0 ? extra.cpu.clientMs / stats.ok : Number.NaN,
+    otherLoadShare: extra.cpu.otherShare,
+    peakRssMiB: extra.peakRss,
+  };
+}
+
+/** Warm-up, then the measured closed loop at concurrency 16, with server CPU and peak
+ * RSS taken over the measured part only. */
+async function measure(system: SystemUnderTest | null, options: Options, op: (worker: number) => Promise<OpResult>, settings: { concurrency?: number; maxOps?: number; warmup?: boolean } = {}): Promise<WorkloadResult> {
+  const concurrency = settings.concurrency ?? 16;
+  const maxOps = settings.maxOps ?? 5_000_000;
+  if (settings.warmup !== false) await closedLoop({ concurrency, durationMs: options.warmupMs, maxOps, op });
+  const pid = system?.server.pid ?? null;
+  const rssReset = pid !== null && resetPeakRss(pid);
+  const before = snapshot(pid);
+  const stats = await closedLoop({ concurrency, durationMs: options.durationMs, maxOps, op });
+  const after = snapshot(pid);
+  const cpu = cpuDelta(before, after, CORES);
+  const peakRss = pid === null ? null : peakRssMiB(pid);
+  const result = summarize(stats, { serverPid: pid, cpu, peakRss });
+  if (pid !== null && !rssReset) result.note = 'peak RSS is the process lifetime peak (clear_refs not allowed)';
+  return result;
+}
+
+async function argon2Ceiling(options: Options): Promise<WorkloadResult> {
+  const stored = await hash(PASSWORD, ARGON2ID_OPTIONS);
+  return measure(null, options, async () => ({ ok: await verify(stored, PASSWORD), status: 200 }), { concurrency: CORES });
+}
+
+interface SystemResults {
+  label: string;
+  users: number;
+  seedSeconds: number;
+  fullSignIn: WorkloadResult;
+  secondStep: WorkloadResult & { challengesMade: number };
+  sessionCheck: WorkloadResult;
+  revokedOnNextRequest: boolean | null;
+}
+
+async function runWorkloads(system: SystemUnderTest & { seedSeconds: number }, options: Options): Promise<SystemResults> {
+  const credentials: string[] = [];
+  log(`${system.label} (${system.users} users): full sign-in`);
+  const fullSignIn = await measure(system, options, async () => {
+    const result = await system.fullSignIn();
+    if (result.credential && credentials.length < 64) credentials.push(result.credential);
+    return result;
+  });
+  log(`  ${fullSignIn.perSecond.toFixed(1)} flows/s, p99 ${fullSignIn.p99.toFixed(0)} ms`);
+
+  log(`${system.label}: second step alone (challenges made beforehand)`);
+  const warmCount = system.key === 'tessera' ? (options.quick ? 1500 : 4000) : options.quick ? 150 : 400;
+  let queue: Challenge[] = await system.prepareChallenges(warmCount, log);
+  let made = queue.length;
+  const take = async (): Promise<OpResult> => {
+    const challenge = queue.pop();
+    if (!challenge) return { ok: false, status: -1, exhausted: true };
+    return system.secondStep(challenge);
+  };
+  const warmStart = performance.now();
+  const warm = await closedLoop({ concurrency: 16, durationMs: options.warmupMs, maxOps: warmCount, op: take });
+  const estimate = warm.ok / ((performance.now() - warmStart) / 1000);
+  for (const left of queue) system.pool.release(left.user);
+  // The warm-up underestimates a cheap second step (JIT still warming): Tessera's
+  // challenges cost nothing to make, so make plenty; the peer's cost a hash each.
+  const wanted = system.key === 'tessera' ? Math.ceil(estimate * (options.durationMs / 1000) * 2) + 1000 : Math.ceil(estimate * (options.durationMs / 1000) * 1.3) + 100;
+  log(`  warm-up ${estimate.toFixed(0)}/s; making ${wanted} challenges`);
+  queue = await system.prepareChallenges(wanted, log);
+  made = queue.length;
+  const secondStep = { ...(await measure(system, options, take, { warmup: false })), challengesMade: made };
+  for (const left of queue) system.pool.release(left.user);
+  queue = [];
+  log(`  ${secondStep.perSecond.toFixed(0)} verifications/s, p99 ${secondStep.p99.toFixed(0)} ms${secondStep.ended === 'exhausted' ? ` (ran out of challenges after ${secondStep.seconds.toFixed(1)} s)` : ''}`);
+
+  log(`${system.label}: session check`);
+  let sessionCheck: WorkloadResult;
+  let revokedOnNextRequest: boolean | null = null;
+  if (credentials.length < 2) {
+    sessionCheck = summarize({ ok: 0, failed: 0, statuses: {}, elapsedMs: 1, latencies: [], ended: 'exhausted' }, { serverPid: null, cpu: { serverMs: 0, clientMs: 0, otherShare: 0 }, peakRss: null });
+    sessionCheck.note = 'no sessions from the sign-in workload';
+  } else {
+    const victim = credentials.pop()!;
+    sessionCheck = await measure(system, options, (worker) => system.sessionCheck(credentials[worker % credentials.length]!));
+    revokedOnNextRequest = await system.revokeAndCheck(victim);
+  }
+  log(`  ${sessionCheck.perSecond.toFixed(0)} req/s, p99 ${sessionCheck.p99.toFixed(1)} ms; revocation on the next request: ${revokedOnNextRequest}`);
+  return { label: system.label, users: system.users, seedSeconds: system.seedSeconds, fullSignIn, secondStep, sessionCheck, revokedOnNextRequest };
+}
+
+async function scrapeEventLoopP99(origin: string): Promise<number | null> {
+  try {
+    const response = await fetch(`${origin}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    const text = await response.text();
+    const match = /^tessera_nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})?\s+([0-9.eE+-]+)$/m.exec(text);
+    return match ? Number(match[1]) * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface OverloadResult {
+  sustainablePerSecond: number;
+  targetPerSecond: number;
+  seconds: number;
+  sent: number;
+  dropped: number;
+  completedOk: number;
+  completedPerSecond: number;
+  p50: number;
+  p99: number;
+  share429: number;
+  share503: number;
+  shareOtherErrors: number;
+  eventLoopP99IdleMs: number | null;
+  eventLoopP99MaxMs: number | null;
+  eventLoopP99MedianMs: number | null;
+  eventLoopSamples: number;
+  idleFlowMs: number;
+  drainSeconds: number;
+  recoverySeconds: number | null;
+}
+
+/** Full sign-ins arriving at twice the sustainable rate, whatever the answers. */
+async function overload(system: SystemUnderTest, sustainable: number, options: Options): Promise<OverloadResult> {
+  const target = 2 * sustainable;
+  log(`Tessera overload: ${target.toFixed(1)} sign-ins/s (2 × ${sustainable.toFixed(1)}) for ${options.overloadMs / 1000} s`);
+  const idle: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const result = await system.fullSignIn();
+    if (result.ok) idle.push(performance.now() - t0);
+  }
+  const idleFlowMs = percentiles(idle).p50;
+  await scrapeEventLoopP99(system.server.origin);
+  await sleep(3000);
+  const eventLoopP99IdleMs = await scrapeEventLoopP99(system.server.origin);
+  const samples: number[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    await scrapeEventLoopP99(system.server.origin);
+    const deadline = Date.now() + options.overloadMs + 200_000;
+    while (sampling && Date.now() < deadline) {
+      await sleep(2000);
+      if (!sampling) break;
+      const value = await scrapeEventLoopP99(system.server.origin);
+      if (value !== null) samples.push(value);
+    }
+  })();
+  let recoverySeconds: number | null = null;
+  let probe: Promise<void> = Promise.resolve();
+  const stats = await openLoop({
+    ratePerSecond: target,
+    durationMs: options.overloadMs,
+    maxOutstanding: 2000,
+    drainTimeoutMs: 180_000,
+    op: () => system.fullSignIn(),
+    onArrivalsEnded: () => {
+      sampling = false;
+      // Recovery: from the end of the overload until one sign-in (sent one after the
+      // other) takes at most twice its idle time again. Bounded to 180 s.
+      probe = (async () => {
+        const end = performance.now();
+        while (performance.now() - end < 180_000) {
+          const t0 = performance.now();
+          const result = await system.fullSignIn();
+          if (result.ok && performance.now() - t0 <= 2 * idleFlowMs) {
+            recoverySeconds = (performance.now() - end) / 1000;
+            return;
+          }
+          await sleep(100);
+        }
+      })();
+    },
+  });
+  await probe;
+  await sampler;
+  const sent = stats.sent;
+  const okEvents = stats.events.filter((e) => e.ok);
+  const p = percentiles(stats.events.map((e) => e.latency));
+  const count = (predicate: (status: number) => boolean) => stats.events.filter((e) => !e.ok && predicate(e.status)).length;
+  const sortedSamples = [...samples].sort((a, b) => a - b);
+  return {
+    sustainablePerSecond: sustainable,
+    targetPerSecond: target,
+    seconds: options.overloadMs / 1000,
+    sent,
+    dropped: stats.dropped,
+    completedOk: okEvents.length,
+    completedPerSecond: okEvents.length / (stats.drainedAt / 1000),
+    p50: p.p50,
+    p99: p.p99,
+    share429: sent ? count((s) => s === 429) / sent : 0,
+    share503: sent ? count((s) => s === 503) / sent : 0,
+    shareOtherErrors: sent ? count((s) => s !== 429 && s !== 503) / sent : 0,
+    eventLoopP99IdleMs,
+    eventLoopP99MaxMs: sortedSamples.length ? sortedSamples[sortedSamples.length - 1]! : null,
+    eventLoopP99MedianMs: sortedSamples.length ? sortedSamples[Math.floor(sortedSamples.length / 2)]! : null,
+    eventLoopSamples: samples.length,
+    idleFlowMs,
+    drainSeconds: (stats.drainedAt - stats.arrivalsEndedAt) / 1000,
+    recoverySeconds,
+  };
+}
+
+function versionOf(path: string): string {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const workDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+  const report: Report = {
+    startedAt: new Date().toISOString(),
+    quick: options.quick,
+    settings: { durationSeconds: options.durationMs / 1000, warmupSeconds: options.warmupMs / 1000, concurrency: 16, users: options.users, growth: options.growth, overloadSeconds: options.overloadMs / 1000 },
+    machine: { cores: CORES, node: process.version, loadAverageAtStart: loadavg(), loadAverageAtEnd: [] },
+    versions: {
+      tessera: versionOf(join(TESSERA_ROOT, 'package.json')),
+      betterAuth: versionOf(join(BENCH_ROOT, 'node_modules/better-auth/package.json')),
+      betterSqlite3: versionOf(join(BENCH_ROOT, 'node_modules/better-sqlite3/package.json')),
+      argon2: versionOf(join(BENCH_ROOT, 'node_modules/@node-rs/argon2/package.json')),
+    },
+    ceiling: [],
+    tessera: null,
+    peer: null,
+    overload: null,
+    growth: [],
+    notes: [],
+  };
+  log(`work directory ${workDir}; load average ${loadavg().map((n) => n.toFixed(2)).join(' ')} on ${CORES} cores`);
+  try {
+    log('argon2id ceiling (raw @node-rs/argon2 verify, 2 at once)');
+    report.ceiling.push(await argon2Ceiling(options));
+    log(`  ${report.ceiling[0]!.perSecond.toFixed(1)} verifications/s`);
+
+    if (options.sideBySide) {
+      const tessera = await startTessera({ users: options.users, workDir, logFile: join(workDir, 'tessera.log'), log, connections: 1024 });
+      log(`Tessera seeded with ${options.users} users in ${tessera.seedSeconds.toFixed(1)} s`);
+      try {
+        report.tessera = await runWorkloads(tessera, options);
+        if (options.overload) report.overload = await overload(tessera, report.tessera.fullSignIn.perSecond, options);
+      } finally {
+        await tessera.stop();
+      }
+
+      if (options.peer) {
+        const peer = await startPeer({ users: options.users, workDir, logFile: join(workDir, 'peer.log'), connections: 1024 });
+        log(`better-auth seeded with ${options.users} users in ${peer.seedSeconds.toFixed(1)} s`);
+        try {
+          report.peer = await runWorkloads(peer, options);
+        } finally {
+          await peer.stop();
+        }
+      }
+    }
+
+    log('argon2id ceiling again');
+    report.ceiling.push(await argon2Ceiling(options));
+    log(`  ${report.ceiling[1]!.perSecond.toFixed(1)} verifications/s`);
+
+    for (const size of options.growth) {
+      // Other engineers change src/ while this runs: a size that cannot start is noted
+      // and the next one is tried.
+      try {
+        const setupStart = Date.now();
+        const system = await startTessera({ users: size, workDir, logFile: join(workDir, `tessera-${size}.log`), log, connections: 1024 });
+        log(`Tessera seeded with ${size} users in ${system.seedSeconds.toFixed(1)} s (setup ${((Date.now() - setupStart) / 1000).toFixed(0)} s)`);
+        try {
+          report.growth.push(await runWorkloads(system, options));
+        } finally {
+          await system.stop();
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+        report.notes.push(`growth at ${size} users failed: ${reason}`);
+        log(`growth at ${size} users failed: ${reason}`);
+      } finally {
+        if (!options.keep) rmSync(join(workDir, `tessera-${size}`), { recursive: true, force: true });
+      }
+    }
+  } finally {
+    report.machine.loadAverageAtEnd = loadavg();
+    report.finishedAt = new Date().toISOString();
+    const resultsDir = join(BENCH_ROOT, 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const stamp = report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+    const base = join(resultsDir, `${options.quick ? 'quick-' : ''}${stamp}`);
+    const text = renderReport(report);
+    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(`${base}.md`, text);
+    process.stdout.write(`\n${text}\nRaw figures: ${base}.json\n`);
+    if (!options.keep) rmSync(workDir, { recursive: true, force: true });
+    else log(`kept ${workDir}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
