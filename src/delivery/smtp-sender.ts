@@ -1,7 +1,7 @@
 // Sends email through an SMTP server (nodemailer's SMTP transport). Every failure is
 // thrown, so the outbox worker retries with backoff; timeouts of a few seconds keep a
 // dead or silent server from holding the worker.
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { SmtpConfig } from '../config.js';
 import type { OutboxPayload } from '../store/outbox.js';
 import type { Delivery, Sender } from './senders.js';
@@ -31,29 +31,38 @@ export function fromDomain(from: string): string {
 export class SmtpSender implements Sender {
   /** A sent mail's payload (recipient, links) is erased: a database dump holds no link. */
   readonly keepsPayload = false;
-  private readonly transport: Transporter;
+  private transport: Promise<Transporter> | null = null;
+  private readonly timeouts: SmtpTimeouts;
   private readonly messageIdDomain: string;
 
   constructor(
     private readonly smtp: SmtpConfig,
     timeouts: Partial<SmtpTimeouts> = {},
   ) {
-    const effective = { ...DEFAULT_TIMEOUTS, ...timeouts };
-    // smtp:// upgrades with STARTTLS when the server offers it; smtps:// is TLS from
-    // the first byte (port 465). user:pass in the URL turns on AUTH. Query parameters
-    // (?requireTLS=true, ?tls.servername=…) reach nodemailer as they are.
-    this.transport = nodemailer.createTransport({
-      url: smtp.url,
-      connectionTimeout: effective.connectionInMilliseconds,
-      greetingTimeout: effective.greetingInMilliseconds,
-      socketTimeout: effective.socketInMilliseconds,
-      dnsTimeout: effective.connectionInMilliseconds,
-    });
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...timeouts };
     this.messageIdDomain = fromDomain(smtp.from);
   }
 
+  /** nodemailer is loaded on the first send, so commands that never mail start faster. */
+  private connect(): Promise<Transporter> {
+    this.transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      // smtp:// upgrades with STARTTLS when the server offers it; smtps:// is TLS from
+      // the first byte (port 465). user:pass in the URL turns on AUTH. Query parameters
+      // (?requireTLS=true, ?tls.servername=…) reach nodemailer as they are.
+      nodemailer.createTransport({
+        url: this.smtp.url,
+        connectionTimeout: this.timeouts.connectionInMilliseconds,
+        greetingTimeout: this.timeouts.greetingInMilliseconds,
+        socketTimeout: this.timeouts.socketInMilliseconds,
+        dnsTimeout: this.timeouts.connectionInMilliseconds,
+      }),
+    );
+    return this.transport;
+  }
+
   async send(payload: OutboxPayload, delivery?: Delivery): Promise<void> {
-    await this.transport.sendMail({
+    const transport = await this.connect();
+    await transport.sendMail({
       from: this.smtp.from,
       to: payload.to,
       subject: payload.subject,
@@ -71,7 +80,7 @@ export class SmtpSender implements Sender {
     });
   }
 
-  close(): void {
-    this.transport.close();
+  async close(): Promise<void> {
+    (await this.transport)?.close();
   }
 }
