@@ -24,7 +24,11 @@ export type FailureCode =
   | 'forbidden'
   | 'not_found'
   | 'cannot_change_self'
-  | 'unauthorized';
+  | 'unauthorized'
+  | 'sms_rate_limited'
+  | 'sms_unavailable'
+  | 'sms_not_delivered'
+  | 'phone_not_allowed';
 
 export interface Failure {
   code: FailureCode;

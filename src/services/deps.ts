@@ -13,6 +13,13 @@ export interface SignInLimits {
   passwordFailuresByUser: Limiter;
   /** Password reset emails per account and email. */
   passwordResetsByUser: Limiter;
+  /** Texted codes (anti SMS-pumping, SECURITY.md): per person, per phone number, per
+   * client address, per account (its own daily budget) and for the whole deployment. */
+  smsByUser: Limiter;
+  smsByNumber: Limiter;
+  smsByAddress: Limiter;
+  smsByAccount: Limiter;
+  smsGlobal: Limiter;
 }
 
 export interface ServiceDeps {

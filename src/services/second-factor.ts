@@ -131,7 +131,9 @@ export async function verifySecondFactor(
       if (kind) success = { method: 'recovery_code', recoveryCodeKind: kind };
     }
   } else if (method === 'sms' && input.smsCheck) {
-    if (await input.smsCheck(db, code)) success = { method: 'sms', recoveryCodeKind: null };
+    const verdict = await input.smsCheck(db, code);
+    if (typeof verdict === 'object') return { ok: false, failure: verdict };
+    if (verdict) success = { method: 'sms', recoveryCodeKind: null };
   }
   if (!success) return registerFailure(db, deps, user, method, input.context);
   await db

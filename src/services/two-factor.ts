@@ -28,7 +28,7 @@ import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { emailUser } from './notify.js';
-import { recoveryCodeHmac } from './second-factor.js';
+import { lockUserRow, recoveryCodeHmac } from './second-factor.js';
 import { startSession, type SignedIn } from './sessions.js';
 
 /** An abandoned enrolment is forgotten after 15 minutes. */
@@ -56,15 +56,24 @@ async function describeEnrolment(deps: ServiceDeps, signedIn: SignedIn, secret: 
 }
 
 /** Starts (or restarts) enrolling an authenticator app: a new secret, pending until a
- * correct code proves the app has it. */
-export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<TotpEnrolment>> {
+ * correct code proves the app has it. Adding the app while 2FA is already on (with
+ * text messages) adds a factor, so it needs a confirmation first (SECURITY.md). */
+export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext, confirmation?: Confirmation): Promise<Result<TotpEnrolment>> {
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  // A confirmation that is given is always checked, even where none is needed.
+  const passwordChecked = await confirmPasswordFirst(deps, signedIn, confirmation);
+  if (!passwordChecked.ok) return passwordChecked;
   const secret = new Uint8Array(randomBytes(TOTP_SECRET_BYTES));
   const now = deps.now();
   const expiresAt = now + ENROLMENT_LIFETIME_IN_MILLISECONDS;
   const started = await deps.db.transaction().execute(async (trx) => {
     const active = await listActiveMethods(trx, signedIn.user.id);
     if (active.some((m) => m.type === 'totp')) return fail<null>('two_factor_already_enabled');
+    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    if (user && (user.two_factor_enabled === 1 || confirmation !== undefined)) {
+      const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
+      if (!confirmed.ok) return confirmed;
+    }
     await trx.deleteFrom('two_factor_methods').where('user_id', '=', signedIn.user.id).where('type', '=', 'totp').where('status', '=', 'pending').execute();
     await trx
       .insertInto('two_factor_methods')

@@ -7,6 +7,7 @@ import type { Database } from './schema.js';
 import * as initial from './migrations/0001-initial.js';
 import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.js';
 import * as sessionEmailConfirmation from './migrations/0003-session-email-confirmation.js';
+import * as smsDelivery from './migrations/0004-sms-delivery.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-session-trusted-device': sessionTrustedDevice,
   '0003-session-email-confirmation': sessionEmailConfirmation,
+  '0004-sms-delivery': smsDelivery,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -87,6 +87,8 @@ export interface SignInChallengeTable {
   sms_code_expires_at: number | null;
   sms_sent_at: number | null;
   sms_send_count: number;
+  /** The outbox message carrying the latest texted code. */
+  sms_message_id: string | null;
 }
 
 export interface TwoFactorMethodTable {
@@ -106,6 +108,8 @@ export interface TwoFactorMethodTable {
   sms_code_hash: string | null;
   sms_code_expires_at: number | null;
   sms_sent_at: number | null;
+  /** The outbox message carrying the latest texted code. */
+  sms_message_id: string | null;
   created_at: number;
   activated_at: number | null;
   last_used_at: number | null;

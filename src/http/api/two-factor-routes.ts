@@ -8,7 +8,7 @@ import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
 import { signInOutcomeBody } from './outcomes.js';
-import { Code, ConfirmationFields, Token, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationFields, ConfirmationMethod, Token, bearerSecurity } from './schemas.js';
 
 /** The one route that accepts a challenge token (SECURITY.md: no other endpoint may). */
 export function registerSecondStepRoute(app: FastifyInstance, deps: ServiceDeps): void {
@@ -48,15 +48,23 @@ export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDep
     '/api/v1/me/two-factor/totp',
     {
       config: { allowSetupSession: true },
+      // No body at all is fine; a JSON `null` is not an object.
+      preValidation: async (request, reply) => {
+        if (request.body === null) return sendApiFailure(reply, { code: 'invalid_request', message: 'The body must be a JSON object.' });
+      },
       schema: {
         tags: ['two-factor'],
         summary: 'Start enrolling an authenticator app: a secret, its otpauth URI and a QR code (PNG data URI)',
-        description: 'The enrolment stays pending for 15 minutes until a correct code is given to /verify.',
+        description:
+          'The enrolment stays pending for 15 minutes until a correct code is given to /verify. When two-factor authentication is already on (with text messages), this adds a factor: send a confirmation (`method` and `code`).',
         security: bearerSecurity,
+        body: Type.Union([Type.Null(), Type.Object({ method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code) })]),
       },
     },
     async (request, reply) => {
-      const result = await startTotpEnrolment(deps, signedInOf(request), requestContext(request));
+      const body = request.body ?? {};
+      const confirmation = body.method !== undefined || body.code !== undefined ? { method: body.method, code: body.code } : undefined;
+      const result = await startTotpEnrolment(deps, signedInOf(request), requestContext(request), confirmation);
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return { secret: result.value.secret, otpauth_uri: result.value.otpauthUri, qr_code: result.value.qrCodeDataUrl };
     },

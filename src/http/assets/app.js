@@ -39,6 +39,20 @@
     tick();
   });
 
+  // WebOTP: where the browser can read the texted code (its last line is
+  // "@<host> #<code>"), fill it in and submit; typing it still works everywhere.
+  document.querySelectorAll('form[data-webotp]').forEach(function (form) {
+    var input = form.querySelector('input[name="code"]');
+    if (!input || !('OTPCredential' in window) || !navigator.credentials) return;
+    var controller = new AbortController();
+    form.addEventListener('submit', function () { controller.abort(); });
+    navigator.credentials.get({ otp: { transport: ['sms'] }, signal: controller.signal }).then(function (otp) {
+      if (!otp || !otp.code || input.value) return;
+      input.value = otp.code;
+      form.submit();
+    }).catch(function () {});
+  });
+
   // Confirm dangerous actions.
   document.querySelectorAll('form[data-confirm]').forEach(function (form) {
     form.addEventListener('submit', function (event) {

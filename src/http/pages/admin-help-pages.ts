@@ -9,7 +9,7 @@ import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { confirmationFields } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { when } from './device-sections.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
@@ -32,7 +32,7 @@ export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requi
     const owner = user.id === admin.account.owner_user_id;
     const blocked = self ? 'You cannot do this for yourself. Ask another admin.' : owner ? 'Only the owner can do this for the owner.' : null;
     const confirmation = (prefix: string, error: string | null | undefined) =>
-      confirmationFields({ prefix, error: error ?? null, hasSms: methods.includes('sms'), password: methods.includes('password') });
+      confirmationFields({ prefix, error: error ?? null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), password: methods.includes('password') });
     return kit.send(
       request,
       reply,
@@ -42,6 +42,7 @@ export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requi
         notice: state.notice ?? null,
         body: html`
 <p><a href="/admin/users">← People</a></p>
+${methods.includes('sms') ? sendConfirmationTextForm(csrf, `/admin/users/${user.id}`) : ''}
 <h1>${user.name}</h1>
 <p>${user.email} · ${user.role === 'end_user' ? 'End user' : user.role === 'admin' ? 'Admin' : 'Agent'}${user.suspended_at !== null ? ' · Suspended' : ''}</p>
 ${state.issued

@@ -7,7 +7,7 @@ import type { SignedIn } from '../../services/sessions.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { confirmationFields } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
@@ -130,6 +130,7 @@ export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, r
         title: 'Review changes',
         current: 'admin-security',
         body: html`<h1>Review changes</h1>
+${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : ''}
 <section class="card">
   <h2>What will happen</h2>
   <ul>${lines.map((line) => html`<li>${line}</li>`)}</ul>
@@ -140,7 +141,7 @@ export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, r
     <input type="hidden" name="grace_days" value="${String(change.grace_days ?? '')}">
     <input type="hidden" name="session_days" value="${String(change.session_days ?? '')}">
     <input type="hidden" name="trusted_device_days" value="${String(change.trusted_device_days ?? '')}">
-    ${confirmationFields({ prefix: 'policy', error: null, hasSms: methods.includes('sms'), password: methods.includes('password') })}
+    ${confirmationFields({ prefix: 'policy', error: null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), password: methods.includes('password') })}
     <button type="submit" class="primary">Confirm and save</button>
     <a href="/admin/security">Cancel</a>
   </form>

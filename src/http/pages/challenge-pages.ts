@@ -2,44 +2,61 @@
 // alone, which grants nothing else.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { completeSecondFactor, openChallenge, type OpenChallenge } from '../../services/challenge.js';
+import { sendSignInCode, signInCodeState, type SmsCodeState } from '../../services/sms-sending.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
+import { deliveryNotice, sendButton } from './sms-pages.js';
 
 type PasscodeMethod = 'totp' | 'sms' | 'recovery_code';
 
 function passcodeForm(
   csrf: string,
   open: OpenChallenge,
-  input: { method: PasscodeMethod; error: string | null; remember: boolean; next: string | null },
+  input: { method: PasscodeMethod; error: string | null; remember: boolean; next: string | null; sms: SmsCodeState | null },
 ): Html {
-  const action = `/sign-in/two-factor${input.next ? `?next=${encodeURIComponent(input.next)}` : ''}`;
+  const query = input.next ? `?next=${encodeURIComponent(input.next)}` : '';
+  const action = `/sign-in/two-factor${query}`;
   const days = open.account.trusted_device_days;
   const isRecovery = input.method === 'recovery_code';
+  const isSms = input.method === 'sms';
+  const sms = input.sms;
+  const switchTo = (method: PasscodeMethod) => `/sign-in/two-factor?method=${method}${input.next ? `&next=${encodeURIComponent(input.next)}` : ''}`;
   const otherLinks: Html[] = [];
-  if (isRecovery) {
-    const back = open.methods.includes('totp') ? 'totp' : 'sms';
-    otherLinks.push(html`<a href="/sign-in/two-factor?method=${back}">Use a passcode instead</a>`);
-  } else {
-    otherLinks.push(html`<a href="/sign-in/two-factor?method=recovery_code">Use a recovery code</a>`);
-  }
+  if (input.method !== 'totp' && open.methods.includes('totp')) otherLinks.push(html`<a href="${switchTo('totp')}">Use your authenticator app</a>`);
+  if (input.method !== 'sms' && open.methods.includes('sms')) otherLinks.push(html`<a href="${switchTo('sms')}">Get a code by text message</a>`);
+  if (!isRecovery) otherLinks.push(html`<a href="${switchTo('recovery_code')}">Use a recovery code</a>`);
+  const intro = isRecovery
+    ? html`Enter one of your recovery codes. Each code works once.`
+    : isSms
+      ? sms && sms.sentAt !== null
+        ? html`We texted a 6-digit code to <strong class="phone">${sms.phoneMasked}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
+        : html`We can text a 6-digit code to <strong class="phone">${sms?.phoneMasked ?? ''}</strong> for <strong>${open.account.name}</strong>.`
+      : html`Open your authenticator app and enter the 6-digit passcode for <strong>${open.account.name}</strong>.`;
   return html`
 <h1>Two-factor authentication</h1>
-<p>${isRecovery ? 'Enter one of your recovery codes. Each code works once.' : 'Open your authenticator app and enter the 6-digit passcode for'} ${isRecovery ? '' : html`<strong>${open.account.name}</strong>.`}</p>
-<form method="post" action="${action}" novalidate>
+<p>${intro}</p>
+${isSms && sms ? deliveryNotice(sms.delivery) : ''}
+<form method="post" action="${action}" novalidate${isSms ? html` data-webotp` : ''}>
   ${csrfField(csrf)}
   <input type="hidden" name="method" value="${input.method}">
   ${isRecovery
     ? field({ name: 'code', label: 'Recovery code', autocomplete: 'off', error: input.error, autofocus: true, maxlength: 40, hint: 'Like xxxx-xxxx-xxxx-xxxx; case and dashes do not matter.' })
-    : field({ name: 'code', label: 'Passcode', autocomplete: 'one-time-code', inputmode: 'numeric', error: input.error, autofocus: true, maxlength: 12 })}
+    : field({ name: 'code', label: isSms ? 'Code from the text' : 'Passcode', autocomplete: 'one-time-code', inputmode: 'numeric', error: input.error, autofocus: true, maxlength: 12 })}
   ${days > 0
     ? html`<label class="checkbox"><input type="checkbox" name="remember" value="1"${input.remember ? html` checked` : ''}> Don't ask again on this computer for ${String(days)} day${days === 1 ? '' : 's'}</label>`
     : ''}
   <button type="submit" class="primary">Verify</button>
 </form>
-<p class="aside">${otherLinks}</p>
+${isSms && sms
+  ? html`<div class="actions"><form method="post" action="/sign-in/two-factor/sms${query}" class="inline">
+  ${csrfField(csrf)}
+  ${sendButton({ sent: sms.sentAt !== null, resendAfterSeconds: sms.resendAfterSeconds })}
+</form></div>`
+  : ''}
+<p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
 <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
 }
 
@@ -47,6 +64,9 @@ function chosenMethod(raw: unknown, open: OpenChallenge): PasscodeMethod {
   if (raw === 'recovery_code') return 'recovery_code';
   if (raw === 'sms' && open.methods.includes('sms')) return 'sms';
   if (raw === 'totp' && open.methods.includes('totp')) return 'totp';
+  // The person's preferred method first (DESIGN.md row 2: "with one preferred").
+  const preferred = open.user.preferred_method;
+  if ((preferred === 'sms' || preferred === 'totp') && open.methods.includes(preferred)) return preferred;
   return open.methods.includes('totp') ? 'totp' : open.methods.includes('sms') ? 'sms' : 'recovery_code';
 }
 
@@ -65,11 +85,39 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     const open = await openChallenge(kit.deps.db, kit.deps, kit.cookies.read(request, COOKIE.challenge));
     if (!open.ok) return expired(request, reply);
     const query = request.query as Record<string, unknown>;
+    const method = chosenMethod(query.method, open.value);
+    const sms = method === 'sms' ? await signInCodeState(kit.deps.db, kit.deps, open.value) : null;
     return kit.send(request, reply, {
       title: 'Two-factor authentication',
       narrow: true,
-      body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: chosenMethod(query.method, open.value), error: null, remember: true, next: safeNextPath(query.next) }),
+      body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, next: safeNextPath(query.next), sms }),
     });
+  });
+
+  // "Text me a code" / "Send again": a POST, never a GET (no state change on GET).
+  app.post('/sign-in/two-factor/sms', async (request, reply) => {
+    if (!kit.checkCsrf(request, reply)) return reply;
+    const challengeToken = kit.cookies.read(request, COOKIE.challenge);
+    const next = safeNextPath((request.query as Record<string, unknown>).next);
+    const result = await sendSignInCode(kit.deps, challengeToken, requestContext(request));
+    if (result.ok) return reply.redirect(`/sign-in/two-factor?method=sms${next ? `&next=${encodeURIComponent(next)}` : ''}`, 303);
+    if (result.failure.code === 'invalid_challenge') return expired(request, reply);
+    const open = await openChallenge(kit.deps.db, kit.deps, challengeToken);
+    if (!open.ok) return expired(request, reply);
+    if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+    const method = chosenMethod('sms', open.value);
+    const sms = method === 'sms' ? await signInCodeState(kit.deps.db, kit.deps, open.value) : null;
+    return kit.send(
+      request,
+      reply,
+      {
+        title: 'Two-factor authentication',
+        narrow: true,
+        notice: { kind: 'error', text: messageFor(result.failure) },
+        body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, next, sms }),
+      },
+      result.failure.code === 'sms_rate_limited' ? 429 : 400,
+    );
   });
 
   app.post('/sign-in/two-factor', async (request, reply) => {
@@ -88,15 +136,17 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       const open = await openChallenge(kit.deps.db, kit.deps, challengeToken);
       if (!open.ok) return expired(request, reply);
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      const shown = chosenMethod(method, open.value);
+      const sms = shown === 'sms' ? await signInCodeState(kit.deps.db, kit.deps, open.value) : null;
       return kit.send(
         request,
         reply,
         {
           title: 'Two-factor authentication',
           narrow: true,
-          body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: chosenMethod(method, open.value), error: messageFor(result.failure), remember, next }),
+          body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: messageFor(result.failure), remember, next, sms }),
         },
-        result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited' ? 429 : 400,
+        result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited' ? 429 : result.failure.code === 'sms_not_delivered' ? 409 : 400,
       );
     }
     if (result.value.status === 'signed_in' && result.value.trustedDeviceToken) {

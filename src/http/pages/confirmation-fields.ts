@@ -1,7 +1,24 @@
 import { html, type Html } from '../html.js';
 
-/** A passcode-or-recovery-code confirmation inside a form (DESIGN.md, "Confirmation"). */
-export function confirmationFields(options: { prefix: string; error: string | null; hasSms: boolean; password?: boolean }): Html {
+const SEND_TEXT_FORM_ID = 'send-confirmation-text';
+
+/** The small form behind every "Text me a code" button of a page's confirmations.
+ * Forms cannot nest, so it sits outside them once per page and the buttons point to it
+ * with `form=`; pressing Enter in a code field still submits its own form. */
+export function sendConfirmationTextForm(csrf: string, back: string): Html {
+  return html`<form id="${SEND_TEXT_FORM_ID}" method="post" action="/profile/two-factor/sms/send" hidden><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="back" value="${back}"></form>`;
+}
+
+/** A passcode-or-recovery-code confirmation inside a form (DESIGN.md, "Confirmation").
+ * With `hasSms`, the page must also hold sendConfirmationTextForm. */
+export function confirmationFields(options: {
+  prefix: string;
+  error: string | null;
+  hasSms: boolean;
+  /** Whether the person has an authenticator app (default: yes). */
+  hasTotp?: boolean;
+  password?: boolean;
+}): Html {
   const id = `${options.prefix}-code`;
   if (options.password) {
     return html`<input type="hidden" name="method" value="password">
@@ -11,11 +28,15 @@ export function confirmationFields(options: { prefix: string; error: string | nu
   <input id="${id}" name="code" type="password" autocomplete="current-password" required${options.error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}>
 </div>`;
   }
+  const hasTotp = options.hasTotp !== false;
   return html`<fieldset>
   <legend>Confirm with</legend>
-  <label class="checkbox"><input type="radio" name="method" value="totp" checked> A passcode from your authenticator app</label>
-  ${options.hasSms ? html`<label class="checkbox"><input type="radio" name="method" value="sms"> A texted passcode</label>` : ''}
-  <label class="checkbox"><input type="radio" name="method" value="recovery_code"> A recovery code</label>
+  ${hasTotp ? html`<label class="checkbox"><input type="radio" name="method" value="totp" checked> A passcode from your authenticator app</label>` : ''}
+  ${options.hasSms
+    ? html`<label class="checkbox"><input type="radio" name="method" value="sms"${hasTotp ? '' : html` checked`}> A texted passcode</label>
+  <p class="hint"><button type="submit" class="link" form="${SEND_TEXT_FORM_ID}">Text me a code</button> (it works for 10 minutes)</p>`
+    : ''}
+  <label class="checkbox"><input type="radio" name="method" value="recovery_code"${hasTotp || options.hasSms ? '' : html` checked`}> A recovery code</label>
 </fieldset>
 <div class="field${options.error ? ' has-error' : ''}">
   <label for="${id}">Code</label>

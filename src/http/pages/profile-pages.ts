@@ -67,8 +67,10 @@ ${devices}
       'forgotten-all': 'No computer is trusted any more: every sign-in asks for a passcode.',
       'session-ended': 'That session has ended.',
       'sessions-ended': 'You are signed out everywhere else.',
+      'sms-on': 'Text messages are on: we text your passcodes to this number from now on.',
+      preferred: 'Your preferred method is saved.',
     };
-    const text = typeof query.done === 'string' ? notices[query.done] : undefined;
+    const text = query.sms === 'sent' ? 'We texted you a code. It works for 10 minutes.' : typeof query.done === 'string' ? notices[query.done] : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;
     return securityPage(request, reply, { notice });
   });

@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { SignInOutcome } from '../../services/first-factor.js';
+import { sendSignInCode } from '../../services/sms-sending.js';
 import { checkSetupToken, completeSetup } from '../../services/accounts.js';
 import { checkEmailedToken, requestPasswordReset, setPasswordFromLink } from '../../services/passwords.js';
 import { endSession } from '../../services/sessions.js';
@@ -69,6 +71,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
     if (result.value.status === 'signed_in' && result.value.trustedDeviceToken) {
       kit.cookies.set(reply, COOKIE.trustedDevice, result.value.trustedDeviceToken, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     }
+    await textCodeIfPreferred(kit, result.value, request);
     return kit.followOutcome(reply, result.value, next);
   });
 
@@ -212,7 +215,17 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
           400,
         );
       }
+      await textCodeIfPreferred(kit, result.value, request);
       return kit.followOutcome(reply, result.value, null);
     });
   }
+}
+
+/** When text messages are the person's preferred method, the passcode page opens with
+ * a code already on its way: sent here, from the POST that accepted the password (the
+ * passcode page's GET changes nothing). The API never texts on its own. A refusal (a
+ * quota) is shown when the person presses "Text me a code". */
+async function textCodeIfPreferred(kit: PageKit, outcome: SignInOutcome, request: FastifyRequest): Promise<void> {
+  if (outcome.status !== 'two_factor_required' || outcome.preferred !== 'sms') return;
+  await sendSignInCode(kit.deps, outcome.challengeToken, requestContext(request));
 }

@@ -19,6 +19,7 @@ import { requestContext } from '../request-context.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './profile-pages.js';
+import { registerSmsPages, setupPage } from './sms-pages.js';
 
 export function recoveryCodesFileName(productName: string, accountSlug: string): string {
   const safe = (value: string) => value.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'tessera';
@@ -139,32 +140,23 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn) return reply;
     if (needsEmailConfirmation(signedIn)) return emailStep(request, reply, signedIn, { sent: false, error: null });
-    const forced = signedIn.session.kind === 'setup';
-    const csrf = kit.csrfToken(request, reply);
-    return kit.send(request, reply, {
-      title: 'Enable two-factor authentication',
-      current: 'security',
-      notice: forced ? { kind: 'info', text: 'Set up two-factor authentication to continue. It takes a minute.' } : null,
-      body: html`
-<h1>Enable two-factor authentication</h1>
-<p>Choose how you will get your 6-digit passcodes.</p>
-<div class="method-choice">
-  <section class="card">
-    <h2>Use an authenticator app</h2>
-    <p>Recommended. An app on your phone makes a new passcode every 30 seconds, even without a connection.</p>
-    <form method="post" action="/profile/two-factor/totp">${csrfField(csrf)}<button type="submit" class="primary">Use an authenticator app</button></form>
-  </section>
-</div>
-${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>`}`,
-    });
+    const sent = (request.query as Record<string, unknown>).sms === 'sent';
+    return setupPage(kit, request, reply, signedIn, sent ? { notice: { kind: 'success', text: 'We texted you a code. It works for 10 minutes.' } } : {});
   });
 
   app.post('/profile/two-factor/totp', async (request, reply) => {
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
-    const result = await startTotpEnrolment(kit.deps, signedIn, requestContext(request));
+    const method = formString(request.body, 'method');
+    const confirmation = method ? { method, code: formString(request.body, 'code') } : undefined;
+    const result = await startTotpEnrolment(kit.deps, signedIn, requestContext(request), confirmation);
     if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
-    if (!result.ok) return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
+    if (!result.ok && result.failure.code === 'two_factor_already_enabled') return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      const status = result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited' ? 429 : result.failure.code === 'confirmation_required' ? 403 : 400;
+      return setupPage(kit, request, reply, signedIn, { totpError: messageFor(result.failure) }, status);
+    }
     return reply.redirect('/profile/two-factor/totp', 303);
   });
 
@@ -206,6 +198,8 @@ ${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>
       body: recoveryCodesBody(kit, request.signedIn ?? signedIn, result.value.recoveryCodes, 'Two-factor authentication is on'),
     });
   });
+
+  registerSmsPages(app, kit);
 
   app.post('/profile/two-factor/recovery-codes', async (request, reply) => {
     const signedIn = kit.requireFull(request, reply);

@@ -2,7 +2,8 @@ import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { requiredByAccount } from '../../services/two-factor.js';
 import { html, type Html } from '../html.js';
-import { confirmationFields } from './confirmation-fields.js';
+import { enrolledPhone } from '../../services/sms-enrolment.js';
+import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { csrfField } from './forms.js';
 import type { PageKit } from './kit.js';
 
@@ -20,12 +21,27 @@ export async function twoFactorSection(kit: PageKit, signedIn: SignedIn, csrf: s
   }
   const required = requiredByAccount(signedIn.account, signedIn.user);
   const low = summary.recoveryCodesLeft <= 3;
-  return html`<section class="card" aria-labelledby="two-factor-heading">
+  const hasSms = summary.methods.includes('sms');
+  const hasTotp = summary.methods.includes('totp');
+  const phone = hasSms ? await enrolledPhone(kit.deps, signedIn.user.id) : null;
+  const describe = (method: keyof typeof METHOD_NAMES) => (method === 'sms' && phone ? html`${METHOD_NAMES.sms} to <span class="phone">${phone.phoneMasked}</span>` : METHOD_NAMES[method]);
+  return html`${hasSms ? sendConfirmationTextForm(csrf, '/profile/security') : ''}<section class="card" aria-labelledby="two-factor-heading">
   <h2 id="two-factor-heading">Two-factor authentication</h2>
   <p><span class="badge badge-on">On</span> You are asked for a passcode after your password.</p>
   <ul class="methods">${summary.methods.map(
-    (method) => html`<li><strong>${METHOD_NAMES[method]}</strong>${summary.preferred === method && summary.methods.length > 1 ? ' (preferred)' : ''}</li>`,
+    (method) => html`<li><strong>${describe(method)}</strong>${summary.preferred === method && summary.methods.length > 1 ? ' (preferred)' : ''}</li>`,
   )}</ul>
+  ${summary.methods.length > 1
+    ? html`<form method="post" action="/profile/two-factor/preferred" class="preferred">
+    ${csrfField(csrf)}
+    <fieldset>
+      <legend>Ask me first for</legend>
+      ${summary.methods.map((method) => html`<label class="checkbox"><input type="radio" name="method" value="${method}"${summary.preferred === method ? html` checked` : ''}> ${METHOD_NAMES[method]}</label>`)}
+    </fieldset>
+    <button type="submit">Save preferred method</button>
+  </form>`
+    : ''}
+  <p><a href="/profile/two-factor/setup">${hasTotp && !hasSms ? 'Add text messages' : !hasTotp && hasSms ? 'Add an authenticator app or change your phone number' : 'Change your phone number'}</a></p>
   <h3>Recovery codes</h3>
   <p class="${low ? 'error' : ''}">${String(summary.recoveryCodesLeft)} recovery code${summary.recoveryCodesLeft === 1 ? '' : 's'} left.${low ? ' Make a new set soon.' : ''}</p>
   <details${errors.regenerate ? html` open` : ''}>
@@ -33,7 +49,7 @@ export async function twoFactorSection(kit: PageKit, signedIn: SignedIn, csrf: s
     <p>Your old codes stop working. Confirm with a current passcode or a recovery code.</p>
     <form method="post" action="/profile/two-factor/recovery-codes" novalidate>
       ${csrfField(csrf)}
-      ${confirmationFields({ prefix: 'regenerate', error: errors.regenerate ?? null, hasSms: summary.methods.includes('sms') })}
+      ${confirmationFields({ prefix: 'regenerate', error: errors.regenerate ?? null, hasSms, hasTotp })}
       <button type="submit">Get new recovery codes</button>
     </form>
   </details>
@@ -45,7 +61,7 @@ export async function twoFactorSection(kit: PageKit, signedIn: SignedIn, csrf: s
     <p>Without it, your password alone lets anyone in. Confirm with a current passcode or a recovery code.</p>
     <form method="post" action="/profile/two-factor/disable" data-confirm="Turn off two-factor authentication?" novalidate>
       ${csrfField(csrf)}
-      ${confirmationFields({ prefix: 'disable', error: errors.disable ?? null, hasSms: summary.methods.includes('sms') })}
+      ${confirmationFields({ prefix: 'disable', error: errors.disable ?? null, hasSms, hasTotp })}
       <button type="submit" class="danger">Turn off</button>
     </form>
   </details>`}

@@ -1,0 +1,186 @@
+// Turning on text messages (DESIGN.md row 2): a phone number, validated and kept as
+// E.164 (encrypted, only its last 2 digits in clear), a code texted to it, activation
+// once the code comes back. Adding SMS while 2FA is on, or changing the number, adds a
+// factor: it needs a confirmation (a current passcode) first, then the new number's
+// code (SECURITY.md, sensitive actions).
+import type { Kysely } from 'kysely';
+import { encryptSecret } from '../crypto/secret-box.js';
+import { newId } from '../crypto/tokens.js';
+import { fail, ok, type Result } from '../domain/failures.js';
+import { isCountryCode, normalizePhoneNumber } from '../domain/phone-numbers.js';
+import type { SmsDelivery } from '../domain/sms-codes.js';
+import { appendAuditEvent } from '../store/audit.js';
+import type { Database, TwoFactorMethod } from '../store/schema.js';
+import { findSmsMethod } from '../store/sms.js';
+import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import { needsEmailConfirmation } from './email-confirmation.js';
+import { lockUserRow, verifySecondFactor } from './second-factor.js';
+import type { SignedIn } from './sessions.js';
+import { pendingSmsCheck } from './sms.js';
+import { checkPhoneCountry, codeState, cooldownFailure, smsAvailable, textEnrolmentCode, type SmsCodeSent } from './sms-sending.js';
+import { activateFactor, type EnrolmentDone } from './two-factor.js';
+
+/** An abandoned number is forgotten after 15 minutes, like an abandoned app enrolment. */
+const ENROLMENT_LIFETIME_IN_MILLISECONDS = 15 * 60 * 1000;
+
+export interface SmsEnrolmentStarted extends SmsCodeSent {
+  /** The number being verified replaces an enrolled one. */
+  replacesNumber: boolean;
+}
+
+export interface SmsEnrolmentState {
+  phoneMasked: string;
+  resendAfterSeconds: number;
+  delivery: SmsDelivery;
+  expiresAt: number;
+  replacesNumber: boolean;
+}
+
+export interface SmsEnrolmentInput {
+  phone: unknown;
+  /** ISO country for a number typed without +, defaulting to the account's country. */
+  country?: unknown;
+  /** Needed when 2FA is already on: a current passcode or a recovery code. */
+  confirmation?: Confirmation;
+}
+
+async function livePending(db: Kysely<Database>, deps: ServiceDeps, userId: string): Promise<TwoFactorMethod | null> {
+  const pending = await findSmsMethod(db, userId, 'pending');
+  return pending && (pending.expires_at ?? 0) > deps.now() ? pending : null;
+}
+
+/** `POST /api/v1/me/two-factor/sms`: starts verifying a number and texts it a code. */
+export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, input: SmsEnrolmentInput, context: RequestContext): Promise<Result<SmsEnrolmentStarted>> {
+  if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  if (!smsAvailable(deps)) return fail('sms_unavailable');
+  if (input.country !== undefined && input.country !== '' && !isCountryCode(input.country)) {
+    return fail('invalid_request', { field: 'country', message: 'Choose a country from the list.' });
+  }
+  const country = isCountryCode(input.country) ? input.country : signedIn.account.country;
+  const phone = normalizePhoneNumber(input.phone, country);
+  if (!phone.ok) return phone;
+  const allowed = checkPhoneCountry(signedIn.account, phone.value.country);
+  if (!allowed.ok) return allowed;
+  // A confirmation that is given is always checked, even where none is needed.
+  const passwordChecked = await confirmPasswordFirst(deps, signedIn, input.confirmation);
+  if (!passwordChecked.ok) return passwordChecked;
+  return deps.db.transaction().execute(async (trx): Promise<Result<SmsEnrolmentStarted>> => {
+    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    if (!user) return fail('unauthorized');
+    if (user.two_factor_enabled === 1 || input.confirmation !== undefined) {
+      const confirmed = await confirm(trx, deps, { ...signedIn, user }, input.confirmation, context, passwordChecked.value);
+      if (!confirmed.ok) return confirmed;
+    }
+    const now = deps.now();
+    // Starting again voids the previous number's code; the cooldown still holds, so
+    // restarting is no way around "Send again".
+    const previous = await livePending(trx, deps, user.id);
+    const cooldown = cooldownFailure(previous?.sms_sent_at ?? null, now);
+    if (!cooldown.ok) return cooldown;
+    await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).where('type', '=', 'sms').where('status', '=', 'pending').execute();
+    const method: TwoFactorMethod = {
+      id: newId(),
+      account_id: signedIn.account.id,
+      user_id: user.id,
+      type: 'sms',
+      status: 'pending',
+      name: null,
+      secret_ciphertext: null,
+      algorithm: null,
+      digits: null,
+      period_seconds: null,
+      last_used_step: null,
+      phone_ciphertext: encryptSecret(deps.keys, phone.value.e164),
+      phone_last_digits: phone.value.lastDigits,
+      sms_code_hash: null,
+      sms_code_expires_at: null,
+      sms_sent_at: null,
+      sms_message_id: null,
+      created_at: now,
+      activated_at: null,
+      last_used_at: null,
+      expires_at: now + ENROLMENT_LIFETIME_IN_MILLISECONDS,
+    };
+    await trx.insertInto('two_factor_methods').values(method).execute();
+    const sent = await textEnrolmentCode(trx, deps, { account: signedIn.account, user, method, context });
+    if (!sent.ok) {
+      // Nothing was texted: no pending number is left behind (the confirmation, if
+      // any, stays spent like any used passcode).
+      await trx.deleteFrom('two_factor_methods').where('id', '=', method.id).execute();
+      return sent;
+    }
+    await appendAuditEvent(
+      trx,
+      { accountId: signedIn.account.id, type: 'two_factor_enrolment_started', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method: 'sms', phone_last_digits: phone.value.lastDigits } },
+      now,
+    );
+    const replacesNumber = (await findSmsMethod(trx, user.id, 'active')) !== undefined;
+    return ok({ ...sent.value, replacesNumber });
+  });
+}
+
+/** `POST /api/v1/me/two-factor/sms/resend`: a new code to the number being verified
+ * (after the cooldown; the previous code stops working). */
+export async function resendSmsEnrolmentCode(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<SmsCodeSent>> {
+  if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  if (!smsAvailable(deps)) return fail('sms_unavailable');
+  return deps.db.transaction().execute(async (trx): Promise<Result<SmsCodeSent>> => {
+    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    const pending = user ? await livePending(trx, deps, user.id) : null;
+    if (!user || !pending) return fail('invalid_request', { message: 'There is no phone number being verified. Enter your number again.' });
+    return textEnrolmentCode(trx, deps, { account: signedIn.account, user, method: pending, context });
+  });
+}
+
+/** The number being verified, if any (the enrolment page, and `GET /api/v1/me/two-factor/sms`). */
+export async function pendingSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn): Promise<SmsEnrolmentState | null> {
+  const pending = await livePending(deps.db, deps, signedIn.user.id);
+  if (!pending) return null;
+  const state = await codeState(deps.db, deps, { phoneLastDigits: pending.phone_last_digits, sentAt: pending.sms_sent_at, messageId: pending.sms_message_id });
+  const replacesNumber = (await findSmsMethod(deps.db, signedIn.user.id, 'active')) !== undefined;
+  return { ...state, expiresAt: pending.expires_at!, replacesNumber };
+}
+
+/** The enrolled number, masked, if any. */
+export async function enrolledPhone(deps: ServiceDeps, userId: string): Promise<{ phoneMasked: string; resendAfterSeconds: number; delivery: SmsDelivery } | null> {
+  const active = await findSmsMethod(deps.db, userId, 'active');
+  if (!active) return null;
+  const state = await codeState(deps.db, deps, { phoneLastDigits: active.phone_last_digits, sentAt: active.sms_sent_at, messageId: active.sms_message_id });
+  return { phoneMasked: state.phoneMasked, resendAfterSeconds: state.resendAfterSeconds, delivery: state.delivery };
+}
+
+/** `POST /api/v1/me/two-factor/sms/verify`: the texted code turns the number on. A
+ * wrong code counts on the person's one failure counter, like any passcode. */
+export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, rawCode: unknown, context: RequestContext): Promise<Result<EnrolmentDone>> {
+  if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  return deps.db.transaction().execute(async (trx): Promise<Result<EnrolmentDone>> => {
+    const pending = await livePending(trx, deps, signedIn.user.id);
+    if (!pending) return fail('invalid_code', { field: 'code', message: 'This phone number setup has expired. Enter your number again.' });
+    const verified = await verifySecondFactor(trx, deps, {
+      user: signedIn.user,
+      factor: { method: 'sms', code: typeof rawCode === 'string' ? rawCode : '' },
+      allowed: ['sms'],
+      smsCheck: pendingSmsCheck(deps, signedIn.user.id, pending.id),
+      context,
+    });
+    if (!verified.ok) return verified;
+    const now = deps.now();
+    const replaced = await findSmsMethod(trx, signedIn.user.id, 'active');
+    if (replaced) {
+      // A new number replaces the old one: the old phone may be lost or in other hands,
+      // so the computers trusted so far are forgotten too (SECURITY.md, trusted computers).
+      await trx.deleteFrom('two_factor_methods').where('id', '=', replaced.id).execute();
+      await trx.deleteFrom('trusted_devices').where('user_id', '=', signedIn.user.id).execute();
+      await appendAuditEvent(
+        trx,
+        { accountId: signedIn.account.id, type: 'two_factor_phone_replaced', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { old_last_digits: replaced.phone_last_digits, new_last_digits: pending.phone_last_digits } },
+        now,
+      );
+    }
+    const done = await activateFactor(trx, deps, signedIn, { methodId: pending.id, type: 'sms', lastUsedStep: null, context });
+    // The enrolment's text is done with; the next one (for a confirmation) starts afresh.
+    if (done.ok) await trx.updateTable('two_factor_methods').set({ sms_code_hash: null, sms_code_expires_at: null, sms_sent_at: null, sms_message_id: null }).where('id', '=', pending.id).execute();
+    return done;
+  });
+}
