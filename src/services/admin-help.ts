@@ -31,6 +31,11 @@ export interface Helper {
   name: string;
 }
 
+/** An admin of their own account, helping one of its people. */
+export function adminHelper(admin: SignedIn): Helper {
+  return { admin, account: admin.account, name: admin.user.name };
+}
+
 function checkReason(reason: unknown): Result<string> {
   const text = typeof reason === 'string' ? reason.replace(/\p{Cc}/gu, ' ').trim() : '';
   if (text.length < 3) return fail('invalid_request', { field: 'reason', message: 'Give a reason (it goes in the audit log).' });

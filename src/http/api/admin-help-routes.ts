@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
+import { adminHelper, issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
 import { auditCsv, readAuditLog, type AuditEntryView } from '../../services/audit-log.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { sendApiFailure } from '../errors.js';
@@ -49,7 +49,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
     async (request, reply) => {
       const admin = signedInOf(request);
       const { reason, method, code } = request.body;
-      const result = await issueRecoveryCodeFor(deps, { admin, account: admin.account, name: admin.user.name }, {
+      const result = await issueRecoveryCodeFor(deps, adminHelper(admin), {
         userId: request.params.id,
         reason,
         confirmation: { method, code },
@@ -76,7 +76,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
     async (request, reply) => {
       const admin = signedInOf(request);
       const { reason, method, code } = request.body;
-      const result = await resetTwoFactorFor(deps, { admin, account: admin.account, name: admin.user.name }, {
+      const result = await resetTwoFactorFor(deps, adminHelper(admin), {
         userId: request.params.id,
         reason,
         confirmation: { method, code },

@@ -1,4 +1,5 @@
 import type { SignInOutcome } from '../../services/first-factor.js';
+import type { EnrolmentDone } from '../../services/two-factor.js';
 
 /** The sign-in answers of DESIGN.md's API section. */
 export function signInOutcomeBody(outcome: SignInOutcome): Record<string, unknown> {
@@ -19,4 +20,14 @@ export function signInOutcomeBody(outcome: SignInOutcome): Record<string, unknow
 
 export function iso(time: number | null): string | null {
   return time === null ? null : new Date(time).toISOString();
+}
+
+/** A finished enrolment (app or text messages): recovery codes on the first factor,
+ * and a full session when it ends a setup-only one. */
+export function enrolmentDoneBody(done: EnrolmentDone): Record<string, unknown> {
+  return {
+    status: 'enabled',
+    ...(done.recoveryCodes ? { recovery_codes: done.recoveryCodes } : {}),
+    ...(done.newSessionToken ? { session_token: done.newSessionToken } : {}),
+  };
 }

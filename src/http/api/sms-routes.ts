@@ -11,7 +11,7 @@ import { sendConfirmationCode, sendSignInCode, signInCodeStatus, type SmsCodeSen
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
-import { iso } from './outcomes.js';
+import { enrolmentDoneBody, iso } from './outcomes.js';
 import { Code, ConfirmationMethod, Token, bearerSecurity } from './schemas.js';
 
 const Phone = Type.String({ minLength: 1, maxLength: 64, description: 'International (+44 7911 123456) or national in `country`' });
@@ -142,11 +142,7 @@ export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     async (request, reply) => {
       const result = await verifySmsEnrolment(deps, signedInOf(request), request.body.code, requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
-      return {
-        status: 'enabled',
-        ...(result.value.recoveryCodes ? { recovery_codes: result.value.recoveryCodes } : {}),
-        ...(result.value.newSessionToken ? { session_token: result.value.newSessionToken } : {}),
-      };
+      return enrolmentDoneBody(result.value);
     },
   );
 

@@ -7,7 +7,7 @@ import { disableTwoFactor, regenerateRecoveryCodes, startTotpEnrolment, verifyTo
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
-import { signInOutcomeBody } from './outcomes.js';
+import { enrolmentDoneBody, signInOutcomeBody } from './outcomes.js';
 import { Code, ConfirmationFields, ConfirmationMethod, Token, bearerSecurity } from './schemas.js';
 
 /** The one route that accepts a challenge token (SECURITY.md: no other endpoint may). */
@@ -85,11 +85,7 @@ export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDep
     async (request, reply) => {
       const result = await verifyTotpEnrolment(deps, signedInOf(request), request.body.code, requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
-      return {
-        status: 'enabled',
-        ...(result.value.recoveryCodes ? { recovery_codes: result.value.recoveryCodes } : {}),
-        ...(result.value.newSessionToken ? { session_token: result.value.newSessionToken } : {}),
-      };
+      return enrolmentDoneBody(result.value);
     },
   );
 

@@ -1,7 +1,7 @@
 // /admin/users/:id: one person's sign-in, and the two ways to help them when locked
 // out: a one-time recovery code, or a reset of their two-factor authentication.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_CODE_LIFETIME_IN_MILLISECONDS, issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
+import { ADMIN_CODE_LIFETIME_IN_MILLISECONDS, adminHelper, issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
 import { confirmationMethods } from '../../services/confirmation.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
@@ -97,7 +97,7 @@ ${blocked
     const admin = requireAdmin(request, reply);
     if (!admin || !kit.checkCsrf(request, reply)) return reply;
     const userId = (request.params as { id: string }).id;
-    const result = await issueRecoveryCodeFor(kit.deps, { admin, account: admin.account, name: admin.user.name }, {
+    const result = await issueRecoveryCodeFor(kit.deps, adminHelper(admin), {
       userId,
       reason: formString(request.body, 'reason'),
       confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
@@ -111,7 +111,7 @@ ${blocked
     const admin = requireAdmin(request, reply);
     if (!admin || !kit.checkCsrf(request, reply)) return reply;
     const userId = (request.params as { id: string }).id;
-    const result = await resetTwoFactorFor(kit.deps, { admin, account: admin.account, name: admin.user.name }, {
+    const result = await resetTwoFactorFor(kit.deps, adminHelper(admin), {
       userId,
       reason: formString(request.body, 'reason'),
       confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
