@@ -75,15 +75,20 @@ function readMode(env: Env): Mode {
   return raw;
 }
 
+/** A URL as it may be printed: database and Redis URLs carry passwords. */
+function withoutCredentials(raw: string): string {
+  return raw.replace(/\/\/[^/@\s]*@/, '//…@');
+}
+
 function readUrl(name: string, raw: string, protocols: string[]): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+    throw new ConfigError(`${name} must be a URL, got "${withoutCredentials(raw)}"`);
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${raw}"`);
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${withoutCredentials(raw)}"`);
   }
   return raw;
 }

@@ -24,6 +24,7 @@ export async function serve(config: Config): Promise<void> {
     if (setupLink) {
       process.stdout.write(`\nNo account yet. Open this one-time setup link (valid for 1 hour) to create the first account and its owner:\n\n  ${setupLink}\n\n`);
     }
-    process.stdout.write(`Emails and text messages go to the development outbox: ${config.baseUrl}/dev/outbox\n\n`);
+    const kept = [config.smtp ? null : 'Emails', config.smsProvider === 'outbox' ? 'text messages' : null].filter(Boolean);
+    if (kept.length > 0) process.stdout.write(`${kept.join(' and ')} go to the development outbox: ${config.baseUrl}/dev/outbox\n\n`);
   }
 }
