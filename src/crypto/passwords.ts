@@ -8,29 +8,45 @@ import { hash, verify } from '@node-rs/argon2';
 const ARGON2ID = 2;
 const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+/** Too many password checks are already waiting: answer 503 rather than queue without
+ * bound (an overload must not turn into minutes of latency for everyone). */
+export class HashingOverloadedError extends Error {
+  override name = 'HashingOverloadedError';
+}
+
 class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
+  constructor(private readonly limit: number, private readonly maxWaiting: number) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active += 1;
+    if (this.active >= this.limit) {
+      if (this.waiting.length >= this.maxWaiting) throw new HashingOverloadedError('too many password checks waiting');
+      // The finishing task hands its slot over directly, so `active` never overshoots.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.active += 1;
+    }
     try {
       return await task();
     } finally {
-      this.active -= 1;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active -= 1;
     }
   }
 }
+
+/** Waiting checks allowed per hashing slot: at ~20 ms a check, about a second of queue. */
+const WAITING_PER_SLOT = 48;
 
 export class PasswordHasher {
   private readonly semaphore: Semaphore;
   private dummyHash: Promise<string> | null = null;
 
   constructor(concurrency = 0) {
-    this.semaphore = new Semaphore(concurrency > 0 ? concurrency : availableParallelism());
+    const slots = concurrency > 0 ? concurrency : availableParallelism();
+    this.semaphore = new Semaphore(slots, slots * WAITING_PER_SLOT);
   }
 
   hash(password: string): Promise<string> {

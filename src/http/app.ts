@@ -5,6 +5,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { Config } from '../config.js';
 import { LimitsUnavailableError, type LimitStore } from '../limits/limits.js';
+import { HashingOverloadedError } from '../crypto/passwords.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
 import { registerAdminHelpRoutes } from './api/admin-help-routes.js';
@@ -48,14 +49,14 @@ const OUTAGE_MESSAGES = /Connection terminated|timeout exceeded when trying to c
 
 /** A database or limit store that cannot be reached: 503, not 500. */
 export function isOutage(error: unknown): boolean {
-  if (error instanceof LimitsUnavailableError) return true;
+  if (error instanceof LimitsUnavailableError || error instanceof HashingOverloadedError) return true;
   const code = (error as { code?: unknown })?.code;
   if (typeof code === 'string' && OUTAGE_CODES.includes(code)) return true;
   const message = (error as { message?: unknown })?.message;
   return typeof message === 'string' && OUTAGE_MESSAGES.test(message);
 }
 
-function classify(error: FastifyError): { code: ErrorCode; message?: string } {
+function classify(error: FastifyError): { code: ErrorCode; message?: string; retryAfterSeconds?: number } {
   if (error.validation) return { code: 'invalid_request', message: `Invalid ${error.validationContext ?? 'request'}: ${error.message}` };
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -68,6 +69,7 @@ function classify(error: FastifyError): { code: ErrorCode; message?: string } {
       return { code: 'invalid_request', message: 'The body is not valid JSON.' };
   }
   if (error instanceof SyntaxError) return { code: 'invalid_request', message: 'The body is not valid JSON.' };
+  if (error instanceof HashingOverloadedError) return { code: 'service_unavailable', message: 'Tessera is busy. Try again in a moment.', retryAfterSeconds: 1 };
   if (isOutage(error)) return { code: 'service_unavailable' };
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return { code: 'invalid_request', message: error.message };
@@ -125,7 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const classified = classify(error);
-    if (classified.code === 'internal_error' || classified.code === 'service_unavailable') {
+    if (classified.code === 'internal_error' || (classified.code === 'service_unavailable' && !(error instanceof HashingOverloadedError))) {
       request.log.error({ err: { message: error.message, code: error.code, stack: error.stack } }, 'request failed');
     }
     if (!request.url.startsWith('/api/') && request.method === 'GET') {

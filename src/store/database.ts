@@ -42,6 +42,9 @@ export function openStore(databaseUrl: string): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // 32 MiB of page cache instead of SQLite's 2 MiB default: lookups by token and by
+  // person stay in memory as the tables grow (bench/README.md, growth).
+  database.pragma('cache_size = -32000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
