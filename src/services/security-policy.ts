@@ -8,6 +8,7 @@ import type { TwoFactorRequirement } from '../domain/types.js';
 import { updateAccount } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Account } from '../store/schema.js';
+import { isCountryCode, parseCountryList } from '../domain/phone-numbers.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
@@ -18,7 +19,15 @@ export interface SecurityPolicy {
   graceDays: number;
   sessionDays: number;
   trustedDeviceDays: number;
+  /** Where national phone numbers are read (ISO 3166 code). */
+  country: string;
+  /** Texts the account may send a day; null is the default budget. */
+  smsDailyBudget: number | null;
+  /** Countries texts may go to; null is every country. */
+  smsAllowedCountries: string[] | null;
 }
+
+export const SMS_DAILY_BUDGET = { min: 1, max: 1_000_000 } as const;
 
 export function policyOf(account: Account): SecurityPolicy {
   return {
@@ -27,6 +36,9 @@ export function policyOf(account: Account): SecurityPolicy {
     graceDays: account.grace_days,
     sessionDays: account.session_days,
     trustedDeviceDays: account.trusted_device_days,
+    country: account.country,
+    smsDailyBudget: account.sms_daily_budget,
+    smsAllowedCountries: parseCountryList(account.sms_allowed_countries),
   };
 }
 
@@ -35,10 +47,32 @@ export interface PolicyChange {
   grace_days?: unknown;
   session_days?: unknown;
   trusted_device_days?: unknown;
+  country?: unknown;
+  sms_daily_budget?: unknown;
+  sms_allowed_countries?: unknown;
 }
 
 function validate(change: PolicyChange, current: SecurityPolicy): Result<Omit<SecurityPolicy, 'requireTwoFactorSince'>> {
-  const next = { requireTwoFactor: current.requireTwoFactor, graceDays: current.graceDays, sessionDays: current.sessionDays, trustedDeviceDays: current.trustedDeviceDays };
+  const { requireTwoFactorSince: _since, ...next } = current;
+  if (change.country !== undefined) {
+    const country = typeof change.country === 'string' ? change.country.trim().toUpperCase() : '';
+    if (!isCountryCode(country)) return fail('invalid_request', { field: 'country', message: 'The country must be a two-letter ISO code, like US or GB.' });
+    next.country = country;
+  }
+  if (change.sms_daily_budget !== undefined) {
+    if (change.sms_daily_budget !== null && !isWholeNumberWithin(change.sms_daily_budget, SMS_DAILY_BUDGET)) {
+      return fail('invalid_request', { field: 'sms_daily_budget', message: `The daily text budget must be a whole number from ${SMS_DAILY_BUDGET.min} to ${SMS_DAILY_BUDGET.max}, or null for the default.` });
+    }
+    next.smsDailyBudget = change.sms_daily_budget;
+  }
+  if (change.sms_allowed_countries !== undefined) {
+    const raw = change.sms_allowed_countries;
+    const codes = raw === null ? [] : Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,;]+/).filter(Boolean) : null;
+    if (codes === null || codes.some((code) => typeof code !== 'string' || !isCountryCode(code.trim().toUpperCase()))) {
+      return fail('invalid_request', { field: 'sms_allowed_countries', message: 'List two-letter ISO country codes, like ["GB","IE"], or null for every country.' });
+    }
+    next.smsAllowedCountries = codes.length === 0 ? null : [...new Set(codes.map((code) => (code as string).trim().toUpperCase()))];
+  }
   if (change.require_two_factor !== undefined) {
     if (change.require_two_factor !== 'off' && change.require_two_factor !== 'staff') {
       return fail('invalid_request', { field: 'require_two_factor', message: 'require_two_factor must be "off" or "staff".' });
@@ -84,6 +118,9 @@ export async function updateSecurityPolicy(
       grace_days: next.graceDays,
       session_days: next.sessionDays,
       trusted_device_days: next.trustedDeviceDays,
+      country: next.country,
+      sms_daily_budget: next.smsDailyBudget,
+      sms_allowed_countries: next.smsAllowedCountries === null ? null : next.smsAllowedCountries.join(','),
       updated_at: now,
     });
     await appendAuditEvent(
@@ -95,8 +132,8 @@ export async function updateSecurityPolicy(
         ip: context.ip,
         userAgent: context.userAgent,
         details: {
-          before: { require_two_factor: current.requireTwoFactor, grace_days: current.graceDays, session_days: current.sessionDays, trusted_device_days: current.trustedDeviceDays },
-          after: { require_two_factor: next.requireTwoFactor, grace_days: next.graceDays, session_days: next.sessionDays, trusted_device_days: next.trustedDeviceDays },
+          before: { ...current, requireTwoFactorSince: undefined },
+          after: next,
         },
       },
       now,

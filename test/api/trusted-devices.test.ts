@@ -211,7 +211,16 @@ for (const dialect of dialects()) {
 
     it('admins set the two durations separately; "stay signed in for" applies to open sessions too', async () => {
       const policy = (await app.api('GET', '/api/v1/admin/security-policy', { token: ownerToken })).json();
-      assert.deepEqual(policy, { require_two_factor: 'off', require_two_factor_since: null, grace_days: 0, session_days: 14, trusted_device_days: 30 });
+      assert.deepEqual(policy, {
+        require_two_factor: 'off',
+        require_two_factor_since: null,
+        grace_days: 0,
+        session_days: 14,
+        trusted_device_days: 30,
+        country: 'US',
+        sms_daily_budget: null,
+        sms_allowed_countries: null,
+      });
       const noConfirmation = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 3 } });
       assert.equal(noConfirmation.statusCode, 400);
       const outOfBounds = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 91, method: 'password', code: STRONG_PASSWORD } });

@@ -16,6 +16,9 @@ export function policyBody(policy: SecurityPolicy): Record<string, unknown> {
     grace_days: policy.graceDays,
     session_days: policy.sessionDays,
     trusted_device_days: policy.trustedDeviceDays,
+    country: policy.country,
+    sms_daily_budget: policy.smsDailyBudget,
+    sms_allowed_countries: policy.smsAllowedCountries,
   };
 }
 
@@ -36,13 +39,16 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
         tags: ['admin'],
         summary: 'Change the security policy (fields left out keep their value; needs a confirmation)',
         description:
-          'Turning `require_two_factor` off and on again never changes anyone\'s two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90.',
+          'Turning `require_two_factor` off and on again never changes anyone\'s two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90. Text messages: `country` (ISO code national numbers are read in), `sms_daily_budget` (null: the default 1000), `sms_allowed_countries` (ISO codes, null: every country).',
         security: bearerSecurity,
         body: Type.Object({
           require_two_factor: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('staff')])),
           grace_days: Type.Optional(Type.Integer()),
           session_days: Type.Optional(Type.Integer()),
           trusted_device_days: Type.Optional(Type.Integer()),
+          country: Type.Optional(Type.String({ maxLength: 2 })),
+          sms_daily_budget: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+          sms_allowed_countries: Type.Optional(Type.Union([Type.Array(Type.String({ maxLength: 2 }), { maxItems: 250 }), Type.Null()])),
           method: ConfirmationMethod,
           code: Code,
         }),

@@ -30,11 +30,15 @@ function readChange(body: unknown): PolicyChange {
     const raw = formString(body, name).trim();
     return /^-?\d+$/.test(raw) ? Number(raw) : raw === '' ? undefined : raw;
   };
+  const budget = formString(body, 'sms_daily_budget').trim();
   return {
     require_two_factor: formString(body, 'require_two_factor') === 'staff' ? 'staff' : 'off',
     grace_days: number('grace_days') ?? 0,
     session_days: number('session_days'),
     trusted_device_days: number('trusted_device_days'),
+    country: formString(body, 'country') || undefined,
+    sms_daily_budget: budget === '' ? null : /^\d+$/.test(budget) ? Number(budget) : budget,
+    sms_allowed_countries: formString(body, 'sms_allowed_countries'),
   };
 }
 
@@ -62,6 +66,16 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
   if (change.session_days !== undefined && change.session_days !== current.sessionDays) {
     lines.push(`People stay signed in for ${String(change.session_days)} days (was ${current.sessionDays}); a shorter time also ends open sessions older than that.`);
   }
+  if (typeof change.country === 'string' && change.country.toUpperCase() !== current.country) {
+    lines.push(`Phone numbers typed without a country code are read as ${change.country.toUpperCase()} numbers (was ${current.country}).`);
+  }
+  if (change.sms_daily_budget !== undefined && change.sms_daily_budget !== current.smsDailyBudget) {
+    lines.push(change.sms_daily_budget === null ? 'The account may send the default number of texts a day.' : `The account may send at most ${String(change.sms_daily_budget)} texts a day.`);
+  }
+  const allowed = typeof change.sms_allowed_countries === 'string' ? change.sms_allowed_countries.toUpperCase().split(/[\s,;]+/).filter(Boolean).join(', ') : '';
+  if (allowed !== (current.smsAllowedCountries ?? []).join(', ')) {
+    lines.push(allowed === '' ? 'Texts may go to numbers in any country.' : `Texts may only go to numbers in: ${allowed}.`);
+  }
   if (change.trusted_device_days !== undefined && change.trusted_device_days !== current.trustedDeviceDays) {
     lines.push(
       change.trusted_device_days === 0
@@ -86,6 +100,12 @@ export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, r
     <h2 id="durations-heading">How long sign-ins last</h2>
     ${field({ name: 'session_days', label: 'Stay signed in for (days)', type: 'number', value: String(policy.sessionDays), hint: '1 to 90 days. After this, people sign in again with their password.', error: error?.field === 'session_days' ? error.text : null })}
     ${field({ name: 'trusted_device_days', label: 'Trust a computer for (days)', type: 'number', value: String(policy.trustedDeviceDays), hint: '0 to 90 days without a passcode on a trusted computer; 0 asks for a passcode at every sign-in.', error: error?.field === 'trusted_device_days' ? error.text : null })}
+  </section>
+  <section class="card" aria-labelledby="sms-heading">
+    <h2 id="sms-heading">Text messages</h2>
+    ${field({ name: 'country', label: 'Country for phone numbers', value: policy.country, maxlength: 2, hint: 'Two-letter code (US, GB, FR…): numbers typed without +country code are read as this country’s.', error: error?.field === 'country' ? error.text : null })}
+    ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: policy.smsDailyBudget === null ? '' : String(policy.smsDailyBudget), required: false, hint: 'The most texts the account sends in 24 hours, against SMS pumping; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
+    ${field({ name: 'sms_allowed_countries', label: 'Only text these countries (optional)', value: (policy.smsAllowedCountries ?? []).join(', '), required: false, hint: 'Two-letter codes separated by commas, e.g. GB, IE; empty for every country.', error: error?.field === 'sms_allowed_countries' ? error.text : null })}
   </section>
   <button type="submit" class="primary">Review changes</button>
 </form>`;
@@ -141,6 +161,9 @@ ${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : 
     <input type="hidden" name="grace_days" value="${String(change.grace_days ?? '')}">
     <input type="hidden" name="session_days" value="${String(change.session_days ?? '')}">
     <input type="hidden" name="trusted_device_days" value="${String(change.trusted_device_days ?? '')}">
+    <input type="hidden" name="country" value="${String(change.country ?? '')}">
+    <input type="hidden" name="sms_daily_budget" value="${change.sms_daily_budget === null || change.sms_daily_budget === undefined ? '' : String(change.sms_daily_budget)}">
+    <input type="hidden" name="sms_allowed_countries" value="${String(change.sms_allowed_countries ?? '')}">
     ${confirmationFields({ prefix: 'policy', error: null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), password: methods.includes('password') })}
     <button type="submit" class="primary">Confirm and save</button>
     <a href="/admin/security">Cancel</a>
