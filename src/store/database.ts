@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
 import * as initial from './migrations/0001-initial.js';
 import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.js';
@@ -26,6 +26,30 @@ function sqlitePath(url: string): string {
   return url;
 }
 
+const STATEMENT_CACHE_SIZE = 500;
+
+/** Kysely asks better-sqlite3 to prepare every statement anew; keeping the last few
+ * hundred prepared saves that on every request (about an eighth of the main thread
+ * in the benchmark's profile, bench/README.md). Statements are only ever used one at
+ * a time: Kysely's SQLite driver holds its single connection behind a mutex. */
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sqlText: string) {
+      let statement = cache.get(sqlText);
+      if (statement) {
+        cache.delete(sqlText);
+      } else {
+        statement = database.prepare(sqlText);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, statement);
+      return statement;
+    },
+  };
+}
+
 export function openStore(databaseUrl: string): Store {
   if (databaseUrl.startsWith('postgres:') || databaseUrl.startsWith('postgresql:')) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
@@ -45,7 +69,7 @@ export function openStore(databaseUrl: string): Store {
   // 32 MiB of page cache instead of SQLite's 2 MiB default: lookups by token and by
   // person stay in memory as the tables grow (bench/README.md, growth).
   database.pragma('cache_size = -32000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 
