@@ -22,6 +22,17 @@ const MAX_ATTEMPTS = 20;
 /** Bounds one drain, so a flood of new messages cannot keep it running for ever. */
 const MESSAGES_PER_DRAIN = 500;
 
+const MINUTE = 60_000;
+/** A message whose code or link has expired is not worth sending late: a passcode
+ * arriving after 10 minutes only confuses (the retries otherwise run for two hours). */
+const MAX_AGE_BY_PURPOSE: Record<string, number> = {
+  sms_sign_in_code: 10 * MINUTE,
+  sms_enrolment_code: 10 * MINUTE,
+  sms_confirmation_code: 10 * MINUTE,
+  email_confirmation: 10 * MINUTE,
+  password_reset: 60 * MINUTE,
+};
+
 export function backoffInMilliseconds(attempts: number): number {
   return Math.min(1000 * 2 ** (attempts - 1), 10 * 60_000);
 }
@@ -104,6 +115,10 @@ export class OutboxWorker {
     const sender = senders[message.channel];
     try {
       if (!sender) throw new PermanentDeliveryError(`no sender for channel "${message.channel}"`);
+      const maxAge = MAX_AGE_BY_PURPOSE[message.purpose];
+      if (maxAge !== undefined && now() - message.created_at > maxAge) {
+        throw new PermanentDeliveryError(`not sent: its code or link expired before it could be delivered`);
+      }
       const payload = readPayload(keys, message);
       if (!payload) throw new PermanentDeliveryError('message has no payload');
       await this.withTimeout((signal) => sender.send(payload, { messageId: message.id, signal }));
