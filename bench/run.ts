@@ -12,7 +12,7 @@ import { ARGON2ID_OPTIONS } from './peer/auth.js';
 import { startPeer } from './peer/system.js';
 import { closedLoop, openLoop, percentiles, type LoopStats, type OpResult } from './lib/load.js';
 import { cpuDelta, peakRssMiB, resetPeakRss, snapshot } from './lib/proc.js';
-import { renderReport, type Report, type WorkloadResult } from './lib/report.js';
+import { renderReport, type OverloadReport, type Report, type WorkloadResult } from './lib/report.js';
 import type { Challenge, SystemUnderTest } from './lib/system.js';
 import { PASSWORD } from './lib/users.js';
 import { TESSERA_ROOT, startTessera } from './tessera/system.js';
@@ -187,30 +187,8 @@ async function scrapeEventLoopP99(origin: string): Promise<number | null> {
   }
 }
 
-export interface OverloadResult {
-  sustainablePerSecond: number;
-  targetPerSecond: number;
-  seconds: number;
-  sent: number;
-  dropped: number;
-  completedOk: number;
-  completedPerSecond: number;
-  p50: number;
-  p99: number;
-  share429: number;
-  share503: number;
-  shareOtherErrors: number;
-  eventLoopP99IdleMs: number | null;
-  eventLoopP99MaxMs: number | null;
-  eventLoopP99MedianMs: number | null;
-  eventLoopSamples: number;
-  idleFlowMs: number;
-  drainSeconds: number;
-  recoverySeconds: number | null;
-}
-
 /** Full sign-ins arriving at twice the sustainable rate, whatever the answers. */
-async function overload(system: SystemUnderTest, sustainable: number, options: Options): Promise<OverloadResult> {
+async function overload(system: SystemUnderTest, sustainable: number, options: Options): Promise<OverloadReport> {
   const target = 2 * sustainable;
   log(`Tessera overload: ${target.toFixed(1)} sign-ins/s (2 × ${sustainable.toFixed(1)}) for ${options.overloadMs / 1000} s`);
   const idle: number[] = [];
