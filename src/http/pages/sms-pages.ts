@@ -15,7 +15,7 @@ import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
 import type { PageKit } from './kit.js';
-import { recoveryCodesBody } from './two-factor-pages.js';
+import { showEnrolmentDone } from './two-factor-pages.js';
 
 /** What the person is told about a text that has not arrived. */
 export function deliveryNotice(delivery: SmsDelivery): Html {
@@ -203,18 +203,7 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       return pendingPage(request, reply, pending, { error: messageFor(result.failure) }, result.failure.code === 'sms_not_delivered' ? 409 : statusOf(result.failure.code));
     }
-    if (result.value.newSessionToken) {
-      kit.setSession(reply, result.value.newSessionToken, result.value.newSessionExpiresAt);
-      request.signedIn = null;
-      await kit.loadSessionFromToken(request, result.value.newSessionToken);
-    }
-    if (!result.value.recoveryCodes) return reply.redirect('/profile/security?done=sms-on', 303);
-    return kit.send(request, reply, {
-      title: 'Two-factor authentication is on',
-      current: 'security',
-      notice: { kind: 'success', text: 'Two-factor authentication is on.' },
-      body: recoveryCodesBody(kit, request.signedIn ?? signedIn, result.value.recoveryCodes, 'Two-factor authentication is on'),
-    });
+    return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security?done=sms-on');
   });
 
   // "Text me a code" beside a confirmation: texts the enrolled number, then back to the page.

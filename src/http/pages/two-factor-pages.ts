@@ -10,6 +10,7 @@ import {
   regenerateRecoveryCodes,
   startTotpEnrolment,
   verifyTotpEnrolment,
+  type EnrolmentDone,
   type TotpEnrolment,
 } from '../../services/two-factor.js';
 import { messageFor } from '../errors.js';
@@ -57,6 +58,29 @@ export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: strin
     <button type="submit" class="primary" id="codes-continue">Continue</button>
   </form>
 </section>`;
+}
+
+/** After a factor is turned on: swap in the full session when a setup-only one
+ * finished, then show the recovery codes once (first factor) or go back. */
+export async function showEnrolmentDone(
+  kit: PageKit,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  signedIn: SignedIn,
+  done: EnrolmentDone,
+  backTo: string,
+): Promise<FastifyReply> {
+  if (done.newSessionToken) {
+    kit.setSession(reply, done.newSessionToken, done.newSessionExpiresAt);
+    await kit.loadSessionFromToken(request, done.newSessionToken);
+  }
+  if (!done.recoveryCodes) return reply.redirect(backTo, 303);
+  return kit.send(request, reply, {
+    title: 'Two-factor authentication is on',
+    current: 'security',
+    notice: { kind: 'success', text: 'Two-factor authentication is on.' },
+    body: recoveryCodesBody(kit, request.signedIn ?? signedIn, done.recoveryCodes, 'Two-factor authentication is on'),
+  });
 }
 
 function enrolmentBody(csrf: string, enrolment: TotpEnrolment, error: string | null): Html {
@@ -185,18 +209,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
       }
       return sendEnrolment(request, reply, enrolment, messageFor(result.failure), 400);
     }
-    if (result.value.newSessionToken) {
-      kit.setSession(reply, result.value.newSessionToken, result.value.newSessionExpiresAt);
-      request.signedIn = null;
-      await kit.loadSessionFromToken(request, result.value.newSessionToken);
-    }
-    if (!result.value.recoveryCodes) return reply.redirect('/profile/security', 303);
-    return kit.send(request, reply, {
-      title: 'Two-factor authentication is on',
-      current: 'security',
-      notice: { kind: 'success', text: 'Two-factor authentication is on.' },
-      body: recoveryCodesBody(kit, request.signedIn ?? signedIn, result.value.recoveryCodes, 'Two-factor authentication is on'),
-    });
+    return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security');
   });
 
   registerSmsPages(app, kit);
