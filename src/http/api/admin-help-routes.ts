@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { adminHelper, issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
@@ -14,6 +14,12 @@ import { Code, ConfirmationMethod, bearerSecurity } from './schemas.js';
 
 const UserId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const HelpBody = Type.Object({ reason: Type.String({ maxLength: 2000 }), method: ConfirmationMethod, code: Code });
+
+/** The person, the reason and the admin's confirmation, as both help routes take them. */
+function helpInput(request: FastifyRequest & { params: { id: string }; body: { reason: string; method: string; code: string } }) {
+  const { reason, method, code } = request.body;
+  return { userId: request.params.id, reason, confirmation: { method, code }, context: requestContext(request) };
+}
 
 export function auditEntryBody(entry: AuditEntryView): Record<string, unknown> {
   return {
@@ -47,14 +53,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       },
     },
     async (request, reply) => {
-      const admin = signedInOf(request);
-      const { reason, method, code } = request.body;
-      const result = await issueRecoveryCodeFor(deps, adminHelper(admin), {
-        userId: request.params.id,
-        reason,
-        confirmation: { method, code },
-        context: requestContext(request),
-      });
+      const result = await issueRecoveryCodeFor(deps, adminHelper(signedInOf(request)), helpInput(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return { code: result.value.code, expires_at: iso(result.value.expiresAt) };
     },
@@ -74,14 +73,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       },
     },
     async (request, reply) => {
-      const admin = signedInOf(request);
-      const { reason, method, code } = request.body;
-      const result = await resetTwoFactorFor(deps, adminHelper(admin), {
-        userId: request.params.id,
-        reason,
-        confirmation: { method, code },
-        context: requestContext(request),
-      });
+      const result = await resetTwoFactorFor(deps, adminHelper(signedInOf(request)), helpInput(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return { status: 'reset' };
     },
