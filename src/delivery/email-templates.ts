@@ -111,6 +111,18 @@ export const mails = {
       lines: [`Two-factor authentication was turned on with ${input.method}.`, `Keep your recovery codes somewhere safe. You can make new ones at ${context.baseUrl}/profile/security.`],
     });
   },
+  securityKeyAdded(context: MailContext, input: { name: string }): Mail {
+    return compose(context, {
+      subject: 'A security key was added',
+      lines: [`The security key "${input.name}" was added to your two-factor authentication. You can see your keys at ${context.baseUrl}/profile/security.`],
+    });
+  },
+  securityKeyRemoved(context: MailContext, input: { name: string }): Mail {
+    return compose(context, {
+      subject: 'A security key was removed',
+      lines: [`The security key "${input.name}" was removed and no longer signs you in. Computers you had trusted will ask for a passcode again.`],
+    });
+  },
   twoFactorDisabled(context: MailContext): Mail {
     return compose(context, { subject: 'Two-factor authentication is off', lines: ['Two-factor authentication was turned off for your sign-in.'] });
   },

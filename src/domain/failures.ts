@@ -28,7 +28,10 @@ export type FailureCode =
   | 'sms_rate_limited'
   | 'sms_unavailable'
   | 'sms_not_delivered'
-  | 'phone_not_allowed';
+  | 'phone_not_allowed'
+  | 'webauthn_unavailable'
+  | 'security_key_required'
+  | 'last_two_factor_method';
 
 export interface Failure {
   code: FailureCode;

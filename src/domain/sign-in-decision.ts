@@ -2,7 +2,7 @@
 // (DESIGN.md row 12). Password sign-in, password reset, invitation acceptance and any
 // later way in call this; none of them may create a session on its own.
 import { isStaff } from './identity.js';
-import type { Role, SecondFactorMethod, TwoFactorRequirement } from './types.js';
+import type { FactorType, Role, SecondFactorMethod, TwoFactorRequirement } from './types.js';
 
 export interface SignInSubject {
   role: Role;
@@ -10,7 +10,7 @@ export interface SignInSubject {
   /** Set by an admin reset or an admin-issued recovery code: enrol again first. */
   twoFactorSetupRequired: boolean;
   /** Active second factors other than recovery codes. */
-  activeMethods: ('totp' | 'sms')[];
+  activeMethods: FactorType[];
 }
 
 export interface AccountTwoFactorPolicy {
@@ -18,6 +18,8 @@ export interface AccountTwoFactorPolicy {
   /** When the requirement was switched on (ms), for the grace period. */
   requireTwoFactorSince: number | null;
   graceDays: number;
+  /** Admins must use a security key or passkey (NIST SP 800-63B-4: phishing-resistant). */
+  securityKeysForAdmins: boolean;
 }
 
 export type NextStep =
@@ -28,9 +30,36 @@ export type NextStep =
 const DAY_IN_MILLISECONDS = 24 * 60 * 60 * 1000;
 
 /** When staff must have enrolled by, or null when the account does not require it of them. */
-export function enrolmentDeadline(role: Role, policy: AccountTwoFactorPolicy): number | null {
+export function enrolmentDeadline(role: Role, policy: Omit<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): number | null {
   if (policy.requireTwoFactor !== 'staff' || !isStaff(role)) return null;
   return (policy.requireTwoFactorSince ?? 0) + policy.graceDays * DAY_IN_MILLISECONDS;
+}
+
+/** Security keys first: the phishing-resistant way in, then the app, then texts;
+ * recovery codes always last. */
+const FACTOR_ORDER: FactorType[] = ['webauthn', 'totp', 'sms'];
+
+export function mustUseSecurityKey(role: Role, policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): boolean {
+  return policy.securityKeysForAdmins && role === 'admin';
+}
+
+/** A person's factors in the order they are offered, then recovery codes. */
+export function secondFactorMethods(activeMethods: readonly FactorType[]): SecondFactorMethod[] {
+  return [...FACTOR_ORDER.filter((type) => activeMethods.includes(type)), 'recovery_code'];
+}
+
+/** The methods a sign-in challenge accepts. An admin who must use a security key and
+ * has one may not fall back to a phishable passcode; a recovery code stays, or a lost
+ * key would lock them out. */
+export function challengeMethods(role: Role, activeMethods: readonly FactorType[], policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): SecondFactorMethod[] {
+  if (mustUseSecurityKey(role, policy) && activeMethods.includes('webauthn')) return ['webauthn', 'recovery_code'];
+  return secondFactorMethods(activeMethods);
+}
+
+/** After a passcode, whether the session may still only enrol: an admin who must use a
+ * security key and has none signs in to add one. */
+export function mustEnrolSecurityKeyAfter(role: Role, activeMethods: readonly FactorType[], policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): boolean {
+  return mustUseSecurityKey(role, policy) && !activeMethods.includes('webauthn');
 }
 
 export function decideAfterFirstFactor(input: {
@@ -42,11 +71,13 @@ export function decideAfterFirstFactor(input: {
   const { subject, policy, now } = input;
   if (subject.twoFactorEnabled && subject.activeMethods.length > 0) {
     // A trusted computer skips the passcode, but the session remembers it did, so a
-    // sensitive action still asks for one (Keycloak CVE-2026-3429).
-    if (input.trustedDevice) return { kind: 'signed_in', viaTrustedDevice: true, enrolmentDeadline: null };
-    return { kind: 'two_factor_required', methods: [...subject.activeMethods, 'recovery_code'] };
+    // sensitive action still asks for one (Keycloak CVE-2026-3429). Admins who must
+    // use a security key use it every time.
+    if (input.trustedDevice && !mustUseSecurityKey(subject.role, policy)) return { kind: 'signed_in', viaTrustedDevice: true, enrolmentDeadline: null };
+    return { kind: 'two_factor_required', methods: challengeMethods(subject.role, subject.activeMethods, policy) };
   }
   if (subject.twoFactorSetupRequired) return { kind: 'two_factor_setup_required' };
+  if (mustUseSecurityKey(subject.role, policy)) return { kind: 'two_factor_setup_required' };
   const deadline = enrolmentDeadline(subject.role, policy);
   if (deadline !== null && now >= deadline) return { kind: 'two_factor_setup_required' };
   return { kind: 'signed_in', viaTrustedDevice: false, enrolmentDeadline: deadline };

@@ -17,6 +17,7 @@ import { registerMeRoutes } from './api/me-routes.js';
 import { registerSignInRoutes } from './api/sign-in-routes.js';
 import { registerSecondStepRoute, registerTwoFactorRoutes } from './api/two-factor-routes.js';
 import { registerSignInSmsRoutes, registerSmsRoutes } from './api/sms-routes.js';
+import { registerSecurityKeyRoutes, registerSecurityKeySignInRoutes } from './api/webauthn-routes.js';
 import { ErrorBody } from './api/schemas.js';
 import { sendApiFailure, type ErrorCode } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
@@ -141,10 +142,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSignInRoutes(app, deps);
   registerSecondStepRoute(app, deps);
   registerSignInSmsRoutes(app, deps);
+  registerSecurityKeySignInRoutes(app, deps);
   await authenticatedScope(app, deps, (scope) => {
     registerMeRoutes(scope, deps);
     registerTwoFactorRoutes(scope, deps);
     registerSmsRoutes(scope, deps);
+    registerSecurityKeyRoutes(scope, deps);
     registerDeviceRoutes(scope, deps);
     registerAdminRoutes(scope, deps);
     registerPolicyRoutes(scope, deps);

@@ -37,6 +37,7 @@ async function insertNewAccount(db: Kysely<Database>, deps: ServiceDeps, input: 
     grace_days: 0,
     session_days: 14,
     trusted_device_days: 30,
+    require_phishing_resistant_admins: 0,
     country: 'US',
     sms_daily_budget: null,
     sms_allowed_countries: null,

@@ -7,7 +7,8 @@ import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { limitKeyForAddress } from '../domain/network.js';
 import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
-import type { SecondFactorMethod } from '../domain/types.js';
+import { challengeMethods, mustEnrolSecurityKeyAfter } from '../domain/sign-in-decision.js';
+import type { FactorType, SecondFactorMethod } from '../domain/types.js';
 import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { completeChallenge, countChallengeFailure, findChallenge } from '../store/challenges.js';
@@ -15,7 +16,7 @@ import type { Account, Database, SignInChallenge, User } from '../store/schema.j
 import { listActiveMethods } from '../store/two-factor.js';
 import { findUserById } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
-import type { SignInOutcome } from './first-factor.js';
+import { twoFactorPolicyOf, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
 import { recoveryCodesLeft, verifySecondFactor } from './second-factor.js';
 import { startSession } from './sessions.js';
@@ -23,12 +24,16 @@ import { challengeSmsCheck } from './sms.js';
 import { noteSignInDevice } from './known-devices.js';
 import { rememberDevice } from './trusted-devices.js';
 import { removeAllFactors } from './two-factor.js';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import { assertionOptions, securityKeyCheck } from './webauthn.js';
 
 export interface OpenChallenge {
   challenge: SignInChallenge;
   user: User;
   account: Account;
   methods: SecondFactorMethod[];
+  /** The person's active factors, whether or not this challenge accepts them. */
+  factors: FactorType[];
 }
 
 /** The live challenge behind a token, or invalid_challenge for anything else. */
@@ -41,9 +46,18 @@ export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, tok
   const user = await findUserById(db, challenge.user_id);
   const account = await findAccountById(db, challenge.account_id);
   if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
-  const types = new Set((await listActiveMethods(db, user.id)).map((m) => m.type));
-  const methods: SecondFactorMethod[] = [...(types.has('totp') ? (['totp'] as const) : []), ...(types.has('sms') ? (['sms'] as const) : []), 'recovery_code'];
-  return ok({ challenge, user, account, methods });
+  const types = (await listActiveMethods(db, user.id)).map((m) => m.type);
+  return ok({ challenge, user, account, methods: challengeMethods(user.role, types, twoFactorPolicyOf(account)), factors: types });
+}
+
+/** Options for signing this challenge with a security key (when it offers one). */
+export async function securityKeySignInOptions(deps: ServiceDeps, token: unknown): Promise<Result<PublicKeyCredentialRequestOptionsJSON>> {
+  return deps.db.transaction().execute(async (trx) => {
+    const opened = await openChallenge(trx, deps, token);
+    if (!opened.ok) return opened;
+    if (!opened.value.methods.includes('webauthn')) return fail<PublicKeyCredentialRequestOptionsJSON>('invalid_request', { field: 'method', message: 'This sign-in has no security key. Use another method.' });
+    return assertionOptions(trx, deps, { user: opened.value.user, purpose: 'sign_in', boundTo: opened.value.challenge.id });
+  });
 }
 
 export interface SecondStepInput {
@@ -67,6 +81,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       factor: { method: input.method, code: input.code },
       allowed: opened.value.methods,
       smsCheck: challengeSmsCheck(deps, challenge.id),
+      securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id),
       context,
     });
     if (!verified.ok) {
@@ -87,6 +102,14 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       await trx.updateTable('users').set({ two_factor_setup_required: 1 }).where('id', '=', user.id).execute();
       const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false, emailConfirmed: true });
       await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_setup_required', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, admin_issued_code: true } }, now);
+      return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
+    }
+
+    if (mustEnrolSecurityKeyAfter(user.role, opened.value.factors, twoFactorPolicyOf(account))) {
+      // The account requires admins to use a security key and this admin has none yet:
+      // their passcode proved who they are, and the session may only add a key.
+      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false, emailConfirmed: true });
+      await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_setup_required', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, security_key_required: true } }, now);
       return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
     }
 

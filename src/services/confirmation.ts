@@ -1,5 +1,6 @@
 // Sensitive actions (turn off 2FA, new recovery codes, change a factor, trust
-// changes, admin actions) carry a confirmation: a current passcode or a recovery code,
+// changes, admin actions) carry a confirmation: a current passcode, a security key's
+// signature (method "webauthn", the browser's assertion as JSON in `code`) or a recovery code,
 // or the password for someone without 2FA (DESIGN.md, API "Confirmation"). Asking on
 // every such request also covers sessions that skipped the passcode on a trusted
 // computer (Keycloak CVE-2026-3429).
@@ -13,6 +14,8 @@ import type { RequestContext, ServiceDeps } from './deps.js';
 import { verifySecondFactor, type SecondFactorInput, type SecondFactorSuccess } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { enrolledSmsCheck } from './sms.js';
+import { securityKeyCheck } from './webauthn.js';
+import { secondFactorMethods } from '../domain/sign-in-decision.js';
 
 export type Confirmation = SecondFactorInput;
 
@@ -21,8 +24,7 @@ export type Confirmed = SecondFactorSuccess | { method: 'password'; recoveryCode
 /** Which confirmation methods a person may use right now. */
 export async function confirmationMethods(db: Kysely<Database>, user: User): Promise<(SecondFactorMethod | 'password')[]> {
   if (user.two_factor_enabled !== 1) return ['password'];
-  const types = new Set((await listActiveMethods(db, user.id)).map((m) => m.type));
-  return [...(types.has('totp') ? (['totp'] as const) : []), ...(types.has('sms') ? (['sms'] as const) : []), 'recovery_code'];
+  return secondFactorMethods((await listActiveMethods(db, user.id)).map((m) => m.type));
 }
 
 /** Checks a confirmation inside the caller's transaction; the password path hashes, so
@@ -48,6 +50,7 @@ export async function confirm(
     factor: confirmation,
     allowed: secondFactors,
     smsCheck: enrolledSmsCheck(deps, signedIn.user.id),
+    securityKeyCheck: securityKeyCheck(deps, 'confirmation', signedIn.session.id),
     context,
   });
   if (result.ok) {

@@ -4,8 +4,8 @@
 import type { Kysely } from 'kysely';
 import { issueToken } from '../crypto/tokens.js';
 import { CHALLENGE_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
-import { decideAfterFirstFactor } from '../domain/sign-in-decision.js';
-import type { SecondFactorMethod } from '../domain/types.js';
+import { decideAfterFirstFactor, type AccountTwoFactorPolicy } from '../domain/sign-in-decision.js';
+import type { FactorType, SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { insertChallenge } from '../store/challenges.js';
 import type { Account, Database, FirstFactor, TwoFactorMethodType, User } from '../store/schema.js';
@@ -21,6 +21,15 @@ export type SignInOutcome =
   | { status: 'two_factor_required'; challengeToken: string; methods: SecondFactorMethod[]; preferred: TwoFactorMethodType | null }
   | { status: 'two_factor_setup_required'; sessionToken: string };
 
+export function twoFactorPolicyOf(account: Account): AccountTwoFactorPolicy {
+  return {
+    requireTwoFactor: account.require_two_factor,
+    requireTwoFactorSince: account.require_two_factor_since,
+    graceDays: account.grace_days,
+    securityKeysForAdmins: account.require_phishing_resistant_admins === 1,
+  };
+}
+
 export async function completeFirstFactor(
   db: Kysely<Database>,
   deps: ServiceDeps,
@@ -29,7 +38,7 @@ export async function completeFirstFactor(
   const { account, user, context } = input;
   const now = deps.now();
   const methods = await listActiveMethods(db, user.id);
-  const activeMethods = [...new Set(methods.map((m) => m.type).filter((t): t is 'totp' | 'sms' => t === 'totp' || t === 'sms'))];
+  const activeMethods = [...new Set(methods.map((m) => m.type))];
   const trusted: TrustedDeviceCheck = await checkTrustedDevice(db, deps, { account, user, token: input.trustedDeviceToken, context });
   const step = decideAfterFirstFactor({
     subject: {
@@ -38,7 +47,7 @@ export async function completeFirstFactor(
       twoFactorSetupRequired: user.two_factor_setup_required === 1,
       activeMethods,
     },
-    policy: { requireTwoFactor: account.require_two_factor, requireTwoFactorSince: account.require_two_factor_since, graceDays: account.grace_days },
+    policy: twoFactorPolicyOf(account),
     trustedDevice: trusted.valid,
     now,
   });
@@ -59,7 +68,8 @@ export async function completeFirstFactor(
       userAgent: context.userAgent,
     });
     await audit('sign_in_password_accepted', { first_factor: input.firstFactor });
-    const preferred = user.preferred_method !== null && activeMethods.includes(user.preferred_method as 'totp' | 'sms') ? user.preferred_method : (activeMethods[0] ?? null);
+    const offered = step.methods.filter((m): m is FactorType => m !== 'recovery_code');
+    const preferred = user.preferred_method !== null && offered.includes(user.preferred_method) ? user.preferred_method : (offered[0] ?? null);
     return { status: 'two_factor_required', challengeToken: issued.token, methods: step.methods, preferred };
   }
 

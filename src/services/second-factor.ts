@@ -1,4 +1,5 @@
-// Checks a second factor for a person: a TOTP code, an SMS code or a recovery code.
+// Checks a second factor for a person: a TOTP code, an SMS code, a security key's
+// signature or a recovery code.
 // Used by the sign-in challenge and by the confirmation of sensitive actions, so the
 // same counter, lock and replay rules hold everywhere (SECURITY.md, failed attempts).
 import type { Kysely } from 'kysely';
@@ -17,6 +18,7 @@ import { countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor
 import type { KeyRing } from '../crypto/keys.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SmsCodeCheck } from './sms-codes.js';
+import type { SecurityKeyCheck } from './webauthn.js';
 
 export interface SecondFactorInput {
   method: unknown;
@@ -108,7 +110,7 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
 export async function verifySecondFactor(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  input: { user: User; factor: SecondFactorInput; smsCheck?: SmsCodeCheck; allowed: SecondFactorMethod[]; context: RequestContext },
+  input: { user: User; factor: SecondFactorInput; smsCheck?: SmsCodeCheck; securityKeyCheck?: SecurityKeyCheck; allowed: SecondFactorMethod[]; context: RequestContext },
 ): Promise<Result<SecondFactorSuccess>> {
   const now = deps.now();
   const user = await lockUserRow(db, deps, input.user.id);
@@ -130,6 +132,9 @@ export async function verifySecondFactor(
       const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac: recoveryCodeHmac(deps.keys, canonical), now });
       if (kind) success = { method: 'recovery_code', recoveryCodeKind: kind };
     }
+  } else if (method === 'webauthn' && input.securityKeyCheck) {
+    // A key counts as a passcode for every rule: a bad signature is a failure here too.
+    if (await input.securityKeyCheck(db, user, input.factor.code)) success = { method: 'webauthn', recoveryCodeKind: null };
   } else if (method === 'sms' && input.smsCheck) {
     const verdict = await input.smsCheck(db, code);
     if (typeof verdict === 'object') return { ok: false, failure: verdict };

@@ -19,7 +19,7 @@ import { lockUserRow, verifySecondFactor } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { pendingSmsCheck } from './sms.js';
 import { checkPhoneCountry, codeState, cooldownFailure, smsAvailable, textEnrolmentCode, type SmsCodeSent } from './sms-sending.js';
-import { activateFactor, type EnrolmentDone } from './two-factor.js';
+import { activateFactor, enrolmentAllowed, type EnrolmentDone } from './two-factor.js';
 
 /** An abandoned number is forgotten after 15 minutes, like an abandoned app enrolment. */
 const ENROLMENT_LIFETIME_IN_MILLISECONDS = 15 * 60 * 1000;
@@ -53,6 +53,7 @@ async function livePending(db: Kysely<Database>, deps: ServiceDeps, userId: stri
 /** `POST /api/v1/me/two-factor/sms`: starts verifying a number and texts it a code. */
 export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, input: SmsEnrolmentInput, context: RequestContext): Promise<Result<SmsEnrolmentStarted>> {
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  if (!enrolmentAllowed(signedIn, 'sms')) return fail('security_key_required');
   if (!smsAvailable(deps)) return fail('sms_unavailable');
   if (input.country !== undefined && input.country !== '' && !isCountryCode(input.country)) {
     return fail('invalid_request', { field: 'country', message: 'Choose a country from the list.' });
@@ -97,6 +98,12 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
       sms_code_expires_at: null,
       sms_sent_at: null,
       sms_message_id: null,
+      webauthn_credential_id: null,
+      webauthn_public_key: null,
+      webauthn_sign_count: null,
+      webauthn_transports: null,
+      webauthn_backed_up: null,
+      webauthn_device_type: null,
       created_at: now,
       activated_at: null,
       last_used_at: null,

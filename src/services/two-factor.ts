@@ -9,6 +9,7 @@ import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { isStaff } from '../domain/identity.js';
+import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
 import { RECOVERY_CODE_COUNT, generateRecoveryCodes, normalizeRecoveryCode } from '../domain/recovery-codes.js';
 import {
   DEFAULT_TOTP_PARAMETERS,
@@ -29,6 +30,7 @@ import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { emailUser } from './notify.js';
 import { lockUserRow, recoveryCodeHmac } from './second-factor.js';
+import { twoFactorPolicyOf } from './first-factor.js';
 import { startSession, type SignedIn } from './sessions.js';
 
 /** An abandoned enrolment is forgotten after 15 minutes. */
@@ -60,6 +62,7 @@ async function describeEnrolment(deps: ServiceDeps, signedIn: SignedIn, secret: 
  * text messages) adds a factor, so it needs a confirmation first (SECURITY.md). */
 export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext, confirmation?: Confirmation): Promise<Result<TotpEnrolment>> {
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  if (!enrolmentAllowed(signedIn, 'totp')) return fail('security_key_required');
   // A confirmation that is given is always checked, even where none is needed.
   const passwordChecked = await confirmPasswordFirst(deps, signedIn, confirmation);
   if (!passwordChecked.ok) return passwordChecked;
@@ -134,6 +137,12 @@ async function issueRecoveryCodes(db: Kysely<Database>, deps: ServiceDeps, user:
   return codes;
 }
 
+/** A session that may only enrol, of an admin who must use a security key, may add
+ * nothing but a key. */
+export function enrolmentAllowed(signedIn: SignedIn, type: TwoFactorMethodType): boolean {
+  return type === 'webauthn' || signedIn.session.kind !== 'setup' || !mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account));
+}
+
 /** Turns a freshly verified factor on: the one place 2FA becomes enabled. */
 export async function activateFactor(
   trx: Kysely<Database>,
@@ -143,6 +152,7 @@ export async function activateFactor(
 ): Promise<Result<EnrolmentDone>> {
   const now = deps.now();
   const { user, account, session } = signedIn;
+  if (!enrolmentAllowed(signedIn, input.type)) return fail('security_key_required');
   const activated = await trx
     .updateTable('two_factor_methods')
     .set({ status: 'active', activated_at: now, expires_at: null, last_used_step: input.lastUsedStep, last_used_at: now })
@@ -156,14 +166,19 @@ export async function activateFactor(
     two_factor_enabled: 1,
     two_factor_enabled_at: fresh.two_factor_enabled_at ?? now,
     two_factor_setup_required: 0,
-    preferred_method: fresh.preferred_method ?? input.type,
+    // A new security key is offered first at sign-in (the phishing-resistant way);
+    // the person can choose another preferred method afterwards.
+    preferred_method: input.type === 'webauthn' ? 'webauthn' : (fresh.preferred_method ?? input.type),
     last_passcode_used_at: now,
     updated_at: now,
   });
   const recoveryCodes = firstFactor ? await issueRecoveryCodes(trx, deps, user, now) : null;
   await appendAuditEvent(trx, { accountId: account.id, type: 'two_factor_enabled', actorUserId: user.id, subjectUserId: user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { method: input.type, first_factor: firstFactor } }, now);
   const methodName = input.type === 'totp' ? 'an authenticator app' : input.type === 'sms' ? 'text messages' : 'a security key';
-  await emailUser(trx, deps, { account, user, purpose: 'two_factor_enabled', context: input.context, compose: (c) => mails.twoFactorEnabled(c, { method: methodName }) });
+  // A key added beside other factors gets its own mail (services/webauthn.ts).
+  if (firstFactor || input.type !== 'webauthn') {
+    await emailUser(trx, deps, { account, user, purpose: 'two_factor_enabled', context: input.context, compose: (c) => mails.twoFactorEnabled(c, { method: methodName }) });
+  }
   let newSessionToken: string | null = null;
   let newSessionExpiresAt: number | null = null;
   if (session.kind === 'setup') {

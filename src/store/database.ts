@@ -8,6 +8,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.js';
 import * as sessionEmailConfirmation from './migrations/0003-session-email-confirmation.js';
 import * as smsDelivery from './migrations/0004-sms-delivery.js';
+import * as webauthn from './migrations/0005-webauthn.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -78,6 +79,7 @@ const migrations: Record<string, Migration> = {
   '0002-session-trusted-device': sessionTrustedDevice,
   '0003-session-email-confirmation': sessionEmailConfirmation,
   '0004-sms-delivery': smsDelivery,
+  '0005-webauthn': webauthn,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -26,6 +26,8 @@ export interface AccountTable {
   country: string;
   sms_daily_budget: number | null;
   sms_allowed_countries: string | null;
+  /** 1: admins must sign in with a security key or passkey. */
+  require_phishing_resistant_admins: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -110,10 +112,32 @@ export interface TwoFactorMethodTable {
   sms_sent_at: number | null;
   /** The outbox message carrying the latest texted code. */
   sms_message_id: string | null;
+  /** A security key's credential id (base64url), public key (COSE, base64url),
+   * signature counter, transports (JSON array) and backup state. */
+  webauthn_credential_id: Generated<string | null>;
+  webauthn_public_key: Generated<string | null>;
+  webauthn_sign_count: Generated<number | null>;
+  webauthn_transports: Generated<string | null>;
+  webauthn_backed_up: Generated<number | null>;
+  webauthn_device_type: Generated<string | null>;
   created_at: number;
   activated_at: number | null;
   last_used_at: number | null;
   expires_at: number | null;
+}
+
+export type WebauthnPurpose = 'registration' | 'sign_in' | 'confirmation';
+
+export interface WebauthnChallengeTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  purpose: WebauthnPurpose;
+  /** The sign-in challenge (purpose sign_in) or the session it was made for. */
+  bound_to: string;
+  challenge: string;
+  created_at: number;
+  expires_at: number;
 }
 
 export interface RecoveryCodeTable {
@@ -197,6 +221,7 @@ export interface Database {
   sessions: SessionTable;
   sign_in_challenges: SignInChallengeTable;
   two_factor_methods: TwoFactorMethodTable;
+  webauthn_challenges: WebauthnChallengeTable;
   recovery_codes: RecoveryCodeTable;
   trusted_devices: TrustedDeviceTable;
   known_devices: KnownDeviceTable;

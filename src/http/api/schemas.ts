@@ -21,7 +21,19 @@ export const Role = Type.Union([Type.Literal('admin'), Type.Literal('agent'), Ty
 
 export const bearerSecurity = [{ bearer: [] as string[] }];
 
-export const ConfirmationMethod = Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('recovery_code'), Type.Literal('password')]);
-export const Code = Type.String({ minLength: 1, maxLength: 1024 });
+export const ConfirmationMethod = Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('webauthn'), Type.Literal('recovery_code'), Type.Literal('password')]);
+/** A passcode or recovery code; with method "webauthn", the browser's signed assertion
+ * (PublicKeyCredential.toJSON()) as a JSON string. */
+export const Code = Type.String({ minLength: 1, maxLength: 16384 });
+/** A WebAuthn credential as the browser serialises it (PublicKeyCredential.toJSON()). */
+export const WebauthnCredential = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 1400 }),
+    rawId: Type.String({ minLength: 1, maxLength: 1400 }),
+    type: Type.Literal('public-key'),
+    response: Type.Object({}, { additionalProperties: true }),
+  },
+  { additionalProperties: true, description: 'PublicKeyCredential.toJSON() of the browser (or @simplewebauthn/browser).' },
+);
 /** A sensitive request's confirmation (DESIGN.md, API "Confirmation"). */
 export const ConfirmationFields = { method: ConfirmationMethod, code: Code };

@@ -2,7 +2,7 @@
 // signed-in person from the session cookie.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
-import type { SignInOutcome } from '../../services/first-factor.js';
+import { twoFactorPolicyOf, type SignInOutcome } from '../../services/first-factor.js';
 import { authenticate, type SignedIn } from '../../services/sessions.js';
 import { Csrf } from '../csrf.js';
 import { html, type Html } from '../html.js';
@@ -47,7 +47,7 @@ export class PageKit {
   private enrolmentBanner(signedIn: SignedIn | null): Html | null {
     if (!signedIn || signedIn.session.kind !== 'full' || signedIn.user.two_factor_enabled === 1) return null;
     const { account } = signedIn;
-    const deadline = enrolmentDeadline(signedIn.user.role, { requireTwoFactor: account.require_two_factor, requireTwoFactorSince: account.require_two_factor_since, graceDays: account.grace_days });
+    const deadline = enrolmentDeadline(signedIn.user.role, twoFactorPolicyOf(account));
     if (deadline === null || deadline <= this.deps.now()) return null;
     return html`<p class="banner" role="status">${account.name} requires two-factor authentication for staff. Set it up before ${new Date(deadline).toUTCString()}, or you will be asked to at sign-in. <a href="/profile/two-factor/setup">Set it up now</a></p>`;
   }

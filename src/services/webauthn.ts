@@ -1,0 +1,403 @@
+// Security keys and passkeys (WebAuthn, DESIGN.md row 15): the phishing-resistant
+// second factor. The browser signs the server's one-time challenge for this origin
+// only, so a look-alike site gets nothing it can replay. Every ceremony's challenge is
+// kept server-side, bound to the sign-in challenge or the session that asked for it,
+// and used once (store/webauthn.ts).
+import { isIP } from 'node:net';
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import type { Kysely } from 'kysely';
+import { newId } from '../crypto/tokens.js';
+import { mails } from '../delivery/email-templates.js';
+import { fail, ok, type Result } from '../domain/failures.js';
+import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
+import { appendAuditEvent } from '../store/audit.js';
+import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../store/schema.js';
+import { listActiveMethods } from '../store/two-factor.js';
+import { AccountUsers } from '../store/users.js';
+import { findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
+import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import type { RequestContext, ServiceDeps } from './deps.js';
+import { needsEmailConfirmation } from './email-confirmation.js';
+import { twoFactorPolicyOf } from './first-factor.js';
+import { emailUser } from './notify.js';
+import { lockUserRow } from './second-factor.js';
+import type { SignedIn } from './sessions.js';
+import { activateFactor, requiredByAccount, type EnrolmentDone } from './two-factor.js';
+
+/** A touch takes seconds; five minutes covers finding the key in a drawer. */
+const CEREMONY_LIFETIME_IN_MILLISECONDS = 5 * 60 * 1000;
+const MAX_KEYS_PER_PERSON = 20;
+export const KEY_NAME_MAX_LENGTH = 64;
+
+interface RelyingParty {
+  id: string;
+  name: string;
+  origin: string;
+}
+
+/** The relying party from TESSERA_BASE_URL, or null where WebAuthn cannot work: a
+ * browser refuses an IP address as the RP ID, and plain HTTP except on localhost. */
+export function relyingParty(config: ServiceDeps['config']): RelyingParty | null {
+  const url = new URL(config.baseUrl);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) return null;
+  const local = host === 'localhost' || host.endsWith('.localhost');
+  if (url.protocol !== 'https:' && !local) return null;
+  return { id: host, name: config.productName, origin: url.origin };
+}
+
+export function securityKeysAvailable(deps: Pick<ServiceDeps, 'config'>): boolean {
+  return relyingParty(deps.config) !== null;
+}
+
+export interface SecurityKey {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  /** Synced passkey (backed up by its provider) rather than a single device. */
+  backedUp: boolean;
+  transports: string[];
+}
+
+function describeKey(row: TwoFactorMethod): SecurityKey {
+  return {
+    id: row.id,
+    name: row.name ?? 'Security key',
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    backedUp: row.webauthn_backed_up === 1,
+    transports: parseTransports(row.webauthn_transports),
+  };
+}
+
+function parseTransports(stored: string | null): string[] {
+  if (!stored) return [];
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    return Array.isArray(parsed) ? parsed.filter((t): t is string => typeof t === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function securityKeysOf(db: Kysely<Database>, userId: string): Promise<SecurityKey[]> {
+  return (await listSecurityKeys(db, userId)).map(describeKey);
+}
+
+/** A key name as typed, trimmed; blank becomes "Security key N". */
+export function normalizeKeyName(raw: unknown, existingCount: number): Result<string> {
+  const name = typeof raw === 'string' ? raw.replace(/\s+/g, ' ').trim() : '';
+  if (name.length > KEY_NAME_MAX_LENGTH) return fail('invalid_request', { field: 'name', message: `A key name is at most ${KEY_NAME_MAX_LENGTH} characters.` });
+  return ok(name || `Security key ${existingCount + 1}`);
+}
+
+/** The browser's credential as sent: a JSON object, or that object as a JSON string
+ * (the confirmation fields carry it in `code`). */
+function credentialJson(raw: unknown): Record<string, unknown> | null {
+  let value = raw;
+  if (typeof value === 'string') {
+    if (value.length > 16_384) return null;
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  const response = record.response;
+  if (typeof record.id !== 'string' || typeof record.rawId !== 'string' || typeof response !== 'object' || response === null) return null;
+  return record;
+}
+
+/** Step 1 of adding a key: the browser's creation options. Adding a factor while 2FA
+ * is on needs a confirmation first, as for the app (SECURITY.md). */
+export async function startKeyRegistration(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  confirmation: Confirmation | undefined,
+  context: RequestContext,
+): Promise<Result<PublicKeyCredentialCreationOptionsJSON>> {
+  if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  const rp = relyingParty(deps.config);
+  if (!rp) return fail('webauthn_unavailable');
+  const passwordChecked = await confirmPasswordFirst(deps, signedIn, confirmation);
+  if (!passwordChecked.ok) return passwordChecked;
+  return deps.db.transaction().execute(async (trx) => {
+    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    if (!user) return fail<PublicKeyCredentialCreationOptionsJSON>('unauthorized');
+    if (user.two_factor_enabled === 1 || confirmation !== undefined) {
+      const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
+      if (!confirmed.ok) return confirmed;
+    }
+    const keys = await listSecurityKeys(trx, user.id);
+    if (keys.length >= MAX_KEYS_PER_PERSON) {
+      return fail<PublicKeyCredentialCreationOptionsJSON>('invalid_request', { message: `You can have at most ${MAX_KEYS_PER_PERSON} security keys. Remove one first.` });
+    }
+    const options = await generateRegistrationOptions({
+      rpName: rp.name,
+      rpID: rp.id,
+      userName: user.email,
+      userDisplayName: user.name,
+      userID: new TextEncoder().encode(user.id),
+      attestationType: 'none',
+      timeout: CEREMONY_LIFETIME_IN_MILLISECONDS,
+      // A key already added is refused by the browser itself.
+      excludeCredentials: keys.map((key) => ({ id: key.webauthn_credential_id!, transports: parseTransports(key.webauthn_transports) })),
+      authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+    });
+    const now = deps.now();
+    await saveCeremony(trx, {
+      accountId: signedIn.account.id,
+      userId: user.id,
+      purpose: 'registration',
+      boundTo: signedIn.session.id,
+      challenge: options.challenge,
+      now,
+      expiresAt: now + CEREMONY_LIFETIME_IN_MILLISECONDS,
+    });
+    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'two_factor_enrolment_started', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method: 'webauthn' } }, now);
+    return ok(options);
+  });
+}
+
+const NOT_VERIFIED = 'The security key could not be verified. Try again, or use another key.';
+
+/** Step 2 of adding a key: the browser's attestation, checked against this session's
+ * ceremony, this origin and RP ID. Turns 2FA on when it is the first factor. */
+export async function finishKeyRegistration(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  input: { name: unknown; credential: unknown },
+  context: RequestContext,
+): Promise<Result<EnrolmentDone & { key: SecurityKey }>> {
+  if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
+  const rp = relyingParty(deps.config);
+  if (!rp) return fail('webauthn_unavailable');
+  const credential = credentialJson(input.credential);
+  return deps.db.transaction().execute(async (trx) => {
+    const now = deps.now();
+    const expectedChallenge = await takeCeremony(trx, { userId: signedIn.user.id, boundTo: signedIn.session.id, purpose: 'registration', now });
+    if (!expectedChallenge) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { message: 'This request to add a key has expired. Start again.' });
+    if (!credential) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
+    let verified;
+    try {
+      verified = await verifyRegistrationResponse({
+        response: credential as unknown as RegistrationResponseJSON,
+        expectedChallenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.id,
+        requireUserVerification: false,
+      });
+    } catch {
+      return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
+    }
+    if (!verified.verified) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
+    const info = verified.registrationInfo;
+    if (await findCredential(trx, info.credential.id)) {
+      return fail<EnrolmentDone & { key: SecurityKey }>('two_factor_already_enabled', { message: 'This security key is already added.' });
+    }
+    const existing = await listSecurityKeys(trx, signedIn.user.id);
+    const name = normalizeKeyName(input.name, existing.length);
+    if (!name.ok) return name;
+    const methodId = newId();
+    await trx
+      .insertInto('two_factor_methods')
+      .values({
+        id: methodId,
+        account_id: signedIn.account.id,
+        user_id: signedIn.user.id,
+        type: 'webauthn',
+        status: 'pending',
+        name: name.value,
+        secret_ciphertext: null,
+        algorithm: null,
+        digits: null,
+        period_seconds: null,
+        last_used_step: null,
+        phone_ciphertext: null,
+        phone_last_digits: null,
+        sms_code_hash: null,
+        sms_code_expires_at: null,
+        sms_sent_at: null,
+        sms_message_id: null,
+        webauthn_credential_id: info.credential.id,
+        webauthn_public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
+        webauthn_sign_count: info.credential.counter,
+        webauthn_transports: JSON.stringify(info.credential.transports ?? []),
+        webauthn_backed_up: info.credentialBackedUp ? 1 : 0,
+        webauthn_device_type: info.credentialDeviceType,
+        created_at: now,
+        activated_at: null,
+        last_used_at: null,
+        expires_at: null,
+      })
+      .execute();
+    const done = await activateFactor(trx, deps, signedIn, { methodId, type: 'webauthn', lastUsedStep: null, context });
+    if (!done.ok) return done;
+    if (done.value.recoveryCodes === null) {
+      // Not the first factor: activateFactor's "2FA is on" mail would mislead.
+      await emailUser(trx, deps, { account: signedIn.account, user: signedIn.user, purpose: 'security_key_added', context, compose: (c) => mails.securityKeyAdded(c, { name: name.value }) });
+    }
+    const row = await trx.selectFrom('two_factor_methods').selectAll().where('id', '=', methodId).executeTakeFirstOrThrow();
+    return ok({ ...done.value, key: describeKey(row) });
+  });
+}
+
+/** Options for signing a ceremony bound to `boundTo` (a sign-in challenge or a
+ * session): the person's keys only, user verification preferred. */
+export async function assertionOptions(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { user: Pick<User, 'id' | 'account_id'>; purpose: Exclude<WebauthnPurpose, 'registration'>; boundTo: string },
+): Promise<Result<PublicKeyCredentialRequestOptionsJSON>> {
+  const rp = relyingParty(deps.config);
+  if (!rp) return fail('webauthn_unavailable');
+  const keys = await listSecurityKeys(db, input.user.id);
+  if (keys.length === 0) return fail('invalid_request', { message: 'You have no security key. Use another method.' });
+  const options = await generateAuthenticationOptions({
+    rpID: rp.id,
+    allowCredentials: keys.map((key) => ({ id: key.webauthn_credential_id!, transports: parseTransports(key.webauthn_transports) })),
+    userVerification: 'preferred',
+    timeout: CEREMONY_LIFETIME_IN_MILLISECONDS,
+  });
+  const now = deps.now();
+  await saveCeremony(db, {
+    accountId: input.user.account_id,
+    userId: input.user.id,
+    purpose: input.purpose,
+    boundTo: input.boundTo,
+    challenge: options.challenge,
+    now,
+    expiresAt: now + CEREMONY_LIFETIME_IN_MILLISECONDS,
+  });
+  return ok(options);
+}
+
+/** Checks a signed assertion inside the caller's transaction (second-factor.ts counts
+ * a false as a failed passcode). */
+export type SecurityKeyCheck = (db: Kysely<Database>, user: User, raw: unknown) => Promise<boolean>;
+
+export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPurpose, 'registration'>, boundTo: string): SecurityKeyCheck {
+  return async (db, user, raw) => {
+    const rp = relyingParty(deps.config);
+    if (!rp) return false;
+    const now = deps.now();
+    // The ceremony is used up first: a replayed or failed assertion cannot be retried
+    // against the same challenge.
+    const expectedChallenge = await takeCeremony(db, { userId: user.id, boundTo, purpose, now });
+    const credential = credentialJson(raw);
+    if (!expectedChallenge || !credential) return false;
+    const key = await findCredential(db, credential.id as string);
+    if (!key || key.user_id !== user.id || key.status !== 'active' || key.type !== 'webauthn' || !key.webauthn_public_key) return false;
+    let verified;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response: credential as unknown as AuthenticationResponseJSON,
+        expectedChallenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.id,
+        credential: {
+          id: key.webauthn_credential_id!,
+          publicKey: new Uint8Array(Buffer.from(key.webauthn_public_key, 'base64url')),
+          counter: key.webauthn_sign_count ?? 0,
+          transports: parseTransports(key.webauthn_transports),
+        },
+        requireUserVerification: false,
+      });
+    } catch {
+      // A signature counter that did not grow (a cloned key) lands here too.
+      return false;
+    }
+    if (!verified.verified) return false;
+    // Compare-and-set on the counter: two uses of one key at the same instant cannot
+    // both be accepted.
+    const updated = await db
+      .updateTable('two_factor_methods')
+      .set({ webauthn_sign_count: verified.authenticationInfo.newCounter, webauthn_backed_up: verified.authenticationInfo.credentialBackedUp ? 1 : 0, last_used_at: now })
+      .where('id', '=', key.id)
+      .where((eb) => (key.webauthn_sign_count === null ? eb('webauthn_sign_count', 'is', null) : eb('webauthn_sign_count', '=', key.webauthn_sign_count)))
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1;
+  };
+}
+
+/** Options for confirming a sensitive action with a key, bound to this session. */
+export async function confirmationOptions(deps: ServiceDeps, signedIn: SignedIn): Promise<Result<PublicKeyCredentialRequestOptionsJSON>> {
+  return deps.db.transaction().execute((trx) => assertionOptions(trx, deps, { user: signedIn.user, purpose: 'confirmation', boundTo: signedIn.session.id }));
+}
+
+export async function renameSecurityKey(deps: ServiceDeps, signedIn: SignedIn, input: { id: unknown; name: unknown }, context: RequestContext): Promise<Result<SecurityKey>> {
+  if (typeof input.id !== 'string') return fail('not_found');
+  const keyId = input.id;
+  return deps.db.transaction().execute(async (trx) => {
+    const keys = await listSecurityKeys(trx, signedIn.user.id);
+    const key = keys.find((k) => k.id === keyId);
+    if (!key) return fail<SecurityKey>('not_found', { message: 'There is no such security key.' });
+    if (typeof input.name !== 'string' || input.name.trim() === '') return fail<SecurityKey>('invalid_request', { field: 'name', message: 'Give the key a name.' });
+    const name = normalizeKeyName(input.name, keys.length);
+    if (!name.ok) return name;
+    const now = deps.now();
+    await trx.updateTable('two_factor_methods').set({ name: name.value }).where('id', '=', key.id).execute();
+    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'security_key_renamed', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { key_id: key.id } }, now);
+    return ok(describeKey({ ...key, name: name.value }));
+  });
+}
+
+/** Removes a key (with a confirmation). The last factor cannot go this way: turning 2FA
+ * off is its own, clearly worded action. Removing a factor also ends trust in the
+ * computers that skipped it. */
+export async function removeSecurityKey(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  input: { id: unknown; confirmation: Confirmation | undefined },
+  context: RequestContext,
+): Promise<Result<null>> {
+  if (typeof input.id !== 'string') return fail('not_found');
+  const keyId = input.id;
+  const passwordChecked = await confirmPasswordFirst(deps, signedIn, input.confirmation);
+  if (!passwordChecked.ok) return passwordChecked;
+  return deps.db.transaction().execute(async (trx) => {
+    const active = await listActiveMethods(trx, signedIn.user.id);
+    const key = active.find((m) => m.id === keyId && m.type === 'webauthn');
+    if (!key) return fail<null>('not_found', { message: 'There is no such security key.' });
+    const confirmed = await confirm(trx, deps, signedIn, input.confirmation, context, passwordChecked.value);
+    if (!confirmed.ok) return confirmed;
+    const others = active.filter((m) => m.id !== key.id);
+    if (others.length === 0) {
+      return fail<null>(requiredByAccount(signedIn.account, signedIn.user) ? 'two_factor_required_by_account' : 'last_two_factor_method', {
+        message: 'This is your only two-factor method. Add another one before you remove it.',
+      });
+    }
+    if (mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account)) && !others.some((m) => m.type === 'webauthn')) {
+      return fail<null>('security_key_required', { message: 'Your account requires admins to use a security key. Add another key before you remove this one.' });
+    }
+    const now = deps.now();
+    await trx.deleteFrom('two_factor_methods').where('id', '=', key.id).execute();
+    await trx.deleteFrom('trusted_devices').where('user_id', '=', signedIn.user.id).execute();
+    if (signedIn.user.preferred_method === 'webauthn' && !others.some((m) => m.type === 'webauthn')) {
+      await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: others[0]!.type, updated_at: now });
+    }
+    await appendAuditEvent(trx, {
+      accountId: signedIn.account.id,
+      type: 'security_key_removed',
+      actorUserId: signedIn.user.id,
+      subjectUserId: signedIn.user.id,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      details: { key_id: key.id, confirmed_with: confirmed.value.method },
+    }, now);
+    await emailUser(trx, deps, { account: signedIn.account, user: signedIn.user, purpose: 'security_key_removed', context, compose: (c) => mails.securityKeyRemoved(c, { name: key.name ?? 'Security key' }) });
+    return ok(null);
+  });
+}
