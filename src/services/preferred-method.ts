@@ -1,5 +1,5 @@
-// A person with both the app and text messages picks which one the passcode page
-// offers first (and whether it texts a code by itself). Not a sensitive action: it
+// A person with several methods (security key, app, text messages) picks which one
+// the passcode page offers first (and whether it texts a code by itself). Not a sensitive action: it
 // adds and removes nothing, so no confirmation is asked.
 import { fail, ok, type Result } from '../domain/failures.js';
 import { appendAuditEvent } from '../store/audit.js';

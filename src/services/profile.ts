@@ -1,5 +1,6 @@
 // What a person (or their admin) sees of their sign-in: role, account, 2FA state.
 import type { Kysely } from 'kysely';
+import { secondFactorMethods } from '../domain/sign-in-decision.js';
 import type { Database, TwoFactorMethodType, User } from '../store/schema.js';
 import { countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
 
@@ -13,7 +14,7 @@ export interface TwoFactorSummary {
 
 export async function twoFactorSummary(db: Kysely<Database>, user: User, now: number): Promise<TwoFactorSummary> {
   const methods = await listActiveMethods(db, user.id);
-  const types = [...new Set(methods.map((m) => m.type))];
+  const types = secondFactorMethods(methods.map((m) => m.type)).filter((m): m is TwoFactorMethodType => m !== 'recovery_code');
   const enabled = user.two_factor_enabled === 1 && types.length > 0;
   return {
     enabled,

@@ -1,5 +1,6 @@
-// The account's security policy: require 2FA for staff (with a grace period), how
-// long sessions last and how long a computer stays trusted (DESIGN.md rows 6 and 8).
+// The account's security policy: require 2FA for staff (with a grace period), require
+// security keys for admins, how long sessions last and how long a computer stays
+// trusted (DESIGN.md rows 6, 8 and 15).
 // Switching the requirement off and on never touches anyone's 2FA: it is a switch,
 // not a reset (the seed's complaint).
 import { fail, ok, type Result } from '../domain/failures.js';
@@ -12,6 +13,7 @@ import { isCountryCode, parseCountryList } from '../domain/phone-numbers.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
+import { listActiveMethods } from '../store/two-factor.js';
 
 export interface SecurityPolicy {
   requireTwoFactor: TwoFactorRequirement;
@@ -25,6 +27,8 @@ export interface SecurityPolicy {
   smsDailyBudget: number | null;
   /** Countries texts may go to; null is every country. */
   smsAllowedCountries: string[] | null;
+  /** Admins must sign in with a security key or passkey (phishing-resistant). */
+  securityKeysForAdmins: boolean;
 }
 
 export const SMS_DAILY_BUDGET = { min: 1, max: 1_000_000 } as const;
@@ -39,6 +43,7 @@ export function policyOf(account: Account): SecurityPolicy {
     country: account.country,
     smsDailyBudget: account.sms_daily_budget,
     smsAllowedCountries: parseCountryList(account.sms_allowed_countries),
+    securityKeysForAdmins: account.require_phishing_resistant_admins === 1,
   };
 }
 
@@ -50,6 +55,7 @@ export interface PolicyChange {
   country?: unknown;
   sms_daily_budget?: unknown;
   sms_allowed_countries?: unknown;
+  require_security_keys_for_admins?: unknown;
 }
 
 function validate(change: PolicyChange, current: SecurityPolicy): Result<Omit<SecurityPolicy, 'requireTwoFactorSince'>> {
@@ -72,6 +78,12 @@ function validate(change: PolicyChange, current: SecurityPolicy): Result<Omit<Se
       return fail('invalid_request', { field: 'sms_allowed_countries', message: 'List two-letter ISO country codes, like ["GB","IE"], or null for every country.' });
     }
     next.smsAllowedCountries = codes.length === 0 ? null : [...new Set(codes.map((code) => (code as string).trim().toUpperCase()))];
+  }
+  if (change.require_security_keys_for_admins !== undefined) {
+    if (typeof change.require_security_keys_for_admins !== 'boolean') {
+      return fail('invalid_request', { field: 'require_security_keys_for_admins', message: 'require_security_keys_for_admins must be true or false.' });
+    }
+    next.securityKeysForAdmins = change.require_security_keys_for_admins;
   }
   if (change.require_two_factor !== undefined) {
     if (change.require_two_factor !== 'off' && change.require_two_factor !== 'staff') {
@@ -110,6 +122,10 @@ export async function updateSecurityPolicy(
     if (!confirmed.ok) return confirmed;
     const now = deps.now();
     const next = validated.value;
+    if (next.securityKeysForAdmins && !current.securityKeysForAdmins && !(await listActiveMethods(trx, admin.user.id)).some((m) => m.type === 'webauthn')) {
+      // The admin turning it on would be the first one sent to add a key.
+      return fail<SecurityPolicy>('security_key_required', { field: 'require_security_keys_for_admins', message: 'Add a security key to your own sign-in before you require them for admins.' });
+    }
     const turnedOn = current.requireTwoFactor === 'off' && next.requireTwoFactor === 'staff';
     const since = next.requireTwoFactor === 'off' ? null : turnedOn ? now : current.requireTwoFactorSince;
     await updateAccount(trx, admin.account.id, {
@@ -121,6 +137,7 @@ export async function updateSecurityPolicy(
       country: next.country,
       sms_daily_budget: next.smsDailyBudget,
       sms_allowed_countries: next.smsAllowedCountries === null ? null : next.smsAllowedCountries.join(','),
+      require_phishing_resistant_admins: next.securityKeysForAdmins ? 1 : 0,
       updated_at: now,
     });
     await appendAuditEvent(

@@ -18,6 +18,7 @@ import type { Kysely } from 'kysely';
 import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
+import { FRESH_PASSCODE_IN_MILLISECONDS } from '../domain/policy.js';
 import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../store/schema.js';
@@ -120,6 +121,13 @@ function credentialJson(raw: unknown): Record<string, unknown> | null {
   return record;
 }
 
+/** A setup-only session that began with a passcode moments ago (an admin sent to add
+ * the key the account requires): asking for another passcode would prove nothing new. */
+export function justProvedPasscode(signedIn: SignedIn, now: number): boolean {
+  const proved = signedIn.session.passcode_verified_at;
+  return signedIn.session.kind === 'setup' && proved !== null && now - proved < FRESH_PASSCODE_IN_MILLISECONDS;
+}
+
 /** Step 1 of adding a key: the browser's creation options. Adding a factor while 2FA
  * is on needs a confirmation first, as for the app (SECURITY.md). */
 export async function startKeyRegistration(
@@ -136,7 +144,7 @@ export async function startKeyRegistration(
   return deps.db.transaction().execute(async (trx) => {
     const user = await lockUserRow(trx, deps, signedIn.user.id);
     if (!user) return fail<PublicKeyCredentialCreationOptionsJSON>('unauthorized');
-    if (user.two_factor_enabled === 1 || confirmation !== undefined) {
+    if ((user.two_factor_enabled === 1 && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;
     }

@@ -19,8 +19,8 @@ function assertStrictPage(page: LightMyRequestResponse): void {
   assert.match(csp, /script-src 'self'(;|$)/);
   assert.match(csp, /style-src 'self'(;|$)/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|frame-src|child-src/);
-  // The only script is the app's own file; no inline style or frame on the page.
-  assert.deepEqual(page.body.match(/<script[^>]*>/g), ['<script src="/assets/app.js" defer>']);
+  // The only scripts are the app's own files (app.js and the WebAuthn helper); no inline style or frame on the page.
+  assert.deepEqual(page.body.match(/<script[^>]*>/g), ['<script src="/assets/webauthn.js" defer>', '<script src="/assets/app.js" defer>']);
   assert.doesNotMatch(page.body, /<[a-z]+[^>]* style=/i);
   assert.doesNotMatch(page.body, /<iframe|<object|<embed/i);
 }

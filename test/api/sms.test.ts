@@ -281,7 +281,7 @@ for (const dialect of dialects()) {
       assert.equal(started.statusCode, 200, started.body);
       const authenticator = new Authenticator(started.json().otpauth_uri);
       assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode, 200);
-      assert.deepEqual((await app.api('GET', '/api/v1/me', { token })).json().two_factor.methods, ['sms', 'totp']);
+      assert.deepEqual((await app.api('GET', '/api/v1/me', { token })).json().two_factor.methods, ['totp', 'sms'], 'in the order they are offered');
     });
 
     it('changing the number: a current passcode, then the new number\'s code; the old number stops working and trusted computers are forgotten', async () => {

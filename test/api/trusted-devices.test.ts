@@ -220,6 +220,7 @@ for (const dialect of dialects()) {
         country: 'US',
         sms_daily_budget: null,
         sms_allowed_countries: null,
+        require_security_keys_for_admins: false,
       });
       const noConfirmation = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 3 } });
       assert.equal(noConfirmation.statusCode, 400);

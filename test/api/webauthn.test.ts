@@ -277,3 +277,93 @@ describe('security keys need a domain name', () => {
     assert.equal(response.json().error.code, 'webauthn_unavailable');
   });
 });
+
+for (const dialect of dialects()) {
+  describe(`"security keys for admins" policy on ${dialect.name}`, { skip: dialect.skip }, () => {
+    let app: TestApp;
+    let ownerToken: string;
+    let ownerKey: SoftwareSecurityKey;
+
+    const apps: Record<string, Authenticator> = {};
+
+    before(async () => {
+      app = await startTestApp({ dialect: dialect.name });
+      ownerToken = (await setUpAccount(app)).token;
+      // An admin and an agent with an app, from before the policy.
+      await addUser(app, { account: 'acme', email: 'ada@acme.test', role: 'admin' });
+      await addUser(app, { account: 'acme', email: 'abe@acme.test', role: 'agent' });
+      for (const email of ['ada@acme.test', 'abe@acme.test']) {
+        const token = await signInToken(app, { account: 'acme', email });
+        const started = await app.api('POST', '/api/v1/me/two-factor/totp', { token });
+        apps[email] = Authenticator.fromQrCode(started.json().qr_code);
+        assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: apps[email]!.code(app.clock.now()) } })).statusCode, 200);
+      }
+    });
+    after(async () => app?.close());
+
+    const policy = (token: string, body: Record<string, unknown>) => app.api('PUT', '/api/v1/admin/security-policy', { token, body });
+
+    it('cannot be turned on by an admin without a key of their own', async () => {
+      // The owner's first factor is an app; the key comes second.
+      const started = await app.api('POST', '/api/v1/me/two-factor/totp', { token: ownerToken });
+      const authenticator = Authenticator.fromQrCode(started.json().qr_code);
+      const verified = await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token: ownerToken, body: { code: authenticator.code(app.clock.now()) } });
+      const codes = verified.json().recovery_codes as string[];
+      const refused = await policy(ownerToken, { require_security_keys_for_admins: true, method: 'recovery_code', code: codes[0] });
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.equal(refused.json().error.code, 'security_key_required');
+      ownerKey = keyFor(app);
+      assert.equal((await addKey(app, ownerToken, ownerKey, { method: 'recovery_code', code: codes[1]! })).statusCode, 200);
+      const turnedOn = await policy(ownerToken, { require_security_keys_for_admins: true, ...(await confirmationWithKey(app, ownerToken, ownerKey)) });
+      assert.equal(turnedOn.statusCode, 200, turnedOn.body);
+      assert.equal(turnedOn.json().require_security_keys_for_admins, true);
+    });
+
+    it('an admin with a key must use it: the app is not offered at sign-in', async () => {
+      const challenge = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'owner@acme.test', password: STRONG_PASSWORD } });
+      assert.deepEqual(challenge.json().methods, ['webauthn', 'recovery_code']);
+      const byApp = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge.json().challenge_token, method: 'totp', code: '123456' } });
+      assert.equal(byApp.statusCode, 400);
+      assert.equal(byApp.json().error.field, 'method');
+      const options = await signInOptions(app, challenge.json().challenge_token);
+      const signedIn = await verify(app, challenge.json().challenge_token, ownerKey.assert(options));
+      assert.equal(signedIn.json().status, 'signed_in', signedIn.body);
+    });
+
+    it('an admin without a key passes their passcode, then may only add a key; agents are not affected', async () => {
+      app.clock.advance(30_000);
+      const agent = await challengeFor(app, 'abe@acme.test');
+      const agentIn = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: agent.token, method: 'totp', code: apps['abe@acme.test']!.code(app.clock.now()) } });
+      assert.equal(agentIn.json().status, 'signed_in', 'agents sign in with their app as before');
+
+      const admin = await challengeFor(app, 'ada@acme.test');
+      assert.deepEqual(admin.methods, ['totp', 'recovery_code']);
+      const passed = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: admin.token, method: 'totp', code: apps['ada@acme.test']!.code(app.clock.now()) } });
+      assert.equal(passed.json().status, 'two_factor_setup_required', passed.body);
+      const setupToken = passed.json().session_token;
+      assert.equal((await app.api('GET', '/api/v1/admin/users', { token: setupToken })).statusCode, 403, 'the setup session can do nothing else');
+      const appAgain = await app.api('POST', '/api/v1/me/two-factor/totp', { token: setupToken });
+      assert.equal(appAgain.statusCode, 403);
+      assert.equal(appAgain.json().error.code, 'security_key_required');
+      // The passcode was just given: adding the key needs no second one.
+      const key = keyFor(app);
+      const added = await addKey(app, setupToken, key);
+      assert.equal(added.statusCode, 200, added.body);
+      const fullToken = added.json().session_token;
+      assert.ok(fullToken, 'a full session replaces the setup-only one');
+      assert.equal((await app.api('GET', '/api/v1/admin/users', { token: fullToken })).statusCode, 200);
+      const next = await challengeFor(app, 'ada@acme.test');
+      assert.deepEqual(next.methods, ['webauthn', 'recovery_code']);
+    });
+
+    it('a new admin without two-factor authentication must add a key, after confirming their email', async () => {
+      await addUser(app, { account: 'acme', email: 'ash@acme.test', role: 'admin' });
+      const response = await signIn(app, { account: 'acme', email: 'ash@acme.test' });
+      assert.equal(response.json().status, 'two_factor_setup_required');
+      const token = response.json().session_token;
+      const early = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration/options', { token, body: {} });
+      assert.equal(early.statusCode, 403);
+      assert.equal(early.json().error.code, 'email_confirmation_required');
+    });
+  });
+}

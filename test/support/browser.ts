@@ -74,6 +74,9 @@ export interface ServedAppOptions {
   /** Extra environment for loadConfig (PORT, TESSERA_BASE_URL and the data dir are set here). */
   env?: Record<string, string>;
   runtime?: RuntimeOptions;
+  /** The base URL's host name (default 127.0.0.1). WebAuthn needs "localhost": a
+   * browser refuses an IP address as the relying party's ID. */
+  hostname?: 'localhost' | '127.0.0.1';
 }
 
 async function listenOnFreePort(options: ServedAppOptions, dataDir: string): Promise<{ runtime: Runtime; config: Config; logs: string[]; baseUrl: string }> {
@@ -82,7 +85,7 @@ async function listenOnFreePort(options: ServedAppOptions, dataDir: string): Pro
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
+    const baseUrl = `http://${options.hostname ?? '127.0.0.1'}:${port}`;
     const config = loadConfig(
       {
         TESSERA_DATA_DIR: dataDir,

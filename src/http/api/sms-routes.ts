@@ -170,7 +170,7 @@ export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
         tags: ['two-factor'],
         summary: 'Choose the method the passcode page offers first',
         security: bearerSecurity,
-        body: Type.Object({ method: Type.Union([Type.Literal('totp'), Type.Literal('sms')]) }),
+        body: Type.Object({ method: Type.Union([Type.Literal('webauthn'), Type.Literal('totp'), Type.Literal('sms')]) }),
       },
     },
     async (request, reply) => {

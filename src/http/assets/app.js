@@ -53,6 +53,91 @@
     }).catch(function () {});
   });
 
+  // Security keys and passkeys, through @simplewebauthn/browser (webauthn.js). The
+  // server's options ride on the form; the browser's answer goes back in a hidden field.
+  var webauthn = window.SimpleWebAuthnBrowser;
+  var keySupported = !!(webauthn && webauthn.browserSupportsWebAuthn());
+  var keyMessage = function (error) {
+    if (error && error.name === 'NotAllowedError') return 'The security key did not answer in time, or you cancelled. Try again.';
+    if (error && error.name === 'InvalidStateError') return 'This security key is already added.';
+    if (!keySupported) return 'This browser cannot use security keys. Use another method.';
+    return (error && error.message) || 'The security key could not be used. Try again.';
+  };
+  var showKeyError = function (box, error) {
+    if (!box) return;
+    box.hidden = false;
+    box.textContent = keyMessage(error);
+  };
+
+  // Fresh options from the server (a POST with the form's CSRF token): for signing in,
+  // they are bound to this sign-in; for a confirmation, to this session.
+  var fetchKeyOptions = function (url, form) {
+    var csrf = form.querySelector('input[name="_csrf"]');
+    return fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf ? csrf.value : '' }).toString(),
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) throw new Error(body && body.error ? body.error.message : 'The security key could not be used.');
+        return body.options;
+      });
+    });
+  };
+
+  // Adding a key (options on the form) and signing in with one (options fetched).
+  document.querySelectorAll('form[data-webauthn-options], form[data-webauthn-sign-in]').forEach(function (form) {
+    var registering = form.hasAttribute('data-webauthn-options');
+    var box = form.querySelector('[data-webauthn-error]');
+    var button = form.querySelector('button[type="submit"]');
+    if (!keySupported) {
+      showKeyError(box, null);
+      if (button) button.disabled = true;
+      return;
+    }
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      if (button) button.disabled = true;
+      var ceremony = registering
+        ? webauthn.startRegistration({ optionsJSON: JSON.parse(form.getAttribute('data-webauthn-options')) })
+        : fetchKeyOptions(form.getAttribute('data-webauthn-sign-in'), form).then(function (optionsJSON) {
+            return webauthn.startAuthentication({ optionsJSON: optionsJSON });
+          });
+      ceremony.then(function (credential) {
+        form.querySelector('input[name="' + (registering ? 'credential' : 'code') + '"]').value = JSON.stringify(credential);
+        form.submit();
+      }).catch(function (error) {
+        if (button) button.disabled = false;
+        showKeyError(box, error);
+      });
+    });
+  });
+
+  // "Use your security key" inside a confirmation: the signed answer is sent as the
+  // confirmation's code.
+  document.querySelectorAll('[data-webauthn-confirm]').forEach(function (button) {
+    var form = button.form;
+    if (!form) return;
+    var box = form.querySelector('[data-webauthn-error]');
+    if (!keySupported) { button.disabled = true; return; }
+    button.addEventListener('click', function () {
+      button.disabled = true;
+      fetchKeyOptions('/profile/two-factor/webauthn/confirmation-options', form).then(function (optionsJSON) {
+        return webauthn.startAuthentication({ optionsJSON: optionsJSON });
+      }).then(function (credential) {
+        var radio = form.querySelector('input[name="method"][value="webauthn"]');
+        if (radio) radio.checked = true;
+        var code = form.querySelector('input[name="code"]');
+        code.value = JSON.stringify(credential);
+        form.submit();
+      }).catch(function (error) {
+        button.disabled = false;
+        showKeyError(box, error);
+      });
+    });
+  });
+
   // Confirm dangerous actions.
   document.querySelectorAll('form[data-confirm]').forEach(function (form) {
     form.addEventListener('submit', function (event) {

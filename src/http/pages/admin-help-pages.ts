@@ -32,7 +32,7 @@ export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requi
     const owner = user.id === admin.account.owner_user_id;
     const blocked = self ? 'You cannot do this for yourself. Ask another admin.' : owner ? 'Only the owner can do this for the owner.' : null;
     const confirmation = (prefix: string, error: string | null | undefined) =>
-      confirmationFields({ prefix, error: error ?? null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), password: methods.includes('password') });
+      confirmationFields({ prefix, error: error ?? null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') });
     return kit.send(
       request,
       reply,

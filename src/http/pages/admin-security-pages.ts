@@ -39,6 +39,7 @@ function readChange(body: unknown): PolicyChange {
     country: formString(body, 'country') || undefined,
     sms_daily_budget: budget === '' ? null : /^\d+$/.test(budget) ? Number(budget) : budget,
     sms_allowed_countries: formString(body, 'sms_allowed_countries'),
+    require_security_keys_for_admins: formString(body, 'require_security_keys_for_admins') === '1',
   };
 }
 
@@ -62,6 +63,11 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
     lines.push('Two-factor authentication will no longer be required. Everyone keeps their two-factor authentication exactly as it is; people may turn theirs off themselves.');
   } else if (requireNext === 'staff' && grace !== current.graceDays) {
     lines.push(`The grace period becomes ${grace} day${grace === 1 ? '' : 's'} from when the requirement was turned on.`);
+  }
+  if (change.require_security_keys_for_admins === true && !current.securityKeysForAdmins) {
+    lines.push('Admins will have to sign in with a security key or passkey every time; a passcode from an app or a text will no longer do, and trusted computers will not skip it. Admins without a key will add one at their next sign-in. Recovery codes still work if a key is lost.');
+  } else if (change.require_security_keys_for_admins === false && current.securityKeysForAdmins) {
+    lines.push('Admins may sign in with any of their two-factor methods again.');
   }
   if (change.session_days !== undefined && change.session_days !== current.sessionDays) {
     lines.push(`People stay signed in for ${String(change.session_days)} days (was ${current.sessionDays}); a shorter time also ends open sessions older than that.`);
@@ -94,6 +100,8 @@ export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, r
     <h2 id="require-heading">Two-factor authentication for staff</h2>
     <label class="checkbox"><input type="checkbox" name="require_two_factor" value="staff"${policy.requireTwoFactor === 'staff' ? html` checked` : ''}> Require two-factor authentication for all agents and administrators</label>
     <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
+    <label class="checkbox"><input type="checkbox" name="require_security_keys_for_admins" value="1"${policy.securityKeysForAdmins ? html` checked` : ''}> Require a security key or passkey for administrators</label>
+    <p class="hint">Phishing-resistant sign-in for the people who can change everyone's access (NIST SP 800-63B-4). Add a key to your own sign-in first.</p>
     ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: String(policy.graceDays), required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
   </section>
   <section class="card" aria-labelledby="durations-heading">
@@ -164,7 +172,8 @@ ${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : 
     <input type="hidden" name="country" value="${String(change.country ?? '')}">
     <input type="hidden" name="sms_daily_budget" value="${change.sms_daily_budget === null || change.sms_daily_budget === undefined ? '' : String(change.sms_daily_budget)}">
     <input type="hidden" name="sms_allowed_countries" value="${String(change.sms_allowed_countries ?? '')}">
-    ${confirmationFields({ prefix: 'policy', error: null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), password: methods.includes('password') })}
+    <input type="hidden" name="require_security_keys_for_admins" value="${change.require_security_keys_for_admins === true ? '1' : ''}">
+    ${confirmationFields({ prefix: 'policy', error: null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
     <button type="submit" class="primary">Confirm and save</button>
     <a href="/admin/security">Cancel</a>
   </form>

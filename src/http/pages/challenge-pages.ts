@@ -1,16 +1,16 @@
 // The passcode page: the second step of sign-in. It is opened by the challenge cookie
 // alone, which grants nothing else.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { completeSecondFactor, openChallenge, type OpenChallenge } from '../../services/challenge.js';
+import { completeSecondFactor, openChallenge, securityKeySignInOptions, type OpenChallenge } from '../../services/challenge.js';
 import { sendSignInCode, signInCodeState, type SmsCodeState } from '../../services/sms-sending.js';
-import { messageFor } from '../errors.js';
+import { ERROR_TABLE, apiErrorBody, messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
 import { deliveryNotice, sendButton } from './sms-pages.js';
 
-type PasscodeMethod = 'totp' | 'sms' | 'recovery_code';
+type PasscodeMethod = 'webauthn' | 'totp' | 'sms' | 'recovery_code';
 
 function passcodeForm(
   csrf: string,
@@ -25,6 +25,7 @@ function passcodeForm(
   const sms = input.sms;
   const switchTo = (method: PasscodeMethod) => `/sign-in/two-factor?method=${method}${input.next ? `&next=${encodeURIComponent(input.next)}` : ''}`;
   const otherLinks: Html[] = [];
+  if (input.method !== 'webauthn' && open.methods.includes('webauthn')) otherLinks.push(html`<a href="${switchTo('webauthn')}">Use your security key</a>`);
   if (input.method !== 'totp' && open.methods.includes('totp')) otherLinks.push(html`<a href="${switchTo('totp')}">Use your authenticator app</a>`);
   if (input.method !== 'sms' && open.methods.includes('sms')) otherLinks.push(html`<a href="${switchTo('sms')}">Get a code by text message</a>`);
   if (!isRecovery) otherLinks.push(html`<a href="${switchTo('recovery_code')}">Use a recovery code</a>`);
@@ -35,6 +36,26 @@ function passcodeForm(
         ? html`We texted a 6-digit code to <strong class="phone">${sms.phoneMasked}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
         : html`We can text a 6-digit code to <strong class="phone">${sms?.phoneMasked ?? ''}</strong> for <strong>${open.account.name}</strong>.`
       : html`Open your authenticator app and enter the 6-digit passcode for <strong>${open.account.name}</strong>.`;
+  const remember = days > 0
+    ? html`<label class="checkbox"><input type="checkbox" name="remember" value="1"${input.remember ? html` checked` : ''}> Don't ask again on this computer for ${String(days)} day${days === 1 ? '' : 's'}</label>`
+    : '';
+  if (input.method === 'webauthn') {
+    return html`
+<h1>Two-factor authentication</h1>
+<p>Use your security key or passkey for <strong>${open.account.name}</strong>: press the button, then touch your key or confirm on your device.</p>
+<form method="post" action="${action}" data-webauthn-sign-in="/sign-in/two-factor/webauthn/options" novalidate>
+  ${csrfField(csrf)}
+  <input type="hidden" name="method" value="webauthn">
+  <input type="hidden" name="code" value="">
+  ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
+  <p class="error" data-webauthn-error role="alert" hidden></p>
+  <noscript><p class="error">Security keys need JavaScript in this browser. Use another method below.</p></noscript>
+  ${remember}
+  <button type="submit" class="primary" autofocus>Use your security key</button>
+</form>
+<p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
+<p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
+  }
   return html`
 <h1>Two-factor authentication</h1>
 <p>${intro}</p>
@@ -45,9 +66,7 @@ ${isSms && sms ? deliveryNotice(sms.delivery) : ''}
   ${isRecovery
     ? field({ name: 'code', label: 'Recovery code', autocomplete: 'off', error: input.error, autofocus: true, maxlength: 40, hint: 'Like xxxx-xxxx-xxxx-xxxx; case and dashes do not matter.' })
     : field({ name: 'code', label: isSms ? 'Code from the text' : 'Passcode', autocomplete: 'one-time-code', inputmode: 'numeric', error: input.error, autofocus: true, maxlength: 12 })}
-  ${days > 0
-    ? html`<label class="checkbox"><input type="checkbox" name="remember" value="1"${input.remember ? html` checked` : ''}> Don't ask again on this computer for ${String(days)} day${days === 1 ? '' : 's'}</label>`
-    : ''}
+  ${remember}
   <button type="submit" class="primary">Verify</button>
 </form>
 ${isSms && sms
@@ -62,12 +81,14 @@ ${isSms && sms
 
 function chosenMethod(raw: unknown, open: OpenChallenge): PasscodeMethod {
   if (raw === 'recovery_code') return 'recovery_code';
+  if (raw === 'webauthn' && open.methods.includes('webauthn')) return 'webauthn';
   if (raw === 'sms' && open.methods.includes('sms')) return 'sms';
   if (raw === 'totp' && open.methods.includes('totp')) return 'totp';
   // The person's preferred method first (DESIGN.md row 2: "with one preferred").
   const preferred = open.user.preferred_method;
-  if ((preferred === 'sms' || preferred === 'totp') && open.methods.includes(preferred)) return preferred;
-  return open.methods.includes('totp') ? 'totp' : open.methods.includes('sms') ? 'sms' : 'recovery_code';
+  if (preferred !== null && open.methods.includes(preferred)) return preferred;
+  // The methods come in the order they are offered: a security key first.
+  return open.methods[0] ?? 'recovery_code';
 }
 
 export function registerChallengePages(app: FastifyInstance, kit: PageKit): void {
@@ -92,6 +113,15 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       narrow: true,
       body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, next: safeNextPath(query.next), sms }),
     });
+  });
+
+  // JSON for app.js: options to sign this sign-in with a key (a POST: they are stored).
+  app.post('/sign-in/two-factor/webauthn/options', async (request, reply) => {
+    const submitted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>)._csrf : undefined;
+    if (!kit.csrf.verify(request, submitted)) return reply.code(403).send(apiErrorBody({ code: 'csrf_failed' }));
+    const result = await securityKeySignInOptions(kit.deps, kit.cookies.read(request, COOKIE.challenge));
+    if (!result.ok) return reply.code(ERROR_TABLE[result.failure.code].status).send(apiErrorBody(result.failure));
+    return reply.send({ options: result.value });
   });
 
   // "Text me a code" / "Send again": a POST, never a GET (no state change on GET).

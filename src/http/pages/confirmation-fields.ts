@@ -9,7 +9,7 @@ export function sendConfirmationTextForm(csrf: string, back: string): Html {
   return html`<form id="${SEND_TEXT_FORM_ID}" method="post" action="/profile/two-factor/sms/send" hidden><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="back" value="${back}"></form>`;
 }
 
-/** A passcode-or-recovery-code confirmation inside a form (DESIGN.md, "Confirmation").
+/** A passcode-, security-key- or recovery-code confirmation inside a form (DESIGN.md, "Confirmation").
  * With `hasSms`, the page must also hold sendConfirmationTextForm. */
 export function confirmationFields(options: {
   prefix: string;
@@ -17,6 +17,8 @@ export function confirmationFields(options: {
   hasSms: boolean;
   /** Whether the person has an authenticator app (default: yes). */
   hasTotp?: boolean;
+  /** Whether the person has a security key: a button signs with it (app.js). */
+  hasWebauthn?: boolean;
   password?: boolean;
 }): Html {
   const id = `${options.prefix}-code`;
@@ -29,8 +31,14 @@ export function confirmationFields(options: {
 </div>`;
   }
   const hasTotp = options.hasTotp !== false;
+  const hasWebauthn = options.hasWebauthn === true;
   return html`<fieldset>
   <legend>Confirm with</legend>
+  ${hasWebauthn
+    ? html`<label class="checkbox"><input type="radio" name="method" value="webauthn"> Your security key</label>
+  <p class="hint"><button type="button" class="link" data-webauthn-confirm>Use your security key</button> (no code to type)</p>
+  <p class="error" data-webauthn-error hidden></p>`
+    : ''}
   ${hasTotp ? html`<label class="checkbox"><input type="radio" name="method" value="totp" checked> A passcode from your authenticator app</label>` : ''}
   ${options.hasSms
     ? html`<label class="checkbox"><input type="radio" name="method" value="sms"${hasTotp ? '' : html` checked`}> A texted passcode</label>

@@ -38,12 +38,13 @@ export function csrfField(token: string): Html {
   return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
-/** Reads one string field from a urlencoded form; a repeated or missing field is ''. */
-export function formString(body: unknown, name: string): string {
+/** Reads one string field from a urlencoded form; a repeated or missing field is ''.
+ * Longer values are cut at maxLength (a security key's credential JSON needs more). */
+export function formString(body: unknown, name: string, maxLength = 4096): string {
   if (typeof body !== 'object' || body === null) return '';
   const value = (body as Record<string, unknown>)[name];
   if (typeof value !== 'string' || /[\u0000\p{Cs}]/u.test(value)) return '';
-  return value.slice(0, 4096);
+  return value.slice(0, maxLength);
 }
 
 /** Only same-site paths may be redirect targets (no open redirect). */

@@ -46,6 +46,7 @@ export function renderPage(frame: PageFrame): string {
 <title>${frame.title} · ${frame.productName}</title>
 <link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/webauthn.js" defer></script>
 <script src="/assets/app.js" defer></script>
 </head>
 <body>

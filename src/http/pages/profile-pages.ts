@@ -12,7 +12,12 @@ import { deviceSections, registerDevicePages } from './device-sections.js';
 export type SecurityPage = (
   request: Parameters<PageKit['send']>[0],
   reply: Parameters<PageKit['send']>[1],
-  options: { twoFactorErrors?: { regenerate?: string | null; disable?: string | null }; notice?: { kind: 'info' | 'success' | 'error'; text: string } | null; status?: number },
+  options: {
+    twoFactorErrors?: { regenerate?: string | null; disable?: string | null };
+    keyRemoval?: { keyId: string; error: string };
+    notice?: { kind: 'info' | 'success' | 'error'; text: string } | null;
+    status?: number;
+  },
 ) => Promise<unknown>;
 
 export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
@@ -21,11 +26,11 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
   const securityPage = async (
     request: Parameters<PageKit['send']>[0],
     reply: Parameters<PageKit['send']>[1],
-    options: { twoFactorErrors?: { regenerate?: string | null; disable?: string | null }; currentPasswordError?: string | null; newPasswordError?: string | null; notice?: { kind: 'info' | 'success' | 'error'; text: string } | null; status?: number },
+    options: { twoFactorErrors?: { regenerate?: string | null; disable?: string | null }; keyRemoval?: { keyId: string; error: string }; currentPasswordError?: string | null; newPasswordError?: string | null; notice?: { kind: 'info' | 'success' | 'error'; text: string } | null; status?: number },
   ) => {
     const signedIn = request.signedIn!;
     const csrf = kit.csrfToken(request, reply);
-    const section = await twoFactorSection(kit, signedIn, csrf, options.twoFactorErrors ?? {});
+    const section = await twoFactorSection(kit, signedIn, csrf, { ...options.twoFactorErrors, keyRemoval: options.keyRemoval });
     const devices = await deviceSections(kit, signedIn, csrf);
     return kit.send(
       request,
@@ -69,6 +74,9 @@ ${devices}
       'sessions-ended': 'You are signed out everywhere else.',
       'sms-on': 'Text messages are on: we text your passcodes to this number from now on.',
       preferred: 'Your preferred method is saved.',
+      'key-added': 'Your security key is added. You will be asked for it first when you sign in.',
+      'key-renamed': 'The key is renamed.',
+      'key-removed': 'The security key is removed. Computers you trusted will ask for a passcode again.',
     };
     const text = query.sms === 'sent' ? 'We texted you a code. It works for 10 minutes.' : typeof query.done === 'string' ? notices[query.done] : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;

@@ -1,6 +1,8 @@
 // The HTML pages: their own scope with the session cookie, CSRF on every form, and
 // local assets only (the CSP allows nothing else).
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { ServiceDeps } from '../../services/deps.js';
@@ -15,6 +17,11 @@ const ASSETS: Record<string, { file: URL; type: string }> = {
   'app.css': { file: new URL('../assets/app.css', import.meta.url), type: 'text/css; charset=utf-8' },
   'app.js': { file: new URL('../assets/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
   'icon.svg': { file: new URL('../assets/icon.svg', import.meta.url), type: 'image/svg+xml' },
+  // @simplewebauthn/browser's own bundle, served from here (the CSP allows no CDN).
+  'webauthn.js': {
+    file: new URL('../dist/bundle/index.umd.min.js', pathToFileURL(createRequire(import.meta.url).resolve('@simplewebauthn/browser'))),
+    type: 'text/javascript; charset=utf-8',
+  },
 };
 
 export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Promise<void> {

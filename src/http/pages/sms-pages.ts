@@ -13,6 +13,8 @@ import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { onlySecurityKeys, securityKeyCard } from './webauthn-pages.js';
+import { justProvedPasscode } from '../../services/webauthn.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
 import type { PageKit } from './kit.js';
 import { showEnrolmentDone } from './two-factor-pages.js';
@@ -41,6 +43,9 @@ export interface SetupState {
   phoneError?: string | null;
   phone?: string;
   country?: string;
+  /** About adding a security key (its confirmation or the key's answer). */
+  keyError?: string | null;
+  keyName?: string;
   notice?: { kind: 'info' | 'success' | 'error'; text: string } | null;
 }
 
@@ -64,7 +69,17 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
   const hasSms = summary.methods.includes('sms');
   const allowList = parseCountryList(signedIn.account.sms_allowed_countries);
   const defaultCountry = state.country && isCountryCode(state.country) ? state.country : signedIn.account.country;
-  const confirmation = (prefix: string, error: string | null | undefined) => (on ? confirmationFields({ prefix, error: error ?? null, hasSms, hasTotp }) : '');
+  const hasWebauthn = summary.methods.includes('webauthn');
+  const keysOnly = onlySecurityKeys(signedIn);
+  const confirmation = (prefix: string, error: string | null | undefined) => (on ? confirmationFields({ prefix, error: error ?? null, hasSms, hasTotp, hasWebauthn }) : '');
+  const keyNeedsConfirmation = on && !justProvedPasscode(signedIn, kit.deps.now());
+  const keyCard = securityKeyCard(kit, {
+    csrf,
+    confirmation: keyNeedsConfirmation ? confirmation('key', state.keyError) : '',
+    error: keyNeedsConfirmation ? null : state.keyError,
+    required: keysOnly,
+    name: state.keyName,
+  });
   const appCard = hasTotp
     ? ''
     : html`<section class="card">
@@ -96,14 +111,21 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
     {
       title: on ? 'Add a two-factor method' : 'Enable two-factor authentication',
       current: 'security',
-      notice: state.notice ?? (forced ? { kind: 'info', text: 'Set up two-factor authentication to continue. It takes a minute.' } : null),
+      notice:
+        state.notice ??
+        (keysOnly
+          ? { kind: 'info', text: `${signedIn.account.name} requires admins to sign in with a security key or passkey. Add one to continue.` }
+          : forced
+            ? { kind: 'info', text: 'Set up two-factor authentication to continue. It takes a minute.' }
+            : null),
       body: html`
 ${on && hasSms ? sendConfirmationTextForm(csrf, '/profile/two-factor/setup') : ''}
 <h1>${on ? 'Add a two-factor method' : 'Enable two-factor authentication'}</h1>
-<p>${on ? 'Adding a method, or changing your phone number, needs a current passcode or a recovery code first.' : 'Choose how you will get your 6-digit passcodes.'}</p>
+<p>${on ? 'Adding a method, or changing your phone number, needs a current passcode or a recovery code first.' : 'Choose what you will use after your password.'}</p>
 <div class="method-choice">
-  ${appCard}
-  ${smsCard}
+  ${keyCard}
+  ${keysOnly ? '' : appCard}
+  ${keysOnly ? '' : smsCard}
 </div>
 ${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>`}`,
     },

@@ -21,6 +21,7 @@ import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './profile-pages.js';
 import { registerSmsPages, setupPage } from './sms-pages.js';
+import { registerSecurityKeyPages } from './webauthn-pages.js';
 
 export function recoveryCodesFileName(productName: string, accountSlug: string): string {
   const safe = (value: string) => value.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'tessera';
@@ -213,6 +214,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
   });
 
   registerSmsPages(app, kit);
+  registerSecurityKeyPages(app, kit, securityPage);
 
   app.post('/profile/two-factor/recovery-codes', async (request, reply) => {
     const signedIn = kit.requireFull(request, reply);

@@ -4,13 +4,20 @@ import { requiredByAccount } from '../../services/two-factor.js';
 import { html, type Html } from '../html.js';
 import { enrolledPhone } from '../../services/sms-enrolment.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { securityKeysOf } from '../../services/webauthn.js';
+import { securityKeysList } from './webauthn-pages.js';
 import { csrfField } from './forms.js';
 import type { PageKit } from './kit.js';
 
 const METHOD_NAMES = { totp: 'Authenticator app', sms: 'Text messages', webauthn: 'Security key' } as const;
 
 /** The "Two-factor authentication" card of Security settings. */
-export async function twoFactorSection(kit: PageKit, signedIn: SignedIn, csrf: string, errors: { regenerate?: string | null; disable?: string | null } = {}): Promise<Html> {
+export async function twoFactorSection(
+  kit: PageKit,
+  signedIn: SignedIn,
+  csrf: string,
+  errors: { regenerate?: string | null; disable?: string | null; keyRemoval?: { keyId: string; error: string } } = {},
+): Promise<Html> {
   const summary = await twoFactorSummary(kit.deps.db, signedIn.user, kit.deps.now());
   if (!summary.enabled) {
     return html`<section class="card" aria-labelledby="two-factor-heading">
@@ -23,8 +30,21 @@ export async function twoFactorSection(kit: PageKit, signedIn: SignedIn, csrf: s
   const low = summary.recoveryCodesLeft <= 3;
   const hasSms = summary.methods.includes('sms');
   const hasTotp = summary.methods.includes('totp');
+  const hasWebauthn = summary.methods.includes('webauthn');
+  const keys = hasWebauthn ? await securityKeysOf(kit.deps.db, signedIn.user.id) : [];
   const phone = hasSms ? await enrolledPhone(kit.deps, signedIn.user.id) : null;
-  const describe = (method: keyof typeof METHOD_NAMES) => (method === 'sms' && phone ? html`${METHOD_NAMES.sms} to <span class="phone">${phone.phoneMasked}</span>` : METHOD_NAMES[method]);
+  const describe = (method: keyof typeof METHOD_NAMES) =>
+    method === 'sms' && phone
+      ? html`${METHOD_NAMES.sms} to <span class="phone">${phone.phoneMasked}</span>`
+      : method === 'webauthn'
+        ? `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`
+        : METHOD_NAMES[method];
+  const confirmWith = (prefix: string, error: string | null) => confirmationFields({ prefix, error, hasSms, hasTotp, hasWebauthn });
+  const addLinks: Html[] = [
+    html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
+    ...(hasTotp ? [] : [html`<a href="/profile/two-factor/setup">Add an authenticator app</a>`]),
+    html`<a href="/profile/two-factor/setup">${hasSms ? 'Change your phone number' : 'Add text messages'}</a>`,
+  ];
   return html`${hasSms ? sendConfirmationTextForm(csrf, '/profile/security') : ''}<section class="card" aria-labelledby="two-factor-heading">
   <h2 id="two-factor-heading">Two-factor authentication</h2>
   <p><span class="badge badge-on">On</span> You are asked for a passcode after your password.</p>
@@ -41,15 +61,16 @@ export async function twoFactorSection(kit: PageKit, signedIn: SignedIn, csrf: s
     <button type="submit">Save preferred method</button>
   </form>`
     : ''}
-  <p><a href="/profile/two-factor/setup">${hasTotp && !hasSms ? 'Add text messages' : !hasTotp && hasSms ? 'Add an authenticator app or change your phone number' : 'Change your phone number'}</a></p>
+  <p>${addLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
+  ${securityKeysList(keys, csrf, { confirmation: confirmWith('remove-key', null), error: errors.keyRemoval?.error ?? null, keyId: errors.keyRemoval?.keyId ?? null })}
   <h3>Recovery codes</h3>
   <p class="${low ? 'error' : ''}">${String(summary.recoveryCodesLeft)} recovery code${summary.recoveryCodesLeft === 1 ? '' : 's'} left.${low ? ' Make a new set soon.' : ''}</p>
   <details${errors.regenerate ? html` open` : ''}>
     <summary>Get new recovery codes</summary>
-    <p>Your old codes stop working. Confirm with a current passcode or a recovery code.</p>
+    <p>Your old codes stop working. Confirm with a current passcode${hasWebauthn ? ', your security key' : ''} or a recovery code.</p>
     <form method="post" action="/profile/two-factor/recovery-codes" novalidate>
       ${csrfField(csrf)}
-      ${confirmationFields({ prefix: 'regenerate', error: errors.regenerate ?? null, hasSms, hasTotp })}
+      ${confirmWith('regenerate', errors.regenerate ?? null)}
       <button type="submit">Get new recovery codes</button>
     </form>
   </details>
@@ -58,10 +79,10 @@ export async function twoFactorSection(kit: PageKit, signedIn: SignedIn, csrf: s
     ? html`<p>Your account requires two-factor authentication for staff, so it cannot be turned off.</p>`
     : html`<details${errors.disable ? html` open` : ''}>
     <summary>Turn off two-factor authentication</summary>
-    <p>Without it, your password alone lets anyone in. Confirm with a current passcode or a recovery code.</p>
+    <p>Without it, your password alone lets anyone in. Confirm with a current passcode${hasWebauthn ? ', your security key' : ''} or a recovery code.</p>
     <form method="post" action="/profile/two-factor/disable" data-confirm="Turn off two-factor authentication?" novalidate>
       ${csrfField(csrf)}
-      ${confirmationFields({ prefix: 'disable', error: errors.disable ?? null, hasSms, hasTotp })}
+      ${confirmWith('disable', errors.disable ?? null)}
       <button type="submit" class="danger">Turn off</button>
     </form>
   </details>`}

@@ -1,0 +1,174 @@
+// Security keys and passkeys on the pages: add one (name it, touch it), rename and
+// remove them from Security settings, and the JSON options a confirmation signs.
+// The browser side is app.js with @simplewebauthn/browser (assets/webauthn.js).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import { mustUseSecurityKey } from '../../domain/sign-in-decision.js';
+import { twoFactorPolicyOf } from '../../services/first-factor.js';
+import type { SignedIn } from '../../services/sessions.js';
+import {
+  KEY_NAME_MAX_LENGTH,
+  confirmationOptions,
+  finishKeyRegistration,
+  removeSecurityKey,
+  renameSecurityKey,
+  securityKeysAvailable,
+  startKeyRegistration,
+  type SecurityKey,
+} from '../../services/webauthn.js';
+import { ERROR_TABLE, apiErrorBody, messageFor } from '../errors.js';
+import { html, type Html } from '../html.js';
+import { requestContext } from '../request-context.js';
+import { csrfField, field, formString } from './forms.js';
+import type { PageKit } from './kit.js';
+import type { SecurityPage } from './profile-pages.js';
+import { setupPage } from './sms-pages.js';
+import { showEnrolmentDone } from './two-factor-pages.js';
+
+/** The "Security key or passkey" card of the setup page. */
+export function securityKeyCard(
+  kit: PageKit,
+  input: { csrf: string; confirmation: Html | ''; error: string | null | undefined; required: boolean; name?: string },
+): Html {
+  if (!securityKeysAvailable(kit.deps)) {
+    return html`<section class="card"><h2>Security key or passkey</h2><p>${messageFor({ code: 'webauthn_unavailable' })}</p></section>`;
+  }
+  return html`<section class="card">
+    <h2>Security key or passkey</h2>
+    <p><strong>${input.required ? 'Required for admins.' : 'The safest choice.'}</strong> A USB or NFC key (such as a YubiKey), or a passkey on this computer or your phone. You touch it instead of typing a code, and it only works on the real ${kit.productName}, so a fake sign-in page gets nothing.</p>
+    <form method="post" action="/profile/two-factor/webauthn" novalidate>
+      ${csrfField(input.csrf)}
+      ${field({ name: 'name', label: 'Name', required: false, value: input.name ?? '', hint: 'So you can tell your keys apart, like "Blue YubiKey".', maxlength: KEY_NAME_MAX_LENGTH })}
+      ${input.confirmation}
+      ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
+      <button type="submit"${input.required ? html` class="primary"` : ''}>Add a security key or passkey</button>
+    </form>
+  </section>`;
+}
+
+function touchPage(kit: PageKit, request: FastifyRequest, reply: FastifyReply, options: PublicKeyCredentialCreationOptionsJSON, name: string): FastifyReply {
+  const csrf = kit.csrfToken(request, reply);
+  return kit.send(request, reply, {
+    title: 'Add a security key',
+    current: 'security',
+    body: html`
+<h1>Add a security key or passkey</h1>
+<section class="card">
+  <p>Press the button, then follow your browser: insert your key and touch it, or choose where to save a passkey. This works for 5 minutes.</p>
+  <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
+    ${csrfField(csrf)}
+    <input type="hidden" name="name" value="${name}">
+    <input type="hidden" name="credential" value="">
+    <p class="error" data-webauthn-error role="alert" hidden></p>
+    <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
+    <button type="submit" class="primary">Use my security key</button>
+  </form>
+  <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
+</section>`,
+  });
+}
+
+/** The keys list of Security settings: name, added, last used; rename; remove. */
+export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { confirmation: Html; error: string | null; keyId: string | null }): Html {
+  if (keys.length === 0) return html``;
+  const date = (time: number | null) => (time === null ? 'never' : new Date(time).toUTCString().replace(/:\d\d GMT$/, ' UTC'));
+  return html`<h3>Security keys and passkeys</h3>
+  <ul class="keys">${keys.map(
+    (key) => html`<li>
+    <strong>${key.name}</strong>${key.backedUp ? ' (synced passkey)' : ''}
+    <p class="hint">Added ${date(key.createdAt)} · last used ${date(key.lastUsedAt)}</p>
+    <details>
+      <summary>Rename</summary>
+      <form method="post" action="/profile/two-factor/webauthn/${key.id}/rename" novalidate>
+        ${csrfField(csrf)}
+        ${field({ name: 'name', label: 'New name', value: key.name, maxlength: KEY_NAME_MAX_LENGTH })}
+        <button type="submit">Save name</button>
+      </form>
+    </details>
+    <details${removal.keyId === key.id ? html` open` : ''}>
+      <summary>Remove</summary>
+      <form method="post" action="/profile/two-factor/webauthn/${key.id}/remove" data-confirm="${`Remove the security key "${key.name}"?`}" novalidate>
+        ${csrfField(csrf)}
+        ${removal.keyId === key.id && removal.error ? html`<p class="error" role="alert">${removal.error}</p>` : ''}
+        ${removal.confirmation}
+        <button type="submit" class="danger">Remove this key</button>
+      </form>
+    </details>
+  </li>`,
+  )}</ul>`;
+}
+
+function statusOf(code: keyof typeof ERROR_TABLE): number {
+  return ERROR_TABLE[code].status;
+}
+
+/** Whether this session may only add a key (an admin the account requires one of). */
+export function onlySecurityKeys(signedIn: SignedIn): boolean {
+  return signedIn.session.kind === 'setup' && mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account));
+}
+
+export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, securityPage: SecurityPage): void {
+  app.post('/profile/two-factor/webauthn', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const method = formString(request.body, 'method');
+    const name = formString(request.body, 'name').slice(0, KEY_NAME_MAX_LENGTH * 4);
+    const confirmation = method ? { method, code: formString(request.body, 'code') } : undefined;
+    const result = await startKeyRegistration(kit.deps, signedIn, confirmation, requestContext(request));
+    if (!result.ok) {
+      if (result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      return setupPage(kit, request, reply, signedIn, { keyError: messageFor(result.failure), keyName: name }, statusOf(result.failure.code));
+    }
+    return touchPage(kit, request, reply, result.value, name);
+  });
+
+  app.post('/profile/two-factor/webauthn/finish', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const name = formString(request.body, 'name');
+    const result = await finishKeyRegistration(kit.deps, signedIn, { name, credential: formString(request.body, 'credential', 16_384) }, requestContext(request));
+    if (!result.ok) {
+      return setupPage(kit, request, reply, signedIn, { keyError: messageFor(result.failure), keyName: name }, statusOf(result.failure.code));
+    }
+    if (!result.value.recoveryCodes && !result.value.newSessionToken) return reply.redirect('/profile/security?done=key-added', 303);
+    return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security?done=key-added');
+  });
+
+  // JSON for app.js: the options a confirmation with a key signs.
+  app.post('/profile/two-factor/webauthn/confirmation-options', async (request, reply) => {
+    const submitted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>)._csrf : undefined;
+    if (!kit.csrf.verify(request, submitted)) return reply.code(403).send(apiErrorBody({ code: 'csrf_failed' }));
+    const signedIn = request.signedIn;
+    if (!signedIn || signedIn.session.kind !== 'full') return reply.code(401).send(apiErrorBody({ code: 'unauthorized' }));
+    const result = await confirmationOptions(kit.deps, signedIn);
+    if (!result.ok) return reply.code(statusOf(result.failure.code)).send(apiErrorBody(result.failure));
+    return reply.header('cache-control', 'no-store').send({ options: result.value });
+  });
+
+  app.post('/profile/two-factor/webauthn/:id/rename', async (request, reply) => {
+    const signedIn = kit.requireFull(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await renameSecurityKey(kit.deps, signedIn, { id: (request.params as { id: string }).id, name: formString(request.body, 'name') }, requestContext(request));
+    if (!result.ok) return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: statusOf(result.failure.code) });
+    return reply.redirect('/profile/security?done=key-renamed', 303);
+  });
+
+  app.post('/profile/two-factor/webauthn/:id/remove', async (request, reply) => {
+    const signedIn = kit.requireFull(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const keyId = (request.params as { id: string }).id;
+    const result = await removeSecurityKey(
+      kit.deps,
+      signedIn,
+      { id: keyId, confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') } },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      return securityPage(request, reply, { keyRemoval: { keyId, error: messageFor(result.failure) }, status: statusOf(result.failure.code) });
+    }
+    return reply.redirect('/profile/security?done=key-removed', 303);
+  });
+}
+
