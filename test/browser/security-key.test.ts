@@ -86,6 +86,7 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     await page.waitForURL(/\/profile\/security/);
     await page.getByText('Blue YubiKey').waitFor();
     await page.getByText('Security key or passkey', { exact: true }).waitFor();
+    await screenshot(page, 'security-settings-with-key');
   });
 
   it('signs in with the key, offered first', { timeout: 60_000 }, async () => {

@@ -47,7 +47,7 @@ export async function twoFactorSection(
   ];
   return html`${hasSms ? sendConfirmationTextForm(csrf, '/profile/security') : ''}<section class="card" aria-labelledby="two-factor-heading">
   <h2 id="two-factor-heading">Two-factor authentication</h2>
-  <p><span class="badge badge-on">On</span> You are asked for a passcode after your password.</p>
+  <p><span class="badge badge-on">On</span> You are asked for ${hasWebauthn ? 'your security key' : 'a passcode'} after your password.</p>
   <ul class="methods">${summary.methods.map(
     (method) => html`<li><strong>${describe(method)}</strong>${summary.preferred === method && summary.methods.length > 1 ? ' (preferred)' : ''}</li>`,
   )}</ul>
