@@ -123,6 +123,15 @@ export const mails = {
       lines: [`The security key "${input.name}" was removed and no longer signs you in. Computers you had trusted will ask for a passcode again.`],
     });
   },
+  securityKeyCloned(context: MailContext, input: { name: string }): Mail {
+    return compose(context, {
+      subject: 'Your security key may have been copied',
+      lines: [
+        `A sign-in with your security key "${input.name}" was refused: the key answered with a signature counter lower than before, which is what a copied key does.`,
+        `If you did not just try to sign in, remove this key at ${context.baseUrl}/profile/security and tell your admin.`,
+      ],
+    });
+  },
   twoFactorDisabled(context: MailContext): Mail {
     return compose(context, { subject: 'Two-factor authentication is off', lines: ['Two-factor authentication was turned off for your sign-in.'] });
   },

@@ -81,7 +81,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       factor: { method: input.method, code: input.code },
       allowed: opened.value.methods,
       smsCheck: challengeSmsCheck(deps, challenge.id),
-      securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id),
+      securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id, context),
       context,
     });
     if (!verified.ok) {
@@ -107,8 +107,9 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
 
     if (mustEnrolSecurityKeyAfter(user.role, opened.value.factors, twoFactorPolicyOf(account))) {
       // The account requires admins to use a security key and this admin has none yet:
-      // their passcode proved who they are, and the session may only add a key.
-      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false, emailConfirmed: true });
+      // the session may only add a key, after a code emailed to them, so that a
+      // password and passcode relayed by a phishing page cannot enrol the phisher's key.
+      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false, emailConfirmed: false });
       await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_setup_required', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, security_key_required: true } }, now);
       return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
     }

@@ -8,23 +8,25 @@ import type { Kysely } from 'kysely';
 import { fail, ok, type Result } from '../domain/failures.js';
 import type { SecondFactorMethod } from '../domain/types.js';
 import { userLimitKey } from './sign-in.js';
-import type { Database, User } from '../store/schema.js';
+import type { Account, Database, User } from '../store/schema.js';
 import { listActiveMethods } from '../store/two-factor.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { verifySecondFactor, type SecondFactorInput, type SecondFactorSuccess } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { enrolledSmsCheck } from './sms.js';
 import { securityKeyCheck } from './webauthn.js';
-import { secondFactorMethods } from '../domain/sign-in-decision.js';
+import { challengeMethods } from '../domain/sign-in-decision.js';
+import { twoFactorPolicyOf } from './first-factor.js';
 
 export type Confirmation = SecondFactorInput;
 
 export type Confirmed = SecondFactorSuccess | { method: 'password'; recoveryCodeKind: null };
 
 /** Which confirmation methods a person may use right now. */
-export async function confirmationMethods(db: Kysely<Database>, user: User): Promise<(SecondFactorMethod | 'password')[]> {
+export async function confirmationMethods(db: Kysely<Database>, user: User, account: Account): Promise<(SecondFactorMethod | 'password')[]> {
   if (user.two_factor_enabled !== 1) return ['password'];
-  return secondFactorMethods((await listActiveMethods(db, user.id)).map((m) => m.type));
+  // The same methods as at sign-in: an admin who must use a security key confirms with it.
+  return challengeMethods(user.role, (await listActiveMethods(db, user.id)).map((m) => m.type), twoFactorPolicyOf(account));
 }
 
 /** Checks a confirmation inside the caller's transaction; the password path hashes, so
@@ -38,7 +40,7 @@ export async function confirm(
   passwordChecked: boolean,
 ): Promise<Result<Confirmed>> {
   if (!confirmation || confirmation.method === undefined || confirmation.code === undefined) return fail('confirmation_required');
-  const allowed = await confirmationMethods(db, signedIn.user);
+  const allowed = await confirmationMethods(db, signedIn.user, signedIn.account);
   if (confirmation.method === 'password') {
     if (!allowed.includes('password')) return fail('confirmation_required', { message: 'Confirm with a current passcode or a recovery code.' });
     return passwordChecked ? ok({ method: 'password', recoveryCodeKind: null }) : fail('invalid_credentials', { field: 'code', message: 'The password is not right.' });
@@ -50,7 +52,7 @@ export async function confirm(
     factor: confirmation,
     allowed: secondFactors,
     smsCheck: enrolledSmsCheck(deps, signedIn.user.id),
-    securityKeyCheck: securityKeyCheck(deps, 'confirmation', signedIn.session.id),
+    securityKeyCheck: securityKeyCheck(deps, 'confirmation', signedIn.session.id, context),
     context,
   });
   if (result.ok) {

@@ -140,6 +140,16 @@ export async function updateSecurityPolicy(
       require_phishing_resistant_admins: next.securityKeysForAdmins ? 1 : 0,
       updated_at: now,
     });
+    if (next.securityKeysForAdmins && !current.securityKeysForAdmins) {
+      // Admins' open sessions may have begun with a phishable passcode: they sign in
+      // again, with a key. The admin making the change keeps this session.
+      await trx
+        .deleteFrom('sessions')
+        .where('account_id', '=', admin.account.id)
+        .where('id', '!=', admin.session.id)
+        .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('account_id', '=', admin.account.id).where('role', '=', 'admin'))
+        .execute();
+    }
     await appendAuditEvent(
       trx,
       {

@@ -227,7 +227,7 @@ export async function regenerateRecoveryCodes(deps: ServiceDeps, signedIn: Signe
 
 /** Whether the account forbids this person from turning 2FA off (DESIGN.md row 7). */
 export function requiredByAccount(account: Account, user: User): boolean {
-  return account.require_two_factor === 'staff' && isStaff(user.role);
+  return (account.require_two_factor === 'staff' && isStaff(user.role)) || mustUseSecurityKey(user.role, twoFactorPolicyOf(account));
 }
 
 /** Removes every factor, recovery code and trusted computer of a person. */

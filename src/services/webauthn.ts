@@ -20,6 +20,7 @@ import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { FRESH_PASSCODE_IN_MILLISECONDS } from '../domain/policy.js';
 import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
+import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../store/schema.js';
 import { listActiveMethods } from '../store/two-factor.js';
@@ -38,6 +39,8 @@ import { activateFactor, requiredByAccount, type EnrolmentDone } from './two-fac
 const CEREMONY_LIFETIME_IN_MILLISECONDS = 5 * 60 * 1000;
 const MAX_KEYS_PER_PERSON = 20;
 export const KEY_NAME_MAX_LENGTH = 64;
+/** A credential id is at most 1023 bytes (WebAuthn §5.8.3), base64url-encoded. */
+const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,1400}$/;
 
 interface RelyingParty {
   id: string;
@@ -117,7 +120,10 @@ function credentialJson(raw: unknown): Record<string, unknown> | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const record = value as Record<string, unknown>;
   const response = record.response;
-  if (typeof record.id !== 'string' || typeof record.rawId !== 'string' || typeof response !== 'object' || response === null) return null;
+  // The id is looked up in the database: base64url only (no NUL, which PostgreSQL
+  // refuses in text), and the same as rawId as a browser sends it.
+  if (typeof record.id !== 'string' || !CREDENTIAL_ID.test(record.id) || record.rawId !== record.id) return null;
+  if (typeof response !== 'object' || response === null || Array.isArray(response)) return null;
   return record;
 }
 
@@ -219,7 +225,7 @@ export async function finishKeyRegistration(
     const name = normalizeKeyName(input.name, existing.length);
     if (!name.ok) return name;
     const methodId = newId();
-    await trx
+    const inserted = await trx
       .insertInto('two_factor_methods')
       .values({
         id: methodId,
@@ -250,7 +256,12 @@ export async function finishKeyRegistration(
         last_used_at: null,
         expires_at: null,
       })
-      .execute();
+      // The same key added from two sessions at once: one of them wins.
+      .onConflict((conflict) => conflict.column('webauthn_credential_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+      return fail<EnrolmentDone & { key: SecurityKey }>('two_factor_already_enabled', { message: 'This security key is already added.' });
+    }
     const done = await activateFactor(trx, deps, signedIn, { methodId, type: 'webauthn', lastUsedStep: null, context });
     if (!done.ok) return done;
     if (done.value.recoveryCodes === null) {
@@ -296,7 +307,7 @@ export async function assertionOptions(
  * a false as a failed passcode). */
 export type SecurityKeyCheck = (db: Kysely<Database>, user: User, raw: unknown) => Promise<boolean>;
 
-export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPurpose, 'registration'>, boundTo: string): SecurityKeyCheck {
+export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPurpose, 'registration'>, boundTo: string, context: RequestContext): SecurityKeyCheck {
   return async (db, user, raw) => {
     const rp = relyingParty(deps.config);
     if (!rp) return false;
@@ -318,16 +329,28 @@ export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPur
         credential: {
           id: key.webauthn_credential_id!,
           publicKey: new Uint8Array(Buffer.from(key.webauthn_public_key, 'base64url')),
-          counter: key.webauthn_sign_count ?? 0,
+          // The counter is checked below, after the signature, so that a clone is told apart.
+          counter: 0,
           transports: parseTransports(key.webauthn_transports),
         },
         requireUserVerification: false,
       });
     } catch {
-      // A signature counter that did not grow (a cloned key) lands here too.
       return false;
     }
     if (!verified.verified) return false;
+    const stored = key.webauthn_sign_count ?? 0;
+    const next = verified.authenticationInfo.newCounter;
+    if ((stored > 0 || next > 0) && next <= stored) {
+      // A valid signature with a counter that did not grow: the key has probably been
+      // cloned (WebAuthn §6.1.1). Refused, recorded, and the person is told.
+      await appendAuditEvent(db, { accountId: user.account_id, type: 'security_key_counter_mismatch', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { key_id: key.id, stored, received: next } }, now);
+      const account = await findAccountById(db, user.account_id);
+      if (account) {
+        await emailUser(db, deps, { account, user, purpose: 'security_key_cloned', context, compose: (c) => mails.securityKeyCloned(c, { name: key.name ?? 'Security key' }) });
+      }
+      return false;
+    }
     // Compare-and-set on the counter: two uses of one key at the same instant cannot
     // both be accepted.
     const updated = await db

@@ -136,6 +136,42 @@ for (const dialect of dialects()) {
       const second = await challengeFor(app, 'ola@acme.test');
       const cloned = await verify(app, second.token, key.assert(await signInOptions(app, second.token), { signCount: 5 }));
       assert.equal(cloned.statusCode, 400, cloned.body);
+      const events = await app.runtime.deps.db.selectFrom('audit_events').select(['details']).where('type', '=', 'security_key_counter_mismatch').execute();
+      assert.equal(events.length, 1);
+      assert.deepEqual(JSON.parse(events[0]!.details!).received, 5);
+      const mails = (await app.outbox()).filter((m) => m.to === 'ola@acme.test').map((m) => m.subject);
+      assert.ok(mails.some((subject) => subject.startsWith('Your security key may have been copied')), mails.join('; '));
+    });
+
+    it('a key whose counter is always 0 signs in again and again', async () => {
+      const { key } = await enrolKey(app, 'zed@acme.test');
+      for (let round = 0; round < 3; round += 1) {
+        const challenge = await challengeFor(app, 'zed@acme.test');
+        const response = await verify(app, challenge.token, key.assert(await signInOptions(app, challenge.token), { signCount: 0 }));
+        assert.equal(response.statusCode, 200, response.body);
+      }
+    });
+
+    it('one assertion sent 20 times at once signs in once', async () => {
+      const { key } = await enrolKey(app, 'yan@acme.test');
+      const challenge = await challengeFor(app, 'yan@acme.test');
+      const assertion = key.assert(await signInOptions(app, challenge.token));
+      const responses = await Promise.all(Array.from({ length: 20 }, () => verify(app, challenge.token, assertion)));
+      const statuses = responses.map((r) => r.statusCode);
+      assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join(','));
+      assert.ok(statuses.every((status) => status === 200 || status === 400 || status === 401), statuses.join(','));
+      app.clock.advance(16 * 60_000);
+    });
+
+    it('a NUL byte inside a confirmation or passcode-page credential is refused, never a 500', async () => {
+      const { token } = await enrolKey(app, 'xia@acme.test');
+      const code = JSON.stringify({ id: '\u0000', rawId: '\u0000', type: 'public-key', response: {} });
+      assert.ok(code.includes('\\u0000'));
+      await app.api('POST', '/api/v1/me/two-factor/webauthn/confirmation/options', { token });
+      const response = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token, body: { method: 'webauthn', code } });
+      assert.equal(response.statusCode, 400, response.body);
+      expectErrorShape(response.json());
+      app.clock.advance(16 * 60_000);
     });
 
     it('counts wrong signatures on the one failure counter and locks after 10', async () => {
@@ -285,6 +321,7 @@ for (const dialect of dialects()) {
     let ownerKey: SoftwareSecurityKey;
 
     const apps: Record<string, Authenticator> = {};
+    const openSessions: Record<string, string> = {};
 
     before(async () => {
       app = await startTestApp({ dialect: dialect.name });
@@ -294,6 +331,7 @@ for (const dialect of dialects()) {
       await addUser(app, { account: 'acme', email: 'abe@acme.test', role: 'agent' });
       for (const email of ['ada@acme.test', 'abe@acme.test']) {
         const token = await signInToken(app, { account: 'acme', email });
+        openSessions[email] = token;
         const started = await app.api('POST', '/api/v1/me/two-factor/totp', { token });
         apps[email] = Authenticator.fromQrCode(started.json().qr_code);
         assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: apps[email]!.code(app.clock.now()) } })).statusCode, 200);
@@ -317,6 +355,20 @@ for (const dialect of dialects()) {
       const turnedOn = await policy(ownerToken, { require_security_keys_for_admins: true, ...(await confirmationWithKey(app, ownerToken, ownerKey)) });
       assert.equal(turnedOn.statusCode, 200, turnedOn.body);
       assert.equal(turnedOn.json().require_security_keys_for_admins, true);
+      assert.equal((await app.api('GET', '/api/v1/me', { token: openSessions['ada@acme.test'] })).statusCode, 401, "admins' open sessions end");
+      assert.equal((await app.api('GET', '/api/v1/me', { token: openSessions['abe@acme.test'] })).statusCode, 200, "agents' do not");
+      assert.equal((await app.api('GET', '/api/v1/me', { token: ownerToken })).statusCode, 200, 'nor the session that made the change');
+    });
+
+    it('an admin who must use a key confirms with it, and cannot turn two-factor authentication off', async () => {
+      const byCode = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token: ownerToken, body: { method: 'totp', code: '123456' } });
+      assert.equal(byCode.statusCode, 400);
+      assert.equal(byCode.json().error.field, 'method');
+      const off = await app.api('DELETE', '/api/v1/me/two-factor', { token: ownerToken, body: await confirmationWithKey(app, ownerToken, ownerKey) });
+      assert.equal(off.statusCode, 403);
+      assert.equal(off.json().error.code, 'two_factor_required_by_account');
+      const byKey = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token: ownerToken, body: await confirmationWithKey(app, ownerToken, ownerKey) });
+      assert.equal(byKey.statusCode, 200, byKey.body);
     });
 
     it('an admin with a key must use it: the app is not offered at sign-in', async () => {
@@ -342,10 +394,18 @@ for (const dialect of dialects()) {
       assert.equal(passed.json().status, 'two_factor_setup_required', passed.body);
       const setupToken = passed.json().session_token;
       assert.equal((await app.api('GET', '/api/v1/admin/users', { token: setupToken })).statusCode, 403, 'the setup session can do nothing else');
+      // First a code emailed to them (a relayed passcode is not enough to enrol a key);
+      // the passcode was just given, so adding the key needs no second one.
+      const early = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration/options', { token: setupToken, body: {} });
+      assert.equal(early.statusCode, 403);
+      assert.equal(early.json().error.code, 'email_confirmation_required');
+      assert.equal((await app.api('POST', '/api/v1/me/email-confirmation', { token: setupToken })).statusCode, 200);
+      const mail = (await app.outbox()).find((m) => m.to === 'ada@acme.test' && /confirmation code/i.test(m.subject))!;
+      const emailed = await app.api('POST', '/api/v1/me/email-confirmation/verify', { token: setupToken, body: { code: /\b(\d{6})\b/.exec(mail.body)![1]! } });
+      assert.equal(emailed.statusCode, 200, emailed.body);
       const appAgain = await app.api('POST', '/api/v1/me/two-factor/totp', { token: setupToken });
       assert.equal(appAgain.statusCode, 403);
       assert.equal(appAgain.json().error.code, 'security_key_required');
-      // The passcode was just given: adding the key needs no second one.
       const key = keyFor(app);
       const added = await addKey(app, setupToken, key);
       assert.equal(added.statusCode, 200, added.body);

@@ -122,6 +122,9 @@
     var box = form.querySelector('[data-webauthn-error]');
     if (!keySupported) { button.disabled = true; return; }
     button.addEventListener('click', function () {
+      // form.submit() below skips the submit event, so ask here what it would have asked.
+      var question = form.getAttribute('data-confirm');
+      if (question && !window.confirm(question)) return;
       button.disabled = true;
       fetchKeyOptions('/profile/two-factor/webauthn/confirmation-options', form).then(function (optionsJSON) {
         return webauthn.startAuthentication({ optionsJSON: optionsJSON });

@@ -11,7 +11,7 @@ import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { when } from './device-sections.js';
-import { csrfField, field, formString } from './forms.js';
+import { csrfField, field, formCode, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
 export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null): void {
@@ -26,7 +26,7 @@ export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requi
     const user = await new AccountUsers(kit.deps.db, admin.account.id).findById(userId);
     if (!user) return kit.send(request, reply, { title: 'Not found', current: 'admin-users', notice: { kind: 'error', text: messageFor({ code: 'user_not_found' }) }, body: html`<p><a href="/admin/users">Back to people</a></p>` }, 404);
     const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
-    const methods = await confirmationMethods(kit.deps.db, admin.user);
+    const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
     const csrf = kit.csrfToken(request, reply);
     const self = user.id === admin.user.id;
     const owner = user.id === admin.account.owner_user_id;
@@ -100,7 +100,7 @@ ${blocked
     const result = await issueRecoveryCodeFor(kit.deps, adminHelper(admin), {
       userId,
       reason: formString(request.body, 'reason'),
-      confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      confirmation: { method: formString(request.body, 'method'), code: formCode(request.body) },
       context: requestContext(request),
     });
     if (!result.ok) return personPage(request, reply, admin, userId, { issueError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
@@ -114,7 +114,7 @@ ${blocked
     const result = await resetTwoFactorFor(kit.deps, adminHelper(admin), {
       userId,
       reason: formString(request.body, 'reason'),
-      confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      confirmation: { method: formString(request.body, 'method'), code: formCode(request.body) },
       context: requestContext(request),
     });
     if (!result.ok) return personPage(request, reply, admin, userId, { resetError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);

@@ -8,7 +8,7 @@ import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
-import { csrfField, field, formString } from './forms.js';
+import { csrfField, field, formCode, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -65,7 +65,10 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
     lines.push(`The grace period becomes ${grace} day${grace === 1 ? '' : 's'} from when the requirement was turned on.`);
   }
   if (change.require_security_keys_for_admins === true && !current.securityKeysForAdmins) {
-    lines.push('Admins will have to sign in with a security key or passkey every time; a passcode from an app or a text will no longer do, and trusted computers will not skip it. Admins without a key will add one at their next sign-in. Recovery codes still work if a key is lost.');
+    lines.push(
+      'Admins will have to sign in with a security key or passkey every time; a passcode from an app or a text will no longer do, and trusted computers will not skip it. Admins without a key will add one at their next sign-in, after a code sent to their email. Recovery codes still work if a key is lost.',
+      'Every admin is signed out now, everywhere except this session of yours, so that each signs in again with a key.',
+    );
   } else if (change.require_security_keys_for_admins === false && current.securityKeysForAdmins) {
     lines.push('Admins may sign in with any of their two-factor methods again.');
   }
@@ -152,7 +155,7 @@ export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, r
     const current = policyOf(admin.account);
     if (formString(request.body, 'step') !== 'confirm') {
       const csrf = kit.csrfToken(request, reply);
-      const methods = await confirmationMethods(kit.deps.db, admin.user);
+      const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
       const lines = describeChange(current, change, await staffWithoutTwoFactor(kit, admin.account.id), kit.deps.now());
       return kit.send(request, reply, {
         title: 'Review changes',
@@ -180,7 +183,7 @@ ${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : 
 </section>`,
       });
     }
-    const result = await updateSecurityPolicy(kit.deps, admin, change, { method: formString(request.body, 'method'), code: formString(request.body, 'code') }, requestContext(request));
+    const result = await updateSecurityPolicy(kit.deps, admin, change, { method: formString(request.body, 'method'), code: formCode(request.body) }, requestContext(request));
     if (!result.ok) {
       return settingsPage(request, reply, admin, { kind: 'error', text: messageFor(result.failure) }, result.failure.field ? { field: result.failure.field, text: messageFor(result.failure) } : null, 400);
     }

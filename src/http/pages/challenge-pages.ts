@@ -6,7 +6,7 @@ import { sendSignInCode, signInCodeState, type SmsCodeState } from '../../servic
 import { ERROR_TABLE, apiErrorBody, messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
-import { csrfField, field, formString, safeNextPath } from './forms.js';
+import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
 import { deliveryNotice, sendButton } from './sms-pages.js';
 
@@ -158,7 +158,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     const remember = formString(request.body, 'remember') === '1';
     const result = await completeSecondFactor(
       kit.deps,
-      { challengeToken, method, code: formString(request.body, 'code'), rememberDevice: remember },
+      { challengeToken, method, code: formCode(request.body), rememberDevice: remember },
       requestContext(request),
     );
     if (!result.ok) {

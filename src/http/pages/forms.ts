@@ -47,6 +47,12 @@ export function formString(body: unknown, name: string, maxLength = 4096): strin
   return value.slice(0, maxLength);
 }
 
+/** The `code` of a passcode or confirmation form: with a security key it carries the
+ * browser's signed assertion as JSON, longer than any typed code. */
+export function formCode(body: unknown): string {
+  return formString(body, 'code', 16_384);
+}
+
 /** Only same-site paths may be redirect targets (no open redirect). */
 export function safeNextPath(raw: unknown): string | null {
   if (typeof raw !== 'string' || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return null;

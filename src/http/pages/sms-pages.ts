@@ -15,7 +15,8 @@ import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { onlySecurityKeys, securityKeyCard } from './webauthn-pages.js';
 import { justProvedPasscode } from '../../services/webauthn.js';
-import { csrfField, field, formString, safeNextPath } from './forms.js';
+import { confirmationMethods } from '../../services/confirmation.js';
+import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
 import type { PageKit } from './kit.js';
 import { showEnrolmentDone } from './two-factor-pages.js';
 
@@ -71,7 +72,11 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
   const defaultCountry = state.country && isCountryCode(state.country) ? state.country : signedIn.account.country;
   const hasWebauthn = summary.methods.includes('webauthn');
   const keysOnly = onlySecurityKeys(signedIn);
-  const confirmation = (prefix: string, error: string | null | undefined) => (on ? confirmationFields({ prefix, error: error ?? null, hasSms, hasTotp, hasWebauthn }) : '');
+  const confirmable = await confirmationMethods(kit.deps.db, signedIn.user, signedIn.account);
+  const confirmation = (prefix: string, error: string | null | undefined) =>
+    on
+      ? confirmationFields({ prefix, error: error ?? null, hasSms: confirmable.includes('sms'), hasTotp: confirmable.includes('totp'), hasWebauthn: confirmable.includes('webauthn') })
+      : '';
   const keyNeedsConfirmation = on && !justProvedPasscode(signedIn, kit.deps.now());
   const keyCard = securityKeyCard(kit, {
     csrf,
@@ -178,7 +183,7 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
     const result = await startSmsEnrolment(
       kit.deps,
       signedIn,
-      { phone, country, confirmation: method ? { method, code: formString(request.body, 'code') } : undefined },
+      { phone, country, confirmation: method ? { method, code: formCode(request.body) } : undefined },
       requestContext(request),
     );
     if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
@@ -218,7 +223,7 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
   app.post('/profile/two-factor/sms/verify', async (request, reply) => {
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
-    const result = await verifySmsEnrolment(kit.deps, signedIn, formString(request.body, 'code'), requestContext(request));
+    const result = await verifySmsEnrolment(kit.deps, signedIn, formCode(request.body), requestContext(request));
     if (!result.ok) {
       const pending = await pendingSmsEnrolment(kit.deps, signedIn);
       if (!pending) return setupPage(kit, request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);

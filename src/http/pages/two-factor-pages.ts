@@ -17,7 +17,7 @@ import { messageFor } from '../errors.js';
 import { needsEmailConfirmation, sendEmailConfirmationCode, verifyEmailConfirmationCode } from '../../services/email-confirmation.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { csrfField, field, formString } from './forms.js';
+import { csrfField, field, formCode, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './profile-pages.js';
 import { registerSmsPages, setupPage } from './sms-pages.js';
@@ -156,7 +156,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
   app.post('/profile/email-confirmation/verify', async (request, reply) => {
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
-    const result = await verifyEmailConfirmationCode(kit.deps, signedIn, formString(request.body, 'code'), requestContext(request));
+    const result = await verifyEmailConfirmationCode(kit.deps, signedIn, formCode(request.body), requestContext(request));
     if (!result.ok) return emailStep(request, reply, signedIn, { sent: true, error: messageFor(result.failure) }, 400);
     return reply.redirect('/profile/two-factor/setup', 303);
   });
@@ -173,7 +173,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
     const method = formString(request.body, 'method');
-    const confirmation = method ? { method, code: formString(request.body, 'code') } : undefined;
+    const confirmation = method ? { method, code: formCode(request.body) } : undefined;
     const result = await startTotpEnrolment(kit.deps, signedIn, requestContext(request), confirmation);
     if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
     if (!result.ok && result.failure.code === 'two_factor_already_enabled') return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
@@ -197,7 +197,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
   app.post('/profile/two-factor/totp/verify', async (request, reply) => {
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
-    const result = await verifyTotpEnrolment(kit.deps, signedIn, formString(request.body, 'code'), requestContext(request));
+    const result = await verifyTotpEnrolment(kit.deps, signedIn, formCode(request.body), requestContext(request));
     if (!result.ok) {
       const enrolment = await pendingTotpEnrolment(kit.deps, signedIn);
       if (!enrolment) {
@@ -222,7 +222,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const result = await regenerateRecoveryCodes(
       kit.deps,
       signedIn,
-      { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      { method: formString(request.body, 'method'), code: formCode(request.body) },
       requestContext(request),
     );
     if (!result.ok) {
@@ -237,7 +237,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const result = await disableTwoFactor(
       kit.deps,
       signedIn,
-      { method: formString(request.body, 'method'), code: formString(request.body, 'code') },
+      { method: formString(request.body, 'method'), code: formCode(request.body) },
       requestContext(request),
     );
     if (!result.ok) {

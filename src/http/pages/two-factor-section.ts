@@ -5,6 +5,7 @@ import { html, type Html } from '../html.js';
 import { enrolledPhone } from '../../services/sms-enrolment.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { securityKeysOf } from '../../services/webauthn.js';
+import { confirmationMethods } from '../../services/confirmation.js';
 import { securityKeysList } from './webauthn-pages.js';
 import { csrfField } from './forms.js';
 import type { PageKit } from './kit.js';
@@ -39,7 +40,9 @@ export async function twoFactorSection(
       : method === 'webauthn'
         ? `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`
         : METHOD_NAMES[method];
-  const confirmWith = (prefix: string, error: string | null) => confirmationFields({ prefix, error, hasSms, hasTotp, hasWebauthn });
+  const confirmable = await confirmationMethods(kit.deps.db, signedIn.user, signedIn.account);
+  const confirmWith = (prefix: string, error: string | null) =>
+    confirmationFields({ prefix, error, hasSms: confirmable.includes('sms'), hasTotp: confirmable.includes('totp'), hasWebauthn: confirmable.includes('webauthn') });
   const addLinks: Html[] = [
     html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
     ...(hasTotp ? [] : [html`<a href="/profile/two-factor/setup">Add an authenticator app</a>`]),

@@ -19,7 +19,7 @@ import {
 import { ERROR_TABLE, apiErrorBody, messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { csrfField, field, formString } from './forms.js';
+import { csrfField, field, formCode, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './profile-pages.js';
 import { setupPage } from './sms-pages.js';
@@ -113,7 +113,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
     const method = formString(request.body, 'method');
     const name = formString(request.body, 'name').slice(0, KEY_NAME_MAX_LENGTH * 4);
-    const confirmation = method ? { method, code: formString(request.body, 'code') } : undefined;
+    const confirmation = method ? { method, code: formCode(request.body) } : undefined;
     const result = await startKeyRegistration(kit.deps, signedIn, confirmation, requestContext(request));
     if (!result.ok) {
       if (result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
@@ -161,7 +161,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
     const result = await removeSecurityKey(
       kit.deps,
       signedIn,
-      { id: keyId, confirmation: { method: formString(request.body, 'method'), code: formString(request.body, 'code') } },
+      { id: keyId, confirmation: { method: formString(request.body, 'method'), code: formCode(request.body) } },
       requestContext(request),
     );
     if (!result.ok) {
