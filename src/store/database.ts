@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, FALLBACK_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 import * as initial from './migrations/0001-initial.js';
 import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.js';
 import * as sessionEmailConfirmation from './migrations/0003-session-email-confirmation.js';
@@ -69,8 +70,23 @@ export function openStore(databaseUrl: string): Store {
   // 32 MiB of page cache instead of SQLite's 2 MiB default: lookups by token and by
   // person stay in memory as the tables grow (bench/README.md, growth).
   database.pragma('cache_size = -32000');
+  // Checkpoints run on a helper thread, off the event loop (wal-checkpointer.ts).
+  let checkpointer: WalCheckpointer | null = null;
+  if (path !== ':memory:' && !path.startsWith('file::memory:')) {
+    database.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    checkpointer = startWalCheckpointer(path, () => {
+      if (database.open) database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+    });
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    async close() {
+      await checkpointer?.close();
+      await db.destroy();
+    },
+  };
 }
 
 const migrations: Record<string, Migration> = {
