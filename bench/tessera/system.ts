@@ -231,6 +231,8 @@ export async function startTessera(input: { users: number; workDir: string; logF
   const port = await freePort();
   const env = tesseraEnv(dataDir, port, keys);
   const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
+  // What `npm start` runs: the build into dist/, then bin/tessera, which runs it.
+  await run(process.execPath, [join(TESSERA_ROOT, 'scripts', 'build.mjs')], { cwd: TESSERA_ROOT, env });
   await cli(['migrate']);
   await cli(['account', 'create', '--slug', ACCOUNT_SLUG, '--name', 'Bench Support']);
   await cli(['user', 'create', '--account', ACCOUNT_SLUG, '--email', TEMPLATE_EMAIL, '--role', 'agent', '--name', 'Template', '--password-stdin'], PASSWORD);

@@ -1,8 +1,17 @@
 // Phone numbers for text-message passcodes: parsed and validated with
 // libphonenumber-js (Google's metadata, "max" set so the number's type is known) and
 // kept as E.164 (+<country code><number>), the one form every SMS provider takes.
-import { getCountries, getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { createRequire } from 'node:module';
+import type { CountryCode } from 'libphonenumber-js/max';
 import { fail, ok, type Result } from './failures.js';
+
+// The metadata is several MiB: loaded on first use, so a server that never touches a
+// phone number never holds it (bench/README.md, memory).
+let library: typeof import('libphonenumber-js/max') | null = null;
+function phoneLibrary(): typeof import('libphonenumber-js/max') {
+  library ??= createRequire(import.meta.url)('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
+  return library;
+}
 
 export interface PhoneNumber {
   /** E.164, e.g. +447911123456. */
@@ -21,7 +30,7 @@ export const PHONE_DIGITS_SHOWN = 2;
 const REFUSED_TYPES = new Set(['FIXED_LINE', 'PREMIUM_RATE', 'TOLL_FREE', 'SHARED_COST', 'PAGER', 'UAN', 'VOICEMAIL']);
 
 export function isCountryCode(value: unknown): value is CountryCode {
-  return typeof value === 'string' && /^[A-Z]{2}$/.test(value) && isSupportedCountry(value);
+  return typeof value === 'string' && /^[A-Z]{2}$/.test(value) && phoneLibrary().isSupportedCountry(value);
 }
 
 /**
@@ -36,7 +45,7 @@ export function normalizePhoneNumber(raw: unknown, defaultCountry: string | null
     return invalid('Enter a phone number with digits only, like +44 7911 123456.');
   }
   const country = isCountryCode(defaultCountry) ? defaultCountry : undefined;
-  const parsed = parsePhoneNumberFromString(text, country ? { defaultCountry: country } : undefined);
+  const parsed = phoneLibrary().parsePhoneNumberFromString(text, country ? { defaultCountry: country } : undefined);
   if (!parsed || !parsed.isValid() || !parsed.country) {
     return invalid(text.startsWith('+') || !country ? 'That is not a valid phone number. Check the country code and the digits.' : `That is not a valid phone number in ${countryName(country)}. Choose the right country or start with +.`);
   }
@@ -86,6 +95,7 @@ export interface CountryOption {
 
 /** The countries a person may pick, by name, limited to the account's allow-list. */
 export function countryOptions(allowList: string[] | null): CountryOption[] {
+  const { getCountries, getCountryCallingCode } = phoneLibrary();
   return getCountries()
     .filter((code) => isCountryAllowed(code, allowList))
     .map((code) => ({ code, name: countryName(code), callingCode: getCountryCallingCode(code) }))

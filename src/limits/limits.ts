@@ -1,7 +1,8 @@
 // Counters for abuse limits, on rate-limiter-flexible: in memory for one instance,
 // in Redis when several instances must share them (DESIGN.md row 14). A Redis outage
 // is an outage, never a pass: limits fail closed.
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export interface LimitSpec {
@@ -78,7 +79,9 @@ export class LimitStore {
   }
 
   static redis(url: string, keyPrefix = 'tessera'): LimitStore {
-    const client = new Redis(url, {
+    // ioredis is loaded only when Redis is configured (bench/README.md, memory).
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+    const client = new RedisClient(url, {
       // Fail fast while Redis is away, so a request answers 503 at once instead of
       // waiting in an offline queue; ioredis keeps reconnecting in the background.
       enableOfflineQueue: false,

@@ -2,11 +2,9 @@
 import type { Kysely } from 'kysely';
 import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
 import { DAY_IN_MILLISECONDS, SESSION_TOUCH_INTERVAL_IN_MILLISECONDS } from '../domain/policy.js';
-import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { deleteSession, findSession, insertSession, touchSession } from '../store/sessions.js';
+import { deleteSession, findSessionWithOwner, insertSession, touchSession } from '../store/sessions.js';
 import type { Account, Database, Session, SessionKind, User } from '../store/schema.js';
-import { findUserById } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 
 /** A setup-only session exists to enrol a second factor, which takes minutes, not days. */
@@ -59,16 +57,17 @@ export async function startSession(
 export async function authenticate(deps: ServiceDeps, token: unknown): Promise<SignedIn | null> {
   const parsed = parseToken(token);
   if (!parsed) return null;
-  const session = await findSession(deps.db, parsed.id);
-  if (!session || !secretMatches(parsed.secret, session.secret_hash)) return null;
+  // One read for the session, its person and its account, every request: nothing is
+  // kept between requests, so a revocation on any instance holds on the next one.
+  const found = await findSessionWithOwner(deps.db, parsed.id);
+  if (!found || !secretMatches(parsed.secret, found.session.secret_hash)) return null;
+  const { session, user, account } = found;
   const now = deps.now();
   if (session.expires_at <= now) {
     await deleteSession(deps.db, session.id);
     return null;
   }
-  const user = await findUserById(deps.db, session.user_id);
   if (!user || user.suspended_at !== null || user.account_id !== session.account_id) return null;
-  const account = await findAccountById(deps.db, session.account_id);
   if (!account) return null;
   // An admin may shorten "stay signed in for"; it applies to sessions already open.
   if (session.kind === 'full' && session.created_at + account.session_days * DAY_IN_MILLISECONDS <= now) {

@@ -3,7 +3,6 @@
 // also writes the recovery codes, so nobody is ever half-enrolled.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import QRCode from 'qrcode';
 import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
 import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
@@ -53,6 +52,7 @@ export function totpIssuer(productName: string, account: Pick<Account, 'name'>):
 async function describeEnrolment(deps: ServiceDeps, signedIn: SignedIn, secret: Uint8Array, expiresAt: number): Promise<TotpEnrolment> {
   const issuer = totpIssuer(deps.config.productName, signedIn.account);
   const otpauthUri = buildOtpauthUri({ issuer, accountName: signedIn.user.email, secret, parameters: DEFAULT_TOTP_PARAMETERS });
+  const { default: QRCode } = await import('qrcode'); // loaded on first enrolment only
   const qrCodeDataUrl = await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2, width: 220 });
   return { secret: encodeSecretBase32(secret), otpauthUri, qrCodeDataUrl, issuer, accountName: signedIn.user.email, expiresAt };
 }

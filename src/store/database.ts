@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, FALLBACK_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 import * as initial from './migrations/0001-initial.js';
 import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.js';
 import * as sessionEmailConfirmation from './migrations/0003-session-email-confirmation.js';
@@ -18,8 +19,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-// bigint columns hold millisecond times, well inside Number's safe range.
-pg.types.setTypeParser(20, (value) => Number(value));
+let postgresDriver: typeof import('pg') | null = null;
+/** pg is loaded only for a PostgreSQL URL, so a SQLite server never holds it. */
+function loadPostgresDriver(): typeof import('pg') {
+  if (!postgresDriver) {
+    postgresDriver = createRequire(import.meta.url)('pg') as typeof import('pg');
+    // bigint columns hold millisecond times, well inside Number's safe range.
+    postgresDriver.types.setTypeParser(20, (value) => Number(value));
+  }
+  return postgresDriver;
+}
 
 function sqlitePath(url: string): string {
   if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
@@ -53,6 +62,7 @@ function withStatementCache(database: SQLite.Database): SqliteDatabase {
 
 export function openStore(databaseUrl: string): Store {
   if (databaseUrl.startsWith('postgres:') || databaseUrl.startsWith('postgresql:')) {
+    const pg = loadPostgresDriver();
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
     // An idle client losing its connection must not crash the process; the next
     // query reports the outage instead (readyz answers 503).
@@ -70,8 +80,23 @@ export function openStore(databaseUrl: string): Store {
   // 32 MiB of page cache instead of SQLite's 2 MiB default: lookups by token and by
   // person stay in memory as the tables grow (bench/README.md, growth).
   database.pragma('cache_size = -32000');
+  // Checkpoints run on a helper thread, off the event loop (wal-checkpointer.ts).
+  let checkpointer: WalCheckpointer | null = null;
+  if (path !== ':memory:' && !path.startsWith('file::memory:')) {
+    database.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    checkpointer = startWalCheckpointer(path, () => {
+      if (database.open) database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+    });
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    async close() {
+      await checkpointer?.close();
+      await db.destroy();
+    },
+  };
 }
 
 const migrations: Record<string, Migration> = {
