@@ -56,7 +56,7 @@ const USER_COLUMNS = [
 ] as const satisfies readonly (keyof UserTable)[];
 const ACCOUNT_COLUMNS = [
   'id', 'slug', 'name', 'owner_user_id', 'require_two_factor', 'require_two_factor_since', 'grace_days', 'session_days',
-  'trusted_device_days', 'country', 'sms_daily_budget', 'sms_allowed_countries', 'created_at', 'updated_at',
+  'trusted_device_days', 'country', 'sms_daily_budget', 'sms_allowed_countries', 'require_phishing_resistant_admins', 'created_at', 'updated_at',
 ] as const satisfies readonly (keyof AccountTable)[];
 type AllListed<Table, Listed> = [Exclude<keyof Table, Listed>] extends [never] ? true : false;
 const everyColumnListed: [AllListed<SessionTable, (typeof SESSION_COLUMNS)[number]>, AllListed<UserTable, (typeof USER_COLUMNS)[number]>, AllListed<AccountTable, (typeof ACCOUNT_COLUMNS)[number]>] = [true, true, true];
