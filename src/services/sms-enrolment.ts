@@ -12,6 +12,7 @@ import type { SmsDelivery } from '../domain/sms-codes.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod } from '../store/schema.js';
 import { findSmsMethod } from '../store/sms.js';
+import { NO_METHOD_DETAILS } from '../store/two-factor.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
@@ -81,32 +82,15 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
     if (!cooldown.ok) return cooldown;
     await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).where('type', '=', 'sms').where('status', '=', 'pending').execute();
     const method: TwoFactorMethod = {
+      ...NO_METHOD_DETAILS,
       id: newId(),
       account_id: signedIn.account.id,
       user_id: user.id,
       type: 'sms',
       status: 'pending',
-      name: null,
-      secret_ciphertext: null,
-      algorithm: null,
-      digits: null,
-      period_seconds: null,
-      last_used_step: null,
       phone_ciphertext: encryptSecret(deps.keys, phone.value.e164),
       phone_last_digits: phone.value.lastDigits,
-      sms_code_hash: null,
-      sms_code_expires_at: null,
-      sms_sent_at: null,
-      sms_message_id: null,
-      webauthn_credential_id: null,
-      webauthn_public_key: null,
-      webauthn_sign_count: null,
-      webauthn_transports: null,
-      webauthn_backed_up: null,
-      webauthn_device_type: null,
       created_at: now,
-      activated_at: null,
-      last_used_at: null,
       expires_at: now + ENROLMENT_LIFETIME_IN_MILLISECONDS,
     };
     await trx.insertInto('two_factor_methods').values(method).execute();

@@ -22,7 +22,7 @@ import { appendAuditEvent } from '../store/audit.js';
 import { deleteAllRecoveryCodes, replaceUserRecoveryCodes } from '../store/recovery-codes.js';
 import type { Account, Database, TwoFactorMethodType, User } from '../store/schema.js';
 import { deleteSession } from '../store/sessions.js';
-import { findPendingMethod, listActiveMethods } from '../store/two-factor.js';
+import { NO_METHOD_DETAILS, findPendingMethod, listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -81,25 +81,17 @@ export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
     await trx
       .insertInto('two_factor_methods')
       .values({
+        ...NO_METHOD_DETAILS,
         id: newId(),
         account_id: signedIn.account.id,
         user_id: signedIn.user.id,
         type: 'totp',
         status: 'pending',
-        name: null,
         secret_ciphertext: encryptSecret(deps.keys, Buffer.from(secret).toString('base64')),
         algorithm: DEFAULT_TOTP_PARAMETERS.algorithm,
         digits: DEFAULT_TOTP_PARAMETERS.digits,
         period_seconds: DEFAULT_TOTP_PARAMETERS.periodInSeconds,
-        last_used_step: null,
-        phone_ciphertext: null,
-        phone_last_digits: null,
-        sms_code_hash: null,
-        sms_code_expires_at: null,
-        sms_sent_at: null,
         created_at: now,
-        activated_at: null,
-        last_used_at: null,
         expires_at: expiresAt,
       })
       .execute();

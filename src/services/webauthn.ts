@@ -23,7 +23,7 @@ import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
 import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../store/schema.js';
-import { listActiveMethods } from '../store/two-factor.js';
+import { NO_METHOD_DETAILS, listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import { findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
@@ -228,23 +228,13 @@ export async function finishKeyRegistration(
     const inserted = await trx
       .insertInto('two_factor_methods')
       .values({
+        ...NO_METHOD_DETAILS,
         id: methodId,
         account_id: signedIn.account.id,
         user_id: signedIn.user.id,
         type: 'webauthn',
         status: 'pending',
         name: name.value,
-        secret_ciphertext: null,
-        algorithm: null,
-        digits: null,
-        period_seconds: null,
-        last_used_step: null,
-        phone_ciphertext: null,
-        phone_last_digits: null,
-        sms_code_hash: null,
-        sms_code_expires_at: null,
-        sms_sent_at: null,
-        sms_message_id: null,
         webauthn_credential_id: info.credential.id,
         webauthn_public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
         webauthn_sign_count: info.credential.counter,
@@ -252,9 +242,6 @@ export async function finishKeyRegistration(
         webauthn_backed_up: info.credentialBackedUp ? 1 : 0,
         webauthn_device_type: info.credentialDeviceType,
         created_at: now,
-        activated_at: null,
-        last_used_at: null,
-        expires_at: null,
       })
       // The same key added from two sessions at once: one of them wins.
       .onConflict((conflict) => conflict.column('webauthn_credential_id').doNothing())

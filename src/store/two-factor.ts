@@ -1,6 +1,32 @@
 import type { Kysely } from 'kysely';
 import type { Database, TwoFactorMethod } from './schema.js';
 
+/** Every method-specific column empty: a new factor row spreads this, then sets its
+ * own type's columns. */
+export const NO_METHOD_DETAILS = {
+  name: null,
+  secret_ciphertext: null,
+  algorithm: null,
+  digits: null,
+  period_seconds: null,
+  last_used_step: null,
+  phone_ciphertext: null,
+  phone_last_digits: null,
+  sms_code_hash: null,
+  sms_code_expires_at: null,
+  sms_sent_at: null,
+  sms_message_id: null,
+  webauthn_credential_id: null,
+  webauthn_public_key: null,
+  webauthn_sign_count: null,
+  webauthn_transports: null,
+  webauthn_backed_up: null,
+  webauthn_device_type: null,
+  activated_at: null,
+  last_used_at: null,
+  expires_at: null,
+} as const satisfies Partial<TwoFactorMethod>;
+
 export function listActiveMethods(db: Kysely<Database>, userId: string): Promise<TwoFactorMethod[]> {
   return db.selectFrom('two_factor_methods').selectAll().where('user_id', '=', userId).where('status', '=', 'active').orderBy('created_at').execute();
 }
