@@ -30,6 +30,8 @@ export interface TestSmtpServerOptions {
 
 export class TestSmtpServer {
   readonly mails: ReceivedMail[] = [];
+  /** Errors of client connections (resets), kept rather than thrown. */
+  readonly connectionErrors: string[] = [];
   private waiters: { count: number; resolve: () => void }[] = [];
 
   private constructor(
@@ -89,6 +91,9 @@ export class TestSmtpServer {
     });
     const port = (server.server.address() as AddressInfo).port;
     instance = new TestSmtpServer(server, port);
+    // A client that goes away mid-session (a server killed by the crash suite) makes
+    // smtp-server emit 'error' (ECONNRESET); unheard, it would end the test process.
+    server.on('error', (error: Error) => instance!.connectionErrors.push(error.message));
     return instance;
   }
 
