@@ -78,6 +78,20 @@ describe('outbox worker', { timeout: 60_000 }, () => {
     assert.equal(failures[0]!.nextAttemptAt, app.clock.now() + 1000);
   });
 
+  it('a text waiting behind a backlog of mail goes out first', async () => {
+    const mailSender = new RecordingSender();
+    const smsSent: string[] = [];
+    for (let i = 0; i < 5; i += 1) await enqueue(`backlog-${i}@acme.test`);
+    app.clock.advance(1000);
+    await enqueueMessage(app.runtime.deps.db, app.runtime.keys, { accountId: null, userId: null, channel: 'sms', purpose: 'sms_sign_in_code', payload: { to: '+447700900123', subject: '', text: 'code' } }, app.clock.now());
+    const order: string[] = [];
+    const sms: Sender = { keepsPayload: false, async send(payload) { smsSent.push(payload.to); order.push('sms'); } };
+    const mail: Sender = { keepsPayload: false, async send(payload) { await mailSender.send(payload); order.push('email'); } };
+    await new OutboxWorker({ db: app.runtime.deps.db, keys: app.runtime.keys, now: app.clock.now, senders: { email: mail, sms } }).drain();
+    assert.deepEqual(smsSent, ['+447700900123']);
+    assert.equal(order[0], 'sms', order.join(','));
+  });
+
   it('backs off exponentially up to 10 minutes, and gives up after 20 attempts', async () => {
     assert.deepEqual([1, 2, 3, 4, 10, 11, 19].map(backoffInMilliseconds), [1000, 2000, 4000, 8000, 512_000, 600_000, 600_000]);
     const id = await enqueue('never@acme.test');
