@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { ACCOUNT_COLUMNS, CHALLENGE_COLUMNS, USER_COLUMNS, pickRow, prefixedColumns } from './joined-rows.js';
+import { sql, type Kysely } from 'kysely';
+import { ACCOUNT_COLUMNS, CHALLENGE_COLUMNS, USER_COLUMNS, joinedSelection, pickRow } from './joined-rows.js';
 import type { Account, Database, FirstFactor, SignInChallenge, User } from './schema.js';
 
 export async function insertChallenge(
@@ -33,19 +33,16 @@ export function findChallenge(db: Kysely<Database>, id: string): Promise<SignInC
   return db.selectFrom('sign_in_challenges').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-const JOINED_SELECTION = [...prefixedColumns('c', CHALLENGE_COLUMNS), ...prefixedColumns('u', USER_COLUMNS), ...prefixedColumns('a', ACCOUNT_COLUMNS)];
+const JOINED_SELECTION = joinedSelection({ c: CHALLENGE_COLUMNS, u: USER_COLUMNS, a: ACCOUNT_COLUMNS });
 
 /** The challenge with its person and account, in one read (the second step of sign-in
  * opens one on every request). The person or account is undefined when its row is gone. */
 export async function findChallengeWithOwner(db: Kysely<Database>, id: string): Promise<{ challenge: SignInChallenge; user: User | undefined; account: Account | undefined } | undefined> {
-  const joined = (await db
-    .selectFrom('sign_in_challenges as c')
-    .leftJoin('users as u', 'u.id', 'c.user_id')
-    .leftJoin('accounts as a', 'a.id', 'c.account_id')
-    // The selection is built from joined-rows.ts' column lists; the compiler checks those.
-    .select(JOINED_SELECTION as unknown as 'c.id'[])
-    .where('c.id', '=', id)
-    .executeTakeFirst()) as Record<string, unknown> | undefined;
+  const { rows } = await sql<Record<string, unknown>>`select ${JOINED_SELECTION} from "sign_in_challenges" as "c"
+    left join "users" as "u" on "u"."id" = "c"."user_id"
+    left join "accounts" as "a" on "a"."id" = "c"."account_id"
+    where "c"."id" = ${id}`.execute(db);
+  const joined = rows[0];
   if (!joined) return undefined;
   return {
     challenge: pickRow<SignInChallenge>(joined, 'c', CHALLENGE_COLUMNS)!,

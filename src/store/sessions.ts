@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { ACCOUNT_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, pickRow, prefixedColumns } from './joined-rows.js';
+import { sql, type Kysely } from 'kysely';
+import { ACCOUNT_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, joinedSelection, pickRow } from './joined-rows.js';
 import type { Account, Database, Session, SessionKind, User } from './schema.js';
 
 export interface NewSession {
@@ -44,19 +44,16 @@ export function findSession(db: Kysely<Database>, id: string): Promise<Session |
   return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-const JOINED_SELECTION = [...prefixedColumns('s', SESSION_COLUMNS), ...prefixedColumns('u', USER_COLUMNS), ...prefixedColumns('a', ACCOUNT_COLUMNS)];
+const JOINED_SELECTION = joinedSelection({ s: SESSION_COLUMNS, u: USER_COLUMNS, a: ACCOUNT_COLUMNS });
 
 /** The session with its person and account, in one read (the check behind every
  * authenticated request). The person or account is undefined when its row is gone. */
 export async function findSessionWithOwner(db: Kysely<Database>, id: string): Promise<{ session: Session; user: User | undefined; account: Account | undefined } | undefined> {
-  const joined = (await db
-    .selectFrom('sessions as s')
-    .leftJoin('users as u', 'u.id', 's.user_id')
-    .leftJoin('accounts as a', 'a.id', 's.account_id')
-    // The selection is built from joined-rows.ts' column lists; the compiler checks those.
-    .select(JOINED_SELECTION as unknown as 's.id'[])
-    .where('s.id', '=', id)
-    .executeTakeFirst()) as Record<string, unknown> | undefined;
+  const { rows } = await sql<Record<string, unknown>>`select ${JOINED_SELECTION} from "sessions" as "s"
+    left join "users" as "u" on "u"."id" = "s"."user_id"
+    left join "accounts" as "a" on "a"."id" = "s"."account_id"
+    where "s"."id" = ${id}`.execute(db);
+  const joined = rows[0];
   if (!joined) return undefined;
   return {
     session: pickRow<Session>(joined, 's', SESSION_COLUMNS)!,
