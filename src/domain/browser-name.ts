@@ -2,10 +2,27 @@
 // bowser is MIT-licensed and pure parsing.
 import Bowser from 'bowser';
 
+// Bowser parses the browser, system, platform and engine every time: about a tenth of
+// the second step of sign-in in a profile, for the handful of agent strings a
+// deployment sees again and again. The answer depends on the string alone.
+const DESCRIPTIONS_KEPT = 256;
+const descriptions = new Map<string, string>();
+
 export function describeBrowser(userAgent: string | null | undefined): string {
   if (!userAgent) return 'Unknown browser';
+  const agent = userAgent.slice(0, 512);
+  let description = descriptions.get(agent);
+  if (description === undefined) {
+    description = parseBrowser(agent);
+    if (descriptions.size >= DESCRIPTIONS_KEPT) descriptions.delete(descriptions.keys().next().value!);
+    descriptions.set(agent, description);
+  }
+  return description;
+}
+
+function parseBrowser(agent: string): string {
   try {
-    const parsed = Bowser.parse(userAgent.slice(0, 512));
+    const parsed = Bowser.parse(agent);
     const browser = parsed.browser.name;
     const os = parsed.os.name;
     if (browser && os) return `${browser} on ${os}`;

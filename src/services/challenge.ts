@@ -9,12 +9,10 @@ import { limitKeyForAddress } from '../domain/network.js';
 import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
 import { challengeMethods, mustEnrolSecurityKeyAfter } from '../domain/sign-in-decision.js';
 import type { FactorType, SecondFactorMethod } from '../domain/types.js';
-import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { completeChallenge, countChallengeFailure, findChallenge } from '../store/challenges.js';
-import type { Account, Database, SignInChallenge, User } from '../store/schema.js';
+import { completeChallenge, countChallengeFailure, findChallengeWithOwner } from '../store/challenges.js';
+import type { Account, Database, SignInChallenge, TwoFactorMethod, User } from '../store/schema.js';
 import { listActiveMethods } from '../store/two-factor.js';
-import { findUserById } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { twoFactorPolicyOf, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
@@ -34,20 +32,22 @@ export interface OpenChallenge {
   methods: SecondFactorMethod[];
   /** The person's active factors, whether or not this challenge accepts them. */
   factors: FactorType[];
+  /** Their rows, as read with the challenge. */
+  activeMethods: TwoFactorMethod[];
 }
 
 /** The live challenge behind a token, or invalid_challenge for anything else. */
 export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, token: unknown): Promise<Result<OpenChallenge>> {
   const parsed = parseToken(token);
   if (!parsed) return fail('invalid_challenge');
-  const challenge = await findChallenge(db, parsed.id);
-  if (!challenge || !secretMatches(parsed.secret, challenge.secret_hash)) return fail('invalid_challenge');
+  const found = await findChallengeWithOwner(db, parsed.id);
+  if (!found || !secretMatches(parsed.secret, found.challenge.secret_hash)) return fail('invalid_challenge');
+  const { challenge, user, account } = found;
   if (challenge.state !== 'pending' || challenge.expires_at <= deps.now()) return fail('invalid_challenge');
-  const user = await findUserById(db, challenge.user_id);
-  const account = await findAccountById(db, challenge.account_id);
   if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
-  const types = (await listActiveMethods(db, user.id)).map((m) => m.type);
-  return ok({ challenge, user, account, methods: challengeMethods(user.role, types, twoFactorPolicyOf(account)), factors: types });
+  const activeMethods = await listActiveMethods(db, user.id);
+  const types = activeMethods.map((m) => m.type);
+  return ok({ challenge, user, account, methods: challengeMethods(user.role, types, twoFactorPolicyOf(account)), factors: types, activeMethods });
 }
 
 /** Options for signing this challenge with a security key (when it offers one). */
@@ -75,14 +75,23 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
   const result = await deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
     const opened = await openChallenge(trx, deps, input.challengeToken);
     if (!opened.ok) return opened;
-    const { challenge, account } = opened.value;
+    const { challenge, account, user } = opened.value;
+    const now = deps.now();
+    const mustEnrolSecurityKey = mustEnrolSecurityKeyAfter(user.role, opened.value.factors, twoFactorPolicyOf(account));
     const verified = await verifySecondFactor(trx, deps, {
-      user: opened.value.user,
+      user,
+      userReadInThisTransaction: true,
+      activeMethods: opened.value.activeMethods,
       factor: { method: input.method, code: input.code },
       allowed: opened.value.methods,
       smsCheck: challengeSmsCheck(deps, challenge.id),
       securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id, context),
       context,
+      // The challenge ends with the right factor, once: the conditional update lets
+      // exactly one request finish it.
+      claim: async (db) => ((await completeChallenge(db, challenge.id, now)) ? null : { code: 'invalid_challenge' }),
+      // A full sign-in is recorded in the same write as the counter reset.
+      userChangesOnSuccess: (success) => (success.recoveryCodeKind === 'admin' || mustEnrolSecurityKey ? {} : { last_sign_in_at: now }),
     });
     if (!verified.ok) {
       if (verified.failure.code === 'invalid_code' || verified.failure.code === 'two_factor_locked') {
@@ -90,9 +99,6 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       }
       return verified;
     }
-    const now = deps.now();
-    if (!(await completeChallenge(trx, challenge.id, now))) return fail<SignInOutcome>('invalid_challenge');
-    const user = (await findUserById(trx, challenge.user_id))!;
     const method = verified.value.method;
 
     if (verified.value.recoveryCodeKind === 'admin') {
@@ -105,7 +111,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
     }
 
-    if (mustEnrolSecurityKeyAfter(user.role, opened.value.factors, twoFactorPolicyOf(account))) {
+    if (mustEnrolSecurityKey) {
       // The account requires admins to use a security key and this admin has none yet:
       // the session may only add a key, after a code emailed to them, so that a
       // password and passcode relayed by a phishing page cannot enrol the phisher's key.
@@ -114,7 +120,6 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
     }
 
-    await trx.updateTable('users').set({ last_sign_in_at: now }).where('id', '=', user.id).execute();
     const trusted = input.rememberDevice ? await rememberDevice(trx, deps, { account, user, context }) : null;
     const session = await startSession(trx, deps, { account, user, kind: 'full', context, passcodeVerifiedAt: now, viaTrustedDevice: false, trustedDeviceId: trusted?.id ?? null });
     await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_succeeded', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, first_factor: challenge.first_factor } }, now);

@@ -20,20 +20,19 @@ export async function noteSignInDevice(db: Kysely<Database>, deps: ServiceDeps, 
   const browser = describeBrowser(context.userAgent);
   const network = networkOf(context.ip);
   const deviceHash = context.deviceId ? hashSecret(`device:${context.deviceId}`) : null;
-  const known = deviceHash
-    ? await db.selectFrom('known_devices').select('id').where('user_id', '=', user.id).where('device_id_hash', '=', deviceHash).executeTakeFirst()
-    : await db
+  const sameDevice = deviceHash
+    ? db.selectFrom('known_devices').select('id').where('user_id', '=', user.id).where('device_id_hash', '=', deviceHash).limit(1)
+    : db
         .selectFrom('known_devices')
         .select('id')
         .where('user_id', '=', user.id)
         .where('browser', '=', browser)
         .where('network', network === null ? 'is' : '=', network)
         .where('last_seen_at', '>', now - REMEMBERED_NETWORK_IN_MILLISECONDS)
-        .executeTakeFirst();
-  if (known) {
-    await db.updateTable('known_devices').set({ last_seen_at: now, network, browser }).where('id', '=', known.id).execute();
-    return;
-  }
+        .limit(1);
+  // Found and marked seen in one statement, as it is on every sign-in.
+  const known = await db.updateTable('known_devices').set({ last_seen_at: now, network, browser }).where('id', '=', sameDevice).returning('id').executeTakeFirst();
+  if (known) return;
   const firstEver = !(await db.selectFrom('known_devices').select('id').where('user_id', '=', user.id).executeTakeFirst());
   await db
     .insertInto('known_devices')

@@ -6,14 +6,14 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { decryptSecret } from '../crypto/secret-box.js';
 import { hmacHex } from '../crypto/tokens.js';
-import { fail, ok, type Result } from '../domain/failures.js';
+import { fail, ok, type Failure, type Result } from '../domain/failures.js';
 import { PASSCODE_FAILURES_BEFORE_LOCK, lockDurationInMilliseconds, retryAfterSeconds } from '../domain/passcode-attempts.js';
 import { normalizeRecoveryCode } from '../domain/recovery-codes.js';
 import { normalizePasscodeInput, verifyTotp, type TotpAlgorithm } from '../domain/totp.js';
 import type { SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
-import type { Database, User } from '../store/schema.js';
+import type { Database, TwoFactorMethod, User, UserUpdate } from '../store/schema.js';
 import { countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
 import type { KeyRing } from '../crypto/keys.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -73,10 +73,10 @@ async function registerFailure(db: Kysely<Database>, deps: ServiceDeps, user: Us
   return fail('invalid_code', { field: 'code' });
 }
 
-async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, rawCode: string): Promise<boolean> {
+async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, rawCode: string, activeMethods: TwoFactorMethod[] | undefined): Promise<boolean> {
   const code = normalizePasscodeInput(rawCode);
   if (code === null) return false;
-  const methods = await listActiveMethods(db, user.id);
+  const methods = activeMethods ?? (await listActiveMethods(db, user.id));
   const now = deps.now();
   for (const method of methods) {
     if (method.type !== 'totp' || !method.secret_ciphertext) continue;
@@ -90,11 +90,13 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
     });
     if (!result.ok) continue;
     // Compare-and-set of the last used step (RFC 6238 §5.2): a code is accepted once,
-    // even when the same code arrives twice at the same instant.
+    // even when the same code arrives twice at the same instant. The method must still
+    // be active: it may have been read before this transaction locked the person.
     const updated = await db
       .updateTable('two_factor_methods')
       .set({ last_used_step: result.step, last_used_at: now })
       .where('id', '=', method.id)
+      .where('status', '=', 'active')
       .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', result.step)]))
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 1) return true;
@@ -110,10 +112,27 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
 export async function verifySecondFactor(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  input: { user: User; factor: SecondFactorInput; smsCheck?: SmsCodeCheck; securityKeyCheck?: SecurityKeyCheck; allowed: SecondFactorMethod[]; context: RequestContext },
+  input: {
+    user: User;
+    /** The person's row was read inside this transaction. On SQLite, whose transactions
+     * are serialised already, it is then used as it is instead of being read again. */
+    userReadInThisTransaction?: boolean;
+    /** The person's active methods, read inside this transaction (else read here). */
+    activeMethods?: TwoFactorMethod[];
+    factor: SecondFactorInput;
+    smsCheck?: SmsCodeCheck;
+    securityKeyCheck?: SecurityKeyCheck;
+    allowed: SecondFactorMethod[];
+    context: RequestContext;
+    /** Consumes what the factor unlocks (a sign-in challenge) once the factor is right;
+     * a failure it returns is returned as it is, with the factor spent but not counted. */
+    claim?: (db: Kysely<Database>) => Promise<Failure | null>;
+    /** More changes to the person's row, written with the counter reset on success. */
+    userChangesOnSuccess?: (success: SecondFactorSuccess) => UserUpdate;
+  },
 ): Promise<Result<SecondFactorSuccess>> {
   const now = deps.now();
-  const user = await lockUserRow(db, deps, input.user.id);
+  const user = input.userReadInThisTransaction && deps.dialect === 'sqlite' ? input.user : await lockUserRow(db, deps, input.user.id);
   if (!user) return fail('invalid_credentials');
   if (user.passcode_locked_until !== null && user.passcode_locked_until > now) {
     return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(user.passcode_locked_until, now) });
@@ -125,7 +144,7 @@ export async function verifySecondFactor(
   const code = typeof input.factor.code === 'string' ? input.factor.code : '';
   let success: SecondFactorSuccess | null = null;
   if (method === 'totp') {
-    if (await checkTotp(db, deps, user, code)) success = { method: 'totp', recoveryCodeKind: null };
+    if (await checkTotp(db, deps, user, code, input.activeMethods)) success = { method: 'totp', recoveryCodeKind: null };
   } else if (method === 'recovery_code') {
     const canonical = normalizeRecoveryCode(code);
     if (canonical !== null) {
@@ -141,9 +160,13 @@ export async function verifySecondFactor(
     if (verdict) success = { method: 'sms', recoveryCodeKind: null };
   }
   if (!success) return registerFailure(db, deps, user, method, input.context);
+  if (input.claim) {
+    const claimed = await input.claim(db);
+    if (claimed) return { ok: false, failure: claimed };
+  }
   await db
     .updateTable('users')
-    .set({ failed_passcode_count: 0, passcode_lock_count: 0, passcode_locked_until: null, last_passcode_used_at: now, updated_at: now })
+    .set({ ...input.userChangesOnSuccess?.(success), failed_passcode_count: 0, passcode_lock_count: 0, passcode_locked_until: null, last_passcode_used_at: now, updated_at: now })
     .where('id', '=', user.id)
     .execute();
   if (success.method === 'recovery_code') {

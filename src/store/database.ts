@@ -10,6 +10,7 @@ import * as sessionTrustedDevice from './migrations/0002-session-trusted-device.
 import * as sessionEmailConfirmation from './migrations/0003-session-email-confirmation.js';
 import * as smsDelivery from './migrations/0004-sms-delivery.js';
 import * as webauthn from './migrations/0005-webauthn.js';
+import * as hotPathIndexes from './migrations/0006-hot-path-indexes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -105,6 +106,7 @@ const migrations: Record<string, Migration> = {
   '0003-session-email-confirmation': sessionEmailConfirmation,
   '0004-sms-delivery': smsDelivery,
   '0005-webauthn': webauthn,
+  '0006-hot-path-indexes': hotPathIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { Account, AccountTable, Database, Session, SessionKind, SessionTable, User, UserTable } from './schema.js';
+import { sql, type Kysely } from 'kysely';
+import { ACCOUNT_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, joinedSelection, pickRow } from './joined-rows.js';
+import type { Account, Database, Session, SessionKind, User } from './schema.js';
 
 export interface NewSession {
   id: string;
@@ -43,54 +44,21 @@ export function findSession(db: Kysely<Database>, id: string): Promise<Session |
   return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-// Every column of the three tables, so the joined read below returns whole rows; the
-// checks make the compiler refuse a column added to schema.ts but not listed here.
-const SESSION_COLUMNS = [
-  'id', 'account_id', 'user_id', 'secret_hash', 'kind', 'created_at', 'expires_at', 'last_seen_at', 'ip', 'user_agent',
-  'passcode_verified_at', 'via_trusted_device', 'trusted_device_id', 'email_confirmed_at',
-] as const satisfies readonly (keyof SessionTable)[];
-const USER_COLUMNS = [
-  'id', 'account_id', 'email', 'name', 'role', 'password_hash', 'password_changed_at', 'suspended_at', 'two_factor_enabled',
-  'two_factor_enabled_at', 'preferred_method', 'two_factor_setup_required', 'failed_passcode_count', 'passcode_locked_until',
-  'passcode_lock_count', 'email_confirmed_at', 'last_sign_in_at', 'last_passcode_used_at', 'created_at', 'updated_at',
-] as const satisfies readonly (keyof UserTable)[];
-const ACCOUNT_COLUMNS = [
-  'id', 'slug', 'name', 'owner_user_id', 'require_two_factor', 'require_two_factor_since', 'grace_days', 'session_days',
-  'trusted_device_days', 'country', 'sms_daily_budget', 'sms_allowed_countries', 'require_phishing_resistant_admins', 'created_at', 'updated_at',
-] as const satisfies readonly (keyof AccountTable)[];
-type AllListed<Table, Listed> = [Exclude<keyof Table, Listed>] extends [never] ? true : false;
-const everyColumnListed: [AllListed<SessionTable, (typeof SESSION_COLUMNS)[number]>, AllListed<UserTable, (typeof USER_COLUMNS)[number]>, AllListed<AccountTable, (typeof ACCOUNT_COLUMNS)[number]>] = [true, true, true];
-void everyColumnListed;
-
-const JOINED_SELECTION = [
-  ...SESSION_COLUMNS.map((column) => `s.${column} as s__${column}`),
-  ...USER_COLUMNS.map((column) => `u.${column} as u__${column}`),
-  ...ACCOUNT_COLUMNS.map((column) => `a.${column} as a__${column}`),
-];
-
-function pick<Row>(joined: Record<string, unknown>, prefix: string, columns: readonly string[]): Row | undefined {
-  if (joined[`${prefix}id`] === null || joined[`${prefix}id`] === undefined) return undefined;
-  const row: Record<string, unknown> = {};
-  for (const column of columns) row[column] = joined[`${prefix}${column}`];
-  return row as Row;
-}
+const JOINED_SELECTION = joinedSelection({ s: SESSION_COLUMNS, u: USER_COLUMNS, a: ACCOUNT_COLUMNS });
 
 /** The session with its person and account, in one read (the check behind every
  * authenticated request). The person or account is undefined when its row is gone. */
 export async function findSessionWithOwner(db: Kysely<Database>, id: string): Promise<{ session: Session; user: User | undefined; account: Account | undefined } | undefined> {
-  const joined = (await db
-    .selectFrom('sessions as s')
-    .leftJoin('users as u', 'u.id', 's.user_id')
-    .leftJoin('accounts as a', 'a.id', 's.account_id')
-    // The selection is built from the column lists above; the compiler checks those.
-    .select(JOINED_SELECTION as unknown as 's.id'[])
-    .where('s.id', '=', id)
-    .executeTakeFirst()) as Record<string, unknown> | undefined;
+  const { rows } = await sql<Record<string, unknown>>`select ${JOINED_SELECTION} from "sessions" as "s"
+    left join "users" as "u" on "u"."id" = "s"."user_id"
+    left join "accounts" as "a" on "a"."id" = "s"."account_id"
+    where "s"."id" = ${id}`.execute(db);
+  const joined = rows[0];
   if (!joined) return undefined;
   return {
-    session: pick<Session>(joined, 's__', SESSION_COLUMNS)!,
-    user: pick<User>(joined, 'u__', USER_COLUMNS),
-    account: pick<Account>(joined, 'a__', ACCOUNT_COLUMNS),
+    session: pickRow<Session>(joined, 's', SESSION_COLUMNS)!,
+    user: pickRow<User>(joined, 'u', USER_COLUMNS),
+    account: pickRow<Account>(joined, 'a', ACCOUNT_COLUMNS),
   };
 }
 
