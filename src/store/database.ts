@@ -81,6 +81,9 @@ export function openStore(databaseUrl: string): Store {
   // 32 MiB of page cache instead of SQLite's 2 MiB default: lookups by token and by
   // person stay in memory as the tables grow (bench/README.md, growth).
   database.pragma('cache_size = -32000');
+  // A burst of writes can grow the log past the checkpoints (wal-checkpointer.ts);
+  // once it restarts, SQLite cuts the file back to this size instead of keeping it.
+  database.pragma('journal_size_limit = 67108864');
   // Checkpoints run on a helper thread, off the event loop (wal-checkpointer.ts).
   let checkpointer: WalCheckpointer | null = null;
   if (path !== ':memory:' && !path.startsWith('file::memory:')) {
