@@ -1,7 +1,6 @@
 // Changing, resetting and first setting a password. A reset or an accepted
 // invitation proves only the email: it ends at the same second-factor decision as a
 // password sign-in and never skips it (Keycloak CVE-2026-18963).
-import type { Kysely } from 'kysely';
 import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
@@ -11,7 +10,7 @@ import { PASSWORD_RESET_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
 import { consumeActionToken, findActionToken, insertActionToken, voidActionTokens } from '../store/action-tokens.js';
 import { findAccountById, findAccountBySlug } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
-import type { Account, ActionTokenPurpose, Database, User } from '../store/schema.js';
+import type { Account, ActionTokenPurpose, User } from '../store/schema.js';
 import { deleteUserSessions } from '../store/sessions.js';
 import { AccountUsers, findUserById } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -19,11 +18,7 @@ import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
 import type { SignedIn } from './sessions.js';
 import { userLimitKey } from './sign-in.js';
-
-/** A new password voids every trusted computer (SECURITY.md, trusted computers). */
-async function forgetTrustedDevices(db: Kysely<Database>, userId: string): Promise<void> {
-  await db.deleteFrom('trusted_devices').where('user_id', '=', userId).execute();
-}
+import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
 function passwordProblem(password: unknown, user: Pick<User, 'email' | 'name'>): Result<string> {
   if (typeof password !== 'string') return fail('invalid_request', { field: 'new_password', message: 'Enter a new password.' });
@@ -53,7 +48,8 @@ export async function changePassword(
     const now = deps.now();
     await new AccountUsers(trx, account.id).update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now });
     await deleteUserSessions(trx, user.id, session.id);
-    await forgetTrustedDevices(trx, user.id);
+    // A new password voids every trusted computer (SECURITY.md, trusted computers).
+    await deleteTrustedDevices(trx, user.id);
     await appendAuditEvent(trx, { accountId: account.id, type: 'password_changed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
     await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });
   });
@@ -129,7 +125,8 @@ export async function setPasswordFromLink(
     const users = new AccountUsers(trx, account.id);
     await users.update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now, email_confirmed_at: user.email_confirmed_at ?? now });
     await deleteUserSessions(trx, user.id);
-    await forgetTrustedDevices(trx, user.id);
+    // A new password voids every trusted computer (SECURITY.md, trusted computers).
+    await deleteTrustedDevices(trx, user.id);
     const type = purpose === 'invitation' ? 'invitation_accepted' : 'password_reset';
     await appendAuditEvent(trx, { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
     if (purpose === 'password_reset') await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });

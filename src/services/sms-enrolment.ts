@@ -21,6 +21,7 @@ import type { SignedIn } from './sessions.js';
 import { pendingSmsCheck } from './sms.js';
 import { checkPhoneCountry, codeState, cooldownFailure, smsAvailable, textEnrolmentCode, type SmsCodeSent } from './sms-sending.js';
 import { activateFactor, enrolmentAllowed, type EnrolmentDone } from './two-factor.js';
+import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
 /** An abandoned number is forgotten after 15 minutes, like an abandoned app enrolment. */
 const ENROLMENT_LIFETIME_IN_MILLISECONDS = 15 * 60 * 1000;
@@ -162,7 +163,7 @@ export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
       // A new number replaces the old one: the old phone may be lost or in other hands,
       // so the computers trusted so far are forgotten too (SECURITY.md, trusted computers).
       await trx.deleteFrom('two_factor_methods').where('id', '=', replaced.id).execute();
-      await trx.deleteFrom('trusted_devices').where('user_id', '=', signedIn.user.id).execute();
+      await deleteTrustedDevices(trx, signedIn.user.id);
       await appendAuditEvent(
         trx,
         { accountId: signedIn.account.id, type: 'two_factor_phone_replaced', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { old_last_digits: replaced.phone_last_digits, new_last_digits: pending.phone_last_digits } },

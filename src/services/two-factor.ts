@@ -31,6 +31,7 @@ import { emailUser } from './notify.js';
 import { lockUserRow, recoveryCodeHmac } from './second-factor.js';
 import { twoFactorPolicyOf } from './first-factor.js';
 import { startSession, type SignedIn } from './sessions.js';
+import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
 /** An abandoned enrolment is forgotten after 15 minutes. */
 const ENROLMENT_LIFETIME_IN_MILLISECONDS = 15 * 60 * 1000;
@@ -226,7 +227,7 @@ export function requiredByAccount(account: Account, user: User): boolean {
 export async function removeAllFactors(trx: Kysely<Database>, user: Pick<User, 'id' | 'account_id'>, now: number): Promise<void> {
   await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).execute();
   await deleteAllRecoveryCodes(trx, user.id);
-  await trx.deleteFrom('trusted_devices').where('user_id', '=', user.id).execute();
+  await deleteTrustedDevices(trx, user.id);
   await new AccountUsers(trx, user.account_id).update(user.id, {
     two_factor_enabled: 0,
     two_factor_enabled_at: null,

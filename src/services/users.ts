@@ -17,6 +17,7 @@ import { newUserRow } from './accounts.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
 import type { SignedIn } from './sessions.js';
+import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
 interface NewPerson {
   email: string;
@@ -144,7 +145,7 @@ export async function setSuspended(deps: ServiceDeps, admin: SignedIn, userId: s
     if (suspended) {
       // Suspension ends every way back in at once: sessions, trusted computers, open challenges.
       await deleteUserSessions(trx, user.id);
-      await trx.deleteFrom('trusted_devices').where('user_id', '=', user.id).execute();
+      await deleteTrustedDevices(trx, user.id);
       await trx.updateTable('sign_in_challenges').set({ state: 'expired' }).where('user_id', '=', user.id).where('state', '=', 'pending').execute();
     }
     await appendAuditEvent(trx, { accountId: admin.account.id, type: suspended ? 'user_suspended' : 'user_reactivated', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);

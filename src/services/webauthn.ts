@@ -34,6 +34,7 @@ import { emailUser } from './notify.js';
 import { lockUserRow } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { activateFactor, requiredByAccount, type EnrolmentDone } from './two-factor.js';
+import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
 /** A touch takes seconds; five minutes covers finding the key in a drawer. */
 const CEREMONY_LIFETIME_IN_MILLISECONDS = 5 * 60 * 1000;
@@ -402,7 +403,7 @@ export async function removeSecurityKey(
     }
     const now = deps.now();
     await trx.deleteFrom('two_factor_methods').where('id', '=', key.id).execute();
-    await trx.deleteFrom('trusted_devices').where('user_id', '=', signedIn.user.id).execute();
+    await deleteTrustedDevices(trx, signedIn.user.id);
     if (signedIn.user.preferred_method === 'webauthn' && !others.some((m) => m.type === 'webauthn')) {
       await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: others[0]!.type, updated_at: now });
     }

@@ -70,7 +70,6 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
   const hasSms = summary.methods.includes('sms');
   const allowList = parseCountryList(signedIn.account.sms_allowed_countries);
   const defaultCountry = state.country && isCountryCode(state.country) ? state.country : signedIn.account.country;
-  const hasWebauthn = summary.methods.includes('webauthn');
   const keysOnly = onlySecurityKeys(signedIn);
   const confirmable = await confirmationMethods(kit.deps.db, signedIn.user, signedIn.account);
   const confirmation = (prefix: string, error: string | null | undefined) =>
