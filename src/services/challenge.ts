@@ -41,8 +41,8 @@ export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, tok
   const parsed = parseToken(token);
   if (!parsed) return fail('invalid_challenge');
   const found = await findChallengeWithOwner(db, parsed.id);
-  if (!found || !secretMatches(parsed.secret, found.challenge.secret_hash)) return fail('invalid_challenge');
-  const { challenge, user, account } = found;
+  if (!found || !secretMatches(parsed.secret, found.row.secret_hash)) return fail('invalid_challenge');
+  const { row: challenge, user, account } = found;
   if (challenge.state !== 'pending' || challenge.expires_at <= deps.now()) return fail('invalid_challenge');
   if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
   const activeMethods = await listActiveMethods(db, user.id);

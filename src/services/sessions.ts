@@ -60,8 +60,8 @@ export async function authenticate(deps: ServiceDeps, token: unknown): Promise<S
   // One read for the session, its person and its account, every request: nothing is
   // kept between requests, so a revocation on any instance holds on the next one.
   const found = await findSessionWithOwner(deps.db, parsed.id);
-  if (!found || !secretMatches(parsed.secret, found.session.secret_hash)) return null;
-  const { session, user, account } = found;
+  if (!found || !secretMatches(parsed.secret, found.row.secret_hash)) return null;
+  const { row: session, user, account } = found;
   const now = deps.now();
   if (session.expires_at <= now) {
     await deleteSession(deps.db, session.id);

@@ -1,6 +1,6 @@
-import { sql, type Kysely } from 'kysely';
-import { ACCOUNT_COLUMNS, CHALLENGE_COLUMNS, USER_COLUMNS, joinedSelection, pickRow } from './joined-rows.js';
-import type { Account, Database, FirstFactor, SignInChallenge, User } from './schema.js';
+import type { Kysely } from 'kysely';
+import { CHALLENGE_COLUMNS, ownedRowReader } from './joined-rows.js';
+import type { Database, FirstFactor, SignInChallenge } from './schema.js';
 
 export async function insertChallenge(
   db: Kysely<Database>,
@@ -33,23 +33,9 @@ export function findChallenge(db: Kysely<Database>, id: string): Promise<SignInC
   return db.selectFrom('sign_in_challenges').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-const JOINED_SELECTION = joinedSelection({ c: CHALLENGE_COLUMNS, u: USER_COLUMNS, a: ACCOUNT_COLUMNS });
-
 /** The challenge with its person and account, in one read (the second step of sign-in
- * opens one on every request). The person or account is undefined when its row is gone. */
-export async function findChallengeWithOwner(db: Kysely<Database>, id: string): Promise<{ challenge: SignInChallenge; user: User | undefined; account: Account | undefined } | undefined> {
-  const { rows } = await sql<Record<string, unknown>>`select ${JOINED_SELECTION} from "sign_in_challenges" as "c"
-    left join "users" as "u" on "u"."id" = "c"."user_id"
-    left join "accounts" as "a" on "a"."id" = "c"."account_id"
-    where "c"."id" = ${id}`.execute(db);
-  const joined = rows[0];
-  if (!joined) return undefined;
-  return {
-    challenge: pickRow<SignInChallenge>(joined, 'c', CHALLENGE_COLUMNS)!,
-    user: pickRow<User>(joined, 'u', USER_COLUMNS),
-    account: pickRow<Account>(joined, 'a', ACCOUNT_COLUMNS),
-  };
-}
+ * opens one on every request). */
+export const findChallengeWithOwner = ownedRowReader<SignInChallenge>('sign_in_challenges', 'c', CHALLENGE_COLUMNS);
 
 /** Ends a pending challenge once: the conditional update lets exactly one caller finish it. */
 export async function completeChallenge(db: Kysely<Database>, id: string, now: number): Promise<boolean> {

@@ -2,8 +2,8 @@
 // every authenticated request, the challenge behind the second step of sign-in).
 // Each column list is checked against schema.ts: the compiler refuses a column added
 // there but not listed here.
-import { sql, type RawBuilder } from 'kysely';
-import type { AccountTable, SessionTable, SignInChallengeTable, UserTable } from './schema.js';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Account, AccountTable, Database, SessionTable, SignInChallengeTable, User, UserTable } from './schema.js';
 
 type AllListed<Table, Listed> = [Exclude<keyof Table, Listed>] extends [never] ? true : false;
 
@@ -32,21 +32,45 @@ const everyColumnListed: [
 ] = [true, true, true, true];
 void everyColumnListed;
 
-/** `"alias"."column" as "alias__column"` for each column of each table, as one SQL
- * fragment built once. Kysely would otherwise parse and compile fifty-odd aliased
+/** `"alias"."column" as "alias__column"` for each column of each table, as SQL text
+ * built once per reader. Kysely would otherwise parse and compile fifty-odd aliased
  * references on every call, which cost more than running the query (a GET /me
  * profile: a quarter of the request). Double-quoted identifiers are the same in
  * SQLite and PostgreSQL, and every name here is one of the constants above. */
-export function joinedSelection(tables: Record<string, readonly string[]>): RawBuilder<unknown> {
-  const columns = Object.entries(tables).flatMap(([alias, names]) => names.map((column) => `"${alias}"."${column}" as "${alias}__${column}"`));
-  return sql.raw(columns.join(', '));
+function joinedSelection(tables: Record<string, readonly string[]>): string {
+  return Object.entries(tables)
+    .flatMap(([alias, names]) => names.map((column) => `"${alias}"."${column}" as "${alias}__${column}"`))
+    .join(', ');
 }
 
 /** One table's row out of a joined result; undefined when the join found no row. */
-export function pickRow<Row>(joined: Record<string, unknown>, alias: string, columns: readonly string[]): Row | undefined {
+function pickRow<Row>(joined: Record<string, unknown>, alias: string, columns: readonly string[]): Row | undefined {
   const prefix = `${alias}__`;
   if (joined[`${prefix}id`] === null || joined[`${prefix}id`] === undefined) return undefined;
   const row: Record<string, unknown> = {};
   for (const column of columns) row[column] = joined[`${prefix}${column}`];
   return row as Row;
+}
+
+export interface OwnedRow<Row> {
+  row: Row;
+  /** Undefined when the person's or the account's row is gone. */
+  user: User | undefined;
+  account: Account | undefined;
+}
+
+/** A reader of one row of a table that belongs to a person and an account (a session,
+ * a sign-in challenge) together with both, by id, in one query whose text is built once. */
+export function ownedRowReader<Row>(table: 'sessions' | 'sign_in_challenges', alias: string, columns: readonly string[]): (db: Kysely<Database>, id: string) => Promise<OwnedRow<Row> | undefined> {
+  const query: RawBuilder<unknown> = sql.raw(
+    `select ${joinedSelection({ [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS })} from "${table}" as "${alias}"` +
+      ` left join "users" as "u" on "u"."id" = "${alias}"."user_id"` +
+      ` left join "accounts" as "a" on "a"."id" = "${alias}"."account_id"` +
+      ` where "${alias}"."id" = `,
+  );
+  return async (db, id) => {
+    const joined = (await sql<Record<string, unknown>>`${query}${id}`.execute(db)).rows[0];
+    if (!joined) return undefined;
+    return { row: pickRow<Row>(joined, alias, columns)!, user: pickRow<User>(joined, 'u', USER_COLUMNS), account: pickRow<Account>(joined, 'a', ACCOUNT_COLUMNS) };
+  };
 }

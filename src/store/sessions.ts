@@ -1,6 +1,6 @@
-import { sql, type Kysely } from 'kysely';
-import { ACCOUNT_COLUMNS, SESSION_COLUMNS, USER_COLUMNS, joinedSelection, pickRow } from './joined-rows.js';
-import type { Account, Database, Session, SessionKind, User } from './schema.js';
+import type { Kysely } from 'kysely';
+import { SESSION_COLUMNS, ownedRowReader } from './joined-rows.js';
+import type { Database, Session, SessionKind } from './schema.js';
 
 export interface NewSession {
   id: string;
@@ -44,23 +44,9 @@ export function findSession(db: Kysely<Database>, id: string): Promise<Session |
   return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-const JOINED_SELECTION = joinedSelection({ s: SESSION_COLUMNS, u: USER_COLUMNS, a: ACCOUNT_COLUMNS });
-
 /** The session with its person and account, in one read (the check behind every
- * authenticated request). The person or account is undefined when its row is gone. */
-export async function findSessionWithOwner(db: Kysely<Database>, id: string): Promise<{ session: Session; user: User | undefined; account: Account | undefined } | undefined> {
-  const { rows } = await sql<Record<string, unknown>>`select ${JOINED_SELECTION} from "sessions" as "s"
-    left join "users" as "u" on "u"."id" = "s"."user_id"
-    left join "accounts" as "a" on "a"."id" = "s"."account_id"
-    where "s"."id" = ${id}`.execute(db);
-  const joined = rows[0];
-  if (!joined) return undefined;
-  return {
-    session: pickRow<Session>(joined, 's', SESSION_COLUMNS)!,
-    user: pickRow<User>(joined, 'u', USER_COLUMNS),
-    account: pickRow<Account>(joined, 'a', ACCOUNT_COLUMNS),
-  };
-}
+ * authenticated request). */
+export const findSessionWithOwner = ownedRowReader<Session>('sessions', 's', SESSION_COLUMNS);
 
 export async function deleteSession(db: Kysely<Database>, id: string): Promise<void> {
   await db.deleteFrom('sessions').where('id', '=', id).execute();
