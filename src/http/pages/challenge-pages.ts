@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { completeSecondFactor, openChallenge, securityKeySignInOptions, type OpenChallenge } from '../../services/challenge.js';
 import { sendSignInCode, signInCodeState, type SmsCodeState } from '../../services/sms-sending.js';
-import { ERROR_TABLE, apiErrorBody, messageFor } from '../errors.js';
+import { messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
@@ -117,10 +117,9 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
 
   // JSON for app.js: options to sign this sign-in with a key (a POST: they are stored).
   app.post('/sign-in/two-factor/webauthn/options', async (request, reply) => {
-    const submitted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>)._csrf : undefined;
-    if (!kit.csrf.verify(request, submitted)) return reply.code(403).send(apiErrorBody({ code: 'csrf_failed' }));
+    if (!kit.csrfValid(request)) return sendApiFailure(reply, { code: 'csrf_failed' });
     const result = await securityKeySignInOptions(kit.deps, kit.cookies.read(request, COOKIE.challenge));
-    if (!result.ok) return reply.code(ERROR_TABLE[result.failure.code].status).send(apiErrorBody(result.failure));
+    if (!result.ok) return sendApiFailure(reply, result.failure);
     return reply.send({ options: result.value });
   });
 

@@ -56,10 +56,15 @@ export class PageKit {
     return this.csrf.tokenFor(request, reply);
   }
 
+  /** Whether the posted form carries this browser's CSRF token. */
+  csrfValid(request: FastifyRequest): boolean {
+    const submitted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>)._csrf : undefined;
+    return this.csrf.verify(request, submitted);
+  }
+
   /** False (and a 403 page sent) when the form's CSRF token is missing or wrong. */
   checkCsrf(request: FastifyRequest, reply: FastifyReply): boolean {
-    const submitted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>)._csrf : undefined;
-    if (this.csrf.verify(request, submitted)) return true;
+    if (this.csrfValid(request)) return true;
     this.send(
       request,
       reply,

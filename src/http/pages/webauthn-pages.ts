@@ -16,7 +16,7 @@ import {
   startKeyRegistration,
   type SecurityKey,
 } from '../../services/webauthn.js';
-import { ERROR_TABLE, apiErrorBody, messageFor } from '../errors.js';
+import { ERROR_TABLE, messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formCode, formString } from './forms.js';
@@ -137,12 +137,11 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
 
   // JSON for app.js: the options a confirmation with a key signs.
   app.post('/profile/two-factor/webauthn/confirmation-options', async (request, reply) => {
-    const submitted = typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>)._csrf : undefined;
-    if (!kit.csrf.verify(request, submitted)) return reply.code(403).send(apiErrorBody({ code: 'csrf_failed' }));
+    if (!kit.csrfValid(request)) return sendApiFailure(reply, { code: 'csrf_failed' });
     const signedIn = request.signedIn;
-    if (!signedIn || signedIn.session.kind !== 'full') return reply.code(401).send(apiErrorBody({ code: 'unauthorized' }));
+    if (!signedIn || signedIn.session.kind !== 'full') return sendApiFailure(reply, { code: 'unauthorized' });
     const result = await confirmationOptions(kit.deps, signedIn);
-    if (!result.ok) return reply.code(statusOf(result.failure.code)).send(apiErrorBody(result.failure));
+    if (!result.ok) return sendApiFailure(reply, result.failure);
     return reply.header('cache-control', 'no-store').send({ options: result.value });
   });
 
