@@ -95,6 +95,11 @@ function parseTransports(stored: string | null): string[] {
   }
 }
 
+/** The person's keys as the browser is told of them (allow- and exclude-lists). */
+function credentialDescriptors(keys: TwoFactorMethod[]): { id: string; transports: string[] }[] {
+  return keys.map((key) => ({ id: key.webauthn_credential_id!, transports: parseTransports(key.webauthn_transports) }));
+}
+
 export async function securityKeysOf(db: Kysely<Database>, userId: string): Promise<SecurityKey[]> {
   return (await listSecurityKeys(db, userId)).map(describeKey);
 }
@@ -168,7 +173,7 @@ export async function startKeyRegistration(
       attestationType: 'none',
       timeout: CEREMONY_LIFETIME_IN_MILLISECONDS,
       // A key already added is refused by the browser itself.
-      excludeCredentials: keys.map((key) => ({ id: key.webauthn_credential_id!, transports: parseTransports(key.webauthn_transports) })),
+      excludeCredentials: credentialDescriptors(keys),
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
     });
     const now = deps.now();
@@ -274,7 +279,7 @@ export async function assertionOptions(
   if (keys.length === 0) return fail('invalid_request', { message: 'You have no security key. Use another method.' });
   const options = await generateAuthenticationOptions({
     rpID: rp.id,
-    allowCredentials: keys.map((key) => ({ id: key.webauthn_credential_id!, transports: parseTransports(key.webauthn_transports) })),
+    allowCredentials: credentialDescriptors(keys),
     userVerification: 'preferred',
     timeout: CEREMONY_LIFETIME_IN_MILLISECONDS,
   });
