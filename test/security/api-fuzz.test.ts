@@ -23,7 +23,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { addUser, dialects, expectErrorShape, setUpAccount, signInToken, startTestApp, type TestApp } from '../support/harness.js';
-import { listRoutes } from '../support/routes.js';
+import { listRoutes, percentEncodeLoosely } from '../support/routes.js';
 import { authenticate, startSession } from '../../src/services/sessions.js';
 import { findAccountBySlug } from '../../src/store/accounts.js';
 import { AccountUsers } from '../../src/store/users.js';
@@ -204,23 +204,6 @@ function tricky(name: string): fc.Arbitrary<string> {
 /** Up to ~100 kB of one character (the body limit is 64 kB: some pass, some do not). */
 const huge = fc.tuple(fc.integer({ min: 1_000, max: 100_000 }), fc.constantFrom('a', 'а', '\u200b', '\u0000', '😀', '"', '\\', ' ', '\ud800')).map(([length, char]) => char.repeat(Math.ceil(length / char.length)));
 
-function percentEncodeLoosely(value: string): string {
-  // Lone surrogates as their WTF-8 bytes (not valid UTF-8): what a hostile client sends.
-  let out = '';
-  for (let i = 0; i < value.length; i += 1) {
-    const code = value.charCodeAt(i);
-    const next = value.charCodeAt(i + 1);
-    if (code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-      out += encodeURIComponent(value.slice(i, i + 2));
-      i += 1;
-    } else if (code >= 0xd800 && code <= 0xdfff) {
-      out += [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
-    } else {
-      out += encodeURIComponent(value[i]!);
-    }
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------
 // JSON text: built as text, so it can hold duplicate keys, numbers JSON.parse turns into

@@ -26,3 +26,23 @@ export function listRoutes(app: FastifyInstance): RouteEntry[] {
   }
   return routes;
 }
+
+/** Percent-encodes any string, a lone surrogate included (as its WTF-8 bytes, which
+ * are not valid UTF-8: exactly what a hostile client would send). */
+export function percentEncodeLoosely(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    const isHigh = code >= 0xd800 && code <= 0xdbff;
+    const next = value.charCodeAt(i + 1);
+    if (isHigh && next >= 0xdc00 && next <= 0xdfff) {
+      out += encodeURIComponent(value.slice(i, i + 2));
+      i += 1;
+    } else if (code >= 0xd800 && code <= 0xdfff) {
+      out += [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+    } else {
+      out += encodeURIComponent(value[i]!);
+    }
+  }
+  return out;
+}
