@@ -12,7 +12,7 @@ import { ARGON2ID_OPTIONS } from './peer/auth.js';
 import { startPeer } from './peer/system.js';
 import { closedLoop, openLoop, percentiles, type LoopStats, type OpResult } from './lib/load.js';
 import { cpuDelta, peakRssMiB, resetPeakRss, snapshot } from './lib/proc.js';
-import { renderReport, type OverloadReport, type Report, type WorkloadResult } from './lib/report.js';
+import { renderReport, type OverloadReport, type Report, type SystemReport, type WorkloadResult } from './lib/report.js';
 import type { Challenge, SystemUnderTest } from './lib/system.js';
 import { PASSWORD } from './lib/users.js';
 import { TESSERA_ROOT, startTessera } from './tessera/system.js';
@@ -117,17 +117,7 @@ async function argon2Ceiling(options: Options): Promise<WorkloadResult> {
   return measure(null, options, async () => ({ ok: await verify(stored, PASSWORD), status: 200 }), { concurrency: CORES });
 }
 
-interface SystemResults {
-  label: string;
-  users: number;
-  seedSeconds: number;
-  fullSignIn: WorkloadResult;
-  secondStep: WorkloadResult & { challengesMade: number };
-  sessionCheck: WorkloadResult;
-  revokedOnNextRequest: boolean | null;
-}
-
-async function runWorkloads(system: SystemUnderTest & { seedSeconds: number }, options: Options): Promise<SystemResults> {
+async function runWorkloads(system: SystemUnderTest & { seedSeconds: number }, options: Options): Promise<SystemReport> {
   const credentials: string[] = [];
   log(`${system.label} (${system.users} users): full sign-in`);
   const fullSignIn = await measure(system, options, async () => {
