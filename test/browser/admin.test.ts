@@ -3,30 +3,13 @@
 // with a one-time recovery code; and see that another account's admin sees nothing.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as OTPAuth from 'otpauth';
 import { createAccount } from '../../src/services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, launchBrowser, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
-
-const STEP_TIMEOUT_IN_MILLISECONDS = 15_000;
-
-async function documentationScreenshot(page: Page, name: string): Promise<void> {
-  if (process.env.TESSERA_UPDATE_SCREENSHOTS === '1') await page.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'screenshots', `${name}.png`), fullPage: true });
-  else await screenshot(page, name);
-}
-
-async function signIn(page: Page, baseUrl: string, account: string, email: string): Promise<void> {
-  await page.goto(`${baseUrl}/sign-in`);
-  await page.getByLabel('Account').fill(account);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(STRONG_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForLoadState('domcontentloaded');
-}
+import { STEP_TIMEOUT_IN_MILLISECONDS, chromiumSkipReason, documentationScreenshot, launchBrowser, newBrowserContext, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
 
 /** Enrols an authenticator app on the open enrolment wizard; returns it. */
 async function enrolApp(page: Page): Promise<OTPAuth.TOTP> {
@@ -49,9 +32,7 @@ describe('account admin in Chromium', { skip: chromiumSkipReason() }, () => {
   const contexts: BrowserContext[] = [];
 
   const newPage = async () => {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
-    context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+    const context = await newBrowserContext(browser, { viewport: { width: 1200, height: 900 } });
     contexts.push(context);
     return context.newPage();
   };
@@ -83,18 +64,18 @@ describe('account admin in Chromium', { skip: chromiumSkipReason() }, () => {
   it('the admin requires 2FA for staff after reading what will happen', { timeout: 60_000 }, async () => {
     // Lou enrols first, so he has something to lose later.
     const lou = await newPage();
-    await signIn(lou, app.baseUrl, 'acme', 'lost@acme.test');
+    await signInWithPassword(lou, app.baseUrl, { account: 'acme', email: 'lost@acme.test' });
     await lou.getByRole('link', { name: 'Enable two-factor authentication' }).click();
     await enrolApp(lou);
 
     adminPage = await newPage();
-    await signIn(adminPage, app.baseUrl, 'acme', 'admin@acme.test');
+    await signInWithPassword(adminPage, app.baseUrl, { account: 'acme', email: 'admin@acme.test' });
     await adminPage.getByRole('link', { name: 'Account security' }).click();
     await adminPage.getByLabel('Require two-factor authentication for all agents and administrators').check();
     await adminPage.getByRole('button', { name: 'Review changes' }).click();
     await adminPage.getByText('Two-factor authentication will be required for every agent and admin').waitFor();
     await adminPage.getByText('Nobody loses or has to redo the two-factor authentication they already have.').waitFor();
-    await documentationScreenshot(adminPage, 'admin-require-review');
+    await documentationScreenshot(adminPage, 'admin-require-review', { fullPage: true });
     await adminPage.getByLabel('Your password').fill(STRONG_PASSWORD);
     await adminPage.getByRole('button', { name: 'Confirm and save' }).click();
     await adminPage.getByText('The security settings were saved.').waitFor();
@@ -103,7 +84,7 @@ describe('account admin in Chromium', { skip: chromiumSkipReason() }, () => {
 
   it('an agent without 2FA is walked through the email code and enrolment, and can do nothing else first', { timeout: 60_000 }, async () => {
     const page = await newPage();
-    await signIn(page, app.baseUrl, 'acme', 'agent@acme.test');
+    await signInWithPassword(page, app.baseUrl, { account: 'acme', email: 'agent@acme.test' });
     await page.waitForURL(/\/profile\/two-factor\/setup$/);
     await page.goto(`${app.baseUrl}/profile/security`);
     await page.waitForURL(/\/profile\/two-factor\/setup$/, { timeout: STEP_TIMEOUT_IN_MILLISECONDS });
@@ -126,17 +107,17 @@ describe('account admin in Chromium', { skip: chromiumSkipReason() }, () => {
     const lou = await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'lost@acme.test').executeTakeFirstOrThrow();
     const oldMethodId = (await app.runtime.deps.db.selectFrom('two_factor_methods').select('id').where('user_id', '=', lou.id).executeTakeFirstOrThrow()).id;
     await adminPage.getByRole('link', { name: 'People' }).click();
-    await documentationScreenshot(adminPage, 'admin-people');
+    await documentationScreenshot(adminPage, 'admin-people', { fullPage: true });
     await adminPage.getByRole('link', { name: 'Lou Lost' }).click();
     await adminPage.getByLabel('Reason (kept in the audit log)').first().fill('Lost phone; called the help desk');
     await adminPage.locator('#issue-code').fill(STRONG_PASSWORD);
     await adminPage.getByRole('button', { name: /Get a recovery code/ }).click();
     const code = (await adminPage.locator('#issued-code').innerText()).trim();
     assert.match(code, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
-    await documentationScreenshot(adminPage, 'admin-issued-code');
+    await documentationScreenshot(adminPage, 'admin-issued-code', { fullPage: true });
 
     const louPage = await newPage();
-    await signIn(louPage, app.baseUrl, 'acme', 'lost@acme.test');
+    await signInWithPassword(louPage, app.baseUrl, { account: 'acme', email: 'lost@acme.test' });
     await louPage.waitForURL(/\/sign-in\/two-factor$/);
     await louPage.getByRole('link', { name: 'Use a recovery code' }).click();
     await louPage.getByLabel('Recovery code').fill(code);
@@ -156,10 +137,10 @@ describe('account admin in Chromium', { skip: chromiumSkipReason() }, () => {
     await adminPage.getByRole('link', { name: 'Audit log' }).click();
     await adminPage.getByText('admin_recovery_code_issued').first().waitFor();
     await adminPage.getByText('Lost phone; called the help desk').first().waitFor();
-    await documentationScreenshot(adminPage, 'admin-audit-log');
+    await documentationScreenshot(adminPage, 'admin-audit-log', { fullPage: true });
 
     const boss = await newPage();
-    await signIn(boss, app.baseUrl, 'globex', 'boss@globex.test');
+    await signInWithPassword(boss, app.baseUrl, { account: 'globex', email: 'boss@globex.test' });
     await boss.goto(`${app.baseUrl}/admin/users`);
     assert.equal(await boss.getByText('agent@acme.test').count(), 0);
     const acmeAgent = await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'agent@acme.test').executeTakeFirstOrThrow();

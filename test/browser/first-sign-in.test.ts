@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { issueSetupLink } from '../../src/services/accounts.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, launchBrowser, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
-
-const STEP_TIMEOUT_IN_MILLISECONDS = 15_000;
+import { STEP_TIMEOUT_IN_MILLISECONDS, chromiumSkipReason, launchBrowser, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
 
 interface ConsoleError {
   /** The page the error was logged on. */

@@ -4,7 +4,6 @@
 // get a signature at all; a key confirms adding an app; a removed key is refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as OTPAuth from 'otpauth';
 import { createAccount } from '../../src/services/accounts.js';
@@ -12,23 +11,7 @@ import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { readQrCode } from '../support/authenticator.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, launchBrowser, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
-
-const STEP_TIMEOUT_IN_MILLISECONDS = 15_000;
-
-async function documentationScreenshot(page: Page, name: string): Promise<void> {
-  if (process.env.TESSERA_UPDATE_SCREENSHOTS === '1') await page.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'screenshots', `${name}.png`) });
-  else await screenshot(page, name);
-}
-
-async function signInWithPassword(page: Page, baseUrl: string): Promise<void> {
-  await page.goto(`${baseUrl}/sign-in`);
-  await page.getByLabel('Account').fill('acme');
-  await page.getByLabel('Email').fill('kim@acme.test');
-  await page.getByLabel('Password').fill(STRONG_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForLoadState('domcontentloaded');
-}
+import { chromiumSkipReason, documentationScreenshot, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
 
 /** A USB security key with a fingerprint reader that always says yes, on this page. */
 async function attachVirtualKey(page: Page): Promise<{ credentials: () => Promise<{ signCount: number }[]> }> {
@@ -58,9 +41,7 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     assert.ok((await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
     assert.ok((await createUser(app.runtime.deps, { account: 'acme', email: 'kim@acme.test', name: 'Kim Admin', role: 'admin', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
     browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1100, height: 860 } });
-    context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
-    context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+    context = await newBrowserContext(browser);
     page = await context.newPage();
     key = await attachVirtualKey(page);
   }, { timeout: 60_000 });
@@ -72,7 +53,7 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
   });
 
   it('adds a key from Security settings: name it, touch it, save the recovery codes', { timeout: 60_000 }, async () => {
-    await signInWithPassword(page, app.baseUrl);
+    await signInWithPassword(page, app.baseUrl, { email: 'kim@acme.test' });
     await page.waitForURL(/\/profile\/security$/);
     await page.getByRole('link', { name: 'Enable two-factor authentication' }).click();
     await page.getByLabel('Name').fill('Blue YubiKey');
@@ -92,7 +73,7 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
   it('signs in with the key, offered first', { timeout: 60_000 }, async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in/);
-    await signInWithPassword(page, app.baseUrl);
+    await signInWithPassword(page, app.baseUrl, { email: 'kim@acme.test' });
     await page.waitForURL(/\/sign-in\/two-factor$/);
     await page.getByRole('link', { name: 'Use a recovery code' }).waitFor();
     await documentationScreenshot(page, 'security-key-sign-in');
@@ -122,7 +103,7 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     const otherOrigin = app.baseUrl.replace('localhost', '127.0.0.1');
     const other = await context.newPage();
     await attachVirtualKey(other);
-    await signInWithPassword(other, otherOrigin);
+    await signInWithPassword(other, otherOrigin, { email: 'kim@acme.test' });
     await other.waitForURL(/\/sign-in\/two-factor$/);
     await other.getByRole('button', { name: 'Use your security key' }).click();
     const error = other.locator('[data-webauthn-error]');

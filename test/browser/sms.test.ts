@@ -9,9 +9,8 @@ import { createAccount } from '../../src/services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, launchBrowser, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
+import { chromiumSkipReason, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
 
-const STEP_TIMEOUT_IN_MILLISECONDS = 15_000;
 const PHONE = '+447400123456';
 
 describe('text messages in Chromium', { skip: chromiumSkipReason() }, () => {
@@ -20,9 +19,7 @@ describe('text messages in Chromium', { skip: chromiumSkipReason() }, () => {
   const contexts: BrowserContext[] = [];
 
   const newPage = async (): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 860 } });
-    context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
-    context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+    const context = await newBrowserContext(browser);
     contexts.push(context);
     return context.newPage();
   };
@@ -30,15 +27,6 @@ describe('text messages in Chromium', { skip: chromiumSkipReason() }, () => {
   /** The code of the newest text to the number, as a developer reads it at /dev/outbox. */
   const textedCodes = async (): Promise<string[]> =>
     (await app.outbox()).filter((m) => m.channel === 'sms' && m.to === PHONE).map((m) => /^(\d{6}) is your Tessera \(Acme Support\) verification code\.\n\n@127\.0\.0\.1 #\1$/.exec(m.body)![1]!);
-
-  const signInWithPassword = async (page: Page) => {
-    await page.goto(`${app.baseUrl}/sign-in`);
-    await page.getByLabel('Account').fill('acme');
-    await page.getByLabel('Email').fill('sam@acme.test');
-    await page.getByLabel('Password').fill(STRONG_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForLoadState('domcontentloaded');
-  };
 
   before(async () => {
     app = await startServedApp();
@@ -56,7 +44,7 @@ describe('text messages in Chromium', { skip: chromiumSkipReason() }, () => {
 
   it('turns text messages on from Security settings, with the code read from the outbox', { timeout: 90_000 }, async () => {
     const page = await newPage();
-    await signInWithPassword(page);
+    await signInWithPassword(page, app.baseUrl, { email: 'sam@acme.test' });
     await page.getByRole('link', { name: 'Enable two-factor authentication' }).click();
     await page.getByText('Text messages are the weaker method').waitFor();
     assert.equal(await page.getByLabel('Country').inputValue(), 'GB', 'the account country is the default');
@@ -81,7 +69,7 @@ describe('text messages in Chromium', { skip: chromiumSkipReason() }, () => {
   it('signs in with a code texted as soon as the password is accepted', { timeout: 90_000 }, async () => {
     const before = (await textedCodes()).length;
     const page = await newPage();
-    await signInWithPassword(page);
+    await signInWithPassword(page, app.baseUrl, { email: 'sam@acme.test' });
     await page.getByText('We texted a 6-digit code to •••• ••• 56 for Acme Support').waitFor();
     const codes = await textedCodes();
     assert.equal(codes.length, before + 1, 'one text, sent by the sign-in itself');

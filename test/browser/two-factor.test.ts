@@ -4,31 +4,14 @@
 // "trusted computers").
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import * as OTPAuth from 'otpauth';
 import { createAccount } from '../../src/services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { readQrCode } from '../support/authenticator.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, launchBrowser, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
-
-const STEP_TIMEOUT_IN_MILLISECONDS = 15_000;
-/** README's screenshots are refreshed only on request, so a test run leaves the tree clean. */
-async function documentationScreenshot(page: Page, name: string): Promise<void> {
-  if (process.env.TESSERA_UPDATE_SCREENSHOTS === '1') await page.screenshot({ path: join(import.meta.dirname, '..', '..', 'docs', 'screenshots', `${name}.png`) });
-  else await screenshot(page, name);
-}
-
-async function signInWithPassword(page: Page, baseUrl: string, email: string): Promise<void> {
-  await page.goto(`${baseUrl}/sign-in`);
-  await page.getByLabel('Account').fill('acme');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(STRONG_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForLoadState('domcontentloaded');
-}
+import { chromiumSkipReason, documentationScreenshot, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
 
 describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }, () => {
   let app: ServedApp;
@@ -38,9 +21,7 @@ describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }
   let recoveryCodes: string[] = [];
 
   const newContext = async (storageState?: Awaited<ReturnType<BrowserContext['storageState']>>) => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 860 }, ...(storageState ? { storageState } : {}) });
-    context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
-    context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+    const context = await newBrowserContext(browser, { storageState });
     contexts.push(context);
     return context;
   };
@@ -65,7 +46,7 @@ describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }
   it('enrols an authenticator app from the QR code and shows the recovery codes once', { timeout: 60_000 }, async () => {
     first = await newContext();
     const page = await first.newPage();
-    await signInWithPassword(page, app.baseUrl, 'ann@acme.test');
+    await signInWithPassword(page, app.baseUrl, { email: 'ann@acme.test' });
     await page.waitForURL(/\/profile\/security$/);
     await page.getByRole('link', { name: 'Enable two-factor authentication' }).click();
     await page.getByRole('button', { name: 'Use an authenticator app' }).click();
@@ -104,7 +85,7 @@ describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }
     await page.goto(`${app.baseUrl}/profile/security`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in/);
-    await signInWithPassword(page, app.baseUrl, 'ann@acme.test');
+    await signInWithPassword(page, app.baseUrl, { email: 'ann@acme.test' });
     await page.waitForURL(/\/sign-in\/two-factor$/);
     const input = page.getByLabel('Passcode');
     assert.equal(await input.getAttribute('autocomplete'), 'one-time-code');
@@ -125,11 +106,11 @@ describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }
     const state = await first.storageState();
     const same = await newContext({ ...state, cookies: state.cookies.filter((cookie) => cookie.name !== 'tessera_session') });
     const samePage = await same.newPage();
-    await signInWithPassword(samePage, app.baseUrl, 'ann@acme.test');
+    await signInWithPassword(samePage, app.baseUrl, { email: 'ann@acme.test' });
     await samePage.waitForURL(/\/profile\/security/);
     const fresh = await newContext();
     const freshPage = await fresh.newPage();
-    await signInWithPassword(freshPage, app.baseUrl, 'ann@acme.test');
+    await signInWithPassword(freshPage, app.baseUrl, { email: 'ann@acme.test' });
     await freshPage.waitForURL(/\/sign-in\/two-factor$/);
   });
 
@@ -142,14 +123,14 @@ describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }
     await page.getByText('No computer is trusted any more').waitFor();
     const again = await newContext({ ...state, cookies: state.cookies.filter((cookie) => cookie.name !== 'tessera_session') });
     const againPage = await again.newPage();
-    await signInWithPassword(againPage, app.baseUrl, 'ann@acme.test');
+    await signInWithPassword(againPage, app.baseUrl, { email: 'ann@acme.test' });
     await againPage.waitForURL(/\/sign-in\/two-factor$/);
   });
 
   it('signs in with a recovery code, typed loosely', { timeout: 60_000 }, async () => {
     const context = await newContext();
     const page = await context.newPage();
-    await signInWithPassword(page, app.baseUrl, 'ann@acme.test');
+    await signInWithPassword(page, app.baseUrl, { email: 'ann@acme.test' });
     await page.waitForURL(/\/sign-in\/two-factor$/);
     await page.getByRole('link', { name: 'Use a recovery code' }).click();
     await page.getByLabel('Recovery code').fill(recoveryCodes[3]!.toUpperCase().replace(/-/g, ' '));

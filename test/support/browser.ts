@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig, type Config } from '../../src/config.js';
 import { readOutbox, type OutboxEntry } from '../../src/http/ops-routes.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
-import { skipReason } from './harness.js';
+import { STRONG_PASSWORD, skipReason } from './harness.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -44,6 +44,38 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS_DIR, `${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}.png`);
   await page.screenshot({ path, fullPage: true, timeout: 15_000 });
   return path;
+}
+
+/** Each browser step waits at most this long: a hung page fails the test, not CI. */
+export const STEP_TIMEOUT_IN_MILLISECONDS = 15_000;
+
+/** A fresh browser profile (its own cookies) with the step timeouts set. */
+export async function newBrowserContext(
+  browser: Browser,
+  options: { viewport?: { width: number; height: number }; storageState?: Awaited<ReturnType<BrowserContext['storageState']>> } = {},
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 860 }, ...(options.storageState ? { storageState: options.storageState } : {}) });
+  context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+  context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+  return context;
+}
+
+/** A screenshot for README: written to docs/screenshots only with
+ * TESSERA_UPDATE_SCREENSHOTS=1 (so a test run leaves the tree clean), else to
+ * test-artifacts like any other. */
+export async function documentationScreenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  if (process.env.TESSERA_UPDATE_SCREENSHOTS === '1') await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', `${name}.png`), fullPage: options.fullPage === true });
+  else await screenshot(page, name);
+}
+
+/** Fills in the sign-in form (the shared test password) and submits it. */
+export async function signInWithPassword(page: Page, baseUrl: string, input: { account?: string; email: string }): Promise<void> {
+  await page.goto(`${baseUrl}/sign-in`);
+  await page.getByLabel('Account').fill(input.account ?? 'acme');
+  await page.getByLabel('Email').fill(input.email);
+  await page.getByLabel('Password').fill(STRONG_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('domcontentloaded');
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
