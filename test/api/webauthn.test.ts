@@ -200,6 +200,9 @@ for (const dialect of dialects()) {
       const added = await addKey(app, token, spare, await confirmationWithKey(app, token, key), 'Spare key');
       assert.equal(added.statusCode, 200, added.body);
       assert.equal(added.json().recovery_codes, undefined, 'not the first factor');
+      const subjects = (await app.outbox()).filter((m) => m.to === 'quinn@acme.test').map((m) => m.subject);
+      assert.ok(subjects.some((subject) => subject.startsWith('Two-factor authentication is on')), subjects.join('; '));
+      assert.ok(subjects.some((subject) => subject.startsWith('A security key was added')), subjects.join('; '));
       assert.equal((await app.api('GET', '/api/v1/me/two-factor/webauthn', { token })).json().keys.length, 2);
 
       const confirmation = await confirmationWithKey(app, token, spare);
