@@ -4,15 +4,11 @@
 // kept server-side, bound to the sign-in challenge or the session that asked for it,
 // and used once (store/webauthn.ts).
 import { isIP } from 'node:net';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Kysely } from 'kysely';
 import { newId } from '../crypto/tokens.js';
@@ -35,6 +31,14 @@ import { lockUserRow } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { activateFactor, requiredByAccount, type EnrolmentDone } from './two-factor.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
+
+let library: Promise<typeof import('@simplewebauthn/server')> | null = null;
+/** Loaded on first use: a server where nobody has a security key never holds it
+ * (about 6 MiB of memory, bench/README.md). */
+function simpleWebAuthn(): Promise<typeof import('@simplewebauthn/server')> {
+  library ??= import('@simplewebauthn/server');
+  return library;
+}
 
 /** A touch takes seconds; five minutes covers finding the key in a drawer. */
 const CEREMONY_LIFETIME_IN_MILLISECONDS = 5 * 60 * 1000;
@@ -164,6 +168,7 @@ export async function startKeyRegistration(
     if (keys.length >= MAX_KEYS_PER_PERSON) {
       return fail<PublicKeyCredentialCreationOptionsJSON>('invalid_request', { message: `You can have at most ${MAX_KEYS_PER_PERSON} security keys. Remove one first.` });
     }
+    const { generateRegistrationOptions } = await simpleWebAuthn();
     const options = await generateRegistrationOptions({
       rpName: rp.name,
       rpID: rp.id,
@@ -210,6 +215,7 @@ export async function finishKeyRegistration(
     const expectedChallenge = await takeCeremony(trx, { userId: signedIn.user.id, boundTo: signedIn.session.id, purpose: 'registration', now });
     if (!expectedChallenge) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { message: 'This request to add a key has expired. Start again.' });
     if (!credential) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
+    const { verifyRegistrationResponse } = await simpleWebAuthn();
     let verified;
     try {
       verified = await verifyRegistrationResponse({
@@ -277,6 +283,7 @@ export async function assertionOptions(
   if (!rp) return fail('webauthn_unavailable');
   const keys = await listSecurityKeys(db, input.user.id);
   if (keys.length === 0) return fail('invalid_request', { message: 'You have no security key. Use another method.' });
+  const { generateAuthenticationOptions } = await simpleWebAuthn();
   const options = await generateAuthenticationOptions({
     rpID: rp.id,
     allowCredentials: credentialDescriptors(keys),
@@ -312,6 +319,7 @@ export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPur
     if (!expectedChallenge || !credential) return false;
     const key = await findCredential(db, credential.id as string);
     if (!key || key.user_id !== user.id || key.status !== 'active' || key.type !== 'webauthn' || !key.webauthn_public_key) return false;
+    const { verifyAuthenticationResponse } = await simpleWebAuthn();
     let verified;
     try {
       verified = await verifyAuthenticationResponse({
