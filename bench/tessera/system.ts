@@ -1,7 +1,7 @@
 // Tessera under test: a separate `node bin/tessera serve` process in production mode on
 // SQLite, seeded by direct inserts that copy what a real enrolment stored.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -19,6 +19,15 @@ import { ACCOUNT_SLUG, PASSWORD, UserPool, emailOf, keyDeriver } from '../lib/us
 
 export const TESSERA_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(TESSERA_ROOT, 'bin', 'tessera');
+
+/** The node flags `npm start` gives the server (package.json), so the benchmark runs
+ * it exactly as npm start does. */
+export function startFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(TESSERA_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const flags = /node ((?:--\S+ )*)bin\/tessera serve/.exec(start);
+  if (!flags) throw new Error(`package.json's start script does not run bin/tessera serve: ${start}`);
+  return flags[1]!.split(' ').filter((flag) => flag.length > 0);
+}
 const TEMPLATE_EMAIL = 'template@bench.test';
 const USER_AGENT = 'tessera-bench/1';
 /** TOTP seeds are 20 bytes (RFC 4226 §4, Tessera's TOTP_SECRET_BYTES). */
@@ -236,7 +245,7 @@ export async function startTessera(input: { users: number; workDir: string; logF
   await cli(['migrate']);
   await cli(['account', 'create', '--slug', ACCOUNT_SLUG, '--name', 'Bench Support']);
   await cli(['user', 'create', '--account', ACCOUNT_SLUG, '--email', TEMPLATE_EMAIL, '--role', 'agent', '--name', 'Template', '--password-stdin'], PASSWORD);
-  const serve = () => startServer({ name: 'tessera', command: process.execPath, args: [...nodeArgs(), BIN, 'serve'], cwd: TESSERA_ROOT, env, port, readyPath: '/healthz', logFile: input.logFile });
+  const serve = () => startServer({ name: 'tessera', command: process.execPath, args: [...startFlags(), ...nodeArgs(), BIN, 'serve'], cwd: TESSERA_ROOT, env, port, readyPath: '/healthz', logFile: input.logFile });
   const first = await serve();
   try {
     await enrolTemplate(first.origin);
