@@ -104,6 +104,9 @@ export async function claimNextMessage(
     .orderBy('next_attempt_at')
     .orderBy('created_at')
     .limit(1);
+  // Most ticks find nothing due: a read says so without a write transaction (SQLite's
+  // write lock, or a row lock on PostgreSQL) twice a second on every instance.
+  if (!(await due.executeTakeFirst())) return null;
   const claimed = await db
     .updateTable('outbox_messages')
     .set({ claimed_until: now + claimForMilliseconds })
