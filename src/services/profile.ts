@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import { secondFactorMethods } from '../domain/sign-in-decision.js';
 import type { Database, TwoFactorMethodType, User } from '../store/schema.js';
-import { countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
+import { activeMethodTypesAndCodesLeft } from '../store/two-factor.js';
 
 export interface TwoFactorSummary {
   enabled: boolean;
@@ -13,14 +13,14 @@ export interface TwoFactorSummary {
 }
 
 export async function twoFactorSummary(db: Kysely<Database>, user: User, now: number): Promise<TwoFactorSummary> {
-  const methods = await listActiveMethods(db, user.id);
-  const types = secondFactorMethods(methods.map((m) => m.type)).filter((m): m is TwoFactorMethodType => m !== 'recovery_code');
+  const active = await activeMethodTypesAndCodesLeft(db, user.id, now);
+  const types = secondFactorMethods(active.types).filter((m): m is TwoFactorMethodType => m !== 'recovery_code');
   const enabled = user.two_factor_enabled === 1 && types.length > 0;
   return {
     enabled,
     methods: enabled ? types : [],
     preferred: enabled ? (user.preferred_method && types.includes(user.preferred_method) ? user.preferred_method : (types[0] ?? null)) : null,
-    recoveryCodesLeft: enabled ? await countUnusedRecoveryCodes(db, user.id, now) : 0,
+    recoveryCodesLeft: enabled ? active.recoveryCodesLeft : 0,
     lastUsedAt: user.last_passcode_used_at,
   };
 }

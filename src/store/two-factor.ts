@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database, TwoFactorMethod } from './schema.js';
+import { sql, type Kysely } from 'kysely';
+import type { Database, TwoFactorMethod, TwoFactorMethodType } from './schema.js';
 
 /** Every method-specific column empty: a new factor row spreads this, then sets its
  * own type's columns. */
@@ -44,6 +44,25 @@ export function findPendingMethod(db: Kysely<Database>, userId: string, type: Tw
     .where('status', '=', 'pending')
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
+}
+
+/** The types of the active methods, oldest first, and the unused recovery codes, in one
+ * statement: the two-factor summary behind every GET /me (bench/README.md, session
+ * check). With no active method there is no row, and no code to count either. */
+export async function activeMethodTypesAndCodesLeft(
+  db: Kysely<Database>,
+  userId: string,
+  now: number,
+): Promise<{ types: TwoFactorMethodType[]; recoveryCodesLeft: number }> {
+  const { rows } = await sql<{ type: TwoFactorMethodType; codes_left: number | string }>`
+    select m.type, (
+      select count(*) from recovery_codes r
+      where r.user_id = m.user_id and r.kind = 'user' and r.used_at is null and (r.expires_at is null or r.expires_at > ${now})
+    ) as codes_left
+    from two_factor_methods m
+    where m.user_id = ${userId} and m.status = 'active'
+    order by m.created_at`.execute(db);
+  return { types: rows.map((row) => row.type), recoveryCodesLeft: Number(rows[0]?.codes_left ?? 0) };
 }
 
 export async function countUnusedRecoveryCodes(db: Kysely<Database>, userId: string, now: number): Promise<number> {
