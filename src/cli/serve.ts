@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { lowerHashingThreadPriority } from '../crypto/hashing-priority.js';
 import { createRuntime } from '../runtime.js';
 import { issueSetupLink } from '../services/accounts.js';
 
@@ -15,6 +16,8 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  const lowered = await lowerHashingThreadPriority();
+  app.log.info({ threads: lowered.length }, 'password hashing runs at a lower priority than the event loop');
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
