@@ -17,7 +17,10 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   const lowered = await lowerHashingThreadPriority();
-  app.log.info({ threads: lowered.length }, 'password hashing runs at a lower priority than the event loop');
+  app.log.info(
+    { threads: lowered.length },
+    lowered.length > 0 ? 'password hashing runs at a lower priority than the event loop' : 'password hashing runs at the priority of the event loop (no per-thread priorities here)',
+  );
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
