@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, TwoFactorMethod, TwoFactorMethodType } from './schema.js';
 
 /** Every method-specific column empty: a new factor row spreads this, then sets its
@@ -46,6 +46,12 @@ export function findPendingMethod(db: Kysely<Database>, userId: string, type: Tw
     .executeTakeFirst();
 }
 
+/** A person's own recovery code (not one an admin issued) still usable at `now`, for a
+ * row aliased `r`: the one rule both counts below apply. */
+function usableOwnRecoveryCode(now: number): RawBuilder<boolean> {
+  return sql<boolean>`r.kind = 'user' and r.used_at is null and (r.expires_at is null or r.expires_at > ${now})`;
+}
+
 /** The types of the active methods, oldest first, and the unused recovery codes, in one
  * statement: the two-factor summary behind every GET /me (bench/README.md, session
  * check). With no active method there is no row, and no code to count either. */
@@ -55,10 +61,7 @@ export async function activeMethodTypesAndCodesLeft(
   now: number,
 ): Promise<{ types: TwoFactorMethodType[]; recoveryCodesLeft: number }> {
   const { rows } = await sql<{ type: TwoFactorMethodType; codes_left: number | string }>`
-    select m.type, (
-      select count(*) from recovery_codes r
-      where r.user_id = m.user_id and r.kind = 'user' and r.used_at is null and (r.expires_at is null or r.expires_at > ${now})
-    ) as codes_left
+    select m.type, (select count(*) from recovery_codes r where r.user_id = m.user_id and ${usableOwnRecoveryCode(now)}) as codes_left
     from two_factor_methods m
     where m.user_id = ${userId} and m.status = 'active'
     order by m.created_at`.execute(db);
@@ -66,13 +69,7 @@ export async function activeMethodTypesAndCodesLeft(
 }
 
 export async function countUnusedRecoveryCodes(db: Kysely<Database>, userId: string, now: number): Promise<number> {
-  const row = await db
-    .selectFrom('recovery_codes')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('user_id', '=', userId)
-    .where('kind', '=', 'user')
-    .where('used_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+  const { rows } = await sql<{ count: number | string }>`
+    select count(*) as count from recovery_codes r where r.user_id = ${userId} and ${usableOwnRecoveryCode(now)}`.execute(db);
+  return Number(rows[0]?.count ?? 0);
 }
