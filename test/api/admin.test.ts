@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Authenticator } from '../support/authenticator.js';
-import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, setUpAccount, signIn, signInToken, startTestApp, type TestApp } from '../support/harness.js';
+import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, linkFrom, setUpAccount, signIn, signInToken, startTestApp, tokenFromLink, type TestApp } from '../support/harness.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -75,6 +75,20 @@ for (const dialect of dialects()) {
       const off = await app.api('DELETE', '/api/v1/me/two-factor', { token: enrolled.sessionToken, body: { method: 'recovery_code', code: enrolled.recoveryCodes[0] } });
       assert.equal(off.statusCode, 403);
       assert.equal(off.json().error.code, 'two_factor_required_by_account');
+    });
+
+    it('an accepted invitation ends at the same decision as a password: staff get the setup-only session', async () => {
+      // SECURITY.md: every way in (password, reset, invitation) goes through the one second-factor decision.
+      const invite = await app.api('POST', '/api/v1/admin/users', { token: ownerToken, body: { email: 'invited@acme.test', role: 'agent', name: 'Ivo Invited' } });
+      assert.equal(invite.statusCode, 200, invite.body);
+      const mail = (await app.outbox()).find((m) => m.to === 'invited@acme.test' && /invited/i.test(m.subject))!;
+      const accepted = await app.api('POST', '/api/v1/invitations/accept', { body: { token: tokenFromLink(linkFrom(mail.body, '/invitation')), password: 'a fresh invited passphrase' } });
+      assert.equal(accepted.statusCode, 200, accepted.body);
+      assert.equal(accepted.json().status, 'two_factor_setup_required', 'the requirement applies to an invitation too');
+      const setup = accepted.json().session_token as string;
+      const sessions = await app.api('GET', '/api/v1/me/sessions', { token: setup });
+      assert.equal(sessions.statusCode, 403);
+      assert.equal(sessions.json().error.code, 'two_factor_setup_required');
     });
 
     it('turning the requirement off and on again keeps everyone\'s 2FA as it was', async () => {
