@@ -77,10 +77,13 @@ export function isCountryAllowed(country: string, allowList: string[] | null): b
   return allowList === null || allowList.includes(country);
 }
 
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+// Made on first use: ICU's region names add about 5 MiB to the resident memory of a
+// server that may never show a country list (bench/README.md, memory).
+let regionNames: Intl.DisplayNames | null = null;
 
 export function countryName(code: string): string {
   try {
+    regionNames ??= new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
     return regionNames.of(code) ?? code;
   } catch {
     return code;
