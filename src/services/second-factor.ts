@@ -14,7 +14,7 @@ import type { SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
 import type { Database, TwoFactorMethod, User, UserUpdate } from '../store/schema.js';
-import { countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
+import { claimTotpStep, countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
 import type { KeyRing } from '../crypto/keys.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SmsCodeCheck } from './sms-codes.js';
@@ -89,17 +89,10 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
       lastUsedStep: method.last_used_step,
     });
     if (!result.ok) continue;
-    // Compare-and-set of the last used step (RFC 6238 §5.2): a code is accepted once,
-    // even when the same code arrives twice at the same instant. The method must still
-    // be active: it may have been read before this transaction locked the person.
-    const updated = await db
-      .updateTable('two_factor_methods')
-      .set({ last_used_step: result.step, last_used_at: now })
-      .where('id', '=', method.id)
-      .where('status', '=', 'active')
-      .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', result.step)]))
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 1) return true;
+    // A code is accepted once, even when the same code arrives twice at the same
+    // instant. The method must still be active: it may have been read before this
+    // transaction locked the person.
+    if (await claimTotpStep(db, { id: method.id, step: result.step, now })) return true;
   }
   return false;
 }

@@ -1,7 +1,8 @@
 // Append-only: this module inserts and reads audit events; nothing updates or deletes them.
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import { newId } from '../crypto/tokens.js';
-import type { AuditEvent, Database } from './schema.js';
+import { preparedQuery } from './prepared.js';
+import type { AuditEvent, AuditEventTable, Database } from './schema.js';
 
 export interface AuditEntry {
   accountId: string | null;
@@ -14,22 +15,34 @@ export interface AuditEntry {
   details?: Record<string, unknown> | null;
 }
 
+const auditInsert = preparedQuery<Required<Insertable<AuditEventTable>>, never>((db, slot) =>
+  db.insertInto('audit_events').values({
+    id: slot('id'),
+    account_id: slot('account_id'),
+    type: slot('type'),
+    actor_user_id: slot('actor_user_id'),
+    subject_user_id: slot('subject_user_id'),
+    ip: slot('ip'),
+    user_agent: slot('user_agent'),
+    reason: slot('reason'),
+    details: slot('details'),
+    created_at: slot('created_at'),
+  }),
+);
+
 export async function appendAuditEvent(db: Kysely<Database>, entry: AuditEntry, now: number): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      id: newId(),
-      account_id: entry.accountId,
-      type: entry.type,
-      actor_user_id: entry.actorUserId ?? null,
-      subject_user_id: entry.subjectUserId ?? null,
-      ip: entry.ip ?? null,
-      user_agent: entry.userAgent?.slice(0, 512) ?? null,
-      reason: entry.reason ?? null,
-      details: entry.details ? JSON.stringify(entry.details) : null,
-      created_at: now,
-    })
-    .execute();
+  await auditInsert(db, {
+    id: newId(),
+    account_id: entry.accountId,
+    type: entry.type,
+    actor_user_id: entry.actorUserId ?? null,
+    subject_user_id: entry.subjectUserId ?? null,
+    ip: entry.ip ?? null,
+    user_agent: entry.userAgent?.slice(0, 512) ?? null,
+    reason: entry.reason ?? null,
+    details: entry.details ? JSON.stringify(entry.details) : null,
+    created_at: now,
+  });
 }
 
 export interface AuditQuery {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { CHALLENGE_COLUMNS, ownedRowReader } from './joined-rows.js';
+import { preparedQuery } from './prepared.js';
 import type { Database, FirstFactor, SignInChallenge } from './schema.js';
 
 export async function insertChallenge(
@@ -38,15 +39,17 @@ export function findChallenge(db: Kysely<Database>, id: string): Promise<SignInC
 export const findChallengeWithOwner = ownedRowReader<SignInChallenge>('sign_in_challenges', 'c', CHALLENGE_COLUMNS);
 
 /** Ends a pending challenge once: the conditional update lets exactly one caller finish it. */
-export async function completeChallenge(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
-  const result = await db
+const challengeCompletion = preparedQuery<{ id: string; now: number }, never>((db, slot) =>
+  db
     .updateTable('sign_in_challenges')
-    .set({ state: 'done', completed_at: now })
-    .where('id', '=', id)
+    .set({ state: 'done', completed_at: slot('now') })
+    .where('id', '=', slot('id'))
     .where('state', '=', 'pending')
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+    .where('expires_at', '>', slot('now')),
+);
+
+export async function completeChallenge(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
+  return Number((await challengeCompletion(db, { id, now })).numAffectedRows) === 1;
 }
 
 /** Counts a wrong code on the challenge; returns the new count. */

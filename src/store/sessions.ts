@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import { SESSION_COLUMNS, ownedRowReader } from './joined-rows.js';
-import type { Database, Session, SessionKind } from './schema.js';
+import { preparedQuery } from './prepared.js';
+import type { Database, Session, SessionKind, SessionTable } from './schema.js';
 
 export interface NewSession {
   id: string;
@@ -18,26 +19,42 @@ export interface NewSession {
   emailConfirmedAt?: number | null;
 }
 
+const sessionInsert = preparedQuery<Required<Insertable<SessionTable>>, never>((db, slot) =>
+  db.insertInto('sessions').values({
+    id: slot('id'),
+    account_id: slot('account_id'),
+    user_id: slot('user_id'),
+    secret_hash: slot('secret_hash'),
+    kind: slot('kind'),
+    created_at: slot('created_at'),
+    expires_at: slot('expires_at'),
+    last_seen_at: slot('last_seen_at'),
+    ip: slot('ip'),
+    user_agent: slot('user_agent'),
+    passcode_verified_at: slot('passcode_verified_at'),
+    via_trusted_device: slot('via_trusted_device'),
+    trusted_device_id: slot('trusted_device_id'),
+    email_confirmed_at: slot('email_confirmed_at'),
+  }),
+);
+
 export async function insertSession(db: Kysely<Database>, session: NewSession): Promise<void> {
-  await db
-    .insertInto('sessions')
-    .values({
-      id: session.id,
-      account_id: session.accountId,
-      user_id: session.userId,
-      secret_hash: session.secretHash,
-      kind: session.kind,
-      created_at: session.now,
-      expires_at: session.expiresAt,
-      last_seen_at: session.now,
-      ip: session.ip,
-      user_agent: session.userAgent?.slice(0, 512) ?? null,
-      passcode_verified_at: session.passcodeVerifiedAt,
-      via_trusted_device: session.viaTrustedDevice ? 1 : 0,
-      trusted_device_id: session.trustedDeviceId ?? null,
-      email_confirmed_at: session.emailConfirmedAt ?? null,
-    })
-    .execute();
+  await sessionInsert(db, {
+    id: session.id,
+    account_id: session.accountId,
+    user_id: session.userId,
+    secret_hash: session.secretHash,
+    kind: session.kind,
+    created_at: session.now,
+    expires_at: session.expiresAt,
+    last_seen_at: session.now,
+    ip: session.ip,
+    user_agent: session.userAgent?.slice(0, 512) ?? null,
+    passcode_verified_at: session.passcodeVerifiedAt,
+    via_trusted_device: session.viaTrustedDevice ? 1 : 0,
+    trusted_device_id: session.trustedDeviceId ?? null,
+    email_confirmed_at: session.emailConfirmedAt ?? null,
+  });
 }
 
 export function findSession(db: Kysely<Database>, id: string): Promise<Session | undefined> {

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { preparedQuery } from './prepared.js';
 import type { Database, TwoFactorMethod, TwoFactorMethodType } from './schema.js';
 
 /** Every method-specific column empty: a new factor row spreads this, then sets its
@@ -27,8 +28,27 @@ export const NO_METHOD_DETAILS = {
   expires_at: null,
 } as const satisfies Partial<TwoFactorMethod>;
 
-export function listActiveMethods(db: Kysely<Database>, userId: string): Promise<TwoFactorMethod[]> {
-  return db.selectFrom('two_factor_methods').selectAll().where('user_id', '=', userId).where('status', '=', 'active').orderBy('created_at').execute();
+const activeMethods = preparedQuery<{ userId: string }, TwoFactorMethod>((db, slot) =>
+  db.selectFrom('two_factor_methods').selectAll().where('user_id', '=', slot('userId')).where('status', '=', 'active').orderBy('created_at'),
+);
+
+export async function listActiveMethods(db: Kysely<Database>, userId: string): Promise<TwoFactorMethod[]> {
+  return (await activeMethods(db, { userId })).rows;
+}
+
+const totpStepClaim = preparedQuery<{ id: string; step: number; now: number }, never>((db, slot) =>
+  db
+    .updateTable('two_factor_methods')
+    .set({ last_used_step: slot('step'), last_used_at: slot('now') })
+    .where('id', '=', slot('id'))
+    .where('status', '=', 'active')
+    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', slot('step'))])),
+);
+
+/** Compare-and-set of a TOTP method's last used step (RFC 6238 §5.2): true for the one
+ * request that moves it forward to `step`, while the method is still active. */
+export async function claimTotpStep(db: Kysely<Database>, input: { id: string; step: number; now: number }): Promise<boolean> {
+  return Number((await totpStepClaim(db, input)).numAffectedRows) === 1;
 }
 
 export function findMethod(db: Kysely<Database>, userId: string, id: string): Promise<TwoFactorMethod | undefined> {
