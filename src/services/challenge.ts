@@ -91,7 +91,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       // exactly one request finish it.
       claim: async (db) => ((await completeChallenge(db, challenge.id, now)) ? null : { code: 'invalid_challenge' }),
       // A full sign-in is recorded in the same write as the counter reset.
-      userChangesOnSuccess: (success) => (success.recoveryCodeKind === 'admin' || mustEnrolSecurityKey ? {} : { last_sign_in_at: now }),
+      signsInOnSuccess: (success) => success.recoveryCodeKind !== 'admin' && !mustEnrolSecurityKey,
     });
     if (!verified.ok) {
       if (verified.failure.code === 'invalid_code' || verified.failure.code === 'two_factor_locked') {

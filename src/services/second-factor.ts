@@ -12,8 +12,9 @@ import { normalizeRecoveryCode } from '../domain/recovery-codes.js';
 import { normalizePasscodeInput, verifyTotp, type TotpAlgorithm } from '../domain/totp.js';
 import type { SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
+import { preparedQuery } from '../store/prepared.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
-import type { Database, TwoFactorMethod, User, UserUpdate } from '../store/schema.js';
+import type { Database, TwoFactorMethod, User } from '../store/schema.js';
 import { claimTotpStep, countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
 import type { KeyRing } from '../crypto/keys.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -46,6 +47,22 @@ export async function lockUserRow(db: Kysely<Database>, deps: Pick<ServiceDeps, 
     .$if(deps.dialect === 'postgres', (query) => query.forUpdate())
     .executeTakeFirst();
 }
+
+/** A right factor: the failure counter and lock are reset, and a sign-in it completes
+ * is recorded, in one statement. */
+const passcodeAccepted = preparedQuery<{ id: string; now: number; signedInAt: number | null }, never>((db, slot) =>
+  db
+    .updateTable('users')
+    .set({
+      failed_passcode_count: 0,
+      passcode_lock_count: 0,
+      passcode_locked_until: null,
+      last_passcode_used_at: slot('now'),
+      updated_at: slot('now'),
+      last_sign_in_at: sql<number | null>`coalesce(${slot('signedInAt')}, last_sign_in_at)`,
+    })
+    .where('id', '=', slot('id')),
+);
 
 async function registerFailure(db: Kysely<Database>, deps: ServiceDeps, user: User, method: string, context: RequestContext): Promise<Result<never>> {
   const now = deps.now();
@@ -120,8 +137,9 @@ export async function verifySecondFactor(
     /** Consumes what the factor unlocks (a sign-in challenge) once the factor is right;
      * a failure it returns is returned as it is, with the factor spent but not counted. */
     claim?: (db: Kysely<Database>) => Promise<Failure | null>;
-    /** More changes to the person's row, written with the counter reset on success. */
-    userChangesOnSuccess?: (success: SecondFactorSuccess) => UserUpdate;
+    /** Whether this success completes a sign-in (its time is written with the counter
+     * reset, in the same statement). */
+    signsInOnSuccess?: (success: SecondFactorSuccess) => boolean;
   },
 ): Promise<Result<SecondFactorSuccess>> {
   const now = deps.now();
@@ -157,11 +175,7 @@ export async function verifySecondFactor(
     const claimed = await input.claim(db);
     if (claimed) return { ok: false, failure: claimed };
   }
-  await db
-    .updateTable('users')
-    .set({ ...input.userChangesOnSuccess?.(success), failed_passcode_count: 0, passcode_lock_count: 0, passcode_locked_until: null, last_passcode_used_at: now, updated_at: now })
-    .where('id', '=', user.id)
-    .execute();
+  await passcodeAccepted(db, { id: user.id, now, signedInAt: input.signsInOnSuccess?.(success) ? now : null });
   if (success.method === 'recovery_code') {
     await appendAuditEvent(db, { accountId: user.account_id, type: 'recovery_code_used', actorUserId: user.id, subjectUserId: user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { kind: success.recoveryCodeKind } }, now);
   }

@@ -100,6 +100,22 @@ for (const dialect of dialects()) {
       assert.equal(replay.json().error.code, 'invalid_code');
     });
 
+    it('the admin list shows the last sign-in: written by the right passcode, not by the password or a wrong code', async () => {
+      await addUser(app, { account: 'acme', email: 'lena@acme.test' });
+      const { authenticator } = await enrol(app, await signInToken(app, { account: 'acme', email: 'lena@acme.test' }));
+      const lastSignIn = async () => {
+        const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { email: string; last_sign_in_at: string | null }[];
+        return users.find((u) => u.email === 'lena@acme.test')!.last_sign_in_at;
+      };
+      const before = await lastSignIn();
+      app.clock.advance(5 * PERIOD);
+      const token = await challenge(app, 'lena@acme.test');
+      assert.equal((await secondStep(app, token, 'totp', authenticator.code(app.clock.now() + 10 * PERIOD))).statusCode, 400);
+      assert.equal(await lastSignIn(), before, 'neither the password nor a wrong code is a sign-in');
+      assert.equal((await secondStep(app, token, 'totp', authenticator.code(app.clock.now()))).json().status, 'signed_in');
+      assert.equal(await lastSignIn(), new Date(app.clock.now()).toISOString());
+    });
+
     it('accepts codes one step early or late, refuses two steps away (fake clock on step boundaries)', async () => {
       await addUser(app, { account: 'acme', email: 'clock@acme.test' });
       app.clock.time = Math.ceil(app.clock.time / PERIOD) * PERIOD + 10 * PERIOD;
