@@ -2,7 +2,9 @@
 // every authenticated request, the challenge behind the second step of sign-in).
 // Each column list is checked against schema.ts: the compiler refuses a column added
 // there but not listed here.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { ROWS_AS_ARRAYS } from './database.js';
+import { preparedQuery } from './prepared.js';
 import type { Account, AccountTable, Database, SessionTable, SignInChallengeTable, User, UserTable } from './schema.js';
 
 type AllListed<Table, Listed> = [Exclude<keyof Table, Listed>] extends [never] ? true : false;
@@ -33,22 +35,20 @@ const everyColumnListed: [
 void everyColumnListed;
 
 /** `"alias"."column" as "alias__column"` for each column of each table, as SQL text
- * built once per reader. Kysely would otherwise parse and compile fifty-odd aliased
- * references on every call, which cost more than running the query (a GET /me
- * profile: a quarter of the request). Double-quoted identifiers are the same in
- * SQLite and PostgreSQL, and every name here is one of the constants above. */
+ * built once per reader. Double-quoted identifiers are the same in SQLite and
+ * PostgreSQL, and every name here is one of the constants above. */
 function joinedSelection(tables: Record<string, readonly string[]>): string {
   return Object.entries(tables)
     .flatMap(([alias, names]) => names.map((column) => `"${alias}"."${column}" as "${alias}__${column}"`))
     .join(', ');
 }
 
-/** One table's row out of a joined result; undefined when the join found no row. */
-function pickRow<Row>(joined: Record<string, unknown>, alias: string, columns: readonly string[]): Row | undefined {
-  const prefix = `${alias}__`;
-  if (joined[`${prefix}id`] === null || joined[`${prefix}id`] === undefined) return undefined;
+/** One table's row out of a joined result, whose values are at `offset` onwards in
+ * the selection's order; undefined when the join found no row. */
+function pickRow<Row>(value: (index: number) => unknown, offset: number, columns: readonly string[]): Row | undefined {
+  if (value(offset) === null || value(offset) === undefined) return undefined;
   const row: Record<string, unknown> = {};
-  for (const column of columns) row[column] = joined[`${prefix}${column}`];
+  for (let index = 0; index < columns.length; index++) row[columns[index]!] = value(offset + index);
   return row as Row;
 }
 
@@ -60,17 +60,25 @@ export interface OwnedRow<Row> {
 }
 
 /** A reader of one row of a table that belongs to a person and an account (a session,
- * a sign-in challenge) together with both, by id, in one query whose text is built once. */
+ * a sign-in challenge) together with both, by id, in one query compiled once. On
+ * SQLite the row comes back as an array (ROWS_AS_ARRAYS), on PostgreSQL as an object
+ * keyed `alias__column`; both are read by position in the selection. */
 export function ownedRowReader<Row>(table: 'sessions' | 'sign_in_challenges', alias: string, columns: readonly string[]): (db: Kysely<Database>, id: string) => Promise<OwnedRow<Row> | undefined> {
-  const query: RawBuilder<unknown> = sql.raw(
-    `select ${joinedSelection({ [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS })} from "${table}" as "${alias}"` +
+  const tables = { [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS };
+  const keys = Object.entries(tables).flatMap(([prefix, names]) => names.map((column) => `${prefix}__${column}`));
+  const text = sql.raw(
+    `${ROWS_AS_ARRAYS}select ${joinedSelection(tables)} from "${table}" as "${alias}"` +
       ` left join "users" as "u" on "u"."id" = "${alias}"."user_id"` +
       ` left join "accounts" as "a" on "a"."id" = "${alias}"."account_id"` +
       ` where "${alias}"."id" = `,
   );
+  const read = preparedQuery<{ id: string }, unknown[] | Record<string, unknown>>((_db, slot) => sql`${text}${slot('id')}`);
   return async (db, id) => {
-    const joined = (await sql<Record<string, unknown>>`${query}${id}`.execute(db)).rows[0];
+    const joined = (await read(db, { id })).rows[0];
     if (!joined) return undefined;
-    return { row: pickRow<Row>(joined, alias, columns)!, user: pickRow<User>(joined, 'u', USER_COLUMNS), account: pickRow<Account>(joined, 'a', ACCOUNT_COLUMNS) };
+    const value = Array.isArray(joined) ? (index: number) => joined[index] : (index: number) => joined[keys[index]!];
+    const userOffset = columns.length;
+    const accountOffset = userOffset + USER_COLUMNS.length;
+    return { row: pickRow<Row>(value, 0, columns)!, user: pickRow<User>(value, userOffset, USER_COLUMNS), account: pickRow<Account>(value, accountOffset, ACCOUNT_COLUMNS) };
   };
 }

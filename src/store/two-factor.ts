@@ -75,16 +75,20 @@ function usableOwnRecoveryCode(now: number): RawBuilder<boolean> {
 /** The types of the active methods, oldest first, and the unused recovery codes, in one
  * statement: the two-factor summary behind every GET /me (bench/README.md, session
  * check). With no active method there is no row, and no code to count either. */
+const methodTypesAndCodesLeft = preparedQuery<{ userId: string; now: number }, { type: TwoFactorMethodType; codes_left: number | string }>(
+  (_db, slot) => sql`
+    select m.type, (select count(*) from recovery_codes r where r.user_id = m.user_id and ${usableOwnRecoveryCode(slot('now'))}) as codes_left
+    from two_factor_methods m
+    where m.user_id = ${slot('userId')} and m.status = 'active'
+    order by m.created_at`,
+);
+
 export async function activeMethodTypesAndCodesLeft(
   db: Kysely<Database>,
   userId: string,
   now: number,
 ): Promise<{ types: TwoFactorMethodType[]; recoveryCodesLeft: number }> {
-  const { rows } = await sql<{ type: TwoFactorMethodType; codes_left: number | string }>`
-    select m.type, (select count(*) from recovery_codes r where r.user_id = m.user_id and ${usableOwnRecoveryCode(now)}) as codes_left
-    from two_factor_methods m
-    where m.user_id = ${userId} and m.status = 'active'
-    order by m.created_at`.execute(db);
+  const { rows } = await methodTypesAndCodesLeft(db, { userId, now });
   return { types: rows.map((row) => row.type), recoveryCodesLeft: Number(rows[0]?.codes_left ?? 0) };
 }
 
