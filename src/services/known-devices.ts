@@ -1,7 +1,7 @@
 // "Sign-in from a new computer" (DESIGN.md row 11). A computer is known by its
 // long-lived device cookie (browsers) or, lacking one, by the same browser and
 // network (IPv4 /24, IPv6 /64) seen for this person in the last 30 days.
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import { hashSecret, newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { describeBrowser } from '../domain/browser-name.js';
@@ -37,13 +37,17 @@ function markSeen(match: 'device' | 'network' | 'no network') {
     return db
       .updateTable('known_devices')
       .set({ last_seen_at: slot('now'), network: slot('network'), browser: slot('browser') })
-      .where('id', '=', same.limit(1))
+      .where('id', '=', same.limit(sql.lit(1)))
       .returning('id');
   });
 }
 const markSeenBy = { device: markSeen('device'), network: markSeen('network'), 'no network': markSeen('no network') };
 
-const anyKnownDevice = preparedQuery<{ userId: string }, { id: string }>((db, slot) => db.selectFrom('known_devices').select('id').where('user_id', '=', slot('userId')).limit(1));
+// `limit 1` written out: with the limit bound as a parameter, SQLite took about twice
+// as long for this lookup (9 µs against 5.5 on a benchmark database).
+const anyKnownDevice = preparedQuery<{ userId: string }, { id: string }>((db, slot) =>
+  db.selectFrom('known_devices').select('id').where('user_id', '=', slot('userId')).limit(sql.lit(1)),
+);
 
 const deviceInsert = preparedQuery<Required<Insertable<KnownDeviceTable>>, never>((db, slot) =>
   db.insertInto('known_devices').values({

@@ -12,6 +12,7 @@ import * as sessionEmailConfirmation from './migrations/0003-session-email-confi
 import * as smsDelivery from './migrations/0004-sms-delivery.js';
 import * as webauthn from './migrations/0005-webauthn.js';
 import * as hotPathIndexes from './migrations/0006-hot-path-indexes.js';
+import * as redundantIndexes from './migrations/0007-redundant-indexes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -118,6 +119,7 @@ const migrations: Record<string, Migration> = {
   '0004-sms-delivery': smsDelivery,
   '0005-webauthn': webauthn,
   '0006-hot-path-indexes': hotPathIndexes,
+  '0007-redundant-indexes': redundantIndexes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
