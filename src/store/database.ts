@@ -88,7 +88,7 @@ export function openStore(databaseUrl: string): Store {
   database.pragma('busy_timeout = 5000');
   // 8 MiB of page cache instead of SQLite's 2 MiB default. A page it misses comes from
   // the kernel's page cache in microseconds; 32 MiB cost up to 24 MiB more memory per
-  // instance and bought no speed (bench/README.md, memory).
+  // instance and bought no speed (bench/README.md, what changed).
   database.pragma('cache_size = -8000');
   // A burst of writes can grow the log past the checkpoints (wal-checkpointer.ts);
   // once it restarts, SQLite cuts the file back to this size instead of keeping it.

@@ -1,6 +1,7 @@
-// Statements on the hot paths (the second step of every sign-in), built with Kysely
-// once and then run with new values. Building and compiling a Kysely query takes
-// longer than SQLite takes to run most of these (bench/README.md, second step).
+// Statements on the hot paths (the second step of every sign-in, the session check
+// behind every authenticated request), built with Kysely once and then run with new
+// values. Building and compiling a Kysely query took longer than SQLite takes to run
+// most of these (bench/README.md, what changed).
 import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { Database } from './schema.js';
 
