@@ -73,12 +73,12 @@ export function ownedRowReader<Row>(table: 'sessions' | 'sign_in_challenges', al
       ` where "${alias}"."id" = `,
   );
   const read = preparedQuery<{ id: string }, unknown[] | Record<string, unknown>>((_db, slot) => sql`${text}${slot('id')}`);
+  const userOffset = columns.length;
+  const accountOffset = userOffset + USER_COLUMNS.length;
   return async (db, id) => {
     const joined = (await read(db, { id })).rows[0];
     if (!joined) return undefined;
     const value = Array.isArray(joined) ? (index: number) => joined[index] : (index: number) => joined[keys[index]!];
-    const userOffset = columns.length;
-    const accountOffset = userOffset + USER_COLUMNS.length;
     return { row: pickRow<Row>(value, 0, columns)!, user: pickRow<User>(value, userOffset, USER_COLUMNS), account: pickRow<Account>(value, accountOffset, ACCOUNT_COLUMNS) };
   };
 }
