@@ -50,6 +50,15 @@ for (const dialect of dialects()) {
       assert.match(text, /^tessera_http_requests_total\{[^}]*route="\/healthz"[^}]*status="200"[^}]*\} [1-9]\d*$/m);
       assert.match(text, /^tessera_http_requests_total\{[^}]*route="\/api\/v1\/me"[^}]*status="401"[^}]*\} [1-9]\d*$/m);
       assert.match(text, /^# TYPE tessera_http_request_duration_seconds histogram$/m);
+      // Each further request lands in its own series, counted once.
+      const meCount = (body: string) => Number(/^tessera_http_requests_total\{[^}]*route="\/api\/v1\/me"[^}]*status="401"[^}]*\} (\d+)$/m.exec(body)?.[1]);
+      const meDurations = (body: string) => Number(/^tessera_http_request_duration_seconds_count\{[^}]*route="\/api\/v1\/me"[^}]*\} (\d+)$/m.exec(body)?.[1]);
+      await app.api('GET', '/api/v1/me');
+      await app.api('GET', '/api/v1/me', { token: ownerToken });
+      const after = (await app.api('GET', '/metrics')).body;
+      assert.equal(meCount(after), meCount(text) + 1);
+      assert.equal(meDurations(after), meDurations(text) + 2);
+      assert.match(after, /^tessera_http_requests_total\{[^}]*route="\/api\/v1\/me"[^}]*status="200"[^}]*\} 1$/m);
       // Every sample line is `name{labels} value` (or `name value`). prom-client writes
       // an event-loop gauge with no sample yet as "Nan", which Prometheus reads like NaN.
       for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
