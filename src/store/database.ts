@@ -135,7 +135,15 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
   // otherwise find another schema's tables and skip creating its own.
   const schema =
     dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
-  const migrator = new Migrator({ db, provider: new StaticMigrationProvider(), ...(schema ? { migrationTableSchema: schema } : {}) });
+  const migrator = new Migrator({
+    db,
+    provider: new StaticMigrationProvider(),
+    // Our names are ASCII and numbered, so plain string order is their order. Kysely's
+    // default, localeCompare, loads ICU's collation data for this one sort: 2.3 MiB
+    // more resident memory for the life of the server.
+    nameComparator: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
