@@ -238,6 +238,30 @@ export function renderReport(report: Report): string {
     ]);
     out.push(table(['Users', 'Seeding, s', 'Sign-in/s', 'p99 ms', 'Second step/s', 'p99 ms', 'Session checks/s', 'p99 ms', 'Peak RSS MiB'], rows));
     out.push('');
+    // Neither the load client's work per operation nor the hash behind a sign-in
+    // depends on the number of users: when they cost more CPU, the machine itself got
+    // slower (another tenant of the host), not Tessera's work bigger.
+    const workloads = [
+      ['Sign-in', (s: SystemReport) => s.fullSignIn, 2],
+      ['Second step', (s: SystemReport) => s.secondStep, 3],
+      ['Session check', (s: SystemReport) => s.sessionCheck, 3],
+    ] as const;
+    const cpuRows = g.map((s) => [
+      short(s.users),
+      ...workloads.flatMap(([, of, digits]) => [num(of(s).serverCpuMsPerOp, digits), num(of(s).clientCpuMsPerOp, digits), ratio(of(s).serverCpuMsPerOp, of(s).clientCpuMsPerOp, 2)]),
+    ]);
+    if (g.length > 1) cpuRows.push([
+      `change ${short(first.users)} → ${short(last.users)}`,
+      ...workloads.flatMap(([, of]) => [
+        change(of(first).serverCpuMsPerOp, of(last).serverCpuMsPerOp),
+        change(of(first).clientCpuMsPerOp, of(last).clientCpuMsPerOp),
+        change(of(first).serverCpuMsPerOp / of(first).clientCpuMsPerOp, of(last).serverCpuMsPerOp / of(last).clientCpuMsPerOp),
+      ]),
+    ]);
+    out.push('CPU ms per operation, Tessera\'s server and the load client. The client\'s work per operation and the sign-in\'s hash do not depend on the number of users: when they take more CPU, the machine got slower.');
+    out.push('');
+    out.push(table(['Users', ...workloads.flatMap(([name]) => [`${name}: server`, 'client', 'server ÷ client'])], cpuRows));
+    out.push('');
   }
   for (const note of report.notes) out.push(`- ${note}`);
   return `${out.join('\n')}\n`;
