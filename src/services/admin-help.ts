@@ -43,8 +43,11 @@ function checkReason(reason: unknown): Result<string> {
   return ok(text);
 }
 
-async function loadTarget(db: Kysely<Database>, helper: Helper, userId: string): Promise<Result<User>> {
-  const user = await new AccountUsers(db, helper.account.id).findById(userId);
+/** The person helped, their row locked first, as a sign-in locks it before it touches
+ * their factors: a reset that deleted the factors first and then waited for the row
+ * deadlocked with a second step in flight on PostgreSQL (the crash suite met it). */
+async function loadTarget(db: Kysely<Database>, deps: ServiceDeps, helper: Helper, userId: string): Promise<Result<User>> {
+  const user = await new AccountUsers(db, helper.account.id).lockById(userId, deps.dialect);
   if (!user) return fail('user_not_found');
   if (helper.admin) {
     if (user.id === helper.admin.user.id) return fail('cannot_change_self');
@@ -65,7 +68,7 @@ async function withConfirmation<T>(
   const passwordChecked = helper.admin ? await confirmPasswordFirst(deps, helper.admin, input.confirmation) : ok(false);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
-    const target = await loadTarget(trx, helper, input.userId);
+    const target = await loadTarget(trx, deps, helper, input.userId);
     if (!target.ok) return target;
     if (helper.admin) {
       const confirmed = await confirm(trx, deps, helper.admin, input.confirmation, input.context, passwordChecked.value);

@@ -225,9 +225,8 @@ export function requiredByAccount(account: Account, user: User): boolean {
 
 /** Removes every factor, recovery code and trusted computer of a person. */
 export async function removeAllFactors(trx: Kysely<Database>, user: Pick<User, 'id' | 'account_id'>, now: number): Promise<void> {
-  await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).execute();
-  await deleteAllRecoveryCodes(trx, user.id);
-  await deleteTrustedDevices(trx, user.id);
+  // The person's row first, then their factors: the order in which a sign-in takes
+  // these locks on PostgreSQL, so the two cannot wait on each other.
   await new AccountUsers(trx, user.account_id).update(user.id, {
     two_factor_enabled: 0,
     two_factor_enabled_at: null,
@@ -237,6 +236,9 @@ export async function removeAllFactors(trx: Kysely<Database>, user: Pick<User, '
     passcode_lock_count: 0,
     updated_at: now,
   });
+  await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).execute();
+  await deleteAllRecoveryCodes(trx, user.id);
+  await deleteTrustedDevices(trx, user.id);
 }
 
 export async function disableTwoFactor(deps: ServiceDeps, signedIn: SignedIn, confirmation: Confirmation | undefined, context: RequestContext): Promise<Result<null>> {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Dialect } from './database.js';
 import type { Database, NewUser, User, UserUpdate } from './schema.js';
 
 /** Every query here is scoped to one account, so a service holding this object cannot
@@ -8,6 +9,18 @@ export class AccountUsers {
 
   findById(id: string): Promise<User | undefined> {
     return this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The person's row, locked until the transaction ends where rows have locks
+   * (PostgreSQL; SQLite runs one transaction at a time already). */
+  lockById(id: string, dialect: Dialect): Promise<User | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('account_id', '=', this.accountId)
+      .where('id', '=', id)
+      .$if(dialect === 'postgres', (query) => query.forUpdate())
+      .executeTakeFirst();
   }
 
   findByEmail(email: string): Promise<User | undefined> {

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Authenticator } from '../support/authenticator.js';
+import { lockUserRow } from '../../src/services/second-factor.js';
 import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, linkFrom, setUpAccount, signIn, signInToken, startTestApp, tokenFromLink, type TestApp } from '../support/harness.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -185,6 +186,32 @@ for (const dialect of dialects()) {
       assert.equal(late.json().error.code, 'invalid_code');
       ownerToken = await signInToken(app, { account: 'acme', email: 'owner@acme.test' });
     });
+
+    // The crash suite met a 500 here once: PostgreSQL found a deadlock between a reset,
+    // which deleted the person's factors before it updated their row, and a second step
+    // in flight, which locks the row first (lockUserRow) and then marks the TOTP step.
+    if (dialect.name === 'postgres') {
+      it('a reset waits for a second step in flight on the same person, without a deadlock (PostgreSQL)', async () => {
+        await addUser(app, { account: 'acme', email: 'inflight@acme.test', role: 'agent' });
+        const token = await signInToken(app, { account: 'acme', email: 'inflight@acme.test' });
+        await enrolWithToken(app, token);
+        const id = await userId(app, ownerToken, 'inflight@acme.test');
+        const { deps } = app.runtime;
+        let reset: Promise<{ statusCode: number; body: string }> | null = null;
+        // What a second step does on PostgreSQL, held open while the reset arrives.
+        await deps.db.transaction().execute(async (trx) => {
+          await lockUserRow(trx, deps, id);
+          reset = app.api('DELETE', `/api/v1/admin/users/${id}/two-factor`, { token: ownerToken, body: { reason: 'Lost phone', ...ownerConfirm } });
+          // Long enough for the reset to check the owner's password and reach its locks.
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          await trx.updateTable('two_factor_methods').set({ last_used_at: app.clock.now() }).where('user_id', '=', id).execute();
+        });
+        const answer = await reset!;
+        assert.equal(answer.statusCode, 200, answer.body);
+        const after = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users.find((u: { id: string }) => u.id === id);
+        assert.equal(after.two_factor.enabled, false);
+      });
+    }
 
     it('resetting 2FA ends their sessions; they enrol again (email code first) at next sign-in', async () => {
       await addUser(app, { account: 'acme', email: 'reset@acme.test', role: 'agent' });
