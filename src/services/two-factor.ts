@@ -191,6 +191,9 @@ export async function verifyTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn,
   const code = typeof rawCode === 'string' ? normalizePasscodeInput(rawCode) : null;
   if (code === null) return fail('invalid_code', { field: 'code', message: 'Enter the 6-digit code from your app.' });
   return deps.db.transaction().execute(async (trx) => {
+    // The person first, as everywhere (lockUserRow): activating the method and then
+    // waiting for their row deadlocked with a reset holding the row on PostgreSQL.
+    await lockUserRow(trx, deps, signedIn.user.id);
     const now = deps.now();
     const pending = await findPendingMethod(trx, signedIn.user.id, 'totp');
     if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= now) {

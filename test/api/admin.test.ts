@@ -213,6 +213,30 @@ for (const dialect of dialects()) {
       });
     }
 
+    if (dialect.name === 'postgres') {
+      it('an enrolment finishing while a reset holds the person waits for it, without a deadlock (PostgreSQL)', async () => {
+        await addUser(app, { account: 'acme', email: 'enrolling@acme.test', role: 'agent' });
+        const token = await signInToken(app, { account: 'acme', email: 'enrolling@acme.test' });
+        const started = await app.api('POST', '/api/v1/me/two-factor/totp', { token });
+        assert.equal(started.statusCode, 200, started.body);
+        const authenticator = new Authenticator(started.json().otpauth_uri);
+        const id = await userId(app, ownerToken, 'enrolling@acme.test');
+        const { deps } = app.runtime;
+        let verify: Promise<{ statusCode: number; body: string; json: () => { error?: { code: string } } }> | null = null;
+        // What a reset does now: the person's row first, then their factors.
+        await deps.db.transaction().execute(async (trx) => {
+          await lockUserRow(trx, deps, id);
+          verify = app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } });
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          await trx.deleteFrom('two_factor_methods').where('user_id', '=', id).execute();
+        });
+        const answer = await verify!;
+        // The enrolment it waited for is gone: a clear 400, not a 500.
+        assert.equal(answer.statusCode, 400, answer.body);
+        assert.equal(answer.json().error?.code, 'invalid_code');
+      });
+    }
+
     it('resetting 2FA ends their sessions; they enrol again (email code first) at next sign-in', async () => {
       await addUser(app, { account: 'acme', email: 'reset@acme.test', role: 'agent' });
       const token = await signInToken(app, { account: 'acme', email: 'reset@acme.test' });
