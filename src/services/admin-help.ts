@@ -17,7 +17,7 @@ import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
-import { recoveryCodeHmac } from './second-factor.js';
+import { lockUserRow, recoveryCodeHmac } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { removeAllFactors } from './two-factor.js';
 
@@ -47,7 +47,7 @@ function checkReason(reason: unknown): Result<string> {
  * their factors: a reset that deleted the factors first and then waited for the row
  * deadlocked with a second step in flight on PostgreSQL (the crash suite met it). */
 async function loadTarget(db: Kysely<Database>, deps: ServiceDeps, helper: Helper, userId: string): Promise<Result<User>> {
-  const user = await new AccountUsers(db, helper.account.id).lockById(userId, deps.dialect);
+  const user = await lockUserRow(db, deps, { id: userId, account_id: helper.account.id });
   if (!user) return fail('user_not_found');
   if (helper.admin) {
     if (user.id === helper.admin.user.id) return fail('cannot_change_self');

@@ -16,6 +16,7 @@ import { preparedQuery } from '../store/prepared.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
 import type { Database, TwoFactorMethod, User } from '../store/schema.js';
 import { claimTotpStep, countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
+import { AccountUsers } from '../store/users.js';
 import type { KeyRing } from '../crypto/keys.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SmsCodeCheck } from './sms-codes.js';
@@ -39,13 +40,8 @@ export function recoveryCodeHmac(keys: KeyRing, canonical: string): string {
 /** Locks the person's row for the rest of the transaction on PostgreSQL, so counting
  * and checking are serialised per person (Keycloak #31726). SQLite transactions are
  * serialised already. */
-export async function lockUserRow(db: Kysely<Database>, deps: Pick<ServiceDeps, 'dialect'>, userId: string): Promise<User | undefined> {
-  return db
-    .selectFrom('users')
-    .selectAll()
-    .where('id', '=', userId)
-    .$if(deps.dialect === 'postgres', (query) => query.forUpdate())
-    .executeTakeFirst();
+export async function lockUserRow(db: Kysely<Database>, deps: Pick<ServiceDeps, 'dialect'>, user: Pick<User, 'id' | 'account_id'>): Promise<User | undefined> {
+  return new AccountUsers(db, user.account_id).lockById(user.id, deps.dialect);
 }
 
 /** A right factor: the failure counter and lock are reset, and a sign-in it completes
@@ -143,7 +139,7 @@ export async function verifySecondFactor(
   },
 ): Promise<Result<SecondFactorSuccess>> {
   const now = deps.now();
-  const user = input.userReadInThisTransaction && deps.dialect === 'sqlite' ? input.user : await lockUserRow(db, deps, input.user.id);
+  const user = input.userReadInThisTransaction && deps.dialect === 'sqlite' ? input.user : await lockUserRow(db, deps, input.user);
   if (!user) return fail('invalid_credentials');
   if (user.passcode_locked_until !== null && user.passcode_locked_until > now) {
     return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(user.passcode_locked_until, now) });

@@ -69,7 +69,7 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
   const passwordChecked = await confirmPasswordFirst(deps, signedIn, input.confirmation);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsEnrolmentStarted>> => {
-    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail('unauthorized');
     if (user.two_factor_enabled === 1 || input.confirmation !== undefined) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, input.confirmation, context, passwordChecked.value);
@@ -118,7 +118,7 @@ export async function resendSmsEnrolmentCode(deps: ServiceDeps, signedIn: Signed
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   if (!smsAvailable(deps)) return fail('sms_unavailable');
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsCodeSent>> => {
-    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    const user = await lockUserRow(trx, deps, signedIn.user);
     const pending = user ? await livePending(trx, deps, user.id) : null;
     if (!user || !pending) return fail('invalid_request', { message: 'There is no phone number being verified. Enter your number again.' });
     return textEnrolmentCode(trx, deps, { account: signedIn.account, user, method: pending, context });

@@ -181,7 +181,7 @@ export async function sendSignInCode(deps: ServiceDeps, challengeToken: unknown,
  * confirmation with method "sms". */
 export async function sendConfirmationCode(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<SmsCodeSent>> {
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsCodeSent>> => {
-    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    const user = await lockUserRow(trx, deps, signedIn.user);
     const method = user ? await findSmsMethod(trx, user.id, 'active') : undefined;
     if (!user || user.two_factor_enabled !== 1 || !method) return fail('two_factor_not_enabled', { message: 'Text messages are not one of your two-factor methods.' });
     if (!smsAvailable(deps)) return fail('sms_unavailable');

@@ -73,7 +73,7 @@ export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
   const started = await deps.db.transaction().execute(async (trx) => {
     const active = await listActiveMethods(trx, signedIn.user.id);
     if (active.some((m) => m.type === 'totp')) return fail<null>('two_factor_already_enabled');
-    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    const user = await lockUserRow(trx, deps, signedIn.user);
     if (user && (user.two_factor_enabled === 1 || confirmation !== undefined)) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;
@@ -193,7 +193,7 @@ export async function verifyTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn,
   return deps.db.transaction().execute(async (trx) => {
     // The person first, as everywhere (lockUserRow): activating the method and then
     // waiting for their row deadlocked with a reset holding the row on PostgreSQL.
-    await lockUserRow(trx, deps, signedIn.user.id);
+    await lockUserRow(trx, deps, signedIn.user);
     const now = deps.now();
     const pending = await findPendingMethod(trx, signedIn.user.id, 'totp');
     if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= now) {

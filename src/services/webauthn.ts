@@ -158,7 +158,7 @@ export async function startKeyRegistration(
   const passwordChecked = await confirmPasswordFirst(deps, signedIn, confirmation);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
-    const user = await lockUserRow(trx, deps, signedIn.user.id);
+    const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail<PublicKeyCredentialCreationOptionsJSON>('unauthorized');
     if ((user.two_factor_enabled === 1 && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);

@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Authenticator } from '../support/authenticator.js';
+import type { Kysely } from 'kysely';
 import { lockUserRow } from '../../src/services/second-factor.js';
+import type { Database } from '../../src/store/schema.js';
 import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, linkFrom, setUpAccount, signIn, signInToken, startTestApp, tokenFromLink, type TestApp } from '../support/harness.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -191,29 +193,39 @@ for (const dialect of dialects()) {
     // which deleted the person's factors before it updated their row, and a second step
     // in flight, which locks the row first (lockUserRow) and then marks the TOTP step.
     if (dialect.name === 'postgres') {
+      /** Holds the person's row in a transaction, as a request in flight does on
+       * PostgreSQL; `arrive` starts the request under test meanwhile, and `then` runs in
+       * the same transaction 1.5 s later, long enough for that request to reach its locks
+       * (past the owner's password check). */
+      async function whilePersonHeld<T>(id: string, arrive: () => Promise<T>, then: (trx: Kysely<Database>) => Promise<unknown>): Promise<T> {
+        const { deps } = app.runtime;
+        const person = await deps.db.selectFrom('users').select(['id', 'account_id']).where('id', '=', id).executeTakeFirstOrThrow();
+        let arrived: Promise<T> | null = null;
+        await deps.db.transaction().execute(async (trx) => {
+          await lockUserRow(trx, deps, person);
+          arrived = arrive();
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          await then(trx);
+        });
+        return arrived!;
+      }
+
       it('a reset waits for a second step in flight on the same person, without a deadlock (PostgreSQL)', async () => {
         await addUser(app, { account: 'acme', email: 'inflight@acme.test', role: 'agent' });
         const token = await signInToken(app, { account: 'acme', email: 'inflight@acme.test' });
         await enrolWithToken(app, token);
         const id = await userId(app, ownerToken, 'inflight@acme.test');
-        const { deps } = app.runtime;
-        let reset: Promise<{ statusCode: number; body: string }> | null = null;
-        // What a second step does on PostgreSQL, held open while the reset arrives.
-        await deps.db.transaction().execute(async (trx) => {
-          await lockUserRow(trx, deps, id);
-          reset = app.api('DELETE', `/api/v1/admin/users/${id}/two-factor`, { token: ownerToken, body: { reason: 'Lost phone', ...ownerConfirm } });
-          // Long enough for the reset to check the owner's password and reach its locks.
-          await new Promise((resolve) => setTimeout(resolve, 1500));
-          await trx.updateTable('two_factor_methods').set({ last_used_at: app.clock.now() }).where('user_id', '=', id).execute();
-        });
-        const answer = await reset!;
+        // What a second step does: the person's row, then the TOTP step of the method.
+        const answer = await whilePersonHeld(
+          id,
+          () => app.api('DELETE', `/api/v1/admin/users/${id}/two-factor`, { token: ownerToken, body: { reason: 'Lost phone', ...ownerConfirm } }),
+          (trx) => trx.updateTable('two_factor_methods').set({ last_used_at: app.clock.now() }).where('user_id', '=', id).execute(),
+        );
         assert.equal(answer.statusCode, 200, answer.body);
         const after = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users.find((u: { id: string }) => u.id === id);
         assert.equal(after.two_factor.enabled, false);
       });
-    }
 
-    if (dialect.name === 'postgres') {
       it('an enrolment finishing while a reset holds the person waits for it, without a deadlock (PostgreSQL)', async () => {
         await addUser(app, { account: 'acme', email: 'enrolling@acme.test', role: 'agent' });
         const token = await signInToken(app, { account: 'acme', email: 'enrolling@acme.test' });
@@ -221,16 +233,12 @@ for (const dialect of dialects()) {
         assert.equal(started.statusCode, 200, started.body);
         const authenticator = new Authenticator(started.json().otpauth_uri);
         const id = await userId(app, ownerToken, 'enrolling@acme.test');
-        const { deps } = app.runtime;
-        let verify: Promise<{ statusCode: number; body: string; json: () => { error?: { code: string } } }> | null = null;
         // What a reset does now: the person's row first, then their factors.
-        await deps.db.transaction().execute(async (trx) => {
-          await lockUserRow(trx, deps, id);
-          verify = app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } });
-          await new Promise((resolve) => setTimeout(resolve, 1500));
-          await trx.deleteFrom('two_factor_methods').where('user_id', '=', id).execute();
-        });
-        const answer = await verify!;
+        const answer = await whilePersonHeld(
+          id,
+          () => app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } }),
+          (trx) => trx.deleteFrom('two_factor_methods').where('user_id', '=', id).execute(),
+        );
         // The enrolment it waited for is gone: a clear 400, not a 500.
         assert.equal(answer.statusCode, 400, answer.body);
         assert.equal(answer.json().error?.code, 'invalid_code');
