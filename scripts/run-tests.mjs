@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with Node's own test runner through tsx.
-// Node 20's --test does not expand globs, so the files are listed here.
+// The files are listed here rather than globbed, so a file that is not a test never runs as one.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
