@@ -8,6 +8,7 @@ import { OutboxWorker } from './delivery/outbox-worker.js';
 import { DevelopmentOutboxSender, DisabledSender, type Sender } from './delivery/senders.js';
 import { SmtpSender } from './delivery/smtp-sender.js';
 import { chooseSmsSender } from './delivery/sms-senders.js';
+import { PASSWORD_FAILURES_BEFORE_LOCK } from './domain/passcode-attempts.js';
 import { MAX_SMS_DAILY_BUDGET, SMS_QUOTAS } from './domain/sms-codes.js';
 import { buildApp } from './http/app.js';
 import { LimitStore } from './limits/limits.js';
@@ -40,8 +41,12 @@ export function createSignInLimits(limitStore: LimitStore, config: Pick<Config, 
     // 100 failed passwords or passcodes per 15 minutes per address or IPv6 /64
     // (DESIGN.md, API): only failures count, so a busy office is not locked out.
     failuresByAddress: limitStore.limiter({ name: 'failures-by-address', points: 100, windowInSeconds: 15 * 60 }),
-    // 10 wrong passwords per 15 minutes lock the person (quietly: same answer).
-    passwordFailuresByUser: limitStore.limiter({ name: 'password-failures-by-user', points: 10, windowInSeconds: 15 * 60 }),
+    // 10 wrong passwords per 15 minutes lock the person (quietly: same answer), for
+    // longer each time (services/password-attempts.ts).
+    passwordFailuresByUser: limitStore.limiter({ name: 'password-failures-by-user', points: PASSWORD_FAILURES_BEFORE_LOCK, windowInSeconds: 15 * 60 }),
+    // Counted, never refused: the count sets the next lock's length. A week covers the
+    // longest lock many times over.
+    passwordLocksByUser: limitStore.limiter({ name: 'password-locks-by-user', points: 10_000, windowInSeconds: 7 * day }),
     passwordResetsByUser: limitStore.limiter({ name: 'password-resets-by-user', points: 3, windowInSeconds: 60 * 60 }),
     // Texted codes (anti SMS-pumping): every text counts, sent or not yet.
     smsByUser: limitStore.limiter({ name: 'sms-by-user', ...SMS_QUOTAS.perPerson }),

@@ -2,6 +2,8 @@
 // and reset only by a success (NIST SP 800-63B-4 §3.2.2 asks for at most 100
 // consecutive failures; we lock far earlier).
 export const PASSCODE_FAILURES_BEFORE_LOCK = 10;
+/** Wrong passwords per person before a lock, which grows as passcode locks do. */
+export const PASSWORD_FAILURES_BEFORE_LOCK = 10;
 /** A single challenge is abandoned after this many wrong codes. */
 export const CHALLENGE_ATTEMPT_LIMIT = 5;
 const FIRST_LOCK_IN_MILLISECONDS = 15 * 60 * 1000;

@@ -16,6 +16,8 @@ export interface LimitSpec {
 export interface LimitVerdict {
   allowed: boolean;
   retryAfterSeconds: number;
+  /** Hits counted in the window, this one included (0 from `check`). */
+  count: number;
 }
 
 export class LimitsUnavailableError extends Error {
@@ -29,6 +31,11 @@ export interface Limiter {
   /** Counts one hit; the verdict says whether that hit was within the limit. Each hit
    * is counted atomically, so of N parallel hits at most `points` are allowed. */
   hit(key: string, points?: number): Promise<LimitVerdict>;
+  /** Gives back one hit: a limit reserved before a check that then succeeded, when
+   * only failures count (SECURITY.md: reserve first, refund on success). */
+  refund(key: string): Promise<void>;
+  /** Blocks the key for the given time, whatever its count. */
+  block(key: string, seconds: number): Promise<void>;
   reset(key: string): Promise<void>;
 }
 
@@ -41,8 +48,8 @@ class FlexibleLimiter implements Limiter {
 
   async check(key: string, points = this.points): Promise<LimitVerdict> {
     const state = await this.call(() => this.inner.get(key));
-    if (state && state.consumedPoints >= Math.min(points, this.points)) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext) };
-    return { allowed: true, retryAfterSeconds: 0 };
+    if (state && state.consumedPoints >= Math.min(points, this.points)) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext), count: 0 };
+    return { allowed: true, retryAfterSeconds: 0, count: 0 };
   }
 
   async hit(key: string, points = this.points): Promise<LimitVerdict> {
@@ -50,12 +57,20 @@ class FlexibleLimiter implements Limiter {
       const state = await this.inner.consume(key);
       // The store counted this hit atomically: its count says whether it is within a
       // lower, per-key limit.
-      if (state.consumedPoints > points) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext) };
-      return { allowed: true, retryAfterSeconds: 0 };
+      if (state.consumedPoints > points) return { allowed: false, retryAfterSeconds: toSeconds(state.msBeforeNext), count: state.consumedPoints };
+      return { allowed: true, retryAfterSeconds: 0, count: state.consumedPoints };
     } catch (error) {
-      if (error instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: toSeconds(error.msBeforeNext) };
+      if (error instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: toSeconds(error.msBeforeNext), count: error.consumedPoints };
       throw new LimitsUnavailableError(`limit store unavailable: ${(error as Error)?.message ?? error}`);
     }
+  }
+
+  async refund(key: string): Promise<void> {
+    await this.call(() => this.inner.reward(key, 1));
+  }
+
+  async block(key: string, seconds: number): Promise<void> {
+    await this.call(() => this.inner.block(key, seconds));
   }
 
   async reset(key: string): Promise<void> {

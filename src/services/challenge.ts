@@ -68,8 +68,10 @@ export interface SecondStepInput {
 }
 
 export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepInput, context: RequestContext): Promise<Result<SignInOutcome>> {
+  // The address's attempt is reserved before any code is compared and given back
+  // unless it turns out a failure (SECURITY.md: reserve first, refund on success).
   const addressKey = limitKeyForAddress(context.ip);
-  const byAddress = await deps.limits.failuresByAddress.check(addressKey);
+  const byAddress = await deps.limits.failuresByAddress.hit(addressKey);
   if (!byAddress.allowed) return fail('rate_limited', { retryAfterSeconds: byAddress.retryAfterSeconds });
 
   const result = await deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
@@ -130,8 +132,8 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
     }
     return ok({ status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken: trusted?.token ?? null, enrolmentDeadline: null });
   });
-  if (!result.ok && (result.failure.code === 'invalid_code' || result.failure.code === 'two_factor_locked')) {
-    await deps.limits.failuresByAddress.hit(addressKey);
+  if (result.ok || (result.failure.code !== 'invalid_code' && result.failure.code !== 'two_factor_locked')) {
+    await deps.limits.failuresByAddress.refund(addressKey);
   }
   return result;
 }

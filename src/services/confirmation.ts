@@ -17,6 +17,7 @@ import { enrolledSmsCheck } from './sms.js';
 import { securityKeyCheck } from './webauthn.js';
 import { challengeMethods } from '../domain/sign-in-decision.js';
 import { twoFactorPolicyOf } from './first-factor.js';
+import { checkPasswordUnderLimits } from './password-attempts.js';
 
 export type Confirmation = SecondFactorInput;
 
@@ -68,10 +69,12 @@ export async function confirm(
 export async function confirmPasswordFirst(deps: ServiceDeps, signedIn: SignedIn, confirmation: Confirmation | undefined): Promise<Result<boolean>> {
   if (confirmation?.method !== 'password') return ok(false);
   if (typeof confirmation.code !== 'string' || signedIn.user.password_hash === null) return ok(false);
-  const key = userLimitKey(signedIn.account.slug, signedIn.user.email);
-  const limit = await deps.limits.passwordFailuresByUser.check(key);
-  if (!limit.allowed) return fail('rate_limited', { retryAfterSeconds: limit.retryAfterSeconds });
-  const valid = await deps.hasher.verify(signedIn.user.password_hash, confirmation.code);
-  if (!valid) await deps.limits.passwordFailuresByUser.hit(key);
-  return ok(valid);
+  const attempt = await checkPasswordUnderLimits(deps, {
+    userKey: userLimitKey(signedIn.account.slug, signedIn.user.email),
+    addressKey: null,
+    passwordHash: signedIn.user.password_hash,
+    password: confirmation.code,
+  });
+  if (attempt.kind === 'locked' || attempt.kind === 'address_limited') return fail('rate_limited', { retryAfterSeconds: attempt.retryAfterSeconds });
+  return ok(attempt.kind === 'right');
 }

@@ -11,6 +11,9 @@ export interface SignInLimits {
   failuresByAddress: Limiter;
   /** Failed passwords per account and email: past it the person is locked. */
   passwordFailuresByUser: Limiter;
+  /** Password locks per account and email since the last right password: each lasts
+   * longer than the one before. */
+  passwordLocksByUser: Limiter;
   /** Password reset emails per account and email. */
   passwordResetsByUser: Limiter;
   /** Texted codes (anti SMS-pumping, SECURITY.md): per person, per phone number, per

@@ -16,6 +16,7 @@ import { AccountUsers, findUserById } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
+import { checkPasswordUnderLimits } from './password-attempts.js';
 import type { SignedIn } from './sessions.js';
 import { userLimitKey } from './sign-in.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
@@ -34,13 +35,14 @@ export async function changePassword(
 ): Promise<Result<null>> {
   const { user, account, session } = signedIn;
   if (typeof input.currentPassword !== 'string' || user.password_hash === null) return fail('invalid_credentials', { field: 'current_password' });
-  const userKey = userLimitKey(account.slug, user.email);
-  const limit = await deps.limits.passwordFailuresByUser.check(userKey);
-  if (!limit.allowed) return fail('rate_limited', { retryAfterSeconds: limit.retryAfterSeconds });
-  if (!(await deps.hasher.verify(user.password_hash, input.currentPassword))) {
-    await deps.limits.passwordFailuresByUser.hit(userKey);
-    return fail('invalid_credentials', { field: 'current_password', message: 'The current password is not right.' });
-  }
+  const attempt = await checkPasswordUnderLimits(deps, {
+    userKey: userLimitKey(account.slug, user.email),
+    addressKey: null,
+    passwordHash: user.password_hash,
+    password: input.currentPassword,
+  });
+  if (attempt.kind === 'locked' || attempt.kind === 'address_limited') return fail('rate_limited', { retryAfterSeconds: attempt.retryAfterSeconds });
+  if (attempt.kind === 'wrong') return fail('invalid_credentials', { field: 'current_password', message: 'The current password is not right.' });
   const password = passwordProblem(input.newPassword, user);
   if (!password.ok) return password;
   const passwordHash = await deps.hasher.hash(password.value);

@@ -11,6 +11,7 @@ import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
+import { checkPasswordUnderLimits } from './password-attempts.js';
 
 export interface PasswordSignIn {
   account: string;
@@ -24,44 +25,26 @@ export function userLimitKey(accountSlug: string, email: string): string {
 }
 
 export async function signInWithPassword(deps: ServiceDeps, input: PasswordSignIn, context: RequestContext): Promise<Result<SignInOutcome>> {
-  const addressKey = limitKeyForAddress(context.ip);
-  const byAddress = await deps.limits.failuresByAddress.check(addressKey);
-  if (!byAddress.allowed) return fail('rate_limited', { retryAfterSeconds: byAddress.retryAfterSeconds });
-
   const slug = normalizeSlug(input.account);
   const email = normalizeEmail(input.email);
-  const userKey = userLimitKey(slug, email);
   const account = await findAccountBySlug(deps.db, slug);
   const user = account ? await new AccountUsers(deps.db, account.id).findByEmail(email) : undefined;
-  const locked = !(await deps.limits.passwordFailuresByUser.check(userKey)).allowed;
+  const usable = user !== undefined && user.suspended_at === null ? user : undefined;
 
-  // Always pay for one argon2id verification, so the answer time does not tell
-  // whether the account or the email exists.
-  const passwordOk =
-    user && user.password_hash !== null ? await deps.hasher.verify(user.password_hash, input.password) : await deps.hasher.verifyDummy(input.password);
+  const attempt = await checkPasswordUnderLimits(deps, {
+    userKey: userLimitKey(slug, email),
+    addressKey: limitKeyForAddress(context.ip),
+    passwordHash: usable?.password_hash ?? null,
+    password: input.password,
+  });
+  if (attempt.kind === 'address_limited') return fail('rate_limited', { retryAfterSeconds: attempt.retryAfterSeconds });
 
-  if (!account || !user || !passwordOk || locked || user.suspended_at !== null) {
-    await deps.limits.failuresByAddress.hit(addressKey);
-    let lockedNow = false;
-    if (!locked) {
-      // The hit that reaches the limit is still "allowed"; the lock starts with it.
-      await deps.limits.passwordFailuresByUser.hit(userKey);
-      lockedNow = !(await deps.limits.passwordFailuresByUser.check(userKey)).allowed;
-    }
+  if (attempt.kind !== 'right' || !account || !usable) {
     if (account) {
+      const lockedNow = attempt.kind === 'wrong' && attempt.lockedNow;
+      const reason = !user ? 'unknown_email' : attempt.kind === 'locked' ? 'locked' : user.suspended_at !== null ? 'suspended' : 'wrong_password';
       await deps.db.transaction().execute(async (trx) => {
-        await appendAuditEvent(
-          trx,
-          {
-            accountId: account.id,
-            type: 'sign_in_failed',
-            subjectUserId: user?.id ?? null,
-            ip: context.ip,
-            userAgent: context.userAgent,
-            details: { reason: !user ? 'unknown_email' : locked ? 'locked' : user.suspended_at !== null ? 'suspended' : 'wrong_password' },
-          },
-          deps.now(),
-        );
+        await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_failed', subjectUserId: user?.id ?? null, ip: context.ip, userAgent: context.userAgent, details: { reason } }, deps.now());
         if (user && lockedNow) {
           await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_locked', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, deps.now());
           await emailUser(trx, deps, { account, user, purpose: 'sign_in_locked', context, compose: (c) => mails.signInLocked(c) });
@@ -71,9 +54,8 @@ export async function signInWithPassword(deps: ServiceDeps, input: PasswordSignI
     return fail('invalid_credentials');
   }
 
-  await deps.limits.passwordFailuresByUser.reset(userKey);
   const outcome = await deps.db.transaction().execute((trx) =>
-    completeFirstFactor(trx, deps, { account, user, firstFactor: 'password', trustedDeviceToken: input.trustedDeviceToken, context }),
+    completeFirstFactor(trx, deps, { account, user: usable, firstFactor: 'password', trustedDeviceToken: input.trustedDeviceToken, context }),
   );
   return ok(outcome);
 }
