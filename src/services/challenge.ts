@@ -5,7 +5,6 @@ import type { Kysely } from 'kysely';
 import { parseToken, secretMatches } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
-import { limitKeyForAddress } from '../domain/network.js';
 import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
 import { challengeMethods, mustEnrolSecurityKeyAfter } from '../domain/sign-in-decision.js';
 import type { FactorType, SecondFactorMethod } from '../domain/types.js';
@@ -13,6 +12,7 @@ import { appendAuditEvent } from '../store/audit.js';
 import { completeChallenge, countChallengeFailure, findChallengeWithOwner } from '../store/challenges.js';
 import type { Account, Database, SignInChallenge, TwoFactorMethod, User } from '../store/schema.js';
 import { listActiveMethods } from '../store/two-factor.js';
+import { underAddressLimit } from './address-limit.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { twoFactorPolicyOf, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
@@ -68,13 +68,7 @@ export interface SecondStepInput {
 }
 
 export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepInput, context: RequestContext): Promise<Result<SignInOutcome>> {
-  // The address's attempt is reserved before any code is compared and given back
-  // unless it turns out a failure (SECURITY.md: reserve first, refund on success).
-  const addressKey = limitKeyForAddress(context.ip);
-  const byAddress = await deps.limits.failuresByAddress.hit(addressKey);
-  if (!byAddress.allowed) return fail('rate_limited', { retryAfterSeconds: byAddress.retryAfterSeconds });
-
-  const result = await deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
+  return underAddressLimit(deps, context, () => deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
     const opened = await openChallenge(trx, deps, input.challengeToken);
     if (!opened.ok) return opened;
     const { challenge, account, user } = opened.value;
@@ -131,9 +125,5 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
     }
     return ok({ status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken: trusted?.token ?? null, enrolmentDeadline: null });
-  });
-  if (result.ok || (result.failure.code !== 'invalid_code' && result.failure.code !== 'two_factor_locked')) {
-    await deps.limits.failuresByAddress.refund(addressKey);
-  }
-  return result;
+  }));
 }

@@ -1,16 +1,26 @@
 // The first step of a forced first enrolment: a 6-digit code emailed to the person,
 // so a stolen password alone cannot enrol an attacker's phone (SECURITY.md, admin).
+// A code is guessable (one in a million), so guessing is bounded the way passcodes
+// are: each wrong code counts on the person's one failure counter (and its growing
+// lock), each code takes 5 tries spent by a conditional update, at most 5 codes are
+// sent an hour, and failures count on the client address too.
 import { hmacHex, newId, newNumericCode, constantTimeEqualHex } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
+import { actionTokenTimesSince, consumeActionToken, findLiveActionToken, insertActionToken, spendActionTokenTry, voidActionTokens } from '../store/action-tokens.js';
 import { appendAuditEvent } from '../store/audit.js';
+import { underAddressLimit } from './address-limit.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
+import { countCodeFailure, lockUserRow, passcodeLock } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 
 const CODE_LIFETIME_IN_MILLISECONDS = 10 * 60 * 1000;
 const RESEND_COOLDOWN_IN_MILLISECONDS = 30 * 1000;
-const ATTEMPTS_PER_CODE = 5;
+const TRIES_PER_CODE = 5;
+/** Codes sent per person per hour, as many as texts (SMS_QUOTAS.perPerson). */
+const CODES_PER_HOUR = 5;
+const HOUR_IN_MILLISECONDS = 60 * 60 * 1000;
 
 function codeHmac(deps: ServiceDeps, userId: string, code: string): string {
   return hmacHex(deps.keys.hmacKey, `email-confirmation:${userId}:${code}`);
@@ -24,36 +34,35 @@ export function needsEmailConfirmation(signedIn: SignedIn): boolean {
 export async function sendEmailConfirmationCode(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<{ retryAfterSeconds: number }>> {
   if (!needsEmailConfirmation(signedIn)) return fail('invalid_request', { message: 'Your email is already confirmed.' });
   return deps.db.transaction().execute(async (trx) => {
+    const user = await lockUserRow(trx, deps, signedIn.user);
+    if (!user) return fail<{ retryAfterSeconds: number }>('invalid_credentials');
     const now = deps.now();
-    const latest = await trx
-      .selectFrom('action_tokens')
-      .select(['created_at'])
-      .where('user_id', '=', signedIn.user.id)
-      .where('purpose', '=', 'email_confirmation')
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-    if (latest && now - latest.created_at < RESEND_COOLDOWN_IN_MILLISECONDS) {
-      return fail<{ retryAfterSeconds: number }>('rate_limited', { retryAfterSeconds: Math.ceil((latest.created_at + RESEND_COOLDOWN_IN_MILLISECONDS - now) / 1000) });
+    const sentThisHour = await actionTokenTimesSince(trx, user.id, 'email_confirmation', now - HOUR_IN_MILLISECONDS);
+    const newest = sentThisHour[0];
+    if (newest !== undefined && now - newest < RESEND_COOLDOWN_IN_MILLISECONDS) {
+      return fail<{ retryAfterSeconds: number }>('rate_limited', { retryAfterSeconds: Math.ceil((newest + RESEND_COOLDOWN_IN_MILLISECONDS - now) / 1000) });
+    }
+    if (sentThisHour.length >= CODES_PER_HOUR) {
+      const oldest = sentThisHour[sentThisHour.length - 1]!;
+      return fail<{ retryAfterSeconds: number }>('rate_limited', {
+        retryAfterSeconds: Math.ceil((oldest + HOUR_IN_MILLISECONDS - now) / 1000),
+        message: 'Too many codes sent. Check your inbox for the last one, or try again later.',
+      });
     }
     // A new code voids the previous one.
-    await trx.updateTable('action_tokens').set({ used_at: now }).where('user_id', '=', signedIn.user.id).where('purpose', '=', 'email_confirmation').where('used_at', 'is', null).execute();
+    await voidActionTokens(trx, user.id, 'email_confirmation', now);
     const code = newNumericCode();
-    await trx
-      .insertInto('action_tokens')
-      .values({
-        id: newId(),
-        account_id: signedIn.account.id,
-        user_id: signedIn.user.id,
-        purpose: 'email_confirmation',
-        secret_hash: codeHmac(deps, signedIn.user.id, code),
-        attempts: 0,
-        created_at: now,
-        expires_at: now + CODE_LIFETIME_IN_MILLISECONDS,
-        used_at: null,
-      })
-      .execute();
-    await emailUser(trx, deps, { account: signedIn.account, user: signedIn.user, purpose: 'email_confirmation', context, compose: (c) => mails.emailConfirmationCode(c, { code, expiresInMinutes: CODE_LIFETIME_IN_MILLISECONDS / 60_000 }) });
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'email_confirmation_sent', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent }, now);
+    await insertActionToken(trx, {
+      id: newId(),
+      accountId: signedIn.account.id,
+      userId: user.id,
+      purpose: 'email_confirmation',
+      secretHash: codeHmac(deps, user.id, code),
+      now,
+      expiresAt: now + CODE_LIFETIME_IN_MILLISECONDS,
+    });
+    await emailUser(trx, deps, { account: signedIn.account, user, purpose: 'email_confirmation', context, compose: (c) => mails.emailConfirmationCode(c, { code, expiresInMinutes: CODE_LIFETIME_IN_MILLISECONDS / 60_000 }) });
+    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'email_confirmation_sent', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
     return ok({ retryAfterSeconds: RESEND_COOLDOWN_IN_MILLISECONDS / 1000 });
   });
 }
@@ -61,33 +70,28 @@ export async function sendEmailConfirmationCode(deps: ServiceDeps, signedIn: Sig
 export async function verifyEmailConfirmationCode(deps: ServiceDeps, signedIn: SignedIn, rawCode: unknown, context: RequestContext): Promise<Result<null>> {
   if (!needsEmailConfirmation(signedIn)) return fail('invalid_request', { message: 'Your email is already confirmed.' });
   const code = typeof rawCode === 'string' ? rawCode.replace(/[\s-]/g, '') : '';
-  return deps.db.transaction().execute(async (trx) => {
-    const now = deps.now();
-    const token = await trx
-      .selectFrom('action_tokens')
-      .selectAll()
-      .where('user_id', '=', signedIn.user.id)
-      .where('purpose', '=', 'email_confirmation')
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', now)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-    if (!token) return fail<null>('invalid_code', { field: 'code', message: 'This code has expired. Send a new one.' });
-    if (!/^\d{6}$/.test(code) || !constantTimeEqualHex(codeHmac(deps, signedIn.user.id, code), token.secret_hash)) {
-      const attempts = token.attempts + 1;
-      await trx
-        .updateTable('action_tokens')
-        .set({ attempts, ...(attempts >= ATTEMPTS_PER_CODE ? { used_at: now } : {}) })
-        .where('id', '=', token.id)
-        .execute();
-      await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'email_confirmation_failed', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent }, now);
-      return fail<null>('invalid_code', { field: 'code', message: attempts >= ATTEMPTS_PER_CODE ? 'Too many wrong codes. Send a new one.' : undefined });
-    }
-    const consumed = await trx.updateTable('action_tokens').set({ used_at: now }).where('id', '=', token.id).where('used_at', 'is', null).executeTakeFirst();
-    if (Number(consumed.numUpdatedRows) !== 1) return fail<null>('invalid_code', { field: 'code' });
-    await trx.updateTable('sessions').set({ email_confirmed_at: now }).where('id', '=', signedIn.session.id).execute();
-    await trx.updateTable('users').set({ email_confirmed_at: now }).where('id', '=', signedIn.user.id).execute();
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'email_confirmed', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent }, now);
-    return ok(null);
-  });
+  return underAddressLimit(deps, context, () =>
+    deps.db.transaction().execute(async (trx) => {
+      // The person's row first: their failure counter and lock are checked and counted
+      // under it, as for every passcode (Keycloak #31726).
+      const user = await lockUserRow(trx, deps, signedIn.user);
+      if (!user) return fail<null>('invalid_credentials');
+      const now = deps.now();
+      const locked = passcodeLock(user, now);
+      if (locked) return locked;
+      const token = await findLiveActionToken(trx, user.id, 'email_confirmation', now);
+      if (!token) return fail<null>('invalid_code', { field: 'code', message: 'This code has expired. Send a new one.' });
+      if (!/^\d{6}$/.test(code) || !constantTimeEqualHex(codeHmac(deps, user.id, code), token.secret_hash)) {
+        const triesUsed = await spendActionTokenTry(trx, token.id, TRIES_PER_CODE, now);
+        const counted = await countCodeFailure(trx, deps, user, 'email_confirmation', context);
+        if (counted.ok || counted.failure.code !== 'invalid_code') return counted;
+        return fail<null>('invalid_code', { field: 'code', message: triesUsed === null || triesUsed >= TRIES_PER_CODE ? 'Too many wrong codes. Send a new one.' : undefined });
+      }
+      if (!(await consumeActionToken(trx, token.id, now))) return fail<null>('invalid_code', { field: 'code' });
+      await trx.updateTable('sessions').set({ email_confirmed_at: now }).where('id', '=', signedIn.session.id).execute();
+      await trx.updateTable('users').set({ email_confirmed_at: now }).where('id', '=', user.id).execute();
+      await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'email_confirmed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
+      return ok(null);
+    }),
+  );
 }

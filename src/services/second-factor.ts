@@ -60,7 +60,9 @@ const passcodeAccepted = preparedQuery<{ id: string; now: number; signedInAt: nu
     .where('id', '=', slot('id')),
 );
 
-async function registerFailure(db: Kysely<Database>, deps: ServiceDeps, user: User, method: string, context: RequestContext): Promise<Result<never>> {
+/** Counts a wrong code on the person's one failure counter (any factor, and emailed
+ * codes too), locking the person at the limit; the caller holds the person's row. */
+export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, user: User, method: string, context: RequestContext): Promise<Result<never>> {
   const now = deps.now();
   const row = await db
     .updateTable('users')
@@ -110,6 +112,12 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
   return false;
 }
 
+/** The person's passcode lock, while it lasts: even the right code is refused. */
+export function passcodeLock(user: User, now: number): Result<never> | null {
+  if (user.passcode_locked_until === null || user.passcode_locked_until <= now) return null;
+  return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(user.passcode_locked_until, now) });
+}
+
 /**
  * Verifies one second factor inside the caller's transaction. A failure is counted
  * (and committed with the transaction) before it is returned; a success resets the
@@ -141,9 +149,8 @@ export async function verifySecondFactor(
   const now = deps.now();
   const user = input.userReadInThisTransaction && deps.dialect === 'sqlite' ? input.user : await lockUserRow(db, deps, input.user);
   if (!user) return fail('invalid_credentials');
-  if (user.passcode_locked_until !== null && user.passcode_locked_until > now) {
-    return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(user.passcode_locked_until, now) });
-  }
+  const locked = passcodeLock(user, now);
+  if (locked) return locked;
   const method = input.factor.method;
   if (typeof method !== 'string' || !(input.allowed as string[]).includes(method)) {
     return fail('invalid_request', { field: 'method', message: `The method must be one of: ${input.allowed.join(', ')}.` });
@@ -166,7 +173,7 @@ export async function verifySecondFactor(
     if (typeof verdict === 'object') return { ok: false, failure: verdict };
     if (verdict) success = { method: 'sms', recoveryCodeKind: null };
   }
-  if (!success) return registerFailure(db, deps, user, method, input.context);
+  if (!success) return countCodeFailure(db, deps, user, method, input.context);
   if (input.claim) {
     const claimed = await input.claim(db);
     if (claimed) return { ok: false, failure: claimed };
