@@ -50,6 +50,9 @@ export interface Config {
   smsDailyBudget: number;
   /** Password hashing concurrency (defaults to the number of cores). */
   hashConcurrency: number;
+  /** When set, GET /metrics asks for `Authorization: Bearer <it>`; null leaves it open
+   * (for a listen address that only the metrics collector reaches). */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -213,6 +216,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       throw new ConfigError(`TESSERA_HASH_CONCURRENCY must be a whole number from 1 to 256, got "${hashConcurrencyRaw}"`);
     }
   }
+  const metricsToken = env.TESSERA_METRICS_TOKEN ?? null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    throw new ConfigError('TESSERA_METRICS_TOKEN must be 16 to 256 printable characters without spaces');
+  }
   return {
     mode,
     host,
@@ -233,5 +240,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     smsWebhook,
     smsDailyBudget,
     hashConcurrency,
+    metricsToken,
   };
 }

@@ -2,7 +2,8 @@
 // senders, the outbox worker and the HTTP app.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { loadKeyRing, type KeyRing } from './crypto/keys.js';
+import { checkKeyIdsKnown, keyFilePath, loadKeyRing, type KeyRing } from './crypto/keys.js';
+import { holdsData, sealedKeyIds } from './store/sealed-values.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { OutboxWorker } from './delivery/outbox-worker.js';
 import { DevelopmentOutboxSender, DisabledSender, type Sender } from './delivery/senders.js';
@@ -10,6 +11,7 @@ import { SmtpSender } from './delivery/smtp-sender.js';
 import { chooseSmsSender } from './delivery/sms-senders.js';
 import { PASSWORD_FAILURES_BEFORE_LOCK } from './domain/passcode-attempts.js';
 import { MAX_SMS_DAILY_BUDGET, SMS_QUOTAS } from './domain/sms-codes.js';
+import { BackgroundTasks } from './background-tasks.js';
 import { buildApp } from './http/app.js';
 import { LimitStore } from './limits/limits.js';
 import type { ServiceDeps, SignInLimits } from './services/deps.js';
@@ -48,6 +50,8 @@ export function createSignInLimits(limitStore: LimitStore, config: Pick<Config, 
     // longest lock many times over.
     passwordLocksByUser: limitStore.limiter({ name: 'password-locks-by-user', points: 10_000, windowInSeconds: 7 * day }),
     passwordResetsByUser: limitStore.limiter({ name: 'password-resets-by-user', points: 3, windowInSeconds: 60 * 60 }),
+    // Enough for an office sharing one address, not for mailing a list of people.
+    passwordResetsByAddress: limitStore.limiter({ name: 'password-resets-by-address', points: 30, windowInSeconds: 60 * 60 }),
     // Texted codes (anti SMS-pumping): every text counts, sent or not yet.
     smsByUser: limitStore.limiter({ name: 'sms-by-user', ...SMS_QUOTAS.perPerson }),
     smsByNumber: limitStore.limiter({ name: 'sms-by-number', ...SMS_QUOTAS.perNumber }),
@@ -70,6 +74,14 @@ export function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
   return { email, sms };
 }
 
+/** The key ring, checked against what the database holds (SECURITY.md: a lost key file
+ * is never silently replaced). */
+export async function openKeyRing(config: Pick<Config, 'dataDir' | 'encryptionKeys' | 'hmacKey'>, store: Store): Promise<KeyRing> {
+  const keys = loadKeyRing({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, hmacKey: config.hmacKey, mayCreate: !(await holdsData(store.db)) });
+  checkKeyIdsKnown(keys, await sealedKeyIds(store.db, store.dialect), config.encryptionKeys !== null ? 'TESSERA_ENCRYPTION_KEYS' : keyFilePath(config.dataDir));
+  return keys;
+}
+
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const store = openStore(config.databaseUrl);
   try {
@@ -78,18 +90,28 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     await store.close();
     throw error;
   }
-  const keys = loadKeyRing({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, hmacKey: config.hmacKey });
+  let keys: KeyRing;
+  try {
+    keys = await openKeyRing(config, store);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const limitStore = config.redisUrl ? LimitStore.redis(config.redisUrl, config.redisKeyPrefix) : LimitStore.memory();
+  let log: FastifyInstance['log'] | null = null;
+  const background = new BackgroundTasks((error) => log?.error({ err: { message: (error as Error)?.message } }, 'background task failed'));
   const deps: ServiceDeps = {
     db: store.db,
     dialect: store.dialect,
     keys,
     hasher: new PasswordHasher(config.hashConcurrency),
     limits: createSignInLimits(limitStore, config),
+    background,
     config,
     now: options.now ?? Date.now,
   };
   const app = await buildApp({ deps, limitStore, config, logStream: options.logStream });
+  log = app.log;
   const senders = { ...chooseSenders(config), ...options.senders };
   const worker = new OutboxWorker({
     db: store.db,
@@ -122,9 +144,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     worker,
     app,
     async close() {
+      await app.close();
+      await background.settle();
       await worker.stop();
       for (const sender of new Set(Object.values(senders))) await sender.close?.();
-      await app.close();
       await limitStore.close();
       await store.close();
     },

@@ -2,11 +2,11 @@
 // without loading the server, the database drivers or the crypto.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
-import { addKeyToFile, loadKeyRing, pruneKeyFile } from '../crypto/keys.js';
+import { addKeyToFile, pruneKeyFile } from '../crypto/keys.js';
 import type { Failure } from '../domain/failures.js';
 import { messageFor } from '../http/errors.js';
 import { readOutbox } from '../http/ops-routes.js';
-import { createRuntime, type Runtime } from '../runtime.js';
+import { createRuntime, openKeyRing, type Runtime } from '../runtime.js';
 import { createAccount } from '../services/accounts.js';
 import { issueRecoveryCodeFor, operatorHelper, resetTwoFactorFor } from '../services/admin-help.js';
 import { NO_REQUEST_CONTEXT } from '../services/deps.js';
@@ -152,7 +152,7 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
         await migrateToLatest(store.db, store.dialect);
         const fromFile = config.encryptionKeys === null;
         const prune = args.options.has('prune');
-        let ring = loadKeyRing(config); // creates the key file on first use
+        let ring = await openKeyRing(config, store); // creates the key file on first use only
         if (fromFile && !prune) ring = addKeyToFile(config.dataDir);
         const report = await reencryptAll(store.db, ring);
         // Old keys stay until --prune: instances started before the rotation still

@@ -58,12 +58,12 @@ export function parseEncryptionKeys(raw: string): EncryptionKey[] {
     });
 }
 
-function keyFilePath(dataDir: string): string {
+export function keyFilePath(dataDir: string): string {
   return join(dataDir, 'keys.json');
 }
 
 function writeKeyFile(dataDir: string, file: KeyFile): void {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = keyFilePath(dataDir);
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
@@ -85,13 +85,24 @@ function readKeyFile(dataDir: string): KeyFile | null {
   return parsed;
 }
 
-export function loadKeyRing(options: { dataDir: string; encryptionKeys: string | null; hmacKey: string | null }): KeyRing {
+/**
+ * The key ring from the environment, else from the data dir's key file, which is
+ * created when missing only if `mayCreate`: a database that already holds data was
+ * sealed under the lost file's keys, and new keys would turn every stored secret into
+ * an error and every right recovery code into a failure.
+ */
+export function loadKeyRing(options: { dataDir: string; encryptionKeys: string | null; hmacKey: string | null; mayCreate?: boolean }): KeyRing {
   if (options.encryptionKeys !== null) {
     if (options.hmacKey === null) throw new KeyError('TESSERA_HMAC_KEY must be set together with TESSERA_ENCRYPTION_KEYS');
     return ringFrom(parseEncryptionKeys(options.encryptionKeys), decodeKey('TESSERA_HMAC_KEY', options.hmacKey));
   }
   let file = readKeyFile(options.dataDir);
   if (file === null) {
+    if (options.mayCreate === false) {
+      throw new KeyError(
+        `${keyFilePath(options.dataDir)} is missing, but the database already holds secrets sealed with its keys. Restore that file from your backup (or set TESSERA_ENCRYPTION_KEYS and TESSERA_HMAC_KEY); a new key file would make every authenticator, phone number and recovery code unusable.`,
+      );
+    }
     file = {
       encryption_keys: [{ id: newKeyId(), key: randomBytes(32).toString('base64') }],
       hmac_key: randomBytes(32).toString('base64'),
@@ -101,6 +112,16 @@ export function loadKeyRing(options: { dataDir: string; encryptionKeys: string |
   const keys = file.encryption_keys.map((k) => ({ id: k.id, key: decodeKey(`key "${k.id}"`, k.key) }));
   const hmacKey = options.hmacKey !== null ? decodeKey('TESSERA_HMAC_KEY', options.hmacKey) : decodeKey('hmac_key', file.hmac_key);
   return ringFrom(keys, hmacKey);
+}
+
+/** Refuses a ring that lacks a key the database's sealed values name. */
+export function checkKeyIdsKnown(ring: KeyRing, storedKeyIds: readonly string[], where: string): void {
+  const missing = storedKeyIds.filter((id) => !ring.byId.has(id));
+  if (missing.length > 0) {
+    throw new KeyError(
+      `stored secrets are sealed with key${missing.length === 1 ? '' : 's'} ${missing.map((id) => `"${id}"`).join(', ')}, which ${where} lacks. Restore the key file (or TESSERA_ENCRYPTION_KEYS) that holds ${missing.length === 1 ? 'it' : 'them'}.`,
+    );
+  }
 }
 
 /** Adds a new active key to the key file and returns the new ring (the old keys stay

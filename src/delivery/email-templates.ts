@@ -105,6 +105,16 @@ export const mails = {
       notYou: `If these were not your attempts, someone may be guessing your password. Use a long, unique password and turn on two-factor authentication at ${context.baseUrl}/profile/security.`,
     });
   },
+  passcodeLocked(context: MailContext): Mail {
+    return compose(context, {
+      subject: 'Someone has your password: sign-in paused after wrong passcodes',
+      lines: [
+        'Your password was entered correctly, then the passcode was wrong too many times, so signing in is paused for a while.',
+        'If that was not you, someone knows your password.',
+      ],
+      notYou: `Change your password now at ${context.baseUrl}/profile/security and tell your account admin. Your two-factor authentication kept them out.`,
+    });
+  },
   twoFactorEnabled(context: MailContext, input: { method: string }): Mail {
     return compose(context, {
       subject: 'Two-factor authentication is on',
@@ -163,6 +173,27 @@ export const mails = {
         'You will set up two-factor authentication again at your next sign-in.',
       ],
       notYou: `If you did not ask for this, tell your account admin at once, and change your password at ${context.baseUrl}/profile/security.`,
+    });
+  },
+  roleChanged(context: MailContext, input: { adminName: string; role: string }): Mail {
+    return compose(context, {
+      subject: 'Your role was changed',
+      lines: [`${input.adminName}, an admin of ${context.accountName}, changed your role to ${input.role}.`],
+      notYou: 'If you did not expect this, tell your account admin.',
+    });
+  },
+  accessSuspended(context: MailContext, input: { adminName: string }): Mail {
+    return compose(context, {
+      subject: 'Your sign-in was suspended',
+      lines: [`${input.adminName}, an admin of ${context.accountName}, suspended your sign-in. You were signed out everywhere and cannot sign in until an admin reactivates you.`],
+      notYou: 'If you did not expect this, ask your account admin.',
+    });
+  },
+  accessRestored(context: MailContext, input: { adminName: string }): Mail {
+    return compose(context, {
+      subject: 'Your sign-in was reactivated',
+      lines: [`${input.adminName}, an admin of ${context.accountName}, reactivated your sign-in. You can sign in again.`],
+      notYou: 'If you did not expect this, tell your account admin.',
     });
   },
   recoveryCodeIssuedByAdmin(context: MailContext, input: { adminName: string; expiresAt: number }): Mail {

@@ -20,11 +20,21 @@ export function describeBrowser(userAgent: string | null | undefined): string {
   return description;
 }
 
+// For an agent string it does not know, bowser falls back to the string's own first
+// word, which puts an outsider's text into real emails ("Browser: URGENT call …"):
+// only the names bowser itself defines are used.
+const KNOWN_BROWSERS: ReadonlySet<string> = new Set(Object.values(Bowser.BROWSER_MAP));
+const KNOWN_SYSTEMS: ReadonlySet<string> = new Set(Object.values(Bowser.OS_MAP));
+
+function known(name: string | undefined, names: ReadonlySet<string>): string | undefined {
+  return name !== undefined && names.has(name) ? name : undefined;
+}
+
 function parseBrowser(agent: string): string {
   try {
     const parsed = Bowser.parse(agent);
-    const browser = parsed.browser.name;
-    const os = parsed.os.name;
+    const browser = known(parsed.browser.name, KNOWN_BROWSERS);
+    const os = known(parsed.os.name, KNOWN_SYSTEMS);
     if (browser && os) return `${browser} on ${os}`;
     if (browser) return browser;
     if (os) return `A browser on ${os}`;

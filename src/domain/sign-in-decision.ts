@@ -76,7 +76,9 @@ export function decideAfterFirstFactor(input: {
     if (input.trustedDevice && !mustUseSecurityKey(subject.role, policy)) return { kind: 'signed_in', viaTrustedDevice: true, enrolmentDeadline: null };
     return { kind: 'two_factor_required', methods: challengeMethods(subject.role, subject.activeMethods, policy) };
   }
-  if (subject.twoFactorSetupRequired) return { kind: 'two_factor_setup_required' };
+  // Fail closed: two-factor on with no usable method (its last one removed in a race,
+  // say) is a person who must enrol again, never one the password alone lets in.
+  if (subject.twoFactorEnabled || subject.twoFactorSetupRequired) return { kind: 'two_factor_setup_required' };
   if (mustUseSecurityKey(subject.role, policy)) return { kind: 'two_factor_setup_required' };
   const deadline = enrolmentDeadline(subject.role, policy);
   if (deadline !== null && now >= deadline) return { kind: 'two_factor_setup_required' };

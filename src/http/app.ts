@@ -27,7 +27,7 @@ import { securityHeaders } from './security-headers.js';
 export interface AppOptions {
   deps: ServiceDeps;
   limitStore: LimitStore;
-  config: Pick<Config, 'mode' | 'baseUrl' | 'productName' | 'trustProxy' | 'logLevel'>;
+  config: Pick<Config, 'mode' | 'baseUrl' | 'productName' | 'trustProxy' | 'logLevel' | 'metricsToken'>;
   /** Where log lines go; tests capture them to check no secret is ever written. */
   logStream?: NodeJS.WritableStream;
 }
@@ -138,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler(async (request, reply) => sendApiFailure(reply, { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` }));
 
-  registerOpsRoutes(app, deps, options.limitStore);
+  registerOpsRoutes(app, deps, options.limitStore, options.config.metricsToken);
   registerSignInRoutes(app, deps);
   registerSecondStepRoute(app, deps);
   registerSignInSmsRoutes(app, deps);

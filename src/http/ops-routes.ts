@@ -1,5 +1,6 @@
 // Operations: liveness, readiness (database and limit store reachable), Prometheus
 // metrics, the OpenAPI document, and (development only) the outbox.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LimitStore } from '../limits/limits.js';
@@ -21,6 +22,8 @@ export interface OutboxEntry {
 }
 
 export async function readOutbox(deps: ServiceDeps): Promise<OutboxEntry[]> {
+  // A password reset's mail is written after its answer: show it once it is there.
+  await deps.background.settle();
   const messages = await listMessages(deps.db, 200);
   return messages.flatMap((message) => {
     const payload = readPayload(deps.keys, message);
@@ -41,7 +44,13 @@ export async function readOutbox(deps: ServiceDeps): Promise<OutboxEntry[]> {
   });
 }
 
-export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limitStore: LimitStore): void {
+/** Compares a bearer token in constant time (of the digests, so lengths do not leak). */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(token).digest());
+}
+
+export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limitStore: LimitStore, metricsToken: string | null): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
   const requests = new Counter({ name: 'tessera_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
@@ -71,17 +80,21 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limit
 
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is alive' } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'The database and the limit store are reachable' } }, async (_request, reply) => {
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'The database and the limit store are reachable' } }, async (request, reply) => {
+    // The answer names what is down, never its error text (hosts, users, versions);
+    // the log has the details.
     const problems: string[] = [];
     try {
       await pingDatabase(deps.db);
     } catch (error) {
-      problems.push(`database: ${(error as Error).message}`);
+      request.log.error({ err: { message: (error as Error).message } }, 'readiness: database unreachable');
+      problems.push('database unreachable');
     }
     try {
       await limitStore.ping();
     } catch (error) {
-      problems.push(`limits: ${(error as Error).message}`);
+      request.log.error({ err: { message: (error as Error).message } }, 'readiness: limit store unreachable');
+      problems.push('limit store unreachable');
     }
     if (problems.length > 0) {
       return reply.code(503).send({ error: { code: 'service_unavailable', message: problems.join('; ') } });
@@ -89,7 +102,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limit
     return { status: 'ready' };
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (metricsToken !== null && !bearerMatches(request.headers.authorization, metricsToken)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'unauthorized', message: 'Metrics need the bearer token set in TESSERA_METRICS_TOKEN.' } });
+    }
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

@@ -11,14 +11,14 @@ import { generateRecoveryCode, normalizeRecoveryCode } from '../domain/recovery-
 import { appendAuditEvent } from '../store/audit.js';
 import { findAccountBySlug } from '../store/accounts.js';
 import type { Account, Database, User } from '../store/schema.js';
-import { deleteUserSessions } from '../store/sessions.js';
 import { AccountUsers } from '../store/users.js';
 import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
-import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import { confirmedAdminAction } from './admin-confirmation.js';
+import type { Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
-import { lockUserRow, recoveryCodeHmac } from './second-factor.js';
-import type { SignedIn } from './sessions.js';
+import { liftPasscodeLock, lockUserRow, recoveryCodeHmac } from './second-factor.js';
+import { endEveryWayIn, type SignedIn } from './sessions.js';
 import { removeAllFactors } from './two-factor.js';
 
 /** An admin-issued code lives one hour (DESIGN.md row 9). */
@@ -36,13 +36,6 @@ export function adminHelper(admin: SignedIn): Helper {
   return { admin, account: admin.account, name: admin.user.name };
 }
 
-function checkReason(reason: unknown): Result<string> {
-  const text = typeof reason === 'string' ? reason.replace(/\p{Cc}/gu, ' ').trim() : '';
-  if (text.length < 3) return fail('invalid_request', { field: 'reason', message: 'Give a reason (it goes in the audit log).' });
-  if (text.length > 500) return fail('invalid_request', { field: 'reason', message: 'Keep the reason under 500 characters.' });
-  return ok(text);
-}
-
 /** The person helped, their row locked first, as a sign-in locks it before it touches
  * their factors: a reset that deleted the factors first and then waited for the row
  * deadlocked with a second step in flight on PostgreSQL (the crash suite met it). */
@@ -56,26 +49,14 @@ async function loadTarget(db: Kysely<Database>, deps: ServiceDeps, helper: Helpe
   return ok(user);
 }
 
-/** Runs an admin's help action: reason, confirmation, target checks, in one transaction. */
-async function withConfirmation<T>(
+/** Runs an admin's help action: reason, target checks, confirmation, in one transaction. */
+function withConfirmation<T>(
   deps: ServiceDeps,
   helper: Helper,
   input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
   act: (trx: Kysely<Database>, target: User, reason: string) => Promise<Result<T>>,
 ): Promise<Result<T>> {
-  const reason = checkReason(input.reason);
-  if (!reason.ok) return reason;
-  const passwordChecked = helper.admin ? await confirmPasswordFirst(deps, helper.admin, input.confirmation) : ok(false);
-  if (!passwordChecked.ok) return passwordChecked;
-  return deps.db.transaction().execute(async (trx) => {
-    const target = await loadTarget(trx, deps, helper, input.userId);
-    if (!target.ok) return target;
-    if (helper.admin) {
-      const confirmed = await confirm(trx, deps, helper.admin, input.confirmation, input.context, passwordChecked.value);
-      if (!confirmed.ok) return confirmed;
-    }
-    return act(trx, target.value, reason.value);
-  });
+  return confirmedAdminAction(deps, helper.admin, input, { check: (trx) => loadTarget(trx, deps, helper, input.userId), apply: act });
 }
 
 export async function issueRecoveryCodeFor(
@@ -88,6 +69,11 @@ export async function issueRecoveryCodeFor(
       return fail<{ code: string; expiresAt: number }>('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' });
     }
     const now = deps.now();
+    // The code exists because the device is presumed lost: whoever holds it or a
+    // session made with it is out at once, and the person's passcode lock no longer
+    // stands between them and the code made for them.
+    await endEveryWayIn(trx, target.id);
+    await liftPasscodeLock(trx, target, now);
     const code = generateRecoveryCode((size) => new Uint8Array(randomBytes(size)));
     const expiresAt = now + ADMIN_CODE_LIFETIME_IN_MILLISECONDS;
     // One admin code at a time: a new one voids the last.
@@ -132,8 +118,7 @@ export async function resetTwoFactorFor(
     await removeAllFactors(trx, target, now);
     // They enrol again at their next sign-in, starting with a code to their email.
     await trx.updateTable('users').set({ two_factor_setup_required: 1, updated_at: now }).where('id', '=', target.id).execute();
-    await deleteUserSessions(trx, target.id);
-    await trx.updateTable('sign_in_challenges').set({ state: 'expired' }).where('user_id', '=', target.id).where('state', '=', 'pending').execute();
+    await endEveryWayIn(trx, target.id);
     await appendAuditEvent(
       trx,
       { accountId: helper.account.id, type: 'two_factor_reset_by_admin', actorUserId: helper.admin?.user.id ?? null, subjectUserId: target.id, ip: input.context.ip, userAgent: input.context.userAgent, reason, details: { had_two_factor: hadTwoFactor, by: helper.admin ? 'admin' : 'cli' } },

@@ -6,6 +6,7 @@
 // computer (Keycloak CVE-2026-3429).
 import type { Kysely } from 'kysely';
 import { fail, ok, type Result } from '../domain/failures.js';
+import { FRESH_PASSCODE_IN_MILLISECONDS } from '../domain/policy.js';
 import type { SecondFactorMethod } from '../domain/types.js';
 import { userLimitKey } from './sign-in.js';
 import type { Account, Database, User } from '../store/schema.js';
@@ -22,6 +23,19 @@ import { checkPasswordUnderLimits } from './password-attempts.js';
 export type Confirmation = SecondFactorInput;
 
 export type Confirmed = SecondFactorSuccess | { method: 'password'; recoveryCodeKind: null };
+
+/**
+ * Whether adding a factor needs a confirmation (SECURITY.md: adding a factor is a
+ * sensitive action, proven in the last 10 minutes). With two-factor on: always, a
+ * passcode. With it off, from a full session: the password, unless the session was
+ * made by typing it in the last 10 minutes, so a stolen session cannot make itself
+ * permanent with a factor of its own (GitHub's "sudo mode"). A setup-only session has
+ * just proved the person's email instead.
+ */
+export function addingFactorNeedsConfirmation(signedIn: Pick<SignedIn, 'session'>, user: Pick<User, 'two_factor_enabled'>, now: number): boolean {
+  if (user.two_factor_enabled === 1) return true;
+  return signedIn.session.kind === 'full' && now - signedIn.session.created_at >= FRESH_PASSCODE_IN_MILLISECONDS;
+}
 
 /** Which confirmation methods a person may use right now. */
 export async function confirmationMethods(db: Kysely<Database>, user: User, account: Account): Promise<(SecondFactorMethod | 'password')[]> {

@@ -16,6 +16,8 @@ export interface SignInLimits {
   passwordLocksByUser: Limiter;
   /** Password reset emails per account and email. */
   passwordResetsByUser: Limiter;
+  /** Password reset requests per client address (IPv6 per /64). */
+  passwordResetsByAddress: Limiter;
   /** Texted codes (anti SMS-pumping, SECURITY.md): per person, per phone number, per
    * client address, per account (its own daily budget) and for the whole deployment. */
   smsByUser: Limiter;
@@ -25,13 +27,21 @@ export interface SignInLimits {
   smsGlobal: Limiter;
 }
 
+/** Runs work after the request that started it has been answered. */
+export interface BackgroundWork {
+  run(task: () => Promise<void>): void;
+  /** Waits until nothing started so far is still running. */
+  settle(): Promise<void>;
+}
+
 export interface ServiceDeps {
   db: Kysely<Database>;
   dialect: 'sqlite' | 'postgres';
   keys: KeyRing;
   hasher: PasswordHasher;
   limits: SignInLimits;
-  config: Pick<Config, 'productName' | 'baseUrl' | 'mode' | 'smtp' | 'smsProvider'>;
+  background: BackgroundWork;
+  config: Pick<Config, 'productName' | 'baseUrl' | 'mode' | 'smtp' | 'smsProvider' | 'smsDailyBudget'>;
   now: () => number;
 }
 

@@ -3,21 +3,16 @@ import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keys.js';
 import { decryptSecret, encryptSecret, keyIdOf } from '../crypto/secret-box.js';
 import type { Database } from '../store/schema.js';
+import { SEALED_COLUMNS } from '../store/sealed-values.js';
 
 export interface RotationReport {
   reencrypted: number;
   alreadyCurrent: number;
 }
 
-const COLUMNS = [
-  { table: 'two_factor_methods', column: 'secret_ciphertext' },
-  { table: 'two_factor_methods', column: 'phone_ciphertext' },
-  { table: 'outbox_messages', column: 'payload_ciphertext' },
-] as const;
-
 export async function reencryptAll(db: Kysely<Database>, ring: KeyRing): Promise<RotationReport> {
   const report: RotationReport = { reencrypted: 0, alreadyCurrent: 0 };
-  for (const { table, column } of COLUMNS) {
+  for (const { table, column } of SEALED_COLUMNS) {
     // One transaction per column: a value is either fully re-encrypted or untouched.
     await db.transaction().execute(async (trx) => {
       const rows = (await trx.selectFrom(table).select(['id', column]).where(column, 'is not', null).execute()) as { id: string; [key: string]: string | null }[];

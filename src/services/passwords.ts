@@ -5,11 +5,13 @@ import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
+import { limitKeyForAddress } from '../domain/network.js';
 import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
 import { PASSWORD_RESET_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
 import { consumeActionToken, findActionToken, insertActionToken, voidActionTokens } from '../store/action-tokens.js';
 import { findAccountById, findAccountBySlug } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
+import { expireUserChallenges } from '../store/challenges.js';
 import type { Account, ActionTokenPurpose, User } from '../store/schema.js';
 import { deleteUserSessions } from '../store/sessions.js';
 import { AccountUsers, findUserById } from '../store/users.js';
@@ -17,7 +19,7 @@ import type { RequestContext, ServiceDeps } from './deps.js';
 import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
-import type { SignedIn } from './sessions.js';
+import { endEveryWayIn, type SignedIn } from './sessions.js';
 import { userLimitKey } from './sign-in.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
@@ -50,22 +52,35 @@ export async function changePassword(
     const now = deps.now();
     await new AccountUsers(trx, account.id).update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now });
     await deleteUserSessions(trx, user.id, session.id);
-    // A new password voids every trusted computer (SECURITY.md, trusted computers).
+    // A new password voids every trusted computer (SECURITY.md, trusted computers), and
+    // every sign-in the old one had started.
     await deleteTrustedDevices(trx, user.id);
+    await expireUserChallenges(trx, user.id);
     await appendAuditEvent(trx, { accountId: account.id, type: 'password_changed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
     await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });
   });
   return ok(null);
 }
 
-/** Always answers the same, whether or not the email exists. */
-export async function requestPasswordReset(deps: ServiceDeps, input: { account: string; email: string }, context: RequestContext): Promise<void> {
+/**
+ * Always answers the same, in the same time, whether or not the email exists: the
+ * person is looked up and mailed after the answer (deps.background), so neither the
+ * answer nor its timing can tell. Past the per-address limit the answer is
+ * rate_limited, which says nothing about the email; past the per-person limit the
+ * request is quietly dropped, so nobody's inbox can be flooded.
+ */
+export async function requestPasswordReset(deps: ServiceDeps, input: { account: string; email: string }, context: RequestContext): Promise<Result<null>> {
+  const byAddress = await deps.limits.passwordResetsByAddress.hit(limitKeyForAddress(context.ip));
+  if (!byAddress.allowed) return fail('rate_limited', { retryAfterSeconds: byAddress.retryAfterSeconds });
+  deps.background.run(() => mailPasswordReset(deps, input, context));
+  return ok(null);
+}
+
+async function mailPasswordReset(deps: ServiceDeps, input: { account: string; email: string }, context: RequestContext): Promise<void> {
   const account = await findAccountBySlug(deps.db, normalizeSlug(input.account));
   if (!account) return;
   const user = await new AccountUsers(deps.db, account.id).findByEmail(normalizeEmail(input.email));
   if (!user || user.suspended_at !== null || user.password_hash === null) return;
-  // Quietly drop requests past the limit: the answer must not change, and the
-  // person's inbox must not be flooded.
   if (!(await deps.limits.passwordResetsByUser.hit(userLimitKey(account.slug, user.email))).allowed) return;
   await deps.db.transaction().execute(async (trx) => {
     const now = deps.now();
@@ -126,9 +141,9 @@ export async function setPasswordFromLink(
     if (!(await consumeActionToken(trx, tokenId, now))) return fail<SignInOutcome>('invalid_token');
     const users = new AccountUsers(trx, account.id);
     await users.update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now, email_confirmed_at: user.email_confirmed_at ?? now });
-    await deleteUserSessions(trx, user.id);
-    // A new password voids every trusted computer (SECURITY.md, trusted computers).
-    await deleteTrustedDevices(trx, user.id);
+    // A new password ends every way in the old one gave (SECURITY.md, trusted
+    // computers): sessions, trusted computers and sign-ins already past the password.
+    await endEveryWayIn(trx, user.id);
     const type = purpose === 'invitation' ? 'invitation_accepted' : 'password_reset';
     await appendAuditEvent(trx, { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
     if (purpose === 'password_reset') await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });

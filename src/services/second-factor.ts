@@ -11,6 +11,8 @@ import { PASSCODE_FAILURES_BEFORE_LOCK, lockDurationInMilliseconds, retryAfterSe
 import { normalizeRecoveryCode } from '../domain/recovery-codes.js';
 import { normalizePasscodeInput, verifyTotp, type TotpAlgorithm } from '../domain/totp.js';
 import type { SecondFactorMethod } from '../domain/types.js';
+import { mails } from '../delivery/email-templates.js';
+import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { preparedQuery } from '../store/prepared.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
@@ -19,6 +21,7 @@ import { claimTotpStep, countUnusedRecoveryCodes, listActiveMethods } from '../s
 import { AccountUsers } from '../store/users.js';
 import type { KeyRing } from '../crypto/keys.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import { emailUser } from './notify.js';
 import type { SmsCodeCheck } from './sms-codes.js';
 import type { SecurityKeyCheck } from './webauthn.js';
 
@@ -83,6 +86,9 @@ export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, 
       { accountId: user.account_id, type: 'passcode_locked', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { until: new Date(lockedUntil).toISOString() } },
       now,
     );
+    // The password was right: whoever this is may well not be the person, who must hear of it.
+    const account = await findAccountById(db, user.account_id);
+    if (account) await emailUser(db, deps, { account, user, purpose: 'passcode_locked', context, compose: (c) => mails.passcodeLocked(c) });
     return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(lockedUntil, now) });
   }
   return fail('invalid_code', { field: 'code' });
@@ -116,6 +122,12 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
 export function passcodeLock(user: User, now: number): Result<never> | null {
   if (user.passcode_locked_until === null || user.passcode_locked_until <= now) return null;
   return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(user.passcode_locked_until, now) });
+}
+
+/** Lifts the person's passcode lock and clears their failure count (an admin's help);
+ * the lock count stays, so a lock that follows lasts longer. */
+export async function liftPasscodeLock(db: Kysely<Database>, user: Pick<User, 'id' | 'account_id'>, now: number): Promise<void> {
+  await new AccountUsers(db, user.account_id).update(user.id, { failed_passcode_count: 0, passcode_locked_until: null, updated_at: now });
 }
 
 /**

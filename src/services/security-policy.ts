@@ -58,7 +58,7 @@ export interface PolicyChange {
   require_security_keys_for_admins?: unknown;
 }
 
-function validate(change: PolicyChange, current: SecurityPolicy): Result<Omit<SecurityPolicy, 'requireTwoFactorSince'>> {
+function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBudget: number): Result<Omit<SecurityPolicy, 'requireTwoFactorSince'>> {
   const { requireTwoFactorSince: _since, ...next } = current;
   if (change.country !== undefined) {
     const country = typeof change.country === 'string' ? change.country.trim().toUpperCase() : '';
@@ -66,8 +66,10 @@ function validate(change: PolicyChange, current: SecurityPolicy): Result<Omit<Se
     next.country = country;
   }
   if (change.sms_daily_budget !== undefined) {
-    if (change.sms_daily_budget !== null && !isWholeNumberWithin(change.sms_daily_budget, SMS_DAILY_BUDGET)) {
-      return fail('invalid_request', { field: 'sms_daily_budget', message: `The daily text budget must be a whole number from ${SMS_DAILY_BUDGET.min} to ${SMS_DAILY_BUDGET.max}, or null for the default.` });
+    // No account may spend more than the whole deployment's daily texts.
+    const bounds = { min: SMS_DAILY_BUDGET.min, max: Math.min(SMS_DAILY_BUDGET.max, deploymentSmsBudget) };
+    if (change.sms_daily_budget !== null && !isWholeNumberWithin(change.sms_daily_budget, bounds)) {
+      return fail('invalid_request', { field: 'sms_daily_budget', message: `The daily text budget must be a whole number from ${bounds.min} to ${bounds.max}, or null for the default.` });
     }
     next.smsDailyBudget = change.sms_daily_budget;
   }
@@ -113,7 +115,7 @@ export async function updateSecurityPolicy(
   context: RequestContext,
 ): Promise<Result<SecurityPolicy>> {
   const current = policyOf(admin.account);
-  const validated = validate(change, current);
+  const validated = validate(change, current, deps.config.smsDailyBudget);
   if (!validated.ok) return validated;
   const passwordChecked = await confirmPasswordFirst(deps, admin, confirmation);
   if (!passwordChecked.ok) return passwordChecked;

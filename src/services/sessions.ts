@@ -3,7 +3,9 @@ import type { Kysely } from 'kysely';
 import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
 import { DAY_IN_MILLISECONDS, SESSION_TOUCH_INTERVAL_IN_MILLISECONDS } from '../domain/policy.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { deleteSession, findSessionWithOwner, insertSession, touchSession } from '../store/sessions.js';
+import { expireUserChallenges } from '../store/challenges.js';
+import { deleteSession, deleteUserSessions, findSessionWithOwner, insertSession, touchSession } from '../store/sessions.js';
+import { deleteTrustedDevices } from '../store/trusted-devices.js';
 import type { Account, Database, Session, SessionKind, User } from '../store/schema.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 
@@ -89,4 +91,13 @@ export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context:
       deps.now(),
     );
   });
+}
+
+/** Ends every way a person is in or on the way in: their sessions, trusted computers
+ * and open sign-in challenges (suspension, and an admin's help, which presumes the
+ * device lost: SECURITY.md, admin actions). */
+export async function endEveryWayIn(db: Kysely<Database>, userId: string): Promise<void> {
+  await deleteUserSessions(db, userId);
+  await deleteTrustedDevices(db, userId);
+  await expireUserChallenges(db, userId);
 }

@@ -13,7 +13,7 @@ import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod } from '../store/schema.js';
 import { findSmsMethod } from '../store/sms.js';
 import { NO_METHOD_DETAILS } from '../store/two-factor.js';
-import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { lockUserRow, verifySecondFactor } from './second-factor.js';
@@ -71,7 +71,7 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsEnrolmentStarted>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail('unauthorized');
-    if (user.two_factor_enabled === 1 || input.confirmation !== undefined) {
+    if (addingFactorNeedsConfirmation(signedIn, user, deps.now()) || input.confirmation !== undefined) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, input.confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;
     }

@@ -82,7 +82,8 @@ async function takeSmsQuota(
   input: { account: Account; user: Pick<User, 'id'>; e164: string; purpose: string; context: RequestContext },
 ): Promise<Result<null>> {
   const { limits } = deps;
-  const accountBudget = input.account.sms_daily_budget ?? SMS_QUOTAS.perAccountDefault.points;
+  // An account's budget never exceeds the deployment's, set before or after it.
+  const accountBudget = Math.min(input.account.sms_daily_budget ?? SMS_QUOTAS.perAccountDefault.points, deps.config.smsDailyBudget);
   const quotas: { name: string; limiter: Limiter; key: string; points?: number }[] = [
     { name: 'per_person', limiter: limits.smsByUser, key: input.user.id },
     { name: 'per_number', limiter: limits.smsByNumber, key: numberLimitKey(deps, input.e164) },

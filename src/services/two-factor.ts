@@ -24,7 +24,7 @@ import type { Account, Database, TwoFactorMethodType, User } from '../store/sche
 import { deleteSession } from '../store/sessions.js';
 import { NO_METHOD_DETAILS, findPendingMethod, listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
-import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { emailUser } from './notify.js';
@@ -71,10 +71,10 @@ export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
   const now = deps.now();
   const expiresAt = now + ENROLMENT_LIFETIME_IN_MILLISECONDS;
   const started = await deps.db.transaction().execute(async (trx) => {
+    const user = await lockUserRow(trx, deps, signedIn.user);
     const active = await listActiveMethods(trx, signedIn.user.id);
     if (active.some((m) => m.type === 'totp')) return fail<null>('two_factor_already_enabled');
-    const user = await lockUserRow(trx, deps, signedIn.user);
-    if (user && (user.two_factor_enabled === 1 || confirmation !== undefined)) {
+    if (user && (addingFactorNeedsConfirmation(signedIn, user, deps.now()) || confirmation !== undefined)) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;
     }

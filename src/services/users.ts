@@ -11,13 +11,13 @@ import { insertActionToken, voidActionTokens } from '../store/action-tokens.js';
 import { findAccountBySlug } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, User } from '../store/schema.js';
-import { deleteUserSessions } from '../store/sessions.js';
 import { AccountUsers } from '../store/users.js';
 import { newUserRow } from './accounts.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
-import type { SignedIn } from './sessions.js';
-import { deleteTrustedDevices } from '../store/trusted-devices.js';
+import { confirmedAdminAction } from './admin-confirmation.js';
+import type { Confirmation } from './confirmation.js';
+import { endEveryWayIn, type SignedIn } from './sessions.js';
 
 interface NewPerson {
   email: string;
@@ -81,19 +81,34 @@ export async function createUser(
   });
 }
 
-export async function inviteUser(deps: ServiceDeps, admin: SignedIn, input: { email: unknown; name?: unknown; role: unknown }, context: RequestContext): Promise<Result<User>> {
+/** Inviting an admin gives power, so it takes the inviting admin's confirmation and a
+ * reason; other invitations take neither. */
+export async function inviteUser(
+  deps: ServiceDeps,
+  admin: SignedIn,
+  input: { email: unknown; name?: unknown; role: unknown; reason?: unknown; confirmation?: Confirmation },
+  context: RequestContext,
+): Promise<Result<User>> {
   const person = validatePerson(input);
   if (!person.ok) return person;
-  return deps.db.transaction().execute(async (trx) => {
+  const invite = async (trx: Kysely<Database>, reason: string | null): Promise<Result<User>> => {
     const users = new AccountUsers(trx, admin.account.id);
-    if (await users.findByEmail(person.value.email)) return fail<User>('email_taken', { field: 'email' });
     const now = deps.now();
     const id = newId();
     await users.insert(newUserRow({ id, ...person.value, passwordHash: null, now }));
     const user = (await users.findById(id))!;
-    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'user_invited', actorUserId: admin.user.id, subjectUserId: id, ip: context.ip, userAgent: context.userAgent, details: { role: person.value.role } }, now);
+    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'user_invited', actorUserId: admin.user.id, subjectUserId: id, ip: context.ip, userAgent: context.userAgent, reason, details: { role: person.value.role } }, now);
     await sendInvitation(trx, deps, { account: admin.account, user, inviterName: admin.user.name, context });
     return ok(user);
+  };
+  const emailFree = async (trx: Kysely<Database>): Promise<Result<null>> =>
+    (await new AccountUsers(trx, admin.account.id).findByEmail(person.value.email)) ? fail('email_taken', { field: 'email' }) : ok(null);
+  if (person.value.role === 'admin') {
+    return confirmedAdminAction(deps, admin, { reason: input.reason, confirmation: input.confirmation, context }, { check: emailFree, apply: (trx, _free, reason) => invite(trx, reason) });
+  }
+  return deps.db.transaction().execute(async (trx) => {
+    const free = await emailFree(trx);
+    return free.ok ? invite(trx, null) : free;
   });
 }
 
@@ -116,40 +131,63 @@ function checkTarget(admin: SignedIn, target: User): Result<null> {
   return ok(null);
 }
 
-export async function changeRole(deps: ServiceDeps, admin: SignedIn, userId: string, role: unknown, context: RequestContext): Promise<Result<User>> {
+export interface ConfirmedChange {
+  reason?: unknown;
+  confirmation?: Confirmation;
+}
+
+/** The person an admin acts on, their row locked, if the admin may act on them. */
+async function loadTarget(trx: Kysely<Database>, deps: ServiceDeps, admin: SignedIn, userId: string): Promise<Result<User>> {
+  const user = await new AccountUsers(trx, admin.account.id).lockById(userId, deps.dialect);
+  if (!user) return fail('user_not_found');
+  const allowed = checkTarget(admin, user);
+  return allowed.ok ? ok(user) : allowed;
+}
+
+/** A role decides power and whether two-factor is required, so every change takes the
+ * admin's confirmation and a reason, and the person is emailed. */
+export async function changeRole(deps: ServiceDeps, admin: SignedIn, userId: string, role: unknown, change: ConfirmedChange, context: RequestContext): Promise<Result<User>> {
   if (!isRole(role)) return fail('invalid_request', { field: 'role', message: 'The role must be admin, agent or end_user.' });
-  return deps.db.transaction().execute(async (trx) => {
-    const users = new AccountUsers(trx, admin.account.id);
-    const user = await users.findById(userId);
-    if (!user) return fail<User>('user_not_found');
-    const allowed = checkTarget(admin, user);
-    if (!allowed.ok) return allowed;
-    if (user.role === role) return ok(user);
-    const now = deps.now();
-    await users.update(user.id, { role, updated_at: now });
-    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'role_changed', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { from: user.role, to: role } }, now);
-    return ok({ ...user, role });
+  return confirmedAdminAction(deps, admin, { ...change, context }, {
+    check: (trx) => loadTarget(trx, deps, admin, userId),
+    apply: async (trx, user, reason) => {
+      if (user.role === role) return ok(user);
+      const now = deps.now();
+      await new AccountUsers(trx, admin.account.id).update(user.id, { role, updated_at: now });
+      await appendAuditEvent(trx, { accountId: admin.account.id, type: 'role_changed', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, reason, details: { from: user.role, to: role } }, now);
+      await emailUser(trx, deps, { account: admin.account, user, purpose: 'role_changed', context, compose: (c) => mails.roleChanged(c, { adminName: admin.user.name, role: ROLE_NAMES[role] }) });
+      return ok({ ...user, role });
+    },
   });
 }
 
-export async function setSuspended(deps: ServiceDeps, admin: SignedIn, userId: string, suspended: boolean, context: RequestContext): Promise<Result<User>> {
-  return deps.db.transaction().execute(async (trx) => {
-    const users = new AccountUsers(trx, admin.account.id);
-    const user = await users.findById(userId);
-    if (!user) return fail<User>('user_not_found');
-    const allowed = checkTarget(admin, user);
-    if (!allowed.ok) return allowed;
-    const now = deps.now();
-    const suspendedAt = suspended ? (user.suspended_at ?? now) : null;
-    await users.update(user.id, { suspended_at: suspendedAt, updated_at: now });
-    if (suspended) {
+const ROLE_NAMES: Record<Role, string> = { admin: 'admin', agent: 'agent', end_user: 'end user' };
+
+/** Suspending and reactivating take the admin's confirmation and a reason, and the
+ * person is emailed either way. */
+export async function setSuspended(deps: ServiceDeps, admin: SignedIn, userId: string, suspended: boolean, change: ConfirmedChange, context: RequestContext): Promise<Result<User>> {
+  return confirmedAdminAction(deps, admin, { ...change, context }, {
+    check: (trx) => loadTarget(trx, deps, admin, userId),
+    apply: async (trx, user, reason) => {
+      const now = deps.now();
+      const changes = (user.suspended_at !== null) !== suspended;
+      const suspendedAt = suspended ? (user.suspended_at ?? now) : null;
+      await new AccountUsers(trx, admin.account.id).update(user.id, { suspended_at: suspendedAt, updated_at: now });
       // Suspension ends every way back in at once: sessions, trusted computers, open challenges.
-      await deleteUserSessions(trx, user.id);
-      await deleteTrustedDevices(trx, user.id);
-      await trx.updateTable('sign_in_challenges').set({ state: 'expired' }).where('user_id', '=', user.id).where('state', '=', 'pending').execute();
-    }
-    await appendAuditEvent(trx, { accountId: admin.account.id, type: suspended ? 'user_suspended' : 'user_reactivated', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
-    return ok({ ...user, suspended_at: suspendedAt });
+      if (suspended) await endEveryWayIn(trx, user.id);
+      // The admin's confirmed action is audited even where it changed nothing (a
+      // request sent again); the person hears only of a change.
+      await appendAuditEvent(trx, { accountId: admin.account.id, type: suspended ? 'user_suspended' : 'user_reactivated', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, reason }, now);
+      if (!changes) return ok({ ...user, suspended_at: suspendedAt });
+      await emailUser(trx, deps, {
+        account: admin.account,
+        user,
+        purpose: suspended ? 'user_suspended' : 'user_reactivated',
+        context,
+        compose: (c) => (suspended ? mails.accessSuspended(c, { adminName: admin.user.name }) : mails.accessRestored(c, { adminName: admin.user.name })),
+      });
+      return ok({ ...user, suspended_at: suspendedAt });
+    },
   });
 }
 

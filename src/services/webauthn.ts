@@ -22,7 +22,7 @@ import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../store/
 import { NO_METHOD_DETAILS, listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import { findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
-import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
+import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { twoFactorPolicyOf } from './first-factor.js';
@@ -160,7 +160,7 @@ export async function startKeyRegistration(
   return deps.db.transaction().execute(async (trx) => {
     const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail<PublicKeyCredentialCreationOptionsJSON>('unauthorized');
-    if ((user.two_factor_enabled === 1 && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {
+    if ((addingFactorNeedsConfirmation(signedIn, user, deps.now()) && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;
     }
@@ -400,6 +400,9 @@ export async function removeSecurityKey(
   const passwordChecked = await confirmPasswordFirst(deps, signedIn, input.confirmation);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
+    // The person's row first: two removals in parallel must not each see the other's
+    // key still there and leave two-factor on with no method at all.
+    if (!(await lockUserRow(trx, deps, signedIn.user))) return fail<null>('not_found');
     const active = await listActiveMethods(trx, signedIn.user.id);
     const key = active.find((m) => m.id === keyId && m.type === 'webauthn');
     if (!key) return fail<null>('not_found', { message: 'There is no such security key.' });

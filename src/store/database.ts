@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -69,6 +69,14 @@ function withStatementCache(database: SQLite.Database): SqliteDatabase {
   };
 }
 
+/** Creates the database's folder (0700) and an empty database file (0600) where they
+ * are missing: the file holds every hash and sealed secret, and SQLite gives its WAL
+ * and shared-memory files the mode of the database file. */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+}
+
 export function openStore(databaseUrl: string): Store {
   if (databaseUrl.startsWith('postgres:') || databaseUrl.startsWith('postgresql:')) {
     const pg = loadPostgresDriver();
@@ -80,7 +88,7 @@ export function openStore(databaseUrl: string): Store {
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   const path = sqlitePath(databaseUrl);
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:' && !path.startsWith('file:')) createPrivately(path);
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');

@@ -54,7 +54,7 @@ for (const dialect of dialects()) {
     it('answers unknown account, unknown email, wrong password and suspended person identically', async () => {
       await addUser(app, { account: 'acme', email: 'suspended@acme.test' });
       const agentId = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users.find((u: { email: string }) => u.email === 'suspended@acme.test').id;
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${agentId}`, { token: ownerToken, body: { suspended: true } })).statusCode, 200);
+      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${agentId}`, { token: ownerToken, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 200);
       const attempts = [
         { account: 'nope', email: 'owner@acme.test', password: STRONG_PASSWORD },
         { account: 'acme', email: 'nobody@acme.test', password: STRONG_PASSWORD },
@@ -172,10 +172,10 @@ for (const dialect of dialects()) {
       const owner = users.find((u) => u.email === 'owner@acme.test')!;
       const secondAdmin = await signInToken(app, { account: 'acme', email: 'second.admin@acme.test' });
       const workerToken = await signInToken(app, { account: 'acme', email: 'worker@acme.test' });
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, { token: secondAdmin, body: { role: 'end_user' } })).json().role, 'end_user');
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, { token: secondAdmin, body: { suspended: true } })).statusCode, 403);
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, { token: ownerToken, body: { role: 'agent' } })).json().error.code, 'cannot_change_self');
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, { token: secondAdmin, body: { suspended: true } })).json().suspended, true);
+      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, { token: secondAdmin, body: { role: 'end_user', method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).json().role, 'end_user');
+      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, { token: secondAdmin, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 403);
+      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, { token: ownerToken, body: { role: 'agent', method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).json().error.code, 'cannot_change_self');
+      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, { token: secondAdmin, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).json().suspended, true);
       assert.equal((await app.api('GET', '/api/v1/me', { token: workerToken })).statusCode, 401);
       assert.equal((await app.api('GET', '/api/v1/admin/users', { token: workerToken })).statusCode, 401);
       const events = await app.runtime.deps.db.selectFrom('audit_events').select('type').where('subject_user_id', '=', worker.id).execute();
@@ -193,7 +193,7 @@ for (const dialect of dialects()) {
       const theirs = (await app.api('GET', '/api/v1/admin/users', { token: otherAdmin })).json().users as { email: string }[];
       assert.deepEqual(theirs.map((u) => u.email), ['boss@globex.test']);
       const ours = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string }[];
-      const response = await app.api('PATCH', `/api/v1/admin/users/${ours[0]!.id}`, { token: otherAdmin, body: { suspended: true } });
+      const response = await app.api('PATCH', `/api/v1/admin/users/${ours[0]!.id}`, { token: otherAdmin, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } });
       assert.equal(response.statusCode, 404);
     });
 

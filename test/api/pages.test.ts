@@ -331,6 +331,30 @@ describe('pages (sqlite)', () => {
     assert.equal((await app.outbox()).some((m) => m.to === 'sneaky@acme.test'), false);
   });
 
+  it('a role change from the people page is reviewed first, then made with a reason and the admin\'s password; keeping the reason on an error', async () => {
+    await addUser(app, { account: 'acme', email: 'promote.me@acme.test', role: 'agent' });
+    const admin = new Browser(app);
+    await admin.signIn();
+    const people = await admin.get('/admin/users');
+    const id = (await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { email: string }) => u.email === 'promote.me@acme.test').id as string;
+    assert.match(people.body, new RegExp(`<form method="get" action="/admin/users/${id}/role"`), 'the row\'s Save asks for a review, changing nothing');
+    const review = await admin.get(`/admin/users/${id}/role?role=admin`);
+    assert.equal(review.statusCode, 200);
+    assert.match(review.body, /to Admin/);
+    assert.match(review.body, /name="reason"/);
+    assert.match(review.body, /Your password/);
+    const csrf = csrfOf(review.body);
+    const wrong = await admin.post(`/admin/users/${id}/role`, { _csrf: csrf, role: 'admin', reason: 'runs the night shift', method: 'password', code: 'not the password' });
+    assert.equal(wrong.statusCode, 400);
+    assert.match(wrong.body, /value="runs the night shift"/, 'the reason is kept');
+    assert.equal((await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { id: string }) => u.id === id).role, 'agent');
+    const done = await admin.post(`/admin/users/${id}/role`, { _csrf: csrf, role: 'admin', reason: 'runs the night shift', method: 'password', code: STRONG_PASSWORD });
+    assert.equal(done.statusCode, 303, done.body.slice(0, 300));
+    assert.equal(done.headers.location, '/admin/users?done=role');
+    assert.equal((await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { id: string }) => u.id === id).role, 'admin');
+    assert.ok((await app.outbox()).some((m) => m.to === 'promote.me@acme.test' && /role was changed/i.test(m.subject)));
+  });
+
   it('the forgotten-password page answers the same for known and unknown emails', async () => {
     const browser = new Browser(app);
     const csrf = await browser.csrfFrom('/password/forgot');

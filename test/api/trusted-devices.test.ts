@@ -148,8 +148,8 @@ for (const dialect of dialects()) {
         async (person: Person) => {
           const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string; email: string }[];
           const id = users.find((u) => u.email === person.email)!.id;
-          assert.equal((await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { suspended: true } })).statusCode, 200);
-          assert.equal((await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { suspended: false } })).statusCode, 200);
+          assert.equal((await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 200);
+          assert.equal((await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { suspended: false, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 200);
         },
       ],
     ] as const) {

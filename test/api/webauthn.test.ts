@@ -266,6 +266,22 @@ for (const dialect of dialects()) {
       assert.ok(mails.some((s) => s.startsWith('A security key was removed')), mails.join('; '));
     });
 
+    it('two keys removed at the same instant: one removal wins, the other is refused as the last factor', async () => {
+      const { token, recoveryCodes } = await enrolKey(app, 'twin@acme.test');
+      const second = await addKey(app, token, keyFor(app), { method: 'recovery_code', code: recoveryCodes[0]! }, 'Backup key');
+      assert.equal(second.statusCode, 200, second.body);
+      const keys = (await app.api('GET', '/api/v1/me/two-factor/webauthn', { token })).json().keys as { id: string }[];
+      assert.equal(keys.length, 2);
+      const answers = await Promise.all(
+        keys.map((key, i) => app.api('DELETE', `/api/v1/me/two-factor/webauthn/${key.id}`, { token, body: { method: 'recovery_code', code: recoveryCodes[i + 1] } })),
+      );
+      assert.deepEqual(answers.map((a) => a.statusCode).sort(), [200, 409], answers.map((a) => a.body).join(' | '));
+      const me = (await app.api('GET', '/api/v1/me', { token })).json();
+      assert.equal(me.two_factor.enabled, true);
+      assert.deepEqual(me.two_factor.methods, ['webauthn'], 'one key is left');
+      assert.equal((await signIn(app, { account: 'acme', email: 'twin@acme.test' })).json().status, 'two_factor_required');
+    });
+
     it('refuses a registration signed for another origin; nothing is added', async () => {
       await addUser(app, { account: 'acme', email: 'uma@acme.test' });
       const token = await signInToken(app, { account: 'acme', email: 'uma@acme.test' });

@@ -207,7 +207,7 @@ describe('outages of Redis and PostgreSQL', { skip }, () => {
     assert.equal(down.json.error.code, 'service_unavailable');
     const ready = await call(instance, 'GET', '/readyz');
     assert.equal(ready.status, 503);
-    assert.match(ready.json.error.message, /limits/);
+    assert.match(ready.json.error.message, /limit store unreachable/);
     assert.equal((await call(instance, 'GET', '/healthz')).status, 200, 'alive all along');
     await startRedis();
     await waitFor(async () => (await signIn(instance, 'ann@acme.test')).status === 200, 'sign-in works again');

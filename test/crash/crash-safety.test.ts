@@ -471,7 +471,7 @@ class Workload {
     if (person.suspended || (roll < 0.3 && person.state !== 'setup')) {
       this.ledger.count(person.suspended ? 'admin reactivates' : 'admin suspends');
       const suspend = !person.suspended;
-      answer = await client.call('PATCH', `/api/v1/admin/users/${person.id}`, { body: { suspended: suspend }, token, ip: admin.ip });
+      answer = await client.call('PATCH', `/api/v1/admin/users/${person.id}`, { body: { suspended: suspend, ...confirmation, reason: 'crash-safety round' }, token, ip: admin.ip });
       if (answer.status === 200) {
         this.ledger.acknowledge(person, suspend ? 'user_suspended' : 'user_reactivated');
         person.suspended = suspend;
@@ -483,6 +483,8 @@ class Workload {
       if (answer.status === 200) {
         this.ledger.acknowledge(person, 'admin_recovery_code_issued');
         person.adminCode = answer.json.code;
+        // The code presumes the device lost: the person's sessions end with it.
+        person.sessions = [];
       }
     } else if (roll >= 0.85 && person.state !== 'new') {
       this.ledger.count('admin resets 2FA');

@@ -10,10 +10,10 @@ import { describeBrowser } from '../../domain/browser-name.js';
 import { requireAdmin, signedInOf } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
-import { Code, ConfirmationMethod, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationMethod, Reason, bearerSecurity } from './schemas.js';
 
 const UserId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const HelpBody = Type.Object({ reason: Type.String({ maxLength: 2000 }), method: ConfirmationMethod, code: Code });
+const HelpBody = Type.Object({ reason: Reason, method: ConfirmationMethod, code: Code });
 
 /** The person, the reason and the admin's confirmation, as both help routes take them. */
 function helpInput(request: FastifyRequest & { params: { id: string }; body: { reason: string; method: string; code: string } }) {

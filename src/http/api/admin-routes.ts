@@ -12,7 +12,7 @@ import { requestContext } from '../request-context.js';
 import { requireAdmin, signedInOf } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
-import { Email, Role, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationMethod, Email, Reason, Role, bearerSecurity } from './schemas.js';
 
 export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Record<string, unknown>> {
   const summary = await twoFactorSummary(deps.db, user, deps.now());
@@ -79,12 +79,21 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       schema: {
         tags: ['admin'],
         summary: 'Invite someone by email (a set-password link valid 72 hours)',
+        description: 'Inviting an admin gives power: it needs your confirmation (`method`, `code`) and a `reason` for the audit log.',
         security: bearerSecurity,
-        body: Type.Object({ email: Email, role: Role, name: Type.Optional(Type.String({ maxLength: 200 })) }),
+        body: Type.Object({
+          email: Email,
+          role: Role,
+          name: Type.Optional(Type.String({ maxLength: 200 })),
+          reason: Type.Optional(Reason),
+          method: Type.Optional(ConfirmationMethod),
+          code: Type.Optional(Code),
+        }),
       },
     },
     async (request, reply) => {
-      const result = await inviteUser(deps, signedInOf(request), request.body, requestContext(request));
+      const { method, code, ...person } = request.body;
+      const result = await inviteUser(deps, signedInOf(request), { ...person, confirmation: { method, code } }, requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return adminUserBody(deps, result.value);
     },
@@ -97,23 +106,25 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       schema: {
         tags: ['admin'],
         summary: "Change someone's role, or suspend or reactivate them (suspension ends their sessions)",
+        description: 'Each gives or takes power: it needs your confirmation (`method`, `code`) and a `reason` for the audit log, and the person is emailed.',
         security: bearerSecurity,
         params: UserId,
-        body: Type.Object({ role: Type.Optional(Role), suspended: Type.Optional(Type.Boolean()) }),
+        body: Type.Object({ role: Type.Optional(Role), suspended: Type.Optional(Type.Boolean()), reason: Type.Optional(Reason), method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code) }),
       },
     },
     async (request, reply) => {
       const signedIn = signedInOf(request);
       const context = requestContext(request);
-      const { role, suspended } = request.body;
+      const { role, suspended, reason, method, code } = request.body;
+      const change = { reason, confirmation: { method, code } };
       // One change per request, so each is one transaction that fully happens or not at all.
       if ((role === undefined) === (suspended === undefined)) {
         return sendApiFailure(reply, { code: 'invalid_request', message: 'Give either role or suspended.' });
       }
       const result =
         role !== undefined
-          ? await changeRole(deps, signedIn, request.params.id, role, context)
-          : await setSuspended(deps, signedIn, request.params.id, suspended === true, context);
+          ? await changeRole(deps, signedIn, request.params.id, role, change, context)
+          : await setSuspended(deps, signedIn, request.params.id, suspended === true, change, context);
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return adminUserBody(deps, result.value);
     },

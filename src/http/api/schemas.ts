@@ -25,6 +25,8 @@ export const ConfirmationMethod = Type.Union([Type.Literal('totp'), Type.Literal
 /** A passcode or recovery code; with method "webauthn", the browser's signed assertion
  * (PublicKeyCredential.toJSON()) as a JSON string. */
 export const Code = Type.String({ minLength: 1, maxLength: 16384 });
+/** Why an admin acted, for the audit log (the service asks for 3–500 characters). */
+export const Reason = Type.String({ maxLength: 2000 });
 /** A WebAuthn credential as the browser serialises it (PublicKeyCredential.toJSON()). */
 export const WebauthnCredential = Type.Object(
   {

@@ -41,8 +41,9 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
         body: Type.Object({ account: AccountSlug, email: Email }),
       },
     },
-    async (request) => {
-      await requestPasswordReset(deps, request.body, requestContext(request));
+    async (request, reply) => {
+      const result = await requestPasswordReset(deps, request.body, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
       return { status: 'sent_if_known' };
     },
   );

@@ -11,8 +11,9 @@ import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { when } from './device-sections.js';
-import { csrfField, field, formCode, formString } from './forms.js';
+import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
+import { methodNames } from './method-names.js';
 
 export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null): void {
   const personPage = async (
@@ -54,7 +55,7 @@ ${state.issued
   : ''}
 <section class="card" aria-labelledby="state-heading">
   <h2 id="state-heading">Two-factor authentication</h2>
-  <p>${summary.enabled ? html`<span class="badge badge-on">On</span> ${summary.methods.join(', ')} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}</p>
+  <p>${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}</p>
 </section>
 ${blocked
   ? html`<p class="notice notice-info">${blocked}</p>`
@@ -100,7 +101,7 @@ ${blocked
     const result = await issueRecoveryCodeFor(kit.deps, adminHelper(admin), {
       userId,
       reason: formString(request.body, 'reason'),
-      confirmation: { method: formString(request.body, 'method'), code: formCode(request.body) },
+      confirmation: formConfirmation(request.body),
       context: requestContext(request),
     });
     if (!result.ok) return personPage(request, reply, admin, userId, { issueError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
@@ -114,7 +115,7 @@ ${blocked
     const result = await resetTwoFactorFor(kit.deps, adminHelper(admin), {
       userId,
       reason: formString(request.body, 'reason'),
-      confirmation: { method: formString(request.body, 'method'), code: formCode(request.body) },
+      confirmation: formConfirmation(request.body),
       context: requestContext(request),
     });
     if (!result.ok) return personPage(request, reply, admin, userId, { resetError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);

@@ -1,14 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
-import { changeRole, inviteUser, resendInvitation, setSuspended } from '../../services/users.js';
+import { changeRole, inviteUser, resendInvitation, setSuspended, type ConfirmedChange } from '../../services/users.js';
 import type { Failure } from '../../domain/failures.js';
 import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { csrfField, field, formString } from './forms.js';
+import { csrfField, field, formConfirmation, formString } from './forms.js';
+import { carriesConfirmation, reviewAdminAction, type AdminActionReview } from './admin-confirm-pages.js';
+import type { User } from '../../store/schema.js';
 import type { PageKit } from './kit.js';
+import { methodNames } from './method-names.js';
 import { peopleCsv } from '../../services/audit-log.js';
 import { registerAdminSecurityPages } from './admin-security-pages.js';
 import { registerAdminHelpPages } from './admin-help-pages.js';
@@ -49,20 +52,20 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
         const canAct = !self && !owner;
         return html`<tr>
   <th scope="row"><a href="/admin/users/${user.id}">${user.name}</a><br><span class="muted">${user.email}</span>${owner ? html` <span class="badge">Owner</span>` : ''}</th>
-  <td>${canAct
-          ? html`<form method="post" action="/admin/users/${user.id}/role" class="inline">${csrfField(csrf)}
+  <td data-label="Role">${canAct
+          ? html`<form method="get" action="/admin/users/${user.id}/role" class="inline">
       <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
       <select id="role-${user.id}" name="role">${(['admin', 'agent', 'end_user'] as const).map(
         (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
       )}</select>
       <button type="submit" class="small">Save</button></form>`
           : ROLE_LABELS[user.role]}</td>
-  <td>${status}</td>
-  <td>${summary.enabled ? html`<span class="badge badge-on">On</span> ${summary.methods.join(', ')}` : html`<span class="badge badge-off">Off</span>`}</td>
-  <td>${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
-  <td>${when(summary.lastUsedAt)}</td>
+  <td data-label="Status">${status}</td>
+  <td data-label="Two-factor">${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}` : html`<span class="badge badge-off">Off</span>`}</td>
+  <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
+  <td data-label="Last passcode">${when(summary.lastUsedAt)}</td>
   <td>${canAct
-          ? html`<form method="post" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">${csrfField(csrf)}
+          ? html`<form method="get" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">
       <button type="submit" class="small${user.suspended_at !== null ? '' : ' danger'}">${user.suspended_at !== null ? 'Reactivate' : 'Suspend'}</button></form>
       ${user.password_hash === null
         ? html`<form method="post" action="/admin/users/${user.id}/resend-invitation" class="inline">${csrfField(csrf)}<button type="submit" class="small">Resend invitation</button></form>`
@@ -149,7 +152,18 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     const signedIn = requireAdmin(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
     const values = { email: formString(request.body, 'email'), name: formString(request.body, 'name'), role: formString(request.body, 'role') };
-    const result = await inviteUser(kit.deps, signedIn, values, requestContext(request));
+    const review: AdminActionReview = {
+      heading: `Invite ${values.email} as an admin`,
+      explanation: 'Admins can invite and suspend people, change roles, help anyone locked out and change the account\'s security settings. They will be emailed a link to choose their password.',
+      action: '/admin/users/invite',
+      hidden: values,
+      submitLabel: 'Send invitation',
+      back: '/admin/users',
+    };
+    // An admin's invitation gives power: it is reviewed and confirmed first.
+    if (values.role === 'admin' && !carriesConfirmation(request.body)) return reviewAdminAction(kit, request, reply, signedIn, review);
+    const result = await inviteUser(kit.deps, signedIn, { ...values, reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) }, requestContext(request));
+    if (!result.ok && values.role === 'admin' && result.failure.field !== 'email' && result.failure.field !== 'name') return reviewAdminAction(kit, request, reply, signedIn, review, result.failure);
     if (!result.ok) return usersPage(request, reply, signedIn, { failure: result.failure, values, status: 400 });
     return reply.redirect('/admin/users?done=invited', 303);
   });
@@ -163,8 +177,77 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
       return reply.redirect(`/admin/users?done=${done}`, 303);
     });
   };
-  userAction('role', 'role', (signedIn, id, request) => changeRole(kit.deps, signedIn, id, formString(request.body, 'role'), requestContext(request)));
-  userAction('suspend', 'suspended', (signedIn, id, request) => setSuspended(kit.deps, signedIn, id, true, requestContext(request)));
-  userAction('reactivate', 'reactivated', (signedIn, id, request) => setSuspended(kit.deps, signedIn, id, false, requestContext(request)));
+
+  /** A change that gives or takes power: GET reviews it, POST (with the admin's
+   * confirmation and a reason) makes it. */
+  const confirmedUserAction = (
+    path: string,
+    done: string,
+    describe: (user: User, request: FastifyRequest) => Omit<AdminActionReview, 'action' | 'back'> | null,
+    act: (signedIn: SignedIn, userId: string, change: ConfirmedChange, request: FastifyRequest) => ReturnType<typeof setSuspended>,
+  ) => {
+    const review = async (request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, failure: Failure | null) => {
+      const userId = (request.params as { id: string }).id;
+      const user = await new AccountUsers(kit.deps.db, signedIn.account.id).findById(userId);
+      const described = user ? describe(user, request) : null;
+      if (!user || !described) return usersPage(request, reply, signedIn, { failure: failure ?? { code: user ? 'invalid_request' : 'user_not_found' }, status: user ? 400 : 404 });
+      const query = new URLSearchParams(described.hidden).toString();
+      const action = `/admin/users/${encodeURIComponent(user.id)}/${path}`;
+      return reviewAdminAction(kit, request, reply, signedIn, { ...described, action, back: query ? `${action}?${query}` : action }, failure);
+    };
+    app.get(`/admin/users/:id/${path}`, async (request, reply) => {
+      const signedIn = requireAdmin(request, reply);
+      if (!signedIn) return reply;
+      return review(request, reply, signedIn, null);
+    });
+    app.post(`/admin/users/:id/${path}`, async (request, reply) => {
+      const signedIn = requireAdmin(request, reply);
+      if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+      const change = { reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) };
+      const result = await act(signedIn, (request.params as { id: string }).id, change, request);
+      if (!result.ok) return result.failure.code === 'user_not_found' ? usersPage(request, reply, signedIn, { failure: result.failure, status: 404 }) : review(request, reply, signedIn, result.failure);
+      return reply.redirect(`/admin/users?done=${done}`, 303);
+    });
+  };
+  const chosenRole = (request: FastifyRequest) => {
+    const role = formString(request.method === 'GET' ? request.query : request.body, 'role');
+    return role === 'admin' || role === 'agent' || role === 'end_user' ? role : null;
+  };
+  confirmedUserAction(
+    'role',
+    'role',
+    (user, request) => {
+      const role = chosenRole(request);
+      if (!role) return null;
+      return {
+        heading: `Change ${user.name}'s role to ${ROLE_LABELS[role]}`,
+        explanation:
+          role === 'admin'
+            ? `${user.name} will be able to invite and suspend people, change roles, help anyone locked out and change the account's security settings. They will be emailed.`
+            : `${user.name} will be ${role === 'agent' ? 'an agent' : 'an end user'}${user.role === 'admin' ? ' and no longer an admin' : ''}. They will be emailed.`,
+        hidden: { role },
+        submitLabel: 'Change role',
+      };
+    },
+    (signedIn, id, change, request) => changeRole(kit.deps, signedIn, id, chosenRole(request), change, requestContext(request)),
+  );
+  confirmedUserAction(
+    'suspend',
+    'suspended',
+    (user) => ({
+      heading: `Suspend ${user.name}`,
+      explanation: `${user.name} is signed out everywhere at once, their trusted computers are forgotten, and they cannot sign in until an admin reactivates them. They will be emailed.`,
+      hidden: {},
+      submitLabel: 'Suspend',
+      danger: true,
+    }),
+    (signedIn, id, change, request) => setSuspended(kit.deps, signedIn, id, true, change, requestContext(request)),
+  );
+  confirmedUserAction(
+    'reactivate',
+    'reactivated',
+    (user) => ({ heading: `Reactivate ${user.name}`, explanation: `${user.name} will be able to sign in again. They will be emailed.`, hidden: {}, submitLabel: 'Reactivate' }),
+    (signedIn, id, change, request) => setSuspended(kit.deps, signedIn, id, false, change, requestContext(request)),
+  );
   userAction('resend-invitation', 'resent', (signedIn, id, request) => resendInvitation(kit.deps, signedIn, id, requestContext(request)));
 }

@@ -8,7 +8,7 @@ import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
-import { csrfField, field, formCode, formString } from './forms.js';
+import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -104,7 +104,7 @@ export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, r
     <label class="checkbox"><input type="checkbox" name="require_two_factor" value="staff"${policy.requireTwoFactor === 'staff' ? html` checked` : ''}> Require two-factor authentication for all agents and administrators</label>
     <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
     <label class="checkbox"><input type="checkbox" name="require_security_keys_for_admins" value="1"${policy.securityKeysForAdmins ? html` checked` : ''}> Require a security key or passkey for administrators</label>
-    <p class="hint">Phishing-resistant sign-in for the people who can change everyone's access (NIST SP 800-63B-4). Add a key to your own sign-in first.</p>
+    <p class="hint">A fake sign-in page gets nothing from a key, so the people who can change everyone's access cannot be phished. Add a key to your own sign-in first.</p>
     ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: String(policy.graceDays), required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
   </section>
   <section class="card" aria-labelledby="durations-heading">
@@ -115,7 +115,7 @@ export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, r
   <section class="card" aria-labelledby="sms-heading">
     <h2 id="sms-heading">Text messages</h2>
     ${field({ name: 'country', label: 'Country for phone numbers', value: policy.country, maxlength: 2, hint: 'Two-letter code (US, GB, FR…): numbers typed without +country code are read as this country’s.', error: error?.field === 'country' ? error.text : null })}
-    ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: policy.smsDailyBudget === null ? '' : String(policy.smsDailyBudget), required: false, hint: 'The most texts the account sends in 24 hours, against SMS pumping; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
+    ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: policy.smsDailyBudget === null ? '' : String(policy.smsDailyBudget), required: false, hint: 'The most texts the account sends in 24 hours, so that fake requests cannot run up your bill; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
     ${field({ name: 'sms_allowed_countries', label: 'Only text these countries (optional)', value: (policy.smsAllowedCountries ?? []).join(', '), required: false, hint: 'Two-letter codes separated by commas, e.g. GB, IE; empty for every country.', error: error?.field === 'sms_allowed_countries' ? error.text : null })}
   </section>
   <button type="submit" class="primary">Review changes</button>
@@ -183,7 +183,7 @@ ${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : 
 </section>`,
       });
     }
-    const result = await updateSecurityPolicy(kit.deps, admin, change, { method: formString(request.body, 'method'), code: formCode(request.body) }, requestContext(request));
+    const result = await updateSecurityPolicy(kit.deps, admin, change, formConfirmation(request.body), requestContext(request));
     if (!result.ok) {
       return settingsPage(request, reply, admin, { kind: 'error', text: messageFor(result.failure) }, result.failure.field ? { field: result.failure.field, text: messageFor(result.failure) } : null, 400);
     }

@@ -53,9 +53,19 @@ export function formCode(body: unknown): string {
   return formString(body, 'code', 16_384);
 }
 
-/** Only same-site paths may be redirect targets (no open redirect). */
+/** A confirmation's `method` and `code` as a form posts them. */
+export function formConfirmation(body: unknown): { method: string; code: string } {
+  return { method: formString(body, 'method'), code: formCode(body) };
+}
+
+/** The longest return address kept: far above any page's own, well within a header. */
+const NEXT_PATH_MAX_LENGTH = 4096;
+
+/** Only same-site paths may be redirect targets (no open redirect), and only printable
+ * ASCII ones: a control character, a space, U+2028 or any other non-ASCII character
+ * cannot stand in a Location header. */
 export function safeNextPath(raw: unknown): string | null {
   if (typeof raw !== 'string' || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return null;
-  if (raw.length > 500 || /[\u0000-\u001f]/.test(raw)) return null;
+  if (raw.length > NEXT_PATH_MAX_LENGTH || !/^[\x21-\x7e]+$/.test(raw)) return null;
   return raw;
 }

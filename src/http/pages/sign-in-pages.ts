@@ -161,7 +161,11 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
 
   app.post('/password/forgot', async (request, reply) => {
     if (!kit.checkCsrf(request, reply)) return reply;
-    await requestPasswordReset(kit.deps, { account: formString(request.body, 'account'), email: formString(request.body, 'email') }, requestContext(request));
+    const account = formString(request.body, 'account');
+    const result = await requestPasswordReset(kit.deps, { account, email: formString(request.body, 'email') }, requestContext(request));
+    if (!result.ok) {
+      return kit.send(request, reply, { title: 'Reset your password', narrow: true, notice: { kind: 'error', text: messageFor(result.failure) }, body: forgotForm(kit.csrfToken(request, reply), account) }, 429);
+    }
     return kit.send(request, reply, {
       title: 'Check your email',
       narrow: true,

@@ -15,7 +15,7 @@ import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { onlySecurityKeys, securityKeyCard } from './webauthn-pages.js';
 import { justProvedPasscode } from '../../services/webauthn.js';
-import { confirmationMethods } from '../../services/confirmation.js';
+import { addingFactorNeedsConfirmation, confirmationMethods } from '../../services/confirmation.js';
 import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
 import type { PageKit } from './kit.js';
 import { showEnrolmentDone } from './two-factor-pages.js';
@@ -59,8 +59,8 @@ function countrySelect(selected: string, allowList: string[] | null): Html {
 </div>`;
 }
 
-/** The method choice: the app (recommended) and text messages (the weaker one). When
- * 2FA is already on, each choice adds a factor and asks for a confirmation. */
+/** The method choice: the app (recommended) and text messages (the weaker one). Each
+ * choice may ask for a confirmation first (addingFactorNeedsConfirmation). */
 export async function setupPage(kit: PageKit, request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, state: SetupState = {}, status = 200): Promise<FastifyReply> {
   const forced = signedIn.session.kind === 'setup';
   const csrf = kit.csrfToken(request, reply);
@@ -72,11 +72,12 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
   const defaultCountry = state.country && isCountryCode(state.country) ? state.country : signedIn.account.country;
   const keysOnly = onlySecurityKeys(signedIn);
   const confirmable = await confirmationMethods(kit.deps.db, signedIn.user, signedIn.account);
+  const confirmationNeeded = addingFactorNeedsConfirmation(signedIn, signedIn.user, kit.deps.now());
   const confirmation = (prefix: string, error: string | null | undefined) =>
-    on
-      ? confirmationFields({ prefix, error: error ?? null, hasSms: confirmable.includes('sms'), hasTotp: confirmable.includes('totp'), hasWebauthn: confirmable.includes('webauthn') })
+    confirmationNeeded
+      ? confirmationFields({ prefix, error: error ?? null, hasSms: confirmable.includes('sms'), hasTotp: confirmable.includes('totp'), hasWebauthn: confirmable.includes('webauthn'), password: confirmable.includes('password') })
       : '';
-  const keyNeedsConfirmation = on && !justProvedPasscode(signedIn, kit.deps.now());
+  const keyNeedsConfirmation = confirmationNeeded && !justProvedPasscode(signedIn, kit.deps.now());
   const keyCard = securityKeyCard(kit, {
     csrf,
     confirmation: keyNeedsConfirmation ? confirmation('key', state.keyError) : '',
@@ -92,7 +93,7 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
     <form method="post" action="/profile/two-factor/totp" novalidate>
       ${csrfField(csrf)}
       ${confirmation('totp', state.totpError)}
-      ${!on && state.totpError ? html`<p class="error" role="alert">${state.totpError}</p>` : ''}
+      ${!confirmationNeeded && state.totpError ? html`<p class="error" role="alert">${state.totpError}</p>` : ''}
       <button type="submit" class="primary">Use an authenticator app</button>
     </form>
   </section>`;
@@ -100,11 +101,11 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
     ? html`<section class="card"><h2>Text messages</h2><p>${messageFor({ code: 'sms_unavailable' })}</p></section>`
     : html`<section class="card">
     <h2>${hasSms ? 'Change your phone number' : 'Use text messages'}</h2>
-    <p class="notice notice-info">Text messages are the weaker method: a text can be intercepted, or your number moved to another SIM card by someone who fools your phone company. NIST SP 800-63B-4 calls text messages a "restricted" method for this reason. Use an authenticator app if you can.</p>
+    <p class="notice notice-info">Text messages are the weaker method: a text can be intercepted, or your number moved to another SIM card by someone who fools your phone company. Use an authenticator app if you can.</p>
     <form method="post" action="/profile/two-factor/sms" novalidate>
       ${csrfField(csrf)}
       ${countrySelect(defaultCountry, allowList)}
-      ${field({ name: 'phone', label: 'Mobile phone number', type: 'tel', autocomplete: 'tel', value: state.phone ?? '', error: state.phoneError ?? (!on ? (state.smsError ?? null) : null), hint: 'We text a 6-digit code to it now, and whenever you sign in.', maxlength: 40 })}
+      ${field({ name: 'phone', label: 'Mobile phone number', type: 'tel', autocomplete: 'tel', value: state.phone ?? '', error: state.phoneError ?? (!confirmationNeeded ? (state.smsError ?? null) : null), hint: 'We text a 6-digit code to it now, and whenever you sign in.', maxlength: 40 })}
       ${confirmation('sms', state.smsError)}
       <button type="submit">Text me a code</button>
     </form>
@@ -125,7 +126,7 @@ export async function setupPage(kit: PageKit, request: FastifyRequest, reply: Fa
       body: html`
 ${on && hasSms ? sendConfirmationTextForm(csrf, '/profile/two-factor/setup') : ''}
 <h1>${on ? 'Add a two-factor method' : 'Enable two-factor authentication'}</h1>
-<p>${on ? 'Adding a method, or changing your phone number, needs a current passcode or a recovery code first.' : 'Choose what you will use after your password.'}</p>
+<p>${on ? 'Adding a method, or changing your phone number, needs a current passcode or a recovery code first.' : confirmationNeeded ? 'Choose what you will use after your password, and confirm with your password.' : 'Choose what you will use after your password.'}</p>
 <div class="method-choice">
   ${keyCard}
   ${keysOnly ? '' : appCard}
@@ -161,10 +162,10 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
     ${field({ name: 'code', label: '6-digit code from the text', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
     <button type="submit" class="primary">${pending.replacesNumber ? 'Verify and use this number' : 'Verify and turn on'}</button>
   </form>
-  <form method="post" action="/profile/two-factor/sms/resend" class="inline">
+  <div class="actions"><form method="post" action="/profile/two-factor/sms/resend" class="inline">
     ${csrfField(csrf)}
     ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds })}
-  </form>
+  </form></div>
   <p class="aside"><a href="/profile/two-factor/setup">Use another number</a></p>
   <p class="hint">This setup expires 15 minutes after it started.</p>
 </section>`,

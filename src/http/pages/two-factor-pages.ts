@@ -17,7 +17,7 @@ import { messageFor } from '../errors.js';
 import { needsEmailConfirmation, sendEmailConfirmationCode, verifyEmailConfirmationCode } from '../../services/email-confirmation.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { csrfField, field, formCode, formString } from './forms.js';
+import { csrfField, field, formCode, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './profile-pages.js';
 import { registerSmsPages, setupPage } from './sms-pages.js';
@@ -43,12 +43,12 @@ function recoveryCodesText(productName: string, signedIn: SignedIn, codes: strin
 export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: string[], heading: string): Html {
   const text = recoveryCodesText(kit.productName, signedIn, codes);
   const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
+  // role="list": Safari drops a list's semantics once its markers are styled away.
   return html`
-<h1>${heading}</h1>
+<h1 id="codes-heading">${heading}</h1>
 <section class="card" aria-labelledby="codes-heading">
-  <h2 id="codes-heading">Save your recovery codes</h2>
   <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
-  <ol class="codes" id="recovery-codes">${codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
+  <ol class="codes" id="recovery-codes" role="list">${codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
   <div class="actions">
     <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
     <button type="button" data-copy-target="recovery-codes">Copy</button>
@@ -77,10 +77,10 @@ export async function showEnrolmentDone(
   }
   if (!done.recoveryCodes) return reply.redirect(backTo, 303);
   return kit.send(request, reply, {
-    title: 'Two-factor authentication is on',
+    title: 'Save your recovery codes',
     current: 'security',
     notice: { kind: 'success', text: 'Two-factor authentication is on.' },
-    body: recoveryCodesBody(kit, request.signedIn ?? signedIn, done.recoveryCodes, 'Two-factor authentication is on'),
+    body: recoveryCodesBody(kit, request.signedIn ?? signedIn, done.recoveryCodes, 'Save your recovery codes'),
   });
 }
 
@@ -222,7 +222,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const result = await regenerateRecoveryCodes(
       kit.deps,
       signedIn,
-      { method: formString(request.body, 'method'), code: formCode(request.body) },
+      formConfirmation(request.body),
       requestContext(request),
     );
     if (!result.ok) {
@@ -237,7 +237,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const result = await disableTwoFactor(
       kit.deps,
       signedIn,
-      { method: formString(request.body, 'method'), code: formCode(request.body) },
+      formConfirmation(request.body),
       requestContext(request),
     );
     if (!result.ok) {

@@ -9,8 +9,7 @@ import { confirmationMethods } from '../../services/confirmation.js';
 import { securityKeysList } from './webauthn-pages.js';
 import { csrfField } from './forms.js';
 import type { PageKit } from './kit.js';
-
-const METHOD_NAMES = { totp: 'Authenticator app', sms: 'Text messages', webauthn: 'Security key' } as const;
+import { METHOD_NAMES } from './method-names.js';
 
 /** The "Two-factor authentication" card of Security settings. */
 export async function twoFactorSection(
@@ -34,9 +33,9 @@ export async function twoFactorSection(
   const hasWebauthn = summary.methods.includes('webauthn');
   const keys = hasWebauthn ? await securityKeysOf(kit.deps.db, signedIn.user.id) : [];
   const phone = hasSms ? await enrolledPhone(kit.deps, signedIn.user.id) : null;
-  const describe = (method: keyof typeof METHOD_NAMES) =>
+  const describe = (method: (typeof summary.methods)[number]) =>
     method === 'sms' && phone
-      ? html`${METHOD_NAMES.sms} to <span class="phone">${phone.phoneMasked}</span>`
+      ? html`Text messages to <span class="phone">${phone.phoneMasked}</span>`
       : method === 'webauthn'
         ? `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`
         : METHOD_NAMES[method];

@@ -19,7 +19,7 @@ import {
 import { ERROR_TABLE, messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { csrfField, field, formCode, formString } from './forms.js';
+import { csrfField, field, formCode, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './profile-pages.js';
 import { setupPage } from './sms-pages.js';
@@ -160,7 +160,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
     const result = await removeSecurityKey(
       kit.deps,
       signedIn,
-      { id: keyId, confirmation: { method: formString(request.body, 'method'), code: formCode(request.body) } },
+      { id: keyId, confirmation: formConfirmation(request.body) },
       requestContext(request),
     );
     if (!result.ok) {

@@ -1,0 +1,73 @@
+// The review step of an admin action that gives or takes power (a role change, a
+// suspension, an admin's invitation): it says what will happen and asks for a reason
+// and the admin's own confirmation, which the action's POST then carries.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Failure } from '../../domain/failures.js';
+import { confirmationMethods } from '../../services/confirmation.js';
+import type { SignedIn } from '../../services/sessions.js';
+import { messageFor } from '../errors.js';
+import { html, type Html } from '../html.js';
+import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { csrfField, field, formString } from './forms.js';
+import type { PageKit } from './kit.js';
+
+export interface AdminActionReview {
+  /** What is about to happen, as a heading ("Make Ana Agent an admin"). */
+  heading: string;
+  /** What it does, in a sentence or two. */
+  explanation: string;
+  /** Where the form posts (the action's own address). */
+  action: string;
+  /** The action's own fields, carried through unchanged. */
+  hidden: Record<string, string>;
+  submitLabel: string;
+  danger?: boolean;
+  /** Where "Text me a code" comes back to: this review's own address. */
+  back: string;
+}
+
+/** Whether a posted admin form already carries its confirmation (else: review first). */
+export function carriesConfirmation(body: unknown): boolean {
+  return formString(body, 'method') !== '';
+}
+
+export async function reviewAdminAction(
+  kit: PageKit,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  admin: SignedIn,
+  review: AdminActionReview,
+  failure: Failure | null = null,
+): Promise<FastifyReply> {
+  const csrf = kit.csrfToken(request, reply);
+  const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
+  const reasonError = failure?.field === 'reason' ? messageFor(failure) : null;
+  const confirmationError = failure && failure.field !== 'reason' ? messageFor(failure) : null;
+  const hidden: Html[] = Object.entries(review.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
+  return kit.send(
+    request,
+    reply,
+    {
+      title: review.heading,
+      current: 'admin-users',
+      notice: null,
+      body: html`
+<p><a href="/admin/users">← People</a></p>
+${methods.includes('sms') ? sendConfirmationTextForm(csrf, review.back) : ''}
+<h1>${review.heading}</h1>
+<section class="card" aria-labelledby="review-heading">
+  <h2 id="review-heading" class="visually-hidden">Confirm</h2>
+  <p>${review.explanation}</p>
+  <form method="post" action="${review.action}" novalidate>
+    ${csrfField(csrf)}
+    ${hidden}
+    ${field({ name: 'reason', label: 'Reason (kept in the audit log)', value: formString(request.body, 'reason'), error: reasonError, maxlength: 500 })}
+    ${confirmationFields({ prefix: 'review', error: confirmationError, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
+    <button type="submit" class="${review.danger ? 'danger' : 'primary'}">${review.submitLabel}</button>
+    <a href="/admin/users" class="button">Cancel</a>
+  </form>
+</section>`,
+    },
+    failure ? 400 : 200,
+  );
+}

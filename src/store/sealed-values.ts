@@ -1,0 +1,30 @@
+// The columns that hold values sealed under the key ring (crypto/secret-box.ts), each
+// sealed value being `v1.<key id>.<nonce>.<tag>.<ciphertext>`.
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './database.js';
+import type { Database } from './schema.js';
+
+export const SEALED_COLUMNS = [
+  { table: 'two_factor_methods', column: 'secret_ciphertext' },
+  { table: 'two_factor_methods', column: 'phone_ciphertext' },
+  { table: 'outbox_messages', column: 'payload_ciphertext' },
+] as const;
+
+/** The key ids that stored values name, each once. */
+export async function sealedKeyIds(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+  const ids = new Set<string>();
+  for (const { table, column } of SEALED_COLUMNS) {
+    const keyId =
+      dialect === 'postgres'
+        ? sql<string>`split_part(${sql.ref(column)}, '.', 2)`
+        : sql<string>`substr(${sql.ref(column)}, 4, instr(substr(${sql.ref(column)}, 4), '.') - 1)`;
+    const rows = await db.selectFrom(table).select(keyId.as('key_id')).distinct().where(column, 'is not', null).execute();
+    for (const row of rows) ids.add(row.key_id);
+  }
+  return [...ids];
+}
+
+/** Whether the database holds anything at all yet (an account). */
+export async function holdsData(db: Kysely<Database>): Promise<boolean> {
+  return (await db.selectFrom('accounts').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
