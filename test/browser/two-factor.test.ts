@@ -67,6 +67,10 @@ describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }
     await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
     recoveryCodes = (await page.locator('#recovery-codes li').allInnerTexts()).map((code) => code.trim());
     assert.equal(recoveryCodes.length, 10);
+    // Codes side by side share their rows (CSS columns started the second one higher).
+    const boxes = await Promise.all((await page.locator('#recovery-codes li').all()).map((code) => code.boundingBox()));
+    const columns = new Set(boxes.map((box) => Math.round(box!.x))).size;
+    assert.equal(new Set(boxes.map((box) => Math.round(box!.y))).size, Math.ceil(boxes.length / columns), 'the codes line up in rows');
     const download = page.getByRole('link', { name: 'Download' });
     assert.equal(await download.getAttribute('download'), 'Tessera-acme-recovery-codes.txt');
     assert.ok(decodeURIComponent((await download.getAttribute('href'))!).includes(recoveryCodes[0]!));

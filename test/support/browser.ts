@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import * as OTPAuth from 'otpauth';
 import { loadConfig, type Config } from '../../src/config.js';
 import { readOutbox, type OutboxEntry } from '../../src/http/ops-routes.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
@@ -52,9 +53,18 @@ export const STEP_TIMEOUT_IN_MILLISECONDS = 15_000;
 /** A fresh browser profile (its own cookies) with the step timeouts set. */
 export async function newBrowserContext(
   browser: Browser,
-  options: { viewport?: { width: number; height: number }; storageState?: Awaited<ReturnType<BrowserContext['storageState']>> } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    storageState?: Awaited<ReturnType<BrowserContext['storageState']>>;
+    /** Only for injecting test tools (axe) as inline scripts; the app's CSP stays as it is. */
+    bypassCSP?: boolean;
+  } = {},
 ): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 860 }, ...(options.storageState ? { storageState: options.storageState } : {}) });
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1100, height: 860 },
+    ...(options.storageState ? { storageState: options.storageState } : {}),
+    ...(options.bypassCSP ? { bypassCSP: true } : {}),
+  });
   context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
   context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
   return context;
@@ -76,6 +86,28 @@ export async function signInWithPassword(page: Page, baseUrl: string, input: { a
   await page.getByLabel('Password').fill(STRONG_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForLoadState('domcontentloaded');
+}
+
+/** Types the shared test password where a form asks for it to confirm an action. */
+export async function confirmWithPasswordIfAsked(form: Locator): Promise<void> {
+  const password = form.getByLabel('Your password');
+  if ((await password.count()) > 0) await password.fill(STRONG_PASSWORD);
+}
+
+/** From Security settings with 2FA off: turns on an authenticator app (typing the key
+ * by hand) and stops on the recovery codes page, which shows once. */
+export async function enrolAuthenticatorApp(page: Page): Promise<OTPAuth.TOTP> {
+  await page.getByRole('link', { name: 'Enable two-factor authentication' }).click();
+  const choose = page.getByRole('button', { name: 'Use an authenticator app' });
+  await confirmWithPasswordIfAsked(page.locator('form').filter({ has: choose }));
+  await choose.click();
+  await page.getByText("Can't scan it? Enter the key by hand").click();
+  const key = (await page.locator('#secret-key').innerText()).replace(/ /g, '');
+  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(key) });
+  await page.getByLabel('6-digit code from the app').fill(totp.generate());
+  await page.getByRole('button', { name: 'Verify and turn on' }).click();
+  await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+  return totp;
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */

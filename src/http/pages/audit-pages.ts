@@ -5,7 +5,8 @@ import type { SignedIn } from '../../services/sessions.js';
 import { describeBrowser } from '../../domain/browser-name.js';
 import { auditEntryBody } from '../api/admin-help-routes.js';
 import { messageFor } from '../errors.js';
-import { html } from '../html.js';
+import { html, type Html } from '../html.js';
+import { AUDIT_EVENT_SENTENCES, auditEventSentence } from './audit-event-names.js';
 import { when } from './device-sections.js';
 import { field } from './forms.js';
 import type { PageKit } from './kit.js';
@@ -25,6 +26,24 @@ function queryString(filter: AuditFilter): string {
   return text ? `?${text}` : '';
 }
 
+/** The events by their sentences; a type asked for in the address is kept as a choice. */
+function eventTypeSelect(chosen: string | undefined): Html {
+  const types = Object.keys(AUDIT_EVENT_SENTENCES);
+  if (chosen && !types.includes(chosen)) types.push(chosen);
+  const options = types.map((type) => ({ type, sentence: auditEventSentence(type) })).sort((a, b) => a.sentence.localeCompare(b.sentence));
+  return html`<div class="field">
+  <label for="field-type">Event</label>
+  <select id="field-type" name="type"><option value="">Any event</option>${options.map(
+    (option) => html`<option value="${option.type}"${option.type === chosen ? html` selected` : ''}>${option.sentence}</option>`,
+  )}</select>
+</div>`;
+}
+
+/** The service explains a bad date to API callers; the page says it in its own words. */
+function dateError(failure: { field?: string } | null, name: 'since' | 'until'): string | null {
+  return failure?.field === name ? 'Enter a date like 2026-11-28.' : null;
+}
+
 export function registerAuditPages(app: FastifyInstance, kit: PageKit, requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null): void {
   app.get('/admin/audit', async (request, reply) => {
     const admin = requireAdmin(request, reply);
@@ -32,18 +51,19 @@ export function registerAuditPages(app: FastifyInstance, kit: PageKit, requireAd
     const filter = filterFrom(request.query);
     const result = await readAuditLog(kit.deps, admin, filter, { limit: 200, before: null });
     const entries = result.ok ? result.value : [];
+    const failure = result.ok ? null : result.failure;
     return kit.send(request, reply, {
       title: 'Audit log',
       current: 'admin-audit',
-      notice: result.ok ? null : { kind: 'error', text: messageFor(result.failure) },
+      notice: failure && failure.field !== 'since' && failure.field !== 'until' ? { kind: 'error', text: messageFor(failure) } : null,
       body: html`
 <h1>Audit log</h1>
 <section class="card">
   <form method="get" action="/admin/audit" class="row">
     ${field({ name: 'user', label: 'Person (email)', value: filter.user ?? '', required: false, autocomplete: 'off' })}
-    ${field({ name: 'type', label: 'Event type', value: filter.type ?? '', required: false, autocomplete: 'off', hint: 'e.g. sign_in_failed' })}
-    ${field({ name: 'since', label: 'From (YYYY-MM-DD)', value: filter.since ?? '', required: false, autocomplete: 'off' })}
-    ${field({ name: 'until', label: 'To (YYYY-MM-DD)', value: filter.until ?? '', required: false, autocomplete: 'off' })}
+    ${eventTypeSelect(filter.type)}
+    ${field({ name: 'since', label: 'From (YYYY-MM-DD)', value: filter.since ?? '', required: false, autocomplete: 'off', error: dateError(failure, 'since') })}
+    ${field({ name: 'until', label: 'To (YYYY-MM-DD)', value: filter.until ?? '', required: false, autocomplete: 'off', error: dateError(failure, 'until') })}
     <button type="submit">Filter</button>
   </form>
   <p>Export what matches: <a href="/admin/audit.csv${queryString(filter)}">CSV</a> · <a href="/admin/audit.json${queryString(filter)}">JSON</a></p>
@@ -53,7 +73,7 @@ export function registerAuditPages(app: FastifyInstance, kit: PageKit, requireAd
   <div class="table-wrap"><table>
     <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Who</th><th scope="col">Whom</th><th scope="col">IP · browser</th><th scope="col">Reason</th></tr></thead>
     <tbody>${entries.map(
-      (e) => html`<tr><td>${when(e.at)}</td><td><code>${e.type}</code></td><td>${e.actor?.email ?? '—'}</td><td>${e.subject?.email ?? '—'}</td><td>${e.ip ?? '—'}<br><span class="muted">${e.userAgent ? describeBrowser(e.userAgent) : ''}</span></td><td>${e.reason ?? ''}</td></tr>`,
+      (e) => html`<tr><td data-label="When">${when(e.at)}</td><td data-label="Event">${auditEventSentence(e.type)}</td><td data-label="Who">${e.actor?.email ?? '—'}</td><td data-label="Whom">${e.subject?.email ?? '—'}</td><td data-label="IP · browser">${e.ip ?? '—'}<br><span class="muted">${e.userAgent ? describeBrowser(e.userAgent) : ''}</span></td><td data-label="Reason">${e.reason ?? ''}</td></tr>`,
     )}</tbody>
   </table></div>
 </section>`,

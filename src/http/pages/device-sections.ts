@@ -26,7 +26,7 @@ export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: str
     <tbody>${devices.map(
       (device) => html`<tr>
       <th scope="row">${device.browser}${device.current ? html` <span class="badge">This computer</span>` : ''}</th>
-      <td>${when(device.createdAt)}</td><td>${when(device.lastUsedAt)}</td><td>${when(device.expiresAt)}</td>
+      <td data-label="Trusted">${when(device.createdAt)}</td><td data-label="Last used">${when(device.lastUsedAt)}</td><td data-label="Expires">${when(device.expiresAt)}</td>
       <td><form method="post" action="/profile/trusted-devices/${device.id}/forget" class="inline">${csrfField(csrf)}<button type="submit" class="small">Forget</button></form></td>
     </tr>`,
     )}</tbody></table></div>
@@ -39,7 +39,7 @@ export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: str
     <tbody>${sessions.map(
       (session) => html`<tr>
       <th scope="row">${session.browser}${session.current ? html` <span class="badge">This session</span>` : ''}</th>
-      <td>${session.ip ?? 'unknown'}</td><td>${when(session.createdAt)}</td><td>${when(session.lastSeenAt)}</td>
+      <td data-label="IP address">${session.ip ?? 'unknown'}</td><td data-label="Signed in">${when(session.createdAt)}</td><td data-label="Last seen">${when(session.lastSeenAt)}</td>
       <td>${session.current ? '' : html`<form method="post" action="/profile/sessions/${session.id}/revoke" class="inline">${csrfField(csrf)}<button type="submit" class="small">Sign out</button></form>`}</td>
     </tr>`,
     )}</tbody></table></div>
