@@ -1,7 +1,7 @@
 // Re-encrypts every stored secret under the active key, so old keys can be retired.
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keys.js';
-import { decryptSecret, encryptSecret, keyIdOf } from '../crypto/secret-box.js';
+import { decryptSecret, encryptSecret, isCurrent, sealedPlace } from '../crypto/secret-box.js';
 import type { Database } from '../store/schema.js';
 import { SEALED_COLUMNS } from '../store/sealed-values.js';
 
@@ -19,11 +19,12 @@ export async function reencryptAll(db: Kysely<Database>, ring: KeyRing): Promise
       for (const row of rows) {
         const sealed = row[column];
         if (!sealed) continue;
-        if (keyIdOf(sealed) === ring.active.id) {
+        if (isCurrent(ring, sealed)) {
           report.alreadyCurrent += 1;
           continue;
         }
-        const resealed = encryptSecret(ring, decryptSecret(ring, sealed));
+        const place = sealedPlace(table, column, row.id);
+        const resealed = encryptSecret(ring, decryptSecret(ring, sealed, place), place);
         await trx.updateTable(table).set({ [column]: resealed } as never).where('id', '=', row.id).execute();
         report.reencrypted += 1;
       }

@@ -4,7 +4,7 @@
 // same counter, lock and replay rules hold everywhere (SECURITY.md, failed attempts).
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { decryptSecret } from '../crypto/secret-box.js';
+import { decryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { hmacHex } from '../crypto/tokens.js';
 import { fail, ok, type Failure, type Result } from '../domain/failures.js';
 import { PASSCODE_FAILURES_BEFORE_LOCK, lockDurationInMilliseconds, retryAfterSeconds } from '../domain/passcode-attempts.js';
@@ -94,6 +94,16 @@ export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, 
   return fail('invalid_code', { field: 'code' });
 }
 
+/** A TOTP seed, or null when it does not open where it is stored: a value moved there
+ * from another row is refused like a wrong code, never honoured and never a 500. */
+function openSeed(deps: ServiceDeps, methodId: string, sealed: string): Buffer | null {
+  try {
+    return Buffer.from(decryptSecret(deps.keys, sealed, sealedPlace('two_factor_methods', 'secret_ciphertext', methodId)), 'base64');
+  } catch {
+    return null;
+  }
+}
+
 async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, rawCode: string, activeMethods: TwoFactorMethod[] | undefined): Promise<boolean> {
   const code = normalizePasscodeInput(rawCode);
   if (code === null) return false;
@@ -101,7 +111,8 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
   const now = deps.now();
   for (const method of methods) {
     if (method.type !== 'totp' || !method.secret_ciphertext) continue;
-    const secret = Buffer.from(decryptSecret(deps.keys, method.secret_ciphertext), 'base64');
+    const secret = openSeed(deps, method.id, method.secret_ciphertext);
+    if (!secret) continue;
     const result = verifyTotp({
       secret,
       code,

@@ -4,7 +4,7 @@
 // factor: it needs a confirmation (a current passcode) first, then the new number's
 // code (SECURITY.md, sensitive actions).
 import type { Kysely } from 'kysely';
-import { encryptSecret } from '../crypto/secret-box.js';
+import { encryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { newId } from '../crypto/tokens.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { isCountryCode, normalizePhoneNumber } from '../domain/phone-numbers.js';
@@ -82,14 +82,15 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
     const cooldown = cooldownFailure(previous?.sms_sent_at ?? null, now);
     if (!cooldown.ok) return cooldown;
     await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).where('type', '=', 'sms').where('status', '=', 'pending').execute();
+    const methodId = newId();
     const method: TwoFactorMethod = {
       ...NO_METHOD_DETAILS,
-      id: newId(),
+      id: methodId,
       account_id: signedIn.account.id,
       user_id: user.id,
       type: 'sms',
       status: 'pending',
-      phone_ciphertext: encryptSecret(deps.keys, phone.value.e164),
+      phone_ciphertext: encryptSecret(deps.keys, phone.value.e164, sealedPlace('two_factor_methods', 'phone_ciphertext', methodId)),
       phone_last_digits: phone.value.lastDigits,
       created_at: now,
       expires_at: now + ENROLMENT_LIFETIME_IN_MILLISECONDS,

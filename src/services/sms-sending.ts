@@ -4,7 +4,7 @@
 // written to the outbox, so no provider is ever called for it. The text itself goes
 // through the outbox in the same transaction (delivered by the worker, retried there).
 import type { Kysely } from 'kysely';
-import { decryptSecret } from '../crypto/secret-box.js';
+import { decryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { hmacHex, newNumericCode } from '../crypto/tokens.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { limitKeyForAddress } from '../domain/network.js';
@@ -46,9 +46,9 @@ export function smsAvailable(deps: ServiceDeps): boolean {
   return deps.config.smsProvider !== 'off';
 }
 
-export function phoneOf(deps: ServiceDeps, method: Pick<TwoFactorMethod, 'phone_ciphertext'>): string {
+export function phoneOf(deps: ServiceDeps, method: Pick<TwoFactorMethod, 'id' | 'phone_ciphertext'>): string {
   if (!method.phone_ciphertext) throw new Error('an SMS factor without a phone number');
-  return decryptSecret(deps.keys, method.phone_ciphertext);
+  return decryptSecret(deps.keys, method.phone_ciphertext, sealedPlace('two_factor_methods', 'phone_ciphertext', method.id));
 }
 
 /** Refuses numbers outside the account's country allow-list (accounts.sms_allowed_countries). */

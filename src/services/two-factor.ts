@@ -3,7 +3,7 @@
 // also writes the recovery codes, so nobody is ever half-enrolled.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
+import { decryptSecret, encryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
@@ -79,16 +79,17 @@ export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
       if (!confirmed.ok) return confirmed;
     }
     await trx.deleteFrom('two_factor_methods').where('user_id', '=', signedIn.user.id).where('type', '=', 'totp').where('status', '=', 'pending').execute();
+    const methodId = newId();
     await trx
       .insertInto('two_factor_methods')
       .values({
         ...NO_METHOD_DETAILS,
-        id: newId(),
+        id: methodId,
         account_id: signedIn.account.id,
         user_id: signedIn.user.id,
         type: 'totp',
         status: 'pending',
-        secret_ciphertext: encryptSecret(deps.keys, Buffer.from(secret).toString('base64')),
+        secret_ciphertext: encryptSecret(deps.keys, Buffer.from(secret).toString('base64'), sealedPlace('two_factor_methods', 'secret_ciphertext', methodId)),
         algorithm: DEFAULT_TOTP_PARAMETERS.algorithm,
         digits: DEFAULT_TOTP_PARAMETERS.digits,
         period_seconds: DEFAULT_TOTP_PARAMETERS.periodInSeconds,
@@ -107,7 +108,7 @@ export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
 export async function pendingTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn): Promise<TotpEnrolment | null> {
   const pending = await findPendingMethod(deps.db, signedIn.user.id, 'totp');
   if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= deps.now()) return null;
-  const secret = new Uint8Array(Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext), 'base64'));
+  const secret = new Uint8Array(Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', pending.id)), 'base64'));
   return describeEnrolment(deps, signedIn, secret, pending.expires_at!);
 }
 
@@ -199,7 +200,7 @@ export async function verifyTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn,
     if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= now) {
       return fail<EnrolmentDone>('invalid_code', { message: 'This enrolment has expired. Start again to get a new QR code.' });
     }
-    const secret = new Uint8Array(Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext), 'base64'));
+    const secret = new Uint8Array(Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', pending.id)), 'base64'));
     const result = verifyTotp({ secret, code, timeInMilliseconds: now, parameters: DEFAULT_TOTP_PARAMETERS, lastUsedStep: null });
     if (!result.ok) return fail<EnrolmentDone>('invalid_code', { field: 'code', message: 'That code is not right. Check the time on your phone and enter the code the app shows now.' });
     return activateFactor(trx, deps, signedIn, { methodId: pending.id, type: 'totp', lastUsedStep: result.step, context });

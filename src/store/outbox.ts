@@ -3,7 +3,7 @@
 // links, codes) are encrypted at rest like every other secret.
 import { sql, type Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keys.js';
-import { decryptSecret, encryptSecret } from '../crypto/secret-box.js';
+import { decryptSecret, encryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { newId } from '../crypto/tokens.js';
 import type { Dialect } from './database.js';
 import type { Database, OutboxChannel, OutboxMessage } from './schema.js';
@@ -33,7 +33,7 @@ export async function enqueueMessage(db: Kysely<Database>, keys: KeyRing, messag
       user_id: message.userId,
       channel: message.channel,
       purpose: message.purpose,
-      payload_ciphertext: encryptSecret(keys, JSON.stringify(message.payload)),
+      payload_ciphertext: encryptSecret(keys, JSON.stringify(message.payload), sealedPlace('outbox_messages', 'payload_ciphertext', id)),
       status: 'pending',
       attempts: 0,
       next_attempt_at: now,
@@ -47,7 +47,7 @@ export async function enqueueMessage(db: Kysely<Database>, keys: KeyRing, messag
 }
 
 export function readPayload(keys: KeyRing, message: OutboxMessage): OutboxPayload | null {
-  return message.payload_ciphertext ? (JSON.parse(decryptSecret(keys, message.payload_ciphertext)) as OutboxPayload) : null;
+  return message.payload_ciphertext ? (JSON.parse(decryptSecret(keys, message.payload_ciphertext, sealedPlace('outbox_messages', 'payload_ciphertext', message.id))) as OutboxPayload) : null;
 }
 
 export function listMessages(db: Kysely<Database>, limit = 100): Promise<OutboxMessage[]> {

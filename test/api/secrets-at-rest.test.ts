@@ -41,7 +41,7 @@ describe('secrets at rest', () => {
         const secretHalf = secret.split('.')[1];
         if (secretHalf) assert.ok(!text.includes(secretHalf), 'the secret half of a token is in the database');
       }
-      assert.match(text, /v1\.k[a-z0-9]+\./, 'seeds are stored as versioned AES-GCM ciphertext with their key id');
+      assert.match(text, /v2\.k[a-z0-9]+\./, 'seeds are stored as versioned AES-GCM ciphertext with their key id');
     } finally {
       await app.close();
     }
@@ -70,7 +70,7 @@ describe('key rotation', () => {
       const after = JSON.parse(readFileSync(join(app.config.dataDir, 'keys.json'), 'utf8')).encryption_keys as { id: string }[];
       assert.deepEqual(after.map((k) => k.id), [report.active_key]);
       const rows = await app.runtime.store.db.selectFrom('two_factor_methods').select('secret_ciphertext').execute();
-      for (const row of rows) assert.ok(row.secret_ciphertext!.startsWith(`v1.${report.active_key}.`));
+      for (const row of rows) assert.ok(row.secret_ciphertext!.startsWith(`v2.${report.active_key}.`));
       // A fresh runtime reads the rotated key file; the seed still verifies.
       await app.runtime.close();
       const again = await startTestApp({ env: { TESSERA_DATA_DIR: app.config.dataDir, TESSERA_DATABASE_URL: app.config.databaseUrl }, clock: app.clock });
@@ -84,6 +84,39 @@ describe('key rotation', () => {
       }
     } finally {
       await app.close().catch(() => {});
+    }
+  });
+});
+
+describe('sealed values are bound to their place', () => {
+  it('a seed copied into another person\'s row does not open there: neither code signs in', async () => {
+    const app = await startTestApp();
+    try {
+      await setUpAccount(app);
+      const people: { email: string; authenticator: Authenticator }[] = [];
+      for (const email of ['ann@acme.test', 'bob@acme.test']) {
+        await addUser(app, { account: 'acme', email });
+        const token = await signInToken(app, { account: 'acme', email });
+        const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
+        const authenticator = new Authenticator(started.otpauth_uri);
+        assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode, 200);
+        people.push({ email, authenticator });
+      }
+      const db = app.runtime.deps.db;
+      const rows = await db.selectFrom('two_factor_methods').innerJoin('users', 'users.id', 'two_factor_methods.user_id').select(['two_factor_methods.id', 'users.email', 'secret_ciphertext']).execute();
+      const ann = rows.find((row) => row.email === 'ann@acme.test')!;
+      const bob = rows.find((row) => row.email === 'bob@acme.test')!;
+      // Someone who can write to the database gives Bob's row Ann's seed.
+      await db.updateTable('two_factor_methods').set({ secret_ciphertext: ann.secret_ciphertext }).where('id', '=', bob.id).execute();
+      for (const person of people) {
+        app.clock.advance(30_000);
+        const challenge = (await signIn(app, { account: 'acme', email: 'bob@acme.test' })).json().challenge_token;
+        const answer = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'totp', code: person.authenticator.code(app.clock.now()) } });
+        assert.equal(answer.statusCode, 400, `${person.email}'s code: ${answer.body}`);
+        assert.equal(answer.json().error.code, 'invalid_code', 'refused like a wrong code, never a 500');
+      }
+    } finally {
+      await app.close();
     }
   });
 });

@@ -123,7 +123,7 @@ for (const dialect of dialects()) {
 
       // Stored encrypted, only the last two digits in clear, the code as an HMAC.
       const row = await app.runtime.deps.db.selectFrom('two_factor_methods').selectAll().where('type', '=', 'sms').where('phone_last_digits', '=', phone.lastDigits).executeTakeFirstOrThrow();
-      assert.match(row.phone_ciphertext!, /^v1\.k[a-z0-9]+\./);
+      assert.match(row.phone_ciphertext!, /^v2\.k[a-z0-9]+\./);
       assert.ok(!JSON.stringify(row).includes(phone.e164.slice(2)));
       assert.ok(!JSON.stringify(row).includes(code));
       const mail = (await app.outbox()).find((m) => m.to === 'ann@acme.test' && /two-factor/i.test(m.subject));
@@ -422,7 +422,7 @@ describe('phone numbers at rest', () => {
         .map((name) => readFileSync(join(dataDir, name)).toString('latin1'))
         .join('\n');
       for (const secret of secrets) assert.ok(!dump.includes(secret), `the database files contain ${secret.slice(0, 3)}…`);
-      assert.ok(dump.includes('v1.k'), 'ciphertext is there');
+      assert.ok(dump.includes('v2.k'), 'ciphertext is there');
     } finally {
       await app.close();
     }

@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { loadKeyRing, type KeyRing } from '../../src/crypto/keys.js';
-import { decryptSecret } from '../../src/crypto/secret-box.js';
+import { decryptSecret, sealedPlace } from '../../src/crypto/secret-box.js';
 import { parseToken } from '../../src/crypto/tokens.js';
 import { normalizeRecoveryCode } from '../../src/domain/recovery-codes.js';
 import { createRuntime } from '../../src/runtime.js';
@@ -626,7 +626,7 @@ async function inspect(store: Store, check: CrashCheck, label: string): Promise<
   for (const person of check.people) {
     const user = byId.get(person.id)!;
     const totp = methods.find((method) => method.user_id === person.id && method.type === 'totp') ?? null;
-    const secret = totp?.secret_ciphertext ? decryptSecret(check.keys, totp.secret_ciphertext) : null;
+    const secret = totp?.secret_ciphertext ? decryptSecret(check.keys, totp.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', totp.id)) : null;
     const secretOf = (auth: Authenticator | null) => (auth ? Buffer.from(auth.totp.secret.bytes).toString('base64') : null);
     const unused = new Set(codes.filter((code) => code.user_id === person.id && code.kind === 'user' && code.used_at === null).map((code) => code.code_hmac));
     const hmacOf = (code: string) => recoveryCodeHmac(check.keys, normalizeRecoveryCode(code)!);
