@@ -7,7 +7,7 @@ import { tsImport } from 'tsx/esm/api';
 
 const src = (path) => tsImport(new URL(`../../src/${path}`, import.meta.url).href, import.meta.url);
 const { loadKeyRing } = await src('crypto/keys.ts');
-const { encryptSecret } = await src('crypto/secret-box.ts');
+const { encryptSecret, sealedPlace } = await src('crypto/secret-box.ts');
 const { generateRecoveryCodes, normalizeRecoveryCode } = await src('domain/recovery-codes.ts');
 const { recoveryCodeHmac } = await src('services/second-factor.ts');
 
@@ -32,7 +32,8 @@ parentPort.on('message', ({ from, to }) => {
   const out = [];
   for (let index = from; index < to; index++) {
     const key = createHmac('sha256', seedKey).update(`${label}:${index}`).digest().subarray(0, seedBytes);
-    out.push(id(), id(), encryptSecret(ring, key.toString('base64')));
+    const methodId = id();
+    out.push(id(), methodId, encryptSecret(ring, key.toString('base64'), sealedPlace('two_factor_methods', 'secret_ciphertext', methodId)));
     for (const code of generateRecoveryCodes(bytes, 10)) out.push(id(), recoveryCodeHmac(ring, normalizeRecoveryCode(code)));
   }
   parentPort.postMessage({ from, to, out });
