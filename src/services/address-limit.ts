@@ -13,7 +13,14 @@ export async function underAddressLimit<T>(deps: Pick<ServiceDeps, 'limits'>, co
   const addressKey = limitKeyForAddress(context.ip);
   const reserved = await deps.limits.failuresByAddress.hit(addressKey);
   if (!reserved.allowed) return fail('rate_limited', { retryAfterSeconds: reserved.retryAfterSeconds });
-  const result = await check();
+  let result: Result<T>;
+  try {
+    result = await check();
+  } catch (error) {
+    // An outage compared nothing: no failure to count.
+    await deps.limits.failuresByAddress.refund(addressKey);
+    throw error;
+  }
   if (result.ok || !COUNTED_FAILURES.has(result.failure.code)) await deps.limits.failuresByAddress.refund(addressKey);
   return result;
 }

@@ -32,8 +32,16 @@ export async function checkPasswordUnderLimits(
     if (!byAddress.allowed) return { kind: 'address_limited', retryAfterSeconds: byAddress.retryAfterSeconds };
   }
   const byUser = await limits.passwordFailuresByUser.hit(input.userKey);
-  // A locked person still costs one argon2id, so the answer time does not tell.
-  const right = byUser.allowed && input.passwordHash !== null ? await deps.hasher.verify(input.passwordHash, input.password) : await deps.hasher.verifyDummy(input.password);
+  let right: boolean;
+  try {
+    // A locked person still costs one argon2id, so the answer time does not tell.
+    right = byUser.allowed && input.passwordHash !== null ? await deps.hasher.verify(input.passwordHash, input.password) : await deps.hasher.verifyDummy(input.password);
+  } catch (error) {
+    // Nothing was compared (hashing overloaded: a 503): the attempt is no failure.
+    if (input.addressKey !== null) await limits.failuresByAddress.refund(input.addressKey);
+    await limits.passwordFailuresByUser.refund(input.userKey);
+    throw error;
+  }
   if (!byUser.allowed) return { kind: 'locked', retryAfterSeconds: byUser.retryAfterSeconds };
   if (right) {
     // Only failures count: the address gets its reservation back, and the person's

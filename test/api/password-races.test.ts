@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import { HashingOverloadedError } from '../../src/crypto/passwords.js';
 import { checkPasswordUnderLimits } from '../../src/services/password-attempts.js';
 import { userLimitKey } from '../../src/services/sign-in.js';
 import { REDIS_URL, STRONG_PASSWORD, addUser, dialects, setUpAccount, signIn, signInToken, skipReason, startTestApp, type DialectName, type TestApp } from '../support/harness.js';
@@ -105,6 +106,24 @@ for (const backend of backends) {
       assert.ok(answers.every((a) => a.statusCode === 401 || a.statusCode === 429), answers.map((a) => a.statusCode).join(','));
       assert.equal(answers[49]!.statusCode, 429, answers[49]!.body);
       assert.equal((await signIn(app, { account: 'acme', email: 'changer@acme.test', password: 'a brand new passphrase 9281' })).statusCode, 401, 'the password did not change');
+    });
+
+    it('sign-ins refused because hashing is overloaded (503) count as no failure: the address is not limited afterwards', async () => {
+      const hasher = app.runtime.deps.hasher;
+      const verifyDummy = hasher.verifyDummy;
+      hasher.verifyDummy = async () => {
+        throw new HashingOverloadedError('too many password checks waiting');
+      };
+      try {
+        for (let i = 0; i < 120; i += 1) {
+          const answer = await signIn(app, { account: 'acme', email: `burst-${i}@acme.test`, password: WRONG, ip: '203.0.113.90' });
+          assert.equal(answer.statusCode, 503, answer.body);
+        }
+      } finally {
+        hasher.verifyDummy = verifyDummy;
+      }
+      const after = await signIn(app, { account: 'acme', email: 'nobody-here@acme.test', password: WRONG, ip: '203.0.113.90' });
+      assert.equal(after.statusCode, 401, 'a wrong password, not 429: the 503s were not counted');
     });
 
     it('each lock lasts twice as long as the one before (15, 30, 60 minutes), and a right password starts again at 15', async () => {
