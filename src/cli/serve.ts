@@ -21,7 +21,9 @@ export async function serve(config: Config): Promise<void> {
     { threads: lowered.length },
     lowered.length > 0 ? 'password hashing runs at a lower priority than the event loop' : 'password hashing runs at the priority of the event loop (no per-thread priorities here)',
   );
-  await app.listen({ host: config.host, port: config.port });
+  // The address people open is TESSERA_BASE_URL (security keys work there only), not
+  // the socket's: the log says both, the one to open first.
+  await app.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `Open ${config.baseUrl} (listening on ${address})` });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   process.stdout.write(`\n${config.productName} is running at ${config.baseUrl} (listening on ${config.host}:${port}, ${config.mode} mode, ${runtime.store.dialect}).\n`);

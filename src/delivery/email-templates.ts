@@ -1,3 +1,5 @@
+import { formatMoment } from '../domain/dates.js';
+
 // Every email Tessera sends, in one place so a rebrand is one product name away.
 // Each mail names the account, the time, the browser and the address, and says what
 // to do if it was not you. None holds a recovery code, a seed or a passcode, except
@@ -5,6 +7,8 @@
 export interface MailContext {
   productName: string;
   accountName: string;
+  /** What the sign-in page asks for as "Account". */
+  accountSlug: string;
   baseUrl: string;
   /** ms since the epoch */
   at: number;
@@ -23,7 +27,7 @@ function escapeHtml(value: string): string {
 }
 
 function when(context: MailContext): string {
-  return new Date(context.at).toUTCString();
+  return formatMoment(context.at);
 }
 
 function recoveryCodes(count: number): string {
@@ -47,7 +51,8 @@ interface MailParts {
 
 function compose(context: MailContext, parts: MailParts): Mail {
   const details = [
-    `Account: ${context.accountName}`,
+    `Account: ${context.accountName} (short name: ${context.accountSlug})`,
+    `Sign in: ${context.baseUrl}/sign-in?account=${encodeURIComponent(context.accountSlug)}`,
     `When: ${when(context)}`,
     `Browser: ${context.browser ?? 'unknown'}`,
     `IP address: ${context.ip ?? 'unknown'}`,
@@ -196,11 +201,18 @@ export const mails = {
       notYou: 'If you did not expect this, tell your account admin.',
     });
   },
+  signInUnlockedByAdmin(context: MailContext, input: { adminName: string }): Mail {
+    return compose(context, {
+      subject: 'An admin unlocked your sign-in',
+      lines: [`${input.adminName}, an admin of ${context.accountName}, lifted the pause on your sign-in that too many wrong passwords or passcodes had set. You can sign in again.`],
+      notYou: `If the wrong attempts were not yours, someone may know your password: change it at ${context.baseUrl}/profile/security.`,
+    });
+  },
   recoveryCodeIssuedByAdmin(context: MailContext, input: { adminName: string; expiresAt: number }): Mail {
     return compose(context, {
       subject: 'An admin issued a recovery code for you',
       lines: [
-        `${input.adminName}, an admin of ${context.accountName}, issued a one-time recovery code for you. It works once, until ${new Date(input.expiresAt).toUTCString()}.`,
+        `${input.adminName}, an admin of ${context.accountName}, issued a one-time recovery code for you. It works once, until ${formatMoment(input.expiresAt)}.`,
         'After signing in with it you will set up two-factor authentication again.',
       ],
       notYou: 'If you did not ask for this, tell your account admin at once: someone may be trying to take over your sign-in.',
@@ -214,8 +226,14 @@ export const mails = {
       notYou: `If you are not setting up two-factor authentication, someone knows your password: change it now at ${context.baseUrl}/profile/security and tell your account admin. Do not give this code to anyone.`,
     });
   },
-  newComputer(context: MailContext): Mail {
-    return compose(context, { subject: 'Sign-in from a new computer', lines: ['Your account was signed in to from a computer we had not seen before.'] });
+  newComputer(context: MailContext, input: { trusted?: boolean } = {}): Mail {
+    return compose(context, {
+      subject: input.trusted ? 'Sign-in from a new computer, now trusted' : 'Sign-in from a new computer',
+      lines: [
+        'Your account was signed in to from a computer we had not seen before.',
+        ...(input.trusted ? ['It was trusted to skip the passcode at sign-in. You can forget it at any time in Security settings.'] : []),
+      ],
+    });
   },
   computerTrusted(context: MailContext): Mail {
     return compose(context, {

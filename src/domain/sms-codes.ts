@@ -9,7 +9,9 @@ export const SMS_RESEND_COOLDOWN_IN_MILLISECONDS = 30 * 1000;
 /** Send quotas (SECURITY.md, anti-pumping). Each is a window in which at most that
  * many texts go out; past it the answer is 429 and no provider is called. */
 export const SMS_QUOTAS = {
-  perPerson: { points: 5, windowInSeconds: 60 * 60 },
+  /** Enough for an enrolment and a few sign-ins with a resend in one sitting; the
+   * per-number, per-address and per-account ceilings are what stop pumping. */
+  perPerson: { points: 10, windowInSeconds: 60 * 60 },
   perNumber: { points: 10, windowInSeconds: 24 * 60 * 60 },
   /** Per client address (IPv6 per /64): one office may sign in many people. */
   perAddress: { points: 20, windowInSeconds: 60 * 60 },

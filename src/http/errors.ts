@@ -21,8 +21,8 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   invalid_token: { status: 400, message: 'This link is not valid any more. Ask for a new one.' },
   invalid_challenge: { status: 401, message: 'This sign-in has expired. Sign in again.' },
   invalid_code: { status: 400, message: 'That code is not right. Check it and try again.' },
-  two_factor_locked: { status: 429, message: 'Too many wrong codes. Try again later.' },
-  rate_limited: { status: 429, message: 'Too many attempts. Try again later.' },
+  two_factor_locked: { status: 429, message: 'Too many wrong codes.' },
+  rate_limited: { status: 429, message: 'Too many attempts.' },
   confirmation_required: { status: 403, message: 'Confirm with a current passcode, a recovery code or your password.' },
   passcode_required: { status: 403, message: 'Enter a current passcode to continue.' },
   two_factor_already_enabled: { status: 409, message: 'Two-factor authentication is already on with this method.' },
@@ -55,9 +55,14 @@ export function retryMessage(seconds: number): string {
   return `Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
 }
 
+/** Failures that are about waiting: their message ends with when to try again. */
+const WAIT_CODES: ReadonlySet<ErrorCode> = new Set(['two_factor_locked', 'rate_limited']);
+
 export function messageFor(failure: Failure | { code: ErrorCode; message?: string; retryAfterSeconds?: number }): string {
-  const base = failure.message ?? ERROR_TABLE[failure.code].message;
-  return failure.retryAfterSeconds !== undefined && !failure.message ? `${base} ${retryMessage(failure.retryAfterSeconds)}` : base;
+  if (failure.message) return failure.message;
+  const base = ERROR_TABLE[failure.code].message;
+  if (failure.retryAfterSeconds !== undefined) return `${base} ${retryMessage(failure.retryAfterSeconds)}`;
+  return WAIT_CODES.has(failure.code) ? `${base} Try again later.` : base;
 }
 
 export interface ApiErrorBody {

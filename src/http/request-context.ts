@@ -64,4 +64,8 @@ export const COOKIE = {
   csrf: 'tessera_csrf',
   trustedDevice: 'tessera_trusted_device',
   device: 'tessera_device',
+  /** The account last signed in to on this computer, to fill in the sign-in form. */
+  lastAccount: 'tessera_last_account',
+  /** An admin-issued recovery code, sealed, shown once after the POST that made it. */
+  issuedCode: 'tessera_issued_code',
 } as const;

@@ -18,6 +18,7 @@ import type { Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
 import { liftPasscodeLock, lockUserRow, recoveryCodeHmac } from './second-factor.js';
+import { userLimitKey } from './sign-in.js';
 import { endEveryWayIn, type SignedIn } from './sessions.js';
 import { removeAllFactors } from './two-factor.js';
 
@@ -64,9 +65,9 @@ export async function issueRecoveryCodeFor(
   helper: Helper,
   input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
 ): Promise<Result<{ code: string; expiresAt: number }>> {
-  return withConfirmation(deps, helper, input, async (trx, target, reason) => {
+  const issued = await withConfirmation(deps, helper, input, async (trx, target, reason) => {
     if (target.two_factor_enabled !== 1) {
-      return fail<{ code: string; expiresAt: number }>('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' });
+      return fail<{ code: string; expiresAt: number; target: User }>('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' });
     }
     const now = deps.now();
     // The code exists because the device is presumed lost: whoever holds it or a
@@ -103,8 +104,12 @@ export async function issueRecoveryCodeFor(
       context: input.context,
       compose: (c) => mails.recoveryCodeIssuedByAdmin(c, { adminName: helper.name, expiresAt }),
     });
-    return ok({ code, expiresAt });
+    return ok({ code, expiresAt, target });
   });
+  if (!issued.ok) return issued;
+  // The person must be able to reach the code's step: a password lock goes too.
+  await liftPasswordLock(deps, helper.account, issued.value.target);
+  return ok({ code: issued.value.code, expiresAt: issued.value.expiresAt });
 }
 
 export async function resetTwoFactorFor(
@@ -112,7 +117,7 @@ export async function resetTwoFactorFor(
   helper: Helper,
   input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
 ): Promise<Result<null>> {
-  return withConfirmation(deps, helper, input, async (trx, target, reason) => {
+  const reset = await withConfirmation(deps, helper, input, async (trx, target, reason) => {
     const now = deps.now();
     const hadTwoFactor = target.two_factor_enabled === 1;
     await removeAllFactors(trx, target, now);
@@ -125,8 +130,57 @@ export async function resetTwoFactorFor(
       now,
     );
     await emailUser(trx, deps, { account: helper.account, user: target, purpose: 'two_factor_reset', context: input.context, compose: (c) => mails.twoFactorResetByAdmin(c, { adminName: helper.name }) });
-    return ok(null);
+    return ok(target);
   });
+  if (!reset.ok) return reset;
+  await liftPasswordLock(deps, helper.account, reset.value);
+  return ok(null);
+}
+
+export interface SignInLocks {
+  /** Until when wrong passcodes pause the second step, or null. */
+  passcodeLockedUntil: number | null;
+  /** Seconds until wrong passwords stop pausing sign-in, or null. */
+  passwordLockedForSeconds: number | null;
+}
+
+/** What pauses this person's sign-in now, for the admin who may lift it. */
+export async function signInLocksOf(deps: ServiceDeps, account: Account, user: User): Promise<SignInLocks> {
+  const password = await deps.limits.passwordFailuresByUser.check(userLimitKey(account.slug, user.email));
+  return {
+    passcodeLockedUntil: user.passcode_locked_until !== null && user.passcode_locked_until > deps.now() ? user.passcode_locked_until : null,
+    passwordLockedForSeconds: password.allowed ? null : password.retryAfterSeconds,
+  };
+}
+
+/** The person's password lock lifted too, once the action that lifts it is committed. */
+async function liftPasswordLock(deps: ServiceDeps, account: Account, user: User): Promise<void> {
+  const key = userLimitKey(account.slug, user.email);
+  await deps.limits.passwordFailuresByUser.reset(key);
+  await deps.limits.passwordLocksByUser.reset(key);
+}
+
+/** Lifts what pauses a person's sign-in (wrong passwords or passcodes), with the
+ * admin's confirmation and a reason; audited, and the person is emailed. */
+export async function unlockSignInFor(
+  deps: ServiceDeps,
+  helper: Helper,
+  input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
+): Promise<Result<null>> {
+  const result = await withConfirmation(deps, helper, input, async (trx, target, reason) => {
+    const now = deps.now();
+    await liftPasscodeLock(trx, target, now);
+    await appendAuditEvent(
+      trx,
+      { accountId: helper.account.id, type: 'sign_in_unlocked_by_admin', actorUserId: helper.admin?.user.id ?? null, subjectUserId: target.id, ip: input.context.ip, userAgent: input.context.userAgent, reason, details: { by: helper.admin ? 'admin' : 'cli' } },
+      now,
+    );
+    await emailUser(trx, deps, { account: helper.account, user: target, purpose: 'sign_in_unlocked', context: input.context, compose: (c) => mails.signInUnlockedByAdmin(c, { adminName: helper.name }) });
+    return ok(target);
+  });
+  if (!result.ok) return result;
+  await liftPasswordLock(deps, helper.account, result.value);
+  return ok(null);
 }
 
 /** For the operator's command line, when the only admin is locked out. */

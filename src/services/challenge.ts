@@ -43,6 +43,7 @@ export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, tok
   const found = await findChallengeWithOwner(db, parsed.id);
   if (!found || !secretMatches(parsed.secret, found.row.secret_hash)) return fail('invalid_challenge');
   const { row: challenge, user, account } = found;
+  if (challenge.state === 'locked') return fail('invalid_challenge', { message: 'Too many wrong codes for this sign-in. Sign in again.' });
   if (challenge.state !== 'pending' || challenge.expires_at <= deps.now()) return fail('invalid_challenge');
   if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
   const activeMethods = await listActiveMethods(db, user.id);
@@ -91,7 +92,10 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
     });
     if (!verified.ok) {
       if (verified.failure.code === 'invalid_code' || verified.failure.code === 'two_factor_locked') {
-        await countChallengeFailure(trx, challenge.id, CHALLENGE_ATTEMPT_LIMIT);
+        const attempts = await countChallengeFailure(trx, challenge.id, CHALLENGE_ATTEMPT_LIMIT);
+        if (attempts >= CHALLENGE_ATTEMPT_LIMIT && verified.failure.code === 'invalid_code') {
+          return fail<SignInOutcome>('invalid_code', { field: 'code', message: `${verified.failure.message ?? 'That code is not right.'} That was the last try for this sign-in: sign in again.` });
+        }
       }
       return verified;
     }
@@ -116,10 +120,11 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
     }
 
-    const trusted = input.rememberDevice ? await rememberDevice(trx, deps, { account, user, context }) : null;
+    const trusting = input.rememberDevice && account.trusted_device_days > 0;
+    const mailedNewComputer = await noteSignInDevice(trx, deps, { account, user, context, trusted: trusting });
+    const trusted = trusting ? await rememberDevice(trx, deps, { account, user, context, mailed: mailedNewComputer }) : null;
     const session = await startSession(trx, deps, { account, user, kind: 'full', context, passcodeVerifiedAt: now, viaTrustedDevice: false, trustedDeviceId: trusted?.id ?? null });
     await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_succeeded', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, first_factor: challenge.first_factor } }, now);
-    await noteSignInDevice(trx, deps, { account, user, context });
     if (method === 'recovery_code') {
       const left = await recoveryCodesLeft(trx, user.id, now);
       await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });

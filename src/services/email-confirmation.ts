@@ -18,7 +18,7 @@ import type { SignedIn } from './sessions.js';
 const CODE_LIFETIME_IN_MILLISECONDS = 10 * 60 * 1000;
 const RESEND_COOLDOWN_IN_MILLISECONDS = 30 * 1000;
 const TRIES_PER_CODE = 5;
-/** Codes sent per person per hour, as many as texts (SMS_QUOTAS.perPerson). */
+/** Codes emailed per person per hour: the first step of an enrolment needs one or two. */
 const CODES_PER_HOUR = 5;
 const HOUR_IN_MILLISECONDS = 60 * 60 * 1000;
 

@@ -7,10 +7,11 @@ import { enqueueMessage } from '../store/outbox.js';
 import type { Account, Database, User } from '../store/schema.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 
-export function mailContext(deps: ServiceDeps, account: Pick<Account, 'name'>, context: RequestContext): MailContext {
+export function mailContext(deps: ServiceDeps, account: Pick<Account, 'name' | 'slug'>, context: RequestContext): MailContext {
   return {
     productName: deps.config.productName,
     accountName: account.name,
+    accountSlug: account.slug,
     baseUrl: deps.config.baseUrl,
     at: deps.now(),
     browser: context.userAgent ? describeBrowser(context.userAgent) : null,

@@ -15,7 +15,7 @@ import { mails } from '../delivery/email-templates.js';
 import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { preparedQuery } from '../store/prepared.js';
-import { consumeRecoveryCode } from '../store/recovery-codes.js';
+import { consumeRecoveryCode, wasRecoveryCodeUsed } from '../store/recovery-codes.js';
 import type { Database, TwoFactorMethod, User } from '../store/schema.js';
 import { claimTotpStep, countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
@@ -65,7 +65,7 @@ const passcodeAccepted = preparedQuery<{ id: string; now: number; signedInAt: nu
 
 /** Counts a wrong code on the person's one failure counter (any factor, and emailed
  * codes too), locking the person at the limit; the caller holds the person's row. */
-export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, user: User, method: string, context: RequestContext): Promise<Result<never>> {
+export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, user: User, method: string, context: RequestContext, message?: string): Promise<Result<never>> {
   const now = deps.now();
   const row = await db
     .updateTable('users')
@@ -91,7 +91,7 @@ export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, 
     if (account) await emailUser(db, deps, { account, user, purpose: 'passcode_locked', context, compose: (c) => mails.passcodeLocked(c) });
     return fail('two_factor_locked', { retryAfterSeconds: retryAfterSeconds(lockedUntil, now) });
   }
-  return fail('invalid_code', { field: 'code' });
+  return fail('invalid_code', { field: 'code', ...(message ? { message } : {}) });
 }
 
 /** A TOTP seed, or null when it does not open where it is stored: a value moved there
@@ -104,9 +104,11 @@ function openSeed(deps: ServiceDeps, methodId: string, sealed: string): Buffer |
   }
 }
 
-async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, rawCode: string, activeMethods: TwoFactorMethod[] | undefined): Promise<boolean> {
+/** `'used'`: the code was right once and is spent (a replay). */
+async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, rawCode: string, activeMethods: TwoFactorMethod[] | undefined): Promise<boolean | 'used'> {
   const code = normalizePasscodeInput(rawCode);
   if (code === null) return false;
+  let replayed = false;
   const methods = activeMethods ?? (await listActiveMethods(db, user.id));
   const now = deps.now();
   for (const method of methods) {
@@ -120,13 +122,17 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
       parameters: { algorithm: (method.algorithm ?? 'SHA1') as TotpAlgorithm, digits: method.digits ?? 6, periodInSeconds: method.period_seconds ?? 30 },
       lastUsedStep: method.last_used_step,
     });
-    if (!result.ok) continue;
+    if (!result.ok) {
+      replayed ||= result.reason === 'replayed';
+      continue;
+    }
     // A code is accepted once, even when the same code arrives twice at the same
     // instant. The method must still be active: it may have been read before this
     // transaction locked the person.
     if (await claimTotpStep(db, { id: method.id, step: result.step, now })) return true;
+    replayed = true;
   }
-  return false;
+  return replayed ? 'used' : false;
 }
 
 /** The person's passcode lock, while it lasts: even the right code is refused. */
@@ -180,13 +186,19 @@ export async function verifySecondFactor(
   }
   const code = typeof input.factor.code === 'string' ? input.factor.code : '';
   let success: SecondFactorSuccess | null = null;
+  // A spent code still counts as a failure, but the person is told why it failed.
+  let spent: string | undefined;
   if (method === 'totp') {
-    if (await checkTotp(db, deps, user, code, input.activeMethods)) success = { method: 'totp', recoveryCodeKind: null };
+    const checked = await checkTotp(db, deps, user, code, input.activeMethods);
+    if (checked === true) success = { method: 'totp', recoveryCodeKind: null };
+    else if (checked === 'used') spent = 'That passcode was already used. Wait for the next one in your app.';
   } else if (method === 'recovery_code') {
     const canonical = normalizeRecoveryCode(code);
     if (canonical !== null) {
-      const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac: recoveryCodeHmac(deps.keys, canonical), now });
+      const codeHmac = recoveryCodeHmac(deps.keys, canonical);
+      const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac, now });
       if (kind) success = { method: 'recovery_code', recoveryCodeKind: kind };
+      else if (await wasRecoveryCodeUsed(db, { userId: user.id, codeHmac })) spent = 'That recovery code was already used. Each code works once: use another one.';
     }
   } else if (method === 'webauthn' && input.securityKeyCheck) {
     // A key counts as a passcode for every rule: a bad signature is a failure here too.
@@ -196,7 +208,7 @@ export async function verifySecondFactor(
     if (typeof verdict === 'object') return { ok: false, failure: verdict };
     if (verdict) success = { method: 'sms', recoveryCodeKind: null };
   }
-  if (!success) return countCodeFailure(db, deps, user, method, input.context);
+  if (!success) return countCodeFailure(db, deps, user, method, input.context, spent);
   if (input.claim) {
     const claimed = await input.claim(db);
     if (claimed) return { ok: false, failure: claimed };

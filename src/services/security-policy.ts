@@ -107,6 +107,12 @@ function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBu
   return ok(next);
 }
 
+/** Checks a change before anything is asked of the admin (the review step). */
+export function checkPolicyChange(deps: ServiceDeps, account: Account, change: PolicyChange): Result<null> {
+  const validated = validate(change, policyOf(account), deps.config.smsDailyBudget);
+  return validated.ok ? ok(null) : validated;
+}
+
 export async function updateSecurityPolicy(
   deps: ServiceDeps,
   admin: SignedIn,
@@ -120,14 +126,14 @@ export async function updateSecurityPolicy(
   const passwordChecked = await confirmPasswordFirst(deps, admin, confirmation);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
-    const confirmed = await confirm(trx, deps, admin, confirmation, context, passwordChecked.value);
-    if (!confirmed.ok) return confirmed;
-    const now = deps.now();
     const next = validated.value;
     if (next.securityKeysForAdmins && !current.securityKeysForAdmins && !(await listActiveMethods(trx, admin.user.id)).some((m) => m.type === 'webauthn')) {
       // The admin turning it on would be the first one sent to add a key.
       return fail<SecurityPolicy>('security_key_required', { field: 'require_security_keys_for_admins', message: 'Add a security key to your own sign-in before you require them for admins.' });
     }
+    const confirmed = await confirm(trx, deps, admin, confirmation, context, passwordChecked.value);
+    if (!confirmed.ok) return confirmed;
+    const now = deps.now();
     const turnedOn = current.requireTwoFactor === 'off' && next.requireTwoFactor === 'staff';
     const since = next.requireTwoFactor === 'off' ? null : turnedOn ? now : current.requireTwoFactorSince;
     await updateAccount(trx, admin.account.id, {

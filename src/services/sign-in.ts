@@ -5,7 +5,8 @@ import { limitKeyForAddress } from '../domain/network.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
 import { mails } from '../delivery/email-templates.js';
-import { findAccountBySlug } from '../store/accounts.js';
+import { findAccountBySlug, findAccountsByName } from '../store/accounts.js';
+import type { Account } from '../store/schema.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -24,10 +25,20 @@ export function userLimitKey(accountSlug: string, email: string): string {
   return `${normalizeSlug(accountSlug)}:${normalizeEmail(email)}`;
 }
 
+/** The account a person typed: its short name, or its display name where exactly one
+ * account has it (people remember "Acme Support" more than "acme-support"). Both are
+ * looked up every time, so the work does not depend on which was typed. */
+export async function findSignInAccount(db: ServiceDeps['db'], typed: string): Promise<Account | undefined> {
+  const bySlug = await findAccountBySlug(db, normalizeSlug(typed));
+  const byName = await findAccountsByName(db, typed.trim());
+  return bySlug ?? (byName.length === 1 ? byName[0] : undefined);
+}
+
 export async function signInWithPassword(deps: ServiceDeps, input: PasswordSignIn, context: RequestContext): Promise<Result<SignInOutcome>> {
-  const slug = normalizeSlug(input.account);
+  const account = await findSignInAccount(deps.db, input.account);
+  // The person's limit is counted under the account's own short name, whichever name was typed.
+  const slug = account?.slug ?? normalizeSlug(input.account);
   const email = normalizeEmail(input.email);
-  const account = await findAccountBySlug(deps.db, slug);
   const user = account ? await new AccountUsers(deps.db, account.id).findByEmail(email) : undefined;
   const usable = user !== undefined && user.suspended_at === null ? user : undefined;
 

@@ -71,16 +71,17 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsEnrolmentStarted>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail('unauthorized');
-    if (addingFactorNeedsConfirmation(signedIn, user, deps.now()) || input.confirmation !== undefined) {
-      const confirmed = await confirm(trx, deps, { ...signedIn, user }, input.confirmation, context, passwordChecked.value);
-      if (!confirmed.ok) return confirmed;
-    }
     const now = deps.now();
     // Starting again voids the previous number's code; the cooldown still holds, so
-    // restarting is no way around "Send again".
+    // restarting is no way around "Send again". Checked before the confirmation, so a
+    // refused start does not spend a recovery code.
     const previous = await livePending(trx, deps, user.id);
     const cooldown = cooldownFailure(previous?.sms_sent_at ?? null, now);
     if (!cooldown.ok) return cooldown;
+    if (addingFactorNeedsConfirmation(signedIn, user, now) || input.confirmation !== undefined) {
+      const confirmed = await confirm(trx, deps, { ...signedIn, user }, input.confirmation, context, passwordChecked.value);
+      if (!confirmed.ok) return confirmed;
+    }
     await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).where('type', '=', 'sms').where('status', '=', 'pending').execute();
     const methodId = newId();
     const method: TwoFactorMethod = {

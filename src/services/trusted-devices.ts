@@ -48,7 +48,7 @@ export async function checkTrustedDevice(
 export async function rememberDevice(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  input: { account: Account; user: User; context: RequestContext },
+  input: { account: Account; user: User; context: RequestContext; /** Already said in the new-computer mail. */ mailed?: boolean },
 ): Promise<{ id: string; token: string } | null> {
   if (input.account.trusted_device_days <= 0) return null;
   const now = deps.now();
@@ -72,6 +72,6 @@ export async function rememberDevice(
     { accountId: input.account.id, type: 'device_trusted', actorUserId: input.user.id, subjectUserId: input.user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { device_id: issued.id } },
     now,
   );
-  await emailUser(db, deps, { account: input.account, user: input.user, purpose: 'device_trusted', context: input.context, compose: (c) => mails.computerTrusted(c) });
+  if (!input.mailed) await emailUser(db, deps, { account: input.account, user: input.user, purpose: 'device_trusted', context: input.context, compose: (c) => mails.computerTrusted(c) });
   return { id: issued.id, token: issued.token };
 }

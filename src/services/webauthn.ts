@@ -160,13 +160,13 @@ export async function startKeyRegistration(
   return deps.db.transaction().execute(async (trx) => {
     const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail<PublicKeyCredentialCreationOptionsJSON>('unauthorized');
-    if ((addingFactorNeedsConfirmation(signedIn, user, deps.now()) && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {
-      const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
-      if (!confirmed.ok) return confirmed;
-    }
     const keys = await listSecurityKeys(trx, user.id);
     if (keys.length >= MAX_KEYS_PER_PERSON) {
       return fail<PublicKeyCredentialCreationOptionsJSON>('invalid_request', { message: `You can have at most ${MAX_KEYS_PER_PERSON} security keys. Remove one first.` });
+    }
+    if ((addingFactorNeedsConfirmation(signedIn, user, deps.now()) && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {
+      const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
+      if (!confirmed.ok) return confirmed;
     }
     const { generateRegistrationOptions } = await simpleWebAuthn();
     const options = await generateRegistrationOptions({
@@ -406,8 +406,8 @@ export async function removeSecurityKey(
     const active = await listActiveMethods(trx, signedIn.user.id);
     const key = active.find((m) => m.id === keyId && m.type === 'webauthn');
     if (!key) return fail<null>('not_found', { message: 'There is no such security key.' });
-    const confirmed = await confirm(trx, deps, signedIn, input.confirmation, context, passwordChecked.value);
-    if (!confirmed.ok) return confirmed;
+    // Whether the removal is allowed, before the confirmation is checked: a refused
+    // removal must not spend a recovery code.
     const others = active.filter((m) => m.id !== key.id);
     if (others.length === 0) {
       return fail<null>(requiredByAccount(signedIn.account, signedIn.user) ? 'two_factor_required_by_account' : 'last_two_factor_method', {
@@ -417,6 +417,8 @@ export async function removeSecurityKey(
     if (mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account)) && !others.some((m) => m.type === 'webauthn')) {
       return fail<null>('security_key_required', { message: 'Your account requires admins to use a security key. Add another key before you remove this one.' });
     }
+    const confirmed = await confirm(trx, deps, signedIn, input.confirmation, context, passwordChecked.value);
+    if (!confirmed.ok) return confirmed;
     const now = deps.now();
     await trx.deleteFrom('two_factor_methods').where('id', '=', key.id).execute();
     await deleteTrustedDevices(trx, signedIn.user.id);

@@ -6,6 +6,12 @@ export function findAccountBySlug(db: Kysely<Database>, slug: string): Promise<A
   return db.selectFrom('accounts').selectAll().where('slug', '=', slug).executeTakeFirst();
 }
 
+/** The accounts whose display name is this one, ignoring case (at most two: enough to
+ * tell whether it is unambiguous). */
+export function findAccountsByName(db: Kysely<Database>, name: string): Promise<Account[]> {
+  return db.selectFrom('accounts').selectAll().where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase())).limit(2).execute();
+}
+
 export function findAccountById(db: Kysely<Database>, id: string): Promise<Account | undefined> {
   return db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -37,6 +37,12 @@ export async function consumeRecoveryCode(db: Kysely<Database>, input: { userId:
   return row?.kind ?? null;
 }
 
+/** Whether this code was one of the person's and is spent (to say so, not "not right"). */
+export async function wasRecoveryCodeUsed(db: Kysely<Database>, input: { userId: string; codeHmac: string }): Promise<boolean> {
+  const row = await db.selectFrom('recovery_codes').select('id').where('user_id', '=', input.userId).where('code_hmac', '=', input.codeHmac).where('used_at', 'is not', null).executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function deleteAllRecoveryCodes(db: Kysely<Database>, userId: string): Promise<void> {
   await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
 }

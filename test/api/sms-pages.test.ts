@@ -173,7 +173,8 @@ describe('text messages in the pages (sqlite)', () => {
     app.clock.advance(30_000);
     const again = await browser.post('/sign-in/two-factor/sms', { _csrf: csrf });
     assert.equal(again.statusCode, 303);
-    assert.equal(again.headers.location, '/sign-in/two-factor?method=sms');
+    assert.equal(again.headers.location, '/sign-in/two-factor?method=sms&sent=again');
+    assert.match(text((await browser.get(again.headers.location as string)).body), /The code we texted before no longer works/, 'a resent text says the first code is void');
     assert.equal((await textsTo(app, phone.e164)).length, before + 2);
     const done = await browser.post('/sign-in/two-factor', { _csrf: csrf, method: 'sms', code: await latestCode(app, phone.e164), remember: '1' });
     assert.equal(done.statusCode, 303, done.body.slice(0, 400));

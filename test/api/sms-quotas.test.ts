@@ -1,5 +1,5 @@
 // Anti SMS-pumping quotas (SECURITY.md: "past the quota the provider is called no
-// more"): per person (5 an hour), per number (10 a day), per client address (20 an
+// more"): per person (10 an hour), per number (10 a day), per client address (20 an
 // hour, IPv6 per /64), per account (its own daily budget) and for the deployment
 // (TESSERA_SMS_DAILY_BUDGET), plus an account's country allow-list. Past a quota the
 // answer is 429 with Retry-After and no outbox row is written; a counting sender in
@@ -69,15 +69,15 @@ for (const dialect of dialects()) {
     });
     after(async () => app?.close());
 
-    it('per person: 5 texts an hour; the 6th is refused with Retry-After and never reaches the provider', async () => {
+    it('per person: 10 texts an hour; the 11th is refused with Retry-After and never reaches the provider', async () => {
       const person = await smsPerson(app, 'five@acme.test');
-      for (let i = 0; i < 4; i += 1) assert.equal((await sendFor(app, await challenge(app, person))).statusCode, 200);
+      for (let i = 0; i < 9; i += 1) assert.equal((await sendFor(app, await challenge(app, person))).statusCode, 200);
       const rows = await smsCount(app);
       assertQuotaRefusal(await sendFor(app, await challenge(app, person)), HOUR_IN_SECONDS);
       assert.equal(await smsCount(app), rows, 'no outbox row past the quota');
       assertQuotaRefusal(await app.api('POST', '/api/v1/me/two-factor/sms/send', { token: person.token }), HOUR_IN_SECONDS);
       await app.runtime.worker.drain();
-      assert.equal(provider.received.filter((p) => p.to === person.phone.e164).length, 5);
+      assert.equal(provider.received.filter((p) => p.to === person.phone.e164).length, 10);
       const events = await app.runtime.deps.db.selectFrom('audit_events').select('details').where('type', '=', 'sms_quota_exceeded').execute();
       assert.ok(events.some((e) => /per_person/.test(e.details ?? '')));
     });
@@ -87,7 +87,7 @@ for (const dialect of dialects()) {
       const challenges = [];
       for (let i = 0; i < 40; i += 1) challenges.push(await challenge(app, person));
       const answers = await Promise.all(challenges.map((c) => sendFor(app, c)));
-      assert.equal(answers.filter((a) => a.statusCode === 200).length, 4, 'the enrolment text plus 4');
+      assert.equal(answers.filter((a) => a.statusCode === 200).length, 9, 'the enrolment text plus 9');
       for (const refused of answers.filter((a) => a.statusCode !== 200)) assertQuotaRefusal(refused, HOUR_IN_SECONDS);
       // 40 parallel "send again" on one challenge: the cooldown lets none through.
       const fresh = await smsPerson(app, 'flood-one@acme.test');
@@ -95,7 +95,7 @@ for (const dialect of dialects()) {
       const same = await Promise.all(Array.from({ length: 40 }, () => sendFor(app, c)));
       assert.equal(same.filter((a) => a.statusCode === 200).length, 1, 'one challenge, one text per 30 s');
       await app.runtime.worker.drain();
-      assert.equal(provider.received.filter((p) => p.to === person.phone.e164).length, 5);
+      assert.equal(provider.received.filter((p) => p.to === person.phone.e164).length, 10);
       assert.equal(provider.received.filter((p) => p.to === fresh.phone.e164).length, 2);
     });
 
@@ -194,7 +194,7 @@ describe('SMS quotas: the deployment budget (TESSERA_SMS_DAILY_BUDGET)', () => {
 // Several instances share PostgreSQL (two servers writing one SQLite file would
 // fight over its lock, which is not a deployment Tessera supports).
 describe('SMS quotas shared through Redis', { skip: skipReason(!REDIS_URL || !POSTGRES_URL, 'Redis suite skipped: it needs TESSERA_TEST_REDIS_URL and TESSERA_TEST_DATABASE_URL') }, () => {
-  it('two instances on one database and one Redis: a flood across both gets 5 texts for one person', async () => {
+  it('two instances on one database and one Redis: a flood across both gets 10 texts for one person', async () => {
     const provider = new CountingSmsSender();
     const one = tickBeforeTexts(await startTestApp({ dialect: 'postgres', redis: true, runtime: { senders: { sms: provider } } }));
     const two = await startTestApp({ redis: true, env: { TESSERA_DATABASE_URL: one.config.databaseUrl, TESSERA_REDIS_KEY_PREFIX: one.config.redisKeyPrefix }, clock: one.clock });
@@ -204,8 +204,8 @@ describe('SMS quotas shared through Redis', { skip: skipReason(!REDIS_URL || !PO
       const challenges = [];
       for (let i = 0; i < 20; i += 1) challenges.push(await challenge(one, person));
       const answers = await Promise.all(challenges.map((c, i) => sendFor(i % 2 === 0 ? one : two, c)));
-      assert.equal(answers.filter((a) => a.statusCode === 200).length, 4);
-      assert.equal((await textsTo(one, person.phone.e164)).length, 5);
+      assert.equal(answers.filter((a) => a.statusCode === 200).length, 9);
+      assert.equal((await textsTo(one, person.phone.e164)).length, 10);
     } finally {
       await two.runtime.close();
       await one.close();

@@ -266,6 +266,18 @@ for (const dialect of dialects()) {
       assert.ok(mails.some((s) => s.startsWith('A security key was removed')), mails.join('; '));
     });
 
+    it('a refused removal of the only key does not use up the recovery code that confirmed it', async () => {
+      const { token, recoveryCodes } = await enrolKey(app, 'only.key@acme.test');
+      const [stored] = (await app.api('GET', '/api/v1/me/two-factor/webauthn', { token })).json().keys;
+      const refused = await app.api('DELETE', `/api/v1/me/two-factor/webauthn/${stored.id}`, { token, body: { method: 'recovery_code', code: recoveryCodes[0] } });
+      assert.equal(refused.statusCode, 409);
+      assert.equal((await app.api('GET', '/api/v1/me', { token })).json().two_factor.recovery_codes_left, 10, 'the code is not spent');
+      const used = await app.runtime.deps.db.selectFrom('audit_events').select('type').where('type', '=', 'recovery_code_used').where('subject_user_id', '=', (await app.api('GET', '/api/v1/me', { token })).json().id).execute();
+      assert.equal(used.length, 0, 'nor audited as used');
+      const regenerated = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token, body: { method: 'recovery_code', code: recoveryCodes[0] } });
+      assert.equal(regenerated.statusCode, 200, 'the same code still confirms what is allowed');
+    });
+
     it('two keys removed at the same instant: one removal wins, the other is refused as the last factor', async () => {
       const { token, recoveryCodes } = await enrolKey(app, 'twin@acme.test');
       const second = await addKey(app, token, keyFor(app), { method: 'recovery_code', code: recoveryCodes[0]! }, 'Backup key');

@@ -132,6 +132,11 @@ describe('accessibility in Chromium', { skip: chromiumSkipReason() }, () => {
       for (let step = 0; step < 4; step += 1) {
         await page.keyboard.press('Tab');
         const focused = (await page.evaluate(FOCUSED)) as { element: string; style: string; width: string; offset: string; color: string; background: string };
+        // Past the page's last control, focus leaves for the browser's own.
+        if (focused.element.startsWith('<body')) {
+          assert.ok(step >= 2, `${path}: only ${step} controls take the focus`);
+          break;
+        }
         assert.equal(focused.style, 'solid', focused.element);
         assert.ok(parseFloat(focused.width) >= 2, `${focused.element}: ring ${focused.width} thick`);
         assert.ok(parseFloat(focused.offset) >= 1, `${focused.element}: ring set off from the control`);

@@ -7,6 +7,7 @@ import { mails, type Mail, type MailContext } from '../../src/delivery/email-tem
 const context: MailContext = {
   productName: 'Tessera',
   accountName: 'Acme <b>Support</b> & Co',
+  accountSlug: 'acme-support',
   baseUrl: 'https://id.acme.test',
   at: Date.UTC(2026, 10, 28, 12, 0, 0),
   browser: 'Firefox on Windows',
@@ -33,7 +34,7 @@ describe('email templates', () => {
   it('each names the product and account in the subject, and has both parts with the details', () => {
     for (const [name, mail] of all) {
       assert.ok(mail.subject.endsWith('— Tessera (Acme <b>Support</b> & Co)'), `${name} subject`);
-      for (const line of ['Account: Acme <b>Support</b> & Co', 'When: Sat, 28 Nov 2026 12:00:00 GMT', 'Browser: Firefox on Windows', 'IP address: 203.0.113.9']) {
+      for (const line of ['Account: Acme <b>Support</b> & Co', 'When: 28 Nov 2026, 12:00 UTC', 'Browser: Firefox on Windows', 'IP address: 203.0.113.9']) {
         assert.ok(mail.text.includes(line), `${name} text: ${line}`);
       }
       assert.ok(mail.html.includes('Account: Acme &lt;b&gt;Support&lt;/b&gt; &amp; Co'), `${name} HTML escapes the account name`);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { adminHelper, issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
+import { adminHelper, issueRecoveryCodeFor, resetTwoFactorFor, unlockSignInFor } from '../../services/admin-help.js';
 import { auditCsv, readAuditLog, type AuditEntryView } from '../../services/audit-log.js';
 import type { ServiceDeps } from '../../services/deps.js';
 import { sendApiFailure } from '../errors.js';
@@ -76,6 +76,26 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       const result = await resetTwoFactorFor(deps, adminHelper(signedInOf(request)), helpInput(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return { status: 'reset' };
+    },
+  );
+
+  api.post(
+    '/api/v1/admin/users/:id/unlock',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Lift the pause that too many wrong passwords or passcodes put on someone\'s sign-in',
+        description: 'The person is emailed. Not for yourself, nor the owner unless you are the owner.',
+        security: bearerSecurity,
+        params: UserId,
+        body: HelpBody,
+      },
+    },
+    async (request, reply) => {
+      const result = await unlockSignInFor(deps, adminHelper(signedInOf(request)), helpInput(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return { status: 'unlocked' };
     },
   );
 

@@ -25,6 +25,7 @@ export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Reco
     invitation_pending: user.password_hash === null,
     created_at: iso(user.created_at),
     last_sign_in_at: iso(user.last_sign_in_at),
+    passcode_locked_until: user.passcode_locked_until !== null && user.passcode_locked_until > deps.now() ? iso(user.passcode_locked_until) : null,
     two_factor: { enabled: summary.enabled, methods: summary.methods, last_used_at: iso(summary.lastUsedAt), recovery_codes_left: summary.recoveryCodesLeft },
   };
 }

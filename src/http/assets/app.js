@@ -57,7 +57,12 @@
   // server's options ride on the form; the browser's answer goes back in a hidden field.
   var webauthn = window.SimpleWebAuthnBrowser;
   var keySupported = !!(webauthn && webauthn.browserSupportsWebAuthn());
+  // Keys are bound to the address Tessera is configured with (TESSERA_BASE_URL): on
+  // any other (127.0.0.1 for localhost, say) say so instead of the browser's error.
+  var keyOrigin = document.body.getAttribute('data-key-origin');
+  var wrongAddress = !!keyOrigin && window.location.origin !== keyOrigin;
   var keyMessage = function (error) {
+    if (wrongAddress) return 'Security keys work only at ' + keyOrigin + '. Open this page there to use one.';
     if (error && error.name === 'NotAllowedError') return 'The security key did not answer in time, or you cancelled. Try again.';
     if (error && error.name === 'InvalidStateError') return 'This security key is already added.';
     if (!keySupported) return 'This browser cannot use security keys. Use another method.';
@@ -91,9 +96,9 @@
     var registering = form.hasAttribute('data-webauthn-options');
     var box = form.querySelector('[data-webauthn-error]');
     var button = form.querySelector('button[type="submit"]');
-    if (!keySupported) {
+    if (!keySupported || wrongAddress) {
       showKeyError(box, null);
-      if (button) button.disabled = true;
+      if (button) button.hidden = true;
       return;
     }
     form.addEventListener('submit', function (event) {
@@ -120,7 +125,11 @@
     var form = button.form;
     if (!form) return;
     var box = form.querySelector('[data-webauthn-error]');
-    if (!keySupported) { button.disabled = true; return; }
+    if (!keySupported || wrongAddress) {
+      button.hidden = true;
+      showKeyError(box, null);
+      return;
+    }
     button.addEventListener('click', function () {
       // form.submit() below skips the submit event, so ask here what it would have asked.
       var question = form.getAttribute('data-confirm');

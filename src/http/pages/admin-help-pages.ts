@@ -1,19 +1,44 @@
 // /admin/users/:id: one person's sign-in, and the two ways to help them when locked
 // out: a one-time recovery code, or a reset of their two-factor authentication.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_CODE_LIFETIME_IN_MILLISECONDS, adminHelper, issueRecoveryCodeFor, resetTwoFactorFor } from '../../services/admin-help.js';
+import { ADMIN_CODE_LIFETIME_IN_MILLISECONDS, adminHelper, issueRecoveryCodeFor, resetTwoFactorFor, signInLocksOf, unlockSignInFor } from '../../services/admin-help.js';
+import { decryptSecret, encryptSecret, sealedPlace } from '../../crypto/secret-box.js';
 import { confirmationMethods } from '../../services/confirmation.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
-import { requestContext } from '../request-context.js';
+import { COOKIE, requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
 import { when } from './device-sections.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import { methodNames } from './method-names.js';
+
+/** How long the sealed code waits for the page that shows it. */
+const ISSUED_CODE_COOKIE_MAX_AGE_IN_SECONDS = 120;
+
+/** The issued code, sealed for this admin's session and this person only. */
+function issuedCodePlace(admin: SignedIn, userId: string): string {
+  return sealedPlace('issued_code_cookie', admin.session.id, userId);
+}
+
+function sealIssuedCode(kit: PageKit, reply: FastifyReply, admin: SignedIn, userId: string, issued: { code: string; expiresAt: number }): void {
+  const sealed = encryptSecret(kit.deps.keys, JSON.stringify({ ...issued, showUntil: kit.deps.now() + ISSUED_CODE_COOKIE_MAX_AGE_IN_SECONDS * 1000 }), issuedCodePlace(admin, userId));
+  kit.cookies.set(reply, COOKIE.issuedCode, sealed, ISSUED_CODE_COOKIE_MAX_AGE_IN_SECONDS);
+}
+
+function openIssuedCode(kit: PageKit, request: FastifyRequest, admin: SignedIn, userId: string): { code: string; expiresAt: number } | null {
+  const sealed = kit.cookies.read(request, COOKIE.issuedCode);
+  if (!sealed) return null;
+  try {
+    const opened = JSON.parse(decryptSecret(kit.deps.keys, sealed, issuedCodePlace(admin, userId))) as { code: string; expiresAt: number; showUntil: number };
+    return opened.showUntil > kit.deps.now() ? { code: opened.code, expiresAt: opened.expiresAt } : null;
+  } catch {
+    return null;
+  }
+}
 
 export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null): void {
   const personPage = async (
@@ -21,12 +46,14 @@ export function registerAdminHelpPages(app: FastifyInstance, kit: PageKit, requi
     reply: FastifyReply,
     admin: SignedIn,
     userId: string,
-    state: { issueError?: string | null; resetError?: string | null; notice?: { kind: 'success' | 'error'; text: string } | null; issued?: { code: string; expiresAt: number } } = {},
+    state: { issueError?: string | null; resetError?: string | null; unlockError?: string | null; notice?: { kind: 'success' | 'error'; text: string } | null; issued?: { code: string; expiresAt: number } } = {},
     status = 200,
   ) => {
     const user = await new AccountUsers(kit.deps.db, admin.account.id).findById(userId);
     if (!user) return kit.send(request, reply, { title: 'Not found', current: 'admin-users', notice: { kind: 'error', text: messageFor({ code: 'user_not_found' }) }, body: html`<p><a href="/admin/users">Back to people</a></p>` }, 404);
     const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
+    const locks = await signInLocksOf(kit.deps, admin.account, user);
+    const locked = locks.passcodeLockedUntil !== null || locks.passwordLockedForSeconds !== null;
     const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
     const csrf = kit.csrfToken(request, reply);
     const self = user.id === admin.user.id;
@@ -57,6 +84,21 @@ ${state.issued
   <h2 id="state-heading">Two-factor authentication</h2>
   <p>${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}</p>
 </section>
+${locked
+  ? html`<section class="card" aria-labelledby="lock-heading">
+  <h2 id="lock-heading">Sign-in paused</h2>
+  <p>${locks.passcodeLockedUntil !== null ? `Too many wrong passcodes: their sign-in is paused until ${when(locks.passcodeLockedUntil)}.` : ''}${locks.passcodeLockedUntil !== null && locks.passwordLockedForSeconds !== null ? ' ' : ''}${locks.passwordLockedForSeconds !== null ? `Too many wrong passwords: their sign-in is paused for about ${String(Math.ceil(locks.passwordLockedForSeconds / 60))} more minute${locks.passwordLockedForSeconds <= 60 ? '' : 's'}.` : ''}</p>
+  ${blocked
+    ? ''
+    : html`<p>If you know it was them (a mistyped password, an app on the wrong time), unlock it. They will be emailed. If someone else may have their password, help them change it instead.</p>
+  <form method="post" action="/admin/users/${user.id}/unlock" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'reason', id: 'unlock-reason', label: 'Reason (kept in the audit log)', error: state.unlockError && /reason/i.test(state.unlockError) ? state.unlockError : null, maxlength: 500 })}
+    ${confirmation('unlock', state.unlockError && !/reason/i.test(state.unlockError) ? state.unlockError : null)}
+    <button type="submit" class="primary">Unlock sign-in</button>
+  </form>`}
+</section>`
+  : ''}
 ${blocked
   ? html`<p class="notice notice-info">${blocked}</p>`
   : html`
@@ -66,7 +108,7 @@ ${blocked
   ${summary.enabled
     ? html`<form method="post" action="/admin/users/${user.id}/recovery-code" novalidate>
     ${csrfField(csrf)}
-    ${field({ name: 'reason', label: 'Reason (kept in the audit log)', error: state.issueError && /reason/i.test(state.issueError) ? state.issueError : null, maxlength: 500 })}
+    ${field({ name: 'reason', id: 'issue-reason', label: 'Reason (kept in the audit log)', error: state.issueError && /reason/i.test(state.issueError) ? state.issueError : null, maxlength: 500 })}
     ${confirmation('issue', state.issueError && !/reason/i.test(state.issueError) ? state.issueError : null)}
     <button type="submit" class="primary">Get a recovery code (valid ${String(ADMIN_CODE_LIFETIME_IN_MILLISECONDS / 3_600_000)} hour)</button>
   </form>`
@@ -77,7 +119,7 @@ ${blocked
   <p>Removes their two-factor methods, recovery codes and trusted computers, and signs them out. At their next sign-in they set it up again, starting with a code sent to their email.</p>
   <form method="post" action="/admin/users/${user.id}/reset-two-factor" data-confirm="Reset ${user.name}'s two-factor authentication?" novalidate>
     ${csrfField(csrf)}
-    ${field({ name: 'reason', label: 'Reason (kept in the audit log)', error: state.resetError && /reason/i.test(state.resetError) ? state.resetError : null, maxlength: 500 })}
+    ${field({ name: 'reason', id: 'reset-reason', label: 'Reason (kept in the audit log)', error: state.resetError && /reason/i.test(state.resetError) ? state.resetError : null, maxlength: 500 })}
     ${confirmation('reset', state.resetError && !/reason/i.test(state.resetError) ? state.resetError : null)}
     <button type="submit" class="danger">Reset two-factor authentication</button>
   </form>
@@ -87,11 +129,32 @@ ${blocked
     );
   };
 
+  const DONE_NOTICES: Record<string, string> = {
+    reset: 'Their two-factor authentication was reset. They were emailed.',
+    unlocked: 'Their sign-in is unlocked. They were emailed.',
+  };
+
   app.get('/admin/users/:id', async (request, reply) => {
     const admin = requireAdmin(request, reply);
     if (!admin) return reply;
-    const done = (request.query as Record<string, unknown>).done === 'reset';
-    return personPage(request, reply, admin, (request.params as { id: string }).id, done ? { notice: { kind: 'success', text: 'Their two-factor authentication was reset. They were emailed.' } } : {});
+    const userId = (request.params as { id: string }).id;
+    const done = (request.query as Record<string, unknown>).done;
+    if (done === 'issued') {
+      // The code is shown from its sealed cookie once; a reload shows it no more.
+      const issued = openIssuedCode(kit, request, admin, userId);
+      kit.cookies.clear(reply, COOKIE.issuedCode);
+      return personPage(
+        request,
+        reply,
+        admin,
+        userId,
+        issued
+          ? { issued, notice: { kind: 'success', text: 'Recovery code made. They were emailed that you did this.' } }
+          : { notice: { kind: 'error', text: 'The code was shown once and is not kept. If it was lost, make a new one: the old one stops working.' } },
+      );
+    }
+    const text = typeof done === 'string' ? DONE_NOTICES[done] : undefined;
+    return personPage(request, reply, admin, userId, text ? { notice: { kind: 'success', text } } : {});
   });
 
   app.post('/admin/users/:id/recovery-code', async (request, reply) => {
@@ -105,7 +168,24 @@ ${blocked
       context: requestContext(request),
     });
     if (!result.ok) return personPage(request, reply, admin, userId, { issueError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
-    return personPage(request, reply, admin, userId, { issued: result.value, notice: { kind: 'success', text: 'Recovery code made. They were emailed that you did this.' } });
+    // POST, then 303 to a GET that shows the code once: reloading the page must not
+    // make a second code (and kill the first).
+    sealIssuedCode(kit, reply, admin, userId, result.value);
+    return reply.redirect(`/admin/users/${encodeURIComponent(userId)}?done=issued`, 303);
+  });
+
+  app.post('/admin/users/:id/unlock', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin || !kit.checkCsrf(request, reply)) return reply;
+    const userId = (request.params as { id: string }).id;
+    const result = await unlockSignInFor(kit.deps, adminHelper(admin), {
+      userId,
+      reason: formString(request.body, 'reason'),
+      confirmation: formConfirmation(request.body),
+      context: requestContext(request),
+    });
+    if (!result.ok) return personPage(request, reply, admin, userId, { unlockError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
+    return reply.redirect(`/admin/users/${encodeURIComponent(userId)}?done=unlocked`, 303);
   });
 
   app.post('/admin/users/:id/reset-two-factor', async (request, reply) => {

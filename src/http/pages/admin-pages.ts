@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatMoment } from '../../domain/dates.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { changeRole, inviteUser, resendInvitation, setSuspended, type ConfirmedChange } from '../../services/users.js';
@@ -20,7 +21,7 @@ import { registerAuditPages } from './audit-pages.js';
 const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
 
 function when(time: number | null): string {
-  return time === null ? 'Never' : new Date(time).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  return time === null ? 'Never' : formatMoment(time);
 }
 
 export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
@@ -82,7 +83,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
       {
         title: 'People',
         current: 'admin-users',
-        notice: options.notice ?? (failure && !failure.field ? { kind: 'error', text: messageFor(failure) } : null),
+        notice: options.notice ?? (failure && failure.field !== 'email' && failure.field !== 'name' ? { kind: 'error', text: messageFor(failure) } : null),
         body: html`
 <h1>People in ${signedIn.account.name}</h1>
 <section class="card" aria-labelledby="invite-heading">
@@ -90,8 +91,8 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   <p>They get an email with a link to choose their password, valid for 72 hours.</p>
   <form method="post" action="/admin/users/invite" class="row" novalidate>
     ${csrfField(csrf)}
-    ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', error: failure?.field === 'email' ? messageFor(failure) : null })}
-    ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false })}
+    ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', maxlength: 320, error: failure?.field === 'email' ? messageFor(failure) : null })}
+    ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false, maxlength: 100, error: failure?.field === 'name' ? messageFor(failure) : null })}
     <div class="field"><label for="field-role">Role</label>
       <select id="field-role" name="role">${(['agent', 'admin', 'end_user'] as const).map(
         (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,

@@ -1,8 +1,10 @@
 // /admin/security: require 2FA for staff (with a grace period) and the two durations.
 // Changes are reviewed in words first, then confirmed with the admin's own passcode.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatMoment } from '../../domain/dates.js';
 import { confirmationMethods } from '../../services/confirmation.js';
-import { policyOf, updateSecurityPolicy, type PolicyChange, type SecurityPolicy } from '../../services/security-policy.js';
+import { checkPolicyChange, policyOf, updateSecurityPolicy, type PolicyChange, type SecurityPolicy } from '../../services/security-policy.js';
+import type { Failure } from '../../domain/failures.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
@@ -49,7 +51,7 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
   const requireNext = change.require_two_factor as 'off' | 'staff';
   const grace = typeof change.grace_days === 'number' ? change.grace_days : 0;
   if (current.requireTwoFactor === 'off' && requireNext === 'staff') {
-    const deadline = new Date(now + grace * DAY).toUTCString();
+    const deadline = formatMoment(now + grace * DAY);
     lines.push(
       `Two-factor authentication will be required for every agent and admin. End users are not affected.`,
       staffWithout === 0
@@ -95,69 +97,104 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
   return lines.length > 0 ? lines : ['Nothing changes.'];
 }
 
+/** The form's fields as text: from the saved policy, or as the admin last typed them. */
+type FormValues = Record<'require_two_factor' | 'require_security_keys_for_admins' | 'grace_days' | 'session_days' | 'trusted_device_days' | 'country' | 'sms_daily_budget' | 'sms_allowed_countries', string>;
+
+function valuesOf(policy: SecurityPolicy): FormValues {
+  return {
+    require_two_factor: policy.requireTwoFactor === 'staff' ? 'staff' : '',
+    require_security_keys_for_admins: policy.securityKeysForAdmins ? '1' : '',
+    grace_days: String(policy.graceDays),
+    session_days: String(policy.sessionDays),
+    trusted_device_days: String(policy.trustedDeviceDays),
+    country: policy.country,
+    sms_daily_budget: policy.smsDailyBudget === null ? '' : String(policy.smsDailyBudget),
+    sms_allowed_countries: (policy.smsAllowedCountries ?? []).join(', '),
+  };
+}
+
+function valuesFrom(body: unknown): FormValues {
+  const text = (name: keyof FormValues) => formString(body, name, 200);
+  return {
+    require_two_factor: text('require_two_factor') === 'staff' ? 'staff' : '',
+    require_security_keys_for_admins: text('require_security_keys_for_admins') === '1' ? '1' : '',
+    grace_days: text('grace_days'),
+    session_days: text('session_days'),
+    trusted_device_days: text('trusted_device_days'),
+    country: text('country'),
+    sms_daily_budget: text('sms_daily_budget'),
+    sms_allowed_countries: text('sms_allowed_countries'),
+  };
+}
+
+/** Where a failure belongs: beside one of the form's fields, or (null) above it. */
+function formError(failure: Failure): { field?: string; text: string } {
+  return failure.field ? { field: failure.field, text: messageFor(failure) } : { text: messageFor(failure) };
+}
+
 export function registerAdminSecurityPages(app: FastifyInstance, kit: PageKit, requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null): void {
-  const settingsForm = (csrf: string, policy: SecurityPolicy, error: { field?: string; text: string } | null): Html => html`
+  const settingsForm = (csrf: string, values: FormValues, error: { field?: string; text: string } | null): Html => html`
 <form method="post" action="/admin/security" novalidate>
   ${csrfField(csrf)}
   <section class="card" aria-labelledby="require-heading">
     <h2 id="require-heading">Two-factor authentication for staff</h2>
-    <label class="checkbox"><input type="checkbox" name="require_two_factor" value="staff"${policy.requireTwoFactor === 'staff' ? html` checked` : ''}> Require two-factor authentication for all agents and administrators</label>
+    <label class="checkbox"><input type="checkbox" name="require_two_factor" value="staff"${values.require_two_factor === 'staff' ? html` checked` : ''}> Require two-factor authentication for all agents and administrators</label>
     <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
-    <label class="checkbox"><input type="checkbox" name="require_security_keys_for_admins" value="1"${policy.securityKeysForAdmins ? html` checked` : ''}> Require a security key or passkey for administrators</label>
+    <label class="checkbox"><input type="checkbox" name="require_security_keys_for_admins" value="1"${values.require_security_keys_for_admins === '1' ? html` checked` : ''}> Require a security key or passkey for administrators</label>
     <p class="hint">A fake sign-in page gets nothing from a key, so the people who can change everyone's access cannot be phished. Add a key to your own sign-in first.</p>
-    ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: String(policy.graceDays), required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
+    ${error?.field === 'require_security_keys_for_admins' ? html`<p class="error" role="alert">${error.text}</p>` : ''}
+    ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: values.grace_days, required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
   </section>
   <section class="card" aria-labelledby="durations-heading">
     <h2 id="durations-heading">How long sign-ins last</h2>
-    ${field({ name: 'session_days', label: 'Stay signed in for (days)', type: 'number', value: String(policy.sessionDays), hint: '1 to 90 days. After this, people sign in again with their password.', error: error?.field === 'session_days' ? error.text : null })}
-    ${field({ name: 'trusted_device_days', label: 'Trust a computer for (days)', type: 'number', value: String(policy.trustedDeviceDays), hint: '0 to 90 days without a passcode on a trusted computer; 0 asks for a passcode at every sign-in.', error: error?.field === 'trusted_device_days' ? error.text : null })}
+    ${field({ name: 'session_days', label: 'Stay signed in for (days)', type: 'number', value: values.session_days, hint: '1 to 90 days. After this, people sign in again with their password.', error: error?.field === 'session_days' ? error.text : null })}
+    ${field({ name: 'trusted_device_days', label: 'Trust a computer for (days)', type: 'number', value: values.trusted_device_days, hint: '0 to 90 days without a passcode on a trusted computer; 0 asks for a passcode at every sign-in.', error: error?.field === 'trusted_device_days' ? error.text : null })}
   </section>
   <section class="card" aria-labelledby="sms-heading">
     <h2 id="sms-heading">Text messages</h2>
-    ${field({ name: 'country', label: 'Country for phone numbers', value: policy.country, maxlength: 2, hint: 'Two-letter code (US, GB, FR…): numbers typed without +country code are read as this country’s.', error: error?.field === 'country' ? error.text : null })}
-    ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: policy.smsDailyBudget === null ? '' : String(policy.smsDailyBudget), required: false, hint: 'The most texts the account sends in 24 hours, so that fake requests cannot run up your bill; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
-    ${field({ name: 'sms_allowed_countries', label: 'Only text these countries (optional)', value: (policy.smsAllowedCountries ?? []).join(', '), required: false, hint: 'Two-letter codes separated by commas, e.g. GB, IE; empty for every country.', error: error?.field === 'sms_allowed_countries' ? error.text : null })}
+    ${field({ name: 'country', label: 'Country for phone numbers', value: values.country, maxlength: 2, hint: 'Two-letter code (US, GB, FR…): numbers typed without +country code are read as this country’s.', error: error?.field === 'country' ? error.text : null })}
+    ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: values.sms_daily_budget, required: false, hint: 'The most texts the account sends in 24 hours, so that fake requests cannot run up your bill; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
+    ${field({ name: 'sms_allowed_countries', label: 'Only text these countries (optional)', value: values.sms_allowed_countries, required: false, hint: 'Two-letter codes separated by commas, e.g. GB, IE; empty for every country.', error: error?.field === 'sms_allowed_countries' ? error.text : null })}
   </section>
   <button type="submit" class="primary">Review changes</button>
 </form>`;
 
-  const settingsPage = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, notice: { kind: 'success' | 'error'; text: string } | null, error: { field?: string; text: string } | null = null, status = 200) => {
+  const settingsPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    admin: SignedIn,
+    options: { notice?: { kind: 'success' | 'error'; text: string } | null; error?: { field?: string; text: string } | null; values?: FormValues; status?: number } = {},
+  ) => {
     const policy = policyOf(admin.account);
     const staffWithout = await staffWithoutTwoFactor(kit, admin.account.id);
     const state =
       policy.requireTwoFactor === 'staff'
-        ? `Required for staff since ${new Date(policy.requireTwoFactorSince ?? 0).toUTCString()}${policy.graceDays > 0 ? `, with ${policy.graceDays} days of grace` : ''}. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} still without it.`
+        ? `Required for staff since ${formatMoment(policy.requireTwoFactorSince ?? 0)}${policy.graceDays > 0 ? `, with ${policy.graceDays} days of grace` : ''}. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} still without it.`
         : `Not required. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it.`;
+    const error = options.error ?? null;
     return kit.send(
       request,
       reply,
       {
         title: 'Account security',
         current: 'admin-security',
-        notice,
-        body: html`<h1>Security for ${admin.account.name}</h1><p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>${settingsForm(kit.csrfToken(request, reply), policy, error)}`,
+        notice: options.notice ?? (error && !error.field ? { kind: 'error', text: error.text } : null),
+        body: html`<h1>Security for ${admin.account.name}</h1><p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}`,
       },
-      status,
+      options.status ?? 200,
     );
   };
 
-  app.get('/admin/security', async (request, reply) => {
-    const admin = requireAdmin(request, reply);
-    if (!admin) return reply;
-    const done = (request.query as Record<string, unknown>).done === '1';
-    return settingsPage(request, reply, admin, done ? { kind: 'success', text: 'The security settings were saved.' } : null);
-  });
-
-  app.post('/admin/security', async (request, reply) => {
-    const admin = requireAdmin(request, reply);
-    if (!admin || !kit.checkCsrf(request, reply)) return reply;
-    const change = readChange(request.body);
-    const current = policyOf(admin.account);
-    if (formString(request.body, 'step') !== 'confirm') {
-      const csrf = kit.csrfToken(request, reply);
-      const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
-      const lines = describeChange(current, change, await staffWithoutTwoFactor(kit, admin.account.id), kit.deps.now());
-      return kit.send(request, reply, {
+  /** What the change will do, then the admin's confirmation; every typed value is
+   * carried through, so a wrong passcode loses nothing. */
+  const reviewPage = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, values: FormValues, confirmationError: string | null) => {
+    const csrf = kit.csrfToken(request, reply);
+    const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
+    const lines = describeChange(policyOf(admin.account), readChange(values), await staffWithoutTwoFactor(kit, admin.account.id), kit.deps.now());
+    return kit.send(
+      request,
+      reply,
+      {
         title: 'Review changes',
         current: 'admin-security',
         body: html`<h1>Review changes</h1>
@@ -168,24 +205,39 @@ ${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : 
   <form method="post" action="/admin/security" novalidate>
     ${csrfField(csrf)}
     <input type="hidden" name="step" value="confirm">
-    <input type="hidden" name="require_two_factor" value="${String(change.require_two_factor)}">
-    <input type="hidden" name="grace_days" value="${String(change.grace_days ?? '')}">
-    <input type="hidden" name="session_days" value="${String(change.session_days ?? '')}">
-    <input type="hidden" name="trusted_device_days" value="${String(change.trusted_device_days ?? '')}">
-    <input type="hidden" name="country" value="${String(change.country ?? '')}">
-    <input type="hidden" name="sms_daily_budget" value="${change.sms_daily_budget === null || change.sms_daily_budget === undefined ? '' : String(change.sms_daily_budget)}">
-    <input type="hidden" name="sms_allowed_countries" value="${String(change.sms_allowed_countries ?? '')}">
-    <input type="hidden" name="require_security_keys_for_admins" value="${change.require_security_keys_for_admins === true ? '1' : ''}">
-    ${confirmationFields({ prefix: 'policy', error: null, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
+    ${Object.entries(values).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+    ${confirmationFields({ prefix: 'policy', error: confirmationError, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
     <button type="submit" class="primary">Confirm and save</button>
     <a href="/admin/security">Cancel</a>
   </form>
 </section>`,
-      });
-    }
+      },
+      confirmationError ? 400 : 200,
+    );
+  };
+
+  app.get('/admin/security', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin) return reply;
+    const done = (request.query as Record<string, unknown>).done === '1';
+    return settingsPage(request, reply, admin, { notice: done ? { kind: 'success', text: 'The security settings were saved.' } : null });
+  });
+
+  app.post('/admin/security', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin || !kit.checkCsrf(request, reply)) return reply;
+    const values = valuesFrom(request.body);
+    const change = readChange(values);
+    // Out-of-range values are refused before the review, beside their fields.
+    const checked = checkPolicyChange(kit.deps, admin.account, change);
+    if (!checked.ok) return settingsPage(request, reply, admin, { error: formError(checked.failure), values, status: 400 });
+    if (formString(request.body, 'step') !== 'confirm') return reviewPage(request, reply, admin, values, null);
     const result = await updateSecurityPolicy(kit.deps, admin, change, formConfirmation(request.body), requestContext(request));
     if (!result.ok) {
-      return settingsPage(request, reply, admin, { kind: 'error', text: messageFor(result.failure) }, result.failure.field ? { field: result.failure.field, text: messageFor(result.failure) } : null, 400);
+      // A change the account cannot take goes back to the form; a wrong confirmation
+      // stays on the review, with everything the admin chose.
+      if (result.failure.field && result.failure.field !== 'code') return settingsPage(request, reply, admin, { error: formError(result.failure), values, status: 400 });
+      return reviewPage(request, reply, admin, values, messageFor(result.failure));
     }
     return reply.redirect('/admin/security?done=1', 303);
   });

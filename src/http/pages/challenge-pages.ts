@@ -103,14 +103,18 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
   };
 
   app.get('/sign-in/two-factor', async (request, reply) => {
-    const open = await openChallenge(kit.deps.db, kit.deps, kit.cookies.read(request, COOKIE.challenge));
-    if (!open.ok) return expired(request, reply);
     const query = request.query as Record<string, unknown>;
+    const open = await openChallenge(kit.deps.db, kit.deps, kit.cookies.read(request, COOKIE.challenge));
+    // Back to this page after signing in (the browser's back button): go where the
+    // person is, not to "expired".
+    if (!open.ok && request.signedIn?.session.kind === 'full') return reply.redirect(safeNextPath(query.next) ?? '/profile/security', 303);
+    if (!open.ok) return expired(request, reply);
     const method = chosenMethod(query.method, open.value);
     const sms = method === 'sms' ? await signInCodeState(kit.deps.db, kit.deps, open.value) : null;
     return kit.send(request, reply, {
       title: 'Two-factor authentication',
       narrow: true,
+      notice: query.sent === 'again' ? { kind: 'info', text: 'We texted a new code. The code we texted before no longer works.' } : null,
       body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, next: safeNextPath(query.next), sms }),
     });
   });
@@ -128,8 +132,10 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     if (!kit.checkCsrf(request, reply)) return reply;
     const challengeToken = kit.cookies.read(request, COOKIE.challenge);
     const next = safeNextPath((request.query as Record<string, unknown>).next);
+    const before = await openChallenge(kit.deps.db, kit.deps, challengeToken);
+    const resent = before.ok && before.value.challenge.sms_sent_at !== null;
     const result = await sendSignInCode(kit.deps, challengeToken, requestContext(request));
-    if (result.ok) return reply.redirect(`/sign-in/two-factor?method=sms${next ? `&next=${encodeURIComponent(next)}` : ''}`, 303);
+    if (result.ok) return reply.redirect(`/sign-in/two-factor?method=sms${resent ? '&sent=again' : ''}${next ? `&next=${encodeURIComponent(next)}` : ''}`, 303);
     if (result.failure.code === 'invalid_challenge') return expired(request, reply);
     const open = await openChallenge(kit.deps.db, kit.deps, challengeToken);
     if (!open.ok) return expired(request, reply);

@@ -1,13 +1,14 @@
 import { forgetTrustedDevices, listSessions, listTrusted, revokeSessions } from '../../services/devices.js';
 import type { SignedIn } from '../../services/sessions.js';
 import type { FastifyInstance } from 'fastify';
+import { formatMoment } from '../../domain/dates.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField } from './forms.js';
 import type { PageKit } from './kit.js';
 
 export function when(time: number): string {
-  return `${new Date(time).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+  return formatMoment(time);
 }
 
 /** "Trusted computers" and "Active sessions" cards of Security settings. */

@@ -14,11 +14,13 @@ export interface FieldOptions {
   pattern?: string;
   maxlength?: number;
   minlength?: number;
+  /** The input's id, where one page has two forms with a field of the same name. */
+  id?: string;
 }
 
 /** A labelled input with its hint and its error right beside it, tied by aria-describedby. */
 export function field(options: FieldOptions): Html {
-  const id = `field-${options.name}`;
+  const id = options.id ?? `field-${options.name}`;
   const describedBy = [options.hint ? `${id}-hint` : null, options.error ? `${id}-error` : null].filter(Boolean).join(' ');
   return html`<div class="field${options.error ? ' has-error' : ''}">
   <label for="${id}">${options.label}</label>

@@ -6,12 +6,13 @@ import { twoFactorPolicyOf, type SignInOutcome } from '../../services/first-fact
 import { authenticate, type SignedIn } from '../../services/sessions.js';
 import { Csrf } from '../csrf.js';
 import { html, type Html } from '../html.js';
+import { formatMoment } from '../../domain/dates.js';
 import { enrolmentDeadline } from '../../domain/sign-in-decision.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage, type PageFrame } from './layout.js';
 import { createHmac, randomBytes } from 'node:crypto';
 
-export type PageContent = Omit<PageFrame, 'productName' | 'csrfToken' | 'signedIn'>;
+export type PageContent = Omit<PageFrame, 'productName' | 'keyOrigin' | 'csrfToken' | 'signedIn'>;
 
 /** Where a setup-only session is sent: it may do nothing but enrol. */
 export const ENROL_PATH = '/profile/two-factor/setup';
@@ -34,13 +35,17 @@ export class PageKit {
     return this.deps.config.productName;
   }
 
+  get keyOrigin(): string {
+    return new URL(this.deps.config.baseUrl).origin;
+  }
+
   send(request: FastifyRequest, reply: FastifyReply, content: PageContent, status = 200): FastifyReply {
     const csrfToken = this.csrf.tokenFor(request, reply);
     const banner = content.banner ?? this.enrolmentBanner(request.signedIn);
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
-      .send(renderPage({ ...content, banner, productName: this.productName, csrfToken, signedIn: request.signedIn }));
+      .send(renderPage({ ...content, banner, productName: this.productName, keyOrigin: this.keyOrigin, csrfToken, signedIn: request.signedIn }));
   }
 
   /** While a grace period runs, staff without 2FA see the deadline on every page. */
@@ -49,7 +54,7 @@ export class PageKit {
     const { account } = signedIn;
     const deadline = enrolmentDeadline(signedIn.user.role, twoFactorPolicyOf(account));
     if (deadline === null || deadline <= this.deps.now()) return null;
-    return html`<p class="banner" role="status">${account.name} requires two-factor authentication for staff. Set it up before ${new Date(deadline).toUTCString()}, or you will be asked to at sign-in. <a href="/profile/two-factor/setup">Set it up now</a></p>`;
+    return html`<p class="banner" role="status">${account.name} requires two-factor authentication for staff. Set it up before ${formatMoment(deadline)}, or you will be asked to at sign-in. <a href="/profile/two-factor/setup">Set it up now</a></p>`;
   }
 
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {

@@ -6,6 +6,8 @@ export interface PageFrame {
   title: string;
   productName: string;
   csrfToken: string;
+  /** The origin of TESSERA_BASE_URL, the only one security keys work at. */
+  keyOrigin: string;
   signedIn?: SignedIn | null;
   /** Narrow, centred card for sign-in style pages. */
   narrow?: boolean;
@@ -49,7 +51,7 @@ export function renderPage(frame: PageFrame): string {
 <script src="/assets/webauthn.js" defer></script>
 <script src="/assets/app.js" defer></script>
 </head>
-<body>
+<body data-key-origin="${frame.keyOrigin}">
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <a class="brand" href="/">${frame.productName}</a>

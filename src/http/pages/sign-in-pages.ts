@@ -39,7 +39,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   app.get('/sign-in', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     if (request.signedIn?.session.kind === 'full') return reply.redirect(safeNextPath(query.next) ?? '/profile/security', 303);
-    const account = typeof query.account === 'string' ? query.account.slice(0, 100) : '';
+    const account = typeof query.account === 'string' ? query.account.slice(0, 100) : (kit.cookies.read(request, COOKIE.lastAccount) ?? '');
     return kit.send(request, reply, {
       title: 'Sign in',
       narrow: true,
@@ -71,6 +71,9 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
     if (result.value.status === 'signed_in' && result.value.trustedDeviceToken) {
       kit.cookies.set(reply, COOKIE.trustedDevice, result.value.trustedDeviceToken, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     }
+    // The account is filled in next time on this computer (it is no secret: the sign-in
+    // page says which account a link is for anyway).
+    kit.cookies.set(reply, COOKIE.lastAccount, account.trim().slice(0, 100), DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     await textCodeIfPreferred(kit, result.value, request);
     return kit.followOutcome(reply, result.value, next);
   });

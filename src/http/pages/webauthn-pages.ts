@@ -3,6 +3,7 @@
 // The browser side is app.js with @simplewebauthn/browser (assets/webauthn.js).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import { formatMoment } from '../../domain/dates.js';
 import { mustUseSecurityKey } from '../../domain/sign-in-decision.js';
 import { twoFactorPolicyOf } from '../../services/first-factor.js';
 import type { SignedIn } from '../../services/sessions.js';
@@ -71,7 +72,7 @@ function touchPage(kit: PageKit, request: FastifyRequest, reply: FastifyReply, o
 /** The keys list of Security settings: name, added, last used; rename; remove. */
 export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { confirmation: Html; error: string | null; keyId: string | null }): Html {
   if (keys.length === 0) return html``;
-  const date = (time: number | null) => (time === null ? 'never' : new Date(time).toUTCString().replace(/:\d\d GMT$/, ' UTC'));
+  const date = (time: number | null) => (time === null ? 'never' : formatMoment(time));
   return html`<h3>Security keys and passkeys</h3>
   <ul class="keys">${keys.map(
     (key) => html`<li>
