@@ -46,9 +46,9 @@ export function createSignInLimits(limitStore: LimitStore, config: Pick<Config, 
     // 10 wrong passwords per 15 minutes lock the person (quietly: same answer), for
     // longer each time (services/password-attempts.ts).
     passwordFailuresByUser: limitStore.limiter({ name: 'password-failures-by-user', points: PASSWORD_FAILURES_BEFORE_LOCK, windowInSeconds: 15 * 60 }),
-    // Counted, never refused: the count sets the next lock's length. A week covers the
-    // longest lock many times over.
-    passwordLocksByUser: limitStore.limiter({ name: 'password-locks-by-user', points: 10_000, windowInSeconds: 7 * day }),
+    // Counted, never refused: the run of wrong passwords since the last right one (a
+    // week without any ends it), which sets when a lock comes and how long it lasts.
+    passwordFailureStreakByUser: limitStore.limiter({ name: 'password-failure-streak-by-user', points: 1_000_000, windowInSeconds: 7 * day }),
     passwordResetsByUser: limitStore.limiter({ name: 'password-resets-by-user', points: 3, windowInSeconds: 60 * 60 }),
     // Enough for an office sharing one address, not for mailing a list of people.
     passwordResetsByAddress: limitStore.limiter({ name: 'password-resets-by-address', points: 30, windowInSeconds: 60 * 60 }),

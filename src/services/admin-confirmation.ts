@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { fail, ok, type Result } from '../domain/failures.js';
 import type { Database } from '../store/schema.js';
+import { AccountUsers } from '../store/users.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
@@ -18,6 +19,10 @@ export function checkReason(reason: unknown): Result<string> {
 }
 
 export interface ConfirmedAction<Target, T> {
+  /** The person acted on, when there is one: their row and the admin's are locked in
+   * one order (by id) before anything else, so two admins acting on each other at the
+   * same moment cannot deadlock on PostgreSQL. */
+  targetUserId?: string;
   /** Loads and checks what the action is for, locking it first: a refused action must
    * not spend the admin's passcode or recovery code. */
   check: (trx: Kysely<Database>) => Promise<Result<Target>>;
@@ -37,6 +42,9 @@ export async function confirmedAdminAction<Target, T>(
   const passwordChecked = admin ? await confirmPasswordFirst(deps, admin, input.confirmation) : ok(false);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
+    if (admin && action.targetUserId !== undefined) {
+      for (const id of [admin.user.id, action.targetUserId].sort()) await new AccountUsers(trx, admin.account.id).lockById(id, deps.dialect);
+    }
     const target = await action.check(trx);
     if (!target.ok) return target;
     if (admin) {

@@ -50,14 +50,25 @@ async function loadTarget(db: Kysely<Database>, deps: ServiceDeps, helper: Helpe
   return ok(user);
 }
 
-/** Runs an admin's help action: reason, target checks, confirmation, in one transaction. */
+/** Runs an admin's help action: reason, target checks (and `allowed`, before the
+ * admin's confirmation is spent), confirmation, in one transaction. */
 function withConfirmation<T>(
   deps: ServiceDeps,
   helper: Helper,
   input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
   act: (trx: Kysely<Database>, target: User, reason: string) => Promise<Result<T>>,
+  allowed: (target: User) => Result<null> = () => ok(null),
 ): Promise<Result<T>> {
-  return confirmedAdminAction(deps, helper.admin, input, { check: (trx) => loadTarget(trx, deps, helper, input.userId), apply: act });
+  return confirmedAdminAction(deps, helper.admin, input, {
+    targetUserId: input.userId,
+    check: async (trx) => {
+      const target = await loadTarget(trx, deps, helper, input.userId);
+      if (!target.ok) return target;
+      const permitted = allowed(target.value);
+      return permitted.ok ? target : permitted;
+    },
+    apply: act,
+  });
 }
 
 export async function issueRecoveryCodeFor(
@@ -66,9 +77,6 @@ export async function issueRecoveryCodeFor(
   input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
 ): Promise<Result<{ code: string; expiresAt: number }>> {
   const issued = await withConfirmation(deps, helper, input, async (trx, target, reason) => {
-    if (target.two_factor_enabled !== 1) {
-      return fail<{ code: string; expiresAt: number; target: User }>('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' });
-    }
     const now = deps.now();
     // The code exists because the device is presumed lost: whoever holds it or a
     // session made with it is out at once, and the person's passcode lock no longer
@@ -105,7 +113,7 @@ export async function issueRecoveryCodeFor(
       compose: (c) => mails.recoveryCodeIssuedByAdmin(c, { adminName: helper.name, expiresAt }),
     });
     return ok({ code, expiresAt, target });
-  });
+  }, (target) => (target.two_factor_enabled === 1 ? ok(null) : fail('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' })));
   if (!issued.ok) return issued;
   // The person must be able to reach the code's step: a password lock goes too.
   await liftPasswordLock(deps, helper.account, issued.value.target);
@@ -153,11 +161,12 @@ export async function signInLocksOf(deps: ServiceDeps, account: Account, user: U
   };
 }
 
-/** The person's password lock lifted too, once the action that lifts it is committed. */
+/** The person's password lock lifted too, once the action that lifts it is committed.
+ * Their run of wrong passwords stays, so a lock that follows lasts longer (as for
+ * passcodes). The action itself is done and mailed: a limit store that cannot be
+ * reached leaves the lock to end by itself rather than hide that. */
 async function liftPasswordLock(deps: ServiceDeps, account: Account, user: User): Promise<void> {
-  const key = userLimitKey(account.slug, user.email);
-  await deps.limits.passwordFailuresByUser.reset(key);
-  await deps.limits.passwordLocksByUser.reset(key);
+  await deps.limits.passwordFailuresByUser.reset(userLimitKey(account.slug, user.email)).catch(() => {});
 }
 
 /** Lifts what pauses a person's sign-in (wrong passwords or passcodes), with the

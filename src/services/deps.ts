@@ -11,9 +11,9 @@ export interface SignInLimits {
   failuresByAddress: Limiter;
   /** Failed passwords per account and email: past it the person is locked. */
   passwordFailuresByUser: Limiter;
-  /** Password locks per account and email since the last right password: each lasts
-   * longer than the one before. */
-  passwordLocksByUser: Limiter;
+  /** Wrong passwords in a row per account and email, whatever the window: every 10th
+   * locks, each lock longer than the one before. */
+  passwordFailureStreakByUser: Limiter;
   /** Password reset emails per account and email. */
   passwordResetsByUser: Limiter;
   /** Password reset requests per client address (IPv6 per /64). */

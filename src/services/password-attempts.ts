@@ -3,6 +3,7 @@
 // runs and given back when the password is right: counting after the hash let every
 // guess sent in parallel pass a check made before any of them was counted.
 import { PASSWORD_FAILURES_BEFORE_LOCK, lockDurationInMilliseconds } from '../domain/passcode-attempts.js';
+import type { LimitVerdict } from '../limits/limits.js';
 import type { ServiceDeps } from './deps.js';
 
 export type PasswordAttempt =
@@ -31,7 +32,13 @@ export async function checkPasswordUnderLimits(
     const byAddress = await limits.failuresByAddress.hit(input.addressKey);
     if (!byAddress.allowed) return { kind: 'address_limited', retryAfterSeconds: byAddress.retryAfterSeconds };
   }
-  const byUser = await limits.passwordFailuresByUser.hit(input.userKey);
+  let byUser: LimitVerdict;
+  try {
+    byUser = await limits.passwordFailuresByUser.hit(input.userKey);
+  } catch (error) {
+    if (input.addressKey !== null) await limits.failuresByAddress.refund(input.addressKey).catch(() => {});
+    throw error;
+  }
   let right: boolean;
   try {
     // A locked person still costs one argon2id, so the answer time does not tell.
@@ -45,19 +52,21 @@ export async function checkPasswordUnderLimits(
   if (!byUser.allowed) return { kind: 'locked', retryAfterSeconds: byUser.retryAfterSeconds };
   if (right) {
     // Only failures count: the address gets its reservation back, and the person's
-    // consecutive failures and lock history start again.
+    // run of consecutive failures starts again.
     if (input.addressKey !== null) await limits.failuresByAddress.refund(input.addressKey);
     await limits.passwordFailuresByUser.reset(input.userKey);
-    await limits.passwordLocksByUser.reset(input.userKey);
+    await limits.passwordFailureStreakByUser.reset(input.userKey);
     return { kind: 'right' };
   }
-  const lockedNow = byUser.count === PASSWORD_FAILURES_BEFORE_LOCK;
+  // Every 10th wrong password in a row locks, however slowly they come (NIST SP
+  // 800-63B-4 §3.2.2 counts consecutive failures, not failures per window), and each
+  // lock lasts twice as long as the one before (15 minutes, then 30, … up to a day),
+  // as passcode locks do: about 70 guesses a day at most, under NIST's 100.
+  const streak = await limits.passwordFailureStreakByUser.hit(input.userKey);
+  const lockedNow = streak.count % PASSWORD_FAILURES_BEFORE_LOCK === 0;
   if (lockedNow) {
-    // Each lock since the last right password lasts twice as long as the one before
-    // (15 minutes, then 30, … up to a day), as passcode locks do: about 70 guesses a
-    // day at most, under NIST's 100 consecutive failures.
-    const locks = await limits.passwordLocksByUser.hit(input.userKey);
-    const lockInSeconds = Math.ceil(lockDurationInMilliseconds(Math.max(0, locks.count - 1)) / 1000);
+    const lockNumber = streak.count / PASSWORD_FAILURES_BEFORE_LOCK;
+    const lockInSeconds = Math.ceil(lockDurationInMilliseconds(lockNumber - 1) / 1000);
     await limits.passwordFailuresByUser.block(input.userKey, lockInSeconds);
   }
   return { kind: 'wrong', lockedNow };

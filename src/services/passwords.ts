@@ -4,12 +4,12 @@
 import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
-import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
+import { normalizeEmail } from '../domain/identity.js';
 import { limitKeyForAddress } from '../domain/network.js';
 import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
 import { PASSWORD_RESET_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
 import { consumeActionToken, findActionToken, insertActionToken, voidActionTokens } from '../store/action-tokens.js';
-import { findAccountById, findAccountBySlug } from '../store/accounts.js';
+import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { expireUserChallenges } from '../store/challenges.js';
 import type { Account, ActionTokenPurpose, User } from '../store/schema.js';
@@ -20,7 +20,7 @@ import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
 import { endEveryWayIn, type SignedIn } from './sessions.js';
-import { userLimitKey } from './sign-in.js';
+import { findSignInAccount, userLimitKey } from './sign-in.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
 function passwordProblem(password: unknown, user: Pick<User, 'email' | 'name'>): Result<string> {
@@ -77,7 +77,7 @@ export async function requestPasswordReset(deps: ServiceDeps, input: { account: 
 }
 
 async function mailPasswordReset(deps: ServiceDeps, input: { account: string; email: string }, context: RequestContext): Promise<void> {
-  const account = await findAccountBySlug(deps.db, normalizeSlug(input.account));
+  const account = await findSignInAccount(deps.db, input.account);
   if (!account) return;
   const user = await new AccountUsers(deps.db, account.id).findByEmail(normalizeEmail(input.email));
   if (!user || user.suspended_at !== null || user.password_hash === null) return;

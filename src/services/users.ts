@@ -149,6 +149,7 @@ async function loadTarget(trx: Kysely<Database>, deps: ServiceDeps, admin: Signe
 export async function changeRole(deps: ServiceDeps, admin: SignedIn, userId: string, role: unknown, change: ConfirmedChange, context: RequestContext): Promise<Result<User>> {
   if (!isRole(role)) return fail('invalid_request', { field: 'role', message: 'The role must be admin, agent or end_user.' });
   return confirmedAdminAction(deps, admin, { ...change, context }, {
+    targetUserId: userId,
     check: (trx) => loadTarget(trx, deps, admin, userId),
     apply: async (trx, user, reason) => {
       if (user.role === role) return ok(user);
@@ -167,6 +168,7 @@ const ROLE_NAMES: Record<Role, string> = { admin: 'admin', agent: 'agent', end_u
  * person is emailed either way. */
 export async function setSuspended(deps: ServiceDeps, admin: SignedIn, userId: string, suspended: boolean, change: ConfirmedChange, context: RequestContext): Promise<Result<User>> {
   return confirmedAdminAction(deps, admin, { ...change, context }, {
+    targetUserId: userId,
     check: (trx) => loadTarget(trx, deps, admin, userId),
     apply: async (trx, user, reason) => {
       const now = deps.now();

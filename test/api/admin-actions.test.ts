@@ -99,6 +99,41 @@ for (const dialect of dialects()) {
       assert.equal(confirmed.statusCode, 200, confirmed.body);
     });
 
+    it('two admins acting on each other at the same instant, each confirming with a passcode: no deadlock, no 500', async () => {
+      const first = await withTotp('first.admin@acme.test');
+      const second = await withTotp('second.peer@acme.test');
+      const firstId = await idOf('first.admin@acme.test');
+      const secondId = await idOf('second.peer@acme.test');
+      for (const id of [firstId, secondId]) {
+        assert.equal((await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { role: 'admin', reason: 'co-admins', ...PASSWORD_CONFIRMATION } })).statusCode, 200);
+      }
+      for (let round = 0; round < 4; round += 1) {
+        app.clock.advance(30_000);
+        const role = round % 2 === 0 ? 'agent' : 'admin';
+        const answers = await Promise.all([
+          app.api('PATCH', `/api/v1/admin/users/${secondId}`, { token: first.token, body: { role, reason: 'rotation', method: 'totp', code: first.authenticator.code(app.clock.now()) } }),
+          app.api('PATCH', `/api/v1/admin/users/${firstId}`, { token: second.token, body: { role, reason: 'rotation', method: 'totp', code: second.authenticator.code(app.clock.now()) } }),
+        ]);
+        for (const answer of answers) assert.ok(answer.statusCode < 500, `round ${round}: ${answer.statusCode} ${answer.body}`);
+        // Whoever was demoted first can no longer act: put both back for the next round.
+        for (const id of [firstId, secondId]) await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { role: 'admin', reason: 'co-admins', ...PASSWORD_CONFIRMATION } });
+      }
+    });
+
+    it('an admin\'s code for someone without 2FA is refused before the admin\'s own recovery code is spent', async () => {
+      const admin = await withTotp('careful.admin@acme.test');
+      const adminId = await idOf('careful.admin@acme.test');
+      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${adminId}`, { token: ownerToken, body: { role: 'admin', reason: 'helper', ...PASSWORD_CONFIRMATION } })).statusCode, 200);
+      await addUser(app, { account: 'acme', email: 'no.factor@acme.test' });
+      const codes = (await app.runtime.deps.db.selectFrom('recovery_codes').select('id').where('user_id', '=', adminId).where('used_at', 'is', null).execute()).length;
+      const started = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token: admin.token, body: { method: 'totp', code: admin.authenticator.code(app.clock.now() + 30_000) } });
+      assert.equal(started.statusCode, 200, started.body);
+      const recoveryCode = started.json().recovery_codes[0] as string;
+      const refused = await app.api('POST', `/api/v1/admin/users/${await idOf('no.factor@acme.test')}/recovery-code`, { token: admin.token, body: { reason: 'lost phone', method: 'recovery_code', code: recoveryCode } });
+      assert.equal(refused.json().error.code, 'two_factor_not_enabled');
+      assert.equal((await app.api('GET', '/api/v1/me', { token: admin.token })).json().two_factor.recovery_codes_left, Math.max(codes, 10), 'the code is not spent');
+    });
+
     it('an admin-issued code ends the person\'s sessions and trusted computers at once, and lifts their passcode lock', async () => {
       const victim = await withTotp('lost.phone@acme.test');
       const id = await idOf('lost.phone@acme.test');

@@ -108,6 +108,21 @@ for (const backend of backends) {
       assert.equal((await signIn(app, { account: 'acme', email: 'changer@acme.test', password: 'a brand new passphrase 9281' })).statusCode, 401, 'the password did not change');
     });
 
+    it('guessing slowly does not avoid the lock: 9 wrong passwords a window, the 10th in a row still locks', async () => {
+      const deps = app.runtime.deps;
+      await addUser(app, { account: 'acme', email: 'slow@acme.test' });
+      const user = await deps.db.selectFrom('users').select('password_hash').where('email', '=', 'slow@acme.test').executeTakeFirstOrThrow();
+      const userKey = userLimitKey('acme', 'slow@acme.test');
+      const attempt = (password: string) => checkPasswordUnderLimits(deps, { userKey, addressKey: null, passwordHash: user.password_hash, password });
+      for (let window = 0; window < 3; window += 1) {
+        for (let i = 0; i < 3; i += 1) assert.deepEqual(await attempt(`${WRONG} ${window}.${i}`), { kind: 'wrong', lockedNow: false });
+        // The 15-minute window ends (without waiting for it).
+        await deps.limits.passwordFailuresByUser.reset(userKey);
+      }
+      assert.deepEqual(await attempt(`${WRONG} tenth`), { kind: 'wrong', lockedNow: true }, 'the 10th wrong password in a row locks');
+      assert.equal((await attempt(STRONG_PASSWORD)).kind, 'locked');
+    });
+
     it('sign-ins refused because hashing is overloaded (503) count as no failure: the address is not limited afterwards', async () => {
       const hasher = app.runtime.deps.hasher;
       const verifyDummy = hasher.verifyDummy;
