@@ -135,6 +135,21 @@ async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, ra
   return replayed ? 'used' : false;
 }
 
+async function consumeAdminCodeThroughLock(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  user: User,
+  factor: SecondFactorInput,
+  allowed: SecondFactorMethod[],
+  now: number,
+): Promise<SecondFactorSuccess | null> {
+  if (factor.method !== 'recovery_code' || !allowed.includes('recovery_code') || typeof factor.code !== 'string') return null;
+  const canonical = normalizeRecoveryCode(factor.code);
+  if (canonical === null) return null;
+  const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac: recoveryCodeHmac(deps.keys, canonical), now, onlyKind: 'admin' });
+  return kind ? { method: 'recovery_code', recoveryCodeKind: 'admin' } : null;
+}
+
 /** The person's passcode lock, while it lasts: even the right code is refused. */
 export function passcodeLock(user: User, now: number): Result<never> | null {
   if (user.passcode_locked_until === null || user.passcode_locked_until <= now) return null;
@@ -178,37 +193,45 @@ export async function verifySecondFactor(
   const now = deps.now();
   const user = input.userReadInThisTransaction && deps.dialect === 'sqlite' ? input.user : await lockUserRow(db, deps, input.user);
   if (!user) return fail('invalid_credentials');
-  const locked = passcodeLock(user, now);
-  if (locked) return locked;
-  const method = input.factor.method;
-  if (typeof method !== 'string' || !(input.allowed as string[]).includes(method)) {
-    return fail('invalid_request', { field: 'method', message: `The method must be one of: ${input.allowed.join(', ')}.` });
-  }
-  const code = typeof input.factor.code === 'string' ? input.factor.code : '';
   let success: SecondFactorSuccess | null = null;
-  // A spent code still counts as a failure, but the person is told why it failed.
-  let spent: string | undefined;
-  if (method === 'totp') {
-    const checked = await checkTotp(db, deps, user, code, input.activeMethods);
-    if (checked === true) success = { method: 'totp', recoveryCodeKind: null };
-    else if (checked === 'used') spent = 'That passcode was already used. Wait for the next one in your app.';
-  } else if (method === 'recovery_code') {
-    const canonical = normalizeRecoveryCode(code);
-    if (canonical !== null) {
-      const codeHmac = recoveryCodeHmac(deps.keys, canonical);
-      const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac, now });
-      if (kind) success = { method: 'recovery_code', recoveryCodeKind: kind };
-      else if (await wasRecoveryCodeUsed(db, { userId: user.id, codeHmac })) spent = 'That recovery code was already used. Each code works once: use another one.';
+  const locked = passcodeLock(user, now);
+  if (locked) {
+    // The code an admin issued for this person works through the lock: whoever locked
+    // it by guessing (someone with the password, maybe) cannot undo the admin's help.
+    // It is 80 random bits, single use and an hour long, so trying it gives a guesser
+    // nothing; anything else is refused unlooked-at and uncounted while the lock lasts.
+    success = await consumeAdminCodeThroughLock(db, deps, user, input.factor, input.allowed, now);
+    if (!success) return locked;
+  } else {
+    const method = input.factor.method;
+    if (typeof method !== 'string' || !(input.allowed as string[]).includes(method)) {
+      return fail('invalid_request', { field: 'method', message: `The method must be one of: ${input.allowed.join(', ')}.` });
     }
-  } else if (method === 'webauthn' && input.securityKeyCheck) {
-    // A key counts as a passcode for every rule: a bad signature is a failure here too.
-    if (await input.securityKeyCheck(db, user, input.factor.code)) success = { method: 'webauthn', recoveryCodeKind: null };
-  } else if (method === 'sms' && input.smsCheck) {
-    const verdict = await input.smsCheck(db, code);
-    if (typeof verdict === 'object') return { ok: false, failure: verdict };
-    if (verdict) success = { method: 'sms', recoveryCodeKind: null };
+    const code = typeof input.factor.code === 'string' ? input.factor.code : '';
+    // A spent code still counts as a failure, but the person is told why it failed.
+    let spent: string | undefined;
+    if (method === 'totp') {
+      const checked = await checkTotp(db, deps, user, code, input.activeMethods);
+      if (checked === true) success = { method: 'totp', recoveryCodeKind: null };
+      else if (checked === 'used') spent = 'That passcode was already used. Wait for the next one in your app.';
+    } else if (method === 'recovery_code') {
+      const canonical = normalizeRecoveryCode(code);
+      if (canonical !== null) {
+        const codeHmac = recoveryCodeHmac(deps.keys, canonical);
+        const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac, now });
+        if (kind) success = { method: 'recovery_code', recoveryCodeKind: kind };
+        else if (await wasRecoveryCodeUsed(db, { userId: user.id, codeHmac })) spent = 'That recovery code was already used. Each code works once: use another one.';
+      }
+    } else if (method === 'webauthn' && input.securityKeyCheck) {
+      // A key counts as a passcode for every rule: a bad signature is a failure here too.
+      if (await input.securityKeyCheck(db, user, input.factor.code)) success = { method: 'webauthn', recoveryCodeKind: null };
+    } else if (method === 'sms' && input.smsCheck) {
+      const verdict = await input.smsCheck(db, code);
+      if (typeof verdict === 'object') return { ok: false, failure: verdict };
+      if (verdict) success = { method: 'sms', recoveryCodeKind: null };
+    }
+    if (!success) return countCodeFailure(db, deps, user, method, input.context, spent);
   }
-  if (!success) return countCodeFailure(db, deps, user, method, input.context, spent);
   if (input.claim) {
     const claimed = await input.claim(db);
     if (claimed) return { ok: false, failure: claimed };

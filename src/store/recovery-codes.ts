@@ -23,11 +23,13 @@ export async function replaceUserRecoveryCodes(db: Kysely<Database>, input: { ac
     .execute();
 }
 
-/** Uses a code by one conditional update: of concurrent uses, exactly one changes the row. */
-export async function consumeRecoveryCode(db: Kysely<Database>, input: { userId: string; codeHmac: string; now: number }): Promise<'user' | 'admin' | null> {
+/** Uses a code by one conditional update: of concurrent uses, exactly one changes the
+ * row. `onlyKind` limits it to one kind of code. */
+export async function consumeRecoveryCode(db: Kysely<Database>, input: { userId: string; codeHmac: string; now: number; onlyKind?: 'admin' }): Promise<'user' | 'admin' | null> {
   const row = await db
     .updateTable('recovery_codes')
     .set({ used_at: input.now })
+    .$if(input.onlyKind !== undefined, (query) => query.where('kind', '=', input.onlyKind!))
     .where('user_id', '=', input.userId)
     .where('code_hmac', '=', input.codeHmac)
     .where('used_at', 'is', null)

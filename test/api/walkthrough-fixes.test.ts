@@ -110,6 +110,18 @@ describe('walkthrough fixes (sqlite)', () => {
     assert.equal(used.json().status, 'two_factor_setup_required', used.body);
   });
 
+  it('1: the admin\'s code works for its person even after someone with the password locks them again', async () => {
+    await personWithApp('relocked@acme.test');
+    const id = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users.find((u: { email: string }) => u.email === 'relocked@acme.test').id;
+    const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD } });
+    await lockPasscodes('relocked@acme.test');
+    const challenge = (await signIn(app, { account: 'acme', email: 'relocked@acme.test' })).json().challenge_token;
+    const wrongWhileLocked = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code: 'AAAA-BBBB-CCCC-DDDD' } });
+    assert.equal(wrongWhileLocked.statusCode, 429, 'anything else is still refused');
+    const used = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code } });
+    assert.equal(used.json().status, 'two_factor_setup_required', used.body);
+  });
+
   it('2: the issued code is shown after a redirect, once: a reload makes no second code', async () => {
     const person = await personWithApp('reload@acme.test');
     const browser = await admin();
