@@ -19,7 +19,7 @@ import { needsEmailConfirmation } from './email-confirmation.js';
 import { lockUserRow, verifySecondFactor } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { pendingSmsCheck } from './sms.js';
-import { checkPhoneCountry, codeState, cooldownFailure, smsAvailable, textEnrolmentCode, type SmsCodeSent } from './sms-sending.js';
+import { checkPhoneCountry, codeState, cooldownFailure, smsAvailable, smsQuotasAllow, textEnrolmentCode, type SmsCodeSent } from './sms-sending.js';
 import { activateFactor, enrolmentAllowed, type EnrolmentDone } from './two-factor.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
@@ -78,6 +78,8 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
     const previous = await livePending(trx, deps, user.id);
     const cooldown = cooldownFailure(previous?.sms_sent_at ?? null, now);
     if (!cooldown.ok) return cooldown;
+    const quota = await smsQuotasAllow(deps, { account: signedIn.account, user, e164: phone.value.e164, context });
+    if (!quota.ok) return quota;
     if (addingFactorNeedsConfirmation(signedIn, user, now) || input.confirmation !== undefined) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, input.confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;

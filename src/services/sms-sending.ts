@@ -70,27 +70,45 @@ function numberLimitKey(deps: ServiceDeps, e164: string): string {
   return hmacHex(deps.keys.hmacKey, `sms-number:${e164}`).slice(0, 32);
 }
 
-/**
- * Takes one text from every quota: per person, per number, per client address, the
- * account's daily budget and the deployment's. Each is looked at first without
- * counting, so a refused text does not use up the others; then each is counted
- * atomically, so N parallel requests never get more than a quota's worth through.
- */
-async function takeSmsQuota(
-  db: Kysely<Database>,
-  deps: ServiceDeps,
-  input: { account: Account; user: Pick<User, 'id'>; e164: string; purpose: string; context: RequestContext },
-): Promise<Result<null>> {
+interface SmsQuotaInput {
+  account: Account;
+  user: Pick<User, 'id'>;
+  e164: string;
+  context: RequestContext;
+}
+
+/** Every quota a text is counted in: per person, per number, per client address, the
+ * account's daily budget and the deployment's. */
+function smsQuotas(deps: ServiceDeps, input: SmsQuotaInput): { name: string; limiter: Limiter; key: string; points?: number }[] {
   const { limits } = deps;
   // An account's budget never exceeds the deployment's, set before or after it.
   const accountBudget = Math.min(input.account.sms_daily_budget ?? SMS_QUOTAS.perAccountDefault.points, deps.config.smsDailyBudget);
-  const quotas: { name: string; limiter: Limiter; key: string; points?: number }[] = [
+  return [
     { name: 'per_person', limiter: limits.smsByUser, key: input.user.id },
     { name: 'per_number', limiter: limits.smsByNumber, key: numberLimitKey(deps, input.e164) },
     { name: 'per_address', limiter: limits.smsByAddress, key: limitKeyForAddress(input.context.ip) },
     { name: 'per_account', limiter: limits.smsByAccount, key: input.account.id, points: accountBudget },
     { name: 'global', limiter: limits.smsGlobal, key: 'all' },
   ];
+}
+
+/** Whether a text could go out now, counting nothing: asked before a confirmation is
+ * spent on an action that would then be refused for want of a text. */
+export async function smsQuotasAllow(deps: ServiceDeps, input: SmsQuotaInput): Promise<Result<null>> {
+  for (const quota of smsQuotas(deps, input)) {
+    const verdict = await quota.limiter.check(quota.key, quota.points);
+    if (!verdict.allowed) return fail('sms_rate_limited', { retryAfterSeconds: verdict.retryAfterSeconds });
+  }
+  return ok(null);
+}
+
+/**
+ * Takes one text from every quota. Each is looked at first without counting, so a
+ * refused text does not use up the others; then each is counted atomically, so N
+ * parallel requests never get more than a quota's worth through.
+ */
+async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQuotaInput & { purpose: string }): Promise<Result<null>> {
+  const quotas = smsQuotas(deps, input);
   for (const phase of ['check', 'hit'] as const) {
     for (const quota of quotas) {
       const verdict = await quota.limiter[phase](quota.key, quota.points);

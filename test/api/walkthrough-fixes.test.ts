@@ -122,6 +122,20 @@ describe('walkthrough fixes (sqlite)', () => {
     assert.equal(used.json().status, 'two_factor_setup_required', used.body);
   });
 
+  it('4: adding a phone refused by the text quotas does not use up the recovery code that confirmed it', async () => {
+    await addUser(app, { account: 'acme', email: 'quota@acme.test' });
+    const token = await signInToken(app, { account: 'acme', email: 'quota@acme.test' });
+    const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
+    const authenticator = new Authenticator(started.otpauth_uri);
+    const verified = (await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).json();
+    const me = (await app.api('GET', '/api/v1/me', { token })).json();
+    for (let i = 0; i < 10; i += 1) await app.runtime.deps.limits.smsByUser.hit(me.id);
+    const refused = await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: '+1 201 555 0144', method: 'recovery_code', code: verified.recovery_codes[0] } });
+    assert.equal(refused.statusCode, 429, refused.body);
+    assert.equal(refused.json().error.code, 'sms_rate_limited');
+    assert.equal((await app.api('GET', '/api/v1/me', { token })).json().two_factor.recovery_codes_left, 10, 'the code is not spent');
+  });
+
   it('2: the issued code is shown after a redirect, once: a reload makes no second code', async () => {
     const person = await personWithApp('reload@acme.test');
     const browser = await admin();
