@@ -25,7 +25,7 @@ export function encryptSecret(ring: KeyRing, plaintext: string, place: string): 
   return [VERSION, ring.active.id, nonce.toString('base64url'), tag.toString('base64url'), ciphertext.toString('base64url')].join('.');
 }
 
-export function keyIdOf(sealed: string): string | null {
+function keyIdOf(sealed: string): string | null {
   const parts = sealed.split('.');
   return parts.length === 5 && (parts[0] === VERSION || parts[0] === LEGACY_VERSION) ? (parts[1] ?? null) : null;
 }

@@ -11,7 +11,7 @@ import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
 
-export function checkReason(reason: unknown): Result<string> {
+function checkReason(reason: unknown): Result<string> {
   const text = typeof reason === 'string' ? reason.replace(/\p{Cc}/gu, ' ').trim() : '';
   if (text.length < 3) return fail('invalid_request', { field: 'reason', message: 'Give a reason (it goes in the audit log).' });
   if (text.length > 500) return fail('invalid_request', { field: 'reason', message: 'Keep the reason under 500 characters.' });

@@ -95,11 +95,17 @@ function smsQuotas(deps: ServiceDeps, input: SmsQuotaInput): { name: string; lim
 /** Whether a text could go out now, counting nothing: asked before a confirmation is
  * spent on an action that would then be refused for want of a text. */
 export async function smsQuotasAllow(deps: ServiceDeps, input: SmsQuotaInput): Promise<Result<null>> {
-  for (const quota of smsQuotas(deps, input)) {
-    const verdict = await quota.limiter.check(quota.key, quota.points);
-    if (!verdict.allowed) return fail('sms_rate_limited', { retryAfterSeconds: verdict.retryAfterSeconds });
+  const refusal = await firstRefusal(smsQuotas(deps, input), 'check');
+  return refusal ? fail('sms_rate_limited', { retryAfterSeconds: refusal.retryAfterSeconds }) : ok(null);
+}
+
+/** The first quota that refuses, looked at (`check`) or counted in (`hit`). */
+async function firstRefusal(quotas: ReturnType<typeof smsQuotas>, phase: 'check' | 'hit'): Promise<{ name: string; retryAfterSeconds: number } | null> {
+  for (const quota of quotas) {
+    const verdict = await quota.limiter[phase](quota.key, quota.points);
+    if (!verdict.allowed) return { name: quota.name, retryAfterSeconds: verdict.retryAfterSeconds };
   }
-  return ok(null);
+  return null;
 }
 
 /**
@@ -110,16 +116,14 @@ export async function smsQuotasAllow(deps: ServiceDeps, input: SmsQuotaInput): P
 async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQuotaInput & { purpose: string }): Promise<Result<null>> {
   const quotas = smsQuotas(deps, input);
   for (const phase of ['check', 'hit'] as const) {
-    for (const quota of quotas) {
-      const verdict = await quota.limiter[phase](quota.key, quota.points);
-      if (!verdict.allowed) {
-        await appendAuditEvent(
-          db,
-          { accountId: input.account.id, type: 'sms_quota_exceeded', actorUserId: input.user.id, subjectUserId: input.user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { quota: quota.name, purpose: input.purpose } },
-          deps.now(),
-        );
-        return fail('sms_rate_limited', { retryAfterSeconds: verdict.retryAfterSeconds });
-      }
+    const refusal = await firstRefusal(quotas, phase);
+    if (refusal) {
+      await appendAuditEvent(
+        db,
+        { accountId: input.account.id, type: 'sms_quota_exceeded', actorUserId: input.user.id, subjectUserId: input.user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { quota: refusal.name, purpose: input.purpose } },
+        deps.now(),
+      );
+      return fail('sms_rate_limited', { retryAfterSeconds: refusal.retryAfterSeconds });
     }
   }
   return ok(null);

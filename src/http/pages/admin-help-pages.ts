@@ -6,6 +6,7 @@ import { decryptSecret, encryptSecret, sealedPlace } from '../../crypto/secret-b
 import { confirmationMethods } from '../../services/confirmation.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
+import type { Result } from '../../domain/failures.js';
 import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
@@ -157,48 +158,31 @@ ${blocked
     return personPage(request, reply, admin, userId, text ? { notice: { kind: 'success', text } } : {});
   });
 
-  app.post('/admin/users/:id/recovery-code', async (request, reply) => {
-    const admin = requireAdmin(request, reply);
-    if (!admin || !kit.checkCsrf(request, reply)) return reply;
-    const userId = (request.params as { id: string }).id;
-    const result = await issueRecoveryCodeFor(kit.deps, adminHelper(admin), {
-      userId,
-      reason: formString(request.body, 'reason'),
-      confirmation: formConfirmation(request.body),
-      context: requestContext(request),
+  /** A help action's POST: the reason and the admin's confirmation from the form; a
+   * failure shows beside that action's form, a success goes on (POST → 303 → GET). */
+  const helpAction = <T>(
+    path: string,
+    errorKey: 'issueError' | 'unlockError' | 'resetError',
+    act: (admin: SignedIn, input: { userId: string; reason: string; confirmation: { method: string; code: string }; context: ReturnType<typeof requestContext> }) => Promise<Result<T>>,
+    done: (reply: FastifyReply, admin: SignedIn, userId: string, value: T) => FastifyReply,
+  ) => {
+    app.post(`/admin/users/:id/${path}`, async (request, reply) => {
+      const admin = requireAdmin(request, reply);
+      if (!admin || !kit.checkCsrf(request, reply)) return reply;
+      const userId = (request.params as { id: string }).id;
+      const result = await act(admin, { userId, reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body), context: requestContext(request) });
+      if (!result.ok) return personPage(request, reply, admin, userId, { [errorKey]: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
+      return done(reply, admin, userId, result.value);
     });
-    if (!result.ok) return personPage(request, reply, admin, userId, { issueError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
-    // POST, then 303 to a GET that shows the code once: reloading the page must not
+  };
+  const showDone = (done: string) => (reply: FastifyReply, _admin: SignedIn, userId: string) => reply.redirect(`/admin/users/${encodeURIComponent(userId)}?done=${done}`, 303);
+
+  helpAction('recovery-code', 'issueError', (admin, input) => issueRecoveryCodeFor(kit.deps, adminHelper(admin), input), (reply, admin, userId, issued) => {
+    // The code is shown by the GET that follows, once: reloading the page must not
     // make a second code (and kill the first).
-    sealIssuedCode(kit, reply, admin, userId, result.value);
-    return reply.redirect(`/admin/users/${encodeURIComponent(userId)}?done=issued`, 303);
+    sealIssuedCode(kit, reply, admin, userId, issued);
+    return showDone('issued')(reply, admin, userId);
   });
-
-  app.post('/admin/users/:id/unlock', async (request, reply) => {
-    const admin = requireAdmin(request, reply);
-    if (!admin || !kit.checkCsrf(request, reply)) return reply;
-    const userId = (request.params as { id: string }).id;
-    const result = await unlockSignInFor(kit.deps, adminHelper(admin), {
-      userId,
-      reason: formString(request.body, 'reason'),
-      confirmation: formConfirmation(request.body),
-      context: requestContext(request),
-    });
-    if (!result.ok) return personPage(request, reply, admin, userId, { unlockError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
-    return reply.redirect(`/admin/users/${encodeURIComponent(userId)}?done=unlocked`, 303);
-  });
-
-  app.post('/admin/users/:id/reset-two-factor', async (request, reply) => {
-    const admin = requireAdmin(request, reply);
-    if (!admin || !kit.checkCsrf(request, reply)) return reply;
-    const userId = (request.params as { id: string }).id;
-    const result = await resetTwoFactorFor(kit.deps, adminHelper(admin), {
-      userId,
-      reason: formString(request.body, 'reason'),
-      confirmation: formConfirmation(request.body),
-      context: requestContext(request),
-    });
-    if (!result.ok) return personPage(request, reply, admin, userId, { resetError: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
-    return reply.redirect(`/admin/users/${encodeURIComponent(userId)}?done=reset`, 303);
-  });
+  helpAction('unlock', 'unlockError', (admin, input) => unlockSignInFor(kit.deps, adminHelper(admin), input), showDone('unlocked'));
+  helpAction('reset-two-factor', 'resetError', (admin, input) => resetTwoFactorFor(kit.deps, adminHelper(admin), input), showDone('reset'));
 }
