@@ -51,9 +51,16 @@ function parseOptions(argv: string[]): Options {
   const durationMs = 1000 * Number(value('duration') ?? (quick ? 3 : 20));
   const users = Number(value('users') ?? (quick ? 20_000 : 50_000));
   const growthRaw = value('growth');
-  const growth = argv.includes('--no-growth') ? [] : growthRaw ? growthRaw.split(',').map(Number) : quick ? [2_000, 10_000, 40_000] : [10_000, 100_000, 1_000_000];
+  const growth = argv.includes('--no-growth')
+    ? []
+    : growthRaw
+      ? growthRaw.split(',').map(Number)
+      : quick
+        ? [2_000, 10_000, 40_000]
+        : [10_000, 100_000, 1_000_000];
   const overloadMs = 1000 * Number(value('overload-seconds') ?? (quick ? 10 : 60));
-  if (!(durationMs > 0) || !(users >= 1000) || growth.some((n) => !(n >= 1000)) || !(overloadMs > 0)) throw new Error('bad --duration, --users, --growth or --overload-seconds');
+  if (!(durationMs > 0) || !(users >= 1000) || growth.some((n) => !(n >= 1000)) || !(overloadMs > 0))
+    throw new Error('bad --duration, --users, --growth or --overload-seconds');
   return {
     quick,
     durationMs,
@@ -96,7 +103,12 @@ function summarize(stats: LoopStats, extra: { serverPid: number | null; cpu: Ret
 
 /** Warm-up, then the measured closed loop at concurrency 16, with server CPU and peak
  * RSS taken over the measured part only. */
-async function measure(system: SystemUnderTest | null, options: Options, op: (worker: number) => Promise<OpResult>, settings: { concurrency?: number; maxOps?: number; warmup?: boolean } = {}): Promise<WorkloadResult> {
+async function measure(
+  system: SystemUnderTest | null,
+  options: Options,
+  op: (worker: number) => Promise<OpResult>,
+  settings: { concurrency?: number; maxOps?: number; warmup?: boolean } = {},
+): Promise<WorkloadResult> {
   const concurrency = settings.concurrency ?? 16;
   const maxOps = settings.maxOps ?? 5_000_000;
   if (settings.warmup !== false) await closedLoop({ concurrency, durationMs: options.warmupMs, maxOps, op });
@@ -142,20 +154,26 @@ async function runWorkloads(system: SystemUnderTest & { seedSeconds: number }, o
   for (const left of queue) system.pool.release(left.user);
   // The warm-up underestimates a cheap second step (JIT still warming): Tessera's
   // challenges cost nothing to make, so make plenty; the peer's cost a hash each.
-  const wanted = system.key === 'tessera' ? Math.ceil(estimate * (options.durationMs / 1000) * 2) + 1000 : Math.ceil(estimate * (options.durationMs / 1000) * 1.3) + 100;
+  const wanted =
+    system.key === 'tessera' ? Math.ceil(estimate * (options.durationMs / 1000) * 2) + 1000 : Math.ceil(estimate * (options.durationMs / 1000) * 1.3) + 100;
   log(`  warm-up ${estimate.toFixed(0)}/s; making ${wanted} challenges`);
   queue = await system.prepareChallenges(wanted, log);
   made = queue.length;
   const secondStep = { ...(await measure(system, options, take, { warmup: false })), challengesMade: made };
   for (const left of queue) system.pool.release(left.user);
   queue = [];
-  log(`  ${secondStep.perSecond.toFixed(0)} verifications/s, p99 ${secondStep.p99.toFixed(0)} ms${secondStep.ended === 'exhausted' ? ` (ran out of challenges after ${secondStep.seconds.toFixed(1)} s)` : ''}`);
+  log(
+    `  ${secondStep.perSecond.toFixed(0)} verifications/s, p99 ${secondStep.p99.toFixed(0)} ms${secondStep.ended === 'exhausted' ? ` (ran out of challenges after ${secondStep.seconds.toFixed(1)} s)` : ''}`,
+  );
 
   log(`${system.label}: session check`);
   let sessionCheck: WorkloadResult;
   let revokedOnNextRequest: boolean | null = null;
   if (credentials.length < 2) {
-    sessionCheck = summarize({ ok: 0, failed: 0, statuses: {}, elapsedMs: 1, latencies: [], ended: 'exhausted' }, { serverPid: null, cpu: { serverMs: 0, clientMs: 0, otherShare: 0 }, peakRss: null });
+    sessionCheck = summarize(
+      { ok: 0, failed: 0, statuses: {}, elapsedMs: 1, latencies: [], ended: 'exhausted' },
+      { serverPid: null, cpu: { serverMs: 0, clientMs: 0, otherShare: 0 }, peakRss: null },
+    );
     sessionCheck.note = 'no sessions from the sign-in workload';
   } else {
     const victim = credentials.pop()!;
@@ -273,7 +291,14 @@ async function main(): Promise<void> {
   const report: Report = {
     startedAt: new Date().toISOString(),
     quick: options.quick,
-    settings: { durationSeconds: options.durationMs / 1000, warmupSeconds: options.warmupMs / 1000, concurrency: 16, users: options.users, growth: options.growth, overloadSeconds: options.overloadMs / 1000 },
+    settings: {
+      durationSeconds: options.durationMs / 1000,
+      warmupSeconds: options.warmupMs / 1000,
+      concurrency: 16,
+      users: options.users,
+      growth: options.growth,
+      overloadSeconds: options.overloadMs / 1000,
+    },
     machine: { cores: CORES, node: process.version, loadAverageAtStart: loadavg(), loadAverageAtEnd: [] },
     versions: {
       tessera: versionOf(join(TESSERA_ROOT, 'package.json')),
@@ -288,7 +313,11 @@ async function main(): Promise<void> {
     growth: [],
     notes: [],
   };
-  log(`work directory ${workDir}; load average ${loadavg().map((n) => n.toFixed(2)).join(' ')} on ${CORES} cores`);
+  log(
+    `work directory ${workDir}; load average ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')} on ${CORES} cores`,
+  );
   try {
     log('argon2id ceiling (raw @node-rs/argon2 verify, 2 at once)');
     report.ceiling.push(await argon2Ceiling(options));

@@ -30,7 +30,8 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   for (const arg of argv) {
-    if (!['--keep', '--help'].includes(arg) && !/^--(minutes|rate|users|new-users|capacity-seconds)=/.test(arg)) throw new Error(`unknown option ${arg}; see README.md`);
+    if (!['--keep', '--help'].includes(arg) && !/^--(minutes|rate|users|new-users|capacity-seconds)=/.test(arg))
+      throw new Error(`unknown option ${arg}; see README.md`);
   }
   if (argv.includes('--help')) {
     process.stdout.write(
@@ -46,7 +47,14 @@ function parseOptions(argv: string[]): Options {
     capacitySeconds: Number(value('capacity-seconds') ?? 20),
     keep: argv.includes('--keep'),
   };
-  if (!(options.minutes >= 1) || !Number.isInteger(options.minutes) || (options.rate !== null && !(options.rate > 0)) || !(options.users >= 1000) || !(options.newUsers >= 0) || !(options.capacitySeconds >= 5)) {
+  if (
+    !(options.minutes >= 1) ||
+    !Number.isInteger(options.minutes) ||
+    (options.rate !== null && !(options.rate > 0)) ||
+    !(options.users >= 1000) ||
+    !(options.newUsers >= 0) ||
+    !(options.capacitySeconds >= 5)
+  ) {
     throw new Error('bad --minutes (a whole number ≥ 1), --rate, --users (≥ 1000), --new-users or --capacity-seconds (≥ 5)');
   }
   return options;
@@ -74,7 +82,17 @@ function addUnenrolledUsers(databasePath: string, count: number): string[] {
     database.transaction(() => {
       for (let i = 0; i < count; i++) {
         const email = `new${i}@bench.test`;
-        const row = { ...template, id: `soak-new-user-${String(i).padStart(8, '0')}`, email, name: `New User ${i}`, two_factor_enabled: 0, two_factor_enabled_at: null, preferred_method: null, last_passcode_used_at: null, last_sign_in_at: null };
+        const row = {
+          ...template,
+          id: `soak-new-user-${String(i).padStart(8, '0')}`,
+          email,
+          name: `New User ${i}`,
+          two_factor_enabled: 0,
+          two_factor_enabled_at: null,
+          preferred_method: null,
+          last_passcode_used_at: null,
+          last_sign_in_at: null,
+        };
         insert.run(columns.map((c) => (row as Record<string, unknown>)[c]));
         emails.push(email);
       }
@@ -134,7 +152,10 @@ class Mix {
     const start = await this.http.request('POST', '/api/v1/me/two-factor/totp', { headers: auth, json: {} });
     const secret = asRecord(start.body).secret;
     if (start.status !== 200 || typeof secret !== 'string') return { ok: false, status: start.status === 200 ? -2 : start.status };
-    const verify = await this.http.request('POST', '/api/v1/me/two-factor/totp/verify', { headers: auth, json: { code: hotp(base32Decode(secret), stepAt(Date.now())) } });
+    const verify = await this.http.request('POST', '/api/v1/me/two-factor/totp/verify', {
+      headers: auth,
+      json: { code: hotp(base32Decode(secret), stepAt(Date.now())) },
+    });
     const codes = asRecord(verify.body).recovery_codes;
     if (verify.status !== 200 || !Array.isArray(codes)) return { ok: false, status: verify.status === 200 ? -2 : verify.status };
     for (const code of codes.slice(0, 5)) this.recoveryCodes.push({ email, code: String(code) });
@@ -148,7 +169,9 @@ class Mix {
     const first = await this.http.request('POST', '/api/v1/sign-in', { json: { account: ACCOUNT_SLUG, email: taken.email, password: PASSWORD } });
     const challenge = asRecord(first.body).challenge_token;
     if (first.status !== 200 || typeof challenge !== 'string') return { ok: false, status: first.status === 200 ? -2 : first.status };
-    const second = await this.http.request('POST', '/api/v1/sign-in/two-factor', { json: { challenge_token: challenge, method: 'recovery_code', code: taken.code } });
+    const second = await this.http.request('POST', '/api/v1/sign-in/two-factor', {
+      json: { challenge_token: challenge, method: 'recovery_code', code: taken.code },
+    });
     const session = asRecord(second.body).session_token;
     this.keep(typeof session === 'string' ? session : undefined);
     return { ok: second.status === 200 && typeof session === 'string', status: second.status };
@@ -223,7 +246,11 @@ function verdict(first: Minute, last: Minute): { rssFlat: boolean; eventLoopFlat
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const workDir = mkdtempSync(join(tmpdir(), 'tessera-soak-'));
-  log(`soak: ${options.minutes} min on ${CORES} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; work dir ${workDir}`);
+  log(
+    `soak: ${options.minutes} min on ${CORES} cores, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; work dir ${workDir}`,
+  );
   const system = await startTessera({ users: options.users, workDir, logFile: join(workDir, 'tessera.log'), log, connections: 64 });
   try {
     const newEmails = addUnenrolledUsers(system.databasePath, options.newUsers);
@@ -275,7 +302,9 @@ async function main(): Promise<void> {
         otherLoadShare: Math.max(0, other) / (wall * CORES),
       };
       minutes.push(row);
-      log(`minute ${minute}: ${row.ok} ok, ${row.errors} errors, p99 ${fixed(row.p99Ms)} ms, RSS ${fixed(row.rssMiB)} MiB (peak ${fixed(row.peakRssMiB)}), event loop p99 ${fixed(row.eventLoopP99Ms)} ms, other load ${(100 * row.otherLoadShare).toFixed(0)}%`);
+      log(
+        `minute ${minute}: ${row.ok} ok, ${row.errors} errors, p99 ${fixed(row.p99Ms)} ms, RSS ${fixed(row.rssMiB)} MiB (peak ${fixed(row.peakRssMiB)}), event loop p99 ${fixed(row.eventLoopP99Ms)} ms, other load ${(100 * row.otherLoadShare).toFixed(0)}%`,
+      );
     }
     const first = minutes[0]!;
     const last = minutes[minutes.length - 1]!;
@@ -285,8 +314,12 @@ async function main(): Promise<void> {
     const lines = [
       `# Tessera soak, ${new Date(started).toISOString()}`,
       '',
-      `${options.minutes} min of mixed traffic (45% sign-ins with TOTP, 40% session checks, 8% enrolments, 7% sign-ins with a recovery code) at ${rate.toFixed(1)} ops/s${capacity === null ? ' (--rate)' : `, half of the ${capacity.toFixed(1)} ops/s measured first`}; ${options.users} users with an authenticator app, ${options.newUsers} without; ${CORES} cores, load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
-      `Operations: ${Object.entries(mix.counts).map(([name, count]) => `${name} ${count}`).join(', ')}.`,
+      `${options.minutes} min of mixed traffic (45% sign-ins with TOTP, 40% session checks, 8% enrolments, 7% sign-ins with a recovery code) at ${rate.toFixed(1)} ops/s${capacity === null ? ' (--rate)' : `, half of the ${capacity.toFixed(1)} ops/s measured first`}; ${options.users} users with an authenticator app, ${options.newUsers} without; ${CORES} cores, load average at the end ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
+      `Operations: ${Object.entries(mix.counts)
+        .map(([name, count]) => `${name} ${count}`)
+        .join(', ')}.`,
       '',
       '| min | ok | errors | p50 ms | p99 ms | RSS MiB | peak RSS MiB | event loop p99 ms | event loop max ms | server CPU | other load |',
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -300,7 +333,13 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${lines.join('\n')}`);
     const resultsDir = join(BENCH_ROOT, 'results');
     mkdirSync(resultsDir, { recursive: true });
-    const base = join(resultsDir, `${options.minutes < 10 ? 'quick-' : ''}soak-${new Date(started).toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}`);
+    const base = join(
+      resultsDir,
+      `${options.minutes < 10 ? 'quick-' : ''}soak-${new Date(started)
+        .toISOString()
+        .replace(/:/g, '-')
+        .replace(/\.\d+Z$/, 'Z')}`,
+    );
     writeFileSync(`${base}.md`, lines.join('\n'));
     writeFileSync(`${base}.json`, `${JSON.stringify({ options, rate, capacity, counts: mix.counts, minutes, flat }, null, 2)}\n`);
     log(`wrote ${base}.md and .json`);

@@ -31,7 +31,9 @@ try {
 const counts = report?.metadata?.vulnerabilities;
 if (counts && typeof counts === 'object') {
   const blocking = Object.values(report.vulnerabilities ?? {}).filter((v) => BLOCKING.includes(v.severity));
-  const summary = Object.entries(counts).map(([level, count]) => `${level} ${count}`).join(', ');
+  const summary = Object.entries(counts)
+    .map(([level, count]) => `${level} ${count}`)
+    .join(', ');
   if (blocking.length > 0) {
     process.stderr.write(`audit: ${blocking.length} runtime dependencies with high or critical advisories (${summary}):\n`);
     for (const v of blocking) {
@@ -52,7 +54,7 @@ const banner = [
   '#  known vulnerabilities.                                                        #',
   '################################################################################',
   `   ${reason}`,
-  '   Run `node scripts/audit.mjs` where the registry\'s advisory endpoint answers.',
+  "   Run `node scripts/audit.mjs` where the registry's advisory endpoint answers.",
   '',
 ].join('\n');
 process.stderr.write(`${banner}\n`);

@@ -47,7 +47,8 @@ export function productionDependencies(root = ROOT) {
 
 /** Why a dependency may not ship, or null. */
 export function licenceProblem(dependency) {
-  if (!dependency.licence || /^(UNLICENSED|UNKNOWN|SEE LICEN[CS]E IN)/i.test(dependency.licence)) return `${dependency.name}@${dependency.version} has no licence`;
+  if (!dependency.licence || /^(UNLICENSED|UNKNOWN|SEE LICEN[CS]E IN)/i.test(dependency.licence))
+    return `${dependency.name}@${dependency.version} has no licence`;
   if (FORBIDDEN.test(dependency.licence)) return `${dependency.name}@${dependency.version} is under ${dependency.licence}`;
   if (dependency.installedLicence && dependency.installedLicence !== dependency.licence) {
     return `${dependency.name}@${dependency.version}: the lock file says ${dependency.licence}, its package.json says ${dependency.installedLicence}`;
@@ -70,7 +71,7 @@ export function renderDocument(dependencies) {
     '',
     'Known vulnerabilities are a separate check: `node scripts/audit.mjs` runs',
     '`npm audit --omit=dev` in CI (`.ci/run`) and fails on any high or critical advisory; where',
-    'the registry\'s advisory endpoint cannot be reached it says so in a banner instead of passing.',
+    "the registry's advisory endpoint cannot be reached it says so in a banner instead of passing.",
     '',
     `${dependencies.length} packages, ${direct.size} of them direct (in **bold**). "Optional" marks the`,
     'per-platform binaries of which npm installs only the one for the machine.',

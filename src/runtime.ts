@@ -77,7 +77,12 @@ export function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
 /** The key ring, checked against what the database holds (SECURITY.md: a lost key file
  * is never silently replaced). */
 export async function openKeyRing(config: Pick<Config, 'dataDir' | 'encryptionKeys' | 'hmacKey'>, store: Store): Promise<KeyRing> {
-  const keys = loadKeyRing({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, hmacKey: config.hmacKey, mayCreate: !(await holdsData(store.db)) });
+  const keys = loadKeyRing({
+    dataDir: config.dataDir,
+    encryptionKeys: config.encryptionKeys,
+    hmacKey: config.hmacKey,
+    mayCreate: !(await holdsData(store.db)),
+  });
   checkKeyIdsKnown(keys, await sealedKeyIds(store.db, store.dialect), config.encryptionKeys !== null ? 'TESSERA_ENCRYPTION_KEYS' : keyFilePath(config.dataDir));
   return keys;
 }

@@ -10,7 +10,10 @@ export interface HttpResponse {
 export class HttpClient {
   private readonly pool: Pool;
 
-  constructor(readonly origin: string, connections: number) {
+  constructor(
+    readonly origin: string,
+    connections: number,
+  ) {
     const url = new URL(origin);
     if (url.hostname !== '127.0.0.1') throw new Error(`the benchmark only talks to 127.0.0.1, not ${url.hostname}`);
     this.pool = new Pool(origin, {

@@ -40,7 +40,12 @@ function statusKey(result: OpResult): string {
 
 /** `concurrency` workers, each running `op` back to back until the time is up, `maxOps`
  * were started, or an op says the work is exhausted. */
-export async function closedLoop(options: { concurrency: number; durationMs: number; maxOps: number; op: (worker: number) => Promise<OpResult> }): Promise<LoopStats> {
+export async function closedLoop(options: {
+  concurrency: number;
+  durationMs: number;
+  maxOps: number;
+  op: (worker: number) => Promise<OpResult>;
+}): Promise<LoopStats> {
   const stats: LoopStats = { ok: 0, failed: 0, statuses: {}, elapsedMs: 0, latencies: [], ended: 'time' };
   const start = performance.now();
   const deadline = start + options.durationMs;

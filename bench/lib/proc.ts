@@ -149,7 +149,11 @@ export async function stopServer(server: Server): Promise<void> {
 }
 
 /** Runs a command to completion (bounded by timeoutMs) and returns its output. */
-export async function run(command: string, args: string[], options: { cwd: string; env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<string> {
+export async function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string>; input?: string; timeoutMs?: number },
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';

@@ -112,7 +112,9 @@ export function renderReport(report: Report): string {
   const ceilings = report.ceiling.map((c) => c.perSecond);
   const ceiling = ceilings.length ? ceilings.reduce((a, b) => a + b, 0) / ceilings.length : Number.NaN;
   const load = report.machine.loadAverageAtStart;
-  out.push(`## Tessera ${report.versions.tessera} vs better-auth ${report.versions.betterAuth}${report.quick ? ' (quick run: figures only show that it works)' : ''}`);
+  out.push(
+    `## Tessera ${report.versions.tessera} vs better-auth ${report.versions.betterAuth}${report.quick ? ' (quick run: figures only show that it works)' : ''}`,
+  );
   out.push('');
   out.push(
     `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${report.machine.cores} cores · Node ${report.machine.node} · better-sqlite3 ${report.versions.betterSqlite3} · @node-rs/argon2 ${report.versions.argon2} · ` +
@@ -127,23 +129,44 @@ export function renderReport(report: Report): string {
       return [label, num(a, digits), p ? num(b, digits) : '–', ratio(a, b), target];
     };
     const rows: string[][] = [
-      row('Full sign-in, flows/s', (s) => s.fullSignIn.perSecond, 1, `≥ 0.9 × argon2id ceiling: ${ratio(t.fullSignIn.perSecond, ceiling)} of ${num(ceiling, 1)}/s, ${mark(t.fullSignIn.perSecond >= 0.9 * ceiling)}`),
+      row(
+        'Full sign-in, flows/s',
+        (s) => s.fullSignIn.perSecond,
+        1,
+        `≥ 0.9 × argon2id ceiling: ${ratio(t.fullSignIn.perSecond, ceiling)} of ${num(ceiling, 1)}/s, ${mark(t.fullSignIn.perSecond >= 0.9 * ceiling)}`,
+      ),
       row('  p50, ms', (s) => s.fullSignIn.p50, 0),
       row('  p99, ms', (s) => s.fullSignIn.p99, 0),
       row('  server CPU, ms per flow', (s) => s.fullSignIn.serverCpuMsPerOp, 1),
       row('  peak RSS, MiB', (s) => s.fullSignIn.peakRssMiB ?? Number.NaN, 0),
-      row('Second step alone, verifications/s', (s) => s.secondStep.perSecond, 0, `≥ 10× peer: ${mark(p ? t.secondStep.perSecond >= 10 * p.secondStep.perSecond : null)}`),
+      row(
+        'Second step alone, verifications/s',
+        (s) => s.secondStep.perSecond,
+        0,
+        `≥ 10× peer: ${mark(p ? t.secondStep.perSecond >= 10 * p.secondStep.perSecond : null)}`,
+      ),
       row('  p99, ms', (s) => s.secondStep.p99, 1),
       row('  server CPU, ms per verification', (s) => s.secondStep.serverCpuMsPerOp, 2),
       row('  peak RSS, MiB', (s) => s.secondStep.peakRssMiB ?? Number.NaN, 0),
-      row('Session check, requests/s', (s) => s.sessionCheck.perSecond, 0, `≥ 10× peer: ${mark(p ? t.sessionCheck.perSecond >= 10 * p.sessionCheck.perSecond : null)}`),
+      row(
+        'Session check, requests/s',
+        (s) => s.sessionCheck.perSecond,
+        0,
+        `≥ 10× peer: ${mark(p ? t.sessionCheck.perSecond >= 10 * p.sessionCheck.perSecond : null)}`,
+      ),
       row('  p99, ms', (s) => s.sessionCheck.p99, 1),
       row('  server CPU, ms per check', (s) => s.sessionCheck.serverCpuMsPerOp, 2),
       row('  peak RSS, MiB', (s) => s.sessionCheck.peakRssMiB ?? Number.NaN, 0),
     ];
     const peakTessera = Math.max(...[t.fullSignIn, t.secondStep, t.sessionCheck].map((w) => w.peakRssMiB ?? 0));
     rows[4]![4] = `Tessera ≤ 150 MiB in every workload (max ${num(peakTessera)}): ${mark(peakTessera <= 150)}`;
-    rows.push(['Revocation takes effect on the next request', t.revokedOnNextRequest ? 'yes' : 'no', p ? (p.revokedOnNextRequest ? 'yes' : 'no') : '–', '', '']);
+    rows.push([
+      'Revocation takes effect on the next request',
+      t.revokedOnNextRequest ? 'yes' : 'no',
+      p ? (p.revokedOnNextRequest ? 'yes' : 'no') : '–',
+      '',
+      '',
+    ]);
     rows.push([
       'argon2id ceiling (raw verify, 2 at once), /s',
       ceilings.map((c) => num(c, 1)).join(' then '),
@@ -153,12 +176,16 @@ export function renderReport(report: Report): string {
     ]);
     out.push(table(['Workload', 'Tessera', 'better-auth', 'Tessera ÷ better-auth', 'Target (issue 10)'], rows));
     out.push('');
-    out.push('Latency ratios: below 1× means Tessera answers faster. CPU is the server process only (utime+stime from /proc, argon2 threads included); peak RSS is VmHWM, reset before each workload.');
+    out.push(
+      'Latency ratios: below 1× means Tessera answers faster. CPU is the server process only (utime+stime from /proc, argon2 threads included); peak RSS is VmHWM, reset before each workload.',
+    );
     const noisy = [
       ['Tessera', t],
       ['better-auth', p],
     ]
-      .flatMap(([name, s]) => (s ? (['fullSignIn', 'secondStep', 'sessionCheck'] as const).map((k) => `${name as string} ${k} ${pct((s as SystemReport)[k].otherLoadShare, 0)}`) : []))
+      .flatMap(([name, s]) =>
+        s ? (['fullSignIn', 'secondStep', 'sessionCheck'] as const).map((k) => `${name as string} ${k} ${pct((s as SystemReport)[k].otherLoadShare, 0)}`) : [],
+      )
       .join(', ');
     out.push('');
     out.push(`Other processes' share of the machine's CPU during each measured window (noise): ${noisy}.`);
@@ -186,7 +213,9 @@ export function renderReport(report: Report): string {
           ['Answers 429 / 503 / other errors', `${pct(o.share429)} / ${pct(o.share503)} / ${pct(o.shareOtherErrors)}`, ''],
           [
             'Event-loop delay p99 (tessera_nodejs_eventloop_lag_p99_seconds, 2 s windows): max / median, ms',
-            o.eventLoopP99MaxMs === null ? 'not exposed' : `${num(o.eventLoopP99MaxMs, 1)} / ${num(o.eventLoopP99MedianMs, 1)} (idle ${num(o.eventLoopP99IdleMs, 1)})`,
+            o.eventLoopP99MaxMs === null
+              ? 'not exposed'
+              : `${num(o.eventLoopP99MaxMs, 1)} / ${num(o.eventLoopP99MedianMs, 1)} (idle ${num(o.eventLoopP99IdleMs, 1)})`,
             `≤ 20 ms: ${mark(o.eventLoopP99MaxMs === null ? null : o.eventLoopP99MaxMs <= 20)}`,
           ],
           ['Drain after the overload, s', num(o.drainSeconds, 1), ''],
@@ -214,28 +243,30 @@ export function renderReport(report: Report): string {
       num(Math.max(...[s.fullSignIn, s.secondStep, s.sessionCheck].map((w) => w.peakRssMiB ?? 0))),
     ]);
     const within = (a: number, b: number) => Math.abs((b - a) / a) <= 0.2;
-    if (g.length > 1) rows.push([
-      `change ${short(first.users)} → ${short(last.users)}`,
-      '',
-      change(first.fullSignIn.perSecond, last.fullSignIn.perSecond),
-      change(first.fullSignIn.p99, last.fullSignIn.p99),
-      change(first.secondStep.perSecond, last.secondStep.perSecond),
-      change(first.secondStep.p99, last.secondStep.p99),
-      change(first.sessionCheck.perSecond, last.sessionCheck.perSecond),
-      change(first.sessionCheck.p99, last.sessionCheck.p99),
-      '',
-    ]);
-    if (g.length > 1) rows.push([
-      'target: ≤ 20% change',
-      '',
-      mark(within(first.fullSignIn.perSecond, last.fullSignIn.perSecond)),
-      '',
-      mark(within(first.secondStep.perSecond, last.secondStep.perSecond)),
-      '',
-      mark(within(first.sessionCheck.perSecond, last.sessionCheck.perSecond)),
-      '',
-      '',
-    ]);
+    if (g.length > 1)
+      rows.push([
+        `change ${short(first.users)} → ${short(last.users)}`,
+        '',
+        change(first.fullSignIn.perSecond, last.fullSignIn.perSecond),
+        change(first.fullSignIn.p99, last.fullSignIn.p99),
+        change(first.secondStep.perSecond, last.secondStep.perSecond),
+        change(first.secondStep.p99, last.secondStep.p99),
+        change(first.sessionCheck.perSecond, last.sessionCheck.perSecond),
+        change(first.sessionCheck.p99, last.sessionCheck.p99),
+        '',
+      ]);
+    if (g.length > 1)
+      rows.push([
+        'target: ≤ 20% change',
+        '',
+        mark(within(first.fullSignIn.perSecond, last.fullSignIn.perSecond)),
+        '',
+        mark(within(first.secondStep.perSecond, last.secondStep.perSecond)),
+        '',
+        mark(within(first.sessionCheck.perSecond, last.sessionCheck.perSecond)),
+        '',
+        '',
+      ]);
     out.push(table(['Users', 'Seeding, s', 'Sign-in/s', 'p99 ms', 'Second step/s', 'p99 ms', 'Session checks/s', 'p99 ms', 'Peak RSS MiB'], rows));
     out.push('');
     // Neither the load client's work per operation nor the hash behind a sign-in
@@ -248,17 +279,24 @@ export function renderReport(report: Report): string {
     ] as const;
     const cpuRows = g.map((s) => [
       short(s.users),
-      ...workloads.flatMap(([, of, digits]) => [num(of(s).serverCpuMsPerOp, digits), num(of(s).clientCpuMsPerOp, digits), ratio(of(s).serverCpuMsPerOp, of(s).clientCpuMsPerOp, 2)]),
-    ]);
-    if (g.length > 1) cpuRows.push([
-      `change ${short(first.users)} → ${short(last.users)}`,
-      ...workloads.flatMap(([, of]) => [
-        change(of(first).serverCpuMsPerOp, of(last).serverCpuMsPerOp),
-        change(of(first).clientCpuMsPerOp, of(last).clientCpuMsPerOp),
-        change(of(first).serverCpuMsPerOp / of(first).clientCpuMsPerOp, of(last).serverCpuMsPerOp / of(last).clientCpuMsPerOp),
+      ...workloads.flatMap(([, of, digits]) => [
+        num(of(s).serverCpuMsPerOp, digits),
+        num(of(s).clientCpuMsPerOp, digits),
+        ratio(of(s).serverCpuMsPerOp, of(s).clientCpuMsPerOp, 2),
       ]),
     ]);
-    out.push('CPU ms per operation, Tessera\'s server and the load client. The client\'s work per operation and the sign-in\'s hash do not depend on the number of users: when they take more CPU, the machine got slower.');
+    if (g.length > 1)
+      cpuRows.push([
+        `change ${short(first.users)} → ${short(last.users)}`,
+        ...workloads.flatMap(([, of]) => [
+          change(of(first).serverCpuMsPerOp, of(last).serverCpuMsPerOp),
+          change(of(first).clientCpuMsPerOp, of(last).clientCpuMsPerOp),
+          change(of(first).serverCpuMsPerOp / of(first).clientCpuMsPerOp, of(last).serverCpuMsPerOp / of(last).clientCpuMsPerOp),
+        ]),
+      ]);
+    out.push(
+      "CPU ms per operation, Tessera's server and the load client. The client's work per operation and the sign-in's hash do not depend on the number of users: when they take more CPU, the machine got slower.",
+    );
     out.push('');
     out.push(table(['Users', ...workloads.flatMap(([name]) => [`${name}: server`, 'client', 'server ÷ client'])], cpuRows));
     out.push('');

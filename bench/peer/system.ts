@@ -53,7 +53,10 @@ async function enrolTemplate(origin: string): Promise<void> {
   const http = new HttpClient(origin, 1);
   const headers = (cookies: Map<string, string>) => ({ origin, cookie: cookieHeader(cookies) });
   try {
-    const signUp = await http.request('POST', '/api/auth/sign-up/email', { headers: { origin }, json: { email: TEMPLATE_EMAIL, password: PASSWORD, name: 'Template' } });
+    const signUp = await http.request('POST', '/api/auth/sign-up/email', {
+      headers: { origin },
+      json: { email: TEMPLATE_EMAIL, password: PASSWORD, name: 'Template' },
+    });
     if (signUp.status !== 200) throw new Error(`peer template sign-up failed: ${signUp.status} ${JSON.stringify(signUp.body)}`);
     let cookies = cookiePairs(signUp.setCookies);
     const enable = await http.request('POST', '/api/auth/two-factor/enable', { headers: headers(cookies), json: { password: PASSWORD } });
@@ -136,7 +139,12 @@ export async function seedPeerUsers(input: { databasePath: string; secret: strin
   database.close();
 }
 
-export async function startPeer(input: { users: number; workDir: string; logFile: string; connections: number }): Promise<SystemUnderTest & { seedSeconds: number }> {
+export async function startPeer(input: {
+  users: number;
+  workDir: string;
+  logFile: string;
+  connections: number;
+}): Promise<SystemUnderTest & { seedSeconds: number }> {
   const dir = join(input.workDir, `peer-${input.users}`);
   mkdirSync(dir, { recursive: true });
   const databasePath = join(dir, 'peer.db');
@@ -145,7 +153,8 @@ export async function startPeer(input: { users: number; workDir: string; logFile
   const env = peerEnv(databasePath, port, secret);
   const node = [process.execPath, [...nodeArgs(), '--import', 'tsx', SERVER]] as const;
   await run(node[0], [...node[1], 'migrate'], { cwd: BENCH_ROOT, env });
-  const serve = () => startServer({ name: 'better-auth', command: node[0], args: [...node[1]], cwd: BENCH_ROOT, env, port, readyPath: '/healthz', logFile: input.logFile });
+  const serve = () =>
+    startServer({ name: 'better-auth', command: node[0], args: [...node[1]], cwd: BENCH_ROOT, env, port, readyPath: '/healthz', logFile: input.logFile });
   const first = await serve();
   try {
     await enrolTemplate(first.origin);
@@ -180,7 +189,10 @@ class PeerSystem implements SystemUnderTest {
 
   /** The password step: the Cookie header carrying the two-factor cookie, or a failure. */
   private async passwordStep(user: number): Promise<{ cookie: string } | { status: number }> {
-    const response = await this.http.request('POST', '/api/auth/sign-in/email', { headers: { origin: this.origin }, json: { email: emailOf(user), password: PASSWORD } });
+    const response = await this.http.request('POST', '/api/auth/sign-in/email', {
+      headers: { origin: this.origin },
+      json: { email: emailOf(user), password: PASSWORD },
+    });
     if (response.status !== 200 || asRecord(response.body).twoFactorRedirect !== true) return { status: response.status === 200 ? -2 : response.status };
     return { cookie: cookieHeader(cookiePairs(response.setCookies)) };
   }

@@ -108,7 +108,13 @@ type Batch = { from: number; to: number; out: string[] };
  * template's, same password) serves every user: verifying it costs the same. Two
  * helper threads do the cryptography (seed-worker.mjs) while this one inserts.
  */
-export async function seedTesseraUsers(input: { databasePath: string; keys: TesseraKeys; seed: Buffer; count: number; log: (line: string) => void }): Promise<string[]> {
+export async function seedTesseraUsers(input: {
+  databasePath: string;
+  keys: TesseraKeys;
+  seed: Buffer;
+  count: number;
+  log: (line: string) => void;
+}): Promise<string[]> {
   const database = new Database(input.databasePath);
   // A bulk load with the server stopped: no journal, no fsync, one writer. The
   // database goes back to WAL (what Tessera uses) at the end.
@@ -167,7 +173,10 @@ export async function seedTesseraUsers(input: { databasePath: string; keys: Tess
   });
 
   const workers = [0, 1].map(
-    () => new Worker(new URL('./seed-worker.mjs', import.meta.url), { workerData: { ...input.keys, seed: input.seed.toString('base64'), label: SEED_LABEL, seedBytes: SEED_BYTES } }),
+    () =>
+      new Worker(new URL('./seed-worker.mjs', import.meta.url), {
+        workerData: { ...input.keys, seed: input.seed.toString('base64'), label: SEED_LABEL, seedBytes: SEED_BYTES },
+      }),
   );
   const nextMessage = <T>(worker: Worker) =>
     new Promise<T>((resolve, reject) => {
@@ -233,7 +242,13 @@ export async function seedTesseraUsers(input: { databasePath: string; keys: Tess
   return ids;
 }
 
-export async function startTessera(input: { users: number; workDir: string; logFile: string; log: (line: string) => void; connections: number }): Promise<SystemUnderTest & { seedSeconds: number; databasePath: string }> {
+export async function startTessera(input: {
+  users: number;
+  workDir: string;
+  logFile: string;
+  log: (line: string) => void;
+  connections: number;
+}): Promise<SystemUnderTest & { seedSeconds: number; databasePath: string }> {
   const dataDir = join(input.workDir, `tessera-${input.users}`);
   mkdirSync(dataDir, { recursive: true });
   const keys: TesseraKeys = { encryptionKeys: `k1:${randomBytes(32).toString('base64')}`, hmacKey: randomBytes(32).toString('base64') };
@@ -245,7 +260,17 @@ export async function startTessera(input: { users: number; workDir: string; logF
   await cli(['migrate']);
   await cli(['account', 'create', '--slug', ACCOUNT_SLUG, '--name', 'Bench Support']);
   await cli(['user', 'create', '--account', ACCOUNT_SLUG, '--email', TEMPLATE_EMAIL, '--role', 'agent', '--name', 'Template', '--password-stdin'], PASSWORD);
-  const serve = () => startServer({ name: 'tessera', command: process.execPath, args: [...startFlags(), ...nodeArgs(), BIN, 'serve'], cwd: TESSERA_ROOT, env, port, readyPath: '/healthz', logFile: input.logFile });
+  const serve = () =>
+    startServer({
+      name: 'tessera',
+      command: process.execPath,
+      args: [...startFlags(), ...nodeArgs(), BIN, 'serve'],
+      cwd: TESSERA_ROOT,
+      env,
+      port,
+      readyPath: '/healthz',
+      logFile: input.logFile,
+    });
   const first = await serve();
   try {
     await enrolTemplate(first.origin);
@@ -297,7 +322,8 @@ class TesseraSystem implements SystemUnderTest {
     try {
       const first = await this.http.request('POST', '/api/v1/sign-in', { json: { account: ACCOUNT_SLUG, email: emailOf(user), password: PASSWORD } });
       const body = asRecord(first.body);
-      if (first.status !== 200 || body.status !== 'two_factor_required' || typeof body.challenge_token !== 'string') return { ok: false, status: first.status === 200 ? -2 : first.status };
+      if (first.status !== 200 || body.status !== 'two_factor_required' || typeof body.challenge_token !== 'string')
+        return { ok: false, status: first.status === 200 ? -2 : first.status };
       return await this.completeChallenge(user, body.challenge_token);
     } finally {
       this.pool.release(user);

@@ -66,7 +66,11 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
       return withRuntime(config, async ({ deps }) => {
         const result = await createAccount(deps, { slug, name }, NO_REQUEST_CONTEXT);
         if (!result.ok) failWith(result.failure);
-        print(json ? JSON.stringify({ id: result.value.id, slug: result.value.slug, name: result.value.name }) : `Created account ${result.value.slug} (${result.value.name}).`);
+        print(
+          json
+            ? JSON.stringify({ id: result.value.id, slug: result.value.slug, name: result.value.name })
+            : `Created account ${result.value.slug} (${result.value.name}).`,
+        );
         return 0;
       });
     }
@@ -108,7 +112,9 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
         }));
         if (json) print(JSON.stringify({ users: rows }));
         else if (rows.length === 0) print('No one yet.');
-        else for (const row of rows) print(`${row.email}\t${row.role}\t${row.name}${row.suspended ? '\tsuspended' : ''}\t2FA ${row.two_factor_enabled ? 'on' : 'off'}`);
+        else
+          for (const row of rows)
+            print(`${row.email}\t${row.role}\t${row.name}${row.suspended ? '\tsuspended' : ''}\t2FA ${row.two_factor_enabled ? 'on' : 'off'}`);
         return 0;
       });
     }
@@ -130,7 +136,11 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
           const result = await issueRecoveryCodeFor(deps, found.value.helper, { userId: found.value.userId, reason, context });
           if (!result.ok) failWith(result.failure);
           const expiresAt = new Date(result.value.expiresAt).toISOString();
-          print(json ? JSON.stringify({ code: result.value.code, expires_at: expiresAt }) : `One-time recovery code for ${email} (valid until ${expiresAt}):\n\n  ${result.value.code}\n`);
+          print(
+            json
+              ? JSON.stringify({ code: result.value.code, expires_at: expiresAt })
+              : `One-time recovery code for ${email} (valid until ${expiresAt}):\n\n  ${result.value.code}\n`,
+          );
         }
         return 0;
       });

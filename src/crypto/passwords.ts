@@ -17,7 +17,10 @@ export class HashingOverloadedError extends Error {
 class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number, private readonly maxWaiting: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly maxWaiting: number,
+  ) {}
 
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.limit) {

@@ -60,8 +60,7 @@ function compose(context: MailContext, parts: MailParts): Mail {
   const notYou =
     parts.notYou === false
       ? null
-      : (parts.notYou ??
-        `If this was not you, change your password now at ${context.baseUrl}/profile/security and tell your account admin.`);
+      : (parts.notYou ?? `If this was not you, change your password now at ${context.baseUrl}/profile/security and tell your account admin.`);
   const text = [
     ...parts.lines,
     ...(parts.link ? ['', `${parts.link.label}: ${parts.link.url}`] : []),
@@ -87,7 +86,10 @@ export const mails = {
   invitation(context: MailContext, input: { inviterName: string; link: string }): Mail {
     return compose(context, {
       subject: 'You are invited',
-      lines: [`${input.inviterName} invited you to ${context.accountName} on ${context.productName}.`, 'Choose your password to start. The link works for 72 hours.'],
+      lines: [
+        `${input.inviterName} invited you to ${context.accountName} on ${context.productName}.`,
+        'Choose your password to start. The link works for 72 hours.',
+      ],
       link: { label: 'Set your password', url: input.link },
       notYou: 'If you did not expect this invitation, you can ignore this email.',
     });
@@ -95,7 +97,10 @@ export const mails = {
   passwordReset(context: MailContext, input: { link: string }): Mail {
     return compose(context, {
       subject: 'Reset your password',
-      lines: ['Someone asked to reset your password. The link works for 1 hour and only once.', 'Your two-factor authentication stays on: you will still be asked for a passcode.'],
+      lines: [
+        'Someone asked to reset your password. The link works for 1 hour and only once.',
+        'Your two-factor authentication stays on: you will still be asked for a passcode.',
+      ],
       link: { label: 'Choose a new password', url: input.link },
       notYou: 'If you did not ask for this, ignore this email: your password stays as it is.',
     });
@@ -123,7 +128,10 @@ export const mails = {
   twoFactorEnabled(context: MailContext, input: { method: string }): Mail {
     return compose(context, {
       subject: 'Two-factor authentication is on',
-      lines: [`Two-factor authentication was turned on with ${input.method}.`, `Keep your recovery codes somewhere safe. You can make new ones at ${context.baseUrl}/profile/security.`],
+      lines: [
+        `Two-factor authentication was turned on with ${input.method}.`,
+        `Keep your recovery codes somewhere safe. You can make new ones at ${context.baseUrl}/profile/security.`,
+      ],
     });
   },
   securityKeyAdded(context: MailContext, input: { name: string }): Mail {
@@ -190,7 +198,9 @@ export const mails = {
   accessSuspended(context: MailContext, input: { adminName: string }): Mail {
     return compose(context, {
       subject: 'Your sign-in was suspended',
-      lines: [`${input.adminName}, an admin of ${context.accountName}, suspended your sign-in. You were signed out everywhere and cannot sign in until an admin reactivates you.`],
+      lines: [
+        `${input.adminName}, an admin of ${context.accountName}, suspended your sign-in. You were signed out everywhere and cannot sign in until an admin reactivates you.`,
+      ],
       notYou: 'If you did not expect this, ask your account admin.',
     });
   },
@@ -204,7 +214,9 @@ export const mails = {
   signInUnlockedByAdmin(context: MailContext, input: { adminName: string }): Mail {
     return compose(context, {
       subject: 'An admin unlocked your sign-in',
-      lines: [`${input.adminName}, an admin of ${context.accountName}, lifted the pause on your sign-in that too many wrong passwords or passcodes had set. You can sign in again.`],
+      lines: [
+        `${input.adminName}, an admin of ${context.accountName}, lifted the pause on your sign-in that too many wrong passwords or passcodes had set. You can sign in again.`,
+      ],
       notYou: `If the wrong attempts were not yours, someone may know your password: change it at ${context.baseUrl}/profile/security.`,
     });
   },
@@ -222,7 +234,10 @@ export const mails = {
     // The one mail that carries a passcode: proving the mailbox is its whole purpose.
     return compose(context, {
       subject: 'Your confirmation code',
-      lines: [`Your confirmation code is ${input.code}.`, `Enter it to continue setting up two-factor authentication. It works for ${input.expiresInMinutes} minutes.`],
+      lines: [
+        `Your confirmation code is ${input.code}.`,
+        `Enter it to continue setting up two-factor authentication. It works for ${input.expiresInMinutes} minutes.`,
+      ],
       notYou: `If you are not setting up two-factor authentication, someone knows your password: change it now at ${context.baseUrl}/profile/security and tell your account admin. Do not give this code to anyone.`,
     });
   },

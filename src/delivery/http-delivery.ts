@@ -17,6 +17,11 @@ export function failureFor(provider: string, status: number, detail: string | nu
 /** A network failure, without the URL (it may hold credentials) or the request. */
 export function networkFailure(provider: string, error: unknown): Error {
   const cause = (error as { cause?: { code?: unknown } })?.cause?.code;
-  const name = (error as Error)?.name === 'AbortError' || (error as Error)?.name === 'TimeoutError' ? 'no answer in time' : typeof cause === 'string' ? cause : 'network error';
+  const name =
+    (error as Error)?.name === 'AbortError' || (error as Error)?.name === 'TimeoutError'
+      ? 'no answer in time'
+      : typeof cause === 'string'
+        ? cause
+        : 'network error';
   return new Error(`${provider} could not be reached: ${name}`);
 }

@@ -8,7 +8,7 @@ describe('describeBrowser', () => {
     assert.equal(describeBrowser('Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0'), 'Firefox on Windows');
   });
 
-  it('never repeats an outsider\'s own words: an agent it does not know is an unknown browser', () => {
+  it("never repeats an outsider's own words: an agent it does not know is an unknown browser", () => {
     assert.equal(describeBrowser('URGENT-call-1-555-0100/2.0 (Windows NT 10.0)'), 'A browser on Windows');
     assert.equal(describeBrowser('Your-account-is-suspended-visit-evil.example/1.0'), 'Unknown browser');
     assert.equal(describeBrowser(null), 'Unknown browser');

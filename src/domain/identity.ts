@@ -36,7 +36,11 @@ export function isValidEmail(email: string): boolean {
 }
 
 export function normalizeDisplayName(raw: string): string {
-  return raw.normalize('NFC').replace(/\p{Cc}/gu, '').replace(/\s+/g, ' ').trim();
+  return raw
+    .normalize('NFC')
+    .replace(/\p{Cc}/gu, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export function isValidDisplayName(name: string): boolean {

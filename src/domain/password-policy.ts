@@ -30,7 +30,10 @@ export function checkPassword(password: string, userInputs: string[] = []): Pass
   if (length > PASSWORD_MAX_LENGTH) return 'too_long';
   // zxcvbn's cost grows with length; past 100 characters a password is not guessable.
   const sample = length > 100 ? password.slice(0, 100) : password;
-  const result = strengthEstimator().check(sample, userInputs.filter((input) => input.length > 0));
+  const result = strengthEstimator().check(
+    sample,
+    userInputs.filter((input) => input.length > 0),
+  );
   return result.score < 2 ? 'too_common' : null;
 }
 

@@ -54,6 +54,12 @@ describe('phone numbers', () => {
     assert.ok(isCountryAllowed('GB', ['GB']));
     assert.ok(!isCountryAllowed('US', ['GB']));
     assert.ok(isCountryAllowed('US', null));
-    assert.deepEqual(countryOptions(['IE', 'GB']).map((o) => [o.code, o.name, o.callingCode]), [['IE', 'Ireland', '353'], ['GB', 'United Kingdom', '44']]);
+    assert.deepEqual(
+      countryOptions(['IE', 'GB']).map((o) => [o.code, o.name, o.callingCode]),
+      [
+        ['IE', 'Ireland', '353'],
+        ['GB', 'United Kingdom', '44'],
+      ],
+    );
   });
 });

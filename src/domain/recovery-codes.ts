@@ -40,10 +40,7 @@ export function generateRecoveryCode(randomBytes: (size: number) => Uint8Array):
 }
 
 /** A set of distinct codes in display form. */
-export function generateRecoveryCodes(
-  randomBytes: (size: number) => Uint8Array,
-  count: number = RECOVERY_CODE_COUNT,
-): string[] {
+export function generateRecoveryCodes(randomBytes: (size: number) => Uint8Array, count: number = RECOVERY_CODE_COUNT): string[] {
   const codes = new Set<string>();
   // With 80 bits a repeat means the random source is broken; stop rather than loop forever.
   const maxAttempts = count * 2 + 10;

@@ -6,8 +6,20 @@ import { decideAfterFirstFactor, type AccountTwoFactorPolicy, type NextStep, typ
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = Date.UTC(2026, 11, 6, 12);
 
-const agent = (overrides: Partial<SignInSubject> = {}): SignInSubject => ({ role: 'agent', twoFactorEnabled: false, twoFactorSetupRequired: false, activeMethods: [], ...overrides });
-const policy = (overrides: Partial<AccountTwoFactorPolicy> = {}): AccountTwoFactorPolicy => ({ requireTwoFactor: 'off', requireTwoFactorSince: null, graceDays: 0, securityKeysForAdmins: false, ...overrides });
+const agent = (overrides: Partial<SignInSubject> = {}): SignInSubject => ({
+  role: 'agent',
+  twoFactorEnabled: false,
+  twoFactorSetupRequired: false,
+  activeMethods: [],
+  ...overrides,
+});
+const policy = (overrides: Partial<AccountTwoFactorPolicy> = {}): AccountTwoFactorPolicy => ({
+  requireTwoFactor: 'off',
+  requireTwoFactorSince: null,
+  graceDays: 0,
+  securityKeysForAdmins: false,
+  ...overrides,
+});
 
 const rows: { rule: string; subject: SignInSubject; policy?: AccountTwoFactorPolicy; trustedDevice?: boolean; expected: NextStep }[] = [
   { rule: 'no 2FA, not required: signed in', subject: agent(), expected: { kind: 'signed_in', viaTrustedDevice: false, enrolmentDeadline: null } },
@@ -92,7 +104,10 @@ const rows: { rule: string; subject: SignInSubject; policy?: AccountTwoFactorPol
 describe('decideAfterFirstFactor', () => {
   for (const row of rows) {
     it(row.rule, () => {
-      assert.deepEqual(decideAfterFirstFactor({ subject: row.subject, policy: row.policy ?? policy(), trustedDevice: row.trustedDevice ?? false, now: NOW }), row.expected);
+      assert.deepEqual(
+        decideAfterFirstFactor({ subject: row.subject, policy: row.policy ?? policy(), trustedDevice: row.trustedDevice ?? false, now: NOW }),
+        row.expected,
+      );
     });
   }
 });

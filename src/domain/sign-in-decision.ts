@@ -51,23 +51,26 @@ export function secondFactorMethods(activeMethods: readonly FactorType[]): Secon
 /** The methods a sign-in challenge accepts. An admin who must use a security key and
  * has one may not fall back to a phishable passcode; a recovery code stays, or a lost
  * key would lock them out. */
-export function challengeMethods(role: Role, activeMethods: readonly FactorType[], policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): SecondFactorMethod[] {
+export function challengeMethods(
+  role: Role,
+  activeMethods: readonly FactorType[],
+  policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>,
+): SecondFactorMethod[] {
   if (mustUseSecurityKey(role, policy) && activeMethods.includes('webauthn')) return ['webauthn', 'recovery_code'];
   return secondFactorMethods(activeMethods);
 }
 
 /** After a passcode, whether the session may still only enrol: an admin who must use a
  * security key and has none signs in to add one. */
-export function mustEnrolSecurityKeyAfter(role: Role, activeMethods: readonly FactorType[], policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): boolean {
+export function mustEnrolSecurityKeyAfter(
+  role: Role,
+  activeMethods: readonly FactorType[],
+  policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>,
+): boolean {
   return mustUseSecurityKey(role, policy) && !activeMethods.includes('webauthn');
 }
 
-export function decideAfterFirstFactor(input: {
-  subject: SignInSubject;
-  policy: AccountTwoFactorPolicy;
-  trustedDevice: boolean;
-  now: number;
-}): NextStep {
+export function decideAfterFirstFactor(input: { subject: SignInSubject; policy: AccountTwoFactorPolicy; trustedDevice: boolean; now: number }): NextStep {
   const { subject, policy, now } = input;
   if (subject.twoFactorEnabled && subject.activeMethods.length > 0) {
     // A trusted computer skips the passcode, but the session remembers it did, so a

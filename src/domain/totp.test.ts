@@ -36,10 +36,10 @@ describe('RFC 4226 Appendix D (HOTP, SHA1, 6 digits)', () => {
       // The same value as a TOTP at the start of step `counter`.
       const time = counter * 30 * SECONDS;
       assert.equal(generateTotp(secret, time, DEFAULT_TOTP_PARAMETERS), code);
-      assert.deepEqual(
-        verifyTotp({ secret, code, timeInMilliseconds: time, parameters: DEFAULT_TOTP_PARAMETERS, lastUsedStep: null }),
-        { ok: true, step: counter },
-      );
+      assert.deepEqual(verifyTotp({ secret, code, timeInMilliseconds: time, parameters: DEFAULT_TOTP_PARAMETERS, lastUsedStep: null }), {
+        ok: true,
+        step: counter,
+      });
     });
   });
 });
@@ -67,10 +67,10 @@ describe('RFC 6238 Appendix B (8 digits, 30 s)', () => {
         const time = timeInSeconds * SECONDS;
         const secret = seeds[algorithm];
         assert.equal(generateTotp(secret, time, parameters), code);
-        assert.deepEqual(
-          verifyTotp({ secret, code, timeInMilliseconds: time, parameters, lastUsedStep: null }),
-          { ok: true, step: Math.floor(timeInSeconds / 30) },
-        );
+        assert.deepEqual(verifyTotp({ secret, code, timeInMilliseconds: time, parameters, lastUsedStep: null }), {
+          ok: true,
+          step: Math.floor(timeInSeconds / 30),
+        });
       });
     });
   }
@@ -129,10 +129,7 @@ describe('verification window (fake clock at exact step boundaries)', () => {
     const time = 60 * SECONDS * 1000;
     const code = generateHotp(secret, 1000, sixty);
     assert.equal(generateTotp(secret, time + 59_999, sixty), code);
-    assert.deepEqual(
-      verifyTotp({ secret, code, timeInMilliseconds: time, parameters: sixty, lastUsedStep: null }),
-      { ok: true, step: 1000 },
-    );
+    assert.deepEqual(verifyTotp({ secret, code, timeInMilliseconds: time, parameters: sixty, lastUsedStep: null }), { ok: true, step: 1000 });
   });
 });
 
@@ -174,10 +171,7 @@ describe('replay (RFC 6238 §5.2)', () => {
 
   it('says invalid, not replayed, for a wrong code', () => {
     const wrong = generateHotp(secret, N + 5, parameters);
-    assert.deepEqual(
-      verifyTotp({ secret, code: wrong, timeInMilliseconds: time, parameters, lastUsedStep: N }),
-      { ok: false, reason: 'invalid' },
-    );
+    assert.deepEqual(verifyTotp({ secret, code: wrong, timeInMilliseconds: time, parameters, lastUsedStep: N }), { ok: false, reason: 'invalid' });
   });
 });
 
@@ -210,9 +204,7 @@ describe('bad codes', () => {
 
   it('throws (a bug, not user input) on impossible parameters', () => {
     assert.throws(() => verifyTotp({ ...base, code: '123456', parameters: { ...DEFAULT_TOTP_PARAMETERS, digits: 4 } }));
-    assert.throws(() =>
-      verifyTotp({ ...base, code: '123456', parameters: { ...DEFAULT_TOTP_PARAMETERS, algorithm: 'MD5' as TotpAlgorithm } }),
-    );
+    assert.throws(() => verifyTotp({ ...base, code: '123456', parameters: { ...DEFAULT_TOTP_PARAMETERS, algorithm: 'MD5' as TotpAlgorithm } }));
     assert.throws(() => verifyTotp({ ...base, code: '123456', timeInMilliseconds: Number.NaN }));
   });
 });
@@ -271,10 +263,7 @@ describe('secret encoding', () => {
 
   it('groups by four for manual entry', () => {
     assert.equal(formatSecretForManualEntry('MZXW6YTBOI'), 'MZXW 6YTB OI');
-    assert.equal(
-      formatSecretForManualEntry('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'),
-      'GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ',
-    );
+    assert.equal(formatSecretForManualEntry('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'), 'GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ');
   });
 });
 
@@ -284,8 +273,7 @@ describe('buildOtpauthUri', () => {
   it('builds the Key Uri Format with the issuer in both places', () => {
     assert.equal(
       buildOtpauthUri({ issuer: 'Tessera', accountName: 'ada@example.com', secret }),
-      'otpauth://totp/Tessera:ada%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' +
-        '&issuer=Tessera&algorithm=SHA1&digits=6&period=30',
+      'otpauth://totp/Tessera:ada%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ' + '&issuer=Tessera&algorithm=SHA1&digits=6&period=30',
     );
   });
 

@@ -79,12 +79,7 @@ function sanitizeLabelPart(value: string): string {
  * (Google Authenticator Key Uri Format): issuer both as label prefix and
  * parameter, as the format recommends, each part URL-encoded.
  */
-export function buildOtpauthUri(input: {
-  issuer: string;
-  accountName: string;
-  secret: Uint8Array;
-  parameters?: TotpParameters;
-}): string {
+export function buildOtpauthUri(input: { issuer: string; accountName: string; secret: Uint8Array; parameters?: TotpParameters }): string {
   const parameters = input.parameters ?? DEFAULT_TOTP_PARAMETERS;
   assertValidParameters(parameters);
   const issuer = sanitizeLabelPart(input.issuer);
@@ -126,11 +121,7 @@ function timeStep(timeInMilliseconds: number, parameters: TotpParameters): numbe
   return Math.floor(timeInMilliseconds / (parameters.periodInSeconds * 1000));
 }
 
-export function generateTotp(
-  secret: Uint8Array,
-  timeInMilliseconds: number,
-  parameters: TotpParameters,
-): string {
+export function generateTotp(secret: Uint8Array, timeInMilliseconds: number, parameters: TotpParameters): string {
   assertValidParameters(parameters);
   return generateHotp(secret, timeStep(timeInMilliseconds, parameters), parameters);
 }
@@ -140,19 +131,14 @@ export function generateTotp(
  * other whitespace ("123 456", "123-456"); returns null unless exactly
  * `digits` ASCII digits remain (full-width digits and the like are refused).
  */
-export function normalizePasscodeInput(
-  raw: string,
-  digits: number = DEFAULT_TOTP_PARAMETERS.digits,
-): string | null {
+export function normalizePasscodeInput(raw: string, digits: number = DEFAULT_TOTP_PARAMETERS.digits): string | null {
   // Bound the work done on hostile input before running any regex over it.
   if (typeof raw !== 'string' || raw.length > 64) return null;
   const compact = raw.replace(/[\s\p{Pd}]/gu, '');
   return compact.length === digits && /^[0-9]+$/.test(compact) ? compact : null;
 }
 
-export type TotpVerification =
-  | { ok: true; step: number }
-  | { ok: false; reason: 'invalid' | 'replayed' };
+export type TotpVerification = { ok: true; step: number } | { ok: false; reason: 'invalid' | 'replayed' };
 
 const encoder = new TextEncoder();
 

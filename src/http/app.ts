@@ -44,7 +44,22 @@ export function hasForbiddenCharacters(value: unknown, depth = 0): boolean {
   return Object.entries(value).some(([key, item]) => FORBIDDEN_CHARACTERS.test(key) || hasForbiddenCharacters(item, depth + 1));
 }
 
-const OUTAGE_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '53300', 'SQLITE_BUSY'];
+const OUTAGE_CODES = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '53300',
+  'SQLITE_BUSY',
+];
 // pg reports a dropped connection without a code.
 const OUTAGE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection closed/i;
 
@@ -98,7 +113,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // error shape too, without echoing the URL.
     frameworkErrors: (error, _request, reply) => {
       const code = (error as { code?: string }).code;
-      void sendApiFailure(reply, code === 'FST_ERR_MAX_PARAM_LENGTH' ? { code: 'not_found' } : { code: 'invalid_request', message: 'The request URL is not valid.' });
+      void sendApiFailure(
+        reply,
+        code === 'FST_ERR_MAX_PARAM_LENGTH' ? { code: 'not_found' } : { code: 'invalid_request', message: 'The request URL is not valid.' },
+      );
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
@@ -109,7 +127,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: `${config.productName} API`, version: '1.0.0', description: 'Sign-in with two-factor authentication. JSON in and out; errors use ErrorBody.' },
+      info: {
+        title: `${config.productName} API`,
+        version: '1.0.0',
+        description: 'Sign-in with two-factor authentication. JSON in and out; errors use ErrorBody.',
+      },
       servers: [{ url: config.baseUrl }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session token from POST /api/v1/sign-in' } } },
     },
@@ -132,11 +154,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       request.log.error({ err: { message: error.message, code: error.code, stack: error.stack } }, 'request failed');
     }
     if (!request.url.startsWith('/api/') && request.method === 'GET') {
-      return reply.code(classified.code === 'service_unavailable' ? 503 : 500).type('text/plain; charset=utf-8').send('Something went wrong. Try again in a moment.');
+      return reply
+        .code(classified.code === 'service_unavailable' ? 503 : 500)
+        .type('text/plain; charset=utf-8')
+        .send('Something went wrong. Try again in a moment.');
     }
     return sendApiFailure(reply, classified);
   });
-  app.setNotFoundHandler(async (request, reply) => sendApiFailure(reply, { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` }));
+  app.setNotFoundHandler(async (request, reply) =>
+    sendApiFailure(reply, { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}.` }),
+  );
 
   registerOpsRoutes(app, deps, options.limitStore, options.config.metricsToken);
   registerSignInRoutes(app, deps);

@@ -5,7 +5,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { COOKIE, type CookiePolicy } from './request-context.js';
 
 export class Csrf {
-  constructor(private readonly key: Buffer, private readonly cookies: CookiePolicy) {}
+  constructor(
+    private readonly key: Buffer,
+    private readonly cookies: CookiePolicy,
+  ) {}
 
   private sign(cookieValue: string): string {
     return createHmac('sha256', this.key).update(`csrf:${cookieValue}`).digest('base64url');

@@ -39,7 +39,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   sms_unavailable: { status: 409, message: 'Text messages are not available here. Use an authenticator app or a recovery code.' },
   sms_not_delivered: { status: 409, message: 'We could not send a text. Try the app or a recovery code.' },
   phone_not_allowed: { status: 400, message: 'Your account does not allow text messages to this country. Use an authenticator app instead.' },
-  webauthn_unavailable: { status: 409, message: 'Security keys need Tessera to be reached by a domain name over HTTPS (or localhost). Use an authenticator app instead.' },
+  webauthn_unavailable: {
+    status: 409,
+    message: 'Security keys need Tessera to be reached by a domain name over HTTPS (or localhost). Use an authenticator app instead.',
+  },
   security_key_required: { status: 403, message: 'Your account requires admins to use a security key or passkey. Add one to continue.' },
   last_two_factor_method: { status: 409, message: 'This is your only two-factor method. Add another one first, or turn two-factor authentication off.' },
   csrf_failed: { status: 403, message: 'This form has expired. Reload the page and try again.' },
@@ -76,7 +79,10 @@ export function apiErrorBody(failure: Failure | { code: ErrorCode; message?: str
   return body;
 }
 
-export function sendApiFailure(reply: FastifyReply, failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number }): FastifyReply {
+export function sendApiFailure(
+  reply: FastifyReply,
+  failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number },
+): FastifyReply {
   if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
   return reply.code(ERROR_TABLE[failure.code].status).send(apiErrorBody(failure));
 }

@@ -53,7 +53,12 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limitStore: LimitStore, metricsToken: string | null): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
-  const requests = new Counter({ name: 'tessera_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'tessera_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'tessera_http_request_duration_seconds',
     help: 'HTTP request duration by route',
@@ -104,7 +109,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limit
 
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (metricsToken !== null && !bearerMatches(request.headers.authorization, metricsToken)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'unauthorized', message: 'Metrics need the bearer token set in TESSERA_METRICS_TOKEN.' } });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: { code: 'unauthorized', message: 'Metrics need the bearer token set in TESSERA_METRICS_TOKEN.' } });
     }
     reply.header('content-type', registry.contentType);
     return registry.metrics();

@@ -44,7 +44,10 @@ function toSeconds(milliseconds: number): number {
 }
 
 class FlexibleLimiter implements Limiter {
-  constructor(private readonly inner: RateLimiterAbstract, private readonly points: number) {}
+  constructor(
+    private readonly inner: RateLimiterAbstract,
+    private readonly points: number,
+  ) {}
 
   async check(key: string, points = this.points): Promise<LimitVerdict> {
     const state = await this.call(() => this.inner.get(key));
@@ -87,7 +90,10 @@ class FlexibleLimiter implements Limiter {
 }
 
 export class LimitStore {
-  private constructor(private readonly redis: Redis | null, private readonly keyPrefix: string) {}
+  private constructor(
+    private readonly redis: Redis | null,
+    private readonly keyPrefix: string,
+  ) {}
 
   static memory(): LimitStore {
     return new LimitStore(null, 'tessera');
@@ -114,9 +120,7 @@ export class LimitStore {
 
   limiter(spec: LimitSpec): Limiter {
     const options = { keyPrefix: `${this.keyPrefix}:${spec.name}`, points: spec.points, duration: spec.windowInSeconds };
-    const inner = this.redis
-      ? new RateLimiterRedis({ ...options, storeClient: this.redis, rejectIfRedisNotReady: true })
-      : new RateLimiterMemory(options);
+    const inner = this.redis ? new RateLimiterRedis({ ...options, storeClient: this.redis, rejectIfRedisNotReady: true }) : new RateLimiterMemory(options);
     return new FlexibleLimiter(inner, spec.points);
   }
 

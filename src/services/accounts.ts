@@ -18,13 +18,21 @@ export async function createAccount(deps: ServiceDeps, input: { slug: string; na
   const slug = normalizeSlug(input.slug);
   const name = normalizeDisplayName(input.name);
   if (!isValidSlug(slug)) {
-    return fail('invalid_request', { field: 'slug', message: 'The account slug must be 1 to 40 lower-case letters, digits or dashes, starting and ending with a letter or digit.' });
+    return fail('invalid_request', {
+      field: 'slug',
+      message: 'The account slug must be 1 to 40 lower-case letters, digits or dashes, starting and ending with a letter or digit.',
+    });
   }
   if (!isValidDisplayName(name)) return fail('invalid_request', { field: 'name', message: 'The account name must be 1 to 100 characters.' });
   return deps.db.transaction().execute(async (trx) => insertNewAccount(trx, deps, { slug, name }, context));
 }
 
-async function insertNewAccount(db: Kysely<Database>, deps: ServiceDeps, input: { slug: string; name: string }, context: RequestContext): Promise<Result<Account>> {
+async function insertNewAccount(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { slug: string; name: string },
+  context: RequestContext,
+): Promise<Result<Account>> {
   if (await findAccountBySlug(db, input.slug)) return fail('slug_taken', { field: 'slug' });
   const now = deps.now();
   const account: Account = {
@@ -45,7 +53,11 @@ async function insertNewAccount(db: Kysely<Database>, deps: ServiceDeps, input: 
     updated_at: now,
   };
   await insertAccount(db, account);
-  await appendAuditEvent(db, { accountId: account.id, type: 'account_created', ip: context.ip, userAgent: context.userAgent, details: { slug: input.slug } }, now);
+  await appendAuditEvent(
+    db,
+    { accountId: account.id, type: 'account_created', ip: context.ip, userAgent: context.userAgent, details: { slug: input.slug } },
+    now,
+  );
   return ok(account);
 }
 
@@ -97,7 +109,10 @@ export async function completeSetup(deps: ServiceDeps, input: SetupInput, contex
   const slug = normalizeSlug(input.accountSlug);
   const name = normalizeDisplayName(input.accountName);
   if (!isValidSlug(slug)) {
-    return fail('invalid_request', { field: 'account_slug', message: 'The account slug must be 1 to 40 lower-case letters, digits or dashes, starting and ending with a letter or digit.' });
+    return fail('invalid_request', {
+      field: 'account_slug',
+      message: 'The account slug must be 1 to 40 lower-case letters, digits or dashes, starting and ending with a letter or digit.',
+    });
   }
   if (!isValidDisplayName(name)) return fail('invalid_request', { field: 'account_name', message: 'The account name must be 1 to 100 characters.' });
   const passwordHash = await deps.hasher.hash(input.password);
@@ -114,8 +129,26 @@ export async function completeSetup(deps: ServiceDeps, input: SetupInput, contex
     await users.insert(newUserRow({ id: userId, email, name: ownerName, role: 'admin', passwordHash, now }));
     await updateAccount(trx, account.id, { owner_user_id: userId, updated_at: now });
     const owner = (await users.findById(userId))!;
-    await appendAuditEvent(trx, { accountId: account.id, type: 'user_created', actorUserId: userId, subjectUserId: userId, ip: context.ip, userAgent: context.userAgent, details: { role: 'admin', owner: true } }, now);
-    const outcome = await completeFirstFactor(trx, deps, { account: { ...account, owner_user_id: userId }, user: owner, firstFactor: 'setup', trustedDeviceToken: null, context });
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: account.id,
+        type: 'user_created',
+        actorUserId: userId,
+        subjectUserId: userId,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { role: 'admin', owner: true },
+      },
+      now,
+    );
+    const outcome = await completeFirstFactor(trx, deps, {
+      account: { ...account, owner_user_id: userId },
+      user: owner,
+      firstFactor: 'setup',
+      trustedDeviceToken: null,
+      context,
+    });
     return ok(outcome);
   });
 }

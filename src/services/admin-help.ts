@@ -76,44 +76,62 @@ export async function issueRecoveryCodeFor(
   helper: Helper,
   input: { userId: string; reason: unknown; confirmation?: Confirmation; context: RequestContext },
 ): Promise<Result<{ code: string; expiresAt: number }>> {
-  const issued = await withConfirmation(deps, helper, input, async (trx, target, reason) => {
-    const now = deps.now();
-    // The code exists because the device is presumed lost: whoever holds it or a
-    // session made with it is out at once, and the person's passcode lock no longer
-    // stands between them and the code made for them.
-    await endEveryWayIn(trx, target.id);
-    await liftPasscodeLock(trx, target, now);
-    const code = generateRecoveryCode((size) => new Uint8Array(randomBytes(size)));
-    const expiresAt = now + ADMIN_CODE_LIFETIME_IN_MILLISECONDS;
-    // One admin code at a time: a new one voids the last.
-    await trx.deleteFrom('recovery_codes').where('user_id', '=', target.id).where('kind', '=', 'admin').execute();
-    await trx
-      .insertInto('recovery_codes')
-      .values({
-        id: newId(),
-        account_id: helper.account.id,
-        user_id: target.id,
-        code_hmac: recoveryCodeHmac(deps.keys, normalizeRecoveryCode(code)!),
-        kind: 'admin',
-        created_at: now,
-        used_at: null,
-        expires_at: expiresAt,
-      })
-      .execute();
-    await appendAuditEvent(
-      trx,
-      { accountId: helper.account.id, type: 'admin_recovery_code_issued', actorUserId: helper.admin?.user.id ?? null, subjectUserId: target.id, ip: input.context.ip, userAgent: input.context.userAgent, reason, details: { by: helper.admin ? 'admin' : 'cli' } },
-      now,
-    );
-    await emailUser(trx, deps, {
-      account: helper.account,
-      user: target,
-      purpose: 'admin_recovery_code',
-      context: input.context,
-      compose: (c) => mails.recoveryCodeIssuedByAdmin(c, { adminName: helper.name, expiresAt }),
-    });
-    return ok({ code, expiresAt, target });
-  }, (target) => (target.two_factor_enabled === 1 ? ok(null) : fail('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' })));
+  const issued = await withConfirmation(
+    deps,
+    helper,
+    input,
+    async (trx, target, reason) => {
+      const now = deps.now();
+      // The code exists because the device is presumed lost: whoever holds it or a
+      // session made with it is out at once, and the person's passcode lock no longer
+      // stands between them and the code made for them.
+      await endEveryWayIn(trx, target.id);
+      await liftPasscodeLock(trx, target, now);
+      const code = generateRecoveryCode((size) => new Uint8Array(randomBytes(size)));
+      const expiresAt = now + ADMIN_CODE_LIFETIME_IN_MILLISECONDS;
+      // One admin code at a time: a new one voids the last.
+      await trx.deleteFrom('recovery_codes').where('user_id', '=', target.id).where('kind', '=', 'admin').execute();
+      await trx
+        .insertInto('recovery_codes')
+        .values({
+          id: newId(),
+          account_id: helper.account.id,
+          user_id: target.id,
+          code_hmac: recoveryCodeHmac(deps.keys, normalizeRecoveryCode(code)!),
+          kind: 'admin',
+          created_at: now,
+          used_at: null,
+          expires_at: expiresAt,
+        })
+        .execute();
+      await appendAuditEvent(
+        trx,
+        {
+          accountId: helper.account.id,
+          type: 'admin_recovery_code_issued',
+          actorUserId: helper.admin?.user.id ?? null,
+          subjectUserId: target.id,
+          ip: input.context.ip,
+          userAgent: input.context.userAgent,
+          reason,
+          details: { by: helper.admin ? 'admin' : 'cli' },
+        },
+        now,
+      );
+      await emailUser(trx, deps, {
+        account: helper.account,
+        user: target,
+        purpose: 'admin_recovery_code',
+        context: input.context,
+        compose: (c) => mails.recoveryCodeIssuedByAdmin(c, { adminName: helper.name, expiresAt }),
+      });
+      return ok({ code, expiresAt, target });
+    },
+    (target) =>
+      target.two_factor_enabled === 1
+        ? ok(null)
+        : fail('two_factor_not_enabled', { message: 'This person has no two-factor authentication, so they need no recovery code.' }),
+  );
   if (!issued.ok) return issued;
   // The person must be able to reach the code's step: a password lock goes too.
   await liftPasswordLock(deps, helper.account, issued.value.target);
@@ -134,10 +152,25 @@ export async function resetTwoFactorFor(
     await endEveryWayIn(trx, target.id);
     await appendAuditEvent(
       trx,
-      { accountId: helper.account.id, type: 'two_factor_reset_by_admin', actorUserId: helper.admin?.user.id ?? null, subjectUserId: target.id, ip: input.context.ip, userAgent: input.context.userAgent, reason, details: { had_two_factor: hadTwoFactor, by: helper.admin ? 'admin' : 'cli' } },
+      {
+        accountId: helper.account.id,
+        type: 'two_factor_reset_by_admin',
+        actorUserId: helper.admin?.user.id ?? null,
+        subjectUserId: target.id,
+        ip: input.context.ip,
+        userAgent: input.context.userAgent,
+        reason,
+        details: { had_two_factor: hadTwoFactor, by: helper.admin ? 'admin' : 'cli' },
+      },
       now,
     );
-    await emailUser(trx, deps, { account: helper.account, user: target, purpose: 'two_factor_reset', context: input.context, compose: (c) => mails.twoFactorResetByAdmin(c, { adminName: helper.name }) });
+    await emailUser(trx, deps, {
+      account: helper.account,
+      user: target,
+      purpose: 'two_factor_reset',
+      context: input.context,
+      compose: (c) => mails.twoFactorResetByAdmin(c, { adminName: helper.name }),
+    });
     return ok(target);
   });
   if (!reset.ok) return reset;
@@ -181,10 +214,25 @@ export async function unlockSignInFor(
     await liftPasscodeLock(trx, target, now);
     await appendAuditEvent(
       trx,
-      { accountId: helper.account.id, type: 'sign_in_unlocked_by_admin', actorUserId: helper.admin?.user.id ?? null, subjectUserId: target.id, ip: input.context.ip, userAgent: input.context.userAgent, reason, details: { by: helper.admin ? 'admin' : 'cli' } },
+      {
+        accountId: helper.account.id,
+        type: 'sign_in_unlocked_by_admin',
+        actorUserId: helper.admin?.user.id ?? null,
+        subjectUserId: target.id,
+        ip: input.context.ip,
+        userAgent: input.context.userAgent,
+        reason,
+        details: { by: helper.admin ? 'admin' : 'cli' },
+      },
       now,
     );
-    await emailUser(trx, deps, { account: helper.account, user: target, purpose: 'sign_in_unlocked', context: input.context, compose: (c) => mails.signInUnlockedByAdmin(c, { adminName: helper.name }) });
+    await emailUser(trx, deps, {
+      account: helper.account,
+      user: target,
+      purpose: 'sign_in_unlocked',
+      context: input.context,
+      compose: (c) => mails.signInUnlockedByAdmin(c, { adminName: helper.name }),
+    });
     return ok(target);
   });
   if (!result.ok) return result;

@@ -30,7 +30,8 @@ export interface AuditEntryView {
 function parseTime(raw: string | undefined, field: string): Result<number | undefined> {
   if (raw === undefined || raw === '') return ok(undefined);
   const time = Date.parse(raw);
-  if (!Number.isFinite(time) || !/^\d{4}-\d\d-\d\d/.test(raw)) return fail('invalid_request', { field, message: `${field} must be an ISO 8601 date or time, like 2026-11-28 or 2026-11-28T12:00:00Z.` });
+  if (!Number.isFinite(time) || !/^\d{4}-\d\d-\d\d/.test(raw))
+    return fail('invalid_request', { field, message: `${field} must be an ISO 8601 date or time, like 2026-11-28 or 2026-11-28T12:00:00Z.` });
   return ok(time);
 }
 
@@ -106,7 +107,18 @@ export function auditCsv(entries: AuditEntryView[]): string {
 }
 
 /** The 2FA overview as a spreadsheet (DESIGN.md row 10). */
-export function peopleCsv(rows: { email: string; name: string; role: string; suspended: boolean; enabled: boolean; methods: string[]; lastUsedAt: number | null; recoveryCodesLeft: number }[]): string {
+export function peopleCsv(
+  rows: {
+    email: string;
+    name: string;
+    role: string;
+    suspended: boolean;
+    enabled: boolean;
+    methods: string[];
+    lastUsedAt: number | null;
+    recoveryCodesLeft: number;
+  }[],
+): string {
   return toCsv(
     ['email', 'name', 'role', 'suspended', 'two_factor', 'methods', 'last_passcode_at', 'recovery_codes_left'],
     rows.map((r) => [

@@ -56,7 +56,11 @@ export async function securityKeySignInOptions(deps: ServiceDeps, token: unknown
   return deps.db.transaction().execute(async (trx) => {
     const opened = await openChallenge(trx, deps, token);
     if (!opened.ok) return opened;
-    if (!opened.value.methods.includes('webauthn')) return fail<PublicKeyCredentialRequestOptionsJSON>('invalid_request', { field: 'method', message: 'This sign-in has no security key. Use another method.' });
+    if (!opened.value.methods.includes('webauthn'))
+      return fail<PublicKeyCredentialRequestOptionsJSON>('invalid_request', {
+        field: 'method',
+        message: 'This sign-in has no security key. Use another method.',
+      });
     return assertionOptions(trx, deps, { user: opened.value.user, purpose: 'sign_in', boundTo: opened.value.challenge.id });
   });
 }
@@ -69,66 +73,137 @@ export interface SecondStepInput {
 }
 
 export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepInput, context: RequestContext): Promise<Result<SignInOutcome>> {
-  return underAddressLimit(deps, context, () => deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
-    const opened = await openChallenge(trx, deps, input.challengeToken);
-    if (!opened.ok) return opened;
-    const { challenge, account, user } = opened.value;
-    const now = deps.now();
-    const mustEnrolSecurityKey = mustEnrolSecurityKeyAfter(user.role, opened.value.factors, twoFactorPolicyOf(account));
-    const verified = await verifySecondFactor(trx, deps, {
-      user,
-      userReadInThisTransaction: true,
-      activeMethods: opened.value.activeMethods,
-      factor: { method: input.method, code: input.code },
-      allowed: opened.value.methods,
-      smsCheck: challengeSmsCheck(deps, challenge.id),
-      securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id, context),
-      context,
-      // The challenge ends with the right factor, once: the conditional update lets
-      // exactly one request finish it.
-      claim: async (db) => ((await completeChallenge(db, challenge.id, now)) ? null : { code: 'invalid_challenge' }),
-      // A full sign-in is recorded in the same write as the counter reset.
-      signsInOnSuccess: (success) => success.recoveryCodeKind !== 'admin' && !mustEnrolSecurityKey,
-    });
-    if (!verified.ok) {
-      if (verified.failure.code === 'invalid_code' || verified.failure.code === 'two_factor_locked') {
-        const attempts = await countChallengeFailure(trx, challenge.id, CHALLENGE_ATTEMPT_LIMIT);
-        if (attempts >= CHALLENGE_ATTEMPT_LIMIT && verified.failure.code === 'invalid_code') {
-          return fail<SignInOutcome>('invalid_code', { field: 'code', message: `${verified.failure.message ?? 'That code is not right.'} That was the last try for this sign-in: sign in again.` });
+  return underAddressLimit(deps, context, () =>
+    deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
+      const opened = await openChallenge(trx, deps, input.challengeToken);
+      if (!opened.ok) return opened;
+      const { challenge, account, user } = opened.value;
+      const now = deps.now();
+      const mustEnrolSecurityKey = mustEnrolSecurityKeyAfter(user.role, opened.value.factors, twoFactorPolicyOf(account));
+      const verified = await verifySecondFactor(trx, deps, {
+        user,
+        userReadInThisTransaction: true,
+        activeMethods: opened.value.activeMethods,
+        factor: { method: input.method, code: input.code },
+        allowed: opened.value.methods,
+        smsCheck: challengeSmsCheck(deps, challenge.id),
+        securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id, context),
+        context,
+        // The challenge ends with the right factor, once: the conditional update lets
+        // exactly one request finish it.
+        claim: async (db) => ((await completeChallenge(db, challenge.id, now)) ? null : { code: 'invalid_challenge' }),
+        // A full sign-in is recorded in the same write as the counter reset.
+        signsInOnSuccess: (success) => success.recoveryCodeKind !== 'admin' && !mustEnrolSecurityKey,
+      });
+      if (!verified.ok) {
+        if (verified.failure.code === 'invalid_code' || verified.failure.code === 'two_factor_locked') {
+          const attempts = await countChallengeFailure(trx, challenge.id, CHALLENGE_ATTEMPT_LIMIT);
+          if (attempts >= CHALLENGE_ATTEMPT_LIMIT && verified.failure.code === 'invalid_code') {
+            return fail<SignInOutcome>('invalid_code', {
+              field: 'code',
+              message: `${verified.failure.message ?? 'That code is not right.'} That was the last try for this sign-in: sign in again.`,
+            });
+          }
         }
+        return verified;
       }
-      return verified;
-    }
-    const method = verified.value.method;
+      const method = verified.value.method;
 
-    if (verified.value.recoveryCodeKind === 'admin') {
-      // An admin-issued code means the old device is presumed lost: its factors go,
-      // and the session may only enrol again (DESIGN.md row 9).
-      await removeAllFactors(trx, user, now);
-      await trx.updateTable('users').set({ two_factor_setup_required: 1 }).where('id', '=', user.id).execute();
-      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false, emailConfirmed: true });
-      await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_setup_required', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, admin_issued_code: true } }, now);
-      return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
-    }
+      if (verified.value.recoveryCodeKind === 'admin') {
+        // An admin-issued code means the old device is presumed lost: its factors go,
+        // and the session may only enrol again (DESIGN.md row 9).
+        await removeAllFactors(trx, user, now);
+        await trx.updateTable('users').set({ two_factor_setup_required: 1 }).where('id', '=', user.id).execute();
+        const session = await startSession(trx, deps, {
+          account,
+          user,
+          kind: 'setup',
+          context,
+          passcodeVerifiedAt: now,
+          viaTrustedDevice: false,
+          emailConfirmed: true,
+        });
+        await appendAuditEvent(
+          trx,
+          {
+            accountId: account.id,
+            type: 'sign_in_setup_required',
+            actorUserId: user.id,
+            subjectUserId: user.id,
+            ip: context.ip,
+            userAgent: context.userAgent,
+            details: { method, admin_issued_code: true },
+          },
+          now,
+        );
+        return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
+      }
 
-    if (mustEnrolSecurityKey) {
-      // The account requires admins to use a security key and this admin has none yet:
-      // the session may only add a key, after a code emailed to them, so that a
-      // password and passcode relayed by a phishing page cannot enrol the phisher's key.
-      const session = await startSession(trx, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: now, viaTrustedDevice: false, emailConfirmed: false });
-      await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_setup_required', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, security_key_required: true } }, now);
-      return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
-    }
+      if (mustEnrolSecurityKey) {
+        // The account requires admins to use a security key and this admin has none yet:
+        // the session may only add a key, after a code emailed to them, so that a
+        // password and passcode relayed by a phishing page cannot enrol the phisher's key.
+        const session = await startSession(trx, deps, {
+          account,
+          user,
+          kind: 'setup',
+          context,
+          passcodeVerifiedAt: now,
+          viaTrustedDevice: false,
+          emailConfirmed: false,
+        });
+        await appendAuditEvent(
+          trx,
+          {
+            accountId: account.id,
+            type: 'sign_in_setup_required',
+            actorUserId: user.id,
+            subjectUserId: user.id,
+            ip: context.ip,
+            userAgent: context.userAgent,
+            details: { method, security_key_required: true },
+          },
+          now,
+        );
+        return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
+      }
 
-    const trusting = input.rememberDevice && account.trusted_device_days > 0;
-    const mailedNewComputer = await noteSignInDevice(trx, deps, { account, user, context, trusted: trusting });
-    const trusted = trusting ? await rememberDevice(trx, deps, { account, user, context, mailed: mailedNewComputer }) : null;
-    const session = await startSession(trx, deps, { account, user, kind: 'full', context, passcodeVerifiedAt: now, viaTrustedDevice: false, trustedDeviceId: trusted?.id ?? null });
-    await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_succeeded', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method, first_factor: challenge.first_factor } }, now);
-    if (method === 'recovery_code') {
-      const left = await recoveryCodesLeft(trx, user.id, now);
-      await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
-    }
-    return ok({ status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken: trusted?.token ?? null, enrolmentDeadline: null });
-  }));
+      const trusting = input.rememberDevice && account.trusted_device_days > 0;
+      const mailedNewComputer = await noteSignInDevice(trx, deps, { account, user, context, trusted: trusting });
+      const trusted = trusting ? await rememberDevice(trx, deps, { account, user, context, mailed: mailedNewComputer }) : null;
+      const session = await startSession(trx, deps, {
+        account,
+        user,
+        kind: 'full',
+        context,
+        passcodeVerifiedAt: now,
+        viaTrustedDevice: false,
+        trustedDeviceId: trusted?.id ?? null,
+      });
+      await appendAuditEvent(
+        trx,
+        {
+          accountId: account.id,
+          type: 'sign_in_succeeded',
+          actorUserId: user.id,
+          subjectUserId: user.id,
+          ip: context.ip,
+          userAgent: context.userAgent,
+          details: { method, first_factor: challenge.first_factor },
+        },
+        now,
+      );
+      if (method === 'recovery_code') {
+        const left = await recoveryCodesLeft(trx, user.id, now);
+        await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
+      }
+      return ok({
+        status: 'signed_in',
+        sessionToken: session.token,
+        sessionExpiresAt: session.expiresAt,
+        trustedDeviceToken: trusted?.token ?? null,
+        enrolmentDeadline: null,
+      });
+    }),
+  );
 }

@@ -41,7 +41,11 @@ export function addingFactorNeedsConfirmation(signedIn: Pick<SignedIn, 'session'
 export async function confirmationMethods(db: Kysely<Database>, user: User, account: Account): Promise<(SecondFactorMethod | 'password')[]> {
   if (user.two_factor_enabled !== 1) return ['password'];
   // The same methods as at sign-in: an admin who must use a security key confirms with it.
-  return challengeMethods(user.role, (await listActiveMethods(db, user.id)).map((m) => m.type), twoFactorPolicyOf(account));
+  return challengeMethods(
+    user.role,
+    (await listActiveMethods(db, user.id)).map((m) => m.type),
+    twoFactorPolicyOf(account),
+  );
 }
 
 /** Checks a confirmation inside the caller's transaction; the password path hashes, so
@@ -58,7 +62,9 @@ export async function confirm(
   const allowed = await confirmationMethods(db, signedIn.user, signedIn.account);
   if (confirmation.method === 'password') {
     if (!allowed.includes('password')) return fail('confirmation_required', { message: 'Confirm with a current passcode or a recovery code.' });
-    return passwordChecked ? ok({ method: 'password', recoveryCodeKind: null }) : fail('invalid_credentials', { field: 'code', message: 'The password is not right.' });
+    return passwordChecked
+      ? ok({ method: 'password', recoveryCodeKind: null })
+      : fail('invalid_credentials', { field: 'code', message: 'The password is not right.' });
   }
   const secondFactors = allowed.filter((m): m is SecondFactorMethod => m !== 'password');
   if (secondFactors.length === 0) return fail('confirmation_required', { message: 'Confirm with your password.' });

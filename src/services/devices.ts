@@ -68,7 +68,15 @@ export async function revokeSessions(deps: ServiceDeps, signedIn: SignedIn, id: 
     }
     await appendAuditEvent(
       trx,
-      { accountId: signedIn.account.id, type: id === undefined ? 'sessions_revoked' : 'session_revoked', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { count } },
+      {
+        accountId: signedIn.account.id,
+        type: id === undefined ? 'sessions_revoked' : 'session_revoked',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { count },
+      },
       deps.now(),
     );
     return ok(count);
@@ -82,7 +90,15 @@ export async function forgetTrustedDevices(deps: ServiceDeps, signedIn: SignedIn
     if (id !== undefined && count === 0) return fail<number>('not_found', { message: 'There is no such trusted computer.' });
     await appendAuditEvent(
       trx,
-      { accountId: signedIn.account.id, type: 'trusted_devices_forgotten', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { count, all: id === undefined } },
+      {
+        accountId: signedIn.account.id,
+        type: 'trusted_devices_forgotten',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { count, all: id === undefined },
+      },
       deps.now(),
     );
     return ok(count);

@@ -7,7 +7,14 @@
 import { hmacHex, newId, newNumericCode, constantTimeEqualHex } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
-import { actionTokenTimesSince, consumeActionToken, findLiveActionToken, insertActionToken, spendActionTokenTry, voidActionTokens } from '../store/action-tokens.js';
+import {
+  actionTokenTimesSince,
+  consumeActionToken,
+  findLiveActionToken,
+  insertActionToken,
+  spendActionTokenTry,
+  voidActionTokens,
+} from '../store/action-tokens.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { underAddressLimit } from './address-limit.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -31,7 +38,11 @@ export function needsEmailConfirmation(signedIn: SignedIn): boolean {
   return signedIn.session.kind === 'setup' && signedIn.session.email_confirmed_at === null;
 }
 
-export async function sendEmailConfirmationCode(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<{ retryAfterSeconds: number }>> {
+export async function sendEmailConfirmationCode(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  context: RequestContext,
+): Promise<Result<{ retryAfterSeconds: number }>> {
   if (!needsEmailConfirmation(signedIn)) return fail('invalid_request', { message: 'Your email is already confirmed.' });
   return deps.db.transaction().execute(async (trx) => {
     const user = await lockUserRow(trx, deps, signedIn.user);
@@ -61,8 +72,25 @@ export async function sendEmailConfirmationCode(deps: ServiceDeps, signedIn: Sig
       now,
       expiresAt: now + CODE_LIFETIME_IN_MILLISECONDS,
     });
-    await emailUser(trx, deps, { account: signedIn.account, user, purpose: 'email_confirmation', context, compose: (c) => mails.emailConfirmationCode(c, { code, expiresInMinutes: CODE_LIFETIME_IN_MILLISECONDS / 60_000 }) });
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'email_confirmation_sent', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
+    await emailUser(trx, deps, {
+      account: signedIn.account,
+      user,
+      purpose: 'email_confirmation',
+      context,
+      compose: (c) => mails.emailConfirmationCode(c, { code, expiresInMinutes: CODE_LIFETIME_IN_MILLISECONDS / 60_000 }),
+    });
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'email_confirmation_sent',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+      },
+      now,
+    );
     return ok({ retryAfterSeconds: RESEND_COOLDOWN_IN_MILLISECONDS / 1000 });
   });
 }
@@ -85,12 +113,19 @@ export async function verifyEmailConfirmationCode(deps: ServiceDeps, signedIn: S
         const triesUsed = await spendActionTokenTry(trx, token.id, TRIES_PER_CODE, now);
         const counted = await countCodeFailure(trx, deps, user, 'email_confirmation', context);
         if (counted.ok || counted.failure.code !== 'invalid_code') return counted;
-        return fail<null>('invalid_code', { field: 'code', message: triesUsed === null || triesUsed >= TRIES_PER_CODE ? 'Too many wrong codes. Send a new one.' : undefined });
+        return fail<null>('invalid_code', {
+          field: 'code',
+          message: triesUsed === null || triesUsed >= TRIES_PER_CODE ? 'Too many wrong codes. Send a new one.' : undefined,
+        });
       }
       if (!(await consumeActionToken(trx, token.id, now))) return fail<null>('invalid_code', { field: 'code' });
       await trx.updateTable('sessions').set({ email_confirmed_at: now }).where('id', '=', signedIn.session.id).execute();
       await trx.updateTable('users').set({ email_confirmed_at: now }).where('id', '=', user.id).execute();
-      await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'email_confirmed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
+      await appendAuditEvent(
+        trx,
+        { accountId: signedIn.account.id, type: 'email_confirmed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },
+        now,
+      );
       return ok(null);
     }),
   );

@@ -52,7 +52,11 @@ export async function completeFirstFactor(
     now,
   });
   const audit = (type: string, details?: Record<string, unknown>) =>
-    appendAuditEvent(db, { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details }, now);
+    appendAuditEvent(
+      db,
+      { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details },
+      now,
+    );
 
   if (step.kind === 'two_factor_required') {
     const issued = issueToken();
@@ -80,7 +84,15 @@ export async function completeFirstFactor(
     // who only stole the password cannot enrol their own phone (Authelia #135,
     // Keycloak #21837). An emailed link already proved the address.
     const emailProven = input.firstFactor === 'invitation' || input.firstFactor === 'password_reset';
-    const session = await startSession(db, deps, { account, user, kind: 'setup', context, passcodeVerifiedAt: null, viaTrustedDevice: false, emailConfirmed: emailProven });
+    const session = await startSession(db, deps, {
+      account,
+      user,
+      kind: 'setup',
+      context,
+      passcodeVerifiedAt: null,
+      viaTrustedDevice: false,
+      emailConfirmed: emailProven,
+    });
     await audit('sign_in_setup_required', { first_factor: input.firstFactor });
     await noteSignInDevice(db, deps, { account, user, context });
     return { status: 'two_factor_setup_required', sessionToken: session.token };
@@ -96,5 +108,11 @@ export async function completeFirstFactor(
   });
   await audit('sign_in_succeeded', { first_factor: input.firstFactor, via_trusted_device: step.viaTrustedDevice });
   await noteSignInDevice(db, deps, { account, user, context });
-  return { status: 'signed_in', sessionToken: session.token, sessionExpiresAt: session.expiresAt, trustedDeviceToken: step.viaTrustedDevice ? trusted.rotatedToken : null, enrolmentDeadline: step.enrolmentDeadline };
+  return {
+    status: 'signed_in',
+    sessionToken: session.token,
+    sessionExpiresAt: session.expiresAt,
+    trustedDeviceToken: step.viaTrustedDevice ? trusted.rotatedToken : null,
+    enrolmentDeadline: step.enrolmentDeadline,
+  };
 }

@@ -15,7 +15,10 @@ export async function reencryptAll(db: Kysely<Database>, ring: KeyRing): Promise
   for (const { table, column } of SEALED_COLUMNS) {
     // One transaction per column: a value is either fully re-encrypted or untouched.
     await db.transaction().execute(async (trx) => {
-      const rows = (await trx.selectFrom(table).select(['id', column]).where(column, 'is not', null).execute()) as { id: string; [key: string]: string | null }[];
+      const rows = (await trx.selectFrom(table).select(['id', column]).where(column, 'is not', null).execute()) as {
+        id: string;
+        [key: string]: string | null;
+      }[];
       for (const row of rows) {
         const sealed = row[column];
         if (!sealed) continue;
@@ -25,7 +28,11 @@ export async function reencryptAll(db: Kysely<Database>, ring: KeyRing): Promise
         }
         const place = sealedPlace(table, column, row.id);
         const resealed = encryptSecret(ring, decryptSecret(ring, sealed, place), place);
-        await trx.updateTable(table).set({ [column]: resealed } as never).where('id', '=', row.id).execute();
+        await trx
+          .updateTable(table)
+          .set({ [column]: resealed } as never)
+          .where('id', '=', row.id)
+          .execute();
         report.reencrypted += 1;
       }
     });

@@ -67,7 +67,11 @@ const deviceInsert = preparedQuery<Required<Insertable<KnownDeviceTable>>, never
  * sign-in also trusts the computer, which the same mail says (one mail, not two).
  * Answers whether it mailed.
  */
-export async function noteSignInDevice(db: Kysely<Database>, deps: ServiceDeps, input: { account: Account; user: User; context: RequestContext; trusted?: boolean }): Promise<boolean> {
+export async function noteSignInDevice(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { account: Account; user: User; context: RequestContext; trusted?: boolean },
+): Promise<boolean> {
   const { account, user, context } = input;
   const now = deps.now();
   const browser = describeBrowser(context.userAgent);
@@ -79,10 +83,31 @@ export async function noteSignInDevice(db: Kysely<Database>, deps: ServiceDeps, 
   const known = (await markSeenBy[match](db, sighting)).rows[0];
   if (known) return false;
   const firstEver = (await anyKnownDevice(db, { userId: user.id })).rows.length === 0;
-  await deviceInsert(db, { id: newId(), account_id: account.id, user_id: user.id, device_id_hash: deviceHash, browser, network, first_seen_at: now, last_seen_at: now });
+  await deviceInsert(db, {
+    id: newId(),
+    account_id: account.id,
+    user_id: user.id,
+    device_id_hash: deviceHash,
+    browser,
+    network,
+    first_seen_at: now,
+    last_seen_at: now,
+  });
   // The very first sign-in is the person setting up; a mail would only be noise.
   if (firstEver) return false;
-  await appendAuditEvent(db, { accountId: account.id, type: 'new_device_sign_in', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { browser } }, now);
+  await appendAuditEvent(
+    db,
+    {
+      accountId: account.id,
+      type: 'new_device_sign_in',
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      details: { browser },
+    },
+    now,
+  );
   await emailUser(db, deps, { account, user, purpose: 'new_device_sign_in', context, compose: (c) => mails.newComputer(c, { trusted: input.trusted }) });
   return true;
 }

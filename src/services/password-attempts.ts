@@ -42,7 +42,10 @@ export async function checkPasswordUnderLimits(
   let right: boolean;
   try {
     // A locked person still costs one argon2id, so the answer time does not tell.
-    right = byUser.allowed && input.passwordHash !== null ? await deps.hasher.verify(input.passwordHash, input.password) : await deps.hasher.verifyDummy(input.password);
+    right =
+      byUser.allowed && input.passwordHash !== null
+        ? await deps.hasher.verify(input.passwordHash, input.password)
+        : await deps.hasher.verifyDummy(input.password);
   } catch (error) {
     // Nothing was compared (hashing overloaded: a 503): the attempt is no failure.
     if (input.addressKey !== null) await limits.failuresByAddress.refund(input.addressKey);

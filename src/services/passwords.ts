@@ -56,7 +56,11 @@ export async function changePassword(
     // every sign-in the old one had started.
     await deleteTrustedDevices(trx, user.id);
     await expireUserChallenges(trx, user.id);
-    await appendAuditEvent(trx, { accountId: account.id, type: 'password_changed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
+    await appendAuditEvent(
+      trx,
+      { accountId: account.id, type: 'password_changed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },
+      now,
+    );
     await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });
   });
   return ok(null);
@@ -96,7 +100,11 @@ async function mailPasswordReset(deps: ServiceDeps, input: { account: string; em
       expiresAt: now + PASSWORD_RESET_LIFETIME_IN_MILLISECONDS,
     });
     const link = `${deps.config.baseUrl}/password/reset?token=${encodeURIComponent(issued.token)}`;
-    await appendAuditEvent(trx, { accountId: account.id, type: 'password_reset_requested', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
+    await appendAuditEvent(
+      trx,
+      { accountId: account.id, type: 'password_reset_requested', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },
+      now,
+    );
     await emailUser(trx, deps, { account, user, purpose: 'password_reset', context, compose: (c) => mails.passwordReset(c, { link }) });
   });
 }
@@ -145,8 +153,13 @@ export async function setPasswordFromLink(
     // computers): sessions, trusted computers and sign-ins already past the password.
     await endEveryWayIn(trx, user.id);
     const type = purpose === 'invitation' ? 'invitation_accepted' : 'password_reset';
-    await appendAuditEvent(trx, { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, now);
-    if (purpose === 'password_reset') await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });
+    await appendAuditEvent(
+      trx,
+      { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },
+      now,
+    );
+    if (purpose === 'password_reset')
+      await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });
     const updated = (await users.findById(user.id))!;
     const outcome = await completeFirstFactor(trx, deps, { account, user: updated, firstFactor: purpose, trustedDeviceToken: null, context });
     return ok(outcome);

@@ -9,7 +9,12 @@ import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
 
-export async function setPreferredMethod(deps: ServiceDeps, signedIn: SignedIn, method: unknown, context: RequestContext): Promise<Result<TwoFactorMethodType>> {
+export async function setPreferredMethod(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  method: unknown,
+  context: RequestContext,
+): Promise<Result<TwoFactorMethodType>> {
   if (signedIn.user.two_factor_enabled !== 1) return fail('two_factor_not_enabled');
   return deps.db.transaction().execute(async (trx): Promise<Result<TwoFactorMethodType>> => {
     const types = [...new Set((await listActiveMethods(trx, signedIn.user.id)).map((m) => m.type))];
@@ -17,7 +22,19 @@ export async function setPreferredMethod(deps: ServiceDeps, signedIn: SignedIn, 
     if (!chosen) return fail('invalid_request', { field: 'method', message: `The preferred method must be one of yours: ${types.join(', ')}.` });
     const now = deps.now();
     await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: chosen, updated_at: now });
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'two_factor_preferred_changed', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { method: chosen } }, now);
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'two_factor_preferred_changed',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { method: chosen },
+      },
+      now,
+    );
     return ok(chosen);
   });
 }

@@ -65,7 +65,14 @@ const passcodeAccepted = preparedQuery<{ id: string; now: number; signedInAt: nu
 
 /** Counts a wrong code on the person's one failure counter (any factor, and emailed
  * codes too), locking the person at the limit; the caller holds the person's row. */
-export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, user: User, method: string, context: RequestContext, message?: string): Promise<Result<never>> {
+export async function countCodeFailure(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  user: User,
+  method: string,
+  context: RequestContext,
+  message?: string,
+): Promise<Result<never>> {
   const now = deps.now();
   const row = await db
     .updateTable('users')
@@ -73,7 +80,19 @@ export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, 
     .where('id', '=', user.id)
     .returning(['failed_passcode_count', 'passcode_lock_count'])
     .executeTakeFirstOrThrow();
-  await appendAuditEvent(db, { accountId: user.account_id, type: 'passcode_failed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method } }, now);
+  await appendAuditEvent(
+    db,
+    {
+      accountId: user.account_id,
+      type: 'passcode_failed',
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      details: { method },
+    },
+    now,
+  );
   if (row.failed_passcode_count >= PASSCODE_FAILURES_BEFORE_LOCK) {
     const lockedUntil = now + lockDurationInMilliseconds(row.passcode_lock_count);
     await db
@@ -83,7 +102,14 @@ export async function countCodeFailure(db: Kysely<Database>, deps: ServiceDeps, 
       .execute();
     await appendAuditEvent(
       db,
-      { accountId: user.account_id, type: 'passcode_locked', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { until: new Date(lockedUntil).toISOString() } },
+      {
+        accountId: user.account_id,
+        type: 'passcode_locked',
+        subjectUserId: user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { until: new Date(lockedUntil).toISOString() },
+      },
       now,
     );
     // The password was right: whoever this is may well not be the person, who must hear of it.
@@ -105,7 +131,13 @@ function openSeed(deps: ServiceDeps, methodId: string, sealed: string): Buffer |
 }
 
 /** `'used'`: the code was right once and is spent (a replay). */
-async function checkTotp(db: Kysely<Database>, deps: ServiceDeps, user: User, rawCode: string, activeMethods: TwoFactorMethod[] | undefined): Promise<boolean | 'used'> {
+async function checkTotp(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  user: User,
+  rawCode: string,
+  activeMethods: TwoFactorMethod[] | undefined,
+): Promise<boolean | 'used'> {
   const code = normalizePasscodeInput(rawCode);
   if (code === null) return false;
   let replayed = false;
@@ -220,7 +252,8 @@ export async function verifySecondFactor(
         const codeHmac = recoveryCodeHmac(deps.keys, canonical);
         const kind = await consumeRecoveryCode(db, { userId: user.id, codeHmac, now });
         if (kind) success = { method: 'recovery_code', recoveryCodeKind: kind };
-        else if (await wasRecoveryCodeUsed(db, { userId: user.id, codeHmac })) spent = 'That recovery code was already used. Each code works once: use another one.';
+        else if (await wasRecoveryCodeUsed(db, { userId: user.id, codeHmac }))
+          spent = 'That recovery code was already used. Each code works once: use another one.';
       }
     } else if (method === 'webauthn' && input.securityKeyCheck) {
       // A key counts as a passcode for every rule: a bad signature is a failure here too.
@@ -238,7 +271,19 @@ export async function verifySecondFactor(
   }
   await passcodeAccepted(db, { id: user.id, now, signedInAt: input.signsInOnSuccess?.(success) ? now : null });
   if (success.method === 'recovery_code') {
-    await appendAuditEvent(db, { accountId: user.account_id, type: 'recovery_code_used', actorUserId: user.id, subjectUserId: user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { kind: success.recoveryCodeKind } }, now);
+    await appendAuditEvent(
+      db,
+      {
+        accountId: user.account_id,
+        type: 'recovery_code_used',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        ip: input.context.ip,
+        userAgent: input.context.userAgent,
+        details: { kind: success.recoveryCodeKind },
+      },
+      now,
+    );
   }
   return ok(success);
 }

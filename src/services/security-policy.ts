@@ -69,7 +69,10 @@ function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBu
     // No account may spend more than the whole deployment's daily texts.
     const bounds = { min: SMS_DAILY_BUDGET.min, max: Math.min(SMS_DAILY_BUDGET.max, deploymentSmsBudget) };
     if (change.sms_daily_budget !== null && !isWholeNumberWithin(change.sms_daily_budget, bounds)) {
-      return fail('invalid_request', { field: 'sms_daily_budget', message: `The daily text budget must be a whole number from ${bounds.min} to ${bounds.max}, or null for the default.` });
+      return fail('invalid_request', {
+        field: 'sms_daily_budget',
+        message: `The daily text budget must be a whole number from ${bounds.min} to ${bounds.max}, or null for the default.`,
+      });
     }
     next.smsDailyBudget = change.sms_daily_budget;
   }
@@ -77,7 +80,10 @@ function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBu
     const raw = change.sms_allowed_countries;
     const codes = raw === null ? [] : Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(/[\s,;]+/).filter(Boolean) : null;
     if (codes === null || codes.some((code) => typeof code !== 'string' || !isCountryCode(code.trim().toUpperCase()))) {
-      return fail('invalid_request', { field: 'sms_allowed_countries', message: 'List two-letter ISO country codes, like ["GB","IE"], or null for every country.' });
+      return fail('invalid_request', {
+        field: 'sms_allowed_countries',
+        message: 'List two-letter ISO country codes, like ["GB","IE"], or null for every country.',
+      });
     }
     next.smsAllowedCountries = codes.length === 0 ? null : [...new Set(codes.map((code) => (code as string).trim().toUpperCase()))];
   }
@@ -101,7 +107,8 @@ function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBu
   for (const [field, key, bounds, label] of days) {
     const value = change[field];
     if (value === undefined) continue;
-    if (!isWholeNumberWithin(value, bounds)) return fail('invalid_request', { field, message: `${label} must be a whole number of days from ${bounds.min} to ${bounds.max}.` });
+    if (!isWholeNumberWithin(value, bounds))
+      return fail('invalid_request', { field, message: `${label} must be a whole number of days from ${bounds.min} to ${bounds.max}.` });
     next[key] = value;
   }
   return ok(next);
@@ -129,7 +136,10 @@ export async function updateSecurityPolicy(
     const next = validated.value;
     if (next.securityKeysForAdmins && !current.securityKeysForAdmins && !(await listActiveMethods(trx, admin.user.id)).some((m) => m.type === 'webauthn')) {
       // The admin turning it on would be the first one sent to add a key.
-      return fail<SecurityPolicy>('security_key_required', { field: 'require_security_keys_for_admins', message: 'Add a security key to your own sign-in before you require them for admins.' });
+      return fail<SecurityPolicy>('security_key_required', {
+        field: 'require_security_keys_for_admins',
+        message: 'Add a security key to your own sign-in before you require them for admins.',
+      });
     }
     const confirmed = await confirm(trx, deps, admin, confirmation, context, passwordChecked.value);
     if (!confirmed.ok) return confirmed;

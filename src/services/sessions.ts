@@ -87,7 +87,14 @@ export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context:
     await deleteSession(trx, signedIn.session.id);
     await appendAuditEvent(
       trx,
-      { accountId: signedIn.account.id, type: 'sign_out', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent },
+      {
+        accountId: signedIn.account.id,
+        type: 'sign_out',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+      },
       deps.now(),
     );
   });

@@ -52,21 +52,46 @@ export async function signInWithPassword(deps: ServiceDeps, input: PasswordSignI
 
   if (attempt.kind !== 'right' || !account || !usable) {
     const lockedNow = attempt.kind === 'wrong' && attempt.lockedNow;
-    const reason = !account ? 'unknown_account' : !user ? 'unknown_email' : attempt.kind === 'locked' ? 'locked' : user.suspended_at !== null ? 'suspended' : 'wrong_password';
+    const reason = !account
+      ? 'unknown_account'
+      : !user
+        ? 'unknown_email'
+        : attempt.kind === 'locked'
+          ? 'locked'
+          : user.suspended_at !== null
+            ? 'suspended'
+            : 'wrong_password';
     // Written for an unknown account too (to no account's log), so that the time of the
     // answer does not tell whether the account exists.
     await deps.db.transaction().execute(async (trx) => {
-      await appendAuditEvent(trx, { accountId: account?.id ?? null, type: 'sign_in_failed', subjectUserId: user?.id ?? null, ip: context.ip, userAgent: context.userAgent, details: { reason } }, deps.now());
+      await appendAuditEvent(
+        trx,
+        {
+          accountId: account?.id ?? null,
+          type: 'sign_in_failed',
+          subjectUserId: user?.id ?? null,
+          ip: context.ip,
+          userAgent: context.userAgent,
+          details: { reason },
+        },
+        deps.now(),
+      );
       if (account && user && lockedNow) {
-        await appendAuditEvent(trx, { accountId: account.id, type: 'sign_in_locked', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent }, deps.now());
+        await appendAuditEvent(
+          trx,
+          { accountId: account.id, type: 'sign_in_locked', subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },
+          deps.now(),
+        );
         await emailUser(trx, deps, { account, user, purpose: 'sign_in_locked', context, compose: (c) => mails.signInLocked(c) });
       }
     });
     return fail('invalid_credentials');
   }
 
-  const outcome = await deps.db.transaction().execute((trx) =>
-    completeFirstFactor(trx, deps, { account, user: usable, firstFactor: 'password', trustedDeviceToken: input.trustedDeviceToken, context }),
-  );
+  const outcome = await deps.db
+    .transaction()
+    .execute((trx) =>
+      completeFirstFactor(trx, deps, { account, user: usable, firstFactor: 'password', trustedDeviceToken: input.trustedDeviceToken, context }),
+    );
   return ok(outcome);
 }

@@ -53,7 +53,12 @@ async function livePending(db: Kysely<Database>, deps: ServiceDeps, userId: stri
 }
 
 /** `POST /api/v1/me/two-factor/sms`: starts verifying a number and texts it a code. */
-export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, input: SmsEnrolmentInput, context: RequestContext): Promise<Result<SmsEnrolmentStarted>> {
+export async function startSmsEnrolment(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  input: SmsEnrolmentInput,
+  context: RequestContext,
+): Promise<Result<SmsEnrolmentStarted>> {
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   if (!enrolmentAllowed(signedIn, 'sms')) return fail('security_key_required');
   if (!smsAvailable(deps)) return fail('sms_unavailable');
@@ -108,7 +113,15 @@ export async function startSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, i
     }
     await appendAuditEvent(
       trx,
-      { accountId: signedIn.account.id, type: 'two_factor_enrolment_started', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method: 'sms', phone_last_digits: phone.value.lastDigits } },
+      {
+        accountId: signedIn.account.id,
+        type: 'two_factor_enrolment_started',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { method: 'sms', phone_last_digits: phone.value.lastDigits },
+      },
       now,
     );
     const replacesNumber = (await findSmsMethod(trx, user.id, 'active')) !== undefined;
@@ -139,7 +152,10 @@ export async function pendingSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn)
 }
 
 /** The enrolled number, masked, if any. */
-export async function enrolledPhone(deps: ServiceDeps, userId: string): Promise<{ phoneMasked: string; resendAfterSeconds: number; delivery: SmsDelivery } | null> {
+export async function enrolledPhone(
+  deps: ServiceDeps,
+  userId: string,
+): Promise<{ phoneMasked: string; resendAfterSeconds: number; delivery: SmsDelivery } | null> {
   const active = await findSmsMethod(deps.db, userId, 'active');
   if (!active) return null;
   const state = await codeState(deps.db, deps, { phoneLastDigits: active.phone_last_digits, sentAt: active.sms_sent_at, messageId: active.sms_message_id });
@@ -170,13 +186,26 @@ export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
       await deleteTrustedDevices(trx, signedIn.user.id);
       await appendAuditEvent(
         trx,
-        { accountId: signedIn.account.id, type: 'two_factor_phone_replaced', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { old_last_digits: replaced.phone_last_digits, new_last_digits: pending.phone_last_digits } },
+        {
+          accountId: signedIn.account.id,
+          type: 'two_factor_phone_replaced',
+          actorUserId: signedIn.user.id,
+          subjectUserId: signedIn.user.id,
+          ip: context.ip,
+          userAgent: context.userAgent,
+          details: { old_last_digits: replaced.phone_last_digits, new_last_digits: pending.phone_last_digits },
+        },
         now,
       );
     }
     const done = await activateFactor(trx, deps, signedIn, { methodId: pending.id, type: 'sms', lastUsedStep: null, context });
     // The enrolment's text is done with; the next one (for a confirmation) starts afresh.
-    if (done.ok) await trx.updateTable('two_factor_methods').set({ sms_code_hash: null, sms_code_expires_at: null, sms_sent_at: null, sms_message_id: null }).where('id', '=', pending.id).execute();
+    if (done.ok)
+      await trx
+        .updateTable('two_factor_methods')
+        .set({ sms_code_hash: null, sms_code_expires_at: null, sms_sent_at: null, sms_message_id: null })
+        .where('id', '=', pending.id)
+        .execute();
     return done;
   });
 }

@@ -9,14 +9,7 @@ import { hmacHex, newNumericCode } from '../crypto/tokens.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { limitKeyForAddress } from '../domain/network.js';
 import { isCountryAllowed, maskPhoneNumber, normalizePhoneNumber, parseCountryList } from '../domain/phone-numbers.js';
-import {
-  SMS_CODE_LIFETIME_IN_MILLISECONDS,
-  SMS_QUOTAS,
-  deliveryOf,
-  resendWaitInSeconds,
-  smsCodeText,
-  type SmsDelivery,
-} from '../domain/sms-codes.js';
+import { SMS_CODE_LIFETIME_IN_MILLISECONDS, SMS_QUOTAS, deliveryOf, resendWaitInSeconds, smsCodeText, type SmsDelivery } from '../domain/sms-codes.js';
 import type { Limiter } from '../limits/limits.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { enqueueMessage } from '../store/outbox.js';
@@ -62,7 +55,10 @@ export function checkPhoneCountry(account: Pick<Account, 'sms_allowed_countries'
 export function cooldownFailure(lastSentAt: number | null, now: number): Result<null> {
   const wait = resendWaitInSeconds(lastSentAt, now);
   if (wait === 0) return ok(null);
-  return fail('sms_rate_limited', { retryAfterSeconds: wait, message: `We sent a code a moment ago. You can ask for another in ${wait} second${wait === 1 ? '' : 's'}.` });
+  return fail('sms_rate_limited', {
+    retryAfterSeconds: wait,
+    message: `We sent a code a moment ago. You can ask for another in ${wait} second${wait === 1 ? '' : 's'}.`,
+  });
 }
 
 /** Phone numbers are not put in the limit store in clear (it may be a shared Redis). */
@@ -120,7 +116,15 @@ async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQ
     if (refusal) {
       await appendAuditEvent(
         db,
-        { accountId: input.account.id, type: 'sms_quota_exceeded', actorUserId: input.user.id, subjectUserId: input.user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { quota: refusal.name, purpose: input.purpose } },
+        {
+          accountId: input.account.id,
+          type: 'sms_quota_exceeded',
+          actorUserId: input.user.id,
+          subjectUserId: input.user.id,
+          ip: input.context.ip,
+          userAgent: input.context.userAgent,
+          details: { quota: refusal.name, purpose: input.purpose },
+        },
         deps.now(),
       );
       return fail('sms_rate_limited', { retryAfterSeconds: refusal.retryAfterSeconds });
@@ -169,7 +173,15 @@ async function textCode(
   await input.save({ hash: smsCodeHmac(deps, input.binding, code), expiresAt, sentAt: now, messageId });
   await appendAuditEvent(
     db,
-    { accountId: input.account.id, type: 'sms_code_sent', actorUserId: input.user.id, subjectUserId: input.user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { purpose: input.purpose, phone_last_digits: input.lastDigits } },
+    {
+      accountId: input.account.id,
+      type: 'sms_code_sent',
+      actorUserId: input.user.id,
+      subjectUserId: input.user.id,
+      ip: input.context.ip,
+      userAgent: input.context.userAgent,
+      details: { purpose: input.purpose, phone_last_digits: input.lastDigits },
+    },
     now,
   );
   return ok({ phoneMasked: maskPhoneNumber(input.lastDigits), resendAfterSeconds: resendWaitInSeconds(now, now), expiresAt });
@@ -181,7 +193,11 @@ export async function sendSignInCode(deps: ServiceDeps, challengeToken: unknown,
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsCodeSent>> => {
     const opened = await openChallenge(trx, deps, challengeToken);
     if (!opened.ok) return opened;
-    if (!opened.value.methods.includes('sms')) return fail('invalid_request', { field: 'method', message: 'Text messages are not set up for this sign-in. Use your authenticator app or a recovery code.' });
+    if (!opened.value.methods.includes('sms'))
+      return fail('invalid_request', {
+        field: 'method',
+        message: 'Text messages are not set up for this sign-in. Use your authenticator app or a recovery code.',
+      });
     if (!smsAvailable(deps)) return fail('sms_unavailable');
     const challenge = await lockChallenge(trx, deps.dialect, opened.value.challenge.id);
     const method = await findSmsMethod(trx, opened.value.user.id, 'active');
@@ -206,7 +222,8 @@ export async function sendConfirmationCode(deps: ServiceDeps, signedIn: SignedIn
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsCodeSent>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
     const method = user ? await findSmsMethod(trx, user.id, 'active') : undefined;
-    if (!user || user.two_factor_enabled !== 1 || !method) return fail('two_factor_not_enabled', { message: 'Text messages are not one of your two-factor methods.' });
+    if (!user || user.two_factor_enabled !== 1 || !method)
+      return fail('two_factor_not_enabled', { message: 'Text messages are not one of your two-factor methods.' });
     if (!smsAvailable(deps)) return fail('sms_unavailable');
     return textCode(trx, deps, {
       account: signedIn.account,
@@ -259,7 +276,11 @@ export async function codeState(
 export async function signInCodeState(db: Kysely<Database>, deps: ServiceDeps, open: OpenChallenge): Promise<SmsCodeState | null> {
   if (!open.methods.includes('sms')) return null;
   const method = await findSmsMethod(db, open.user.id, 'active');
-  return codeState(db, deps, { phoneLastDigits: method?.phone_last_digits ?? null, sentAt: open.challenge.sms_sent_at, messageId: open.challenge.sms_message_id });
+  return codeState(db, deps, {
+    phoneLastDigits: method?.phone_last_digits ?? null,
+    sentAt: open.challenge.sms_sent_at,
+    messageId: open.challenge.sms_message_id,
+  });
 }
 
 /** The status API: `POST /api/v1/sign-in/sms/status {challenge_token}`. */

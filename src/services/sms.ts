@@ -61,7 +61,14 @@ export function challengeSmsCheck(deps: ServiceDeps, challengeId: string): SmsCo
 
 /** The code texted to a phone number's row: the enrolled number (confirmations) or a
  * number being verified (enrolment). */
-function methodSmsCheck(deps: ServiceDeps, find: (db: Kysely<Database>) => Promise<{ id: string; sms_code_hash: string | null; sms_code_expires_at: number | null; sms_sent_at: number | null; sms_message_id: string | null } | undefined>): SmsCodeCheck {
+function methodSmsCheck(
+  deps: ServiceDeps,
+  find: (
+    db: Kysely<Database>,
+  ) => Promise<
+    { id: string; sms_code_hash: string | null; sms_code_expires_at: number | null; sms_sent_at: number | null; sms_message_id: string | null } | undefined
+  >,
+): SmsCodeCheck {
   return async (db, code) => {
     const method = await find(db);
     if (!method) return check(db, deps, null, '', code, async () => false);

@@ -69,9 +69,24 @@ export async function rememberDevice(
     .execute();
   await appendAuditEvent(
     db,
-    { accountId: input.account.id, type: 'device_trusted', actorUserId: input.user.id, subjectUserId: input.user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { device_id: issued.id } },
+    {
+      accountId: input.account.id,
+      type: 'device_trusted',
+      actorUserId: input.user.id,
+      subjectUserId: input.user.id,
+      ip: input.context.ip,
+      userAgent: input.context.userAgent,
+      details: { device_id: issued.id },
+    },
     now,
   );
-  if (!input.mailed) await emailUser(db, deps, { account: input.account, user: input.user, purpose: 'device_trusted', context: input.context, compose: (c) => mails.computerTrusted(c) });
+  if (!input.mailed)
+    await emailUser(db, deps, {
+      account: input.account,
+      user: input.user,
+      purpose: 'device_trusted',
+      context: input.context,
+      compose: (c) => mails.computerTrusted(c),
+    });
   return { id: issued.id, token: issued.token };
 }

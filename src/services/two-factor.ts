@@ -10,14 +10,7 @@ import { fail, ok, type Result } from '../domain/failures.js';
 import { isStaff } from '../domain/identity.js';
 import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
 import { RECOVERY_CODE_COUNT, generateRecoveryCodes, normalizeRecoveryCode } from '../domain/recovery-codes.js';
-import {
-  DEFAULT_TOTP_PARAMETERS,
-  TOTP_SECRET_BYTES,
-  buildOtpauthUri,
-  encodeSecretBase32,
-  normalizePasscodeInput,
-  verifyTotp,
-} from '../domain/totp.js';
+import { DEFAULT_TOTP_PARAMETERS, TOTP_SECRET_BYTES, buildOtpauthUri, encodeSecretBase32, normalizePasscodeInput, verifyTotp } from '../domain/totp.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { deleteAllRecoveryCodes, replaceUserRecoveryCodes } from '../store/recovery-codes.js';
 import type { Account, Database, TwoFactorMethodType, User } from '../store/schema.js';
@@ -61,7 +54,12 @@ async function describeEnrolment(deps: ServiceDeps, signedIn: SignedIn, secret: 
 /** Starts (or restarts) enrolling an authenticator app: a new secret, pending until a
  * correct code proves the app has it. Adding the app while 2FA is already on (with
  * text messages) adds a factor, so it needs a confirmation first (SECURITY.md). */
-export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext, confirmation?: Confirmation): Promise<Result<TotpEnrolment>> {
+export async function startTotpEnrolment(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  context: RequestContext,
+  confirmation?: Confirmation,
+): Promise<Result<TotpEnrolment>> {
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   if (!enrolmentAllowed(signedIn, 'totp')) return fail('security_key_required');
   // A confirmation that is given is always checked, even where none is needed.
@@ -97,7 +95,19 @@ export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
         expires_at: expiresAt,
       })
       .execute();
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'two_factor_enrolment_started', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { method: 'totp' } }, now);
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'two_factor_enrolment_started',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { method: 'totp' },
+      },
+      now,
+    );
     return ok(null);
   });
   if (!started.ok) return started;
@@ -108,7 +118,9 @@ export async function startTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
 export async function pendingTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn): Promise<TotpEnrolment | null> {
   const pending = await findPendingMethod(deps.db, signedIn.user.id, 'totp');
   if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= deps.now()) return null;
-  const secret = new Uint8Array(Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', pending.id)), 'base64'));
+  const secret = new Uint8Array(
+    Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', pending.id)), 'base64'),
+  );
   return describeEnrolment(deps, signedIn, secret, pending.expires_at!);
 }
 
@@ -167,18 +179,43 @@ export async function activateFactor(
     updated_at: now,
   });
   const recoveryCodes = firstFactor ? await issueRecoveryCodes(trx, deps, user, now) : null;
-  await appendAuditEvent(trx, { accountId: account.id, type: 'two_factor_enabled', actorUserId: user.id, subjectUserId: user.id, ip: input.context.ip, userAgent: input.context.userAgent, details: { method: input.type, first_factor: firstFactor } }, now);
+  await appendAuditEvent(
+    trx,
+    {
+      accountId: account.id,
+      type: 'two_factor_enabled',
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      ip: input.context.ip,
+      userAgent: input.context.userAgent,
+      details: { method: input.type, first_factor: firstFactor },
+    },
+    now,
+  );
   const methodName = input.type === 'totp' ? 'an authenticator app' : input.type === 'sms' ? 'text messages' : 'a security key';
   // A key added beside other factors gets its own mail (services/webauthn.ts).
   if (firstFactor || input.type !== 'webauthn') {
-    await emailUser(trx, deps, { account, user, purpose: 'two_factor_enabled', context: input.context, compose: (c) => mails.twoFactorEnabled(c, { method: methodName }) });
+    await emailUser(trx, deps, {
+      account,
+      user,
+      purpose: 'two_factor_enabled',
+      context: input.context,
+      compose: (c) => mails.twoFactorEnabled(c, { method: methodName }),
+    });
   }
   let newSessionToken: string | null = null;
   let newSessionExpiresAt: number | null = null;
   if (session.kind === 'setup') {
     // The setup-only session has done its one job; a full session replaces it.
     await deleteSession(trx, session.id);
-    const next = await startSession(trx, deps, { account, user: fresh, kind: 'full', context: input.context, passcodeVerifiedAt: now, viaTrustedDevice: false });
+    const next = await startSession(trx, deps, {
+      account,
+      user: fresh,
+      kind: 'full',
+      context: input.context,
+      passcodeVerifiedAt: now,
+      viaTrustedDevice: false,
+    });
     newSessionToken = next.token;
     newSessionExpiresAt = next.expiresAt;
   } else {
@@ -200,14 +237,25 @@ export async function verifyTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn,
     if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= now) {
       return fail<EnrolmentDone>('invalid_code', { message: 'This enrolment has expired. Start again to get a new QR code.' });
     }
-    const secret = new Uint8Array(Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', pending.id)), 'base64'));
+    const secret = new Uint8Array(
+      Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', pending.id)), 'base64'),
+    );
     const result = verifyTotp({ secret, code, timeInMilliseconds: now, parameters: DEFAULT_TOTP_PARAMETERS, lastUsedStep: null });
-    if (!result.ok) return fail<EnrolmentDone>('invalid_code', { field: 'code', message: 'That code is not right. Check the time on your phone and enter the code the app shows now.' });
+    if (!result.ok)
+      return fail<EnrolmentDone>('invalid_code', {
+        field: 'code',
+        message: 'That code is not right. Check the time on your phone and enter the code the app shows now.',
+      });
     return activateFactor(trx, deps, signedIn, { methodId: pending.id, type: 'totp', lastUsedStep: result.step, context });
   });
 }
 
-export async function regenerateRecoveryCodes(deps: ServiceDeps, signedIn: SignedIn, confirmation: Confirmation | undefined, context: RequestContext): Promise<Result<string[]>> {
+export async function regenerateRecoveryCodes(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  confirmation: Confirmation | undefined,
+  context: RequestContext,
+): Promise<Result<string[]>> {
   if (signedIn.user.two_factor_enabled !== 1) return fail('two_factor_not_enabled');
   const passwordChecked = await confirmPasswordFirst(deps, signedIn, confirmation);
   if (!passwordChecked.ok) return passwordChecked;
@@ -216,8 +264,25 @@ export async function regenerateRecoveryCodes(deps: ServiceDeps, signedIn: Signe
     if (!confirmed.ok) return confirmed;
     const now = deps.now();
     const codes = await issueRecoveryCodes(trx, deps, signedIn.user, now);
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'recovery_codes_regenerated', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent }, now);
-    await emailUser(trx, deps, { account: signedIn.account, user: signedIn.user, purpose: 'recovery_codes_regenerated', context, compose: (c) => mails.recoveryCodesRegenerated(c) });
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'recovery_codes_regenerated',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+      },
+      now,
+    );
+    await emailUser(trx, deps, {
+      account: signedIn.account,
+      user: signedIn.user,
+      purpose: 'recovery_codes_regenerated',
+      context,
+      compose: (c) => mails.recoveryCodesRegenerated(c),
+    });
     return ok(codes);
   });
 }
@@ -245,7 +310,12 @@ export async function removeAllFactors(trx: Kysely<Database>, user: Pick<User, '
   await deleteTrustedDevices(trx, user.id);
 }
 
-export async function disableTwoFactor(deps: ServiceDeps, signedIn: SignedIn, confirmation: Confirmation | undefined, context: RequestContext): Promise<Result<null>> {
+export async function disableTwoFactor(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  confirmation: Confirmation | undefined,
+  context: RequestContext,
+): Promise<Result<null>> {
   if (signedIn.user.two_factor_enabled !== 1) return fail('two_factor_not_enabled');
   if (requiredByAccount(signedIn.account, signedIn.user)) return fail('two_factor_required_by_account');
   return deps.db.transaction().execute(async (trx) => {
@@ -253,8 +323,26 @@ export async function disableTwoFactor(deps: ServiceDeps, signedIn: SignedIn, co
     if (!confirmed.ok) return confirmed;
     const now = deps.now();
     await removeAllFactors(trx, signedIn.user, now);
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'two_factor_disabled', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { confirmed_with: confirmed.value.method } }, now);
-    await emailUser(trx, deps, { account: signedIn.account, user: signedIn.user, purpose: 'two_factor_disabled', context, compose: (c) => mails.twoFactorDisabled(c) });
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'two_factor_disabled',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { confirmed_with: confirmed.value.method },
+      },
+      now,
+    );
+    await emailUser(trx, deps, {
+      account: signedIn.account,
+      user: signedIn.user,
+      purpose: 'two_factor_disabled',
+      context,
+      compose: (c) => mails.twoFactorDisabled(c),
+    });
     return ok(null);
   });
 }

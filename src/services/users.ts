@@ -35,7 +35,11 @@ function validatePerson(input: { email: unknown; name?: unknown; role: unknown }
   return ok({ email, name, role: input.role });
 }
 
-async function sendInvitation(db: Kysely<Database>, deps: ServiceDeps, input: { account: Account; user: User; inviterName: string; context: RequestContext }): Promise<void> {
+async function sendInvitation(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { account: Account; user: User; inviterName: string; context: RequestContext },
+): Promise<void> {
   const now = deps.now();
   await voidActionTokens(db, input.user.id, 'invitation', now);
   const issued = issueToken();
@@ -49,7 +53,13 @@ async function sendInvitation(db: Kysely<Database>, deps: ServiceDeps, input: { 
     expiresAt: now + INVITATION_LIFETIME_IN_MILLISECONDS,
   });
   const link = `${deps.config.baseUrl}/invitation?token=${encodeURIComponent(issued.token)}`;
-  await emailUser(db, deps, { account: input.account, user: input.user, purpose: 'invitation', context: input.context, compose: (c) => mails.invitation(c, { inviterName: input.inviterName, link }) });
+  await emailUser(db, deps, {
+    account: input.account,
+    user: input.user,
+    purpose: 'invitation',
+    context: input.context,
+    compose: (c) => mails.invitation(c, { inviterName: input.inviterName, link }),
+  });
 }
 
 /** The operator's way in (`bin/tessera user create`): with a password, or invited by email. */
@@ -75,7 +85,18 @@ export async function createUser(
     const id = newId();
     await users.insert(newUserRow({ id, ...person.value, passwordHash, now }));
     const user = (await users.findById(id))!;
-    await appendAuditEvent(trx, { accountId: account.id, type: 'user_created', subjectUserId: id, ip: context.ip, userAgent: context.userAgent, details: { role: person.value.role, by: 'cli' } }, now);
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: account.id,
+        type: 'user_created',
+        subjectUserId: id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { role: person.value.role, by: 'cli' },
+      },
+      now,
+    );
     if (passwordHash === null) await sendInvitation(trx, deps, { account, user, inviterName: `The ${deps.config.productName} operator`, context });
     return ok({ user, invited: passwordHash === null });
   });
@@ -97,14 +118,32 @@ export async function inviteUser(
     const id = newId();
     await users.insert(newUserRow({ id, ...person.value, passwordHash: null, now }));
     const user = (await users.findById(id))!;
-    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'user_invited', actorUserId: admin.user.id, subjectUserId: id, ip: context.ip, userAgent: context.userAgent, reason, details: { role: person.value.role } }, now);
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: admin.account.id,
+        type: 'user_invited',
+        actorUserId: admin.user.id,
+        subjectUserId: id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        reason,
+        details: { role: person.value.role },
+      },
+      now,
+    );
     await sendInvitation(trx, deps, { account: admin.account, user, inviterName: admin.user.name, context });
     return ok(user);
   };
   const emailFree = async (trx: Kysely<Database>): Promise<Result<null>> =>
     (await new AccountUsers(trx, admin.account.id).findByEmail(person.value.email)) ? fail('email_taken', { field: 'email' }) : ok(null);
   if (person.value.role === 'admin') {
-    return confirmedAdminAction(deps, admin, { reason: input.reason, confirmation: input.confirmation, context }, { check: emailFree, apply: (trx, _free, reason) => invite(trx, reason) });
+    return confirmedAdminAction(
+      deps,
+      admin,
+      { reason: input.reason, confirmation: input.confirmation, context },
+      { check: emailFree, apply: (trx, _free, reason) => invite(trx, reason) },
+    );
   }
   return deps.db.transaction().execute(async (trx) => {
     const free = await emailFree(trx);
@@ -119,7 +158,19 @@ export async function resendInvitation(deps: ServiceDeps, admin: SignedIn, userI
     if (!user) return fail<User>('user_not_found');
     if (user.password_hash !== null) return fail<User>('invalid_request', { message: 'This person has already set a password.' });
     await sendInvitation(trx, deps, { account: admin.account, user, inviterName: admin.user.name, context });
-    await appendAuditEvent(trx, { accountId: admin.account.id, type: 'user_invited', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { resent: true } }, deps.now());
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: admin.account.id,
+        type: 'user_invited',
+        actorUserId: admin.user.id,
+        subjectUserId: user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { resent: true },
+      },
+      deps.now(),
+    );
     return ok(user);
   });
 }
@@ -146,51 +197,106 @@ async function loadTarget(trx: Kysely<Database>, deps: ServiceDeps, admin: Signe
 
 /** A role decides power and whether two-factor is required, so every change takes the
  * admin's confirmation and a reason, and the person is emailed. */
-export async function changeRole(deps: ServiceDeps, admin: SignedIn, userId: string, role: unknown, change: ConfirmedChange, context: RequestContext): Promise<Result<User>> {
+export async function changeRole(
+  deps: ServiceDeps,
+  admin: SignedIn,
+  userId: string,
+  role: unknown,
+  change: ConfirmedChange,
+  context: RequestContext,
+): Promise<Result<User>> {
   if (!isRole(role)) return fail('invalid_request', { field: 'role', message: 'The role must be admin, agent or end_user.' });
-  return confirmedAdminAction(deps, admin, { ...change, context }, {
-    targetUserId: userId,
-    check: (trx) => loadTarget(trx, deps, admin, userId),
-    apply: async (trx, user, reason) => {
-      if (user.role === role) return ok(user);
-      const now = deps.now();
-      await new AccountUsers(trx, admin.account.id).update(user.id, { role, updated_at: now });
-      await appendAuditEvent(trx, { accountId: admin.account.id, type: 'role_changed', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, reason, details: { from: user.role, to: role } }, now);
-      await emailUser(trx, deps, { account: admin.account, user, purpose: 'role_changed', context, compose: (c) => mails.roleChanged(c, { adminName: admin.user.name, role: ROLE_NAMES[role] }) });
-      return ok({ ...user, role });
+  return confirmedAdminAction(
+    deps,
+    admin,
+    { ...change, context },
+    {
+      targetUserId: userId,
+      check: (trx) => loadTarget(trx, deps, admin, userId),
+      apply: async (trx, user, reason) => {
+        if (user.role === role) return ok(user);
+        const now = deps.now();
+        await new AccountUsers(trx, admin.account.id).update(user.id, { role, updated_at: now });
+        await appendAuditEvent(
+          trx,
+          {
+            accountId: admin.account.id,
+            type: 'role_changed',
+            actorUserId: admin.user.id,
+            subjectUserId: user.id,
+            ip: context.ip,
+            userAgent: context.userAgent,
+            reason,
+            details: { from: user.role, to: role },
+          },
+          now,
+        );
+        await emailUser(trx, deps, {
+          account: admin.account,
+          user,
+          purpose: 'role_changed',
+          context,
+          compose: (c) => mails.roleChanged(c, { adminName: admin.user.name, role: ROLE_NAMES[role] }),
+        });
+        return ok({ ...user, role });
+      },
     },
-  });
+  );
 }
 
 const ROLE_NAMES: Record<Role, string> = { admin: 'admin', agent: 'agent', end_user: 'end user' };
 
 /** Suspending and reactivating take the admin's confirmation and a reason, and the
  * person is emailed either way. */
-export async function setSuspended(deps: ServiceDeps, admin: SignedIn, userId: string, suspended: boolean, change: ConfirmedChange, context: RequestContext): Promise<Result<User>> {
-  return confirmedAdminAction(deps, admin, { ...change, context }, {
-    targetUserId: userId,
-    check: (trx) => loadTarget(trx, deps, admin, userId),
-    apply: async (trx, user, reason) => {
-      const now = deps.now();
-      const changes = (user.suspended_at !== null) !== suspended;
-      const suspendedAt = suspended ? (user.suspended_at ?? now) : null;
-      await new AccountUsers(trx, admin.account.id).update(user.id, { suspended_at: suspendedAt, updated_at: now });
-      // Suspension ends every way back in at once: sessions, trusted computers, open challenges.
-      if (suspended) await endEveryWayIn(trx, user.id);
-      // The admin's confirmed action is audited even where it changed nothing (a
-      // request sent again); the person hears only of a change.
-      await appendAuditEvent(trx, { accountId: admin.account.id, type: suspended ? 'user_suspended' : 'user_reactivated', actorUserId: admin.user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, reason }, now);
-      if (!changes) return ok({ ...user, suspended_at: suspendedAt });
-      await emailUser(trx, deps, {
-        account: admin.account,
-        user,
-        purpose: suspended ? 'user_suspended' : 'user_reactivated',
-        context,
-        compose: (c) => (suspended ? mails.accessSuspended(c, { adminName: admin.user.name }) : mails.accessRestored(c, { adminName: admin.user.name })),
-      });
-      return ok({ ...user, suspended_at: suspendedAt });
+export async function setSuspended(
+  deps: ServiceDeps,
+  admin: SignedIn,
+  userId: string,
+  suspended: boolean,
+  change: ConfirmedChange,
+  context: RequestContext,
+): Promise<Result<User>> {
+  return confirmedAdminAction(
+    deps,
+    admin,
+    { ...change, context },
+    {
+      targetUserId: userId,
+      check: (trx) => loadTarget(trx, deps, admin, userId),
+      apply: async (trx, user, reason) => {
+        const now = deps.now();
+        const changes = (user.suspended_at !== null) !== suspended;
+        const suspendedAt = suspended ? (user.suspended_at ?? now) : null;
+        await new AccountUsers(trx, admin.account.id).update(user.id, { suspended_at: suspendedAt, updated_at: now });
+        // Suspension ends every way back in at once: sessions, trusted computers, open challenges.
+        if (suspended) await endEveryWayIn(trx, user.id);
+        // The admin's confirmed action is audited even where it changed nothing (a
+        // request sent again); the person hears only of a change.
+        await appendAuditEvent(
+          trx,
+          {
+            accountId: admin.account.id,
+            type: suspended ? 'user_suspended' : 'user_reactivated',
+            actorUserId: admin.user.id,
+            subjectUserId: user.id,
+            ip: context.ip,
+            userAgent: context.userAgent,
+            reason,
+          },
+          now,
+        );
+        if (!changes) return ok({ ...user, suspended_at: suspendedAt });
+        await emailUser(trx, deps, {
+          account: admin.account,
+          user,
+          purpose: suspended ? 'user_suspended' : 'user_reactivated',
+          context,
+          compose: (c) => (suspended ? mails.accessSuspended(c, { adminName: admin.user.name }) : mails.accessRestored(c, { adminName: admin.user.name })),
+        });
+        return ok({ ...user, suspended_at: suspendedAt });
+      },
     },
-  });
+  );
 }
 
 export async function listUsers(deps: ServiceDeps, accountSlug: string): Promise<Result<{ account: Account; users: User[] }>> {

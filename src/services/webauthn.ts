@@ -162,7 +162,9 @@ export async function startKeyRegistration(
     if (!user) return fail<PublicKeyCredentialCreationOptionsJSON>('unauthorized');
     const keys = await listSecurityKeys(trx, user.id);
     if (keys.length >= MAX_KEYS_PER_PERSON) {
-      return fail<PublicKeyCredentialCreationOptionsJSON>('invalid_request', { message: `You can have at most ${MAX_KEYS_PER_PERSON} security keys. Remove one first.` });
+      return fail<PublicKeyCredentialCreationOptionsJSON>('invalid_request', {
+        message: `You can have at most ${MAX_KEYS_PER_PERSON} security keys. Remove one first.`,
+      });
     }
     if ((addingFactorNeedsConfirmation(signedIn, user, deps.now()) && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
@@ -191,7 +193,19 @@ export async function startKeyRegistration(
       now,
       expiresAt: now + CEREMONY_LIFETIME_IN_MILLISECONDS,
     });
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'two_factor_enrolment_started', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { method: 'webauthn' } }, now);
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'two_factor_enrolment_started',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { method: 'webauthn' },
+      },
+      now,
+    );
     return ok(options);
   });
 }
@@ -213,7 +227,8 @@ export async function finishKeyRegistration(
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.now();
     const expectedChallenge = await takeCeremony(trx, { userId: signedIn.user.id, boundTo: signedIn.session.id, purpose: 'registration', now });
-    if (!expectedChallenge) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { message: 'This request to add a key has expired. Start again.' });
+    if (!expectedChallenge)
+      return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { message: 'This request to add a key has expired. Start again.' });
     if (!credential) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
     const { verifyRegistrationResponse } = await simpleWebAuthn();
     let verified;
@@ -265,7 +280,13 @@ export async function finishKeyRegistration(
     if (!done.ok) return done;
     if (done.value.recoveryCodes === null) {
       // Not the first factor: activateFactor's "2FA is on" mail would mislead.
-      await emailUser(trx, deps, { account: signedIn.account, user: signedIn.user, purpose: 'security_key_added', context, compose: (c) => mails.securityKeyAdded(c, { name: name.value }) });
+      await emailUser(trx, deps, {
+        account: signedIn.account,
+        user: signedIn.user,
+        purpose: 'security_key_added',
+        context,
+        compose: (c) => mails.securityKeyAdded(c, { name: name.value }),
+      });
     }
     const row = await trx.selectFrom('two_factor_methods').selectAll().where('id', '=', methodId).executeTakeFirstOrThrow();
     return ok({ ...done.value, key: describeKey(row) });
@@ -307,7 +328,12 @@ export async function assertionOptions(
  * a false as a failed passcode). */
 export type SecurityKeyCheck = (db: Kysely<Database>, user: User, raw: unknown) => Promise<boolean>;
 
-export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPurpose, 'registration'>, boundTo: string, context: RequestContext): SecurityKeyCheck {
+export function securityKeyCheck(
+  deps: ServiceDeps,
+  purpose: Exclude<WebauthnPurpose, 'registration'>,
+  boundTo: string,
+  context: RequestContext,
+): SecurityKeyCheck {
   return async (db, user, raw) => {
     const rp = relyingParty(deps.config);
     if (!rp) return false;
@@ -345,10 +371,28 @@ export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPur
     if ((stored > 0 || next > 0) && next <= stored) {
       // A valid signature with a counter that did not grow: the key has probably been
       // cloned (WebAuthn §6.1.1). Refused, recorded, and the person is told.
-      await appendAuditEvent(db, { accountId: user.account_id, type: 'security_key_counter_mismatch', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details: { key_id: key.id, stored, received: next } }, now);
+      await appendAuditEvent(
+        db,
+        {
+          accountId: user.account_id,
+          type: 'security_key_counter_mismatch',
+          actorUserId: user.id,
+          subjectUserId: user.id,
+          ip: context.ip,
+          userAgent: context.userAgent,
+          details: { key_id: key.id, stored, received: next },
+        },
+        now,
+      );
       const account = await findAccountById(db, user.account_id);
       if (account) {
-        await emailUser(db, deps, { account, user, purpose: 'security_key_cloned', context, compose: (c) => mails.securityKeyCloned(c, { name: key.name ?? 'Security key' }) });
+        await emailUser(db, deps, {
+          account,
+          user,
+          purpose: 'security_key_cloned',
+          context,
+          compose: (c) => mails.securityKeyCloned(c, { name: key.name ?? 'Security key' }),
+        });
       }
       return false;
     }
@@ -356,7 +400,11 @@ export function securityKeyCheck(deps: ServiceDeps, purpose: Exclude<WebauthnPur
     // both be accepted.
     const updated = await db
       .updateTable('two_factor_methods')
-      .set({ webauthn_sign_count: verified.authenticationInfo.newCounter, webauthn_backed_up: verified.authenticationInfo.credentialBackedUp ? 1 : 0, last_used_at: now })
+      .set({
+        webauthn_sign_count: verified.authenticationInfo.newCounter,
+        webauthn_backed_up: verified.authenticationInfo.credentialBackedUp ? 1 : 0,
+        last_used_at: now,
+      })
       .where('id', '=', key.id)
       .where((eb) => (key.webauthn_sign_count === null ? eb('webauthn_sign_count', 'is', null) : eb('webauthn_sign_count', '=', key.webauthn_sign_count)))
       .executeTakeFirst();
@@ -369,19 +417,37 @@ export async function confirmationOptions(deps: ServiceDeps, signedIn: SignedIn)
   return deps.db.transaction().execute((trx) => assertionOptions(trx, deps, { user: signedIn.user, purpose: 'confirmation', boundTo: signedIn.session.id }));
 }
 
-export async function renameSecurityKey(deps: ServiceDeps, signedIn: SignedIn, input: { id: unknown; name: unknown }, context: RequestContext): Promise<Result<SecurityKey>> {
+export async function renameSecurityKey(
+  deps: ServiceDeps,
+  signedIn: SignedIn,
+  input: { id: unknown; name: unknown },
+  context: RequestContext,
+): Promise<Result<SecurityKey>> {
   if (typeof input.id !== 'string') return fail('not_found');
   const keyId = input.id;
   return deps.db.transaction().execute(async (trx) => {
     const keys = await listSecurityKeys(trx, signedIn.user.id);
     const key = keys.find((k) => k.id === keyId);
     if (!key) return fail<SecurityKey>('not_found', { message: 'There is no such security key.' });
-    if (typeof input.name !== 'string' || input.name.trim() === '') return fail<SecurityKey>('invalid_request', { field: 'name', message: 'Give the key a name.' });
+    if (typeof input.name !== 'string' || input.name.trim() === '')
+      return fail<SecurityKey>('invalid_request', { field: 'name', message: 'Give the key a name.' });
     const name = normalizeKeyName(input.name, keys.length);
     if (!name.ok) return name;
     const now = deps.now();
     await trx.updateTable('two_factor_methods').set({ name: name.value }).where('id', '=', key.id).execute();
-    await appendAuditEvent(trx, { accountId: signedIn.account.id, type: 'security_key_renamed', actorUserId: signedIn.user.id, subjectUserId: signedIn.user.id, ip: context.ip, userAgent: context.userAgent, details: { key_id: key.id } }, now);
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'security_key_renamed',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { key_id: key.id },
+      },
+      now,
+    );
     return ok(describeKey({ ...key, name: name.value }));
   });
 }
@@ -415,7 +481,9 @@ export async function removeSecurityKey(
       });
     }
     if (mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account)) && !others.some((m) => m.type === 'webauthn')) {
-      return fail<null>('security_key_required', { message: 'Your account requires admins to use a security key. Add another key before you remove this one.' });
+      return fail<null>('security_key_required', {
+        message: 'Your account requires admins to use a security key. Add another key before you remove this one.',
+      });
     }
     const confirmed = await confirm(trx, deps, signedIn, input.confirmation, context, passwordChecked.value);
     if (!confirmed.ok) return confirmed;
@@ -425,16 +493,26 @@ export async function removeSecurityKey(
     if (signedIn.user.preferred_method === 'webauthn' && !others.some((m) => m.type === 'webauthn')) {
       await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: others[0]!.type, updated_at: now });
     }
-    await appendAuditEvent(trx, {
-      accountId: signedIn.account.id,
-      type: 'security_key_removed',
-      actorUserId: signedIn.user.id,
-      subjectUserId: signedIn.user.id,
-      ip: context.ip,
-      userAgent: context.userAgent,
-      details: { key_id: key.id, confirmed_with: confirmed.value.method },
-    }, now);
-    await emailUser(trx, deps, { account: signedIn.account, user: signedIn.user, purpose: 'security_key_removed', context, compose: (c) => mails.securityKeyRemoved(c, { name: key.name ?? 'Security key' }) });
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: signedIn.account.id,
+        type: 'security_key_removed',
+        actorUserId: signedIn.user.id,
+        subjectUserId: signedIn.user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { key_id: key.id, confirmed_with: confirmed.value.method },
+      },
+      now,
+    );
+    await emailUser(trx, deps, {
+      account: signedIn.account,
+      user: signedIn.user,
+      purpose: 'security_key_removed',
+      context,
+      compose: (c) => mails.securityKeyRemoved(c, { name: key.name ?? 'Security key' }),
+    });
     return ok(null);
   });
 }

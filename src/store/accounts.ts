@@ -9,7 +9,12 @@ export function findAccountBySlug(db: Kysely<Database>, slug: string): Promise<A
 /** The accounts whose display name is this one, ignoring case (at most two: enough to
  * tell whether it is unambiguous). */
 export function findAccountsByName(db: Kysely<Database>, name: string): Promise<Account[]> {
-  return db.selectFrom('accounts').selectAll().where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase())).limit(2).execute();
+  return db
+    .selectFrom('accounts')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()))
+    .limit(2)
+    .execute();
 }
 
 export function findAccountById(db: Kysely<Database>, id: string): Promise<Account | undefined> {
@@ -17,7 +22,10 @@ export function findAccountById(db: Kysely<Database>, id: string): Promise<Accou
 }
 
 export async function countAccounts(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('accounts')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .executeTakeFirstOrThrow();
   return Number(row.count);
 }
 

@@ -39,7 +39,13 @@ export async function consumeActionToken(db: Kysely<Database>, id: string, now: 
 
 /** Voids a person's unused tokens of one purpose (a newer link replaces the older). */
 export async function voidActionTokens(db: Kysely<Database>, userId: string, purpose: ActionTokenPurpose, now: number): Promise<void> {
-  await db.updateTable('action_tokens').set({ used_at: now }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
+  await db
+    .updateTable('action_tokens')
+    .set({ used_at: now })
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .execute();
 }
 
 /** A person's newest unused, unexpired token of one purpose. */
@@ -76,7 +82,15 @@ export async function actionTokenTimesSince(db: Kysely<Database>, userId: string
 export async function spendActionTokenTry(db: Kysely<Database>, id: string, maxTries: number, now: number): Promise<number | null> {
   const row = await db
     .updateTable('action_tokens')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), used_at: eb.case().when('attempts', '>=', maxTries - 1).then(now).else(null).end() }))
+    .set((eb) => ({
+      attempts: eb('attempts', '+', 1),
+      used_at: eb
+        .case()
+        .when('attempts', '>=', maxTries - 1)
+        .then(now)
+        .else(null)
+        .end(),
+    }))
     .where('id', '=', id)
     .where('used_at', 'is', null)
     .where('attempts', '<', maxTries)

@@ -5,7 +5,17 @@ import type { Database, FirstFactor, SignInChallenge } from './schema.js';
 
 export async function insertChallenge(
   db: Kysely<Database>,
-  challenge: { id: string; accountId: string; userId: string; secretHash: string; firstFactor: FirstFactor; now: number; expiresAt: number; ip: string | null; userAgent: string | null },
+  challenge: {
+    id: string;
+    accountId: string;
+    userId: string;
+    secretHash: string;
+    firstFactor: FirstFactor;
+    now: number;
+    expiresAt: number;
+    ip: string | null;
+    userAgent: string | null;
+  },
 ): Promise<void> {
   await db
     .insertInto('sign_in_challenges')

@@ -141,8 +141,7 @@ class StaticMigrationProvider implements MigrationProvider {
 export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
   // On PostgreSQL the migration tables live in the current schema: Kysely would
   // otherwise find another schema's tables and skip creating its own.
-  const schema =
-    dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+  const schema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({
     db,
     provider: new StaticMigrationProvider(),

@@ -10,21 +10,78 @@ import type { Account, AccountTable, Database, SessionTable, SignInChallengeTabl
 type AllListed<Table, Listed> = [Exclude<keyof Table, Listed>] extends [never] ? true : false;
 
 export const SESSION_COLUMNS = [
-  'id', 'account_id', 'user_id', 'secret_hash', 'kind', 'created_at', 'expires_at', 'last_seen_at', 'ip', 'user_agent',
-  'passcode_verified_at', 'via_trusted_device', 'trusted_device_id', 'email_confirmed_at',
+  'id',
+  'account_id',
+  'user_id',
+  'secret_hash',
+  'kind',
+  'created_at',
+  'expires_at',
+  'last_seen_at',
+  'ip',
+  'user_agent',
+  'passcode_verified_at',
+  'via_trusted_device',
+  'trusted_device_id',
+  'email_confirmed_at',
 ] as const satisfies readonly (keyof SessionTable)[];
 export const CHALLENGE_COLUMNS = [
-  'id', 'account_id', 'user_id', 'secret_hash', 'state', 'first_factor', 'attempts', 'created_at', 'expires_at', 'completed_at',
-  'ip', 'user_agent', 'sms_code_hash', 'sms_code_expires_at', 'sms_sent_at', 'sms_send_count', 'sms_message_id',
+  'id',
+  'account_id',
+  'user_id',
+  'secret_hash',
+  'state',
+  'first_factor',
+  'attempts',
+  'created_at',
+  'expires_at',
+  'completed_at',
+  'ip',
+  'user_agent',
+  'sms_code_hash',
+  'sms_code_expires_at',
+  'sms_sent_at',
+  'sms_send_count',
+  'sms_message_id',
 ] as const satisfies readonly (keyof SignInChallengeTable)[];
 export const USER_COLUMNS = [
-  'id', 'account_id', 'email', 'name', 'role', 'password_hash', 'password_changed_at', 'suspended_at', 'two_factor_enabled',
-  'two_factor_enabled_at', 'preferred_method', 'two_factor_setup_required', 'failed_passcode_count', 'passcode_locked_until',
-  'passcode_lock_count', 'email_confirmed_at', 'last_sign_in_at', 'last_passcode_used_at', 'created_at', 'updated_at',
+  'id',
+  'account_id',
+  'email',
+  'name',
+  'role',
+  'password_hash',
+  'password_changed_at',
+  'suspended_at',
+  'two_factor_enabled',
+  'two_factor_enabled_at',
+  'preferred_method',
+  'two_factor_setup_required',
+  'failed_passcode_count',
+  'passcode_locked_until',
+  'passcode_lock_count',
+  'email_confirmed_at',
+  'last_sign_in_at',
+  'last_passcode_used_at',
+  'created_at',
+  'updated_at',
 ] as const satisfies readonly (keyof UserTable)[];
 export const ACCOUNT_COLUMNS = [
-  'id', 'slug', 'name', 'owner_user_id', 'require_two_factor', 'require_two_factor_since', 'grace_days', 'session_days',
-  'trusted_device_days', 'country', 'sms_daily_budget', 'sms_allowed_countries', 'require_phishing_resistant_admins', 'created_at', 'updated_at',
+  'id',
+  'slug',
+  'name',
+  'owner_user_id',
+  'require_two_factor',
+  'require_two_factor_since',
+  'grace_days',
+  'session_days',
+  'trusted_device_days',
+  'country',
+  'sms_daily_budget',
+  'sms_allowed_countries',
+  'require_phishing_resistant_admins',
+  'created_at',
+  'updated_at',
 ] as const satisfies readonly (keyof AccountTable)[];
 const everyColumnListed: [
   AllListed<SessionTable, (typeof SESSION_COLUMNS)[number]>,
@@ -66,7 +123,11 @@ export interface OwnedRow<Row> {
  * a sign-in challenge) together with both, by id, in one query compiled once. On
  * SQLite the row comes back as an array (ROWS_AS_ARRAYS), on PostgreSQL as an object
  * keyed `alias__column`; both are read by position in the selection. */
-export function ownedRowReader<Row>(table: 'sessions' | 'sign_in_challenges', alias: string, columns: readonly string[]): (db: Kysely<Database>, id: string) => Promise<OwnedRow<Row> | undefined> {
+export function ownedRowReader<Row>(
+  table: 'sessions' | 'sign_in_challenges',
+  alias: string,
+  columns: readonly string[],
+): (db: Kysely<Database>, id: string) => Promise<OwnedRow<Row> | undefined> {
   const tables = { [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS };
   const keys = Object.entries(tables).flatMap(([prefix, names]) => names.map((column) => `${prefix}__${column}`));
   const text = sql.raw(

@@ -47,7 +47,9 @@ export async function enqueueMessage(db: Kysely<Database>, keys: KeyRing, messag
 }
 
 export function readPayload(keys: KeyRing, message: OutboxMessage): OutboxPayload | null {
-  return message.payload_ciphertext ? (JSON.parse(decryptSecret(keys, message.payload_ciphertext, sealedPlace('outbox_messages', 'payload_ciphertext', message.id))) as OutboxPayload) : null;
+  return message.payload_ciphertext
+    ? (JSON.parse(decryptSecret(keys, message.payload_ciphertext, sealedPlace('outbox_messages', 'payload_ciphertext', message.id))) as OutboxPayload)
+    : null;
 }
 
 export function listMessages(db: Kysely<Database>, limit = 100): Promise<OutboxMessage[]> {
@@ -86,12 +88,7 @@ export async function claimMessage(db: Kysely<Database>, id: string, now: number
  * runs one write at a time, so the statement is atomic there as it is. The
  * conditions are repeated on the update itself: a row claimed by someone else in
  * between is never claimed twice. */
-export async function claimNextMessage(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  now: number,
-  claimForMilliseconds: number,
-): Promise<OutboxMessage | null> {
+export async function claimNextMessage(db: Kysely<Database>, dialect: Dialect, now: number, claimForMilliseconds: number): Promise<OutboxMessage | null> {
   const due = db
     .selectFrom('outbox_messages')
     .select('id')

@@ -3,7 +3,10 @@ import type { Kysely } from 'kysely';
 import { newId } from '../crypto/tokens.js';
 import type { Database } from './schema.js';
 
-export async function replaceUserRecoveryCodes(db: Kysely<Database>, input: { accountId: string; userId: string; codeHmacs: string[]; now: number }): Promise<void> {
+export async function replaceUserRecoveryCodes(
+  db: Kysely<Database>,
+  input: { accountId: string; userId: string; codeHmacs: string[]; now: number },
+): Promise<void> {
   // The old set dies with the new one (SECURITY.md, recovery codes).
   await db.deleteFrom('recovery_codes').where('user_id', '=', input.userId).where('kind', '=', 'user').execute();
   await db
@@ -25,7 +28,10 @@ export async function replaceUserRecoveryCodes(db: Kysely<Database>, input: { ac
 
 /** Uses a code by one conditional update: of concurrent uses, exactly one changes the
  * row. `onlyKind` limits it to one kind of code. */
-export async function consumeRecoveryCode(db: Kysely<Database>, input: { userId: string; codeHmac: string; now: number; onlyKind?: 'admin' }): Promise<'user' | 'admin' | null> {
+export async function consumeRecoveryCode(
+  db: Kysely<Database>,
+  input: { userId: string; codeHmac: string; now: number; onlyKind?: 'admin' },
+): Promise<'user' | 'admin' | null> {
   const row = await db
     .updateTable('recovery_codes')
     .set({ used_at: input.now })
@@ -41,7 +47,13 @@ export async function consumeRecoveryCode(db: Kysely<Database>, input: { userId:
 
 /** Whether this code was one of the person's and is spent (to say so, not "not right"). */
 export async function wasRecoveryCodeUsed(db: Kysely<Database>, input: { userId: string; codeHmac: string }): Promise<boolean> {
-  const row = await db.selectFrom('recovery_codes').select('id').where('user_id', '=', input.userId).where('code_hmac', '=', input.codeHmac).where('used_at', 'is not', null).executeTakeFirst();
+  const row = await db
+    .selectFrom('recovery_codes')
+    .select('id')
+    .where('user_id', '=', input.userId)
+    .where('code_hmac', '=', input.codeHmac)
+    .where('used_at', 'is not', null)
+    .executeTakeFirst();
   return row !== undefined;
 }
 

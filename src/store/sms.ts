@@ -39,7 +39,12 @@ export async function saveChallengeCode(db: Kysely<Database>, id: string, code: 
 }
 
 export async function consumeChallengeCode(db: Kysely<Database>, id: string, hash: string): Promise<boolean> {
-  const result = await db.updateTable('sign_in_challenges').set({ sms_code_hash: null }).where('id', '=', id).where('sms_code_hash', '=', hash).executeTakeFirst();
+  const result = await db
+    .updateTable('sign_in_challenges')
+    .set({ sms_code_hash: null })
+    .where('id', '=', id)
+    .where('sms_code_hash', '=', hash)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
@@ -63,7 +68,12 @@ export async function saveMethodCode(db: Kysely<Database>, methodId: string, cod
 }
 
 export async function consumeMethodCode(db: Kysely<Database>, methodId: string, hash: string): Promise<boolean> {
-  const result = await db.updateTable('two_factor_methods').set({ sms_code_hash: null }).where('id', '=', methodId).where('sms_code_hash', '=', hash).executeTakeFirst();
+  const result = await db
+    .updateTable('two_factor_methods')
+    .set({ sms_code_hash: null })
+    .where('id', '=', methodId)
+    .where('sms_code_hash', '=', hash)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 

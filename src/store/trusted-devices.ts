@@ -17,7 +17,10 @@ export function listTrustedDevices(db: Kysely<Database>, userId: string, now: nu
 }
 
 /** Rotates a device token by one conditional update on the old hash: a token is used once. */
-export async function rotateTrustedDevice(db: Kysely<Database>, input: { id: string; oldHash: string; newHash: string; now: number; ip: string | null }): Promise<boolean> {
+export async function rotateTrustedDevice(
+  db: Kysely<Database>,
+  input: { id: string; oldHash: string; newHash: string; now: number; ip: string | null },
+): Promise<boolean> {
   const result = await db
     .updateTable('trusted_devices')
     .set({ secret_hash: input.newHash, last_used_at: input.now, ip: input.ip })

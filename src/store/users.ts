@@ -5,7 +5,10 @@ import type { Database, NewUser, User, UserUpdate } from './schema.js';
 /** Every query here is scoped to one account, so a service holding this object cannot
  * reach another account's people by mistake (Kratos' network scoping). */
 export class AccountUsers {
-  constructor(private readonly db: Kysely<Database>, readonly accountId: string) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly accountId: string,
+  ) {}
 
   findById(id: string): Promise<User | undefined> {
     return this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId).where('id', '=', id).executeTakeFirst();
@@ -43,7 +46,10 @@ export class AccountUsers {
   }
 
   async insert(user: Omit<NewUser, 'account_id'>): Promise<void> {
-    await this.db.insertInto('users').values({ ...user, account_id: this.accountId }).execute();
+    await this.db
+      .insertInto('users')
+      .values({ ...user, account_id: this.accountId })
+      .execute();
   }
 
   async update(id: string, changes: UserUpdate): Promise<number> {

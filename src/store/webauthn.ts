@@ -34,7 +34,10 @@ export async function saveCeremony(
 
 /** The live ceremony's challenge, used up by this call: the delete lets exactly one
  * caller have it, so an assertion can never be checked twice against it. */
-export async function takeCeremony(db: Kysely<Database>, input: { userId: string; boundTo: string; purpose: WebauthnPurpose; now: number }): Promise<string | null> {
+export async function takeCeremony(
+  db: Kysely<Database>,
+  input: { userId: string; boundTo: string; purpose: WebauthnPurpose; now: number },
+): Promise<string | null> {
   const row = await db
     .selectFrom('webauthn_challenges')
     .select(['id', 'challenge', 'expires_at'])

@@ -4,7 +4,19 @@ import { Authenticator } from '../support/authenticator.js';
 import type { Kysely } from 'kysely';
 import { lockUserRow } from '../../src/services/second-factor.js';
 import type { Database } from '../../src/store/schema.js';
-import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, linkFrom, setUpAccount, signIn, signInToken, startTestApp, tokenFromLink, type TestApp } from '../support/harness.js';
+import {
+  STRONG_PASSWORD,
+  addUser,
+  createExtraAccount,
+  dialects,
+  linkFrom,
+  setUpAccount,
+  signIn,
+  signInToken,
+  startTestApp,
+  tokenFromLink,
+  type TestApp,
+} from '../support/harness.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -75,17 +87,25 @@ for (const dialect of dialects()) {
       assert.ok(enrolled.sessionToken, 'a full session replaces the setup-only one');
       assert.equal((await app.api('GET', '/api/v1/me', { token: setup })).statusCode, 401, 'the setup-only token stops working');
       assert.equal((await app.api('GET', '/api/v1/me/sessions', { token: enrolled.sessionToken })).statusCode, 200);
-      const off = await app.api('DELETE', '/api/v1/me/two-factor', { token: enrolled.sessionToken, body: { method: 'recovery_code', code: enrolled.recoveryCodes[0] } });
+      const off = await app.api('DELETE', '/api/v1/me/two-factor', {
+        token: enrolled.sessionToken,
+        body: { method: 'recovery_code', code: enrolled.recoveryCodes[0] },
+      });
       assert.equal(off.statusCode, 403);
       assert.equal(off.json().error.code, 'two_factor_required_by_account');
     });
 
     it('an accepted invitation ends at the same decision as a password: staff get the setup-only session', async () => {
       // SECURITY.md: every way in (password, reset, invitation) goes through the one second-factor decision.
-      const invite = await app.api('POST', '/api/v1/admin/users', { token: ownerToken, body: { email: 'invited@acme.test', role: 'agent', name: 'Ivo Invited' } });
+      const invite = await app.api('POST', '/api/v1/admin/users', {
+        token: ownerToken,
+        body: { email: 'invited@acme.test', role: 'agent', name: 'Ivo Invited' },
+      });
       assert.equal(invite.statusCode, 200, invite.body);
       const mail = (await app.outbox()).find((m) => m.to === 'invited@acme.test' && /invited/i.test(m.subject))!;
-      const accepted = await app.api('POST', '/api/v1/invitations/accept', { body: { token: tokenFromLink(linkFrom(mail.body, '/invitation')), password: 'a fresh invited passphrase' } });
+      const accepted = await app.api('POST', '/api/v1/invitations/accept', {
+        body: { token: tokenFromLink(linkFrom(mail.body, '/invitation')), password: 'a fresh invited passphrase' },
+      });
       assert.equal(accepted.statusCode, 200, accepted.body);
       assert.equal(accepted.json().status, 'two_factor_setup_required', 'the requirement applies to an invitation too');
       const setup = accepted.json().session_token as string;
@@ -94,7 +114,7 @@ for (const dialect of dialects()) {
       assert.equal(sessions.json().error.code, 'two_factor_setup_required');
     });
 
-    it('turning the requirement off and on again keeps everyone\'s 2FA as it was', async () => {
+    it("turning the requirement off and on again keeps everyone's 2FA as it was", async () => {
       await addUser(app, { account: 'acme', email: 'keeper@acme.test', role: 'agent' });
       const setup = (await signIn(app, { account: 'acme', email: 'keeper@acme.test' })).json().session_token;
       await confirmEmail(app, setup, 'keeper@acme.test');
@@ -103,20 +123,28 @@ for (const dialect of dialects()) {
         const response = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { require_two_factor: value, ...ownerConfirm } });
         assert.equal(response.statusCode, 200);
       }
-      const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { email: string; two_factor: { enabled: boolean; recovery_codes_left: number } }[];
+      const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as {
+        email: string;
+        two_factor: { enabled: boolean; recovery_codes_left: number };
+      }[];
       const keeper = users.find((u) => u.email === 'keeper@acme.test')!;
       assert.equal(keeper.two_factor.enabled, true);
       assert.equal(keeper.two_factor.recovery_codes_left, 10);
       app.clock.advance(30_000);
       const challenge = (await signIn(app, { account: 'acme', email: 'keeper@acme.test' })).json().challenge_token;
-      const done = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'totp', code: authenticator.code(app.clock.now()) } });
+      const done = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: challenge, method: 'totp', code: authenticator.code(app.clock.now()) },
+      });
       assert.equal(done.json().status, 'signed_in', 'the same authenticator still works');
     });
 
     it('a grace period lets staff in with a deadline, then forces enrolment', async () => {
       const off = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { require_two_factor: 'off', ...ownerConfirm } });
       assert.equal(off.statusCode, 200);
-      const on = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { require_two_factor: 'staff', grace_days: 7, ...ownerConfirm } });
+      const on = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { require_two_factor: 'staff', grace_days: 7, ...ownerConfirm },
+      });
       assert.equal(on.json().grace_days, 7);
       await addUser(app, { account: 'acme', email: 'late@acme.test', role: 'agent' });
       const inGrace = (await signIn(app, { account: 'acme', email: 'late@acme.test' })).json();
@@ -125,16 +153,27 @@ for (const dialect of dialects()) {
       app.clock.advance(7 * DAY + 1);
       assert.equal((await signIn(app, { account: 'acme', email: 'late@acme.test' })).json().status, 'two_factor_setup_required');
       // The owner's own session (14 days) outlives the 7-day grace: switch it off again.
-      const off2 = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { require_two_factor: 'off', grace_days: 0, ...ownerConfirm } });
+      const off2 = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { require_two_factor: 'off', grace_days: 0, ...ownerConfirm },
+      });
       assert.equal(off2.statusCode, 200, off2.body);
     });
 
     it('the overview lists 2FA state, filters staff without 2FA, and exports CSV', async () => {
-      const all = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { email: string; role: string; two_factor: { enabled: boolean; methods: string[]; last_used_at: string | null } }[];
+      const all = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as {
+        email: string;
+        role: string;
+        two_factor: { enabled: boolean; methods: string[]; last_used_at: string | null };
+      }[];
       const keeper = all.find((u) => u.email === 'keeper@acme.test')!;
       assert.deepEqual(keeper.two_factor.methods, ['totp']);
       assert.match(keeper.two_factor.last_used_at!, /Z$/);
-      const without = (await app.api('GET', '/api/v1/admin/users?filter=staff_without_2fa', { token: ownerToken })).json().users as { email: string; role: string; two_factor: { enabled: boolean } }[];
+      const without = (await app.api('GET', '/api/v1/admin/users?filter=staff_without_2fa', { token: ownerToken })).json().users as {
+        email: string;
+        role: string;
+        two_factor: { enabled: boolean };
+      }[];
       assert.ok(without.length > 0);
       for (const user of without) {
         assert.notEqual(user.role, 'end_user');
@@ -153,9 +192,15 @@ for (const dialect of dialects()) {
       const id = await userId(app, ownerToken, 'lost@acme.test');
       const noReason = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: '', ...ownerConfirm } });
       assert.equal(noReason.json().error.field, 'reason');
-      const badConfirm = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'lost phone', method: 'password', code: 'wrong wrong wrong' } });
+      const badConfirm = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, {
+        token: ownerToken,
+        body: { reason: 'lost phone', method: 'password', code: 'wrong wrong wrong' },
+      });
       assert.equal(badConfirm.statusCode, 401);
-      const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'Lost phone, called the help desk', ...ownerConfirm } });
+      const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, {
+        token: ownerToken,
+        body: { reason: 'Lost phone, called the help desk', ...ownerConfirm },
+      });
       assert.equal(issued.statusCode, 200, issued.body);
       const { code, expires_at } = issued.json();
       assert.equal(Date.parse(expires_at), app.clock.now() + 60 * 60 * 1000);
@@ -171,9 +216,13 @@ for (const dialect of dialects()) {
       const again = await enrolWithToken(app, setup); // no email step: the admin vouched
       assert.ok(again.sessionToken);
       const reuse = await signIn(app, { account: 'acme', email: 'lost@acme.test' });
-      const reused = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: reuse.json().challenge_token, method: 'recovery_code', code } });
+      const reused = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: reuse.json().challenge_token, method: 'recovery_code', code },
+      });
       assert.equal(reused.json().error.code, 'invalid_code', 'single use');
-      const oldCode = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: reuse.json().challenge_token, method: 'recovery_code', code: old.recoveryCodes[0] } });
+      const oldCode = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: reuse.json().challenge_token, method: 'recovery_code', code: old.recoveryCodes[0] },
+      });
       assert.equal(oldCode.json().error.code, 'invalid_code', 'the old recovery codes died with the old device');
     });
 
@@ -181,7 +230,9 @@ for (const dialect of dialects()) {
       await addUser(app, { account: 'acme', email: 'slow@acme.test', role: 'agent' });
       await enrolWithToken(app, await signInToken(app, { account: 'acme', email: 'slow@acme.test' }));
       const id = await userId(app, ownerToken, 'slow@acme.test');
-      const { code } = (await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'away from phone', ...ownerConfirm } })).json();
+      const { code } = (
+        await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'away from phone', ...ownerConfirm } })
+      ).json();
       app.clock.advance(60 * 60 * 1000 + 1);
       const challenge = (await signIn(app, { account: 'acme', email: 'slow@acme.test' })).json().challenge_token;
       const late = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code } });
@@ -257,7 +308,12 @@ for (const dialect of dialects()) {
       assert.equal(next.status, 'two_factor_setup_required');
       assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp', { token: next.session_token })).json().error.code, 'email_confirmation_required');
       assert.ok((await app.outbox()).some((m) => m.to === 'reset@acme.test' && /was reset/i.test(m.subject)));
-      const events = await app.runtime.deps.db.selectFrom('audit_events').selectAll().where('type', '=', 'two_factor_reset_by_admin').where('subject_user_id', '=', id).execute();
+      const events = await app.runtime.deps.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('type', '=', 'two_factor_reset_by_admin')
+        .where('subject_user_id', '=', id)
+        .execute();
       assert.equal(events.length, 1);
       assert.equal(events[0]!.reason, 'New phone');
     });
@@ -271,7 +327,10 @@ for (const dialect of dialects()) {
       assert.equal(self.json().error.code, 'cannot_change_self');
       const onOwner = await app.api('DELETE', `/api/v1/admin/users/${ownerId}/two-factor`, { token: second, body: { reason: 'owner', ...ownerConfirm } });
       assert.equal(onOwner.statusCode, 403);
-      const ownerOnSecond = await app.api('DELETE', `/api/v1/admin/users/${secondId}/two-factor`, { token: ownerToken, body: { reason: 'the owner may', ...ownerConfirm } });
+      const ownerOnSecond = await app.api('DELETE', `/api/v1/admin/users/${secondId}/two-factor`, {
+        token: ownerToken,
+        body: { reason: 'the owner may', ...ownerConfirm },
+      });
       assert.equal(ownerOnSecond.statusCode, 200);
     });
 
@@ -288,11 +347,22 @@ for (const dialect of dialects()) {
     });
 
     it('the audit log filters by person, type and date, exports CSV and JSON, and offers no way to change it', async () => {
-      const byPerson = (await app.api('GET', '/api/v1/admin/audit-events?user=reset@acme.test', { token: ownerToken })).json().audit_events as { type: string; created_at: string; ip: string; browser: string; actor: unknown; subject: { email: string } | null }[];
+      const byPerson = (await app.api('GET', '/api/v1/admin/audit-events?user=reset@acme.test', { token: ownerToken })).json().audit_events as {
+        type: string;
+        created_at: string;
+        ip: string;
+        browser: string;
+        actor: unknown;
+        subject: { email: string } | null;
+      }[];
       assert.ok(byPerson.length > 0);
       assert.ok(byPerson.some((e) => e.type === 'two_factor_reset_by_admin'));
       const sorted = [...byPerson].sort((a, b) => b.created_at.localeCompare(a.created_at));
-      assert.deepEqual(byPerson.map((e) => e.created_at), sorted.map((e) => e.created_at), 'newest first');
+      assert.deepEqual(
+        byPerson.map((e) => e.created_at),
+        sorted.map((e) => e.created_at),
+        'newest first',
+      );
       const byType = (await app.api('GET', '/api/v1/admin/audit-events?type=sign_in_failed', { token: ownerToken })).json().audit_events as { type: string }[];
       for (const event of byType) assert.equal(event.type, 'sign_in_failed');
       const future = (await app.api('GET', '/api/v1/admin/audit-events?since=2099-01-01', { token: ownerToken })).json().audit_events;

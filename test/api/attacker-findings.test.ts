@@ -7,7 +7,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Authenticator } from '../support/authenticator.js';
-import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, addUser, dialects, linkFrom, setUpAccount, signIn, signInToken, startTestApp, tokenFromLink, type TestApp } from '../support/harness.js';
+import {
+  OTHER_STRONG_PASSWORD,
+  STRONG_PASSWORD,
+  addUser,
+  dialects,
+  linkFrom,
+  setUpAccount,
+  signIn,
+  signInToken,
+  startTestApp,
+  tokenFromLink,
+  type TestApp,
+} from '../support/harness.js';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime } from '../../src/runtime.js';
 import { issueSetupLink } from '../../src/services/accounts.js';
@@ -36,20 +48,29 @@ for (const dialect of dialects()) {
     it('7: a sign-in started with the old password cannot be finished after a password change or reset', async () => {
       const person = await personWithApp('seven@acme.test');
       const before = (await signIn(app, { account: 'acme', email: 'seven@acme.test' })).json().challenge_token;
-      const changed = await app.api('PUT', '/api/v1/me/password', { token: person.token, body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD } });
+      const changed = await app.api('PUT', '/api/v1/me/password', {
+        token: person.token,
+        body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD },
+      });
       assert.equal(changed.statusCode, 200, changed.body);
       app.clock.advance(30_000);
-      const late = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: before, method: 'totp', code: person.authenticator.code(app.clock.now()) } });
+      const late = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: before, method: 'totp', code: person.authenticator.code(app.clock.now()) },
+      });
       assert.equal(late.statusCode, 401, late.body);
       assert.equal(late.json().error.code, 'invalid_challenge');
 
       const again = (await signIn(app, { account: 'acme', email: 'seven@acme.test', password: OTHER_STRONG_PASSWORD })).json().challenge_token;
       assert.equal((await app.api('POST', '/api/v1/password-reset', { body: { account: 'acme', email: 'seven@acme.test' } })).statusCode, 200);
       const mail = (await app.outbox()).find((m) => m.to === 'seven@acme.test' && /Reset your password/.test(m.subject))!;
-      const reset = await app.api('POST', '/api/v1/password-reset/complete', { body: { token: tokenFromLink(linkFrom(mail.body, '/password/reset')), new_password: 'a third passphrase for seven' } });
+      const reset = await app.api('POST', '/api/v1/password-reset/complete', {
+        body: { token: tokenFromLink(linkFrom(mail.body, '/password/reset')), new_password: 'a third passphrase for seven' },
+      });
       assert.equal(reset.json().status, 'two_factor_required', reset.body);
       app.clock.advance(30_000);
-      const stale = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: again, method: 'totp', code: person.authenticator.code(app.clock.now()) } });
+      const stale = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: again, method: 'totp', code: person.authenticator.code(app.clock.now()) },
+      });
       assert.equal(stale.json().error.code, 'invalid_challenge', 'the challenge opened before the reset is gone');
     });
 
@@ -57,7 +78,10 @@ for (const dialect of dialects()) {
       for (const next of ['/%7F', '/a%E2%80%A8b', '/caf%C3%A9', '/a%20b', '/%0d%0aSet-Cookie:x=1']) {
         const page = await app.inject({ method: 'GET', url: '/sign-in' });
         const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
-        const cookies = ([] as string[]).concat(page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+        const cookies = ([] as string[])
+          .concat(page.headers['set-cookie'] ?? [])
+          .map((c) => c.split(';')[0])
+          .join('; ');
         const answer = await app.inject({
           method: 'POST',
           url: `/sign-in?next=${next}`,
@@ -107,15 +131,28 @@ for (const dialect of dialects()) {
       assert.equal((await signIn(app, { account: 'no-such-team', email: 'owner@acme.test', password: 'wrong password here' })).statusCode, 401);
       assert.equal((await signIn(app, { account: 'acme', email: 'owner@acme.test', password: 'wrong password here' })).statusCode, 401);
       assert.equal(await count(), before + 2);
-      const unknown = await db.selectFrom('audit_events').select(['account_id', 'details']).where('type', '=', 'sign_in_failed').where('account_id', 'is', null).executeTakeFirstOrThrow();
+      const unknown = await db
+        .selectFrom('audit_events')
+        .select(['account_id', 'details'])
+        .where('type', '=', 'sign_in_failed')
+        .where('account_id', 'is', null)
+        .executeTakeFirstOrThrow();
       assert.match(unknown.details!, /unknown_account/);
-      const visible = (await app.api('GET', '/api/v1/admin/audit-events?type=sign_in_failed', { token: ownerToken })).json().audit_events as { details: { reason: string } }[];
-      assert.ok(visible.every((event) => event.details.reason !== 'unknown_account'), 'no account sees it');
+      const visible = (await app.api('GET', '/api/v1/admin/audit-events?type=sign_in_failed', { token: ownerToken })).json().audit_events as {
+        details: { reason: string };
+      }[];
+      assert.ok(
+        visible.every((event) => event.details.reason !== 'unknown_account'),
+        'no account sees it',
+      );
     });
 
-    it('16: the SMS budget an admin sets may not exceed the deployment\'s', async () => {
+    it("16: the SMS budget an admin sets may not exceed the deployment's", async () => {
       const limit = app.config.smsDailyBudget;
-      const over = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { sms_daily_budget: limit + 1, method: 'password', code: STRONG_PASSWORD } });
+      const over = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { sms_daily_budget: limit + 1, method: 'password', code: STRONG_PASSWORD },
+      });
       assert.equal(over.statusCode, 400, over.body);
       assert.equal(over.json().error.field, 'sms_daily_budget');
       assert.match(over.json().error.message, new RegExp(`to ${limit}`));
@@ -130,17 +167,33 @@ describe('keys and files of a data directory (SQLite)', () => {
   async function startedOnce(): Promise<{ dataDir: string; env: Record<string, string> }> {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'tessera-keys-')), 'data');
     dirs.push(dataDir);
-    const env = { TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: `sqlite:${join(dataDir, 'tessera.db')}`, TESSERA_REDIS_KEY_PREFIX: `t-${randomBytes(4).toString('hex')}` };
+    const env = {
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_DATABASE_URL: `sqlite:${join(dataDir, 'tessera.db')}`,
+      TESSERA_REDIS_KEY_PREFIX: `t-${randomBytes(4).toString('hex')}`,
+    };
     const runtime = await createRuntime(loadConfig(env, dataDir));
     const link = await issueSetupLink(runtime.deps);
     const setup = await runtime.app.inject({
       method: 'POST',
       url: '/api/v1/setup',
       headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ token: new URL(link!).searchParams.get('token'), account_name: 'Acme', account_slug: 'acme', name: 'Olive Owner', email: 'owner@acme.test', password: STRONG_PASSWORD }),
+      payload: JSON.stringify({
+        token: new URL(link!).searchParams.get('token'),
+        account_name: 'Acme',
+        account_slug: 'acme',
+        name: 'Olive Owner',
+        email: 'owner@acme.test',
+        password: STRONG_PASSWORD,
+      }),
     });
     const token = setup.json().session_token;
-    const started = await runtime.app.inject({ method: 'POST', url: '/api/v1/me/two-factor/totp', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify({ method: 'password', code: STRONG_PASSWORD }) });
+    const started = await runtime.app.inject({
+      method: 'POST',
+      url: '/api/v1/me/two-factor/totp',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ method: 'password', code: STRONG_PASSWORD }),
+    });
     assert.equal(started.statusCode, 200, started.body);
     await runtime.close();
     return { dataDir, env };
@@ -165,7 +218,11 @@ describe('keys and files of a data directory (SQLite)', () => {
 
   it('8: a key file without the key the stored secrets name is refused too', async () => {
     const { dataDir, env } = await startedOnce();
-    writeFileSync(join(dataDir, 'keys.json'), JSON.stringify({ encryption_keys: [{ id: 'kother', key: randomBytes(32).toString('base64') }], hmac_key: randomBytes(32).toString('base64') }), { mode: 0o600 });
+    writeFileSync(
+      join(dataDir, 'keys.json'),
+      JSON.stringify({ encryption_keys: [{ id: 'kother', key: randomBytes(32).toString('base64') }], hmac_key: randomBytes(32).toString('base64') }),
+      { mode: 0o600 },
+    );
     await assert.rejects(createRuntime(loadConfig(env, dataDir)), /sealed with key "k[a-z0-9]+", which .*keys\.json lacks/);
     const elsewhere = { ...env, TESSERA_ENCRYPTION_KEYS: `kenv:${randomBytes(32).toString('base64')}`, TESSERA_HMAC_KEY: randomBytes(32).toString('base64') };
     await assert.rejects(createRuntime(loadConfig(elsewhere, dataDir)), /TESSERA_ENCRYPTION_KEYS lacks/);
@@ -179,7 +236,7 @@ describe('operations endpoints tell outsiders nothing (16)', () => {
   });
   after(async () => app?.close());
 
-  it('/metrics asks for the operator\'s bearer token when one is set', async () => {
+  it("/metrics asks for the operator's bearer token when one is set", async () => {
     assert.equal((await app.api('GET', '/metrics')).statusCode, 401);
     assert.equal((await app.api('GET', '/metrics', { headers: { authorization: 'Bearer metrics-token-012345678X' } })).statusCode, 401);
     const allowed = await app.api('GET', '/metrics', { headers: { authorization: 'Bearer metrics-token-0123456789' } });
@@ -187,7 +244,7 @@ describe('operations endpoints tell outsiders nothing (16)', () => {
     assert.match(allowed.body, /tessera_http_requests_total/);
   });
 
-  it('/readyz says what is down, without the database\'s own error text', async () => {
+  it("/readyz says what is down, without the database's own error text", async () => {
     await app.runtime.store.close();
     const answer = await app.api('GET', '/readyz');
     assert.equal(answer.statusCode, 503);

@@ -45,26 +45,70 @@ const KNOWN_ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/api/v1/setup',
-    body: { type: 'object', required: ['token', 'account_name', 'account_slug', 'name', 'email', 'password'], properties: str('token', 'account_name', 'account_slug', 'name', 'email', 'password') },
+    body: {
+      type: 'object',
+      required: ['token', 'account_name', 'account_slug', 'name', 'email', 'password'],
+      properties: str('token', 'account_name', 'account_slug', 'name', 'email', 'password'),
+    },
     query: [],
     needsToken: false,
   },
-  { method: 'POST', path: '/api/v1/sign-in', body: { type: 'object', required: ['account', 'email', 'password'], properties: str('account', 'email', 'password') }, query: [], needsToken: false },
-  { method: 'POST', path: '/api/v1/password-reset', body: { type: 'object', required: ['account', 'email'], properties: str('account', 'email') }, query: [], needsToken: false },
-  { method: 'POST', path: '/api/v1/password-reset/complete', body: { type: 'object', required: ['token', 'new_password'], properties: str('token', 'new_password') }, query: [], needsToken: false },
-  { method: 'POST', path: '/api/v1/invitations/accept', body: { type: 'object', required: ['token', 'password'], properties: str('token', 'password') }, query: [], needsToken: false },
+  {
+    method: 'POST',
+    path: '/api/v1/sign-in',
+    body: { type: 'object', required: ['account', 'email', 'password'], properties: str('account', 'email', 'password') },
+    query: [],
+    needsToken: false,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/password-reset',
+    body: { type: 'object', required: ['account', 'email'], properties: str('account', 'email') },
+    query: [],
+    needsToken: false,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/password-reset/complete',
+    body: { type: 'object', required: ['token', 'new_password'], properties: str('token', 'new_password') },
+    query: [],
+    needsToken: false,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/invitations/accept',
+    body: { type: 'object', required: ['token', 'password'], properties: str('token', 'password') },
+    query: [],
+    needsToken: false,
+  },
   { method: 'GET', path: '/api/v1/me', body: null, query: [], needsToken: true },
   { method: 'POST', path: '/api/v1/sign-out', body: null, query: [], needsToken: true },
-  { method: 'PUT', path: '/api/v1/me/password', body: { type: 'object', required: ['current_password', 'new_password'], properties: str('current_password', 'new_password') }, query: [], needsToken: true },
+  {
+    method: 'PUT',
+    path: '/api/v1/me/password',
+    body: { type: 'object', required: ['current_password', 'new_password'], properties: str('current_password', 'new_password') },
+    query: [],
+    needsToken: true,
+  },
   { method: 'GET', path: '/api/v1/admin/users', body: null, query: [{ name: 'filter', schema: { enum: ['staff_without_2fa'] } }], needsToken: true },
   {
     method: 'POST',
     path: '/api/v1/admin/users',
-    body: { type: 'object', required: ['email', 'role'], properties: { email: { type: 'string' }, role: { enum: ['admin', 'agent', 'end_user'] }, name: { type: 'string' } } },
+    body: {
+      type: 'object',
+      required: ['email', 'role'],
+      properties: { email: { type: 'string' }, role: { enum: ['admin', 'agent', 'end_user'] }, name: { type: 'string' } },
+    },
     query: [],
     needsToken: true,
   },
-  { method: 'PATCH', path: '/api/v1/admin/users/:id', body: { type: 'object', properties: { role: { enum: ['admin', 'agent', 'end_user'] }, suspended: { type: 'boolean' } } }, query: [], needsToken: true },
+  {
+    method: 'PATCH',
+    path: '/api/v1/admin/users/:id',
+    body: { type: 'object', properties: { role: { enum: ['admin', 'agent', 'end_user'] }, suspended: { type: 'boolean' } } },
+    query: [],
+    needsToken: true,
+  },
 ];
 
 function str(...names: string[]): Record<string, JsonSchema> {
@@ -245,7 +289,13 @@ function bodyCases(route: Route, url: string): Case[] {
   cases.push({ label: 'a 1 MB form body', url, payload: `a=${'b'.repeat(1024 * 1024)}`, contentType: 'application/x-www-form-urlencoded', expect: 'reject' }); // 413 or 415: the API takes JSON only
   cases.push({ label: 'XML body', url, payload: '<a>1</a>', contentType: 'application/xml', expect: 'reject' });
   cases.push({ label: 'a body without a content type', url, payload: '{"a":1}', contentType: null, expect: 'reject' });
-  cases.push({ label: 'multipart body', url, payload: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x', expect: 'reject' });
+  cases.push({
+    label: 'multipart body',
+    url,
+    payload: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n',
+    contentType: 'multipart/form-data; boundary=x',
+    expect: 'reject',
+  });
 
   const shaped: Expectation = takesBody ? 'reject' : 'either';
   const needsFields = takesBody && (schema.required ?? []).length > 0;
@@ -262,13 +312,21 @@ function bodyCases(route: Route, url: string): Case[] {
   json('depth 1000 nested array', deepArray(1000), shaped);
   json('prototype pollution keys', '{"__proto__":{"admin":true},"constructor":{"prototype":{"admin":true}}}', needsFields ? 'reject' : 'either');
   cases.push({ label: 'text/plain JSON', url, payload: JSON.stringify(template(schema)), contentType: 'text/plain', expect: shaped });
-  cases.push({ label: 'form-urlencoded garbage', url, payload: 'a=1&b=%00&c[]=x', contentType: 'application/x-www-form-urlencoded', expect: needsFields ? 'reject' : 'either' });
+  cases.push({
+    label: 'form-urlencoded garbage',
+    url,
+    payload: 'a=1&b=%00&c[]=x',
+    contentType: 'application/x-www-form-urlencoded',
+    expect: needsFields ? 'reject' : 'either',
+  });
 
   const properties = Object.entries(schema.properties ?? {});
   // Plausible bodies (each property once, with the required ones), so a bad path
   // parameter reaches the code behind validation.
   for (const [name, propertySchema] of properties) {
-    json(`plausible body with ${name}`, JSON.stringify({ ...template(schema), [name]: sampleValue(name, propertySchema) }), 'either', { field: `plausible:${name}` });
+    json(`plausible body with ${name}`, JSON.stringify({ ...template(schema), [name]: sampleValue(name, propertySchema) }), 'either', {
+      field: `plausible:${name}`,
+    });
   }
   for (const [name, propertySchema] of properties) {
     const admitted = typesOf(propertySchema);
@@ -278,7 +336,9 @@ function bodyCases(route: Route, url: string): Case[] {
       json(`${name} = ${JSON.stringify(wrong)}`, JSON.stringify({ ...template(schema), [name]: wrong }), 'reject', { field: name });
     }
     if (!admitted.has('object')) {
-      json(`${name} = depth 1000 object`, JSON.stringify({ ...template(schema), [name]: '__DEEP__' }).replace('"__DEEP__"', deepObject(1000)), 'reject', { field: name });
+      json(`${name} = depth 1000 object`, JSON.stringify({ ...template(schema), [name]: '__DEEP__' }).replace('"__DEEP__"', deepObject(1000)), 'reject', {
+        field: name,
+      });
     }
     // Duplicate keys: the last value is of the wrong type.
     const rest = JSON.stringify({ ...template(schema), [name]: undefined }).slice(1, -1);
@@ -291,18 +351,28 @@ function bodyCases(route: Route, url: string): Case[] {
       const isPassword = /password/.test(name);
       for (const trick of TRICKS) {
         if (isPassword && !['nul', 'lone_surrogate', 'long'].includes(trick.kind)) continue;
-        json(`${name} = ${trick.kind} ${JSON.stringify(trick.value.slice(0, 20))}`, JSON.stringify({ ...template(schema), [name]: trick.value }), trickExpectation(route, name, trick.kind, false), {
-          field: name,
-          trick: trick.kind,
-          embedded: false,
-        });
-        const embedded = embed(sampleValue(name, propertySchema), trick.value);
-        if (!isPassword && trick.kind !== 'long' && typeof embedded === 'string' && enumOf(propertySchema).length === 0) {
-          json(`${name} ∋ ${trick.kind} ${JSON.stringify(trick.value.slice(0, 20))}`, JSON.stringify({ ...template(schema), [name]: embedded }), trickExpectation(route, name, trick.kind, true), {
+        json(
+          `${name} = ${trick.kind} ${JSON.stringify(trick.value.slice(0, 20))}`,
+          JSON.stringify({ ...template(schema), [name]: trick.value }),
+          trickExpectation(route, name, trick.kind, false),
+          {
             field: name,
             trick: trick.kind,
-            embedded: true,
-          });
+            embedded: false,
+          },
+        );
+        const embedded = embed(sampleValue(name, propertySchema), trick.value);
+        if (!isPassword && trick.kind !== 'long' && typeof embedded === 'string' && enumOf(propertySchema).length === 0) {
+          json(
+            `${name} ∋ ${trick.kind} ${JSON.stringify(trick.value.slice(0, 20))}`,
+            JSON.stringify({ ...template(schema), [name]: embedded }),
+            trickExpectation(route, name, trick.kind, true),
+            {
+              field: name,
+              trick: trick.kind,
+              embedded: true,
+            },
+          );
         }
       }
     }
@@ -316,7 +386,11 @@ function queryCases(route: Route, url: string): Case[] {
     const strict = enumOf(schema).length > 0 || (typesOf(schema).size > 0 && !typesOf(schema).has('string'));
     const values = [...TRICKS.map((t) => t.value), '', '%', '%E0%A4%A', '../../etc/passwd', '1e308', '[object Object]'];
     for (const value of values) {
-      cases.push({ label: `?${name}=${JSON.stringify(value.slice(0, 20))}`, url: `${url}?${name}=${percentEncodeLoosely(value)}`, expect: strict && value !== '' ? 'reject' : 'either' });
+      cases.push({
+        label: `?${name}=${JSON.stringify(value.slice(0, 20))}`,
+        url: `${url}?${name}=${percentEncodeLoosely(value)}`,
+        expect: strict && value !== '' ? 'reject' : 'either',
+      });
     }
     cases.push({ label: `?${name} repeated`, url: `${url}?${name}=a&${name}=b`, expect: 'either' });
     cases.push({ label: `?${name}[x]=1`, url: `${url}?${name}[x]=1&${name}[y]=2`, expect: 'either' });
@@ -324,7 +398,6 @@ function queryCases(route: Route, url: string): Case[] {
   }
   return cases;
 }
-
 
 /** Path parameters: a random id, a very long one, and a few nasty ones. */
 function pathVariants(route: Route): { label: string; url: string; random: boolean }[] {
@@ -387,7 +460,10 @@ function summarize(failures: string[]): string {
     group.count += 1;
     groups.set(key, group);
   }
-  return `${failures.length} bad answers in ${groups.size} groups:\n${[...groups.entries()].slice(0, 40).map(([key, g]) => `  ${g.count} × ${key}\n      e.g. ${g.example.slice(0, 260)}`).join('\n')}`;
+  return `${failures.length} bad answers in ${groups.size} groups:\n${[...groups.entries()]
+    .slice(0, 40)
+    .map(([key, g]) => `  ${g.count} × ${key}\n      e.g. ${g.example.slice(0, 260)}`)
+    .join('\n')}`;
 }
 
 interface RowCounts {
@@ -401,12 +477,37 @@ interface RowCounts {
 async function countRows(app: TestApp): Promise<RowCounts> {
   const db = app.runtime.deps.db;
   // (Not counting the people the tests add on purpose.)
-  const users = await db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).where('email', 'not in', ['json.only@acme.test', 'after.fuzz@acme.test']).executeTakeFirstOrThrow();
-  const accounts = await db.selectFrom('accounts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-  const invitations = await db.selectFrom('action_tokens').select((eb) => eb.fn.countAll().as('n')).where('purpose', '=', 'invitation').executeTakeFirstOrThrow();
-  const mails = await db.selectFrom('outbox_messages').select((eb) => eb.fn.countAll().as('n')).where('purpose', '=', 'invitation').executeTakeFirstOrThrow();
-  const invited = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll().as('n')).where('type', '=', 'user_invited').executeTakeFirstOrThrow();
-  return { users: Number(users.n), accounts: Number(accounts.n), invitation_tokens: Number(invitations.n), invitation_mails: Number(mails.n), user_invited_events: Number(invited.n) };
+  const users = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('email', 'not in', ['json.only@acme.test', 'after.fuzz@acme.test'])
+    .executeTakeFirstOrThrow();
+  const accounts = await db
+    .selectFrom('accounts')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  const invitations = await db
+    .selectFrom('action_tokens')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('purpose', '=', 'invitation')
+    .executeTakeFirstOrThrow();
+  const mails = await db
+    .selectFrom('outbox_messages')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('purpose', '=', 'invitation')
+    .executeTakeFirstOrThrow();
+  const invited = await db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('type', '=', 'user_invited')
+    .executeTakeFirstOrThrow();
+  return {
+    users: Number(users.n),
+    accounts: Number(accounts.n),
+    invitation_tokens: Number(invitations.n),
+    invitation_mails: Number(mails.n),
+    user_invited_events: Number(invited.n),
+  };
 }
 
 for (const dialect of dialects()) {
@@ -425,11 +526,22 @@ for (const dialect of dialects()) {
       const deps = app.runtime.deps;
       const account = (await findAccountBySlug(deps.db, 'acme'))!;
       const user = (await new AccountUsers(deps.db, account.id).findByEmail('owner@acme.test'))!;
-      const session = await startSession(deps.db, deps, { account, user, kind: 'full', context: { ip: '127.0.0.1', userAgent: 'fuzz' }, passcodeVerifiedAt: null, viaTrustedDevice: false });
+      const session = await startSession(deps.db, deps, {
+        account,
+        user,
+        kind: 'full',
+        context: { ip: '127.0.0.1', userAgent: 'fuzz' },
+        passcodeVerifiedAt: null,
+        viaTrustedDevice: false,
+      });
       return session.token;
     }
 
-    async function send(method: string, url: string, options: { payload?: string; contentType?: string | null; token?: string | null } = {}): Promise<LightMyRequestResponse> {
+    async function send(
+      method: string,
+      url: string,
+      options: { payload?: string; contentType?: string | null; token?: string | null } = {},
+    ): Promise<LightMyRequestResponse> {
       sent.count += 1;
       ipCounter += 1;
       const headers: Record<string, string> = { 'user-agent': 'tessera-fuzz/1.0' };
@@ -512,14 +624,20 @@ for (const dialect of dialects()) {
           const plain = variant.random || !route.path.includes(':');
           // An id that cannot exist (too long, NUL, bad percent encoding) gets a few bodies
           // only: it must be refused before anything else, whatever the body.
-          const few = (c: Case) => c.field?.startsWith('plausible:') || /^(malformed JSON "\{"|a 1 MB JSON body|an empty object|a JSON \[\] body)/.test(c.label);
+          const few = (c: Case) =>
+            c.field?.startsWith('plausible:') || /^(malformed JSON "\{"|a 1 MB JSON body|an empty object|a JSON \[\] body)/.test(c.label);
           // Parsing and validation are the same whatever the database: on PostgreSQL only
           // the bodies that get past them (tricky strings, plausible bodies) are sent.
           const reachesStore = (c: Case) => c.trick !== undefined || c.field?.startsWith('plausible:') === true;
           const cases = bodyCases(route, variant.url)
             .filter((c) => plain || few(c))
             .filter((c) => dialect.name === 'sqlite' || reachesStore(c) || !plain);
-          failures.push(...(await fuzz(route, cases.map((c) => ({ ...c, label: `${variant.label}${c.label}`, expect: plain ? c.expect : 'reject', pathIsPlain: plain })))));
+          failures.push(
+            ...(await fuzz(
+              route,
+              cases.map((c) => ({ ...c, label: `${variant.label}${c.label}`, expect: plain ? c.expect : 'reject', pathIsPlain: plain })),
+            )),
+          );
         }
       }
       assert.equal(failures.length, 0, summarize(failures));
@@ -531,7 +649,12 @@ for (const dialect of dialects()) {
         for (const variant of pathVariants(route)) {
           const plain = variant.random || !route.path.includes(':');
           const cases: Case[] = [{ label: `${variant.label}plain`, url: variant.url, expect: plain ? 'either' : 'reject' }, ...queryCases(route, variant.url)];
-          failures.push(...(await fuzz(route, cases.map((c) => ({ ...c, pathIsPlain: plain })))));
+          failures.push(
+            ...(await fuzz(
+              route,
+              cases.map((c) => ({ ...c, pathIsPlain: plain })),
+            )),
+          );
         }
       }
       assert.equal(failures.length, 0, summarize(failures));
@@ -546,7 +669,12 @@ for (const dialect of dialects()) {
       for (const [contentType, payload] of [
         ['application/x-www-form-urlencoded', new URLSearchParams(fields).toString()],
         ['text/plain', JSON.stringify(fields)],
-        ['multipart/form-data; boundary=x', Object.entries(fields).map(([k, v]) => `--x\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join('') + '--x--\r\n'],
+        [
+          'multipart/form-data; boundary=x',
+          Object.entries(fields)
+            .map(([k, v]) => `--x\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+            .join('') + '--x--\r\n',
+        ],
       ] as const) {
         const response = await send('POST', '/api/v1/sign-in', { payload, contentType });
         assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${contentType}: answered ${response.statusCode} ${response.body.slice(0, 80)}`);
@@ -558,7 +686,16 @@ for (const dialect of dialects()) {
     it('refuses malformed and oversized bearer tokens with 401 and the error shape', async () => {
       const failures: string[] = [];
       const valid = token;
-      for (const header of ['Bearer', 'Bearer ', `Bearer ${'A'.repeat(8000)}`, `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${valid} extra`, `Bearer ${valid.replace('.', '..')}`, `Bearer ${valid.toUpperCase()}`, `bearer\t${valid}x`]) {
+      for (const header of [
+        'Bearer',
+        'Bearer ',
+        `Bearer ${'A'.repeat(8000)}`,
+        `Basic ${Buffer.from('a:b').toString('base64')}`,
+        `Bearer ${valid} extra`,
+        `Bearer ${valid.replace('.', '..')}`,
+        `Bearer ${valid.toUpperCase()}`,
+        `bearer\t${valid}x`,
+      ]) {
         sent.count += 1;
         const response = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: header } });
         if (response.statusCode !== 401) failures.push(`${header.slice(0, 30)}: ${response.statusCode}`);

@@ -47,7 +47,10 @@ describe('development outbox page', { timeout: 60_000 }, () => {
     const link = /<a href="(http:\/\/localhost:3000\/invitation\?token=[^"]+)">\1<\/a>/.exec(before.body);
     assert.ok(link, 'the invitation link is clickable');
     assert.match(before.body, /<pre class="message-body">[^<]*invited you to Acme Support/);
-    assert.match(before.body, /<details><summary>HTML part \(source\)<\/summary><pre class="message-body"><code>&lt;!doctype html&gt;&lt;html&gt;&lt;body style=&quot;/);
+    assert.match(
+      before.body,
+      /<details><summary>HTML part \(source\)<\/summary><pre class="message-body"><code>&lt;!doctype html&gt;&lt;html&gt;&lt;body style=&quot;/,
+    );
 
     await app.runtime.worker.drain();
     const after = await getPage(app);
@@ -79,13 +82,24 @@ describe('development outbox page', { timeout: 60_000 }, () => {
     assert.ok(page.body.includes('&lt;img src=x onerror=alert(2)&gt;'));
     assert.ok(page.body.includes('&lt;script&gt;alert(4)&lt;/script&gt;&lt;iframe src=&quot;https://evil.example&quot;&gt;'));
     assert.ok(!page.body.includes('href="https://evil.example'), 'no link off this server');
-    assert.ok(page.body.includes('<a href="http://localhost:3000/profile/security">http://localhost:3000/profile/security</a>. Or &quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;'));
+    assert.ok(
+      page.body.includes(
+        '<a href="http://localhost:3000/profile/security">http://localhost:3000/profile/security</a>. Or &quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;',
+      ),
+    );
   });
 
   it('a message that keeps failing shows its attempts, next try and last error', async () => {
-    const failing = await startTestApp({ runtime: { senders: { email: { keepsPayload: true, send: async () => Promise.reject(new Error('421 <mx.acme.test> busy')) } } } });
+    const failing = await startTestApp({
+      runtime: { senders: { email: { keepsPayload: true, send: async () => Promise.reject(new Error('421 <mx.acme.test> busy')) } } },
+    });
     try {
-      await enqueueMessage(failing.runtime.deps.db, failing.runtime.keys, { accountId: null, userId: null, channel: 'email', purpose: 'test', payload: { to: 'x@acme.test', subject: 'Hello', text: 'Hi' } }, failing.clock.now());
+      await enqueueMessage(
+        failing.runtime.deps.db,
+        failing.runtime.keys,
+        { accountId: null, userId: null, channel: 'email', purpose: 'test', payload: { to: 'x@acme.test', subject: 'Hello', text: 'Hi' } },
+        failing.clock.now(),
+      );
       await failing.runtime.worker.drain();
       const page = await getPage(failing);
       assertStrictPage(page);
@@ -111,7 +125,18 @@ describe('development outbox page with SMTP configured', { timeout: 60_000 }, ()
 
   it('a mail sent by SMTP is listed with its status, its content erased', async () => {
     await setUpAccount(app);
-    await enqueueMessage(app.runtime.deps.db, app.runtime.keys, { accountId: null, userId: null, channel: 'email', purpose: 'test', payload: { to: 'secret.person@acme.test', subject: 'Private', text: 'http://localhost:3000/password/reset?token=abc' } }, app.clock.now());
+    await enqueueMessage(
+      app.runtime.deps.db,
+      app.runtime.keys,
+      {
+        accountId: null,
+        userId: null,
+        channel: 'email',
+        purpose: 'test',
+        payload: { to: 'secret.person@acme.test', subject: 'Private', text: 'http://localhost:3000/password/reset?token=abc' },
+      },
+      app.clock.now(),
+    );
     assert.equal(await app.runtime.worker.drain(), 1);
     assert.equal(smtp.mailsTo('secret.person@acme.test').length, 1);
     const page = await getPage(app);

@@ -17,7 +17,10 @@ for (const dialect of dialects()) {
     before(async () => {
       app = await startTestApp({ dialect: dialect.name });
       const owner = await setUpAccount(app);
-      const on = await app.api('PUT', '/api/v1/admin/security-policy', { token: owner.token, body: { require_two_factor: 'staff', method: 'password', code: STRONG_PASSWORD } });
+      const on = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: owner.token,
+        body: { require_two_factor: 'staff', method: 'password', code: STRONG_PASSWORD },
+      });
       assert.equal(on.statusCode, 200, on.body);
     });
     after(async () => app?.close());
@@ -41,12 +44,20 @@ for (const dialect of dialects()) {
     const verify = (token: string, code: string) => app.api('POST', '/api/v1/me/email-confirmation/verify', { token, body: { code } });
     const wrongFor = (code: string, i: number) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0');
 
-    it('30 parallel wrong guesses spend at most the code\'s 5 tries; the right code is then refused', async () => {
+    it("30 parallel wrong guesses spend at most the code's 5 tries; the right code is then refused", async () => {
       const token = await setupSession('parallel@acme.test');
       const code = await sendCode(token);
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => verify(token, wrongFor(code, i))));
-      assert.ok(answers.every((a) => a.statusCode === 400 || a.statusCode === 429), answers.map((a) => a.statusCode).join(','));
-      const row = await app.runtime.deps.db.selectFrom('action_tokens').select(['attempts', 'used_at']).where('purpose', '=', 'email_confirmation').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+      assert.ok(
+        answers.every((a) => a.statusCode === 400 || a.statusCode === 429),
+        answers.map((a) => a.statusCode).join(','),
+      );
+      const row = await app.runtime.deps.db
+        .selectFrom('action_tokens')
+        .select(['attempts', 'used_at'])
+        .where('purpose', '=', 'email_confirmation')
+        .orderBy('created_at', 'desc')
+        .executeTakeFirstOrThrow();
       assert.equal(row.attempts, 5, 'exactly the 5 tries were spent');
       assert.notEqual(row.used_at, null, 'the code is void');
       const right = await verify(token, code);
@@ -54,7 +65,7 @@ for (const dialect of dialects()) {
       assert.equal(right.json().error.code, 'invalid_code');
     });
 
-    it('wrong codes count on the person\'s one failure counter: after 10, even a new right code is refused until the lock ends', async () => {
+    it("wrong codes count on the person's one failure counter: after 10, even a new right code is refused until the lock ends", async () => {
       const token = await setupSession('locked@acme.test');
       const first = await sendCode(token);
       for (let i = 0; i < 5; i += 1) assert.equal((await verify(token, wrongFor(first, i))).statusCode, 400);

@@ -104,7 +104,11 @@ for (const dialect of dialects()) {
 
     it('an invitation goes to the invitee from TESSERA_SMTP_FROM, with a working link; its content is erased once sent', async () => {
       const at = app.clock.now();
-      const invite = await app.api('POST', '/api/v1/admin/users', { token: ownerToken, ip: '203.0.113.10', body: { email: 'Nia@Acme.test', role: 'agent', name: 'Nia Agent' } });
+      const invite = await app.api('POST', '/api/v1/admin/users', {
+        token: ownerToken,
+        ip: '203.0.113.10',
+        body: { email: 'Nia@Acme.test', role: 'agent', name: 'Nia Agent' },
+      });
       assert.equal(invite.statusCode, 200, invite.body);
       const row = await app.runtime.deps.db.selectFrom('outbox_messages').selectAll().where('purpose', '=', 'invitation').executeTakeFirstOrThrow();
       assert.equal(row.status, 'pending');
@@ -157,7 +161,11 @@ for (const dialect of dialects()) {
       await addUser(app, { account: 'acme', email: 'changer@acme.test' });
       const token = await signInToken(app, { account: 'acme', email: 'changer@acme.test' });
       const at = app.clock.now();
-      const changed = await app.api('PUT', '/api/v1/me/password', { token, ip: '192.0.2.30', body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD } });
+      const changed = await app.api('PUT', '/api/v1/me/password', {
+        token,
+        ip: '192.0.2.30',
+        body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD },
+      });
       assert.equal(changed.statusCode, 200, changed.body);
       await drain();
       const mail = only(smtp.mailsTo('changer@acme.test'), /password was changed/);
@@ -191,7 +199,10 @@ for (const dialect of dialects()) {
         const challenge = (await signIn(app, { account: 'acme', email: 'tia@acme.test', ip })).json();
         assert.equal(challenge.status, 'two_factor_required');
         const usedAt = app.clock.now();
-        const answer = await app.api('POST', '/api/v1/sign-in/two-factor', { ip, body: { challenge_token: challenge.challenge_token, method: 'recovery_code', code: recoveryCodes[used - 1] } });
+        const answer = await app.api('POST', '/api/v1/sign-in/two-factor', {
+          ip,
+          body: { challenge_token: challenge.challenge_token, method: 'recovery_code', code: recoveryCodes[used - 1] },
+        });
         assert.equal(answer.json().status, 'signed_in', answer.body);
         await drain();
         const left = 10 - used;
@@ -256,7 +267,13 @@ for (const dialect of dialects()) {
 
       const changed = await app.api('PUT', '/api/v1/me/password', { token, body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD } });
       assert.equal(changed.statusCode, 200, 'the action does not wait for the mail');
-      const row = () => app.runtime.deps.db.selectFrom('outbox_messages').selectAll().where('user_id', '=', id).where('purpose', '=', 'password_changed').executeTakeFirstOrThrow();
+      const row = () =>
+        app.runtime.deps.db
+          .selectFrom('outbox_messages')
+          .selectAll()
+          .where('user_id', '=', id)
+          .where('purpose', '=', 'password_changed')
+          .executeTakeFirstOrThrow();
 
       assert.equal(await drain(), 0);
       let waiting = await row();
@@ -342,7 +359,11 @@ for (const dialect of dialects()) {
     it('an admin-issued recovery code: the person is told who, until when and what to do, never the code', async () => {
       const lost = await enrolled('lost@acme.test');
       const at = app.clock.now();
-      const issued = await app.api('POST', `/api/v1/admin/users/${lost.id}/recovery-code`, { token: ownerToken, ip: '192.0.2.44', body: { reason: 'Lost phone', ...ownerConfirm } });
+      const issued = await app.api('POST', `/api/v1/admin/users/${lost.id}/recovery-code`, {
+        token: ownerToken,
+        ip: '192.0.2.44',
+        body: { reason: 'Lost phone', ...ownerConfirm },
+      });
       assert.equal(issued.statusCode, 200, issued.body);
       await drain();
       const mail = only(smtp.mailsTo('lost@acme.test'), /recovery code for you/);
@@ -355,7 +376,11 @@ for (const dialect of dialects()) {
     it('an admin reset of 2FA is mailed; the email confirmation code that follows is the one passcode a mail may hold', async () => {
       const reset = await enrolled('reset@acme.test');
       const at = app.clock.now();
-      const done = await app.api('DELETE', `/api/v1/admin/users/${reset.id}/two-factor`, { token: ownerToken, ip: '192.0.2.45', body: { reason: 'New phone', ...ownerConfirm } });
+      const done = await app.api('DELETE', `/api/v1/admin/users/${reset.id}/two-factor`, {
+        token: ownerToken,
+        ip: '192.0.2.45',
+        body: { reason: 'New phone', ...ownerConfirm },
+      });
       assert.equal(done.statusCode, 200, done.body);
       await drain();
       const resetMail = only(smtp.mailsTo('reset@acme.test'), /was reset/);
@@ -399,7 +424,11 @@ for (const dialect of dialects()) {
       const safari = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
       app.clock.advance(PERIOD);
       const at = app.clock.now();
-      const challenge = await app.api('POST', '/api/v1/sign-in', { ip: '198.51.100.5', headers: { 'user-agent': safari }, body: { account: 'acme', email: 'ivy@acme.test', password: STRONG_PASSWORD } });
+      const challenge = await app.api('POST', '/api/v1/sign-in', {
+        ip: '198.51.100.5',
+        headers: { 'user-agent': safari },
+        body: { account: 'acme', email: 'ivy@acme.test', password: STRONG_PASSWORD },
+      });
       assert.equal(challenge.json().status, 'two_factor_required', challenge.body);
       const code = ivy.authenticator.code(at);
       const done = await app.api('POST', '/api/v1/sign-in/two-factor', {
@@ -448,19 +477,40 @@ for (const dialect of dialects()) {
       const { keys, deps } = app.runtime;
       const workers = [
         app.runtime.worker,
-        new OutboxWorker({ db: second.db, dialect: second.dialect, keys, now: app.clock.now, senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender() } }),
-        new OutboxWorker({ db: second.db, dialect: second.dialect, keys, now: app.clock.now, senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender() } }),
+        new OutboxWorker({
+          db: second.db,
+          dialect: second.dialect,
+          keys,
+          now: app.clock.now,
+          senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender() },
+        }),
+        new OutboxWorker({
+          db: second.db,
+          dialect: second.dialect,
+          keys,
+          now: app.clock.now,
+          senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender() },
+        }),
       ];
       let total = 0;
       for (let round = 0; round < 3; round += 1) {
         const recipients = Array.from({ length: 20 }, (_, i) => `r${round}-${i}@acme.test`);
         for (const to of recipients) {
-          await enqueueMessage(deps.db, keys, { accountId: null, userId: null, channel: 'email', purpose: 'test', payload: { to, subject: `for ${to}`, text: 'hello', html: '<p>hello</p>' } }, app.clock.now());
+          await enqueueMessage(
+            deps.db,
+            keys,
+            { accountId: null, userId: null, channel: 'email', purpose: 'test', payload: { to, subject: `for ${to}`, text: 'hello', html: '<p>hello</p>' } },
+            app.clock.now(),
+          );
         }
         const sentBy = await Promise.all(workers.map((worker) => worker.drain()));
         t.diagnostic(`round ${round}: sent by each worker ${sentBy.join(' + ')}`);
         total += recipients.length;
-        assert.equal(sentBy.reduce((a, b) => a + b, 0), recipients.length, `round ${round}: sent counts ${sentBy.join(' + ')}`);
+        assert.equal(
+          sentBy.reduce((a, b) => a + b, 0),
+          recipients.length,
+          `round ${round}: sent counts ${sentBy.join(' + ')}`,
+        );
         for (const to of recipients) assert.equal(smtp.mailsTo(to).length, 1, `${to} got exactly one mail`);
         assert.equal(smtp.mails.length, total);
       }

@@ -53,8 +53,18 @@ for (const dialect of dialects()) {
 
     it('answers unknown account, unknown email, wrong password and suspended person identically', async () => {
       await addUser(app, { account: 'acme', email: 'suspended@acme.test' });
-      const agentId = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users.find((u: { email: string }) => u.email === 'suspended@acme.test').id;
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${agentId}`, { token: ownerToken, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 200);
+      const agentId = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken }))
+        .json()
+        .users.find((u: { email: string }) => u.email === 'suspended@acme.test').id;
+      assert.equal(
+        (
+          await app.api('PATCH', `/api/v1/admin/users/${agentId}`, {
+            token: ownerToken,
+            body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+          })
+        ).statusCode,
+        200,
+      );
       const attempts = [
         { account: 'nope', email: 'owner@acme.test', password: STRONG_PASSWORD },
         { account: 'acme', email: 'nobody@acme.test', password: STRONG_PASSWORD },
@@ -97,7 +107,10 @@ for (const dialect of dialects()) {
     });
 
     it('invites someone by email; the link sets their password and signs them in once', async () => {
-      const invite = await app.api('POST', '/api/v1/admin/users', { token: ownerToken, body: { email: 'New.Agent@Acme.test', role: 'agent', name: 'Nia Agent' } });
+      const invite = await app.api('POST', '/api/v1/admin/users', {
+        token: ownerToken,
+        body: { email: 'New.Agent@Acme.test', role: 'agent', name: 'Nia Agent' },
+      });
       assert.equal(invite.statusCode, 200, invite.body);
       assert.equal(invite.json().invitation_pending, true);
       const mail = (await app.outbox()).find((m) => m.to === 'new.agent@acme.test');
@@ -135,11 +148,17 @@ for (const dialect of dialects()) {
       await addUser(app, { account: 'acme', email: 'changer@acme.test' });
       const first = await signInToken(app, { account: 'acme', email: 'changer@acme.test' });
       const second = await signInToken(app, { account: 'acme', email: 'changer@acme.test' });
-      const wrong = await app.api('PUT', '/api/v1/me/password', { token: first, body: { current_password: 'not it at all', new_password: OTHER_STRONG_PASSWORD } });
+      const wrong = await app.api('PUT', '/api/v1/me/password', {
+        token: first,
+        body: { current_password: 'not it at all', new_password: OTHER_STRONG_PASSWORD },
+      });
       assert.equal(wrong.statusCode, 401);
       const weak = await app.api('PUT', '/api/v1/me/password', { token: first, body: { current_password: STRONG_PASSWORD, new_password: 'qwerty123' } });
       assert.equal(weak.json().error.code, 'weak_password');
-      const changed = await app.api('PUT', '/api/v1/me/password', { token: first, body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD } });
+      const changed = await app.api('PUT', '/api/v1/me/password', {
+        token: first,
+        body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD },
+      });
       assert.equal(changed.statusCode, 200);
       assert.equal((await app.api('GET', '/api/v1/me', { token: first })).statusCode, 200);
       assert.equal((await app.api('GET', '/api/v1/me', { token: second })).statusCode, 401);
@@ -172,10 +191,42 @@ for (const dialect of dialects()) {
       const owner = users.find((u) => u.email === 'owner@acme.test')!;
       const secondAdmin = await signInToken(app, { account: 'acme', email: 'second.admin@acme.test' });
       const workerToken = await signInToken(app, { account: 'acme', email: 'worker@acme.test' });
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, { token: secondAdmin, body: { role: 'end_user', method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).json().role, 'end_user');
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, { token: secondAdmin, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 403);
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, { token: ownerToken, body: { role: 'agent', method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).json().error.code, 'cannot_change_self');
-      assert.equal((await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, { token: secondAdmin, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).json().suspended, true);
+      assert.equal(
+        (
+          await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, {
+            token: secondAdmin,
+            body: { role: 'end_user', method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+          })
+        ).json().role,
+        'end_user',
+      );
+      assert.equal(
+        (
+          await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, {
+            token: secondAdmin,
+            body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+          })
+        ).statusCode,
+        403,
+      );
+      assert.equal(
+        (
+          await app.api('PATCH', `/api/v1/admin/users/${owner.id}`, {
+            token: ownerToken,
+            body: { role: 'agent', method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+          })
+        ).json().error.code,
+        'cannot_change_self',
+      );
+      assert.equal(
+        (
+          await app.api('PATCH', `/api/v1/admin/users/${worker.id}`, {
+            token: secondAdmin,
+            body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+          })
+        ).json().suspended,
+        true,
+      );
       assert.equal((await app.api('GET', '/api/v1/me', { token: workerToken })).statusCode, 401);
       assert.equal((await app.api('GET', '/api/v1/admin/users', { token: workerToken })).statusCode, 401);
       const events = await app.runtime.deps.db.selectFrom('audit_events').select('type').where('subject_user_id', '=', worker.id).execute();
@@ -191,9 +242,15 @@ for (const dialect of dialects()) {
       await addUser(app, { account: 'globex', email: 'boss@globex.test', role: 'admin' });
       const otherAdmin = await signInToken(app, { account: 'globex', email: 'boss@globex.test' });
       const theirs = (await app.api('GET', '/api/v1/admin/users', { token: otherAdmin })).json().users as { email: string }[];
-      assert.deepEqual(theirs.map((u) => u.email), ['boss@globex.test']);
+      assert.deepEqual(
+        theirs.map((u) => u.email),
+        ['boss@globex.test'],
+      );
       const ours = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string }[];
-      const response = await app.api('PATCH', `/api/v1/admin/users/${ours[0]!.id}`, { token: otherAdmin, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } });
+      const response = await app.api('PATCH', `/api/v1/admin/users/${ours[0]!.id}`, {
+        token: otherAdmin,
+        body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+      });
       assert.equal(response.statusCode, 404);
     });
 
@@ -205,7 +262,19 @@ for (const dialect of dialects()) {
 
     it('writes audit events for sign-in, sign-out, invitations and password changes', async () => {
       const types = new Set((await app.runtime.deps.db.selectFrom('audit_events').select('type').execute()).map((e) => e.type));
-      for (const type of ['account_created', 'user_created', 'sign_in_succeeded', 'sign_in_failed', 'sign_out', 'user_invited', 'invitation_accepted', 'password_changed', 'password_reset', 'role_changed', 'user_suspended']) {
+      for (const type of [
+        'account_created',
+        'user_created',
+        'sign_in_succeeded',
+        'sign_in_failed',
+        'sign_out',
+        'user_invited',
+        'invitation_accepted',
+        'password_changed',
+        'password_reset',
+        'role_changed',
+        'user_suspended',
+      ]) {
         assert.ok(types.has(type), `audit event ${type}`);
       }
     });

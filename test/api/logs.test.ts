@@ -119,7 +119,14 @@ for (const dialect of dialects()) {
       const setupPage = await page('GET', new URL(setupLink).pathname + new URL(setupLink).search);
       assert.equal(setupPage.statusCode, 200);
       const setup = await api('POST', '/api/v1/setup', {
-        body: { token: setupToken, account_name: 'Acme Support', account_slug: 'acme', name: 'Olive Owner', email: 'owner@acme.test', password: STRONG_PASSWORD },
+        body: {
+          token: setupToken,
+          account_name: 'Acme Support',
+          account_slug: 'acme',
+          name: 'Olive Owner',
+          email: 'owner@acme.test',
+          password: STRONG_PASSWORD,
+        },
       });
       assert.equal(setup.statusCode, 200, setup.body);
       const ownerToken = setup.json().session_token as string;
@@ -158,11 +165,18 @@ for (const dialect of dialects()) {
       assert.equal((await api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'ivy@acme.test', password: WRONG_PASSWORD } })).statusCode, 401);
 
       // Password changes: the API (Ivy) and the page (the owner).
-      const changed = await api('PUT', '/api/v1/me/password', { token: ivyToken, body: { current_password: OTHER_STRONG_PASSWORD, new_password: THIRD_PASSWORD } });
+      const changed = await api('PUT', '/api/v1/me/password', {
+        token: ivyToken,
+        body: { current_password: OTHER_STRONG_PASSWORD, new_password: THIRD_PASSWORD },
+      });
       assert.equal(changed.statusCode, 200, changed.body);
       const refused = await api('PUT', '/api/v1/me/password', { token: ivyToken, body: { current_password: WRONG_PASSWORD, new_password: RESET_PASSWORD } });
       assert.equal(refused.statusCode, 401);
-      const pageChange = await page('POST', '/profile/password', { _csrf: csrfOf(security.body), current_password: STRONG_PASSWORD, new_password: THIRD_PASSWORD });
+      const pageChange = await page('POST', '/profile/password', {
+        _csrf: csrfOf(security.body),
+        current_password: STRONG_PASSWORD,
+        new_password: THIRD_PASSWORD,
+      });
       assert.equal(pageChange.statusCode, 303, pageChange.body.slice(0, 300));
 
       // Password reset: requested on the API, the emailed link used on the page.
@@ -184,7 +198,12 @@ for (const dialect of dialects()) {
 
       // Bad requests log errors of their own: a malformed body that holds a password,
       // a forged token in the URL of a page, sign-out.
-      const malformed = await app.inject({ method: 'POST', url: '/api/v1/sign-in', headers: { 'content-type': 'application/json' }, payload: `{"password":"${WRONG_PASSWORD}"` });
+      const malformed = await app.inject({
+        method: 'POST',
+        url: '/api/v1/sign-in',
+        headers: { 'content-type': 'application/json' },
+        payload: `{"password":"${WRONG_PASSWORD}"`,
+      });
       assert.equal(malformed.statusCode, 400);
       assert.equal((await api('POST', '/api/v1/sign-out', { token: ownerToken })).statusCode, 401, 'the owner token ended with the page password change');
       assert.equal((await api('POST', '/api/v1/sign-out', { token: ivyToken })).statusCode, 401, "Ivy's token ended with the reset");

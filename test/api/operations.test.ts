@@ -80,7 +80,9 @@ for (const dialect of dialects()) {
       assert.ok(spec.paths['/api/v1/admin/users']?.get, 'GET /api/v1/admin/users');
       assert.ok(spec.paths['/api/v1/admin/users']?.post, 'POST /api/v1/admin/users');
       const schemes = spec.components?.securitySchemes ?? {};
-      const bearer = Object.values(schemes).find((s) => (s as { type?: string; scheme?: string }).type === 'http' && (s as { scheme?: string }).scheme?.toLowerCase() === 'bearer');
+      const bearer = Object.values(schemes).find(
+        (s) => (s as { type?: string; scheme?: string }).type === 'http' && (s as { scheme?: string }).scheme?.toLowerCase() === 'bearer',
+      );
       assert.ok(bearer, `a bearer security scheme in ${JSON.stringify(schemes)}`);
       const bearerName = Object.entries(schemes).find(([, s]) => s === bearer)![0];
       // Routes that need a session say so; sign-in does not.
@@ -114,7 +116,11 @@ for (const dialect of dialects()) {
         assert.match(String(message.created_at), ISO_WITH_MILLISECONDS);
       }
       const times = messages.map((m) => Date.parse(String(m.created_at)));
-      assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => b - a),
+        'newest first',
+      );
       assert.match(String(messages[0]!.subject), /invited/i);
       assert.match(String(messages[0]!.body), /\/invitation\?token=/);
     });
@@ -166,7 +172,10 @@ describe('two instances in one PostgreSQL database', { skip: postgres.skip }, ()
         await second.app.ready();
         assert.equal((await second.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
         const tables = await admin.query(`select table_name from information_schema.tables where table_schema = $1`, [schema]);
-        assert.ok(tables.rows.some((row: { table_name: string }) => row.table_name === 'users'), 'the second instance has its own tables');
+        assert.ok(
+          tables.rows.some((row: { table_name: string }) => row.table_name === 'users'),
+          'the second instance has its own tables',
+        );
       } finally {
         await second.close();
       }

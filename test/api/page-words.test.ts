@@ -8,7 +8,12 @@ import { setUpAccount, startTestApp, type TestApp } from '../support/harness.js'
 
 /** What a person reads: the page without its tags. */
 function text(html: string): string {
-  return html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+  return html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 }
 
 /** The audit page's events, without the filter's list of every event. */

@@ -38,13 +38,17 @@ function setCookies(response: LightMyRequestResponse): SetCookie[] {
 
 class Browser {
   readonly jar = new Map<string, string>();
-  constructor(private readonly app: TestApp, readonly ip = '127.0.0.1') {}
+  constructor(
+    private readonly app: TestApp,
+    readonly ip = '127.0.0.1',
+  ) {}
 
   private store(response: LightMyRequestResponse): void {
     for (const cookie of setCookies(response)) {
       const maxAge = cookie.attributes.get('max-age');
       const expires = cookie.attributes.get('expires');
-      const expired = (typeof maxAge === 'string' && Number(maxAge) <= 0) || (typeof expires === 'string' && Date.parse(expires) < Date.now()) || cookie.value === '';
+      const expired =
+        (typeof maxAge === 'string' && Number(maxAge) <= 0) || (typeof expires === 'string' && Date.parse(expires) < Date.now()) || cookie.value === '';
       if (expired) this.jar.delete(cookie.name);
       else this.jar.set(cookie.name, cookie.value);
     }
@@ -83,7 +87,12 @@ class Browser {
   async signIn(input: { account?: string; email?: string; password?: string; next?: string } = {}): Promise<LightMyRequestResponse> {
     const csrf = await this.csrfFrom('/sign-in');
     const url = input.next !== undefined ? `/sign-in?next=${encodeURIComponent(input.next)}` : '/sign-in';
-    return this.post(url, { _csrf: csrf, account: input.account ?? 'acme', email: input.email ?? 'owner@acme.test', password: input.password ?? STRONG_PASSWORD });
+    return this.post(url, {
+      _csrf: csrf,
+      account: input.account ?? 'acme',
+      email: input.email ?? 'owner@acme.test',
+      password: input.password ?? STRONG_PASSWORD,
+    });
   }
 }
 
@@ -96,7 +105,12 @@ function csrfOf(html: string): string {
 }
 
 function decodeEntities(text: string): string {
-  return text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 /** The inputs of a page, each with its attributes. */
@@ -143,8 +157,15 @@ describe('pages (sqlite)', () => {
     assertSecurityHeaders(response);
     assert.equal(response.headers['strict-transport-security'], undefined, 'no HSTS over plain http');
     const cookies = setCookies(response);
-    assert.ok(cookies.some((c) => c.name === 'tessera_csrf'), 'a CSRF cookie');
-    assert.equal(cookies.some((c) => c.name === SESSION_COOKIE), false, 'no session before signing in');
+    assert.ok(
+      cookies.some((c) => c.name === 'tessera_csrf'),
+      'a CSRF cookie',
+    );
+    assert.equal(
+      cookies.some((c) => c.name === SESSION_COOKIE),
+      false,
+      'no session before signing in',
+    );
     for (const cookie of cookies) {
       assert.equal(cookie.attributes.get('httponly'), true, `${cookie.name} is HttpOnly`);
       assert.equal(String(cookie.attributes.get('samesite')).toLowerCase(), 'lax', `${cookie.name} is SameSite=Lax`);
@@ -189,7 +210,10 @@ describe('pages (sqlite)', () => {
     // A token with no cookie at all, and a cookie with a forged token.
     const bare = new Browser(app);
     assert.equal((await bare.post('/sign-in', { _csrf: othersToken, account: 'acme', email: 'owner@acme.test', password: STRONG_PASSWORD })).statusCode, 403);
-    assert.equal((await browser.post('/sign-in', { _csrf: 'A'.repeat(43), account: 'acme', email: 'owner@acme.test', password: STRONG_PASSWORD })).statusCode, 403);
+    assert.equal(
+      (await browser.post('/sign-in', { _csrf: 'A'.repeat(43), account: 'acme', email: 'owner@acme.test', password: STRONG_PASSWORD })).statusCode,
+      403,
+    );
   });
 
   it('signs in with the right token and password: 303 to Security settings, an HttpOnly SameSite=Lax session cookie', async () => {
@@ -254,7 +278,19 @@ describe('pages (sqlite)', () => {
   });
 
   it('never redirects off-site through next=, before or after signing in', async () => {
-    const attempts = ['//evil.test', 'https://evil.test', '/\\evil.test', '\\\\evil.test', '/\\/evil.test', 'http:evil.test', '//evil.test/%2F..', '/%09/evil.test', '\t//evil.test', ' //evil.test', 'javascript:alert(1)'];
+    const attempts = [
+      '//evil.test',
+      'https://evil.test',
+      '/\\evil.test',
+      '\\\\evil.test',
+      '/\\/evil.test',
+      'http:evil.test',
+      '//evil.test/%2F..',
+      '/%09/evil.test',
+      '\t//evil.test',
+      ' //evil.test',
+      'javascript:alert(1)',
+    ];
     for (const next of attempts) {
       const browser = new Browser(app);
       const signedIn = await browser.signIn({ next });
@@ -298,7 +334,10 @@ describe('pages (sqlite)', () => {
     const usersBefore = (await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.length;
     const refused = await admin.post('/admin/users/invite', { email: 'csrfless@acme.test', role: 'agent' });
     assert.equal(refused.statusCode, 403);
-    assert.equal((await app.outbox()).some((m) => m.to === 'csrfless@acme.test'), false);
+    assert.equal(
+      (await app.outbox()).some((m) => m.to === 'csrfless@acme.test'),
+      false,
+    );
 
     const invited = await admin.post('/admin/users/invite', { _csrf: csrf, email: 'Nina.New@acme.test', name: 'Nina New', role: 'end_user' });
     assert.equal(invited.statusCode, 303, invited.body.slice(0, 300));
@@ -309,7 +348,9 @@ describe('pages (sqlite)', () => {
     assert.match(mail.body, /\/invitation\?token=/);
     const usersAfter = (await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users;
     assert.equal(usersAfter.length, usersBefore + 1);
-    assert.ok(usersAfter.some((u: { email: string; role: string; name: string }) => u.email === 'nina.new@acme.test' && u.role === 'end_user' && u.name === 'Nina New'));
+    assert.ok(
+      usersAfter.some((u: { email: string; role: string; name: string }) => u.email === 'nina.new@acme.test' && u.role === 'end_user' && u.name === 'Nina New'),
+    );
     const listed = await admin.get('/admin/users?done=invited');
     assert.match(listed.body, /nina\.new@acme\.test/);
     assert.match(listed.body, /Invitation sent/);
@@ -328,30 +369,53 @@ describe('pages (sqlite)', () => {
     const agentCsrf = csrfOf((await agent.get('/profile/security')).body);
     const forbiddenInvite = await agent.post('/admin/users/invite', { _csrf: agentCsrf, email: 'sneaky@acme.test', role: 'admin' });
     assert.equal(forbiddenInvite.statusCode, 403);
-    assert.equal((await app.outbox()).some((m) => m.to === 'sneaky@acme.test'), false);
+    assert.equal(
+      (await app.outbox()).some((m) => m.to === 'sneaky@acme.test'),
+      false,
+    );
   });
 
-  it('a role change from the people page is reviewed first, then made with a reason and the admin\'s password; keeping the reason on an error', async () => {
+  it("a role change from the people page is reviewed first, then made with a reason and the admin's password; keeping the reason on an error", async () => {
     await addUser(app, { account: 'acme', email: 'promote.me@acme.test', role: 'agent' });
     const admin = new Browser(app);
     await admin.signIn();
     const people = await admin.get('/admin/users');
-    const id = (await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { email: string }) => u.email === 'promote.me@acme.test').id as string;
-    assert.match(people.body, new RegExp(`<form method="get" action="/admin/users/${id}/role"`), 'the row\'s Save asks for a review, changing nothing');
+    const id = (await app.api('GET', '/api/v1/admin/users', { token: await apiToken() }))
+      .json()
+      .users.find((u: { email: string }) => u.email === 'promote.me@acme.test').id as string;
+    assert.match(people.body, new RegExp(`<form method="get" action="/admin/users/${id}/role"`), "the row's Save asks for a review, changing nothing");
     const review = await admin.get(`/admin/users/${id}/role?role=admin`);
     assert.equal(review.statusCode, 200);
     assert.match(review.body, /to Admin/);
     assert.match(review.body, /name="reason"/);
     assert.match(review.body, /Your password/);
     const csrf = csrfOf(review.body);
-    const wrong = await admin.post(`/admin/users/${id}/role`, { _csrf: csrf, role: 'admin', reason: 'runs the night shift', method: 'password', code: 'not the password' });
+    const wrong = await admin.post(`/admin/users/${id}/role`, {
+      _csrf: csrf,
+      role: 'admin',
+      reason: 'runs the night shift',
+      method: 'password',
+      code: 'not the password',
+    });
     assert.equal(wrong.statusCode, 400);
     assert.match(wrong.body, /value="runs the night shift"/, 'the reason is kept');
-    assert.equal((await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { id: string }) => u.id === id).role, 'agent');
-    const done = await admin.post(`/admin/users/${id}/role`, { _csrf: csrf, role: 'admin', reason: 'runs the night shift', method: 'password', code: STRONG_PASSWORD });
+    assert.equal(
+      (await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { id: string }) => u.id === id).role,
+      'agent',
+    );
+    const done = await admin.post(`/admin/users/${id}/role`, {
+      _csrf: csrf,
+      role: 'admin',
+      reason: 'runs the night shift',
+      method: 'password',
+      code: STRONG_PASSWORD,
+    });
     assert.equal(done.statusCode, 303, done.body.slice(0, 300));
     assert.equal(done.headers.location, '/admin/users?done=role');
-    assert.equal((await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { id: string }) => u.id === id).role, 'admin');
+    assert.equal(
+      (await app.api('GET', '/api/v1/admin/users', { token: await apiToken() })).json().users.find((u: { id: string }) => u.id === id).role,
+      'admin',
+    );
     assert.ok((await app.outbox()).some((m) => m.to === 'promote.me@acme.test' && /role was changed/i.test(m.subject)));
   });
 
@@ -367,7 +431,10 @@ describe('pages (sqlite)', () => {
     assert.equal(unknown.body, known.body);
     assert.equal(noAccount.body, known.body);
     assert.ok((await app.outbox()).some((m) => m.to === 'owner@acme.test' && /reset/i.test(m.subject)));
-    assert.equal((await app.outbox()).some((m) => m.to === 'nobody@acme.test'), false);
+    assert.equal(
+      (await app.outbox()).some((m) => m.to === 'nobody@acme.test'),
+      false,
+    );
     assert.equal((await browser.post('/password/forgot', { account: 'acme', email: 'owner@acme.test' })).statusCode, 403, 'CSRF needed');
   });
 
@@ -381,7 +448,10 @@ describe('pages (sqlite)', () => {
   });
 
   async function apiToken(): Promise<string> {
-    const response = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'owner@acme.test', password: STRONG_PASSWORD }, ip: '192.0.2.50' });
+    const response = await app.api('POST', '/api/v1/sign-in', {
+      body: { account: 'acme', email: 'owner@acme.test', password: STRONG_PASSWORD },
+      ip: '192.0.2.50',
+    });
     return response.json().session_token;
   }
 });
@@ -394,7 +464,13 @@ describe('first setup through the pages (sqlite)', () => {
   after(async () => app?.close());
 
   it('a bad setup token gets a 400 page, and nothing is created', async () => {
-    for (const url of ['/setup', '/setup?token=', `/setup?token=${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`, '/setup?token=%00', '/setup?token=a&token=b']) {
+    for (const url of [
+      '/setup',
+      '/setup?token=',
+      `/setup?token=${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+      '/setup?token=%00',
+      '/setup?token=a&token=b',
+    ]) {
       const response = await new Browser(app).get(url);
       assert.equal(response.statusCode, 400, url);
       assert.match(String(response.headers['content-type']), /^text\/html/);
@@ -403,7 +479,15 @@ describe('first setup through the pages (sqlite)', () => {
     }
     const browser = new Browser(app);
     const csrf = await browser.csrfFrom('/sign-in');
-    const forged = await browser.post('/setup', { _csrf: csrf, token: 'forged', account_name: 'Evil', account_slug: 'evil', name: 'Eve', email: 'eve@evil.test', password: STRONG_PASSWORD });
+    const forged = await browser.post('/setup', {
+      _csrf: csrf,
+      token: 'forged',
+      account_name: 'Evil',
+      account_slug: 'evil',
+      name: 'Eve',
+      email: 'eve@evil.test',
+      password: STRONG_PASSWORD,
+    });
     assert.equal(forged.statusCode, 400);
     assert.equal((await app.runtime.deps.db.selectFrom('accounts').selectAll().execute()).length, 0);
   });
@@ -427,12 +511,28 @@ describe('first setup through the pages (sqlite)', () => {
 
     const csrf = csrfOf(form.body);
     const token = url.searchParams.get('token')!;
-    const weak = await browser.post('/setup', { _csrf: csrf, token, account_name: 'Pages Team', account_slug: 'pages', name: 'Pat Pages', email: 'pat@pages.test', password: 'password1' });
+    const weak = await browser.post('/setup', {
+      _csrf: csrf,
+      token,
+      account_name: 'Pages Team',
+      account_slug: 'pages',
+      name: 'Pat Pages',
+      email: 'pat@pages.test',
+      password: 'password1',
+    });
     assert.equal(weak.statusCode, 400);
     assert.match(weak.body, /aria-invalid="true"/);
     assert.equal(weak.body.includes('password1'), false, 'the password is not echoed back');
 
-    const done = await browser.post('/setup', { _csrf: csrf, token, account_name: 'Pages Team', account_slug: 'pages', name: 'Pat Pages', email: 'pat@pages.test', password: OTHER_STRONG_PASSWORD });
+    const done = await browser.post('/setup', {
+      _csrf: csrf,
+      token,
+      account_name: 'Pages Team',
+      account_slug: 'pages',
+      name: 'Pat Pages',
+      email: 'pat@pages.test',
+      password: OTHER_STRONG_PASSWORD,
+    });
     assert.equal(done.statusCode, 303, done.body.slice(0, 300));
     assert.equal(done.headers.location, '/profile/security');
     assert.ok(browser.jar.has(SESSION_COOKIE));
@@ -466,7 +566,11 @@ describe('pages behind HTTPS (TESSERA_BASE_URL=https://…)', () => {
     const response = await browser.signIn();
     assert.equal(response.statusCode, 303, response.body.slice(0, 300));
     const cookies = setCookies(response);
-    assert.equal(cookies.some((c) => c.name === SESSION_COOKIE), false, 'no unprefixed session cookie');
+    assert.equal(
+      cookies.some((c) => c.name === SESSION_COOKIE),
+      false,
+      'no unprefixed session cookie',
+    );
     const session = cookies.find((c) => c.name === `__Host-${SESSION_COOKIE}`);
     assert.ok(session, `a __Host- session cookie in ${cookies.map((c) => c.raw).join(' | ')}`);
     assert.equal(session.attributes.get('secure'), true);

@@ -9,7 +9,19 @@ import type { LightMyRequestResponse } from 'fastify';
 import { HashingOverloadedError } from '../../src/crypto/passwords.js';
 import { checkPasswordUnderLimits } from '../../src/services/password-attempts.js';
 import { userLimitKey } from '../../src/services/sign-in.js';
-import { REDIS_URL, STRONG_PASSWORD, addUser, dialects, setUpAccount, signIn, signInToken, skipReason, startTestApp, type DialectName, type TestApp } from '../support/harness.js';
+import {
+  REDIS_URL,
+  STRONG_PASSWORD,
+  addUser,
+  dialects,
+  setUpAccount,
+  signIn,
+  signInToken,
+  skipReason,
+  startTestApp,
+  type DialectName,
+  type TestApp,
+} from '../support/harness.js';
 
 const WRONG = 'not the password at all 77';
 const LIMIT = 10;
@@ -87,7 +99,9 @@ for (const backend of backends) {
     it('a right password gives its reservation back: successes between failures never lock the person', async () => {
       await addUser(app, { account: 'acme', email: 'busy@acme.test' });
       for (let round = 0; round < 3; round += 1) {
-        const wrongs = await Promise.all(Array.from({ length: LIMIT - 1 }, (_, i) => signIn(app, { account: 'acme', email: 'busy@acme.test', password: `${WRONG} ${round}.${i}` })));
+        const wrongs = await Promise.all(
+          Array.from({ length: LIMIT - 1 }, (_, i) => signIn(app, { account: 'acme', email: 'busy@acme.test', password: `${WRONG} ${round}.${i}` })),
+        );
         assert.deepEqual([...new Set(wrongs.map((a) => a.statusCode))], [401]);
         assert.equal((await signIn(app, { account: 'acme', email: 'busy@acme.test' })).json().status, 'signed_in', `round ${round}`);
       }
@@ -99,13 +113,23 @@ for (const backend of backends) {
       counts.real = 0;
       const answers = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          app.api('PUT', '/api/v1/me/password', { token, body: { current_password: i === 49 ? STRONG_PASSWORD : `${WRONG} ${i}`, new_password: 'a brand new passphrase 9281' } }),
+          app.api('PUT', '/api/v1/me/password', {
+            token,
+            body: { current_password: i === 49 ? STRONG_PASSWORD : `${WRONG} ${i}`, new_password: 'a brand new passphrase 9281' },
+          }),
         ),
       );
       assert.ok(counts.real <= LIMIT, `${counts.real} current passwords compared`);
-      assert.ok(answers.every((a) => a.statusCode === 401 || a.statusCode === 429), answers.map((a) => a.statusCode).join(','));
+      assert.ok(
+        answers.every((a) => a.statusCode === 401 || a.statusCode === 429),
+        answers.map((a) => a.statusCode).join(','),
+      );
       assert.equal(answers[49]!.statusCode, 429, answers[49]!.body);
-      assert.equal((await signIn(app, { account: 'acme', email: 'changer@acme.test', password: 'a brand new passphrase 9281' })).statusCode, 401, 'the password did not change');
+      assert.equal(
+        (await signIn(app, { account: 'acme', email: 'changer@acme.test', password: 'a brand new passphrase 9281' })).statusCode,
+        401,
+        'the password did not change',
+      );
     });
 
     it('guessing slowly does not avoid the lock: 9 wrong passwords a window, the 10th in a row still locks', async () => {

@@ -35,7 +35,10 @@ for (const dialect of dialects()) {
         background.run = run;
       }
       const mails = (await app.outbox()).filter((m) => /Reset your password/.test(m.subject));
-      assert.deepEqual(mails.map((m) => m.to), ['known@acme.test']);
+      assert.deepEqual(
+        mails.map((m) => m.to),
+        ['known@acme.test'],
+      );
     });
 
     it('past 30 requests an hour from one address the answer is 429, whoever is asked for; another address goes on', async () => {
@@ -48,7 +51,10 @@ for (const dialect of dialects()) {
       assert.equal(limited.statusCode, 429);
       assert.equal(limited.json().error.code, 'rate_limited');
       assert.ok(Number(limited.headers['retry-after']) > 0);
-      assert.equal((await app.api('POST', '/api/v1/password-reset', { ip: '203.0.113.78', body: { account: 'acme', email: 'known@acme.test' } })).statusCode, 200);
+      assert.equal(
+        (await app.api('POST', '/api/v1/password-reset', { ip: '203.0.113.78', body: { account: 'acme', email: 'known@acme.test' } })).statusCode,
+        200,
+      );
     });
 
     it('at most 3 reset mails an hour to one person, from any number of addresses', async () => {

@@ -68,7 +68,10 @@ describe('key rotation', () => {
       const pruned = spawnSync(process.execPath, ['bin/tessera', 'keys', 'rotate', '--prune', '--json'], { encoding: 'utf8', env });
       assert.equal(pruned.status, 0, pruned.stderr);
       const after = JSON.parse(readFileSync(join(app.config.dataDir, 'keys.json'), 'utf8')).encryption_keys as { id: string }[];
-      assert.deepEqual(after.map((k) => k.id), [report.active_key]);
+      assert.deepEqual(
+        after.map((k) => k.id),
+        [report.active_key],
+      );
       const rows = await app.runtime.store.db.selectFrom('two_factor_methods').select('secret_ciphertext').execute();
       for (const row of rows) assert.ok(row.secret_ciphertext!.startsWith(`v2.${report.active_key}.`));
       // A fresh runtime reads the rotated key file; the seed still verifies.
@@ -77,7 +80,9 @@ describe('key rotation', () => {
       try {
         app.clock.advance(30_000);
         const challenge = (await signIn(again, { account: 'acme', email: 'ann@acme.test' })).json().challenge_token;
-        const done = await again.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'totp', code: authenticator.code(app.clock.now()) } });
+        const done = await again.api('POST', '/api/v1/sign-in/two-factor', {
+          body: { challenge_token: challenge, method: 'totp', code: authenticator.code(app.clock.now()) },
+        });
         assert.equal(done.json().status, 'signed_in', done.body);
       } finally {
         await again.runtime.close();
@@ -89,7 +94,7 @@ describe('key rotation', () => {
 });
 
 describe('sealed values are bound to their place', () => {
-  it('a seed copied into another person\'s row does not open there: neither code signs in', async () => {
+  it("a seed copied into another person's row does not open there: neither code signs in", async () => {
     const app = await startTestApp();
     try {
       await setUpAccount(app);
@@ -99,11 +104,18 @@ describe('sealed values are bound to their place', () => {
         const token = await signInToken(app, { account: 'acme', email });
         const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
         const authenticator = new Authenticator(started.otpauth_uri);
-        assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode, 200);
+        assert.equal(
+          (await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode,
+          200,
+        );
         people.push({ email, authenticator });
       }
       const db = app.runtime.deps.db;
-      const rows = await db.selectFrom('two_factor_methods').innerJoin('users', 'users.id', 'two_factor_methods.user_id').select(['two_factor_methods.id', 'users.email', 'secret_ciphertext']).execute();
+      const rows = await db
+        .selectFrom('two_factor_methods')
+        .innerJoin('users', 'users.id', 'two_factor_methods.user_id')
+        .select(['two_factor_methods.id', 'users.email', 'secret_ciphertext'])
+        .execute();
       const ann = rows.find((row) => row.email === 'ann@acme.test')!;
       const bob = rows.find((row) => row.email === 'bob@acme.test')!;
       // Someone who can write to the database gives Bob's row Ann's seed.
@@ -111,7 +123,9 @@ describe('sealed values are bound to their place', () => {
       for (const person of people) {
         app.clock.advance(30_000);
         const challenge = (await signIn(app, { account: 'acme', email: 'bob@acme.test' })).json().challenge_token;
-        const answer = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'totp', code: person.authenticator.code(app.clock.now()) } });
+        const answer = await app.api('POST', '/api/v1/sign-in/two-factor', {
+          body: { challenge_token: challenge, method: 'totp', code: person.authenticator.code(app.clock.now()) },
+        });
         assert.equal(answer.statusCode, 400, `${person.email}'s code: ${answer.body}`);
         assert.equal(answer.json().error.code, 'invalid_code', 'refused like a wrong code, never a 500');
       }

@@ -64,7 +64,12 @@ class Browser {
 }
 
 function text(html: string): string {
-  return html.replace(/<[^>]+>/g, ' ').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+  return html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
 }
 
 async function smsPersonThroughPages(app: TestApp, email: string): Promise<{ browser: Browser; phone: ReturnType<typeof freshUsNumber> }> {
@@ -174,7 +179,11 @@ describe('text messages in the pages (sqlite)', () => {
     const again = await browser.post('/sign-in/two-factor/sms', { _csrf: csrf });
     assert.equal(again.statusCode, 303);
     assert.equal(again.headers.location, '/sign-in/two-factor?method=sms&sent=again');
-    assert.match(text((await browser.get(again.headers.location as string)).body), /The code we texted before no longer works/, 'a resent text says the first code is void');
+    assert.match(
+      text((await browser.get(again.headers.location as string)).body),
+      /The code we texted before no longer works/,
+      'a resent text says the first code is void',
+    );
     assert.equal((await textsTo(app, phone.e164)).length, before + 2);
     const done = await browser.post('/sign-in/two-factor', { _csrf: csrf, method: 'sms', code: await latestCode(app, phone.e164), remember: '1' });
     assert.equal(done.statusCode, 303, done.body.slice(0, 400));
@@ -210,7 +219,13 @@ describe('text messages in the pages (sqlite)', () => {
     assert.equal(bare.statusCode, 403);
     assert.equal((await textsTo(app, phone.e164)).length, 0);
     app.clock.advance(30_000);
-    const confirmed = await browser.post('/profile/two-factor/sms', { _csrf: csrf, country: 'US', phone: phone.national, method: 'totp', code: authenticator.code(app.clock.now()) });
+    const confirmed = await browser.post('/profile/two-factor/sms', {
+      _csrf: csrf,
+      country: 'US',
+      phone: phone.national,
+      method: 'totp',
+      code: authenticator.code(app.clock.now()),
+    });
     assert.equal(confirmed.statusCode, 303, text(confirmed.body).slice(0, 500));
     const verified = await browser.post('/profile/two-factor/sms/verify', { _csrf: csrf, code: await latestCode(app, phone.e164) });
     assert.equal(verified.headers.location, '/profile/security?done=sms-on');

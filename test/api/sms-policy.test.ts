@@ -19,7 +19,10 @@ describe('text-message settings in the security policy', () => {
         assert.equal(refused.statusCode, 400, JSON.stringify(body));
         assert.equal(refused.json().error.field, field);
       }
-      const saved = await app.api('PUT', '/api/v1/admin/security-policy', { token: owner, body: { country: 'gb', sms_daily_budget: 50, sms_allowed_countries: ['gb', 'IE'], ...confirm } });
+      const saved = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: owner,
+        body: { country: 'gb', sms_daily_budget: 50, sms_allowed_countries: ['gb', 'IE'], ...confirm },
+      });
       assert.equal(saved.statusCode, 200, saved.body);
       assert.equal(saved.json().country, 'GB');
       assert.equal(saved.json().sms_daily_budget, 50);
@@ -37,7 +40,10 @@ describe('text-message settings in the security policy', () => {
       assert.equal(british.statusCode, 200, british.body);
       assert.ok((await app.outbox()).some((m) => m.channel === 'sms' && m.to === '+447400123456'));
 
-      const cleared = await app.api('PUT', '/api/v1/admin/security-policy', { token: owner, body: { sms_daily_budget: null, sms_allowed_countries: null, ...confirm } });
+      const cleared = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: owner,
+        body: { sms_daily_budget: null, sms_allowed_countries: null, ...confirm },
+      });
       assert.equal(cleared.json().sms_daily_budget, null);
       assert.equal(cleared.json().sms_allowed_countries, null);
     } finally {

@@ -11,7 +11,19 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import { POSTGRES_URL, REDIS_URL, addUser, createExtraAccount, dialects, setUpAccount, signIn, signInToken, skipReason, startTestApp, type TestApp } from '../support/harness.js';
+import {
+  POSTGRES_URL,
+  REDIS_URL,
+  addUser,
+  createExtraAccount,
+  dialects,
+  setUpAccount,
+  signIn,
+  signInToken,
+  skipReason,
+  startTestApp,
+  type TestApp,
+} from '../support/harness.js';
 import { CountingSmsSender, freshUsNumber, latestCode, textsTo, tickBeforeTexts } from '../support/sms.js';
 
 const HOUR_IN_SECONDS = 3600;
@@ -158,7 +170,10 @@ for (const dialect of dialects()) {
       assert.equal((await textsTo(app, '+12015550199')).length, 0);
       const gb = await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: '07400 123457' } });
       assert.equal(gb.statusCode, 200, `a national number in the account country (GB): ${gb.body}`);
-      assert.equal((await app.api('POST', '/api/v1/me/two-factor/sms/verify', { token, body: { code: await latestCode(app, '+447400123457') } })).statusCode, 200);
+      assert.equal(
+        (await app.api('POST', '/api/v1/me/two-factor/sms/verify', { token, body: { code: await latestCode(app, '+447400123457') } })).statusCode,
+        200,
+      );
       await app.runtime.deps.db.updateTable('accounts').set({ sms_allowed_countries: 'FR' }).where('slug', '=', 'uk').execute();
       const rows = await smsCount(app);
       const refused = await sendFor(app, await challenge(app, { account: 'uk', email: 'ann@uk.test' }));
@@ -193,22 +208,30 @@ describe('SMS quotas: the deployment budget (TESSERA_SMS_DAILY_BUDGET)', () => {
 
 // Several instances share PostgreSQL (two servers writing one SQLite file would
 // fight over its lock, which is not a deployment Tessera supports).
-describe('SMS quotas shared through Redis', { skip: skipReason(!REDIS_URL || !POSTGRES_URL, 'Redis suite skipped: it needs TESSERA_TEST_REDIS_URL and TESSERA_TEST_DATABASE_URL') }, () => {
-  it('two instances on one database and one Redis: a flood across both gets 10 texts for one person', async () => {
-    const provider = new CountingSmsSender();
-    const one = tickBeforeTexts(await startTestApp({ dialect: 'postgres', redis: true, runtime: { senders: { sms: provider } } }));
-    const two = await startTestApp({ redis: true, env: { TESSERA_DATABASE_URL: one.config.databaseUrl, TESSERA_REDIS_KEY_PREFIX: one.config.redisKeyPrefix }, clock: one.clock });
-    try {
-      await setUpAccount(one);
-      const person = await smsPerson(one, 'redis@acme.test');
-      const challenges = [];
-      for (let i = 0; i < 20; i += 1) challenges.push(await challenge(one, person));
-      const answers = await Promise.all(challenges.map((c, i) => sendFor(i % 2 === 0 ? one : two, c)));
-      assert.equal(answers.filter((a) => a.statusCode === 200).length, 9);
-      assert.equal((await textsTo(one, person.phone.e164)).length, 10);
-    } finally {
-      await two.runtime.close();
-      await one.close();
-    }
-  });
-});
+describe(
+  'SMS quotas shared through Redis',
+  { skip: skipReason(!REDIS_URL || !POSTGRES_URL, 'Redis suite skipped: it needs TESSERA_TEST_REDIS_URL and TESSERA_TEST_DATABASE_URL') },
+  () => {
+    it('two instances on one database and one Redis: a flood across both gets 10 texts for one person', async () => {
+      const provider = new CountingSmsSender();
+      const one = tickBeforeTexts(await startTestApp({ dialect: 'postgres', redis: true, runtime: { senders: { sms: provider } } }));
+      const two = await startTestApp({
+        redis: true,
+        env: { TESSERA_DATABASE_URL: one.config.databaseUrl, TESSERA_REDIS_KEY_PREFIX: one.config.redisKeyPrefix },
+        clock: one.clock,
+      });
+      try {
+        await setUpAccount(one);
+        const person = await smsPerson(one, 'redis@acme.test');
+        const challenges = [];
+        for (let i = 0; i < 20; i += 1) challenges.push(await challenge(one, person));
+        const answers = await Promise.all(challenges.map((c, i) => sendFor(i % 2 === 0 ? one : two, c)));
+        assert.equal(answers.filter((a) => a.statusCode === 200).length, 9);
+        assert.equal((await textsTo(one, person.phone.e164)).length, 10);
+      } finally {
+        await two.runtime.close();
+        await one.close();
+      }
+    });
+  },
+);

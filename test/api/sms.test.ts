@@ -117,12 +117,20 @@ for (const dialect of dialects()) {
       assert.equal(await failureCount(app, 'ann@acme.test'), 0);
       const me = (await app.api('GET', '/api/v1/me', { token })).json();
       assert.deepEqual(me.two_factor, { enabled: true, methods: ['sms'], preferred: 'sms', recovery_codes_left: 10 });
-      assert.deepEqual((await app.api('GET', '/api/v1/me/two-factor/sms', { token })).json(), { enrolled: { phone: `•••• ••• ${phone.lastDigits}` }, pending: null });
+      assert.deepEqual((await app.api('GET', '/api/v1/me/two-factor/sms', { token })).json(), {
+        enrolled: { phone: `•••• ••• ${phone.lastDigits}` },
+        pending: null,
+      });
       const again = await app.api('POST', '/api/v1/me/two-factor/sms/verify', { token, body: { code } });
       assert.equal(again.statusCode, 400, 'nothing pending any more');
 
       // Stored encrypted, only the last two digits in clear, the code as an HMAC.
-      const row = await app.runtime.deps.db.selectFrom('two_factor_methods').selectAll().where('type', '=', 'sms').where('phone_last_digits', '=', phone.lastDigits).executeTakeFirstOrThrow();
+      const row = await app.runtime.deps.db
+        .selectFrom('two_factor_methods')
+        .selectAll()
+        .where('type', '=', 'sms')
+        .where('phone_last_digits', '=', phone.lastDigits)
+        .executeTakeFirstOrThrow();
       assert.match(row.phone_ciphertext!, /^v2\.k[a-z0-9]+\./);
       assert.ok(!JSON.stringify(row).includes(phone.e164.slice(2)));
       assert.ok(!JSON.stringify(row).includes(code));
@@ -234,20 +242,29 @@ for (const dialect of dialects()) {
       assert.equal((await app.api('POST', '/api/v1/me/two-factor/sms/send', { token: plain })).statusCode, 409);
     });
 
-    it('adding SMS to the app needs a current passcode and the new number\'s code; then the preferred method can be chosen', async () => {
+    it("adding SMS to the app needs a current passcode and the new number's code; then the preferred method can be chosen", async () => {
       const token = await user(app, 'both@acme.test');
       const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
       const authenticator = new Authenticator(started.otpauth_uri);
-      assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode, 200);
+      assert.equal(
+        (await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode,
+        200,
+      );
       const phone = freshUsNumber();
       const bare = await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: phone.national } });
       assert.equal(bare.statusCode, 403);
       assert.equal(bare.json().error.code, 'confirmation_required');
-      const byPassword = await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: phone.national, method: 'password', code: STRONG_PASSWORD } });
+      const byPassword = await app.api('POST', '/api/v1/me/two-factor/sms', {
+        token,
+        body: { phone: phone.national, method: 'password', code: STRONG_PASSWORD },
+      });
       assert.equal(byPassword.statusCode, 403);
       assert.equal((await textsTo(app, phone.e164)).length, 0, 'nothing texted without a confirmation');
       app.clock.advance(30 * SECOND);
-      const confirmed = await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: phone.national, method: 'totp', code: authenticator.code(app.clock.now()) } });
+      const confirmed = await app.api('POST', '/api/v1/me/two-factor/sms', {
+        token,
+        body: { phone: phone.national, method: 'totp', code: authenticator.code(app.clock.now()) },
+      });
       assert.equal(confirmed.statusCode, 200, confirmed.body);
       assert.equal(confirmed.json().replaces_number, false);
       const verified = await app.api('POST', '/api/v1/me/two-factor/sms/verify', { token, body: { code: await latestCode(app, phone.e164) } });
@@ -280,20 +297,28 @@ for (const dialect of dialects()) {
       const started = await app.api('POST', '/api/v1/me/two-factor/totp', { token, body: { method: 'sms', code: await latestCode(app, phone.e164) } });
       assert.equal(started.statusCode, 200, started.body);
       const authenticator = new Authenticator(started.json().otpauth_uri);
-      assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode, 200);
+      assert.equal(
+        (await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode,
+        200,
+      );
       assert.deepEqual((await app.api('GET', '/api/v1/me', { token })).json().two_factor.methods, ['totp', 'sms'], 'in the order they are offered');
     });
 
-    it('changing the number: a current passcode, then the new number\'s code; the old number stops working and trusted computers are forgotten', async () => {
+    it("changing the number: a current passcode, then the new number's code; the old number stops working and trusted computers are forgotten", async () => {
       const token = await user(app, 'move@acme.test');
       const { phone: oldPhone, recoveryCodes } = await enrolSms(app, token);
       const c = await challengeFor(app, 'move@acme.test');
       await app.api('POST', '/api/v1/sign-in/sms', { body: { challenge_token: c.challenge_token } });
-      const trusted = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: c.challenge_token, method: 'sms', code: await latestCode(app, oldPhone.e164), remember_device: true } });
+      const trusted = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: c.challenge_token, method: 'sms', code: await latestCode(app, oldPhone.e164), remember_device: true },
+      });
       assert.ok(trusted.json().trusted_device_token);
       const newPhone = freshUsNumber();
       assert.equal((await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: newPhone.national } })).statusCode, 403);
-      const started = await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: newPhone.national, method: 'recovery_code', code: recoveryCodes[0] } });
+      const started = await app.api('POST', '/api/v1/me/two-factor/sms', {
+        token,
+        body: { phone: newPhone.national, method: 'recovery_code', code: recoveryCodes[0] },
+      });
       assert.equal(started.statusCode, 200, started.body);
       assert.equal(started.json().replaces_number, true);
       // Until the new code comes back, the old number is still the factor.
@@ -301,7 +326,9 @@ for (const dialect of dialects()) {
       const verified = await app.api('POST', '/api/v1/me/two-factor/sms/verify', { token, body: { code: await latestCode(app, newPhone.e164) } });
       assert.equal(verified.statusCode, 200, verified.body);
       assert.equal((await app.api('GET', '/api/v1/me/two-factor/sms', { token })).json().enrolled.phone, `•••• ••• ${newPhone.lastDigits}`);
-      const next = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'move@acme.test', password: STRONG_PASSWORD, trusted_device_token: trusted.json().trusted_device_token } });
+      const next = await app.api('POST', '/api/v1/sign-in', {
+        body: { account: 'acme', email: 'move@acme.test', password: STRONG_PASSWORD, trusted_device_token: trusted.json().trusted_device_token },
+      });
       assert.equal(next.json().status, 'two_factor_required', 'the trusted computer was forgotten');
       const before = (await textsTo(app, oldPhone.e164)).length;
       await app.api('POST', '/api/v1/sign-in/sms', { body: { challenge_token: next.json().challenge_token } });
@@ -376,11 +403,18 @@ describe('a provider failure costs no attempt, and the person is told (sqlite)',
     const status = await app.api('POST', '/api/v1/sign-in/sms/status', { body: { challenge_token: c.challenge_token } });
     assert.equal(status.json().delivery, 'failed');
     for (let i = 0; i < 12; i += 1) {
-      const answer = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: c.challenge_token, method: 'sms', code: String(100000 + i) } });
+      const answer = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: c.challenge_token, method: 'sms', code: String(100000 + i) },
+      });
       assert.equal(answer.json().error.code, 'sms_not_delivered');
     }
     assert.equal(await failureCount(app, 'down@acme.test'), 0, 'no attempt counted');
-    const row = await app.runtime.deps.db.selectFrom('sign_in_challenges').select(['attempts', 'state']).where('user_id', '=', (await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'down@acme.test').executeTakeFirstOrThrow()).id).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+    const row = await app.runtime.deps.db
+      .selectFrom('sign_in_challenges')
+      .select(['attempts', 'state'])
+      .where('user_id', '=', (await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'down@acme.test').executeTakeFirstOrThrow()).id)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirstOrThrow();
     assert.deepEqual(row, { attempts: 0, state: 'pending' });
     assert.ok(failing.received.length >= 2, 'the provider was tried');
   });

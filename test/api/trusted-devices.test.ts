@@ -21,7 +21,9 @@ async function personWith2fa(app: TestApp, email: string): Promise<Person> {
 }
 
 function passwordStep(app: TestApp, email: string, trustedDeviceToken?: string, password = STRONG_PASSWORD) {
-  return app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email, password, ...(trustedDeviceToken ? { trusted_device_token: trustedDeviceToken } : {}) } });
+  return app.api('POST', '/api/v1/sign-in', {
+    body: { account: 'acme', email, password, ...(trustedDeviceToken ? { trusted_device_token: trustedDeviceToken } : {}) },
+  });
 }
 
 /** Signs in with a fresh passcode; returns the session and (when remembered) device tokens. */
@@ -78,7 +80,11 @@ for (const dialect of dialects()) {
       const [id] = catDevice.split('.');
       assert.equal((await passwordStep(app, cat.email, `${id}.${'B'.repeat(43)}`)).json().status, 'two_factor_required');
       const { session, device } = await fullSignIn(app, cat, true);
-      const listed = (await app.api('GET', '/api/v1/me/trusted-devices', { token: session })).json().trusted_devices as { id: string; browser: string; current: boolean }[];
+      const listed = (await app.api('GET', '/api/v1/me/trusted-devices', { token: session })).json().trusted_devices as {
+        id: string;
+        browser: string;
+        current: boolean;
+      }[];
       assert.ok(listed.length >= 1);
       const current = listed.find((d) => d.current)!;
       assert.equal(current.id, device!.split('.')[0]);
@@ -102,7 +108,10 @@ for (const dialect of dialects()) {
       [
         'a password change',
         async (person: Person, session: string) => {
-          const changed = await app.api('PUT', '/api/v1/me/password', { token: session, body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD } });
+          const changed = await app.api('PUT', '/api/v1/me/password', {
+            token: session,
+            body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD },
+          });
           assert.equal(changed.statusCode, 200);
           void person;
         },
@@ -128,7 +137,10 @@ for (const dialect of dialects()) {
         async (person: Person) => {
           const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string; email: string }[];
           const id = users.find((u) => u.email === person.email)!.id;
-          const reset = await app.api('DELETE', `/api/v1/admin/users/${id}/two-factor`, { token: ownerToken, body: { reason: 'new phone', method: 'password', code: STRONG_PASSWORD } });
+          const reset = await app.api('DELETE', `/api/v1/admin/users/${id}/two-factor`, {
+            token: ownerToken,
+            body: { reason: 'new phone', method: 'password', code: STRONG_PASSWORD },
+          });
           assert.equal(reset.statusCode, 200, reset.body);
         },
       ],
@@ -137,9 +149,14 @@ for (const dialect of dialects()) {
         async (person: Person) => {
           const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string; email: string }[];
           const id = users.find((u) => u.email === person.email)!.id;
-          const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD } });
+          const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, {
+            token: ownerToken,
+            body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD },
+          });
           const challenge = (await passwordStep(app, person.email)).json().challenge_token;
-          const used = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code } });
+          const used = await app.api('POST', '/api/v1/sign-in/two-factor', {
+            body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code },
+          });
           assert.equal(used.json().status, 'two_factor_setup_required', used.body);
         },
       ],
@@ -148,8 +165,24 @@ for (const dialect of dialects()) {
         async (person: Person) => {
           const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as { id: string; email: string }[];
           const id = users.find((u) => u.email === person.email)!.id;
-          assert.equal((await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 200);
-          assert.equal((await app.api('PATCH', `/api/v1/admin/users/${id}`, { token: ownerToken, body: { suspended: false, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' } })).statusCode, 200);
+          assert.equal(
+            (
+              await app.api('PATCH', `/api/v1/admin/users/${id}`, {
+                token: ownerToken,
+                body: { suspended: true, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+              })
+            ).statusCode,
+            200,
+          );
+          assert.equal(
+            (
+              await app.api('PATCH', `/api/v1/admin/users/${id}`, {
+                token: ownerToken,
+                body: { suspended: false, method: 'password', code: STRONG_PASSWORD, reason: 'test reason' },
+              })
+            ).statusCode,
+            200,
+          );
         },
       ],
     ] as const) {
@@ -177,7 +210,10 @@ for (const dialect of dialects()) {
       const fay = await personWith2fa(app, 'fay@acme.test');
       const { device } = await fullSignIn(app, fay, true);
       const trustedSession = (await passwordStep(app, fay.email, device)).json().session_token;
-      for (const [method, url] of [['DELETE', '/api/v1/me/two-factor'], ['POST', '/api/v1/me/two-factor/recovery-codes']] as const) {
+      for (const [method, url] of [
+        ['DELETE', '/api/v1/me/two-factor'],
+        ['POST', '/api/v1/me/two-factor/recovery-codes'],
+      ] as const) {
         const bare = await app.api(method, url, { token: trustedSession, body: {} });
         assert.equal(bare.statusCode, 400, bare.body);
         const withPassword = await app.api(method, url, { token: trustedSession, body: { method: 'password', code: STRONG_PASSWORD } });
@@ -185,7 +221,10 @@ for (const dialect of dialects()) {
         assert.equal(withPassword.json().error.code, 'confirmation_required');
       }
       app.clock.advance(30_000);
-      const regenerated = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token: trustedSession, body: { method: 'totp', code: fay.authenticator.code(app.clock.now()) } });
+      const regenerated = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', {
+        token: trustedSession,
+        body: { method: 'totp', code: fay.authenticator.code(app.clock.now()) },
+      });
       assert.equal(regenerated.statusCode, 200);
     });
 
@@ -194,7 +233,13 @@ for (const dialect of dialects()) {
       const a = await signInToken(app, { account: 'acme', email: 'gus@acme.test' });
       const b = await signInToken(app, { account: 'acme', email: 'gus@acme.test' });
       const c = await signInToken(app, { account: 'acme', email: 'gus@acme.test' });
-      const sessions = (await app.api('GET', '/api/v1/me/sessions', { token: a })).json().sessions as { id: string; browser: string; ip: string; current: boolean; last_seen_at: string }[];
+      const sessions = (await app.api('GET', '/api/v1/me/sessions', { token: a })).json().sessions as {
+        id: string;
+        browser: string;
+        ip: string;
+        current: boolean;
+        last_seen_at: string;
+      }[];
       assert.equal(sessions.length, 3);
       assert.equal(sessions.filter((s) => s.current).length, 1);
       assert.equal(sessions[0]!.browser, 'Chrome on Linux');
@@ -224,13 +269,26 @@ for (const dialect of dialects()) {
       });
       const noConfirmation = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 3 } });
       assert.equal(noConfirmation.statusCode, 400);
-      const outOfBounds = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 91, method: 'password', code: STRONG_PASSWORD } });
+      const outOfBounds = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { session_days: 91, method: 'password', code: STRONG_PASSWORD },
+      });
       assert.equal(outOfBounds.json().error.field, 'session_days');
-      const wrongPassword = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 3, method: 'password', code: 'nope nope nope' } });
+      const wrongPassword = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { session_days: 3, method: 'password', code: 'nope nope nope' },
+      });
       assert.equal(wrongPassword.statusCode, 401);
       const agentToken = await signInToken(app, { account: 'acme', email: 'gus@acme.test' });
-      assert.equal((await app.api('PUT', '/api/v1/admin/security-policy', { token: agentToken, body: { session_days: 3, method: 'password', code: STRONG_PASSWORD } })).statusCode, 403);
-      const changed = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 3, trusted_device_days: 0, method: 'password', code: STRONG_PASSWORD } });
+      assert.equal(
+        (await app.api('PUT', '/api/v1/admin/security-policy', { token: agentToken, body: { session_days: 3, method: 'password', code: STRONG_PASSWORD } }))
+          .statusCode,
+        403,
+      );
+      const changed = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { session_days: 3, trusted_device_days: 0, method: 'password', code: STRONG_PASSWORD },
+      });
       assert.equal(changed.statusCode, 200, changed.body);
       assert.equal(changed.json().session_days, 3);
       assert.equal(changed.json().trusted_device_days, 0);
@@ -241,7 +299,10 @@ for (const dialect of dialects()) {
       const hal = await personWith2fa(app, 'hal@acme.test');
       const { device } = await fullSignIn(app, hal, true);
       assert.equal(device, undefined);
-      const restored = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 14, trusted_device_days: 30, method: 'password', code: STRONG_PASSWORD } });
+      const restored = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { session_days: 14, trusted_device_days: 30, method: 'password', code: STRONG_PASSWORD },
+      });
       assert.equal(restored.statusCode, 200);
     });
 
@@ -249,7 +310,11 @@ for (const dialect of dialects()) {
       await addUser(app, { account: 'acme', email: 'ivy@acme.test' });
       const userAgent = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0';
       const signInFrom = (ip: string, agent: string) =>
-        app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'ivy@acme.test', password: STRONG_PASSWORD }, ip, headers: { 'user-agent': agent } });
+        app.api('POST', '/api/v1/sign-in', {
+          body: { account: 'acme', email: 'ivy@acme.test', password: STRONG_PASSWORD },
+          ip,
+          headers: { 'user-agent': agent },
+        });
       await signInFrom('203.0.113.10', userAgent); // first ever: no mail
       await signInFrom('203.0.113.77', userAgent); // same browser, same /24: known
       const mailsBefore = (await app.outbox()).filter((m) => m.to === 'ivy@acme.test' && /new computer/i.test(m.subject)).length;

@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { addUser, setUpAccount, startTestApp, STRONG_PASSWORD, type TestApp } from '../support/harness.js';
 
 async function sessionIp(app: TestApp, headers: Record<string, string>, remote: string): Promise<string> {
-  const signedIn = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'ann@acme.test', password: STRONG_PASSWORD }, ip: remote, headers });
+  const signedIn = await app.api('POST', '/api/v1/sign-in', {
+    body: { account: 'acme', email: 'ann@acme.test', password: STRONG_PASSWORD },
+    ip: remote,
+    headers,
+  });
   const token = signedIn.json().session_token as string;
   const sessions = (await app.api('GET', '/api/v1/me/sessions', { token })).json().sessions as { ip: string; current: boolean }[];
   return sessions.find((s) => s.current)!.ip;

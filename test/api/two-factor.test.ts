@@ -50,7 +50,10 @@ for (const dialect of dialects()) {
       assert.equal(authenticator.totp.digits, 6);
       assert.equal(authenticator.totp.period, 30);
       assert.equal(authenticator.totp.secret.base32, started.secret);
-      const wrong = await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: '000000' === authenticator.code(app.clock.now()) ? '111111' : '000000' } });
+      const wrong = await app.api('POST', '/api/v1/me/two-factor/totp/verify', {
+        token,
+        body: { code: '000000' === authenticator.code(app.clock.now()) ? '111111' : '000000' },
+      });
       assert.equal(wrong.statusCode, 400);
       assert.equal((await app.api('GET', '/api/v1/me', { token })).json().two_factor.enabled, false, 'not on before a correct code');
       const code = authenticator.code(app.clock.now());
@@ -229,7 +232,10 @@ for (const dialect of dialects()) {
       const withPassword = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token, body: { method: 'password', code: STRONG_PASSWORD } });
       assert.equal(withPassword.json().error.code, 'confirmation_required');
       app.clock.advance(PERIOD);
-      const made = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token, body: { method: 'totp', code: authenticator.code(app.clock.now()) } });
+      const made = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', {
+        token,
+        body: { method: 'totp', code: authenticator.code(app.clock.now()) },
+      });
       assert.equal(made.statusCode, 200, made.body);
       const fresh = made.json().recovery_codes as string[];
       assert.equal(fresh.length, 10);
@@ -270,7 +276,16 @@ for (const dialect of dialects()) {
 
     it('audit events for enrolment, failures, recovery codes, regeneration, disable and lock', async () => {
       const types = new Set((await app.runtime.deps.db.selectFrom('audit_events').select('type').execute()).map((e) => e.type));
-      for (const type of ['two_factor_enrolment_started', 'two_factor_enabled', 'passcode_failed', 'recovery_code_used', 'recovery_codes_regenerated', 'two_factor_disabled', 'passcode_locked', 'sign_in_password_accepted']) {
+      for (const type of [
+        'two_factor_enrolment_started',
+        'two_factor_enabled',
+        'passcode_failed',
+        'recovery_code_used',
+        'recovery_codes_regenerated',
+        'two_factor_disabled',
+        'passcode_locked',
+        'sign_in_password_accepted',
+      ]) {
         assert.ok(types.has(type), `audit event ${type}`);
       }
       void ownerToken;

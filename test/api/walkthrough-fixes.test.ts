@@ -28,7 +28,12 @@ class Browser {
   }
 
   async post(url: string, form: Record<string, string>): Promise<LightMyRequestResponse> {
-    const response = await this.app.inject({ method: 'POST', url, headers: { cookie: this.cookie(), 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(form).toString() });
+    const response = await this.app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie: this.cookie(), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(form).toString(),
+    });
     this.keep(response);
     return response;
   }
@@ -88,14 +93,25 @@ describe('walkthrough fixes (sqlite)', () => {
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
     const refused = await browser.post(`/admin/users/${person.id}/unlock`, { _csrf: csrf, reason: '', method: 'password', code: STRONG_PASSWORD });
     assert.equal(refused.statusCode, 400);
-    const unlocked = await browser.post(`/admin/users/${person.id}/unlock`, { _csrf: csrf, reason: 'called the desk, typo in the app', method: 'password', code: STRONG_PASSWORD });
+    const unlocked = await browser.post(`/admin/users/${person.id}/unlock`, {
+      _csrf: csrf,
+      reason: 'called the desk, typo in the app',
+      method: 'password',
+      code: STRONG_PASSWORD,
+    });
     assert.equal(unlocked.statusCode, 303, unlocked.body.slice(0, 300));
     assert.doesNotMatch((await browser.get(unlocked.headers.location as string)).body, /Sign-in paused/);
     app.clock.advance(30_000);
     const challenge = (await signIn(app, { account: 'acme', email: 'locked.out@acme.test' })).json().challenge_token;
-    const done = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'totp', code: person.authenticator.code(app.clock.now()) } });
+    const done = await app.api('POST', '/api/v1/sign-in/two-factor', {
+      body: { challenge_token: challenge, method: 'totp', code: person.authenticator.code(app.clock.now()) },
+    });
     assert.equal(done.json().status, 'signed_in', done.body);
-    const audit = await app.runtime.deps.db.selectFrom('audit_events').select('reason').where('type', '=', 'sign_in_unlocked_by_admin').executeTakeFirstOrThrow();
+    const audit = await app.runtime.deps.db
+      .selectFrom('audit_events')
+      .select('reason')
+      .where('type', '=', 'sign_in_unlocked_by_admin')
+      .executeTakeFirstOrThrow();
     assert.equal(audit.reason, 'called the desk, typo in the app');
     assert.ok((await app.outbox()).some((m) => m.to === 'locked.out@acme.test' && /unlocked your sign-in/.test(m.subject)));
   });
@@ -103,22 +119,38 @@ describe('walkthrough fixes (sqlite)', () => {
   it('1: an admin-issued code rescues a person locked by wrong passcodes', async () => {
     await personWithApp('rescued@acme.test');
     await lockPasscodes('rescued@acme.test');
-    const id = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users.find((u: { email: string }) => u.email === 'rescued@acme.test').id;
-    const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD } });
+    const id = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken }))
+      .json()
+      .users.find((u: { email: string }) => u.email === 'rescued@acme.test').id;
+    const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, {
+      token: ownerToken,
+      body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD },
+    });
     const challenge = (await signIn(app, { account: 'acme', email: 'rescued@acme.test' })).json().challenge_token;
-    const used = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code } });
+    const used = await app.api('POST', '/api/v1/sign-in/two-factor', {
+      body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code },
+    });
     assert.equal(used.json().status, 'two_factor_setup_required', used.body);
   });
 
-  it('1: the admin\'s code works for its person even after someone with the password locks them again', async () => {
+  it("1: the admin's code works for its person even after someone with the password locks them again", async () => {
     await personWithApp('relocked@acme.test');
-    const id = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users.find((u: { email: string }) => u.email === 'relocked@acme.test').id;
-    const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, { token: ownerToken, body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD } });
+    const id = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken }))
+      .json()
+      .users.find((u: { email: string }) => u.email === 'relocked@acme.test').id;
+    const issued = await app.api('POST', `/api/v1/admin/users/${id}/recovery-code`, {
+      token: ownerToken,
+      body: { reason: 'lost phone', method: 'password', code: STRONG_PASSWORD },
+    });
     await lockPasscodes('relocked@acme.test');
     const challenge = (await signIn(app, { account: 'acme', email: 'relocked@acme.test' })).json().challenge_token;
-    const wrongWhileLocked = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code: 'AAAA-BBBB-CCCC-DDDD' } });
+    const wrongWhileLocked = await app.api('POST', '/api/v1/sign-in/two-factor', {
+      body: { challenge_token: challenge, method: 'recovery_code', code: 'AAAA-BBBB-CCCC-DDDD' },
+    });
     assert.equal(wrongWhileLocked.statusCode, 429, 'anything else is still refused');
-    const used = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code } });
+    const used = await app.api('POST', '/api/v1/sign-in/two-factor', {
+      body: { challenge_token: challenge, method: 'recovery_code', code: issued.json().code },
+    });
     assert.equal(used.json().status, 'two_factor_setup_required', used.body);
   });
 
@@ -130,7 +162,10 @@ describe('walkthrough fixes (sqlite)', () => {
     const verified = (await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).json();
     const me = (await app.api('GET', '/api/v1/me', { token })).json();
     for (let i = 0; i < 10; i += 1) await app.runtime.deps.limits.smsByUser.hit(me.id);
-    const refused = await app.api('POST', '/api/v1/me/two-factor/sms', { token, body: { phone: '+1 201 555 0144', method: 'recovery_code', code: verified.recovery_codes[0] } });
+    const refused = await app.api('POST', '/api/v1/me/two-factor/sms', {
+      token,
+      body: { phone: '+1 201 555 0144', method: 'recovery_code', code: verified.recovery_codes[0] },
+    });
     assert.equal(refused.statusCode, 429, refused.body);
     assert.equal(refused.json().error.code, 'sms_rate_limited');
     assert.equal((await app.api('GET', '/api/v1/me', { token })).json().two_factor.recovery_codes_left, 10, 'the code is not spent');
@@ -140,7 +175,12 @@ describe('walkthrough fixes (sqlite)', () => {
     const person = await personWithApp('reload@acme.test');
     const browser = await admin();
     const csrf = await browser.csrf(`/admin/users/${person.id}`);
-    const posted = await browser.post(`/admin/users/${person.id}/recovery-code`, { _csrf: csrf, reason: 'lost phone', method: 'password', code: STRONG_PASSWORD });
+    const posted = await browser.post(`/admin/users/${person.id}/recovery-code`, {
+      _csrf: csrf,
+      reason: 'lost phone',
+      method: 'password',
+      code: STRONG_PASSWORD,
+    });
     assert.equal(posted.statusCode, 303);
     const shown = await browser.get(posted.headers.location as string);
     const code = /id="issued-code">([^<]+)</.exec(shown.body)?.[1];
@@ -165,7 +205,11 @@ describe('walkthrough fixes (sqlite)', () => {
     await lockPasscodes('ids@acme.test');
     const page = (await browser.get(`/admin/users/${person.id}`)).body;
     const ids = [...page.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!);
-    assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'every id once');
+    assert.deepEqual(
+      ids.filter((id, i) => ids.indexOf(id) !== i),
+      [],
+      'every id once',
+    );
   });
 
   it('7: the words: one "Try again" in a lock, a reused code is "already used", the last try says so', async () => {
@@ -178,7 +222,8 @@ describe('walkthrough fixes (sqlite)', () => {
     const reused = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: second, method: 'totp', code } });
     assert.match(reused.json().error.message, /already used/);
     let last: LightMyRequestResponse | null = null;
-    for (let i = 0; i < 4; i += 1) last = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: second, method: 'totp', code: '000001' } });
+    for (let i = 0; i < 4; i += 1)
+      last = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: second, method: 'totp', code: '000001' } });
     assert.match(last!.json().error.message, /last try for this sign-in/);
     for (let i = 0; i < 5; i += 1) {
       const challenge = (await signIn(app, { account: 'acme', email: 'words@acme.test' })).json().challenge_token;

@@ -88,7 +88,10 @@ for (const dialect of dialects()) {
       const options = await signInOptions(app, challenge.token);
       assert.equal(options.rpId, new URL(app.config.baseUrl).hostname);
       assert.equal(options.userVerification, 'preferred');
-      assert.deepEqual(options.allowCredentials.map((c: { id: string }) => c.id), [key.id]);
+      assert.deepEqual(
+        options.allowCredentials.map((c: { id: string }) => c.id),
+        [key.id],
+      );
       const signedIn = await verify(app, challenge.token, key.assert(options));
       assert.equal(signedIn.statusCode, 200, signedIn.body);
       assert.equal(signedIn.json().status, 'signed_in');
@@ -140,7 +143,10 @@ for (const dialect of dialects()) {
       assert.equal(events.length, 1);
       assert.deepEqual(JSON.parse(events[0]!.details!).received, 5);
       const mails = (await app.outbox()).filter((m) => m.to === 'ola@acme.test').map((m) => m.subject);
-      assert.ok(mails.some((subject) => subject.startsWith('Your security key may have been copied')), mails.join('; '));
+      assert.ok(
+        mails.some((subject) => subject.startsWith('Your security key may have been copied')),
+        mails.join('; '),
+      );
     });
 
     it('a key whose counter is always 0 signs in again and again', async () => {
@@ -159,7 +165,10 @@ for (const dialect of dialects()) {
       const responses = await Promise.all(Array.from({ length: 20 }, () => verify(app, challenge.token, assertion)));
       const statuses = responses.map((r) => r.statusCode);
       assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join(','));
-      assert.ok(statuses.every((status) => status === 200 || status === 400 || status === 401), statuses.join(','));
+      assert.ok(
+        statuses.every((status) => status === 200 || status === 400 || status === 401),
+        statuses.join(','),
+      );
       app.clock.advance(16 * 60_000);
     });
 
@@ -201,8 +210,14 @@ for (const dialect of dialects()) {
       assert.equal(added.statusCode, 200, added.body);
       assert.equal(added.json().recovery_codes, undefined, 'not the first factor');
       const subjects = (await app.outbox()).filter((m) => m.to === 'quinn@acme.test').map((m) => m.subject);
-      assert.ok(subjects.some((subject) => subject.startsWith('Two-factor authentication is on')), subjects.join('; '));
-      assert.ok(subjects.some((subject) => subject.startsWith('A security key was added')), subjects.join('; '));
+      assert.ok(
+        subjects.some((subject) => subject.startsWith('Two-factor authentication is on')),
+        subjects.join('; '),
+      );
+      assert.ok(
+        subjects.some((subject) => subject.startsWith('A security key was added')),
+        subjects.join('; '),
+      );
       assert.equal((await app.api('GET', '/api/v1/me/two-factor/webauthn', { token })).json().keys.length, 2);
 
       const confirmation = await confirmationWithKey(app, token, spare);
@@ -212,7 +227,10 @@ for (const dialect of dialects()) {
       assert.equal(replayed.statusCode, 400, 'a confirmation signature works once');
 
       const same = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration/options', { token, body: await confirmationWithKey(app, token, key) });
-      const duplicate = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration', { token, body: { name: 'Again', credential: key.register(same.json().options) } });
+      const duplicate = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration', {
+        token,
+        body: { name: 'Again', credential: key.register(same.json().options) },
+      });
       assert.equal(duplicate.statusCode, 409, 'a key already added cannot be added twice');
     });
 
@@ -240,21 +258,31 @@ for (const dialect of dialects()) {
       const started = await app.api('POST', '/api/v1/me/two-factor/totp', { token, body: { method: 'recovery_code', code: recoveryCodes[0] } });
       assert.equal(started.statusCode, 200, started.body);
       const authenticator = Authenticator.fromQrCode(started.json().qr_code);
-      assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode, 200);
+      assert.equal(
+        (await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } })).statusCode,
+        200,
+      );
       const trusted = await signIn(app, { account: 'acme', email: 'tia@acme.test' });
       const trustedOptions = await signInOptions(app, trusted.json().challenge_token);
-      const remembered = await app.api('POST', '/api/v1/sign-in/webauthn/verify', { body: { challenge_token: trusted.json().challenge_token, credential: key.assert(trustedOptions), remember_device: true } });
+      const remembered = await app.api('POST', '/api/v1/sign-in/webauthn/verify', {
+        body: { challenge_token: trusted.json().challenge_token, credential: key.assert(trustedOptions), remember_device: true },
+      });
       const deviceToken = remembered.json().trusted_device_token;
       assert.ok(deviceToken);
 
       const unconfirmed = await app.api('DELETE', `/api/v1/me/two-factor/webauthn/${stored.id}`, { token, body: { method: 'totp', code: '000000' } });
       assert.equal(unconfirmed.statusCode, 400);
       app.clock.advance(30_000);
-      const removed = await app.api('DELETE', `/api/v1/me/two-factor/webauthn/${stored.id}`, { token, body: { method: 'totp', code: authenticator.code(app.clock.now()) } });
+      const removed = await app.api('DELETE', `/api/v1/me/two-factor/webauthn/${stored.id}`, {
+        token,
+        body: { method: 'totp', code: authenticator.code(app.clock.now()) },
+      });
       assert.equal(removed.statusCode, 200, removed.body);
       assert.deepEqual((await app.api('GET', '/api/v1/me/two-factor/webauthn', { token })).json().keys, []);
 
-      const afterRemoval = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'tia@acme.test', password: STRONG_PASSWORD, trusted_device_token: deviceToken } });
+      const afterRemoval = await app.api('POST', '/api/v1/sign-in', {
+        body: { account: 'acme', email: 'tia@acme.test', password: STRONG_PASSWORD, trusted_device_token: deviceToken },
+      });
       const body = afterRemoval.json();
       assert.equal(body.status, 'two_factor_required', 'the trusted computer was forgotten');
       assert.deepEqual(body.methods, ['totp', 'recovery_code']);
@@ -263,16 +291,27 @@ for (const dialect of dialects()) {
       const oldKey = await verify(app, body.challenge_token, key.assert({ challenge: 'AAAA' }));
       assert.equal(oldKey.statusCode, 400, 'the removed key is refused');
       const mails = (await app.outbox()).filter((m) => m.to === 'tia@acme.test').map((m) => m.subject);
-      assert.ok(mails.some((s) => s.startsWith('A security key was removed')), mails.join('; '));
+      assert.ok(
+        mails.some((s) => s.startsWith('A security key was removed')),
+        mails.join('; '),
+      );
     });
 
     it('a refused removal of the only key does not use up the recovery code that confirmed it', async () => {
       const { token, recoveryCodes } = await enrolKey(app, 'only.key@acme.test');
       const [stored] = (await app.api('GET', '/api/v1/me/two-factor/webauthn', { token })).json().keys;
-      const refused = await app.api('DELETE', `/api/v1/me/two-factor/webauthn/${stored.id}`, { token, body: { method: 'recovery_code', code: recoveryCodes[0] } });
+      const refused = await app.api('DELETE', `/api/v1/me/two-factor/webauthn/${stored.id}`, {
+        token,
+        body: { method: 'recovery_code', code: recoveryCodes[0] },
+      });
       assert.equal(refused.statusCode, 409);
       assert.equal((await app.api('GET', '/api/v1/me', { token })).json().two_factor.recovery_codes_left, 10, 'the code is not spent');
-      const used = await app.runtime.deps.db.selectFrom('audit_events').select('type').where('type', '=', 'recovery_code_used').where('subject_user_id', '=', (await app.api('GET', '/api/v1/me', { token })).json().id).execute();
+      const used = await app.runtime.deps.db
+        .selectFrom('audit_events')
+        .select('type')
+        .where('type', '=', 'recovery_code_used')
+        .where('subject_user_id', '=', (await app.api('GET', '/api/v1/me', { token })).json().id)
+        .execute();
       assert.equal(used.length, 0, 'nor audited as used');
       const regenerated = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token, body: { method: 'recovery_code', code: recoveryCodes[0] } });
       assert.equal(regenerated.statusCode, 200, 'the same code still confirms what is allowed');
@@ -285,7 +324,9 @@ for (const dialect of dialects()) {
       const keys = (await app.api('GET', '/api/v1/me/two-factor/webauthn', { token })).json().keys as { id: string }[];
       assert.equal(keys.length, 2);
       const answers = await Promise.all(
-        keys.map((key, i) => app.api('DELETE', `/api/v1/me/two-factor/webauthn/${key.id}`, { token, body: { method: 'recovery_code', code: recoveryCodes[i + 1] } })),
+        keys.map((key, i) =>
+          app.api('DELETE', `/api/v1/me/two-factor/webauthn/${key.id}`, { token, body: { method: 'recovery_code', code: recoveryCodes[i + 1] } }),
+        ),
       );
       assert.deepEqual(answers.map((a) => a.statusCode).sort(), [200, 409], answers.map((a) => a.body).join(' | '));
       const me = (await app.api('GET', '/api/v1/me', { token })).json();
@@ -299,7 +340,10 @@ for (const dialect of dialects()) {
       const token = await signInToken(app, { account: 'acme', email: 'uma@acme.test' });
       const key = keyFor(app);
       const options = (await app.api('POST', '/api/v1/me/two-factor/webauthn/registration/options', { token, body: {} })).json().options;
-      const refused = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration', { token, body: { name: 'Evil', credential: key.register(options, { origin: 'https://evil.example' }) } });
+      const refused = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration', {
+        token,
+        body: { name: 'Evil', credential: key.register(options, { origin: 'https://evil.example' }) },
+      });
       assert.equal(refused.statusCode, 400, refused.body);
       const me = (await app.api('GET', '/api/v1/me', { token })).json();
       assert.equal(me.two_factor.enabled, false);
@@ -365,7 +409,10 @@ for (const dialect of dialects()) {
         openSessions[email] = token;
         const started = await app.api('POST', '/api/v1/me/two-factor/totp', { token });
         apps[email] = Authenticator.fromQrCode(started.json().qr_code);
-        assert.equal((await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: apps[email]!.code(app.clock.now()) } })).statusCode, 200);
+        assert.equal(
+          (await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: apps[email]!.code(app.clock.now()) } })).statusCode,
+          200,
+        );
       }
     });
     after(async () => app?.close());
@@ -398,14 +445,19 @@ for (const dialect of dialects()) {
       const off = await app.api('DELETE', '/api/v1/me/two-factor', { token: ownerToken, body: await confirmationWithKey(app, ownerToken, ownerKey) });
       assert.equal(off.statusCode, 403);
       assert.equal(off.json().error.code, 'two_factor_required_by_account');
-      const byKey = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', { token: ownerToken, body: await confirmationWithKey(app, ownerToken, ownerKey) });
+      const byKey = await app.api('POST', '/api/v1/me/two-factor/recovery-codes', {
+        token: ownerToken,
+        body: await confirmationWithKey(app, ownerToken, ownerKey),
+      });
       assert.equal(byKey.statusCode, 200, byKey.body);
     });
 
     it('an admin with a key must use it: the app is not offered at sign-in', async () => {
       const challenge = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'owner@acme.test', password: STRONG_PASSWORD } });
       assert.deepEqual(challenge.json().methods, ['webauthn', 'recovery_code']);
-      const byApp = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: challenge.json().challenge_token, method: 'totp', code: '123456' } });
+      const byApp = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: challenge.json().challenge_token, method: 'totp', code: '123456' },
+      });
       assert.equal(byApp.statusCode, 400);
       assert.equal(byApp.json().error.field, 'method');
       const options = await signInOptions(app, challenge.json().challenge_token);
@@ -416,12 +468,16 @@ for (const dialect of dialects()) {
     it('an admin without a key passes their passcode, then may only add a key; agents are not affected', async () => {
       app.clock.advance(30_000);
       const agent = await challengeFor(app, 'abe@acme.test');
-      const agentIn = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: agent.token, method: 'totp', code: apps['abe@acme.test']!.code(app.clock.now()) } });
+      const agentIn = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: agent.token, method: 'totp', code: apps['abe@acme.test']!.code(app.clock.now()) },
+      });
       assert.equal(agentIn.json().status, 'signed_in', 'agents sign in with their app as before');
 
       const admin = await challengeFor(app, 'ada@acme.test');
       assert.deepEqual(admin.methods, ['totp', 'recovery_code']);
-      const passed = await app.api('POST', '/api/v1/sign-in/two-factor', { body: { challenge_token: admin.token, method: 'totp', code: apps['ada@acme.test']!.code(app.clock.now()) } });
+      const passed = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: admin.token, method: 'totp', code: apps['ada@acme.test']!.code(app.clock.now()) },
+      });
       assert.equal(passed.json().status, 'two_factor_setup_required', passed.body);
       const setupToken = passed.json().session_token;
       assert.equal((await app.api('GET', '/api/v1/admin/users', { token: setupToken })).statusCode, 403, 'the setup session can do nothing else');

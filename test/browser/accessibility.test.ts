@@ -11,7 +11,17 @@ import { createAccount } from '../../src/services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, confirmWithPasswordIfAsked, enrolAuthenticatorApp, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
+import {
+  chromiumSkipReason,
+  confirmWithPasswordIfAsked,
+  enrolAuthenticatorApp,
+  launchBrowser,
+  newBrowserContext,
+  screenshot,
+  signInWithPassword,
+  startServedApp,
+  type ServedApp,
+} from '../support/browser.js';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -61,18 +71,24 @@ describe('accessibility in Chromium', { skip: chromiumSkipReason() }, () => {
     checked.push(name);
   };
 
-  before(async () => {
-    app = await startServedApp();
-    assert.ok((await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
-    for (const [email, name, role] of [['admin@acme.test', 'Ada Admin', 'admin'], ['agent@acme.test', 'Aldo Agent', 'agent']] as const) {
-      assert.ok((await createUser(app.runtime.deps, { account: 'acme', email, name, role, password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
-    }
-    browser = await launchBrowser();
-    // axe goes in as an inline script, which the app's CSP rightly refuses: the CSP is
-    // set aside in this browser only.
-    context = await newBrowserContext(browser, { bypassCSP: true });
-    page = await context.newPage();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      app = await startServedApp();
+      assert.ok((await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
+      for (const [email, name, role] of [
+        ['admin@acme.test', 'Ada Admin', 'admin'],
+        ['agent@acme.test', 'Aldo Agent', 'agent'],
+      ] as const) {
+        assert.ok((await createUser(app.runtime.deps, { account: 'acme', email, name, role, password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
+      }
+      browser = await launchBrowser();
+      // axe goes in as an inline script, which the app's CSP rightly refuses: the CSP is
+      // set aside in this browser only.
+      context = await newBrowserContext(browser, { bypassCSP: true });
+      page = await context.newPage();
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     await context?.close().catch(() => {});

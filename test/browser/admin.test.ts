@@ -9,7 +9,16 @@ import { createAccount } from '../../src/services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { STEP_TIMEOUT_IN_MILLISECONDS, chromiumSkipReason, documentationScreenshot, launchBrowser, newBrowserContext, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
+import {
+  STEP_TIMEOUT_IN_MILLISECONDS,
+  chromiumSkipReason,
+  documentationScreenshot,
+  launchBrowser,
+  newBrowserContext,
+  signInWithPassword,
+  startServedApp,
+  type ServedApp,
+} from '../support/browser.js';
 
 /** Enrols an authenticator app on the open enrolment wizard; returns it. */
 async function enrolApp(page: Page): Promise<OTPAuth.TOTP> {
@@ -37,21 +46,25 @@ describe('account admin in Chromium', { skip: chromiumSkipReason() }, () => {
     return context.newPage();
   };
 
-  before(async () => {
-    app = await startServedApp();
-    const deps = app.runtime.deps;
-    for (const slug of ['acme', 'globex']) assert.ok((await createAccount(deps, { slug, name: slug === 'acme' ? 'Acme Support' : 'Globex' }, NO_REQUEST_CONTEXT)).ok);
-    const people = [
-      ['acme', 'admin@acme.test', 'Ada Admin', 'admin'],
-      ['acme', 'agent@acme.test', 'Aldo Agent', 'agent'],
-      ['acme', 'lost@acme.test', 'Lou Lost', 'agent'],
-      ['globex', 'boss@globex.test', 'Gil Boss', 'admin'],
-    ] as const;
-    for (const [account, email, name, role] of people) {
-      assert.ok((await createUser(deps, { account, email, name, role, password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
-    }
-    browser = await launchBrowser();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      app = await startServedApp();
+      const deps = app.runtime.deps;
+      for (const slug of ['acme', 'globex'])
+        assert.ok((await createAccount(deps, { slug, name: slug === 'acme' ? 'Acme Support' : 'Globex' }, NO_REQUEST_CONTEXT)).ok);
+      const people = [
+        ['acme', 'admin@acme.test', 'Ada Admin', 'admin'],
+        ['acme', 'agent@acme.test', 'Aldo Agent', 'agent'],
+        ['acme', 'lost@acme.test', 'Lou Lost', 'agent'],
+        ['globex', 'boss@globex.test', 'Gil Boss', 'admin'],
+      ] as const;
+      for (const [account, email, name, role] of people) {
+        assert.ok((await createUser(deps, { account, email, name, role, password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
+      }
+      browser = await launchBrowser();
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => {});

@@ -28,35 +28,43 @@ describe('first sign-in in Chromium', { skip: chromiumSkipReason() }, () => {
     consoleErrors.filter(
       (error) =>
         !expectedErrorDocuments.some(
-          (expected) => error.source === expected.url && error.text === `Failed to load resource: the server responded with a status of ${expected.status} (Unauthorized)`,
+          (expected) =>
+            error.source === expected.url && error.text === `Failed to load resource: the server responded with a status of ${expected.status} (Unauthorized)`,
         ),
     );
-  const cspViolations = () => consoleErrors.filter((error) => /Content Security Policy|CSP violation|Refused to (load|execute|apply|frame|connect)/i.test(error.text));
+  const cspViolations = () =>
+    consoleErrors.filter((error) => /Content Security Policy|CSP violation|Refused to (load|execute|apply|frame|connect)/i.test(error.text));
 
-  before(async () => {
-    app = await startServedApp();
-    browser = await launchBrowser();
-    context = await browser.newContext();
-    context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
-    context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
-    // Chromium logs CSP violations as console errors; report the DOM event too, in
-    // case a violation shows only there.
-    // (A string: this project's TypeScript has no DOM types.)
-    await context.addInitScript(`document.addEventListener('securitypolicyviolation', function (event) {
+  before(
+    async () => {
+      app = await startServedApp();
+      browser = await launchBrowser();
+      context = await browser.newContext();
+      context.setDefaultTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+      context.setDefaultNavigationTimeout(STEP_TIMEOUT_IN_MILLISECONDS);
+      // Chromium logs CSP violations as console errors; report the DOM event too, in
+      // case a violation shows only there.
+      // (A string: this project's TypeScript has no DOM types.)
+      await context.addInitScript(`document.addEventListener('securitypolicyviolation', function (event) {
       console.error('CSP violation: ' + event.violatedDirective + ' blocked ' + event.blockedURI);
     });`);
-    page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push({ page: page.url(), source: message.location().url, text: message.text() });
-    });
-    page.on('pageerror', (error) => consoleErrors.push({ page: page.url(), source: page.url(), text: `uncaught ${error.message}` }));
-  }, { timeout: 60_000 });
+      page = await context.newPage();
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push({ page: page.url(), source: message.location().url, text: message.text() });
+      });
+      page.on('pageerror', (error) => consoleErrors.push({ page: page.url(), source: page.url(), text: `uncaught ${error.message}` }));
+    },
+    { timeout: 60_000 },
+  );
 
-  after(async () => {
-    await context?.close().catch(() => {});
-    await browser?.close().catch(() => {});
-    await app?.close();
-  }, { timeout: 30_000 });
+  after(
+    async () => {
+      await context?.close().catch(() => {});
+      await browser?.close().catch(() => {});
+      await app?.close();
+    },
+    { timeout: 30_000 },
+  );
 
   it('the setup link creates the account and signs the owner in; sign-out and sign-in work', { timeout: 120_000 }, async () => {
     const link = await issueSetupLink(app.runtime.deps);

@@ -9,7 +9,17 @@ import { createAccount } from '../../src/services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, confirmWithPasswordIfAsked, enrolAuthenticatorApp, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
+import {
+  chromiumSkipReason,
+  confirmWithPasswordIfAsked,
+  enrolAuthenticatorApp,
+  launchBrowser,
+  newBrowserContext,
+  screenshot,
+  signInWithPassword,
+  startServedApp,
+  type ServedApp,
+} from '../support/browser.js';
 
 const PHONE = { width: 390, height: 844 };
 
@@ -56,21 +66,24 @@ describe('Tessera on a phone in Chromium', { skip: chromiumSkipReason() }, () =>
     return context.newPage();
   };
 
-  before(async () => {
-    app = await startServedApp();
-    const deps = app.runtime.deps;
-    assert.ok((await createAccount(deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
-    const people = [
-      ['admin@acme.test', 'Ada Admin', 'admin', STRONG_PASSWORD],
-      ['agent@acme.test', 'Aldo Agent', 'agent', STRONG_PASSWORD],
-      ['eve@acme.test', 'Eve Enduser', 'end_user', STRONG_PASSWORD],
-      ['bartholomew.featherstonehaugh@acme-subsidiary.test', 'Bartholomew Featherstonehaugh-Smythe', 'agent', null],
-    ] as const;
-    for (const [email, name, role, password] of people) {
-      assert.ok((await createUser(deps, { account: 'acme', email, name, role, password }, NO_REQUEST_CONTEXT)).ok);
-    }
-    browser = await launchBrowser();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      app = await startServedApp();
+      const deps = app.runtime.deps;
+      assert.ok((await createAccount(deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
+      const people = [
+        ['admin@acme.test', 'Ada Admin', 'admin', STRONG_PASSWORD],
+        ['agent@acme.test', 'Aldo Agent', 'agent', STRONG_PASSWORD],
+        ['eve@acme.test', 'Eve Enduser', 'end_user', STRONG_PASSWORD],
+        ['bartholomew.featherstonehaugh@acme-subsidiary.test', 'Bartholomew Featherstonehaugh-Smythe', 'agent', null],
+      ] as const;
+      for (const [email, name, role, password] of people) {
+        assert.ok((await createUser(deps, { account: 'acme', email, name, role, password }, NO_REQUEST_CONTEXT)).ok);
+      }
+      browser = await launchBrowser();
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => {});
@@ -104,7 +117,10 @@ describe('Tessera on a phone in Chromium', { skip: chromiumSkipReason() }, () =>
     const requirement = page.locator('label.checkbox').filter({ hasText: 'Require two-factor authentication for all agents' });
     const hint = page.locator('label.checkbox + .hint').first();
     assert.ok((await gapBetween(requirement, hint)) <= 8, 'the hint belongs to the checkbox above it');
-    assert.ok((await box(hint)).x >= (await box(requirement.locator('input'))).x + (await box(requirement.locator('input'))).width, 'the hint lines up with the words, not the box');
+    assert.ok(
+      (await box(hint)).x >= (await box(requirement.locator('input'))).x + (await box(requirement.locator('input'))).width,
+      'the hint lines up with the words, not the box',
+    );
     assert.ok((await gapBetween(hint, page.locator('label.checkbox').nth(1))) >= 12, 'room before the next checkbox');
 
     await page.goto(`${app.baseUrl}/admin/audit`);
@@ -130,7 +146,11 @@ describe('Tessera on a phone in Chromium', { skip: chromiumSkipReason() }, () =>
   });
 
   it('"Send a new code" keeps its distance from the code field', { timeout: 60_000 }, async () => {
-    await app.runtime.deps.db.updateTable('accounts').set({ require_two_factor: 'staff', require_two_factor_since: Date.now() }).where('slug', '=', 'acme').execute();
+    await app.runtime.deps.db
+      .updateTable('accounts')
+      .set({ require_two_factor: 'staff', require_two_factor_since: Date.now() })
+      .where('slug', '=', 'acme')
+      .execute();
     const page = await newPage();
     await signInWithPassword(page, app.baseUrl, { email: 'agent@acme.test' });
     await page.getByRole('button', { name: 'Email me a code' }).click();

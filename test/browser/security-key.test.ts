@@ -11,7 +11,16 @@ import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { readQrCode } from '../support/authenticator.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, documentationScreenshot, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
+import {
+  chromiumSkipReason,
+  documentationScreenshot,
+  launchBrowser,
+  newBrowserContext,
+  screenshot,
+  signInWithPassword,
+  startServedApp,
+  type ServedApp,
+} from '../support/browser.js';
 
 /** A USB security key with a fingerprint reader that always says yes, on this page. */
 async function attachVirtualKey(page: Page): Promise<{ credentials: () => Promise<{ signCount: number }[]> }> {
@@ -36,15 +45,26 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
   let key: Awaited<ReturnType<typeof attachVirtualKey>>;
   let signedAssertion: string | null = null;
 
-  before(async () => {
-    app = await startServedApp({ hostname: 'localhost' });
-    assert.ok((await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
-    assert.ok((await createUser(app.runtime.deps, { account: 'acme', email: 'kim@acme.test', name: 'Kim Admin', role: 'admin', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
-    browser = await launchBrowser();
-    context = await newBrowserContext(browser);
-    page = await context.newPage();
-    key = await attachVirtualKey(page);
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      app = await startServedApp({ hostname: 'localhost' });
+      assert.ok((await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
+      assert.ok(
+        (
+          await createUser(
+            app.runtime.deps,
+            { account: 'acme', email: 'kim@acme.test', name: 'Kim Admin', role: 'admin', password: STRONG_PASSWORD },
+            NO_REQUEST_CONTEXT,
+          )
+        ).ok,
+      );
+      browser = await launchBrowser();
+      context = await newBrowserContext(browser);
+      page = await context.newPage();
+      key = await attachVirtualKey(page);
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     await context?.close().catch(() => {});
@@ -78,12 +98,13 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     await page.getByRole('link', { name: 'Use a recovery code' }).waitFor();
     await documentationScreenshot(page, 'security-key-sign-in');
     page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url().endsWith('/sign-in/two-factor')) signedAssertion = new URLSearchParams(request.postData() ?? '').get('code');
+      if (request.method() === 'POST' && request.url().endsWith('/sign-in/two-factor'))
+        signedAssertion = new URLSearchParams(request.postData() ?? '').get('code');
     });
     await page.getByLabel("Don't ask again on this computer for 30 days").uncheck();
     await page.getByRole('button', { name: 'Use your security key' }).click();
     await page.waitForURL(/\/profile\/security/);
-    assert.ok(signedAssertion && signedAssertion.startsWith('{'), 'the page sent the key\'s assertion');
+    assert.ok(signedAssertion && signedAssertion.startsWith('{'), "the page sent the key's assertion");
     assert.equal((await key.credentials())[0]!.signCount >= 1, true, 'the key signed');
   });
 
@@ -93,7 +114,10 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     assert.equal(started.json.methods[0], 'webauthn');
     const challengeToken = started.json.challenge_token;
     assert.equal((await apiPost(app.baseUrl, '/api/v1/sign-in/webauthn/options', { challenge_token: challengeToken })).status, 200);
-    const replayed = await apiPost(app.baseUrl, '/api/v1/sign-in/webauthn/verify', { challenge_token: challengeToken, credential: JSON.parse(signedAssertion!) });
+    const replayed = await apiPost(app.baseUrl, '/api/v1/sign-in/webauthn/verify', {
+      challenge_token: challengeToken,
+      credential: JSON.parse(signedAssertion!),
+    });
     assert.equal(replayed.status, 400);
     assert.equal(replayed.json.error.code, 'invalid_code');
   });
@@ -138,7 +162,10 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     assert.deepEqual(started.json.methods, ['totp', 'recovery_code']);
     const options = await apiPost(app.baseUrl, '/api/v1/sign-in/webauthn/options', { challenge_token: started.json.challenge_token });
     assert.equal(options.status, 400, 'no key to ask for');
-    const refused = await apiPost(app.baseUrl, '/api/v1/sign-in/webauthn/verify', { challenge_token: started.json.challenge_token, credential: JSON.parse(signedAssertion!) });
+    const refused = await apiPost(app.baseUrl, '/api/v1/sign-in/webauthn/verify', {
+      challenge_token: started.json.challenge_token,
+      credential: JSON.parse(signedAssertion!),
+    });
     assert.equal(refused.status, 400, 'the removed key is refused');
   });
 });

@@ -26,15 +26,28 @@ describe('text messages in Chromium', { skip: chromiumSkipReason() }, () => {
 
   /** The code of the newest text to the number, as a developer reads it at /dev/outbox. */
   const textedCodes = async (): Promise<string[]> =>
-    (await app.outbox()).filter((m) => m.channel === 'sms' && m.to === PHONE).map((m) => /^(\d{6}) is your Tessera \(Acme Support\) verification code\.\n\n@127\.0\.0\.1 #\1$/.exec(m.body)![1]!);
+    (await app.outbox())
+      .filter((m) => m.channel === 'sms' && m.to === PHONE)
+      .map((m) => /^(\d{6}) is your Tessera \(Acme Support\) verification code\.\n\n@127\.0\.0\.1 #\1$/.exec(m.body)![1]!);
 
-  before(async () => {
-    app = await startServedApp();
-    assert.ok((await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
-    await app.runtime.deps.db.updateTable('accounts').set({ country: 'GB' }).where('slug', '=', 'acme').execute();
-    assert.ok((await createUser(app.runtime.deps, { account: 'acme', email: 'sam@acme.test', name: 'Sam Sms', role: 'agent', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
-    browser = await launchBrowser();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      app = await startServedApp();
+      assert.ok((await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
+      await app.runtime.deps.db.updateTable('accounts').set({ country: 'GB' }).where('slug', '=', 'acme').execute();
+      assert.ok(
+        (
+          await createUser(
+            app.runtime.deps,
+            { account: 'acme', email: 'sam@acme.test', name: 'Sam Sms', role: 'agent', password: STRONG_PASSWORD },
+            NO_REQUEST_CONTEXT,
+          )
+        ).ok,
+      );
+      browser = await launchBrowser();
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => {});

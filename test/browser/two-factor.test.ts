@@ -11,7 +11,16 @@ import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { readQrCode } from '../support/authenticator.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, documentationScreenshot, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
+import {
+  chromiumSkipReason,
+  documentationScreenshot,
+  launchBrowser,
+  newBrowserContext,
+  screenshot,
+  signInWithPassword,
+  startServedApp,
+  type ServedApp,
+} from '../support/browser.js';
 
 describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }, () => {
   let app: ServedApp;
@@ -26,14 +35,21 @@ describe('two-factor authentication in Chromium', { skip: chromiumSkipReason() }
     return context;
   };
 
-  before(async () => {
-    app = await startServedApp();
-    const account = await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT);
-    assert.ok(account.ok);
-    const user = await createUser(app.runtime.deps, { account: 'acme', email: 'ann@acme.test', name: 'Ann Agent', role: 'agent', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT);
-    assert.ok(user.ok);
-    browser = await launchBrowser();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      app = await startServedApp();
+      const account = await createAccount(app.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT);
+      assert.ok(account.ok);
+      const user = await createUser(
+        app.runtime.deps,
+        { account: 'acme', email: 'ann@acme.test', name: 'Ann Agent', role: 'agent', password: STRONG_PASSWORD },
+        NO_REQUEST_CONTEXT,
+      );
+      assert.ok(user.ok);
+      browser = await launchBrowser();
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => {});

@@ -62,26 +62,29 @@ describe('a walkthrough in Chromium', { skip: chromiumSkipReason() }, () => {
   const userId = async (email: string): Promise<string> =>
     (await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow()).id;
 
-  before(async () => {
-    app = await startServedApp();
-    const deps = app.runtime.deps;
-    assert.ok((await createAccount(deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
-    assert.ok((await createAccount(deps, { slug: 'globex', name: 'Globex' }, NO_REQUEST_CONTEXT)).ok);
-    const people = [
-      ['acme', 'admin@acme.test', 'Ada Admin', 'admin'],
-      ['acme', 'locked@acme.test', 'Lee Locked', 'agent'],
-      ['acme', 'lost@acme.test', 'Lou Lost', 'agent'],
-      ['acme', 'sam@acme.test', 'Sam Agent', 'agent'],
-      ['acme', 'ann@acme.test', 'Ann Agent', 'agent'],
-      // Account security is changed in another account, so that Acme's sign-ins stay as they are.
-      ['globex', 'boss@globex.test', 'Gil Boss', 'admin'],
-    ] as const;
-    for (const [account, email, name, role] of people) {
-      assert.ok((await createUser(deps, { account, email, name, role, password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
-    }
-    for (const email of ['locked@acme.test', 'lost@acme.test', 'ann@acme.test']) apps.set(email, await enrolThroughApi(app.baseUrl, email));
-    browser = await launchBrowser();
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      app = await startServedApp();
+      const deps = app.runtime.deps;
+      assert.ok((await createAccount(deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
+      assert.ok((await createAccount(deps, { slug: 'globex', name: 'Globex' }, NO_REQUEST_CONTEXT)).ok);
+      const people = [
+        ['acme', 'admin@acme.test', 'Ada Admin', 'admin'],
+        ['acme', 'locked@acme.test', 'Lee Locked', 'agent'],
+        ['acme', 'lost@acme.test', 'Lou Lost', 'agent'],
+        ['acme', 'sam@acme.test', 'Sam Agent', 'agent'],
+        ['acme', 'ann@acme.test', 'Ann Agent', 'agent'],
+        // Account security is changed in another account, so that Acme's sign-ins stay as they are.
+        ['globex', 'boss@globex.test', 'Gil Boss', 'admin'],
+      ] as const;
+      for (const [account, email, name, role] of people) {
+        assert.ok((await createUser(deps, { account, email, name, role, password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
+      }
+      for (const email of ['locked@acme.test', 'lost@acme.test', 'ann@acme.test']) apps.set(email, await enrolThroughApi(app.baseUrl, email));
+      browser = await launchBrowser();
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => {});
@@ -146,7 +149,12 @@ describe('a walkthrough in Chromium', { skip: chromiumSkipReason() }, () => {
 
     const mails = (await app.outbox()).filter((m) => m.to === 'lost@acme.test' && /recovery code for you/i.test(m.subject));
     assert.equal(mails.length, 1, 'one email about one issued code');
-    const issued = await app.runtime.deps.db.selectFrom('audit_events').select('id').where('type', '=', 'admin_recovery_code_issued').where('subject_user_id', '=', id).execute();
+    const issued = await app.runtime.deps.db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('type', '=', 'admin_recovery_code_issued')
+      .where('subject_user_id', '=', id)
+      .execute();
     assert.equal(issued.length, 1, 'one code issued');
   });
 

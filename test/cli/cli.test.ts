@@ -200,10 +200,9 @@ describe('bin/tessera on SQLite', () => {
   });
 
   it('user create without --password-stdin invites the person by email', async () => {
-    const created = parseJson(await run(['user', 'create', '--account', 'acme', '--email', 'Bob@Acme.test', '--role', 'agent', '--name', 'Bob Agent', '--json'])) as Record<
-      string,
-      unknown
-    >;
+    const created = parseJson(
+      await run(['user', 'create', '--account', 'acme', '--email', 'Bob@Acme.test', '--role', 'agent', '--name', 'Bob Agent', '--json']),
+    ) as Record<string, unknown>;
     assert.equal(created.email, 'bob@acme.test');
     assert.equal(created.role, 'agent');
     assert.equal(created.invited, true);
@@ -227,7 +226,9 @@ describe('bin/tessera on SQLite', () => {
   });
 
   it('user list --json lists exactly the people created, with their roles', async () => {
-    const { users } = parseJson(await run(['user', 'list', '--account', 'acme', '--json'])) as { users: { email: string; role: string; name: string; suspended: boolean }[] };
+    const { users } = parseJson(await run(['user', 'list', '--account', 'acme', '--json'])) as {
+      users: { email: string; role: string; name: string; suspended: boolean }[];
+    };
     assert.deepEqual(
       users.map((u) => ({ email: u.email, role: u.role, name: u.name, suspended: u.suspended })).sort((a, b) => a.email.localeCompare(b.email)),
       [
@@ -298,9 +299,14 @@ describe('bin/tessera on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Postgre
     assert.equal(account.slug, 'acme');
     assertOneLineFailure(await run(['account', 'create', '--slug', 'acme', '--name', 'Acme again']), /slug/i);
 
-    assertSucceeded(await run(['user', 'create', '--account', 'acme', '--email', 'a@acme.test', '--role', 'admin', '--password-stdin'], `${STRONG_PASSWORD}\n`));
+    assertSucceeded(
+      await run(['user', 'create', '--account', 'acme', '--email', 'a@acme.test', '--role', 'admin', '--password-stdin'], `${STRONG_PASSWORD}\n`),
+    );
     const { users } = parseJson(await run(['user', 'list', '--account', 'acme', '--json'])) as { users: { email: string; role: string }[] };
-    assert.deepEqual(users.map((u) => ({ email: u.email, role: u.role })), [{ email: 'a@acme.test', role: 'admin' }]);
+    assert.deepEqual(
+      users.map((u) => ({ email: u.email, role: u.role })),
+      [{ email: 'a@acme.test', role: 'admin' }],
+    );
 
     // It really is PostgreSQL, in our schema: not a SQLite file in the data dir.
     assert.ok(!existsSync(join(dataDir, 'tessera.db')), 'no SQLite database was created');
@@ -322,9 +328,14 @@ describe('bin/tessera on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Postgre
       const env = { TESSERA_DATABASE_URL: second.url };
       const migrated = parseJson(await tessera(['migrate', '--json'], { dataDir, env })) as { applied: string[] };
       assert.ok(migrated.applied.length > 0, `migrations applied: ${JSON.stringify(migrated)}`);
-      const account = parseJson(await tessera(['account', 'create', '--slug', 'globex', '--name', 'Globex', '--json'], { dataDir, env })) as Record<string, unknown>;
+      const account = parseJson(await tessera(['account', 'create', '--slug', 'globex', '--name', 'Globex', '--json'], { dataDir, env })) as Record<
+        string,
+        unknown
+      >;
       assert.equal(account.slug, 'globex');
-      const { users } = parseJson(await tessera(['user', 'list', '--account', 'acme', '--json'], { dataDir, env: { TESSERA_DATABASE_URL: database.url } })) as { users: unknown[] };
+      const { users } = parseJson(await tessera(['user', 'list', '--account', 'acme', '--json'], { dataDir, env: { TESSERA_DATABASE_URL: database.url } })) as {
+        users: unknown[];
+      };
       assert.equal(users.length, 1, 'the first schema is untouched');
     } finally {
       await second.drop();

@@ -36,7 +36,10 @@ const KEYS = {
 async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), `tessera-${name}-`));
-  const config = loadConfig({ PORT: String(port), TESSERA_BASE_URL: `http://127.0.0.1:${port}`, TESSERA_DATA_DIR: dataDir, TESSERA_LOG_LEVEL: 'silent', ...KEYS, ...env }, dataDir);
+  const config = loadConfig(
+    { PORT: String(port), TESSERA_BASE_URL: `http://127.0.0.1:${port}`, TESSERA_DATA_DIR: dataDir, TESSERA_LOG_LEVEL: 'silent', ...KEYS, ...env },
+    dataDir,
+  );
   const runtime = await createRuntime(config);
   await runtime.app.listen({ host: '127.0.0.1', port });
   const close = runtime.close.bind(runtime);
@@ -47,7 +50,14 @@ async function startInstance(name: string, env: Record<string, string>): Promise
   return { name, url: `http://127.0.0.1:${port}`, runtime };
 }
 
-async function call(instance: Instance, method: string, path: string, body?: unknown, token?: string, ip?: string): Promise<{ status: number; json: any; headers: Headers }> {
+async function call(
+  instance: Instance,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  ip?: string,
+): Promise<{ status: number; json: any; headers: Headers }> {
   const response = await fetch(`${instance.url}${path}`, {
     method,
     headers: {
@@ -73,17 +83,24 @@ describe('three instances on one PostgreSQL and one Redis', { skip }, () => {
   let dropDatabase: () => Promise<void> = async () => {};
   const env: Record<string, string> = {};
 
-  before(async () => {
-    const database = await postgresDatabaseUrl();
-    dropDatabase = database.drop;
-    Object.assign(env, { TESSERA_DATABASE_URL: database.url, TESSERA_REDIS_URL: REDIS_URL!, TESSERA_REDIS_KEY_PREFIX: `cluster-${randomBytes(6).toString('hex')}` });
-    [a, b, c] = await Promise.all([startInstance('a', env), startInstance('b', env), startInstance('c', env)]);
-    const deps = a.runtime.deps;
-    assert.ok((await createAccount(deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
-    for (const email of ['ann@acme.test', 'race@acme.test', 'lock@acme.test', 'pw@acme.test']) {
-      assert.ok((await createUser(deps, { account: 'acme', email, role: 'agent', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
-    }
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      const database = await postgresDatabaseUrl();
+      dropDatabase = database.drop;
+      Object.assign(env, {
+        TESSERA_DATABASE_URL: database.url,
+        TESSERA_REDIS_URL: REDIS_URL!,
+        TESSERA_REDIS_KEY_PREFIX: `cluster-${randomBytes(6).toString('hex')}`,
+      });
+      [a, b, c] = await Promise.all([startInstance('a', env), startInstance('b', env), startInstance('c', env)]);
+      const deps = a.runtime.deps;
+      assert.ok((await createAccount(deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
+      for (const email of ['ann@acme.test', 'race@acme.test', 'lock@acme.test', 'pw@acme.test']) {
+        assert.ok((await createUser(deps, { account: 'acme', email, role: 'agent', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
+      }
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     await Promise.all([a, b, c].filter(Boolean).map((instance) => instance.runtime.close().catch(() => {})));
@@ -102,10 +119,18 @@ describe('three instances on one PostgreSQL and one Redis', { skip }, () => {
   it('a person enrols on A, signs in on B, and the same code replayed on C is refused', async () => {
     const { authenticator } = await enrolOn(a, 'ann@acme.test');
     const code = authenticator.code(Date.now(), 1); // the enrolment spent this step's code
-    const onB = await call(b, 'POST', '/api/v1/sign-in/two-factor', { challenge_token: (await signIn(b, 'ann@acme.test')).json.challenge_token, method: 'totp', code });
+    const onB = await call(b, 'POST', '/api/v1/sign-in/two-factor', {
+      challenge_token: (await signIn(b, 'ann@acme.test')).json.challenge_token,
+      method: 'totp',
+      code,
+    });
     assert.equal(onB.json.status, 'signed_in');
     assert.equal((await call(c, 'GET', '/api/v1/me', undefined, onB.json.session_token)).status, 200, 'a session from B works on C');
-    const onC = await call(c, 'POST', '/api/v1/sign-in/two-factor', { challenge_token: (await signIn(c, 'ann@acme.test')).json.challenge_token, method: 'totp', code });
+    const onC = await call(c, 'POST', '/api/v1/sign-in/two-factor', {
+      challenge_token: (await signIn(c, 'ann@acme.test')).json.challenge_token,
+      method: 'totp',
+      code,
+    });
     assert.equal(onC.status, 400);
     assert.equal(onC.json.error.code, 'invalid_code');
   });
@@ -118,7 +143,11 @@ describe('three instances on one PostgreSQL and one Redis', { skip }, () => {
       const instance = instances[i % 3]!;
       challenges.push({ instance, token: (await signIn(instance, 'race@acme.test')).json.challenge_token });
     }
-    const answers = await Promise.all(challenges.map(({ instance, token }) => call(instance, 'POST', '/api/v1/sign-in/two-factor', { challenge_token: token, method: 'recovery_code', code: recoveryCodes[0] })));
+    const answers = await Promise.all(
+      challenges.map(({ instance, token }) =>
+        call(instance, 'POST', '/api/v1/sign-in/two-factor', { challenge_token: token, method: 'recovery_code', code: recoveryCodes[0] }),
+      ),
+    );
     assert.equal(answers.filter((answer) => answer.status === 200).length, 1);
     for (const answer of answers) assert.ok(answer.status === 200 || answer.status === 400 || answer.status === 429, JSON.stringify(answer.json));
   });
@@ -128,12 +157,24 @@ describe('three instances on one PostgreSQL and one Redis', { skip }, () => {
     const instances = [a, b, c];
     for (let i = 0; i < 9; i += 1) {
       const instance = instances[i % 3]!;
-      const answer = await call(instance, 'POST', '/api/v1/sign-in/two-factor', { challenge_token: (await signIn(instance, 'lock@acme.test')).json.challenge_token, method: 'totp', code: '000000' === authenticator.code(Date.now()) ? '111111' : '000000' });
+      const answer = await call(instance, 'POST', '/api/v1/sign-in/two-factor', {
+        challenge_token: (await signIn(instance, 'lock@acme.test')).json.challenge_token,
+        method: 'totp',
+        code: '000000' === authenticator.code(Date.now()) ? '111111' : '000000',
+      });
       assert.equal(answer.status, 400, `failure ${i + 1} is a plain wrong code`);
     }
-    const tenth = await call(a, 'POST', '/api/v1/sign-in/two-factor', { challenge_token: (await signIn(a, 'lock@acme.test')).json.challenge_token, method: 'recovery_code', code: 'zzzz-zzzz-zzzz-zzzz' });
+    const tenth = await call(a, 'POST', '/api/v1/sign-in/two-factor', {
+      challenge_token: (await signIn(a, 'lock@acme.test')).json.challenge_token,
+      method: 'recovery_code',
+      code: 'zzzz-zzzz-zzzz-zzzz',
+    });
     assert.equal(tenth.status, 429, 'the tenth failure locks');
-    const right = await call(b, 'POST', '/api/v1/sign-in/two-factor', { challenge_token: (await signIn(b, 'lock@acme.test')).json.challenge_token, method: 'totp', code: authenticator.code(Date.now(), 1) });
+    const right = await call(b, 'POST', '/api/v1/sign-in/two-factor', {
+      challenge_token: (await signIn(b, 'lock@acme.test')).json.challenge_token,
+      method: 'totp',
+      code: authenticator.code(Date.now(), 1),
+    });
     assert.equal(right.status, 429, 'locked on every instance, even for the right code');
     assert.ok(Number(right.headers.get('retry-after')) > 0);
   });
@@ -158,7 +199,10 @@ describe('outages of Redis and PostgreSQL', { skip }, () => {
   const startRedis = async () => {
     redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     for (let i = 0; i < 50; i += 1) {
-      const ready = await fetch(`http://127.0.0.1:${redisPort}`).then(() => true, (error: { cause?: { code?: string } }) => error.cause?.code !== 'ECONNREFUSED');
+      const ready = await fetch(`http://127.0.0.1:${redisPort}`).then(
+        () => true,
+        (error: { cause?: { code?: string } }) => error.cause?.code !== 'ECONNREFUSED',
+      );
       if (ready) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -174,22 +218,27 @@ describe('outages of Redis and PostgreSQL', { skip }, () => {
     assert.fail(`timed out waiting until ${what}`);
   };
 
-  before(async () => {
-    redisPort = await freePort();
-    await startRedis();
-    const database = await postgresDatabaseUrl();
-    dropDatabase = database.drop;
-    instance = await startInstance('outage', { TESSERA_DATABASE_URL: database.url, TESSERA_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
-    assert.ok((await createAccount(instance.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
-    assert.ok((await createUser(instance.runtime.deps, { account: 'acme', email: 'ann@acme.test', role: 'agent', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
-    await waitFor(async () => (await call(instance, 'GET', '/readyz')).status === 200, 'ready');
-    // A second instance reaches PostgreSQL through a proxy the test can cut.
-    const target = new URL(POSTGRES_URL!);
-    databaseProxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(database.url);
-    proxied.host = `127.0.0.1:${databaseProxy.port}`;
-    databaseCut = await startInstance('cut-db', { TESSERA_DATABASE_URL: proxied.toString(), TESSERA_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
-  }, { timeout: 60_000 });
+  before(
+    async () => {
+      redisPort = await freePort();
+      await startRedis();
+      const database = await postgresDatabaseUrl();
+      dropDatabase = database.drop;
+      instance = await startInstance('outage', { TESSERA_DATABASE_URL: database.url, TESSERA_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+      assert.ok((await createAccount(instance.runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
+      assert.ok(
+        (await createUser(instance.runtime.deps, { account: 'acme', email: 'ann@acme.test', role: 'agent', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok,
+      );
+      await waitFor(async () => (await call(instance, 'GET', '/readyz')).status === 200, 'ready');
+      // A second instance reaches PostgreSQL through a proxy the test can cut.
+      const target = new URL(POSTGRES_URL!);
+      databaseProxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
+      const proxied = new URL(database.url);
+      proxied.host = `127.0.0.1:${databaseProxy.port}`;
+      databaseCut = await startInstance('cut-db', { TESSERA_DATABASE_URL: proxied.toString(), TESSERA_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    },
+    { timeout: 60_000 },
+  );
 
   after(async () => {
     redis?.kill('SIGKILL');
@@ -230,7 +279,10 @@ describe('outages of Redis and PostgreSQL', { skip }, () => {
 
   it('an instance cannot start without its database, and says why', async () => {
     const deadPort = await freePort();
-    const dead = await startInstance('dead-db', { TESSERA_DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPort}/nothing`, TESSERA_REDIS_URL: `redis://127.0.0.1:${redisPort}` }).catch((error: unknown) => error);
+    const dead = await startInstance('dead-db', {
+      TESSERA_DATABASE_URL: `postgres://postgres@127.0.0.1:${deadPort}/nothing`,
+      TESSERA_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    }).catch((error: unknown) => error);
     assert.ok(dead instanceof Error);
     assert.ok(isOutage(dead), `a connection error: ${(dead as Error).message}`);
   });

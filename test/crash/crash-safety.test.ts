@@ -288,7 +288,11 @@ class Workload {
     if (started.status !== 200) return;
     person.pendingAuth = new Authenticator(started.json.otpauth_uri);
     const step = currentStep();
-    const verified = await client.call('POST', '/api/v1/me/two-factor/totp/verify', { body: { code: codeAt(person.pendingAuth, step) }, token: token!, ip: person.ip });
+    const verified = await client.call('POST', '/api/v1/me/two-factor/totp/verify', {
+      body: { code: codeAt(person.pendingAuth, step) },
+      token: token!,
+      ip: person.ip,
+    });
     if (verified.status !== 200) return;
     this.ledger.accept(totpKey(person.pendingAuth, step));
     this.ledger.acknowledge(person, 'two_factor_enabled');
@@ -397,7 +401,11 @@ class Workload {
     const token = person.sessions.at(-1);
     const step = freshStep(person);
     if (!token || step === null) return this.signInWithTotp(client, person);
-    const answer = await client.call('POST', '/api/v1/me/two-factor/recovery-codes', { body: { method: 'totp', code: codeAt(person.auth!, step) }, token, ip: person.ip });
+    const answer = await client.call('POST', '/api/v1/me/two-factor/recovery-codes', {
+      body: { method: 'totp', code: codeAt(person.auth!, step) },
+      token,
+      ip: person.ip,
+    });
     if (answer.status === 401) {
       person.sessions = person.sessions.filter((session) => session !== token);
       return;
@@ -471,7 +479,11 @@ class Workload {
     if (person.suspended || (roll < 0.3 && person.state !== 'setup')) {
       this.ledger.count(person.suspended ? 'admin reactivates' : 'admin suspends');
       const suspend = !person.suspended;
-      answer = await client.call('PATCH', `/api/v1/admin/users/${person.id}`, { body: { suspended: suspend, ...confirmation, reason: 'crash-safety round' }, token, ip: admin.ip });
+      answer = await client.call('PATCH', `/api/v1/admin/users/${person.id}`, {
+        body: { suspended: suspend, ...confirmation, reason: 'crash-safety round' },
+        token,
+        ip: admin.ip,
+      });
       if (answer.status === 200) {
         this.ledger.acknowledge(person, suspend ? 'user_suspended' : 'user_reactivated');
         person.suspended = suspend;
@@ -479,7 +491,11 @@ class Workload {
       }
     } else if (roll < 0.85 && person.state === 'enrolled' && !person.adminCode) {
       this.ledger.count('admin issues a code');
-      answer = await client.call('POST', `/api/v1/admin/users/${person.id}/recovery-code`, { body: { reason: 'lost phone (crash test)', ...confirmation }, token, ip: admin.ip });
+      answer = await client.call('POST', `/api/v1/admin/users/${person.id}/recovery-code`, {
+        body: { reason: 'lost phone (crash test)', ...confirmation },
+        token,
+        ip: admin.ip,
+      });
       if (answer.status === 200) {
         this.ledger.acknowledge(person, 'admin_recovery_code_issued');
         person.adminCode = answer.json.code;
@@ -488,7 +504,11 @@ class Workload {
       }
     } else if (roll >= 0.85 && person.state !== 'new') {
       this.ledger.count('admin resets 2FA');
-      answer = await client.call('DELETE', `/api/v1/admin/users/${person.id}/two-factor`, { body: { reason: 'new phone (crash test)', ...confirmation }, token, ip: admin.ip });
+      answer = await client.call('DELETE', `/api/v1/admin/users/${person.id}/two-factor`, {
+        body: { reason: 'new phone (crash test)', ...confirmation },
+        token,
+        ip: admin.ip,
+      });
       if (answer.status === 200 || answer.status === 204) {
         this.ledger.acknowledge(person, 'two_factor_reset_by_admin');
         // The next sign-in starts with an emailed code; this person leaves the load.
@@ -545,8 +565,21 @@ class Workload {
       }
     };
     await Promise.all([
-      ...Array.from({ length: CLIENTS }, () => loop((person) => this.personStep(client, person), () => true, 0)),
-      ...this.admins.map((admin) => loop((person) => this.adminStep(client, admin, person), (person) => person.state !== 'new', 150, true)),
+      ...Array.from({ length: CLIENTS }, () =>
+        loop(
+          (person) => this.personStep(client, person),
+          () => true,
+          0,
+        ),
+      ),
+      ...this.admins.map((admin) =>
+        loop(
+          (person) => this.adminStep(client, admin, person),
+          (person) => person.state !== 'new',
+          150,
+          true,
+        ),
+      ),
     ]);
   }
 }
@@ -562,7 +595,11 @@ interface CrashCheck {
 async function integrity(store: Store): Promise<void> {
   if (store.dialect !== 'sqlite') return;
   const check = await sql<{ integrity_check: string }>`pragma integrity_check`.execute(store.db);
-  assert.deepEqual(check.rows.map((row) => row.integrity_check), ['ok'], 'SQLite integrity_check');
+  assert.deepEqual(
+    check.rows.map((row) => row.integrity_check),
+    ['ok'],
+    'SQLite integrity_check',
+  );
   const foreignKeys = await sql`pragma foreign_key_check`.execute(store.db);
   assert.deepEqual(foreignKeys.rows, [], 'SQLite foreign_key_check');
 }
@@ -617,7 +654,11 @@ async function inspect(store: Store, check: CrashCheck, label: string): Promise<
   ];
   for (const user of users) {
     for (const [event, purpose] of pairs) {
-      assert.equal(mailCount.get(`${user.id} ${purpose}`) ?? 0, eventCount.get(`${user.id} ${event}`) ?? 0, `${label}: ${user.email}: "${purpose}" mails and "${event}" events differ`);
+      assert.equal(
+        mailCount.get(`${user.id} ${purpose}`) ?? 0,
+        eventCount.get(`${user.id} ${event}`) ?? 0,
+        `${label}: ${user.email}: "${purpose}" mails and "${event}" events differ`,
+      );
     }
   }
 
@@ -626,7 +667,9 @@ async function inspect(store: Store, check: CrashCheck, label: string): Promise<
   for (const person of check.people) {
     const user = byId.get(person.id)!;
     const totp = methods.find((method) => method.user_id === person.id && method.type === 'totp') ?? null;
-    const secret = totp?.secret_ciphertext ? decryptSecret(check.keys, totp.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', totp.id)) : null;
+    const secret = totp?.secret_ciphertext
+      ? decryptSecret(check.keys, totp.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', totp.id))
+      : null;
     const secretOf = (auth: Authenticator | null) => (auth ? Buffer.from(auth.totp.secret.bytes).toString('base64') : null);
     const unused = new Set(codes.filter((code) => code.user_id === person.id && code.kind === 'user' && code.used_at === null).map((code) => code.code_hmac));
     const hmacOf = (code: string) => recoveryCodeHmac(check.keys, normalizeRecoveryCode(code)!);
@@ -634,7 +677,11 @@ async function inspect(store: Store, check: CrashCheck, label: string): Promise<
     person.tainted = false;
     if (!person.uncertain && person.state !== 'retired') {
       const who = `${label}: ${person.email}`;
-      assert.equal(user.suspended_at !== null, person.suspended, `${who}: suspended in the database ${user.suspended_at !== null}, acknowledged ${person.suspended}`);
+      assert.equal(
+        user.suspended_at !== null,
+        person.suspended,
+        `${who}: suspended in the database ${user.suspended_at !== null}, acknowledged ${person.suspended}`,
+      );
       if (person.state === 'enrolled') {
         assert.equal(user.two_factor_enabled, 1, `${who}: acknowledged enrolment missing`);
         assert.equal(secret, secretOf(person.auth), `${who}: not the acknowledged authenticator`);
@@ -682,7 +729,9 @@ async function inspect(store: Store, check: CrashCheck, label: string): Promise<
       if (adminCode && (!person.adminCode || adminCode.code_hmac !== hmacOf(person.adminCode))) person.state = 'retired'; // issued, but the code never reached the admin
       if (!adminCode) person.adminCode = null;
     } else if (user.two_factor_setup_required === 1) {
-      const session = person.setupToken ? await db.selectFrom('sessions').select('kind').where('id', '=', parseToken(person.setupToken)!.id).executeTakeFirst() : undefined;
+      const session = person.setupToken
+        ? await db.selectFrom('sessions').select('kind').where('id', '=', parseToken(person.setupToken)!.id).executeTakeFirst()
+        : undefined;
       person.state = session?.kind === 'setup' ? 'setup' : 'retired';
       person.auth = null;
     } else {
@@ -746,11 +795,24 @@ for (const { name: dialect, skip } of dialects()) {
         assert.ok((await createAccount(runtime.deps, { slug: 'acme', name: 'Acme Support' }, NO_REQUEST_CONTEXT)).ok);
         for (let i = 0; i < ADMINS; i += 1) {
           admins.push({ email: `admin${i}@acme.test`, ip: `10.200.0.${i + 1}`, token: null });
-          assert.ok((await createUser(runtime.deps, { account: 'acme', email: `admin${i}@acme.test`, role: 'admin', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
+          assert.ok(
+            (await createUser(runtime.deps, { account: 'acme', email: `admin${i}@acme.test`, role: 'admin', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT))
+              .ok,
+          );
         }
         for (let i = 0; i < PEOPLE; i += 2) {
           await Promise.all(
-            [i, i + 1].map(async (n) => assert.ok((await createUser(runtime.deps, { account: 'acme', email: `agent${n}@acme.test`, role: 'agent', password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok)),
+            [i, i + 1].map(async (n) =>
+              assert.ok(
+                (
+                  await createUser(
+                    runtime.deps,
+                    { account: 'acme', email: `agent${n}@acme.test`, role: 'agent', password: STRONG_PASSWORD },
+                    NO_REQUEST_CONTEXT,
+                  )
+                ).ok,
+              ),
+            ),
           );
         }
       } finally {
@@ -800,7 +862,8 @@ for (const { name: dialect, skip } of dialects()) {
         const killAfter = KILL_AFTER_MILLISECONDS.min + Math.random() * (KILL_AFTER_MILLISECONDS.max - KILL_AFTER_MILLISECONDS.min);
         await new Promise((resolveWait) => setTimeout(resolveWait, killAfter));
         const busyUntil = Date.now() + 60_000;
-        while (ledger.requests - requestsBefore < MIN_ANSWERS_PER_ROUND && Date.now() < busyUntil) await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+        while (ledger.requests - requestsBefore < MIN_ANSWERS_PER_ROUND && Date.now() < busyUntil)
+          await new Promise((resolveWait) => setTimeout(resolveWait, 50));
         const killedAfter = Date.now() - roundStarted;
         await server.kill();
         stop.now = true;
@@ -810,11 +873,15 @@ for (const { name: dialect, skip } of dialects()) {
         try {
           const uncertain = people.filter((person) => person.uncertain).length;
           await inspect(inspection, check, `after kill ${round}`);
-          const pending = new Set((await inspection.db.selectFrom('outbox_messages').select('id').where('status', '=', 'pending').execute()).map((row) => row.id));
+          const pending = new Set(
+            (await inspection.db.selectFrom('outbox_messages').select('id').where('status', '=', 'pending').execute()).map((row) => row.id),
+          );
           const newlyInFlight = smtp.mails.map(messageIdOf).filter((id) => id !== null && pending.has(id) && !inFlightMails.has(id)) as string[];
           assert.ok(newlyInFlight.length <= 1, `round ${round}: ${newlyInFlight.length} mails delivered but not marked sent (the worker sends one at a time)`);
           newlyInFlight.forEach((id) => inFlightMails.add(id));
-          roundLog.push(`round ${round}: killed after ${killedAfter} ms of load, ${ledger.requests - requestsBefore} requests, ${uncertain} people with a request cut off`);
+          roundLog.push(
+            `round ${round}: killed after ${killedAfter} ms of load, ${ledger.requests - requestsBefore} requests, ${uncertain} people with a request cut off`,
+          );
         } finally {
           await inspection.close();
         }
@@ -857,8 +924,16 @@ for (const { name: dialect, skip } of dialects()) {
           }
           if (Date.now() >= deadline) {
             const now = Date.now();
-            const shown = waiting.slice(0, 5).map((m) => ({ attempts: m.attempts, due_in_ms: m.next_attempt_at - now, claimed_until_ms: m.claimed_until === null ? null : m.claimed_until - now, age_ms: now - m.created_at, last_error: m.last_error }));
-            assert.fail(`${waiting.length} outbox messages still unsent after ${Date.now() - drainStarted} ms, e.g. ${JSON.stringify(shown)}; server output: ${server.output.text.slice(-1500)}`);
+            const shown = waiting.slice(0, 5).map((m) => ({
+              attempts: m.attempts,
+              due_in_ms: m.next_attempt_at - now,
+              claimed_until_ms: m.claimed_until === null ? null : m.claimed_until - now,
+              age_ms: now - m.created_at,
+              last_error: m.last_error,
+            }));
+            assert.fail(
+              `${waiting.length} outbox messages still unsent after ${Date.now() - drainStarted} ms, e.g. ${JSON.stringify(shown)}; server output: ${server.output.text.slice(-1500)}`,
+            );
           }
           await new Promise((resolveWait) => setTimeout(resolveWait, 200));
         }
@@ -886,7 +961,10 @@ for (const { name: dialect, skip } of dialects()) {
           `${dialect}: ${ROUNDS} kills in ${Math.round((Date.now() - started) / 1000)} s, ${ledger.requests} requests (${ledger.interrupted} cut off by a kill)`,
           ...roundLog,
           `operations: ${[...ledger.operations].map(([name, count]) => `${name} ${count}`).join(', ')}`,
-          `answers: ${[...ledger.statuses].sort((a, b) => a[0].localeCompare(b[0])).map(([status, count]) => `${status} ×${count}`).join(', ')}`,
+          `answers: ${[...ledger.statuses]
+            .sort((a, b) => a[0].localeCompare(b[0]))
+            .map(([status, count]) => `${status} ×${count}`)
+            .join(', ')}`,
           `codes accepted: ${acceptances.length} (at most once each: ${acceptances.every((count) => count === 1)})`,
           `people: ${['new', 'enrolled', 'setup', 'retired'].map((state) => `${state} ${people.filter((person) => person.state === state).length}`).join(', ')}, suspended ${people.filter((person) => person.suspended).length}`,
           `outbox: ${outbox.length} messages, ${smtp.mails.length} mails received, ${duplicates} received twice (in flight at a kill: ${inFlightMails.size}), ${smtp.connectionErrors.length} SMTP connections cut off; the last restart drained its backlog in ${drainedInMilliseconds} ms`,

@@ -13,14 +13,41 @@ describe('outbox message lifetimes', () => {
     try {
       const { db, keys } = app.runtime.deps;
       const payload = (to: string) => ({ to, subject: 'x', text: 'x' });
-      const code = await enqueueMessage(db, keys, { accountId: null, userId: null, channel: 'sms', purpose: 'sms_sign_in_code', payload: payload('+447400123456') }, app.clock.now());
-      const confirmation = await enqueueMessage(db, keys, { accountId: null, userId: null, channel: 'email', purpose: 'email_confirmation', payload: payload('a@acme.test') }, app.clock.now());
-      const invitation = await enqueueMessage(db, keys, { accountId: null, userId: null, channel: 'email', purpose: 'invitation', payload: payload('b@acme.test') }, app.clock.now());
-      const fresh = await enqueueMessage(db, keys, { accountId: null, userId: null, channel: 'sms', purpose: 'sms_sign_in_code', payload: payload('+447400123457') }, app.clock.now() + 10 * 60_000);
+      const code = await enqueueMessage(
+        db,
+        keys,
+        { accountId: null, userId: null, channel: 'sms', purpose: 'sms_sign_in_code', payload: payload('+447400123456') },
+        app.clock.now(),
+      );
+      const confirmation = await enqueueMessage(
+        db,
+        keys,
+        { accountId: null, userId: null, channel: 'email', purpose: 'email_confirmation', payload: payload('a@acme.test') },
+        app.clock.now(),
+      );
+      const invitation = await enqueueMessage(
+        db,
+        keys,
+        { accountId: null, userId: null, channel: 'email', purpose: 'invitation', payload: payload('b@acme.test') },
+        app.clock.now(),
+      );
+      const fresh = await enqueueMessage(
+        db,
+        keys,
+        { accountId: null, userId: null, channel: 'sms', purpose: 'sms_sign_in_code', payload: payload('+447400123457') },
+        app.clock.now() + 10 * 60_000,
+      );
       app.clock.advance(10 * 60_000 + 1);
       await app.runtime.worker.drain();
-      assert.deepEqual(sms.received.map((p) => p.to), ['+447400123457'], 'only the code still within its 10 minutes');
-      assert.deepEqual(email.received.map((p) => p.to), ['b@acme.test']);
+      assert.deepEqual(
+        sms.received.map((p) => p.to),
+        ['+447400123457'],
+        'only the code still within its 10 minutes',
+      );
+      assert.deepEqual(
+        email.received.map((p) => p.to),
+        ['b@acme.test'],
+      );
       const rows = await db.selectFrom('outbox_messages').select(['id', 'status', 'last_error']).execute();
       const byId = new Map(rows.map((row) => [row.id, row]));
       for (const id of [code, confirmation]) {

@@ -52,11 +52,22 @@ describe('outbox worker', { timeout: 60_000 }, () => {
   after(async () => app?.close());
 
   async function enqueue(to: string): Promise<string> {
-    return enqueueMessage(app.runtime.deps.db, app.runtime.keys, { accountId: null, userId: null, channel: 'email', purpose: 'test', payload: { to, subject: 's', text: 't' } }, app.clock.now());
+    return enqueueMessage(
+      app.runtime.deps.db,
+      app.runtime.keys,
+      { accountId: null, userId: null, channel: 'email', purpose: 'test', payload: { to, subject: 's', text: 't' } },
+      app.clock.now(),
+    );
   }
   const row = (id: string) => app.runtime.deps.db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   function worker(sender: Sender, extra: { sendTimeoutInMilliseconds?: number; onDeliveryFailed?: (failure: DeliveryFailure) => void } = {}): OutboxWorker {
-    return new OutboxWorker({ db: app.runtime.deps.db, keys: app.runtime.keys, now: app.clock.now, senders: { email: sender, sms: new DevelopmentOutboxSender() }, ...extra });
+    return new OutboxWorker({
+      db: app.runtime.deps.db,
+      keys: app.runtime.keys,
+      now: app.clock.now,
+      senders: { email: sender, sms: new DevelopmentOutboxSender() },
+      ...extra,
+    });
   }
 
   it('a failing message is retried later; the messages after it go out in the same drain', async () => {
@@ -73,7 +84,11 @@ describe('outbox worker', { timeout: 60_000 }, () => {
     assert.match(failed.last_error ?? '', /451 try later/);
     assert.equal((await row(second)).status, 'sent');
     assert.equal(failures.length, 1);
-    assert.deepEqual(Object.keys(failures[0]!).sort(), ['attempts', 'channel', 'error', 'gaveUp', 'id', 'nextAttemptAt', 'purpose'], 'no content in what is logged');
+    assert.deepEqual(
+      Object.keys(failures[0]!).sort(),
+      ['attempts', 'channel', 'error', 'gaveUp', 'id', 'nextAttemptAt', 'purpose'],
+      'no content in what is logged',
+    );
     assert.equal(failures[0]!.gaveUp, false);
     assert.equal(failures[0]!.nextAttemptAt, app.clock.now() + 1000);
   });
@@ -83,10 +98,27 @@ describe('outbox worker', { timeout: 60_000 }, () => {
     const smsSent: string[] = [];
     for (let i = 0; i < 5; i += 1) await enqueue(`backlog-${i}@acme.test`);
     app.clock.advance(1000);
-    await enqueueMessage(app.runtime.deps.db, app.runtime.keys, { accountId: null, userId: null, channel: 'sms', purpose: 'sms_sign_in_code', payload: { to: '+447700900123', subject: '', text: 'code' } }, app.clock.now());
+    await enqueueMessage(
+      app.runtime.deps.db,
+      app.runtime.keys,
+      { accountId: null, userId: null, channel: 'sms', purpose: 'sms_sign_in_code', payload: { to: '+447700900123', subject: '', text: 'code' } },
+      app.clock.now(),
+    );
     const order: string[] = [];
-    const sms: Sender = { keepsPayload: false, async send(payload) { smsSent.push(payload.to); order.push('sms'); } };
-    const mail: Sender = { keepsPayload: false, async send(payload) { await mailSender.send(payload); order.push('email'); } };
+    const sms: Sender = {
+      keepsPayload: false,
+      async send(payload) {
+        smsSent.push(payload.to);
+        order.push('sms');
+      },
+    };
+    const mail: Sender = {
+      keepsPayload: false,
+      async send(payload) {
+        await mailSender.send(payload);
+        order.push('email');
+      },
+    };
     await new OutboxWorker({ db: app.runtime.deps.db, keys: app.runtime.keys, now: app.clock.now, senders: { email: mail, sms } }).drain();
     assert.deepEqual(smsSent, ['+447700900123']);
     assert.equal(order[0], 'sms', order.join(','));
@@ -148,7 +180,13 @@ describe('outbox worker', { timeout: 60_000 }, () => {
 
   it('on its timer, it delivers new messages by itself', async () => {
     const sender = new RecordingSender();
-    const timed = new OutboxWorker({ db: app.runtime.deps.db, keys: app.runtime.keys, now: app.clock.now, senders: { email: sender, sms: new DevelopmentOutboxSender() }, intervalInMilliseconds: 20 });
+    const timed = new OutboxWorker({
+      db: app.runtime.deps.db,
+      keys: app.runtime.keys,
+      now: app.clock.now,
+      senders: { email: sender, sms: new DevelopmentOutboxSender() },
+      intervalInMilliseconds: 20,
+    });
     app.clock.advance(24 * 60 * 60_000); // everything earlier is due or done
     timed.start();
     try {
@@ -224,7 +262,10 @@ describe('production without SMTP', { timeout: 60_000 }, () => {
     const row = await app.runtime.deps.db.selectFrom('outbox_messages').selectAll().where('id', '=', mail.id).executeTakeFirstOrThrow();
     assert.equal(row.attempts, 1);
     assert.equal(row.last_error, 'email (TESSERA_SMTP_URL) is not configured');
-    assert.ok(app.logs.some((line) => line.includes('outbox message failed for good') && line.includes(mail.id)), 'and logged, without its content');
+    assert.ok(
+      app.logs.some((line) => line.includes('outbox message failed for good') && line.includes(mail.id)),
+      'and logged, without its content',
+    );
     assert.ok(!app.logs.some((line) => line.includes('/password/reset?token=')), 'no link in the log');
   });
 });

@@ -84,7 +84,10 @@ describe('Twilio sender (Messages REST API)', () => {
 
   it('a 4xx is a permanent failure (Twilio error code, never the number); 5xx and 429 are retried', async () => {
     const sender = new TwilioSender({ ...TWILIO, apiBaseUrl: provider.url });
-    provider.answers.push({ status: 400, body: JSON.stringify({ code: 21211, message: "The 'To' number +447400123456 is not a valid phone number.", status: 400 }) });
+    provider.answers.push({
+      status: 400,
+      body: JSON.stringify({ code: 21211, message: "The 'To' number +447400123456 is not a valid phone number.", status: 400 }),
+    });
     await assert.rejects(sender.send(PAYLOAD), (error: Error) => {
       assert.ok(error instanceof PermanentDeliveryError);
       assert.match(error.message, /HTTP 400.*21211/);
@@ -95,13 +98,19 @@ describe('Twilio sender (Messages REST API)', () => {
     await assert.rejects(sender.send(PAYLOAD), PermanentDeliveryError);
     for (const status of [500, 503, 429]) {
       provider.answers.push({ status, body: 'oops' });
-      await assert.rejects(sender.send(PAYLOAD), (error: Error) => !(error instanceof PermanentDeliveryError) && new RegExp(`HTTP ${status}`).test(error.message));
+      await assert.rejects(
+        sender.send(PAYLOAD),
+        (error: Error) => !(error instanceof PermanentDeliveryError) && new RegExp(`HTTP ${status}`).test(error.message),
+      );
     }
   });
 
   it('an unreachable API is retried, and the error holds no URL or credentials', async () => {
     const sender = new TwilioSender({ ...TWILIO, apiBaseUrl: 'http://127.0.0.1:1' });
-    await assert.rejects(sender.send(PAYLOAD), (error: Error) => !(error instanceof PermanentDeliveryError) && /could not be reached/.test(error.message) && !error.message.includes(TWILIO.authToken));
+    await assert.rejects(
+      sender.send(PAYLOAD),
+      (error: Error) => !(error instanceof PermanentDeliveryError) && /could not be reached/.test(error.message) && !error.message.includes(TWILIO.authToken),
+    );
   });
 });
 
@@ -146,9 +155,20 @@ describe('the SMS sender chosen from configuration', () => {
     const base = { TESSERA_DATA_DIR: '/tmp/tessera-unused' };
     assert.ok(chooseSmsSender(loadConfig(base)) instanceof DevelopmentOutboxSender);
     assert.ok(chooseSmsSender(loadConfig({ ...base, TESSERA_SMS_PROVIDER: 'off' })) instanceof DisabledSender);
-    const twilio = loadConfig({ ...base, TESSERA_SMS_PROVIDER: 'twilio', TESSERA_TWILIO_ACCOUNT_SID: 'AC1', TESSERA_TWILIO_AUTH_TOKEN: 't', TESSERA_TWILIO_FROM: '+15005550006' });
+    const twilio = loadConfig({
+      ...base,
+      TESSERA_SMS_PROVIDER: 'twilio',
+      TESSERA_TWILIO_ACCOUNT_SID: 'AC1',
+      TESSERA_TWILIO_AUTH_TOKEN: 't',
+      TESSERA_TWILIO_FROM: '+15005550006',
+    });
     assert.ok(chooseSmsSender(twilio) instanceof TwilioSender);
-    const webhook = loadConfig({ ...base, TESSERA_SMS_PROVIDER: 'webhook', TESSERA_SMS_WEBHOOK_URL: 'https://gateway.example/sms', TESSERA_SMS_WEBHOOK_SECRET: 's' });
+    const webhook = loadConfig({
+      ...base,
+      TESSERA_SMS_PROVIDER: 'webhook',
+      TESSERA_SMS_WEBHOOK_URL: 'https://gateway.example/sms',
+      TESSERA_SMS_WEBHOOK_SECRET: 's',
+    });
     assert.ok(chooseSmsSender(webhook) instanceof WebhookSmsSender);
     assert.throws(() => loadConfig({ ...base, TESSERA_SMS_DAILY_BUDGET: 'lots' }), /TESSERA_SMS_DAILY_BUDGET/);
     assert.equal(loadConfig(base).smsDailyBudget, 10000);
@@ -178,7 +198,10 @@ describe('from sign-in to Twilio and back (TESSERA_SMS_PROVIDER=twilio, local AP
     await provider.stop();
   });
 
-  const lastTextedCode = () => /^(\d{6}) is your Tessera \(Acme Support\) verification code\.\n\n@localhost #\1$/.exec(new URLSearchParams(provider.received.at(-1)!.body).get('Body') ?? '')?.[1];
+  const lastTextedCode = () =>
+    /^(\d{6}) is your Tessera \(Acme Support\) verification code\.\n\n@localhost #\1$/.exec(
+      new URLSearchParams(provider.received.at(-1)!.body).get('Body') ?? '',
+    )?.[1];
 
   it('enrols and signs in with codes delivered through the worker; 5xx is retried; the payload is erased once sent', async () => {
     await addUser(app, { account: 'acme', email: 'tw@acme.test' });

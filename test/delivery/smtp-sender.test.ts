@@ -89,10 +89,16 @@ describe('SMTP sender', { timeout: 30_000 }, () => {
 
 describe('SMTP settings', () => {
   it('TESSERA_SMTP_URL turns SMTP on; the From address defaults to the product name at the base URL host', () => {
-    const config = loadConfig({ TESSERA_SMTP_URL: 'smtps://mailer:s3cret@smtp.example.com:465', TESSERA_BASE_URL: 'https://sign-in.example.com', TESSERA_PRODUCT_NAME: 'Acme "ID"' }, '/tmp');
+    const config = loadConfig(
+      { TESSERA_SMTP_URL: 'smtps://mailer:s3cret@smtp.example.com:465', TESSERA_BASE_URL: 'https://sign-in.example.com', TESSERA_PRODUCT_NAME: 'Acme "ID"' },
+      '/tmp',
+    );
     assert.deepEqual(config.smtp, { url: 'smtps://mailer:s3cret@smtp.example.com:465', from: '"Acme \\"ID\\"" <no-reply@sign-in.example.com>' });
     assert.equal(loadConfig({}, '/tmp').smtp, null);
-    assert.equal(loadConfig({ TESSERA_SMTP_URL: 'smtp://localhost:25', TESSERA_SMTP_FROM: ' Help <help@acme.test> ' }, '/tmp').smtp?.from, 'Help <help@acme.test>');
+    assert.equal(
+      loadConfig({ TESSERA_SMTP_URL: 'smtp://localhost:25', TESSERA_SMTP_FROM: ' Help <help@acme.test> ' }, '/tmp').smtp?.from,
+      'Help <help@acme.test>',
+    );
   });
 
   it('refuses a bad URL with a clear message that never repeats the password', () => {

@@ -32,9 +32,11 @@ describe('runtime dependency licences', () => {
     for (const licence of ['AGPL-3.0-only', 'GPL-2.0', 'GPL-3.0-or-later', 'LGPL-2.1', 'SSPL-1.0', '(MIT OR AGPL-3.0)']) {
       assert.match(licenceProblem(dependency(licence)) ?? '', /is under/, licence);
     }
-    for (const licence of [null, 'UNLICENSED', 'SEE LICENSE IN LICENSE.txt']) assert.match(licenceProblem(dependency(licence)) ?? '', /no licence/, String(licence));
+    for (const licence of [null, 'UNLICENSED', 'SEE LICENSE IN LICENSE.txt'])
+      assert.match(licenceProblem(dependency(licence)) ?? '', /no licence/, String(licence));
     assert.match(licenceProblem(dependency('MIT', 'AGPL-3.0')) ?? '', /says/);
-    for (const licence of ['MIT', 'ISC', 'Apache-2.0', 'BSD-3-Clause', '(MIT OR WTFPL)', 'MIT-0']) assert.equal(licenceProblem(dependency(licence)), null, licence);
+    for (const licence of ['MIT', 'ISC', 'Apache-2.0', 'BSD-3-Clause', '(MIT OR WTFPL)', 'MIT-0'])
+      assert.equal(licenceProblem(dependency(licence)), null, licence);
   });
 
   it('reads a lock file: development packages left out, the licence taken from the lock', () => {
@@ -55,8 +57,17 @@ describe('runtime dependency licences', () => {
       mkdirSync(join(root, 'node_modules', 'a', 'node_modules', 'c'), { recursive: true });
       writeFileSync(join(root, 'node_modules', 'a', 'node_modules', 'c', 'package.json'), JSON.stringify({ name: 'c', version: '0.1.0', license: 'GPL-3.0' }));
       const found = productionDependencies(root);
-      assert.deepEqual(found.map((d) => [d.name, d.version, d.licence]), [['a', '1.2.3', 'MIT'], ['c', '0.1.0', 'GPL-3.0']]);
-      assert.deepEqual(found.map((d) => licenceProblem(d) !== null), [false, true]);
+      assert.deepEqual(
+        found.map((d) => [d.name, d.version, d.licence]),
+        [
+          ['a', '1.2.3', 'MIT'],
+          ['c', '0.1.0', 'GPL-3.0'],
+        ],
+      );
+      assert.deepEqual(
+        found.map((d) => licenceProblem(d) !== null),
+        [false, true],
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -36,7 +36,14 @@ const HASHING_RUNS = Math.max(10, Math.round(RUNS / 6));
 const VERBOSE = process.env.TESSERA_FUZZ_VERBOSE === '1';
 /** Another set of cases for a longer local session (the default set is fixed). */
 const SEED_SALT = process.env.TESSERA_FUZZ_SEED ?? '';
-const HASHING_ROUTES = new Set(['POST /api/v1/sign-in', 'POST /api/v1/setup', 'POST /api/v1/password-reset', 'POST /api/v1/password-reset/complete', 'POST /api/v1/invitations/accept', 'PUT /api/v1/me/password']);
+const HASHING_ROUTES = new Set([
+  'POST /api/v1/sign-in',
+  'POST /api/v1/setup',
+  'POST /api/v1/password-reset',
+  'POST /api/v1/password-reset/complete',
+  'POST /api/v1/invitations/accept',
+  'PUT /api/v1/me/password',
+]);
 
 // ---------------------------------------------------------------------------------
 // Routes, from the OpenAPI document
@@ -126,17 +133,56 @@ const bogusToken = fc.tuple(base64url(22), base64url(43)).map(([id, secret]) => 
 const printableAscii = fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code));
 /** What a header value can hold on the wire: visible ASCII, space, tab and obs-text
  * (bytes 0x80-0xff, which Node reads as Latin-1). */
-const headerChar = fc.oneof({ weight: 8, arbitrary: printableAscii }, fc.constant('\t'), fc.integer({ min: 0x80, max: 0xff }).map((code) => String.fromCharCode(code)));
+const headerChar = fc.oneof(
+  { weight: 8, arbitrary: printableAscii },
+  fc.constant('\t'),
+  fc.integer({ min: 0x80, max: 0xff }).map((code) => String.fromCharCode(code)),
+);
 
 /** Fragments that trick parsers, databases and people. */
 const TRICKS = [
   '\u0000', // NUL
-  '\ud800', '\udbff', '\udc00', '\udfff', // lone surrogates (JSON.stringify writes them as "\ud800")
-  '\u202e', '\u202d', '\u2066', '\u2067', '\u2068', '\u2069', '\u200f', '\u061c', // bidi overrides and isolates
-  '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u180e', '\u00ad', // zero-width and invisible
-  'а', 'е', 'о', 'ｅ', '\u212a', 'İ', 'ß', 'ﬁ', '\u0301', // confusables, fullwidth, Kelvin sign, combining mark
-  '\r\n', '\u001b[31m', '\u0085', '\u2028', '\u0007', // control characters and line separators
-  '😀', '\u{10ffff}', '%00', '../', "' OR 1=1 --", '<script>', '${x}', '{{7*7}}',
+  '\ud800',
+  '\udbff',
+  '\udc00',
+  '\udfff', // lone surrogates (JSON.stringify writes them as "\ud800")
+  '\u202e',
+  '\u202d',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\u200f',
+  '\u061c', // bidi overrides and isolates
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u2060',
+  '\ufeff',
+  '\u180e',
+  '\u00ad', // zero-width and invisible
+  'а',
+  'е',
+  'о',
+  'ｅ',
+  '\u212a',
+  'İ',
+  'ß',
+  'ﬁ',
+  '\u0301', // confusables, fullwidth, Kelvin sign, combining mark
+  '\r\n',
+  '\u001b[31m',
+  '\u0085',
+  '\u2028',
+  '\u0007', // control characters and line separators
+  '😀',
+  '\u{10ffff}',
+  '%00',
+  '../',
+  "' OR 1=1 --",
+  '<script>',
+  '${x}',
+  '{{7*7}}',
 ];
 const CYRILLIC: Record<string, string> = { a: 'а', c: 'с', e: 'е', i: 'і', o: 'о', p: 'р', x: 'х', y: 'у', A: 'А', E: 'Е', O: 'О' };
 
@@ -159,17 +205,37 @@ function plausibleString(name: string): fc.Arbitrary<string> {
   if (/^account$|slug/.test(name)) return fc.oneof(fc.constantFrom('acme', 'ACME', 'acme ', 'other', 'a'), fc.stringMatching(/^[a-z0-9-]{1,30}$/));
   if (/password/.test(name)) return fc.oneof(fc.constantFrom('fuzz wrong password 9 quietly', 'password', 'x'), fc.string({ maxLength: 40 }));
   if (/token/.test(name)) return fc.oneof({ weight: 3, arbitrary: bogusToken }, fc.string({ maxLength: 60 }));
-  if (name === 'code') return fc.oneof(fc.stringMatching(/^\d{6}$/), fc.constantFrom('000000', 'abcd-efgh', 'ABCD EFGH', '1234 56', '12345678'), fc.string({ maxLength: 20 }));
-  if (/phone/.test(name)) return fc.oneof(fc.constantFrom('+15555550123', '+44 7911 123456', '07911 123456', '+999', '+1 (555) 555-0123', '0'), fc.stringMatching(/^\+?[0-9 ()-]{1,20}$/));
+  if (name === 'code')
+    return fc.oneof(fc.stringMatching(/^\d{6}$/), fc.constantFrom('000000', 'abcd-efgh', 'ABCD EFGH', '1234 56', '12345678'), fc.string({ maxLength: 20 }));
+  if (/phone/.test(name))
+    return fc.oneof(
+      fc.constantFrom('+15555550123', '+44 7911 123456', '07911 123456', '+999', '+1 (555) 555-0123', '0'),
+      fc.stringMatching(/^\+?[0-9 ()-]{1,20}$/),
+    );
   if (/countr/.test(name)) return fc.constantFrom('GB', 'US', 'FR', 'ZZ', 'gb', '', ' ', 'XX', 'U');
   if (/since|until/.test(name)) {
     return fc.oneof(
-      fc.constantFrom('2026-11-28', '2026-11-28T12:00:00Z', '2026-11-28T12:00:00+14:00', '0000-00-00', '9999-99-99', '+275760-09-13', '-271821-04-20', '1e400', 'yesterday', '0', '-1'),
+      fc.constantFrom(
+        '2026-11-28',
+        '2026-11-28T12:00:00Z',
+        '2026-11-28T12:00:00+14:00',
+        '0000-00-00',
+        '9999-99-99',
+        '+275760-09-13',
+        '-271821-04-20',
+        '1e400',
+        'yesterday',
+        '0',
+        '-1',
+      ),
       fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
     );
   }
   if (name === 'cursor') {
-    return fc.oneof(fc.tuple(fc.stringMatching(/^\d{1,17}$/), base64url(22)).map(([at, id]) => Buffer.from(`${at}:${id}`).toString('base64url')), fc.string({ maxLength: 40 }));
+    return fc.oneof(
+      fc.tuple(fc.stringMatching(/^\d{1,17}$/), base64url(22)).map(([at, id]) => Buffer.from(`${at}:${id}`).toString('base64url')),
+      fc.string({ maxLength: 40 }),
+    );
   }
   if (name === 'type') return fc.constantFrom('sign_in', 'sign_out', 'user_invited', 'password_changed', 'nope', '');
   if (/name|reason/.test(name)) return fc.string({ unit: 'grapheme', maxLength: 40 });
@@ -194,7 +260,12 @@ function plausible(name: string, schema: Schema): fc.Arbitrary<unknown> {
 function tricky(name: string): fc.Arbitrary<string> {
   const base = plausibleString(name);
   return fc.oneof(
-    { weight: 3, arbitrary: fc.tuple(base, fc.array(fc.tuple(fc.constantFrom(...TRICKS), fc.nat()), { minLength: 1, maxLength: 3 })).map(([text, inserts]) => inserts.reduce((s, [trick, at]) => s.slice(0, at % (s.length + 1)) + trick + s.slice(at % (s.length + 1)), text)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(base, fc.array(fc.tuple(fc.constantFrom(...TRICKS), fc.nat()), { minLength: 1, maxLength: 3 }))
+        .map(([text, inserts]) => inserts.reduce((s, [trick, at]) => s.slice(0, at % (s.length + 1)) + trick + s.slice(at % (s.length + 1)), text)),
+    },
     { weight: 2, arbitrary: fc.tuple(base, fc.nat()).map(([text, offset]) => confuse(text, offset)) },
     { weight: 1, arbitrary: fc.array(fc.constantFrom(...TRICKS), { minLength: 1, maxLength: 6 }).map((parts) => parts.join('')) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }) },
@@ -202,8 +273,9 @@ function tricky(name: string): fc.Arbitrary<string> {
 }
 
 /** Up to ~100 kB of one character (the body limit is 64 kB: some pass, some do not). */
-const huge = fc.tuple(fc.integer({ min: 1_000, max: 100_000 }), fc.constantFrom('a', 'а', '\u200b', '\u0000', '😀', '"', '\\', ' ', '\ud800')).map(([length, char]) => char.repeat(Math.ceil(length / char.length)));
-
+const huge = fc
+  .tuple(fc.integer({ min: 1_000, max: 100_000 }), fc.constantFrom('a', 'а', '\u200b', '\u0000', '😀', '"', '\\', ' ', '\ud800'))
+  .map(([length, char]) => char.repeat(Math.ceil(length / char.length)));
 
 // ---------------------------------------------------------------------------------
 // JSON text: built as text, so it can hold duplicate keys, numbers JSON.parse turns into
@@ -221,17 +293,47 @@ function nest(depth: number, style: 'array' | 'object' | 'mixed', leaf: string):
 }
 
 const deepText = fc
-  .tuple(fc.integer({ min: 1, max: 200 }), fc.constantFrom('array' as const, 'object' as const, 'mixed' as const), fc.constantFrom('1', '"x"', 'null', '{}', '[]', '"\\u0000"', '"\\ud800"'))
+  .tuple(
+    fc.integer({ min: 1, max: 200 }),
+    fc.constantFrom('array' as const, 'object' as const, 'mixed' as const),
+    fc.constantFrom('1', '"x"', 'null', '{}', '[]', '"\\u0000"', '"\\ud800"'),
+  )
   .map(([depth, style, leaf]) => nest(depth, style, leaf));
 
 const wrongTypeText = fc.oneof(
   fc.integer().map(String),
   fc.double().map((n) => JSON.stringify(n)),
-  fc.constantFrom('true', 'false', 'null', '[]', '{}', '[""]', '["a","b"]', '{"$gt":""}', '{"$ne":null}', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"admin":true}}}'),
+  fc.constantFrom(
+    'true',
+    'false',
+    'null',
+    '[]',
+    '{}',
+    '[""]',
+    '["a","b"]',
+    '{"$gt":""}',
+    '{"$ne":null}',
+    '{"__proto__":{"admin":true}}',
+    '{"constructor":{"prototype":{"admin":true}}}',
+  ),
   fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }).map((a) => JSON.stringify(a)),
 );
 
-const rawNumberText = fc.constantFrom('1e999', '-1e999', '-0', '1E400', '1e-400', '123456789012345678901234567890', '9007199254740993', '1.0', '1.5', '-1', '0', '2147483648', '1e2');
+const rawNumberText = fc.constantFrom(
+  '1e999',
+  '-1e999',
+  '-0',
+  '1E400',
+  '1e-400',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '1.0',
+  '1.5',
+  '-1',
+  '0',
+  '2147483648',
+  '1e2',
+);
 
 /** One JSON value, as text, for a field: mostly plausible (so requests get past
  * validation), else wrong types, tricks, huge strings, deep nesting, any JSON. */
@@ -266,7 +368,19 @@ function wildObjectText(route: FuzzRoute): fc.Arbitrary<string> {
   // The same key twice in the text: the second value wins in JSON.parse.
   const duplicates =
     names.length > 0
-      ? fc.oneof({ weight: 3, arbitrary: fc.constant([] as [string, string][]) }, fc.array(fc.tuple(fc.constantFrom(...names), fc.oneof(wrongTypeText, fc.string().map((s) => JSON.stringify(s)))), { minLength: 1, maxLength: 2 }))
+      ? fc.oneof(
+          { weight: 3, arbitrary: fc.constant([] as [string, string][]) },
+          fc.array(
+            fc.tuple(
+              fc.constantFrom(...names),
+              fc.oneof(
+                wrongTypeText,
+                fc.string().map((s) => JSON.stringify(s)),
+              ),
+            ),
+            { minLength: 1, maxLength: 2 },
+          ),
+        )
       : fc.constant([] as [string, string][]);
   return fc.tuple(fields, extras, duplicates, fc.boolean()).map(([values, extra, dups, dupsFirst]) => {
     const named = names.flatMap((name, i) => (values[i] === undefined ? [] : [[name, values[i]] as [string, string]]));
@@ -288,7 +402,9 @@ function plausibleObjectText(route: FuzzRoute): fc.Arbitrary<string> {
     }),
   );
   const mutation = fc.option(
-    fc.nat({ max: properties.length - 1 }).chain((i) => fc.tuple(fc.constant(i), valueText(properties[i]![0], properties[i]![1]), fc.constantFrom('replace' as const, 'duplicate' as const))),
+    fc
+      .nat({ max: properties.length - 1 })
+      .chain((i) => fc.tuple(fc.constant(i), valueText(properties[i]![0], properties[i]![1]), fc.constantFrom('replace' as const, 'duplicate' as const))),
     { freq: 3, nil: undefined },
   );
   return fc.tuple(fields, mutation).map(([values, change]) => {
@@ -314,9 +430,35 @@ interface BodyCase {
 }
 
 const MALFORMED = [
-  '{', '}', '[1,', 'nul', "{'a':1}", '{"a":"\\ud800', '{"a":1,}', '{"a" 1}', '{"a":01}', '{"a":.5}', '{"a":+1}', '{"a":NaN}', '{"a":Infinity}',
-  '{"a":undefined}', '{"a":"\u0000"}', '{"a":"\n"}', '{"a":"\\x41"}', '{"a":"\\u12"}', '{"a":1}}', '{"a":1}\u0000', '/*c*/{}', '{"a":1}//', 'True', "'str'",
-  '0x10', '--1', '{"a":1}{"b":2}', '['.repeat(300), '{"a":'.repeat(300),
+  '{',
+  '}',
+  '[1,',
+  'nul',
+  "{'a':1}",
+  '{"a":"\\ud800',
+  '{"a":1,}',
+  '{"a" 1}',
+  '{"a":01}',
+  '{"a":.5}',
+  '{"a":+1}',
+  '{"a":NaN}',
+  '{"a":Infinity}',
+  '{"a":undefined}',
+  '{"a":"\u0000"}',
+  '{"a":"\n"}',
+  '{"a":"\\x41"}',
+  '{"a":"\\u12"}',
+  '{"a":1}}',
+  '{"a":1}\u0000',
+  '/*c*/{}',
+  '{"a":1}//',
+  'True',
+  "'str'",
+  '0x10',
+  '--1',
+  '{"a":1}{"b":2}',
+  '['.repeat(300),
+  '{"a":'.repeat(300),
 ];
 /** Inserted anywhere in a well-formed body: sometimes still JSON, often not. */
 const INSERTS = [',', '}', '{', '"', '\\', '\u0000', '\n', "'", 'undefined', 'NaN', '/*x*/', '\ud800', '\ufeff', ':', ' '];
@@ -328,7 +470,9 @@ function bodyCase(route: FuzzRoute): fc.Arbitrary<BodyCase> {
     fc.constantFrom(...MALFORMED).map((text) => ({ text, malformed: true })),
     // A proper prefix of an object's text is never JSON (the empty one included).
     fc.tuple(object, fc.nat()).map(([text, n]) => ({ text: text.slice(0, n % text.length), malformed: true })),
-    fc.tuple(object, fc.nat(), fc.constantFrom(...INSERTS)).map(([text, n, insert]) => ({ text: text.slice(0, n % text.length) + insert + text.slice(n % text.length), malformed: false })),
+    fc
+      .tuple(object, fc.nat(), fc.constantFrom(...INSERTS))
+      .map(([text, n, insert]) => ({ text: text.slice(0, n % text.length) + insert + text.slice(n % text.length), malformed: false })),
     fc.tuple(object, fc.constantFrom('garbage', '{}', ',{}', ']')).map(([text, tail]) => ({ text: text + tail, malformed: true })),
     fc.string({ unit: 'binary', maxLength: 40 }).map((text) => ({ text, malformed: false })),
   );
@@ -358,7 +502,21 @@ type AuthCase =
 // Accepted or not, neither is wrong (scheme case, spacing, trailing whitespace).
 const LOOSE_TEMPLATES = ['Bearer {token}', 'bearer {token}', 'BEARER\t{token}', 'Bearer   {token}', 'Bearer {token} ', ' Bearer {token}'];
 // Must never authenticate: the token altered, or under another scheme.
-const FORGED_TEMPLATES = ['{token}', 'Basic {token}', 'Token {token}', 'Bearer {token}x', 'Bearer x{token}', 'Bearer {token} {token}', 'Bearer {token}.{token}', 'Bearer {TOKEN}', 'Bearer {id}', 'Bearer {id}.', 'Bearer {id}.{bogus}', 'Bearer .{secret}', 'Bearer {token},Bearer {token}'];
+const FORGED_TEMPLATES = [
+  '{token}',
+  'Basic {token}',
+  'Token {token}',
+  'Bearer {token}x',
+  'Bearer x{token}',
+  'Bearer {token} {token}',
+  'Bearer {token}.{token}',
+  'Bearer {TOKEN}',
+  'Bearer {id}',
+  'Bearer {id}.',
+  'Bearer {id}.{bogus}',
+  'Bearer .{secret}',
+  'Bearer {token},Bearer {token}',
+];
 
 const authCase: fc.Arbitrary<AuthCase> = fc.oneof(
   fc.constant<AuthCase>({ kind: 'owner' }),
@@ -373,16 +531,43 @@ const authCase: fc.Arbitrary<AuthCase> = fc.oneof(
         fc.constantFrom('Bearer', 'Bearer ', 'Bearer null', 'Bearer undefined', 'Bearer .', 'Bearer ..', 'Basic YTpi', 'Negotiate x', ''),
       )
       .map((header): AuthCase => ({ kind: 'forged', header })),
-    fc.tuple(fc.constantFrom<Who>('owner', 'agent'), fc.constantFrom(...LOOSE_TEMPLATES)).map(([who, template]): AuthCase => ({ kind: 'real', who, template, forged: false })),
-    fc.tuple(fc.constantFrom<Who>('owner', 'agent'), fc.constantFrom(...FORGED_TEMPLATES)).map(([who, template]): AuthCase => ({ kind: 'real', who, template, forged: true })),
+    fc
+      .tuple(fc.constantFrom<Who>('owner', 'agent'), fc.constantFrom(...LOOSE_TEMPLATES))
+      .map(([who, template]): AuthCase => ({ kind: 'real', who, template, forged: false })),
+    fc
+      .tuple(fc.constantFrom<Who>('owner', 'agent'), fc.constantFrom(...FORGED_TEMPLATES))
+      .map(([who, template]): AuthCase => ({ kind: 'real', who, template, forged: true })),
   ),
 );
 
 const CONTENT_TYPES = [
-  'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON', 'application/json; charset=utf-16le', 'application/json; charset=latin1',
-  'application/json ; x=y', 'application/json, text/html', 'application/jsonx', 'application/vnd.api+json', 'application/problem+json', 'text/json', 'text/plain',
-  'text/plain; charset=utf-8', 'text/html', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'multipart/form-data', 'application/xml',
-  'application/octet-stream', '*/*', '', ' ', ';', 'application/', '/json', 'application/json; boundary=', 'application/json; charset="utf-8"',
+  'application/json; charset=utf-8',
+  'application/json;charset=UTF-8',
+  'Application/JSON',
+  'application/json; charset=utf-16le',
+  'application/json; charset=latin1',
+  'application/json ; x=y',
+  'application/json, text/html',
+  'application/jsonx',
+  'application/vnd.api+json',
+  'application/problem+json',
+  'text/json',
+  'text/plain',
+  'text/plain; charset=utf-8',
+  'text/html',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'multipart/form-data',
+  'application/xml',
+  'application/octet-stream',
+  '*/*',
+  '',
+  ' ',
+  ';',
+  'application/',
+  '/json',
+  'application/json; boundary=',
+  'application/json; charset="utf-8"',
 ];
 
 /** Mostly application/json with a body, mostly none without one (as clients send). */
@@ -403,7 +588,22 @@ const headerValue = fc.oneof(
   fc.integer({ min: 100, max: 8000 }).map((n) => 'x'.repeat(n)),
 );
 const extraHeaders = fc.dictionary(
-  fc.constantFrom('user-agent', 'x-forwarded-for', 'x-real-ip', 'forwarded', 'host', 'accept', 'accept-language', 'accept-encoding', 'content-encoding', 'cookie', 'origin', 'referer', 'x-requested-with', 'x-http-method-override'),
+  fc.constantFrom(
+    'user-agent',
+    'x-forwarded-for',
+    'x-real-ip',
+    'forwarded',
+    'host',
+    'accept',
+    'accept-language',
+    'accept-encoding',
+    'content-encoding',
+    'cookie',
+    'origin',
+    'referer',
+    'x-requested-with',
+    'x-http-method-override',
+  ),
   headerValue,
   { maxKeys: 3 },
 );
@@ -414,7 +614,26 @@ function queryString(route: FuzzRoute): fc.Arbitrary<string> {
   const names = route.query.map((q) => q.name);
   const key = fc.oneof(
     { weight: names.length > 0 ? 6 : 0, arbitrary: names.length > 0 ? fc.constantFrom(...names) : fc.constant('x') },
-    { weight: 2, arbitrary: fc.constantFrom('filter', 'cursor', 'format', 'user', 'type', 'since', 'until', 'token', '__proto__', 'constructor', 'a[b]', 'a[]', 'filter[x]', 'x.y', '') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        'filter',
+        'cursor',
+        'format',
+        'user',
+        'type',
+        'since',
+        'until',
+        'token',
+        '__proto__',
+        'constructor',
+        'a[b]',
+        'a[]',
+        'filter[x]',
+        'x.y',
+        '',
+      ),
+    },
     { weight: 1, arbitrary: tricky('x').map(percentEncodeLoosely) },
   );
   const value = (name: string) => {
@@ -429,7 +648,10 @@ function queryString(route: FuzzRoute): fc.Arbitrary<string> {
   };
   // Keys repeat: a small set of names, drawn several times.
   return fc
-    .array(key.chain((k) => value(k).map((v) => [k, v] as const)), { maxLength: 6 })
+    .array(
+      key.chain((k) => value(k).map((v) => [k, v] as const)),
+      { maxLength: 6 },
+    )
     .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join('&')}`));
 }
 
@@ -441,7 +663,12 @@ const paramCase: fc.Arbitrary<ParamCase> = fc.oneof(
   { weight: 3, arbitrary: base64url(22).map((text): ParamCase => ({ text })) },
   { weight: 3, arbitrary: tricky('id').map((text): ParamCase => ({ text: percentEncodeLoosely(text) })) },
   { weight: 1, arbitrary: fc.integer({ min: 60, max: 5000 }).map((n): ParamCase => ({ text: 'a'.repeat(n) })) },
-  { weight: 1, arbitrary: fc.constantFrom('%', '%zz', '%E0%A4%A', '%00', '%ED%A0%80', '..%2F..%2Fadmin', '%2e%2e', '%2F', '', '.', '..', '%20').map((text): ParamCase => ({ text })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('%', '%zz', '%E0%A4%A', '%00', '%ED%A0%80', '..%2F..%2Fadmin', '%2e%2e', '%2F', '', '.', '..', '%20')
+      .map((text): ParamCase => ({ text })),
+  },
 );
 
 interface FuzzCase {
@@ -500,10 +727,24 @@ interface RowCounts {
 
 async function countRows(app: TestApp): Promise<RowCounts> {
   const db = app.runtime.deps.db;
-  const users = await db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-  const accounts = await db.selectFrom('accounts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-  const invitations = await db.selectFrom('action_tokens').select((eb) => eb.fn.countAll().as('n')).where('purpose', '=', 'invitation').executeTakeFirstOrThrow();
-  const invited = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll().as('n')).where('type', '=', 'user_invited').executeTakeFirstOrThrow();
+  const users = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  const accounts = await db
+    .selectFrom('accounts')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  const invitations = await db
+    .selectFrom('action_tokens')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('purpose', '=', 'invitation')
+    .executeTakeFirstOrThrow();
+  const invited = await db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('type', '=', 'user_invited')
+    .executeTakeFirstOrThrow();
   return { users: Number(users.n), accounts: Number(accounts.n), invitation_tokens: Number(invitations.n), user_invited_events: Number(invited.n) };
 }
 
@@ -524,7 +765,14 @@ for (const dialect of dialects()) {
       const deps = app.runtime.deps;
       const account = (await findAccountBySlug(deps.db, 'acme'))!;
       const user = (await new AccountUsers(deps.db, account.id).findByEmail(`${who}@acme.test`))!;
-      const session = await startSession(deps.db, deps, { account, user, kind: 'full', context: { ip: '127.0.0.1', userAgent: 'fuzz' }, passcodeVerifiedAt: null, viaTrustedDevice: false });
+      const session = await startSession(deps.db, deps, {
+        account,
+        user,
+        kind: 'full',
+        context: { ip: '127.0.0.1', userAgent: 'fuzz' },
+        passcodeVerifiedAt: null,
+        viaTrustedDevice: false,
+      });
       stats.reminted += 1;
       return session.token;
     }
@@ -608,9 +856,11 @@ for (const dialect of dialects()) {
         }
         return;
       }
-      if (route.needsToken && isForged(testCase.auth)) throw new Error(`${where} answered ${status} without a valid token (authorization: ${JSON.stringify(bearer?.slice(0, 100))}): ${excerpt}`);
+      if (route.needsToken && isForged(testCase.auth))
+        throw new Error(`${where} answered ${status} without a valid token (authorization: ${JSON.stringify(bearer?.slice(0, 100))}): ${excerpt}`);
       if (route.path.startsWith('/api/v1/admin/') && carries(testCase.auth, 'agent')) throw new Error(`${where} answered ${status} to an agent: ${excerpt}`);
-      if (testCase.payload.body.malformed && testCase.payload.contentType === 'application/json' && route.method !== 'GET') throw new Error(`${where} accepted malformed JSON (${status}): ${excerpt}`);
+      if (testCase.payload.body.malformed && testCase.payload.contentType === 'application/json' && route.method !== 'GET')
+        throw new Error(`${where} accepted malformed JSON (${status}): ${excerpt}`);
       if (route.method === 'POST' && route.path === '/api/v1/admin/users') stats.invited += 1;
     }
 
@@ -637,7 +887,9 @@ for (const dialect of dialects()) {
       if (VERBOSE) {
         for (const [route, answers] of stats.byRoute) console.log(`  ${route}: ${[...answers].map(([answer, n]) => `${answer} ${n}`).join(', ')}`);
       }
-      console.log(`[api-fuzz ${dialect.name}] ${stats.cases} cases over ${routes.length} routes (${stats.asOwner} with the owner's token; ${classes}; ${stats.invited} invitations, ${stats.reminted} sessions re-made) in ${seconds} s`);
+      console.log(
+        `[api-fuzz ${dialect.name}] ${stats.cases} cases over ${routes.length} routes (${stats.asOwner} with the owner's token; ${classes}; ${stats.invited} invitations, ${stats.reminted} sessions re-made) in ${seconds} s`,
+      );
       await app?.close();
     });
 

@@ -50,7 +50,10 @@ describe("the attacker's checklist", () => {
     assert.ok(routes.length > 20, `found ${routes.length} API routes`);
     let authenticatedRoutes = 0;
     for (const route of routes) {
-      const response = await app.api(route.method, fill(route.path), { token: challenge, body: ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method) ? {} : undefined });
+      const response = await app.api(route.method, fill(route.path), {
+        token: challenge,
+        body: ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method) ? {} : undefined,
+      });
       if (/^\/api\/v1\/(me|admin|sign-out)/.test(route.path)) {
         authenticatedRoutes += 1;
         assert.equal(response.statusCode, 401, `${route.method} ${route.path} with a challenge token: ${response.body}`);
@@ -82,7 +85,11 @@ describe("the attacker's checklist", () => {
       assert.match(String(response.headers.location), /^\/sign-in/, `${url} sends to sign-in`);
     }
     // A client claiming to be signed in gains nothing: state is on the server.
-    const claimed = await app.inject({ method: 'GET', url: '/profile/security', headers: { cookie: `${cookieHeader(jar)}; tessera_session=${jar.tessera_challenge}` } });
+    const claimed = await app.inject({
+      method: 'GET',
+      url: '/profile/security',
+      headers: { cookie: `${cookieHeader(jar)}; tessera_session=${jar.tessera_challenge}` },
+    });
     assert.equal(claimed.statusCode, 303);
     app.clock.advance(30_000);
     const form = await app.inject({ method: 'GET', url: '/sign-in/two-factor', headers: { cookie: cookieHeader(jar) } });
@@ -90,7 +97,11 @@ describe("the attacker's checklist", () => {
       method: 'POST',
       url: '/sign-in/two-factor',
       headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ _csrf: /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!, method: 'totp', code: authenticator.code(app.clock.now()) }).toString(),
+      payload: new URLSearchParams({
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!,
+        method: 'totp',
+        code: authenticator.code(app.clock.now()),
+      }).toString(),
     });
     assert.equal(done.statusCode, 303, done.body);
     const session = cookiesFrom(done.headers['set-cookie']).tessera_session;
@@ -138,7 +149,12 @@ describe("the attacker's checklist", () => {
       method: 'POST',
       url: '/sign-in',
       headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!, account: 'acme', email: 'ann@acme.test', password: STRONG_PASSWORD }).toString(),
+      payload: new URLSearchParams({
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!,
+        account: 'acme',
+        email: 'ann@acme.test',
+        password: STRONG_PASSWORD,
+      }).toString(),
     });
     const after = cookiesFrom(posted.headers['set-cookie']);
     assert.equal(after.tessera_session, '', 'the planted session cookie is cleared on the way to the passcode');
@@ -157,7 +173,8 @@ describe("the attacker's checklist", () => {
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, route.path);
       assert.equal(response.headers['x-content-type-options'], 'nosniff', route.path);
       assert.equal(response.headers['referrer-policy'], 'no-referrer', route.path);
-      if (String(response.headers['content-type']).startsWith('text/html')) assert.doesNotMatch(response.body, /<script(?![^>]*\ssrc=)[^>]*>/i, `${route.path} has no inline script`);
+      if (String(response.headers['content-type']).startsWith('text/html'))
+        assert.doesNotMatch(response.body, /<script(?![^>]*\ssrc=)[^>]*>/i, `${route.path} has no inline script`);
     }
   });
 
@@ -166,16 +183,24 @@ describe("the attacker's checklist", () => {
     const wrong: number[] = [];
     // Interleaved, from many addresses, so load and limits fall on both alike.
     for (let i = 0; i < 200; i += 1) {
-      for (const [samples, email] of [[unknown, `nobody${i}@acme.test`], [wrong, 'ann@acme.test']] as const) {
+      for (const [samples, email] of [
+        [unknown, `nobody${i}@acme.test`],
+        [wrong, 'ann@acme.test'],
+      ] as const) {
         const started = process.hrtime.bigint();
-        const response = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email, password: `wrong password ${i}` }, ip: `10.9.${i % 250}.${samples === unknown ? 1 : 2}` });
+        const response = await app.api('POST', '/api/v1/sign-in', {
+          body: { account: 'acme', email, password: `wrong password ${i}` },
+          ip: `10.9.${i % 250}.${samples === unknown ? 1 : 2}`,
+        });
         samples.push(Number(process.hrtime.bigint() - started) / 1e6);
         assert.equal(response.statusCode, 401);
       }
     }
     const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
     const ratio = median(unknown) / median(wrong);
-    console.log(`[timing] unknown email median ${median(unknown).toFixed(2)} ms, wrong password median ${median(wrong).toFixed(2)} ms, ratio ${ratio.toFixed(3)}`);
+    console.log(
+      `[timing] unknown email median ${median(unknown).toFixed(2)} ms, wrong password median ${median(wrong).toFixed(2)} ms, ratio ${ratio.toFixed(3)}`,
+    );
     assert.ok(ratio > 0.9 && ratio < 1.1, `ratio ${ratio}`);
   });
 });

@@ -19,17 +19,22 @@ describe('query plans of the hot paths on SQLite', () => {
     return rows.rows.map((row) => row.detail).join(' | ');
   }
 
-  it('a person\'s known computers, by the wider (user_id, device_id_hash) index', async () => {
-    assert.match(await plan(`select id from known_devices where user_id = 'u' limit 1`), /^SEARCH known_devices USING (COVERING )?INDEX known_devices_user_hash_idx \(user_id=\?\)$/);
+  it("a person's known computers, by the wider (user_id, device_id_hash) index", async () => {
+    assert.match(
+      await plan(`select id from known_devices where user_id = 'u' limit 1`),
+      /^SEARCH known_devices USING (COVERING )?INDEX known_devices_user_hash_idx \(user_id=\?\)$/,
+    );
   });
 
-  it('a person\'s active methods, in order, from the index without a sort', async () => {
+  it("a person's active methods, in order, from the index without a sort", async () => {
     const detail = await plan(`select * from two_factor_methods where user_id = 'u' and status = 'active' order by created_at`);
     assert.match(detail, /^SEARCH two_factor_methods USING INDEX two_factor_methods_user_status_idx \(user_id=\? AND status=\?\)$/);
   });
 
   it('the unused recovery codes, counted from the index alone', async () => {
-    const detail = await plan(`select count(*) from recovery_codes r where r.user_id = 'u' and r.kind = 'user' and r.used_at is null and (r.expires_at is null or r.expires_at > 5)`);
+    const detail = await plan(
+      `select count(*) from recovery_codes r where r.user_id = 'u' and r.kind = 'user' and r.used_at is null and (r.expires_at is null or r.expires_at > 5)`,
+    );
     assert.match(detail, /COVERING INDEX recovery_codes_unused_count_idx/);
   });
 

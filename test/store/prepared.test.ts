@@ -29,7 +29,12 @@ for (const dialect of dialects()) {
     });
 
     const rename = preparedQuery<{ slug: string; name: string; at: number }, { name: string }>((db, slot) =>
-      db.updateTable('accounts').set({ name: slot('name'), updated_at: slot('at') }).where('slug', '=', slot('slug')).where('updated_at', '<', slot('at')).returning('name'),
+      db
+        .updateTable('accounts')
+        .set({ name: slot('name'), updated_at: slot('at') })
+        .where('slug', '=', slot('slug'))
+        .where('updated_at', '<', slot('at'))
+        .returning('name'),
     );
 
     it('binds each run its own values, the fixed ones staying as built', async () => {
@@ -59,7 +64,12 @@ for (const dialect of dialects()) {
     });
 
     it('counts changed rows for statements without returning', async () => {
-      const touch = preparedQuery<{ id: string; at: number }, never>((db, slot) => db.updateTable('accounts').set({ updated_at: slot('at') }).where('id', '=', slot('id')));
+      const touch = preparedQuery<{ id: string; at: number }, never>((db, slot) =>
+        db
+          .updateTable('accounts')
+          .set({ updated_at: slot('at') })
+          .where('id', '=', slot('id')),
+      );
       assert.equal(Number((await touch(store.db, { id: 'a1', at: 60 })).numAffectedRows), 1);
       assert.equal(Number((await touch(store.db, { id: 'nobody', at: 60 })).numAffectedRows), 0);
     });

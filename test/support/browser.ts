@@ -74,7 +74,8 @@ export async function newBrowserContext(
  * TESSERA_UPDATE_SCREENSHOTS=1 (so a test run leaves the tree clean), else to
  * test-artifacts like any other. */
 export async function documentationScreenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
-  if (process.env.TESSERA_UPDATE_SCREENSHOTS === '1') await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', `${name}.png`), fullPage: options.fullPage === true });
+  if (process.env.TESSERA_UPDATE_SCREENSHOTS === '1')
+    await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', `${name}.png`), fullPage: options.fullPage === true });
   else await screenshot(page, name);
 }
 

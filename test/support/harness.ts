@@ -53,7 +53,11 @@ export interface TestApp {
   config: Config;
   logs: string[];
   inject: Runtime['app']['inject'];
-  api(method: string, url: string, options?: { token?: string; body?: unknown; ip?: string; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
+  api(
+    method: string,
+    url: string,
+    options?: { token?: string; body?: unknown; ip?: string; headers?: Record<string, string> },
+  ): Promise<LightMyRequestResponse>;
   outbox(): Promise<OutboxEntry[]>;
   close(): Promise<void>;
 }
@@ -171,7 +175,10 @@ export async function createExtraAccount(app: TestApp, slug: string): Promise<vo
   if (!result.ok) throw new Error(result.failure.code);
 }
 
-export async function addUser(app: TestApp, input: { account: string; email: string; role?: 'admin' | 'agent' | 'end_user'; password?: string }): Promise<void> {
+export async function addUser(
+  app: TestApp,
+  input: { account: string; email: string; role?: 'admin' | 'agent' | 'end_user'; password?: string },
+): Promise<void> {
   const result = await createUser(
     app.runtime.deps,
     { account: input.account, email: input.email, role: input.role ?? 'agent', password: input.password ?? STRONG_PASSWORD },
@@ -181,7 +188,10 @@ export async function addUser(app: TestApp, input: { account: string; email: str
 }
 
 export async function signIn(app: TestApp, input: { account: string; email: string; password?: string; ip?: string }): Promise<LightMyRequestResponse> {
-  return app.api('POST', '/api/v1/sign-in', { body: { account: input.account, email: input.email, password: input.password ?? STRONG_PASSWORD }, ip: input.ip });
+  return app.api('POST', '/api/v1/sign-in', {
+    body: { account: input.account, email: input.email, password: input.password ?? STRONG_PASSWORD },
+    ip: input.ip,
+  });
 }
 
 export async function signInToken(app: TestApp, input: { account: string; email: string; password?: string }): Promise<string> {

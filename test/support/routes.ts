@@ -18,9 +18,13 @@ export function listRoutes(app: FastifyInstance): RouteEntry[] {
     const segment = match[2]!;
     stack.length = depth;
     const parent = depth === 0 ? '' : stack[depth - 1]!;
-    const path = depth === 0 ? segment : parent.endsWith('/') || segment.startsWith('/') || segment.startsWith('.') ? `${parent}${segment}` : `${parent}/${segment}`;
+    const path =
+      depth === 0 ? segment : parent.endsWith('/') || segment.startsWith('/') || segment.startsWith('.') ? `${parent}${segment}` : `${parent}/${segment}`;
     stack[depth] = path;
-    for (const method of (match[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) {
+    for (const method of (match[3] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean)) {
       if (method !== 'HEAD') routes.push({ method, path });
     }
   }

@@ -112,7 +112,10 @@ export class TestSmtpServer {
     await Promise.race([
       new Promise<void>((resolve) => this.waiters.push({ count, resolve })),
       new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`expected ${count} mails within ${timeoutInMilliseconds} ms, got ${this.mails.length}`)), timeoutInMilliseconds);
+        timer = setTimeout(
+          () => reject(new Error(`expected ${count} mails within ${timeoutInMilliseconds} ms, got ${this.mails.length}`)),
+          timeoutInMilliseconds,
+        );
       }),
     ]).finally(() => clearTimeout(timer));
   }

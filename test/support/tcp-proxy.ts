@@ -6,7 +6,11 @@ export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
 
-  private constructor(readonly port: number, private readonly targetHost: string, private readonly targetPort: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     const probe = createServer();

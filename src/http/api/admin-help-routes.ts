@@ -46,7 +46,8 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['admin'],
         summary: 'Issue a one-time recovery code for a locked-out person (shown once, expires in 1 hour)',
-        description: 'Signing in with it gives a setup-only session: the person must enrol again, and their old factors are removed. Not for yourself, nor the owner unless you are the owner.',
+        description:
+          'Signing in with it gives a setup-only session: the person must enrol again, and their old factors are removed. Not for yourself, nor the owner unless you are the owner.',
         security: bearerSecurity,
         params: UserId,
         body: HelpBody,
@@ -85,7 +86,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       preHandler: requireAdmin,
       schema: {
         tags: ['admin'],
-        summary: 'Lift the pause that too many wrong passwords or passcodes put on someone\'s sign-in',
+        summary: "Lift the pause that too many wrong passwords or passcodes put on someone's sign-in",
         description: 'The person is emailed. Not for yourself, nor the owner unless you are the owner.',
         security: bearerSecurity,
         params: UserId,

@@ -53,11 +53,22 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
     async (request, reply) => {
       const signedIn = signedInOf(request);
       if (request.query.format === 'csv') {
-        const everyone = await new AccountUsers(deps.db, signedIn.account.id).listPage(100_000, null, { staffWithoutTwoFactor: request.query.filter === 'staff_without_2fa' });
+        const everyone = await new AccountUsers(deps.db, signedIn.account.id).listPage(100_000, null, {
+          staffWithoutTwoFactor: request.query.filter === 'staff_without_2fa',
+        });
         const rows = await Promise.all(
-          everyone.map(async (user) => ({ email: user.email, name: user.name, role: user.role, suspended: user.suspended_at !== null, ...(await twoFactorSummary(deps.db, user, deps.now())) })),
+          everyone.map(async (user) => ({
+            email: user.email,
+            name: user.name,
+            role: user.role,
+            suspended: user.suspended_at !== null,
+            ...(await twoFactorSummary(deps.db, user, deps.now())),
+          })),
         );
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${signedIn.account.slug}-people.csv"`).send(peopleCsv(rows));
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${signedIn.account.slug}-people.csv"`)
+          .send(peopleCsv(rows));
       }
       const before = decodeCursor(request.query.cursor);
       if (before === 'invalid') return sendApiFailure(reply, { code: 'invalid_request', field: 'cursor', message: 'The cursor is not valid.' });
@@ -110,7 +121,13 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
         description: 'Each gives or takes power: it needs your confirmation (`method`, `code`) and a `reason` for the audit log, and the person is emailed.',
         security: bearerSecurity,
         params: UserId,
-        body: Type.Object({ role: Type.Optional(Role), suspended: Type.Optional(Type.Boolean()), reason: Type.Optional(Reason), method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code) }),
+        body: Type.Object({
+          role: Type.Optional(Role),
+          suspended: Type.Optional(Type.Boolean()),
+          reason: Type.Optional(Reason),
+          method: Type.Optional(ConfirmationMethod),
+          code: Type.Optional(Code),
+        }),
       },
     },
     async (request, reply) => {

@@ -26,38 +26,58 @@ export function registerDeviceRoutes(scope: FastifyInstance, deps: ServiceDeps):
     })),
   }));
 
-  api.delete('/api/v1/me/sessions', { schema: { tags: ['me'], summary: 'Sign out everywhere else (every session but this one)', security: bearerSecurity } }, async (request, reply) => {
-    const result = await revokeSessions(deps, signedInOf(request), undefined, requestContext(request));
-    if (!result.ok) return sendApiFailure(reply, result.failure);
-    return reply.code(204).send();
-  });
+  api.delete(
+    '/api/v1/me/sessions',
+    { schema: { tags: ['me'], summary: 'Sign out everywhere else (every session but this one)', security: bearerSecurity } },
+    async (request, reply) => {
+      const result = await revokeSessions(deps, signedInOf(request), undefined, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return reply.code(204).send();
+    },
+  );
 
-  api.delete('/api/v1/me/sessions/:id', { schema: { tags: ['me'], summary: 'End one session', security: bearerSecurity, params: Id } }, async (request, reply) => {
-    const result = await revokeSessions(deps, signedInOf(request), request.params.id, requestContext(request));
-    if (!result.ok) return sendApiFailure(reply, result.failure);
-    return reply.code(204).send();
-  });
+  api.delete(
+    '/api/v1/me/sessions/:id',
+    { schema: { tags: ['me'], summary: 'End one session', security: bearerSecurity, params: Id } },
+    async (request, reply) => {
+      const result = await revokeSessions(deps, signedInOf(request), request.params.id, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return reply.code(204).send();
+    },
+  );
 
-  api.get('/api/v1/me/trusted-devices', { schema: { tags: ['me'], summary: 'Your trusted computers, newest first', security: bearerSecurity } }, async (request) => ({
-    trusted_devices: (await listTrusted(deps, signedInOf(request))).map((d) => ({
-      id: d.id,
-      browser: d.browser,
-      created_at: iso(d.createdAt),
-      last_used_at: iso(d.lastUsedAt),
-      expires_at: iso(d.expiresAt),
-      current: d.current,
-    })),
-  }));
+  api.get(
+    '/api/v1/me/trusted-devices',
+    { schema: { tags: ['me'], summary: 'Your trusted computers, newest first', security: bearerSecurity } },
+    async (request) => ({
+      trusted_devices: (await listTrusted(deps, signedInOf(request))).map((d) => ({
+        id: d.id,
+        browser: d.browser,
+        created_at: iso(d.createdAt),
+        last_used_at: iso(d.lastUsedAt),
+        expires_at: iso(d.expiresAt),
+        current: d.current,
+      })),
+    }),
+  );
 
-  api.delete('/api/v1/me/trusted-devices', { schema: { tags: ['me'], summary: 'Forget all trusted computers', security: bearerSecurity } }, async (request, reply) => {
-    const result = await forgetTrustedDevices(deps, signedInOf(request), undefined, requestContext(request));
-    if (!result.ok) return sendApiFailure(reply, result.failure);
-    return reply.code(204).send();
-  });
+  api.delete(
+    '/api/v1/me/trusted-devices',
+    { schema: { tags: ['me'], summary: 'Forget all trusted computers', security: bearerSecurity } },
+    async (request, reply) => {
+      const result = await forgetTrustedDevices(deps, signedInOf(request), undefined, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return reply.code(204).send();
+    },
+  );
 
-  api.delete('/api/v1/me/trusted-devices/:id', { schema: { tags: ['me'], summary: 'Forget one trusted computer', security: bearerSecurity, params: Id } }, async (request, reply) => {
-    const result = await forgetTrustedDevices(deps, signedInOf(request), request.params.id, requestContext(request));
-    if (!result.ok) return sendApiFailure(reply, result.failure);
-    return reply.code(204).send();
-  });
+  api.delete(
+    '/api/v1/me/trusted-devices/:id',
+    { schema: { tags: ['me'], summary: 'Forget one trusted computer', security: bearerSecurity, params: Id } },
+    async (request, reply) => {
+      const result = await forgetTrustedDevices(deps, signedInOf(request), request.params.id, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return reply.code(204).send();
+    },
+  );
 }

@@ -40,7 +40,7 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
         tags: ['admin'],
         summary: 'Change the security policy (fields left out keep their value; needs a confirmation)',
         description:
-          'Turning `require_two_factor` off and on again never changes anyone\'s two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90. Text messages: `country` (ISO code national numbers are read in), `sms_daily_budget` (null: the default 1000), `sms_allowed_countries` (ISO codes, null: every country). `require_security_keys_for_admins`: admins must sign in with a security key or passkey (those without one add one at their next sign-in); you need a key yourself to turn it on.',
+          "Turning `require_two_factor` off and on again never changes anyone's two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90. Text messages: `country` (ISO code national numbers are read in), `sms_daily_budget` (null: the default 1000), `sms_allowed_countries` (ISO codes, null: every country). `require_security_keys_for_admins`: admins must sign in with a security key or passkey (those without one add one at their next sign-in); you need a key yourself to turn it on.",
         security: bearerSecurity,
         body: Type.Object({
           require_two_factor: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('staff')])),

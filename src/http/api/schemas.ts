@@ -21,7 +21,13 @@ export const Role = Type.Union([Type.Literal('admin'), Type.Literal('agent'), Ty
 
 export const bearerSecurity = [{ bearer: [] as string[] }];
 
-export const ConfirmationMethod = Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('webauthn'), Type.Literal('recovery_code'), Type.Literal('password')]);
+export const ConfirmationMethod = Type.Union([
+  Type.Literal('totp'),
+  Type.Literal('sms'),
+  Type.Literal('webauthn'),
+  Type.Literal('recovery_code'),
+  Type.Literal('password'),
+]);
 /** A passcode or recovery code; with method "webauthn", the browser's signed assertion
  * (PublicKeyCredential.toJSON()) as a JSON string. */
 export const Code = Type.String({ minLength: 1, maxLength: 16384 });

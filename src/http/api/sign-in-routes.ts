@@ -19,7 +19,8 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
       schema: {
         tags: ['sign-in'],
         summary: 'Sign in with account, email and password',
-        description: 'Answers `signed_in` with a session token, `two_factor_required` with a challenge token, or `two_factor_setup_required` with a setup-only session token.',
+        description:
+          'Answers `signed_in` with a session token, `two_factor_required` with a challenge token, or `two_factor_setup_required` with a setup-only session token.',
         body: Type.Object({ account: AccountSlug, email: Email, password: Password, trusted_device_token: Type.Optional(Token) }),
       },
     },
@@ -59,7 +60,12 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
       },
     },
     async (request, reply) => {
-      const result = await setPasswordFromLink(deps, 'password_reset', { token: request.body.token, newPassword: request.body.new_password }, requestContext(request));
+      const result = await setPasswordFromLink(
+        deps,
+        'password_reset',
+        { token: request.body.token, newPassword: request.body.new_password },
+        requestContext(request),
+      );
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return signInOutcomeBody(result.value);
     },

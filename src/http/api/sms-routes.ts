@@ -54,7 +54,8 @@ export function registerSignInSmsRoutes(app: FastifyInstance, deps: ServiceDeps)
       schema: {
         tags: ['sign-in'],
         summary: 'Whether the texted passcode of this sign-in has gone out',
-        description: '`delivery`: `none` (nothing texted yet), `queued`, `sent`, `retrying` (the provider failed so far; we keep trying) or `failed` (we could not send a text: use the app or a recovery code).',
+        description:
+          '`delivery`: `none` (nothing texted yet), `queued`, `sent`, `retrying` (the provider failed so far; we keep trying) or `failed` (we could not send a text: use the app or a recovery code).',
         body: Type.Object({ challenge_token: Token }),
       },
     },
@@ -82,7 +83,13 @@ export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
       return {
         enrolled: enrolled ? { phone: enrolled.phoneMasked } : null,
         pending: pending
-          ? { phone: pending.phoneMasked, resend_after_seconds: pending.resendAfterSeconds, delivery: pending.delivery, expires_at: iso(pending.expiresAt), replaces_number: pending.replacesNumber }
+          ? {
+              phone: pending.phoneMasked,
+              resend_after_seconds: pending.resendAfterSeconds,
+              delivery: pending.delivery,
+              expires_at: iso(pending.expiresAt),
+              replaces_number: pending.replacesNumber,
+            }
           : null,
       };
     },
@@ -118,7 +125,11 @@ export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     '/api/v1/me/two-factor/sms/resend',
     {
       config: { allowSetupSession: true },
-      schema: { tags: ['two-factor'], summary: 'Text a new code to the number being verified (after 30 seconds; the previous code stops working)', security: bearerSecurity },
+      schema: {
+        tags: ['two-factor'],
+        summary: 'Text a new code to the number being verified (after 30 seconds; the previous code stops working)',
+        security: bearerSecurity,
+      },
     },
     async (request, reply) => {
       const result = await resendSmsEnrolmentCode(deps, signedInOf(request), requestContext(request));
@@ -134,7 +145,8 @@ export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
       schema: {
         tags: ['two-factor'],
         summary: 'Finish turning on text messages with the texted code',
-        description: 'Answers `recovery_codes` (shown once) when this is the first factor, and a new full `session_token` when it completes a setup-only session. A new number replaces the old one.',
+        description:
+          'Answers `recovery_codes` (shown once) when this is the first factor, and a new full `session_token` when it completes a setup-only session. A new number replaces the old one.',
         security: bearerSecurity,
         body: Type.Object({ code: Code }),
       },

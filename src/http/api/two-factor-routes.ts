@@ -76,8 +76,9 @@ export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDep
       config: { allowSetupSession: true },
       schema: {
         tags: ['two-factor'],
-        summary: "Finish enrolling an authenticator app with a code from it",
-        description: 'Answers `recovery_codes` (shown once) when this is the first factor, and a new full `session_token` when it completes a setup-only session.',
+        summary: 'Finish enrolling an authenticator app with a code from it',
+        description:
+          'Answers `recovery_codes` (shown once) when this is the first factor, and a new full `session_token` when it completes a setup-only session.',
         security: bearerSecurity,
         body: Type.Object({ code: Code }),
       },

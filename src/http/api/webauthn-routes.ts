@@ -114,13 +114,19 @@ export function registerSecurityKeyRoutes(scope: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['two-factor'],
         summary: 'Finish adding a security key with what navigator.credentials.create() returned',
-        description: 'Answers `recovery_codes` (shown once) when this is the first factor, a new full `session_token` when it completes a setup-only session, and the `key`.',
+        description:
+          'Answers `recovery_codes` (shown once) when this is the first factor, a new full `session_token` when it completes a setup-only session, and the `key`.',
         security: bearerSecurity,
         body: Type.Object({ name: Type.Optional(KeyName), credential: WebauthnCredential }),
       },
     },
     async (request, reply) => {
-      const result = await finishKeyRegistration(deps, signedInOf(request), { name: request.body.name, credential: request.body.credential }, requestContext(request));
+      const result = await finishKeyRegistration(
+        deps,
+        signedInOf(request),
+        { name: request.body.name, credential: request.body.credential },
+        requestContext(request),
+      );
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return { ...enrolmentDoneBody(result.value), key: keyBody(result.value.key) };
     },
@@ -132,7 +138,8 @@ export function registerSecurityKeyRoutes(scope: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['two-factor'],
         summary: 'Options to confirm a sensitive action with a security key',
-        description: 'Sign them with navigator.credentials.get() and send the result as a confirmation: `method: "webauthn"` and `code` = the credential as a JSON string. Good for 5 minutes and one use.',
+        description:
+          'Sign them with navigator.credentials.get() and send the result as a confirmation: `method: "webauthn"` and `code` = the credential as a JSON string. Good for 5 minutes and one use.',
         security: bearerSecurity,
       },
     },
@@ -161,7 +168,8 @@ export function registerSecurityKeyRoutes(scope: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['two-factor'],
         summary: 'Remove a security key (needs a confirmation)',
-        description: 'Trusted computers are forgotten. Your only two-factor method cannot be removed this way (409 `last_two_factor_method`): turn two-factor authentication off instead.',
+        description:
+          'Trusted computers are forgotten. Your only two-factor method cannot be removed this way (409 `last_two_factor_method`): turn two-factor authentication off instead.',
         security: bearerSecurity,
         params: KeyParams,
         body: Type.Object(ConfirmationFields),

@@ -13,14 +13,18 @@
     });
   });
   document.querySelectorAll('[data-print]').forEach(function (button) {
-    button.addEventListener('click', function () { window.print(); });
+    button.addEventListener('click', function () {
+      window.print();
+    });
   });
 
   // "I have saved these" gates the Continue button.
   document.querySelectorAll('[data-enables]').forEach(function (checkbox) {
     var target = document.getElementById(checkbox.getAttribute('data-enables'));
     if (!target) return;
-    var sync = function () { target.disabled = !checkbox.checked; };
+    var sync = function () {
+      target.disabled = !checkbox.checked;
+    };
     checkbox.addEventListener('change', sync);
     sync();
   });
@@ -30,7 +34,11 @@
     var seconds = parseInt(button.getAttribute('data-cooldown'), 10) || 0;
     var label = button.getAttribute('data-label') || button.textContent;
     var tick = function () {
-      if (seconds <= 0) { button.disabled = false; button.textContent = label; return; }
+      if (seconds <= 0) {
+        button.disabled = false;
+        button.textContent = label;
+        return;
+      }
       button.disabled = true;
       button.textContent = label + ' (' + seconds + ' s)';
       seconds -= 1;
@@ -45,12 +53,17 @@
     var input = form.querySelector('input[name="code"]');
     if (!input || !('OTPCredential' in window) || !navigator.credentials) return;
     var controller = new AbortController();
-    form.addEventListener('submit', function () { controller.abort(); });
-    navigator.credentials.get({ otp: { transport: ['sms'] }, signal: controller.signal }).then(function (otp) {
-      if (!otp || !otp.code || input.value) return;
-      input.value = otp.code;
-      form.submit();
-    }).catch(function () {});
+    form.addEventListener('submit', function () {
+      controller.abort();
+    });
+    navigator.credentials
+      .get({ otp: { transport: ['sms'] }, signal: controller.signal })
+      .then(function (otp) {
+        if (!otp || !otp.code || input.value) return;
+        input.value = otp.code;
+        form.submit();
+      })
+      .catch(function () {});
   });
 
   // Security keys and passkeys, through @simplewebauthn/browser (webauthn.js). The
@@ -109,13 +122,15 @@
         : fetchKeyOptions(form.getAttribute('data-webauthn-sign-in'), form).then(function (optionsJSON) {
             return webauthn.startAuthentication({ optionsJSON: optionsJSON });
           });
-      ceremony.then(function (credential) {
-        form.querySelector('input[name="' + (registering ? 'credential' : 'code') + '"]').value = JSON.stringify(credential);
-        form.submit();
-      }).catch(function (error) {
-        if (button) button.disabled = false;
-        showKeyError(box, error);
-      });
+      ceremony
+        .then(function (credential) {
+          form.querySelector('input[name="' + (registering ? 'credential' : 'code') + '"]').value = JSON.stringify(credential);
+          form.submit();
+        })
+        .catch(function (error) {
+          if (button) button.disabled = false;
+          showKeyError(box, error);
+        });
     });
   });
 
@@ -135,18 +150,21 @@
       var question = form.getAttribute('data-confirm');
       if (question && !window.confirm(question)) return;
       button.disabled = true;
-      fetchKeyOptions('/profile/two-factor/webauthn/confirmation-options', form).then(function (optionsJSON) {
-        return webauthn.startAuthentication({ optionsJSON: optionsJSON });
-      }).then(function (credential) {
-        var radio = form.querySelector('input[name="method"][value="webauthn"]');
-        if (radio) radio.checked = true;
-        var code = form.querySelector('input[name="code"]');
-        code.value = JSON.stringify(credential);
-        form.submit();
-      }).catch(function (error) {
-        button.disabled = false;
-        showKeyError(box, error);
-      });
+      fetchKeyOptions('/profile/two-factor/webauthn/confirmation-options', form)
+        .then(function (optionsJSON) {
+          return webauthn.startAuthentication({ optionsJSON: optionsJSON });
+        })
+        .then(function (credential) {
+          var radio = form.querySelector('input[name="method"][value="webauthn"]');
+          if (radio) radio.checked = true;
+          var code = form.querySelector('input[name="code"]');
+          code.value = JSON.stringify(credential);
+          form.submit();
+        })
+        .catch(function (error) {
+          button.disabled = false;
+          showKeyError(box, error);
+        });
     });
   });
 

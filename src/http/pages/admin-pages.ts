@@ -39,7 +39,12 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     request: FastifyRequest,
     reply: FastifyReply,
     signedIn: SignedIn,
-    options: { failure?: Failure | null; notice?: { kind: 'success' | 'error' | 'info'; text: string } | null; values?: Record<string, string>; status?: number } = {},
+    options: {
+      failure?: Failure | null;
+      notice?: { kind: 'success' | 'error' | 'info'; text: string } | null;
+      values?: Record<string, string>;
+      status?: number;
+    } = {},
   ) => {
     const csrf = kit.csrfToken(request, reply);
     const filter = (request.query as Record<string, unknown>).filter === 'staff_without_2fa';
@@ -52,27 +57,52 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
         const status = user.suspended_at !== null ? 'Suspended' : user.password_hash === null ? 'Invited' : 'Active';
         const canAct = !self && !owner;
         return html`<tr>
-  <th scope="row"><a href="/admin/users/${user.id}">${user.name}</a><br><span class="muted">${user.email}</span>${owner ? html` <span class="badge">Owner</span>` : ''}</th>
-  <td data-label="Role">${canAct
-          ? html`<form method="get" action="/admin/users/${user.id}/role" class="inline">
-      <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
-      <select id="role-${user.id}" name="role">${(['admin', 'agent', 'end_user'] as const).map(
-        (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
-      )}</select>
-      <button type="submit" class="small">Save</button></form>`
-          : ROLE_LABELS[user.role]}</td>
-  <td data-label="Status">${status}</td>
-  <td data-label="Two-factor">${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}` : html`<span class="badge badge-off">Off</span>`}</td>
-  <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
-  <td data-label="Last passcode">${when(summary.lastUsedAt)}</td>
-  <td>${canAct
-          ? html`<form method="get" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">
-      <button type="submit" class="small${user.suspended_at !== null ? '' : ' danger'}">${user.suspended_at !== null ? 'Reactivate' : 'Suspend'}</button></form>
-      ${user.password_hash === null
-        ? html`<form method="post" action="/admin/users/${user.id}/resend-invitation" class="inline">${csrfField(csrf)}<button type="submit" class="small">Resend invitation</button></form>`
-        : ''}`
-          : self ? html`<span class="muted">You</span>` : ''}</td>
-</tr>`;
+          <th scope="row">
+            <a href="/admin/users/${user.id}">${user.name}</a><br /><span class="muted">${user.email}</span
+            >${owner ? html` <span class="badge">Owner</span>` : ''}
+          </th>
+          <td data-label="Role">
+            ${
+              canAct
+                ? html`<form method="get" action="/admin/users/${user.id}/role" class="inline">
+                    <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
+                    <select id="role-${user.id}" name="role">
+                      ${(['admin', 'agent', 'end_user'] as const).map(
+                        (role) => html`<option value="${role}" ${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                      )}
+                    </select>
+                    <button type="submit" class="small">Save</button>
+                  </form>`
+                : ROLE_LABELS[user.role]
+            }
+          </td>
+          <td data-label="Status">${status}</td>
+          <td data-label="Two-factor">
+            ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}` : html`<span class="badge badge-off">Off</span>`}
+          </td>
+          <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
+          <td data-label="Last passcode">${when(summary.lastUsedAt)}</td>
+          <td>
+            ${
+              canAct
+                ? html`<form method="get" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">
+                      <button type="submit" class="small${user.suspended_at !== null ? '' : ' danger'}">
+                        ${user.suspended_at !== null ? 'Reactivate' : 'Suspend'}
+                      </button>
+                    </form>
+                    ${
+                      user.password_hash === null
+                        ? html`<form method="post" action="/admin/users/${user.id}/resend-invitation" class="inline">
+                            ${csrfField(csrf)}<button type="submit" class="small">Resend invitation</button>
+                          </form>`
+                        : ''
+                    }`
+                : self
+                  ? html`<span class="muted">You</span>`
+                  : ''
+            }
+          </td>
+        </tr>`;
       }),
     );
     const values = options.values ?? {};
@@ -84,30 +114,50 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
         title: 'People',
         current: 'admin-users',
         notice: options.notice ?? (failure && failure.field !== 'email' && failure.field !== 'name' ? { kind: 'error', text: messageFor(failure) } : null),
-        body: html`
-<h1>People in ${signedIn.account.name}</h1>
-<section class="card" aria-labelledby="invite-heading">
-  <h2 id="invite-heading">Invite someone</h2>
-  <p>They get an email with a link to choose their password, valid for 72 hours.</p>
-  <form method="post" action="/admin/users/invite" class="row" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', maxlength: 320, error: failure?.field === 'email' ? messageFor(failure) : null })}
-    ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false, maxlength: 100, error: failure?.field === 'name' ? messageFor(failure) : null })}
-    <div class="field"><label for="field-role">Role</label>
-      <select id="field-role" name="role">${(['agent', 'admin', 'end_user'] as const).map(
-        (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
-      )}</select></div>
-    <button type="submit" class="primary">Send invitation</button>
-  </form>
-</section>
-<section class="card" aria-labelledby="people-heading">
-  <h2 id="people-heading">Everyone</h2>
-  <p class="filters">${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`} · <a href="/admin/users.csv${filter ? '?filter=staff_without_2fa' : ''}">Export CSV</a></p>
-  <div class="table-wrap"><table>
-    <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Two-factor</th><th scope="col">Recovery codes left</th><th scope="col">Last passcode</th><th scope="col">Actions</th></tr></thead>
-    <tbody>${rows}</tbody>
-  </table></div>
-</section>`,
+        body: html` <h1>People in ${signedIn.account.name}</h1>
+          <section class="card" aria-labelledby="invite-heading">
+            <h2 id="invite-heading">Invite someone</h2>
+            <p>They get an email with a link to choose their password, valid for 72 hours.</p>
+            <form method="post" action="/admin/users/invite" class="row" novalidate>
+              ${csrfField(csrf)}
+              ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', maxlength: 320, error: failure?.field === 'email' ? messageFor(failure) : null })}
+              ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false, maxlength: 100, error: failure?.field === 'name' ? messageFor(failure) : null })}
+              <div class="field">
+                <label for="field-role">Role</label>
+                <select id="field-role" name="role">
+                  ${(['agent', 'admin', 'end_user'] as const).map(
+                    (role) => html`<option value="${role}" ${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                  )}
+                </select>
+              </div>
+              <button type="submit" class="primary">Send invitation</button>
+            </form>
+          </section>
+          <section class="card" aria-labelledby="people-heading">
+            <h2 id="people-heading">Everyone</h2>
+            <p class="filters">
+              ${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`}
+              · <a href="/admin/users.csv${filter ? '?filter=staff_without_2fa' : ''}">Export CSV</a>
+            </p>
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Person</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Two-factor</th>
+                    <th scope="col">Recovery codes left</th>
+                    <th scope="col">Last passcode</th>
+                    <th scope="col">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows}
+                </tbody>
+              </table>
+            </div>
+          </section>`,
       },
       options.status ?? 200,
     );
@@ -155,7 +205,8 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     const values = { email: formString(request.body, 'email'), name: formString(request.body, 'name'), role: formString(request.body, 'role') };
     const review: AdminActionReview = {
       heading: `Invite ${values.email} as an admin`,
-      explanation: 'Admins can invite and suspend people, change roles, help anyone locked out and change the account\'s security settings. They will be emailed a link to choose their password.',
+      explanation:
+        "Admins can invite and suspend people, change roles, help anyone locked out and change the account's security settings. They will be emailed a link to choose their password.",
       action: '/admin/users/invite',
       hidden: values,
       submitLabel: 'Send invitation',
@@ -163,8 +214,14 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     };
     // An admin's invitation gives power: it is reviewed and confirmed first.
     if (values.role === 'admin' && !carriesConfirmation(request.body)) return reviewAdminAction(kit, request, reply, signedIn, review);
-    const result = await inviteUser(kit.deps, signedIn, { ...values, reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) }, requestContext(request));
-    if (!result.ok && values.role === 'admin' && result.failure.field !== 'email' && result.failure.field !== 'name') return reviewAdminAction(kit, request, reply, signedIn, review, result.failure);
+    const result = await inviteUser(
+      kit.deps,
+      signedIn,
+      { ...values, reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) },
+      requestContext(request),
+    );
+    if (!result.ok && values.role === 'admin' && result.failure.field !== 'email' && result.failure.field !== 'name')
+      return reviewAdminAction(kit, request, reply, signedIn, review, result.failure);
     if (!result.ok) return usersPage(request, reply, signedIn, { failure: result.failure, values, status: 400 });
     return reply.redirect('/admin/users?done=invited', 303);
   });
@@ -191,7 +248,8 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
       const userId = (request.params as { id: string }).id;
       const user = await new AccountUsers(kit.deps.db, signedIn.account.id).findById(userId);
       const described = user ? describe(user, request) : null;
-      if (!user || !described) return usersPage(request, reply, signedIn, { failure: failure ?? { code: user ? 'invalid_request' : 'user_not_found' }, status: user ? 400 : 404 });
+      if (!user || !described)
+        return usersPage(request, reply, signedIn, { failure: failure ?? { code: user ? 'invalid_request' : 'user_not_found' }, status: user ? 400 : 404 });
       const query = new URLSearchParams(described.hidden).toString();
       const action = `/admin/users/${encodeURIComponent(user.id)}/${path}`;
       return reviewAdminAction(kit, request, reply, signedIn, { ...described, action, back: query ? `${action}?${query}` : action }, failure);
@@ -206,7 +264,10 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
       if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
       const change = { reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) };
       const result = await act(signedIn, (request.params as { id: string }).id, change, request);
-      if (!result.ok) return result.failure.code === 'user_not_found' ? usersPage(request, reply, signedIn, { failure: result.failure, status: 404 }) : review(request, reply, signedIn, result.failure);
+      if (!result.ok)
+        return result.failure.code === 'user_not_found'
+          ? usersPage(request, reply, signedIn, { failure: result.failure, status: 404 })
+          : review(request, reply, signedIn, result.failure);
       return reply.redirect(`/admin/users?done=${done}`, 303);
     });
   };
@@ -247,7 +308,12 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   confirmedUserAction(
     'reactivate',
     'reactivated',
-    (user) => ({ heading: `Reactivate ${user.name}`, explanation: `${user.name} will be able to sign in again. They will be emailed.`, hidden: {}, submitLabel: 'Reactivate' }),
+    (user) => ({
+      heading: `Reactivate ${user.name}`,
+      explanation: `${user.name} will be able to sign in again. They will be emailed.`,
+      hidden: {},
+      submitLabel: 'Reactivate',
+    }),
     (signedIn, id, change, request) => setSuspended(kit.deps, signedIn, id, false, change, requestContext(request)),
   );
   userAction('resend-invitation', 'resent', (signedIn, id, request) => resendInvitation(kit.deps, signedIn, id, requestContext(request)));

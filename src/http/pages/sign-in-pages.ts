@@ -25,16 +25,16 @@ function newPasswordHint(): string {
 }
 
 export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
-  const signInForm = (csrf: string, values: { account: string; email: string; next: string | null }, failure: Failure | null): Html => html`
-<h1>Sign in</h1>
-<form method="post" action="/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}" novalidate>
-  ${csrfField(csrf)}
-  ${field({ name: 'account', label: 'Account', value: values.account, autocomplete: 'organization', hint: 'The short name of your team, as in your invitation.', autofocus: values.account === '' })}
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: values.account !== '' })}
-  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
-  <button type="submit" class="primary">Sign in</button>
-</form>
-<p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
+  const signInForm = (csrf: string, values: { account: string; email: string; next: string | null }, failure: Failure | null): Html =>
+    html` <h1>Sign in</h1>
+      <form method="post" action="/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}" novalidate>
+        ${csrfField(csrf)}
+        ${field({ name: 'account', label: 'Account', value: values.account, autocomplete: 'organization', hint: 'The short name of your team, as in your invitation.', autofocus: values.account === '' })}
+        ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: values.account !== '' })}
+        ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
+        <button type="submit" class="primary">Sign in</button>
+      </form>
+      <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
 
   app.get('/sign-in', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
@@ -64,7 +64,12 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
       return kit.send(
         request,
         reply,
-        { title: 'Sign in', narrow: true, notice: { kind: 'error', text: messageFor(result.failure) }, body: signInForm(kit.csrfToken(request, reply), { account, email, next }, null) },
+        {
+          title: 'Sign in',
+          narrow: true,
+          notice: { kind: 'error', text: messageFor(result.failure) },
+          body: signInForm(kit.csrfToken(request, reply), { account, email, next }, null),
+        },
         status,
       );
     }
@@ -87,29 +92,41 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   });
 
   // First run: the link printed at start creates the first account and its owner.
-  const setupForm = (csrf: string, token: string, values: Record<string, string>, failure: Failure | null): Html => html`
-<h1>Welcome to ${kit.productName}</h1>
-<p>Create your team's account and your own sign-in. You will be its owner and first admin.</p>
-<form method="post" action="/setup" novalidate>
-  ${csrfField(csrf)}
-  <input type="hidden" name="token" value="${token}">
-  <fieldset><legend>Your team</legend>
-  ${field({ name: 'account_name', label: 'Team name', value: values.account_name ?? '', autocomplete: 'organization', autofocus: true, error: fieldError(failure, 'account_name') })}
-  ${field({ name: 'account_slug', label: 'Short name', value: values.account_slug ?? '', autocomplete: 'off', hint: 'Lower-case letters, digits and dashes; people type it when they sign in, e.g. acme-support.', error: fieldError(failure, 'account_slug') })}
-  </fieldset>
-  <fieldset><legend>You</legend>
-  ${field({ name: 'name', label: 'Your name', value: values.name ?? '', autocomplete: 'name', error: fieldError(failure, 'owner_name') })}
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'username', error: fieldError(failure, 'email') })}
-  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error: fieldError(failure, 'password') })}
-  </fieldset>
-  <button type="submit" class="primary">Create account</button>
-</form>`;
+  const setupForm = (csrf: string, token: string, values: Record<string, string>, failure: Failure | null): Html =>
+    html` <h1>Welcome to ${kit.productName}</h1>
+      <p>Create your team's account and your own sign-in. You will be its owner and first admin.</p>
+      <form method="post" action="/setup" novalidate>
+        ${csrfField(csrf)}
+        <input type="hidden" name="token" value="${token}" />
+        <fieldset>
+          <legend>Your team</legend>
+          ${field({ name: 'account_name', label: 'Team name', value: values.account_name ?? '', autocomplete: 'organization', autofocus: true, error: fieldError(failure, 'account_name') })}
+          ${field({ name: 'account_slug', label: 'Short name', value: values.account_slug ?? '', autocomplete: 'off', hint: 'Lower-case letters, digits and dashes; people type it when they sign in, e.g. acme-support.', error: fieldError(failure, 'account_slug') })}
+        </fieldset>
+        <fieldset>
+          <legend>You</legend>
+          ${field({ name: 'name', label: 'Your name', value: values.name ?? '', autocomplete: 'name', error: fieldError(failure, 'owner_name') })}
+          ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'username', error: fieldError(failure, 'email') })}
+          ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error: fieldError(failure, 'password') })}
+        </fieldset>
+        <button type="submit" class="primary">Create account</button>
+      </form>`;
 
   app.get('/setup', async (request, reply) => {
     const token = String((request.query as Record<string, unknown>).token ?? '');
     const check = await checkSetupToken(kit.deps, token);
     if (!check.ok) {
-      return kit.send(request, reply, { title: 'Setup link', narrow: true, notice: { kind: 'error', text: messageFor(check.failure) }, body: html`<p><a href="/sign-in">Go to sign-in</a></p>` }, 400);
+      return kit.send(
+        request,
+        reply,
+        {
+          title: 'Setup link',
+          narrow: true,
+          notice: { kind: 'error', text: messageFor(check.failure) },
+          body: html`<p><a href="/sign-in">Go to sign-in</a></p>`,
+        },
+        400,
+      );
     }
     return kit.send(request, reply, { title: 'Set up', narrow: true, body: setupForm(kit.csrfToken(request, reply), token, {}, null) });
   });
@@ -147,16 +164,15 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   });
 
   // Forgotten password: the same answer whether or not the email exists.
-  const forgotForm = (csrf: string, account: string): Html => html`
-<h1>Reset your password</h1>
-<p>We will email you a link to choose a new password. Your two-factor authentication stays on.</p>
-<form method="post" action="/password/forgot" novalidate>
-  ${csrfField(csrf)}
-  ${field({ name: 'account', label: 'Account', value: account, autocomplete: 'organization', autofocus: true })}
-  ${field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' })}
-  <button type="submit" class="primary">Email me a link</button>
-</form>
-<p class="aside"><a href="/sign-in">Back to sign-in</a></p>`;
+  const forgotForm = (csrf: string, account: string): Html =>
+    html` <h1>Reset your password</h1>
+      <p>We will email you a link to choose a new password. Your two-factor authentication stays on.</p>
+      <form method="post" action="/password/forgot" novalidate>
+        ${csrfField(csrf)} ${field({ name: 'account', label: 'Account', value: account, autocomplete: 'organization', autofocus: true })}
+        ${field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' })}
+        <button type="submit" class="primary">Email me a link</button>
+      </form>
+      <p class="aside"><a href="/sign-in">Back to sign-in</a></p>`;
 
   app.get('/password/forgot', async (request, reply) =>
     kit.send(request, reply, { title: 'Reset your password', narrow: true, body: forgotForm(kit.csrfToken(request, reply), '') }),
@@ -167,7 +183,17 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
     const account = formString(request.body, 'account');
     const result = await requestPasswordReset(kit.deps, { account, email: formString(request.body, 'email') }, requestContext(request));
     if (!result.ok) {
-      return kit.send(request, reply, { title: 'Reset your password', narrow: true, notice: { kind: 'error', text: messageFor(result.failure) }, body: forgotForm(kit.csrfToken(request, reply), account) }, 429);
+      return kit.send(
+        request,
+        reply,
+        {
+          title: 'Reset your password',
+          narrow: true,
+          notice: { kind: 'error', text: messageFor(result.failure) },
+          body: forgotForm(kit.csrfToken(request, reply), account),
+        },
+        429,
+      );
     }
     return kit.send(request, reply, {
       title: 'Check your email',
@@ -181,16 +207,16 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   for (const purpose of ['password_reset', 'invitation'] as const) {
     const path = purpose === 'password_reset' ? '/password/reset' : '/invitation';
     const title = purpose === 'password_reset' ? 'Choose a new password' : 'Welcome: choose your password';
-    const form = (csrf: string, token: string, email: string, accountName: string, error: string | null): Html => html`
-<h1>${title}</h1>
-<p>${email} · ${accountName}</p>
-<form method="post" action="${path}" novalidate>
-  ${csrfField(csrf)}
-  <input type="hidden" name="token" value="${token}">
-  <input type="hidden" name="username" value="${email}" autocomplete="username">
-  ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error, autofocus: true })}
-  <button type="submit" class="primary">Save password</button>
-</form>`;
+    const form = (csrf: string, token: string, email: string, accountName: string, error: string | null): Html =>
+      html` <h1>${title}</h1>
+        <p>${email} · ${accountName}</p>
+        <form method="post" action="${path}" novalidate>
+          ${csrfField(csrf)}
+          <input type="hidden" name="token" value="${token}" />
+          <input type="hidden" name="username" value="${email}" autocomplete="username" />
+          ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error, autofocus: true })}
+          <button type="submit" class="primary">Save password</button>
+        </form>`;
 
     app.get(path, async (request, reply) => {
       const token = String((request.query as Record<string, unknown>).token ?? '');
@@ -199,11 +225,20 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
         return kit.send(
           request,
           reply,
-          { title, narrow: true, notice: { kind: 'error', text: messageFor(holder.failure) }, body: html`<p><a href="/password/forgot">Ask for a new link</a></p>` },
+          {
+            title,
+            narrow: true,
+            notice: { kind: 'error', text: messageFor(holder.failure) },
+            body: html`<p><a href="/password/forgot">Ask for a new link</a></p>`,
+          },
           400,
         );
       }
-      return kit.send(request, reply, { title, narrow: true, body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, null) });
+      return kit.send(request, reply, {
+        title,
+        narrow: true,
+        body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, null),
+      });
     });
 
     app.post(path, async (request, reply) => {
@@ -213,12 +248,21 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
       if (!result.ok) {
         const holder = await checkEmailedToken(kit.deps, purpose, token);
         if (!holder.ok) {
-          return kit.send(request, reply, { title, narrow: true, notice: { kind: 'error', text: messageFor(holder.failure) }, body: html`<p><a href="/sign-in">Go to sign-in</a></p>` }, 400);
+          return kit.send(
+            request,
+            reply,
+            { title, narrow: true, notice: { kind: 'error', text: messageFor(holder.failure) }, body: html`<p><a href="/sign-in">Go to sign-in</a></p>` },
+            400,
+          );
         }
         return kit.send(
           request,
           reply,
-          { title, narrow: true, body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, messageFor(result.failure)) },
+          {
+            title,
+            narrow: true,
+            body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, messageFor(result.failure)),
+          },
           400,
         );
       }

@@ -44,21 +44,24 @@ export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: strin
   const text = recoveryCodesText(kit.productName, signedIn, codes);
   const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
   // role="list": Safari drops a list's semantics once its markers are styled away.
-  return html`
-<h1 id="codes-heading">${heading}</h1>
-<section class="card" aria-labelledby="codes-heading">
-  <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
-  <ol class="codes" id="recovery-codes" role="list">${codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
-  <div class="actions">
-    <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
-    <button type="button" data-copy-target="recovery-codes">Copy</button>
-    <button type="button" data-print>Print</button>
-  </div>
-  <form method="get" action="/profile/security">
-    <label class="checkbox"><input type="checkbox" name="saved" value="1" required data-enables="codes-continue"> I have saved these recovery codes</label>
-    <button type="submit" class="primary" id="codes-continue">Continue</button>
-  </form>
-</section>`;
+  return html` <h1 id="codes-heading">${heading}</h1>
+    <section class="card" aria-labelledby="codes-heading">
+      <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
+      <ol class="codes" id="recovery-codes" role="list">
+        ${codes.map((code) => html`<li><code>${code}</code></li>`)}
+      </ol>
+      <div class="actions">
+        <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
+        <button type="button" data-copy-target="recovery-codes">Copy</button>
+        <button type="button" data-print>Print</button>
+      </div>
+      <form method="get" action="/profile/security">
+        <label class="checkbox"
+          ><input type="checkbox" name="saved" value="1" required data-enables="codes-continue" /> I have saved these recovery codes</label
+        >
+        <button type="submit" class="primary" id="codes-continue">Continue</button>
+      </form>
+    </section>`;
 }
 
 /** After a factor is turned on: swap in the full session when a setup-only one
@@ -85,39 +88,52 @@ export async function showEnrolmentDone(
 }
 
 function enrolmentBody(csrf: string, enrolment: TotpEnrolment, error: string | null): Html {
-  return html`
-<h1>Use an authenticator app</h1>
-<section class="card">
-  <div class="steps">
-    <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220">
-    <div>
-      <ol>
-        <li>Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say "Scan a QR code" or "Scan barcode").</li>
-        <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
-        <li>Enter the 6-digit code the app shows.</li>
-      </ol>
-      <details>
-        <summary>Can't scan it? Enter the key by hand</summary>
-        <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
-        <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
-        <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
-      </details>
-    </div>
-  </div>
-  <form method="post" action="/profile/two-factor/totp/verify" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
-    <button type="submit" class="primary">Verify and turn on</button>
-  </form>
-  <p class="hint">This setup expires 15 minutes after it started.</p>
-</section>`;
+  return html` <h1>Use an authenticator app</h1>
+    <section class="card">
+      <div class="steps">
+        <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220" />
+        <div>
+          <ol>
+            <li>
+              Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say
+              "Scan a QR code" or "Scan barcode").
+            </li>
+            <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
+            <li>Enter the 6-digit code the app shows.</li>
+          </ol>
+          <details>
+            <summary>Can't scan it? Enter the key by hand</summary>
+            <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
+            <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
+            <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
+          </details>
+        </div>
+      </div>
+      <form method="post" action="/profile/two-factor/totp/verify" novalidate>
+        ${csrfField(csrf)}
+        ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
+        <button type="submit" class="primary">Verify and turn on</button>
+      </form>
+      <p class="hint">This setup expires 15 minutes after it started.</p>
+    </section>`;
 }
 
 export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, securityPage: SecurityPage): void {
   const sendEnrolment = (request: FastifyRequest, reply: FastifyReply, enrolment: TotpEnrolment, error: string | null, status = 200) =>
-    kit.send(request, reply, { title: 'Use an authenticator app', current: 'security', body: enrolmentBody(kit.csrfToken(request, reply), enrolment, error) }, status);
+    kit.send(
+      request,
+      reply,
+      { title: 'Use an authenticator app', current: 'security', body: enrolmentBody(kit.csrfToken(request, reply), enrolment, error) },
+      status,
+    );
 
-  const emailStep = (request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, state: { sent: boolean; error: string | null; notice?: string | null }, status = 200) => {
+  const emailStep = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    signedIn: SignedIn,
+    state: { sent: boolean; error: string | null; notice?: string | null },
+    status = 200,
+  ) => {
     const csrf = kit.csrfToken(request, reply);
     return kit.send(
       request,
@@ -126,20 +142,26 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
         title: 'Confirm your email',
         current: 'security',
         notice: state.notice ? { kind: 'info', text: state.notice } : null,
-        body: html`
-<h1>Set up two-factor authentication</h1>
-<section class="card">
-  <h2>First, confirm it is you</h2>
-  <p>${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to <strong>${signedIn.user.email}</strong>.</p>
-  <form method="post" action="/profile/email-confirmation/send">${csrfField(csrf)}<button type="submit"${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button></form>
-  ${state.sent || state.error
-    ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
-    <button type="submit" class="primary">Continue</button>
-  </form>`
-    : ''}
-</section>`,
+        body: html` <h1>Set up two-factor authentication</h1>
+          <section class="card">
+            <h2>First, confirm it is you</h2>
+            <p>
+              ${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to
+              <strong>${signedIn.user.email}</strong>.
+            </p>
+            <form method="post" action="/profile/email-confirmation/send">
+              ${csrfField(csrf)}<button type="submit" ${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button>
+            </form>
+            ${
+              state.sent || state.error
+                ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
+                    ${csrfField(csrf)}
+                    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
+                    <button type="submit" class="primary">Continue</button>
+                  </form>`
+                : ''
+            }
+          </section>`,
       },
       status,
     );
@@ -150,7 +172,11 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
     const result = await sendEmailConfirmationCode(kit.deps, signedIn, requestContext(request));
     if (!result.ok && result.failure.code !== 'rate_limited') return reply.redirect('/profile/two-factor/setup', 303);
-    return emailStep(request, reply, signedIn, { sent: true, error: null, notice: result.ok ? `We sent a code to ${signedIn.user.email}. It works for 10 minutes.` : messageFor(result.failure) });
+    return emailStep(request, reply, signedIn, {
+      sent: true,
+      error: null,
+      notice: result.ok ? `We sent a code to ${signedIn.user.email}. It works for 10 minutes.` : messageFor(result.failure),
+    });
   });
 
   app.post('/profile/email-confirmation/verify', async (request, reply) => {
@@ -176,10 +202,16 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const confirmation = method ? { method, code: formCode(request.body) } : undefined;
     const result = await startTotpEnrolment(kit.deps, signedIn, requestContext(request), confirmation);
     if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
-    if (!result.ok && result.failure.code === 'two_factor_already_enabled') return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
+    if (!result.ok && result.failure.code === 'two_factor_already_enabled')
+      return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      const status = result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited' ? 429 : result.failure.code === 'confirmation_required' ? 403 : 400;
+      const status =
+        result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited'
+          ? 429
+          : result.failure.code === 'confirmation_required'
+            ? 403
+            : 400;
       return setupPage(kit, request, reply, signedIn, { totpError: messageFor(result.failure) }, status);
     }
     return reply.redirect('/profile/two-factor/totp', 303);
@@ -204,7 +236,12 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
         return kit.send(
           request,
           reply,
-          { title: 'Setup expired', current: 'security', notice: { kind: 'error', text: messageFor(result.failure) }, body: html`<p><a class="button primary" href="/profile/two-factor/setup">Start again</a></p>` },
+          {
+            title: 'Setup expired',
+            current: 'security',
+            notice: { kind: 'error', text: messageFor(result.failure) },
+            body: html`<p><a class="button primary" href="/profile/two-factor/setup">Start again</a></p>`,
+          },
           400,
         );
       }
@@ -219,29 +256,29 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
   app.post('/profile/two-factor/recovery-codes', async (request, reply) => {
     const signedIn = kit.requireFull(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
-    const result = await regenerateRecoveryCodes(
-      kit.deps,
-      signedIn,
-      formConfirmation(request.body),
-      requestContext(request),
-    );
+    const result = await regenerateRecoveryCodes(kit.deps, signedIn, formConfirmation(request.body), requestContext(request));
     if (!result.ok) {
-      return securityPage(request, reply, { twoFactorErrors: { regenerate: messageFor(result.failure) }, status: result.failure.code === 'two_factor_locked' ? 429 : 400 });
+      return securityPage(request, reply, {
+        twoFactorErrors: { regenerate: messageFor(result.failure) },
+        status: result.failure.code === 'two_factor_locked' ? 429 : 400,
+      });
     }
-    return kit.send(request, reply, { title: 'New recovery codes', current: 'security', body: recoveryCodesBody(kit, signedIn, result.value, 'New recovery codes') });
+    return kit.send(request, reply, {
+      title: 'New recovery codes',
+      current: 'security',
+      body: recoveryCodesBody(kit, signedIn, result.value, 'New recovery codes'),
+    });
   });
 
   app.post('/profile/two-factor/disable', async (request, reply) => {
     const signedIn = kit.requireFull(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
-    const result = await disableTwoFactor(
-      kit.deps,
-      signedIn,
-      formConfirmation(request.body),
-      requestContext(request),
-    );
+    const result = await disableTwoFactor(kit.deps, signedIn, formConfirmation(request.body), requestContext(request));
     if (!result.ok) {
-      return securityPage(request, reply, { twoFactorErrors: { disable: messageFor(result.failure) }, status: result.failure.code === 'two_factor_locked' ? 429 : 400 });
+      return securityPage(request, reply, {
+        twoFactorErrors: { disable: messageFor(result.failure) },
+        status: result.failure.code === 'two_factor_locked' ? 429 : 400,
+      });
     }
     return reply.redirect('/profile/security?done=two-factor-off', 303);
   });

@@ -21,10 +21,13 @@ export async function twoFactorSection(
   const summary = await twoFactorSummary(kit.deps.db, signedIn.user, kit.deps.now());
   if (!summary.enabled) {
     return html`<section class="card" aria-labelledby="two-factor-heading">
-  <h2 id="two-factor-heading">Two-factor authentication</h2>
-  <p><span class="badge badge-off">Off</span> After your password, you will also be asked for a 6-digit passcode from your phone. Someone who learns your password still cannot sign in as you.</p>
-  <p><a class="button primary" href="/profile/two-factor/setup">Enable two-factor authentication</a></p>
-</section>`;
+      <h2 id="two-factor-heading">Two-factor authentication</h2>
+      <p>
+        <span class="badge badge-off">Off</span> After your password, you will also be asked for a 6-digit passcode from your phone. Someone who learns your
+        password still cannot sign in as you.
+      </p>
+      <p><a class="button primary" href="/profile/two-factor/setup">Enable two-factor authentication</a></p>
+    </section>`;
   }
   const required = requiredByAccount(signedIn.account, signedIn.user);
   const low = summary.recoveryCodesLeft <= 3;
@@ -41,7 +44,13 @@ export async function twoFactorSection(
         : METHOD_NAMES[method];
   const confirmable = await confirmationMethods(kit.deps.db, signedIn.user, signedIn.account);
   const confirmWith = (prefix: string, error: string | null) =>
-    confirmationFields({ prefix, error, hasSms: confirmable.includes('sms'), hasTotp: confirmable.includes('totp'), hasWebauthn: confirmable.includes('webauthn') });
+    confirmationFields({
+      prefix,
+      error,
+      hasSms: confirmable.includes('sms'),
+      hasTotp: confirmable.includes('totp'),
+      hasWebauthn: confirmable.includes('webauthn'),
+    });
   const addLinks: Html[] = [
     html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
     ...(hasTotp ? [] : [html`<a href="/profile/two-factor/setup">Add an authenticator app</a>`]),
@@ -53,16 +62,18 @@ export async function twoFactorSection(
   <ul class="methods">${summary.methods.map(
     (method) => html`<li><strong>${describe(method)}</strong>${summary.preferred === method && summary.methods.length > 1 ? ' (preferred)' : ''}</li>`,
   )}</ul>
-  ${summary.methods.length > 1
-    ? html`<form method="post" action="/profile/two-factor/preferred" class="preferred">
-    ${csrfField(csrf)}
-    <fieldset>
-      <legend>Ask me first for</legend>
-      ${summary.methods.map((method) => html`<label class="checkbox"><input type="radio" name="method" value="${method}"${summary.preferred === method ? html` checked` : ''}> ${METHOD_NAMES[method]}</label>`)}
-    </fieldset>
-    <button type="submit">Save preferred method</button>
-  </form>`
-    : ''}
+  ${
+    summary.methods.length > 1
+      ? html`<form method="post" action="/profile/two-factor/preferred" class="preferred">
+          ${csrfField(csrf)}
+          <fieldset>
+            <legend>Ask me first for</legend>
+            ${summary.methods.map((method) => html`<label class="checkbox"><input type="radio" name="method" value="${method}" ${summary.preferred === method ? html` checked` : ''} /> ${METHOD_NAMES[method]}</label>`)}
+          </fieldset>
+          <button type="submit">Save preferred method</button>
+        </form>`
+      : ''
+  }
   <p>${addLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
   ${securityKeysList(keys, csrf, { confirmation: confirmWith('remove-key', null), error: errors.keyRemoval?.error ?? null, keyId: errors.keyRemoval?.keyId ?? null })}
   <h3>Recovery codes</h3>
@@ -77,9 +88,10 @@ export async function twoFactorSection(
     </form>
   </details>
   <h3>Turn off</h3>
-  ${required
-    ? html`<p>Your account requires two-factor authentication for staff, so it cannot be turned off.</p>`
-    : html`<details${errors.disable ? html` open` : ''}>
+  ${
+    required
+      ? html`<p>Your account requires two-factor authentication for staff, so it cannot be turned off.</p>`
+      : html`<details${errors.disable ? html` open` : ''}>
     <summary>Turn off two-factor authentication</summary>
     <p>Without it, your password alone lets anyone in. Confirm with a current passcode${hasWebauthn ? ', your security key' : ''} or a recovery code.</p>
     <form method="post" action="/profile/two-factor/disable" data-confirm="Turn off two-factor authentication?" novalidate>
@@ -87,6 +99,7 @@ export async function twoFactorSection(
       ${confirmWith('disable', errors.disable ?? null)}
       <button type="submit" class="danger">Turn off</button>
     </form>
-  </details>`}
+  </details>`
+  }
 </section>`;
 }

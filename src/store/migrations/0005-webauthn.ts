@@ -4,10 +4,7 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .alterTable('two_factor_methods')
-    .addColumn('webauthn_credential_id', 'text')
-    .execute();
+  await db.schema.alterTable('two_factor_methods').addColumn('webauthn_credential_id', 'text').execute();
   await db.schema.alterTable('two_factor_methods').addColumn('webauthn_public_key', 'text').execute();
   await db.schema.alterTable('two_factor_methods').addColumn('webauthn_sign_count', 'bigint').execute();
   await db.schema.alterTable('two_factor_methods').addColumn('webauthn_transports', 'text').execute();
@@ -28,5 +25,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('webauthn_challenges_bound_idx').on('webauthn_challenges').columns(['bound_to', 'purpose']).execute();
 
-  await db.schema.alterTable('accounts').addColumn('require_phishing_resistant_admins', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('accounts')
+    .addColumn('require_phishing_resistant_admins', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
 }
