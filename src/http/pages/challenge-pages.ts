@@ -38,68 +38,66 @@ function passcodeForm(
       : html`Open your authenticator app and enter the 6-digit passcode for <strong>${open.account.name}</strong>.`;
   const remember =
     days > 0
-      ? html`<label class="checkbox"
-          ><input type="checkbox" name="remember" value="1" ${input.remember ? html` checked` : ''} /> Don't ask again on this computer for ${String(days)}
-          day${days === 1 ? '' : 's'}</label
-        >`
+      ? html`<label class="checkbox"><input type="checkbox" name="remember" value="1"${input.remember ? html` checked` : ''}> Don't ask again on this computer for ${String(days)} day${days === 1 ? '' : 's'}</label>`
       : '';
   if (input.method === 'webauthn') {
-    return html` <h1>Two-factor authentication</h1>
-      <p>Use your security key or passkey for <strong>${open.account.name}</strong>: press the button, then touch your key or confirm on your device.</p>
-      <form method="post" action="${action}" data-webauthn-sign-in="/sign-in/two-factor/webauthn/options" novalidate>
-        ${csrfField(csrf)}
-        <input type="hidden" name="method" value="webauthn" />
-        <input type="hidden" name="code" value="" />
-        ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
-        <p class="error" data-webauthn-error role="alert" hidden></p>
-        <noscript><p class="error">Security keys need JavaScript in this browser. Use another method below.</p></noscript>
-        ${remember}
-        <button type="submit" class="primary" autofocus>Use your security key</button>
-      </form>
-      <p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
-      <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
+    return html`
+<h1>Two-factor authentication</h1>
+<p>Use your security key or passkey for <strong>${open.account.name}</strong>: press the button, then touch your key or confirm on your device.</p>
+<form method="post" action="${action}" data-webauthn-sign-in="/sign-in/two-factor/webauthn/options" novalidate>
+  ${csrfField(csrf)}
+  <input type="hidden" name="method" value="webauthn">
+  <input type="hidden" name="code" value="">
+  ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
+  <p class="error" data-webauthn-error role="alert" hidden></p>
+  <noscript><p class="error">Security keys need JavaScript in this browser. Use another method below.</p></noscript>
+  ${remember}
+  <button type="submit" class="primary" autofocus>Use your security key</button>
+</form>
+<p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
+<p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
   }
-  return html` <h1>Two-factor authentication</h1>
-    <p>${intro}</p>
-    ${isSms && sms ? deliveryNotice(sms.delivery) : ''}
-    <form method="post" action="${action}" novalidate${isSms ? html` data-webotp` : ''}>
-      ${csrfField(csrf)}
-      <input type="hidden" name="method" value="${input.method}" />
-      ${
-        isRecovery
-          ? field({
-              name: 'code',
-              label: 'Recovery code',
-              autocomplete: 'off',
-              error: input.error,
-              autofocus: true,
-              maxlength: 40,
-              hint: 'Like xxxx-xxxx-xxxx-xxxx; case and dashes do not matter.',
-            })
-          : field({
-              name: 'code',
-              label: isSms ? 'Code from the text' : 'Passcode',
-              autocomplete: 'one-time-code',
-              inputmode: 'numeric',
-              error: input.error,
-              autofocus: true,
-              maxlength: 12,
-            })
-      }
-      ${remember}
-      <button type="submit" class="primary">Verify</button>
-    </form>
-    ${
-      isSms && sms
-        ? html`<div class="actions">
-            <form method="post" action="/sign-in/two-factor/sms${query}" class="inline">
-              ${csrfField(csrf)} ${sendButton({ sent: sms.sentAt !== null, resendAfterSeconds: sms.resendAfterSeconds })}
-            </form>
-          </div>`
-        : ''
-    }
-    <p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
-    <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
+  return html`
+<h1>Two-factor authentication</h1>
+<p>${intro}</p>
+${isSms && sms ? deliveryNotice(sms.delivery) : ''}
+<form method="post" action="${action}" novalidate${isSms ? html` data-webotp` : ''}>
+  ${csrfField(csrf)}
+  <input type="hidden" name="method" value="${input.method}">
+  ${
+    isRecovery
+      ? field({
+          name: 'code',
+          label: 'Recovery code',
+          autocomplete: 'off',
+          error: input.error,
+          autofocus: true,
+          maxlength: 40,
+          hint: 'Like xxxx-xxxx-xxxx-xxxx; case and dashes do not matter.',
+        })
+      : field({
+          name: 'code',
+          label: isSms ? 'Code from the text' : 'Passcode',
+          autocomplete: 'one-time-code',
+          inputmode: 'numeric',
+          error: input.error,
+          autofocus: true,
+          maxlength: 12,
+        })
+  }
+  ${remember}
+  <button type="submit" class="primary">Verify</button>
+</form>
+${
+  isSms && sms
+    ? html`<div class="actions"><form method="post" action="/sign-in/two-factor/sms${query}" class="inline">
+  ${csrfField(csrf)}
+  ${sendButton({ sent: sms.sentAt !== null, resendAfterSeconds: sms.resendAfterSeconds })}
+</form></div>`
+    : ''
+}
+<p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
+<p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
 }
 
 function chosenMethod(raw: unknown, open: OpenChallenge): PasscodeMethod {

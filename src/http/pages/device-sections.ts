@@ -16,86 +16,40 @@ export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: str
   const [sessions, devices] = await Promise.all([listSessions(kit.deps, signedIn), listTrusted(kit.deps, signedIn)]);
   const days = signedIn.account.trusted_device_days;
   return html`<section class="card" aria-labelledby="trusted-heading">
-      <h2 id="trusted-heading">Trusted computers</h2>
-      <p>
-        ${
-          days > 0
-            ? `Signing in on these computers skips the passcode until the trust expires (${days} day${days === 1 ? '' : 's'} after you trusted it).`
-            : 'Your account asks for a passcode at every sign-in, so no computer is trusted.'
-        }
-      </p>
-      ${
-        devices.length === 0
-          ? html`<p class="muted">No trusted computers.</p>`
-          : html`<div class="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Computer</th>
-                      <th scope="col">Trusted</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">Expires</th>
-                      <th scope="col"><span class="visually-hidden">Actions</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${devices.map(
-                      (device) =>
-                        html`<tr>
-                          <th scope="row">${device.browser}${device.current ? html` <span class="badge">This computer</span>` : ''}</th>
-                          <td data-label="Trusted">${when(device.createdAt)}</td>
-                          <td data-label="Last used">${when(device.lastUsedAt)}</td>
-                          <td data-label="Expires">${when(device.expiresAt)}</td>
-                          <td>
-                            <form method="post" action="/profile/trusted-devices/${device.id}/forget" class="inline">
-                              ${csrfField(csrf)}<button type="submit" class="small">Forget</button>
-                            </form>
-                          </td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>
-              </div>
-              <form
-                method="post"
-                action="/profile/trusted-devices/forget-all"
-                data-confirm="Forget all trusted computers? Every sign-in will ask for a passcode again."
-              >
-                ${csrfField(csrf)}<button type="submit">Forget all computers</button>
-              </form>`
-      }
-    </section>
-    <section class="card" aria-labelledby="sessions-heading">
-      <h2 id="sessions-heading">Active sessions</h2>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Browser</th>
-              <th scope="col">IP address</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last seen</th>
-              <th scope="col"><span class="visually-hidden">Actions</span></th>
-            </tr>
-          </thead>
-          <tbody>
-            ${sessions.map(
-              (session) =>
-                html`<tr>
-                  <th scope="row">${session.browser}${session.current ? html` <span class="badge">This session</span>` : ''}</th>
-                  <td data-label="IP address">${session.ip ?? 'unknown'}</td>
-                  <td data-label="Signed in">${when(session.createdAt)}</td>
-                  <td data-label="Last seen">${when(session.lastSeenAt)}</td>
-                  <td>
-                    ${session.current ? '' : html`<form method="post" action="/profile/sessions/${session.id}/revoke" class="inline">${csrfField(csrf)}<button type="submit" class="small">Sign out</button></form>`}
-                  </td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>
-      </div>
-      ${sessions.length > 1 ? html`<form method="post" action="/profile/sessions/revoke-others">${csrfField(csrf)}<button type="submit">Sign out everywhere else</button></form>` : ''}
-    </section>`;
+  <h2 id="trusted-heading">Trusted computers</h2>
+  <p>${
+    days > 0
+      ? `Signing in on these computers skips the passcode until the trust expires (${days} day${days === 1 ? '' : 's'} after you trusted it).`
+      : 'Your account asks for a passcode at every sign-in, so no computer is trusted.'
+  }</p>
+  ${
+    devices.length === 0
+      ? html`<p class="muted">No trusted computers.</p>`
+      : html`<div class="table-wrap"><table>
+    <thead><tr><th scope="col">Computer</th><th scope="col">Trusted</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    <tbody>${devices.map(
+      (device) => html`<tr>
+      <th scope="row">${device.browser}${device.current ? html` <span class="badge">This computer</span>` : ''}</th>
+      <td data-label="Trusted">${when(device.createdAt)}</td><td data-label="Last used">${when(device.lastUsedAt)}</td><td data-label="Expires">${when(device.expiresAt)}</td>
+      <td><form method="post" action="/profile/trusted-devices/${device.id}/forget" class="inline">${csrfField(csrf)}<button type="submit" class="small">Forget</button></form></td>
+    </tr>`,
+    )}</tbody></table></div>
+  <form method="post" action="/profile/trusted-devices/forget-all" data-confirm="Forget all trusted computers? Every sign-in will ask for a passcode again.">${csrfField(csrf)}<button type="submit">Forget all computers</button></form>`
+  }
+</section>
+<section class="card" aria-labelledby="sessions-heading">
+  <h2 id="sessions-heading">Active sessions</h2>
+  <div class="table-wrap"><table>
+    <thead><tr><th scope="col">Browser</th><th scope="col">IP address</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    <tbody>${sessions.map(
+      (session) => html`<tr>
+      <th scope="row">${session.browser}${session.current ? html` <span class="badge">This session</span>` : ''}</th>
+      <td data-label="IP address">${session.ip ?? 'unknown'}</td><td data-label="Signed in">${when(session.createdAt)}</td><td data-label="Last seen">${when(session.lastSeenAt)}</td>
+      <td>${session.current ? '' : html`<form method="post" action="/profile/sessions/${session.id}/revoke" class="inline">${csrfField(csrf)}<button type="submit" class="small">Sign out</button></form>`}</td>
+    </tr>`,
+    )}</tbody></table></div>
+  ${sessions.length > 1 ? html`<form method="post" action="/profile/sessions/revoke-others">${csrfField(csrf)}<button type="submit">Sign out everywhere else</button></form>` : ''}
+</section>`;
 }
 
 export function registerDevicePages(app: FastifyInstance, kit: PageKit): void {

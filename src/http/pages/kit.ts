@@ -54,10 +54,7 @@ export class PageKit {
     const { account } = signedIn;
     const deadline = enrolmentDeadline(signedIn.user.role, twoFactorPolicyOf(account));
     if (deadline === null || deadline <= this.deps.now()) return null;
-    return html`<p class="banner" role="status">
-      ${account.name} requires two-factor authentication for staff. Set it up before ${formatMoment(deadline)}, or you will be asked to at sign-in.
-      <a href="/profile/two-factor/setup">Set it up now</a>
-    </p>`;
+    return html`<p class="banner" role="status">${account.name} requires two-factor authentication for staff. Set it up before ${formatMoment(deadline)}, or you will be asked to at sign-in. <a href="/profile/two-factor/setup">Set it up now</a></p>`;
   }
 
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {

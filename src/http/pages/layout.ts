@@ -19,7 +19,7 @@ export interface PageFrame {
 }
 
 function navLink(href: string, label: string, active: boolean): Html {
-  return html`<a href="${href}" ${active ? html` aria-current="page"` : ''}>${label}</a>`;
+  return html`<a href="${href}"${active ? html` aria-current="page"` : ''}>${label}</a>`;
 }
 
 export function renderPage(frame: PageFrame): string {
@@ -32,7 +32,7 @@ export function renderPage(frame: PageFrame): string {
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/security', 'Account security', frame.current === 'admin-security') : ''}
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/audit', 'Audit log', frame.current === 'admin-audit') : ''}
         <form method="post" action="/sign-out" class="inline">
-          <input type="hidden" name="_csrf" value="${frame.csrfToken}" />
+          <input type="hidden" name="_csrf" value="${frame.csrfToken}">
           <button type="submit" class="link">Sign out</button>
         </form>
       </nav>`
@@ -42,25 +42,29 @@ export function renderPage(frame: PageFrame): string {
     ? html`<p class="notice notice-${frame.notice.kind}" role="${frame.notice.kind === 'error' ? 'alert' : 'status'}">${frame.notice.text}</p>`
     : '';
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
-        <title>${frame.title} · ${frame.productName}</title>
-        <link rel="icon" href="/assets/icon.svg" type="image/svg+xml" />
-        <link rel="stylesheet" href="/assets/app.css" />
-        <script src="/assets/webauthn.js" defer></script>
-        <script src="/assets/app.js" defer></script>
-      </head>
-      <body data-key-origin="${frame.keyOrigin}">
-        <a class="skip" href="#main">Skip to content</a>
-        <header class="top">
-          <a class="brand" href="/">${frame.productName}</a>
-          ${who} ${nav}
-        </header>
-        ${frame.banner ?? ''}
-        <main id="main" class="${frame.narrow ? 'narrow' : 'wide'}">${notice} ${frame.body}</main>
-      </body>
-    </html>`.value;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${frame.title} · ${frame.productName}</title>
+<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/webauthn.js" defer></script>
+<script src="/assets/app.js" defer></script>
+</head>
+<body data-key-origin="${frame.keyOrigin}">
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+  <a class="brand" href="/">${frame.productName}</a>
+  ${who}
+  ${nav}
+</header>
+${frame.banner ?? ''}
+<main id="main" class="${frame.narrow ? 'narrow' : 'wide'}">
+  ${notice}
+  ${frame.body}
+</main>
+</body>
+</html>`.value;
 }

@@ -46,19 +46,21 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
         title: 'Security settings',
         current: 'security',
         notice: options.notice ?? null,
-        body: html` <h1>Security settings</h1>
-          ${section} ${devices}
-          <section class="card" aria-labelledby="password-heading">
-            <h2 id="password-heading">Password</h2>
-            <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
-            <form method="post" action="/profile/password" novalidate>
-              ${csrfField(csrf)}
-              <input type="hidden" name="username" value="${signedIn.user.email}" autocomplete="username" />
-              ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', error: options.currentPasswordError ?? null })}
-              ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: 'At least 8 characters; a few unrelated words work well.', error: options.newPasswordError ?? null })}
-              <button type="submit">Change password</button>
-            </form>
-          </section>`,
+        body: html`
+<h1>Security settings</h1>
+${section}
+${devices}
+<section class="card" aria-labelledby="password-heading">
+  <h2 id="password-heading">Password</h2>
+  <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
+  <form method="post" action="/profile/password" novalidate>
+    ${csrfField(csrf)}
+    <input type="hidden" name="username" value="${signedIn.user.email}" autocomplete="username">
+    ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', error: options.currentPasswordError ?? null })}
+    ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: 'At least 8 characters; a few unrelated words work well.', error: options.newPasswordError ?? null })}
+    <button type="submit">Change password</button>
+  </form>
+</section>`,
       },
       options.status ?? 200,
     );

@@ -25,16 +25,16 @@ function newPasswordHint(): string {
 }
 
 export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
-  const signInForm = (csrf: string, values: { account: string; email: string; next: string | null }, failure: Failure | null): Html =>
-    html` <h1>Sign in</h1>
-      <form method="post" action="/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}" novalidate>
-        ${csrfField(csrf)}
-        ${field({ name: 'account', label: 'Account', value: values.account, autocomplete: 'organization', hint: 'The short name of your team, as in your invitation.', autofocus: values.account === '' })}
-        ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: values.account !== '' })}
-        ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
-        <button type="submit" class="primary">Sign in</button>
-      </form>
-      <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
+  const signInForm = (csrf: string, values: { account: string; email: string; next: string | null }, failure: Failure | null): Html => html`
+<h1>Sign in</h1>
+<form method="post" action="/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}" novalidate>
+  ${csrfField(csrf)}
+  ${field({ name: 'account', label: 'Account', value: values.account, autocomplete: 'organization', hint: 'The short name of your team, as in your invitation.', autofocus: values.account === '' })}
+  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: values.account !== '' })}
+  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
+  <button type="submit" class="primary">Sign in</button>
+</form>
+<p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
 
   app.get('/sign-in', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
@@ -92,25 +92,23 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   });
 
   // First run: the link printed at start creates the first account and its owner.
-  const setupForm = (csrf: string, token: string, values: Record<string, string>, failure: Failure | null): Html =>
-    html` <h1>Welcome to ${kit.productName}</h1>
-      <p>Create your team's account and your own sign-in. You will be its owner and first admin.</p>
-      <form method="post" action="/setup" novalidate>
-        ${csrfField(csrf)}
-        <input type="hidden" name="token" value="${token}" />
-        <fieldset>
-          <legend>Your team</legend>
-          ${field({ name: 'account_name', label: 'Team name', value: values.account_name ?? '', autocomplete: 'organization', autofocus: true, error: fieldError(failure, 'account_name') })}
-          ${field({ name: 'account_slug', label: 'Short name', value: values.account_slug ?? '', autocomplete: 'off', hint: 'Lower-case letters, digits and dashes; people type it when they sign in, e.g. acme-support.', error: fieldError(failure, 'account_slug') })}
-        </fieldset>
-        <fieldset>
-          <legend>You</legend>
-          ${field({ name: 'name', label: 'Your name', value: values.name ?? '', autocomplete: 'name', error: fieldError(failure, 'owner_name') })}
-          ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'username', error: fieldError(failure, 'email') })}
-          ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error: fieldError(failure, 'password') })}
-        </fieldset>
-        <button type="submit" class="primary">Create account</button>
-      </form>`;
+  const setupForm = (csrf: string, token: string, values: Record<string, string>, failure: Failure | null): Html => html`
+<h1>Welcome to ${kit.productName}</h1>
+<p>Create your team's account and your own sign-in. You will be its owner and first admin.</p>
+<form method="post" action="/setup" novalidate>
+  ${csrfField(csrf)}
+  <input type="hidden" name="token" value="${token}">
+  <fieldset><legend>Your team</legend>
+  ${field({ name: 'account_name', label: 'Team name', value: values.account_name ?? '', autocomplete: 'organization', autofocus: true, error: fieldError(failure, 'account_name') })}
+  ${field({ name: 'account_slug', label: 'Short name', value: values.account_slug ?? '', autocomplete: 'off', hint: 'Lower-case letters, digits and dashes; people type it when they sign in, e.g. acme-support.', error: fieldError(failure, 'account_slug') })}
+  </fieldset>
+  <fieldset><legend>You</legend>
+  ${field({ name: 'name', label: 'Your name', value: values.name ?? '', autocomplete: 'name', error: fieldError(failure, 'owner_name') })}
+  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'username', error: fieldError(failure, 'email') })}
+  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error: fieldError(failure, 'password') })}
+  </fieldset>
+  <button type="submit" class="primary">Create account</button>
+</form>`;
 
   app.get('/setup', async (request, reply) => {
     const token = String((request.query as Record<string, unknown>).token ?? '');
@@ -164,15 +162,16 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   });
 
   // Forgotten password: the same answer whether or not the email exists.
-  const forgotForm = (csrf: string, account: string): Html =>
-    html` <h1>Reset your password</h1>
-      <p>We will email you a link to choose a new password. Your two-factor authentication stays on.</p>
-      <form method="post" action="/password/forgot" novalidate>
-        ${csrfField(csrf)} ${field({ name: 'account', label: 'Account', value: account, autocomplete: 'organization', autofocus: true })}
-        ${field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' })}
-        <button type="submit" class="primary">Email me a link</button>
-      </form>
-      <p class="aside"><a href="/sign-in">Back to sign-in</a></p>`;
+  const forgotForm = (csrf: string, account: string): Html => html`
+<h1>Reset your password</h1>
+<p>We will email you a link to choose a new password. Your two-factor authentication stays on.</p>
+<form method="post" action="/password/forgot" novalidate>
+  ${csrfField(csrf)}
+  ${field({ name: 'account', label: 'Account', value: account, autocomplete: 'organization', autofocus: true })}
+  ${field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' })}
+  <button type="submit" class="primary">Email me a link</button>
+</form>
+<p class="aside"><a href="/sign-in">Back to sign-in</a></p>`;
 
   app.get('/password/forgot', async (request, reply) =>
     kit.send(request, reply, { title: 'Reset your password', narrow: true, body: forgotForm(kit.csrfToken(request, reply), '') }),
@@ -207,16 +206,16 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   for (const purpose of ['password_reset', 'invitation'] as const) {
     const path = purpose === 'password_reset' ? '/password/reset' : '/invitation';
     const title = purpose === 'password_reset' ? 'Choose a new password' : 'Welcome: choose your password';
-    const form = (csrf: string, token: string, email: string, accountName: string, error: string | null): Html =>
-      html` <h1>${title}</h1>
-        <p>${email} · ${accountName}</p>
-        <form method="post" action="${path}" novalidate>
-          ${csrfField(csrf)}
-          <input type="hidden" name="token" value="${token}" />
-          <input type="hidden" name="username" value="${email}" autocomplete="username" />
-          ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error, autofocus: true })}
-          <button type="submit" class="primary">Save password</button>
-        </form>`;
+    const form = (csrf: string, token: string, email: string, accountName: string, error: string | null): Html => html`
+<h1>${title}</h1>
+<p>${email} · ${accountName}</p>
+<form method="post" action="${path}" novalidate>
+  ${csrfField(csrf)}
+  <input type="hidden" name="token" value="${token}">
+  <input type="hidden" name="username" value="${email}" autocomplete="username">
+  ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error, autofocus: true })}
+  <button type="submit" class="primary">Save password</button>
+</form>`;
 
     app.get(path, async (request, reply) => {
       const token = String((request.query as Record<string, unknown>).token ?? '');

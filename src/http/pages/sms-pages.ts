@@ -26,9 +26,7 @@ export function deliveryNotice(delivery: SmsDelivery): Html {
     return html`<p class="notice notice-error" role="alert">We could not send a text. Try the app or a recovery code.</p>`;
   }
   if (delivery === 'retrying') {
-    return html`<p class="notice notice-info" role="status">
-      We have not managed to send the text yet and keep trying. Meanwhile you can use your authenticator app or a recovery code.
-    </p>`;
+    return html`<p class="notice notice-info" role="status">We have not managed to send the text yet and keep trying. Meanwhile you can use your authenticator app or a recovery code.</p>`;
   }
   return html``;
 }
@@ -54,13 +52,11 @@ export interface SetupState {
 
 function countrySelect(selected: string, allowList: string[] | null): Html {
   return html`<div class="field">
-    <label for="field-country">Country</label>
-    <select id="field-country" name="country" autocomplete="country">
-      ${countryOptions(allowList).map(
-        (option) => html`<option value="${option.code}" ${option.code === selected ? html` selected` : ''}>${option.name} (+${option.callingCode})</option>`,
-      )}
-    </select>
-  </div>`;
+  <label for="field-country">Country</label>
+  <select id="field-country" name="country" autocomplete="country">${countryOptions(allowList).map(
+    (option) => html`<option value="${option.code}"${option.code === selected ? html` selected` : ''}>${option.name} (+${option.callingCode})</option>`,
+  )}</select>
+</div>`;
 }
 
 /** The method choice: the app (recommended) and text messages (the weaker one). Each
@@ -106,35 +102,28 @@ export async function setupPage(
   const appCard = hasTotp
     ? ''
     : html`<section class="card">
-        <h2>Use an authenticator app</h2>
-        <p>
-          <strong>Recommended.</strong> An app on your phone makes a new passcode every 30 seconds, even without a connection, and nobody can redirect it to
-          another phone.
-        </p>
-        <form method="post" action="/profile/two-factor/totp" novalidate>
-          ${csrfField(csrf)} ${confirmation('totp', state.totpError)}
-          ${!confirmationNeeded && state.totpError ? html`<p class="error" role="alert">${state.totpError}</p>` : ''}
-          <button type="submit" class="primary">Use an authenticator app</button>
-        </form>
-      </section>`;
+    <h2>Use an authenticator app</h2>
+    <p><strong>Recommended.</strong> An app on your phone makes a new passcode every 30 seconds, even without a connection, and nobody can redirect it to another phone.</p>
+    <form method="post" action="/profile/two-factor/totp" novalidate>
+      ${csrfField(csrf)}
+      ${confirmation('totp', state.totpError)}
+      ${!confirmationNeeded && state.totpError ? html`<p class="error" role="alert">${state.totpError}</p>` : ''}
+      <button type="submit" class="primary">Use an authenticator app</button>
+    </form>
+  </section>`;
   const smsCard = !smsAvailable(kit.deps)
-    ? html`<section class="card">
-        <h2>Text messages</h2>
-        <p>${messageFor({ code: 'sms_unavailable' })}</p>
-      </section>`
+    ? html`<section class="card"><h2>Text messages</h2><p>${messageFor({ code: 'sms_unavailable' })}</p></section>`
     : html`<section class="card">
-        <h2>${hasSms ? 'Change your phone number' : 'Use text messages'}</h2>
-        <p class="notice notice-info">
-          Text messages are the weaker method: a text can be intercepted, or your number moved to another SIM card by someone who fools your phone company. Use
-          an authenticator app if you can.
-        </p>
-        <form method="post" action="/profile/two-factor/sms" novalidate>
-          ${csrfField(csrf)} ${countrySelect(defaultCountry, allowList)}
-          ${field({ name: 'phone', label: 'Mobile phone number', type: 'tel', autocomplete: 'tel', value: state.phone ?? '', error: state.phoneError ?? (!confirmationNeeded ? (state.smsError ?? null) : null), hint: 'We text a 6-digit code to it now, and whenever you sign in.', maxlength: 40 })}
-          ${confirmation('sms', state.smsError)}
-          <button type="submit">Text me a code</button>
-        </form>
-      </section>`;
+    <h2>${hasSms ? 'Change your phone number' : 'Use text messages'}</h2>
+    <p class="notice notice-info">Text messages are the weaker method: a text can be intercepted, or your number moved to another SIM card by someone who fools your phone company. Use an authenticator app if you can.</p>
+    <form method="post" action="/profile/two-factor/sms" novalidate>
+      ${csrfField(csrf)}
+      ${countrySelect(defaultCountry, allowList)}
+      ${field({ name: 'phone', label: 'Mobile phone number', type: 'tel', autocomplete: 'tel', value: state.phone ?? '', error: state.phoneError ?? (!confirmationNeeded ? (state.smsError ?? null) : null), hint: 'We text a 6-digit code to it now, and whenever you sign in.', maxlength: 40 })}
+      ${confirmation('sms', state.smsError)}
+      <button type="submit">Text me a code</button>
+    </form>
+  </section>`;
   return kit.send(
     request,
     reply,
@@ -148,13 +137,16 @@ export async function setupPage(
           : forced
             ? { kind: 'info', text: 'Set up two-factor authentication to continue. It takes a minute.' }
             : null),
-      body: html` ${on && hasSms ? sendConfirmationTextForm(csrf, '/profile/two-factor/setup') : ''}
-        <h1>${on ? 'Add a two-factor method' : 'Enable two-factor authentication'}</h1>
-        <p>
-          ${on ? 'Adding a method, or changing your phone number, needs a current passcode or a recovery code first.' : confirmationNeeded ? 'Choose what you will use after your password, and confirm with your password.' : 'Choose what you will use after your password.'}
-        </p>
-        <div class="method-choice">${keyCard} ${keysOnly ? '' : appCard} ${keysOnly ? '' : smsCard}</div>
-        ${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>`}`,
+      body: html`
+${on && hasSms ? sendConfirmationTextForm(csrf, '/profile/two-factor/setup') : ''}
+<h1>${on ? 'Add a two-factor method' : 'Enable two-factor authentication'}</h1>
+<p>${on ? 'Adding a method, or changing your phone number, needs a current passcode or a recovery code first.' : confirmationNeeded ? 'Choose what you will use after your password, and confirm with your password.' : 'Choose what you will use after your password.'}</p>
+<div class="method-choice">
+  ${keyCard}
+  ${keysOnly ? '' : appCard}
+  ${keysOnly ? '' : smsCard}
+</div>
+${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>`}`,
     },
     status,
   );
@@ -180,23 +172,23 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
         title: 'Use text messages',
         current: 'security',
         notice: state.notice ? { kind: 'error', text: state.notice } : null,
-        body: html` <h1>Use text messages</h1>
-          <section class="card">
-            <p>We texted a 6-digit code to <strong class="phone">${pending.phoneMasked}</strong>. It works for 10 minutes.</p>
-            ${deliveryNotice(pending.delivery)}
-            <form method="post" action="/profile/two-factor/sms/verify" novalidate data-webotp>
-              ${csrfField(csrf)}
-              ${field({ name: 'code', label: '6-digit code from the text', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
-              <button type="submit" class="primary">${pending.replacesNumber ? 'Verify and use this number' : 'Verify and turn on'}</button>
-            </form>
-            <div class="actions">
-              <form method="post" action="/profile/two-factor/sms/resend" class="inline">
-                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds })}
-              </form>
-            </div>
-            <p class="aside"><a href="/profile/two-factor/setup">Use another number</a></p>
-            <p class="hint">This setup expires 15 minutes after it started.</p>
-          </section>`,
+        body: html`
+<h1>Use text messages</h1>
+<section class="card">
+  <p>We texted a 6-digit code to <strong class="phone">${pending.phoneMasked}</strong>. It works for 10 minutes.</p>
+  ${deliveryNotice(pending.delivery)}
+  <form method="post" action="/profile/two-factor/sms/verify" novalidate data-webotp>
+    ${csrfField(csrf)}
+    ${field({ name: 'code', label: '6-digit code from the text', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
+    <button type="submit" class="primary">${pending.replacesNumber ? 'Verify and use this number' : 'Verify and turn on'}</button>
+  </form>
+  <div class="actions"><form method="post" action="/profile/two-factor/sms/resend" class="inline">
+    ${csrfField(csrf)}
+    ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds })}
+  </form></div>
+  <p class="aside"><a href="/profile/two-factor/setup">Use another number</a></p>
+  <p class="hint">This setup expires 15 minutes after it started.</p>
+</section>`,
       },
       status,
     );

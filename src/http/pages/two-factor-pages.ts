@@ -44,24 +44,21 @@ export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: strin
   const text = recoveryCodesText(kit.productName, signedIn, codes);
   const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
   // role="list": Safari drops a list's semantics once its markers are styled away.
-  return html` <h1 id="codes-heading">${heading}</h1>
-    <section class="card" aria-labelledby="codes-heading">
-      <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
-      <ol class="codes" id="recovery-codes" role="list">
-        ${codes.map((code) => html`<li><code>${code}</code></li>`)}
-      </ol>
-      <div class="actions">
-        <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
-        <button type="button" data-copy-target="recovery-codes">Copy</button>
-        <button type="button" data-print>Print</button>
-      </div>
-      <form method="get" action="/profile/security">
-        <label class="checkbox"
-          ><input type="checkbox" name="saved" value="1" required data-enables="codes-continue" /> I have saved these recovery codes</label
-        >
-        <button type="submit" class="primary" id="codes-continue">Continue</button>
-      </form>
-    </section>`;
+  return html`
+<h1 id="codes-heading">${heading}</h1>
+<section class="card" aria-labelledby="codes-heading">
+  <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
+  <ol class="codes" id="recovery-codes" role="list">${codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
+  <div class="actions">
+    <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
+    <button type="button" data-copy-target="recovery-codes">Copy</button>
+    <button type="button" data-print>Print</button>
+  </div>
+  <form method="get" action="/profile/security">
+    <label class="checkbox"><input type="checkbox" name="saved" value="1" required data-enables="codes-continue"> I have saved these recovery codes</label>
+    <button type="submit" class="primary" id="codes-continue">Continue</button>
+  </form>
+</section>`;
 }
 
 /** After a factor is turned on: swap in the full session when a setup-only one
@@ -88,34 +85,32 @@ export async function showEnrolmentDone(
 }
 
 function enrolmentBody(csrf: string, enrolment: TotpEnrolment, error: string | null): Html {
-  return html` <h1>Use an authenticator app</h1>
-    <section class="card">
-      <div class="steps">
-        <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220" />
-        <div>
-          <ol>
-            <li>
-              Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say
-              "Scan a QR code" or "Scan barcode").
-            </li>
-            <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
-            <li>Enter the 6-digit code the app shows.</li>
-          </ol>
-          <details>
-            <summary>Can't scan it? Enter the key by hand</summary>
-            <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
-            <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
-            <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
-          </details>
-        </div>
-      </div>
-      <form method="post" action="/profile/two-factor/totp/verify" novalidate>
-        ${csrfField(csrf)}
-        ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
-        <button type="submit" class="primary">Verify and turn on</button>
-      </form>
-      <p class="hint">This setup expires 15 minutes after it started.</p>
-    </section>`;
+  return html`
+<h1>Use an authenticator app</h1>
+<section class="card">
+  <div class="steps">
+    <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220">
+    <div>
+      <ol>
+        <li>Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say "Scan a QR code" or "Scan barcode").</li>
+        <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
+        <li>Enter the 6-digit code the app shows.</li>
+      </ol>
+      <details>
+        <summary>Can't scan it? Enter the key by hand</summary>
+        <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
+        <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
+        <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
+      </details>
+    </div>
+  </div>
+  <form method="post" action="/profile/two-factor/totp/verify" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
+    <button type="submit" class="primary">Verify and turn on</button>
+  </form>
+  <p class="hint">This setup expires 15 minutes after it started.</p>
+</section>`;
 }
 
 export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, securityPage: SecurityPage): void {
@@ -142,26 +137,22 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
         title: 'Confirm your email',
         current: 'security',
         notice: state.notice ? { kind: 'info', text: state.notice } : null,
-        body: html` <h1>Set up two-factor authentication</h1>
-          <section class="card">
-            <h2>First, confirm it is you</h2>
-            <p>
-              ${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to
-              <strong>${signedIn.user.email}</strong>.
-            </p>
-            <form method="post" action="/profile/email-confirmation/send">
-              ${csrfField(csrf)}<button type="submit" ${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button>
-            </form>
-            ${
-              state.sent || state.error
-                ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
-                    ${csrfField(csrf)}
-                    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
-                    <button type="submit" class="primary">Continue</button>
-                  </form>`
-                : ''
-            }
-          </section>`,
+        body: html`
+<h1>Set up two-factor authentication</h1>
+<section class="card">
+  <h2>First, confirm it is you</h2>
+  <p>${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to <strong>${signedIn.user.email}</strong>.</p>
+  <form method="post" action="/profile/email-confirmation/send">${csrfField(csrf)}<button type="submit"${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button></form>
+  ${
+    state.sent || state.error
+      ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
+    ${csrfField(csrf)}
+    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
+    <button type="submit" class="primary">Continue</button>
+  </form>`
+      : ''
+  }
+</section>`,
       },
       status,
     );

@@ -21,13 +21,10 @@ export async function twoFactorSection(
   const summary = await twoFactorSummary(kit.deps.db, signedIn.user, kit.deps.now());
   if (!summary.enabled) {
     return html`<section class="card" aria-labelledby="two-factor-heading">
-      <h2 id="two-factor-heading">Two-factor authentication</h2>
-      <p>
-        <span class="badge badge-off">Off</span> After your password, you will also be asked for a 6-digit passcode from your phone. Someone who learns your
-        password still cannot sign in as you.
-      </p>
-      <p><a class="button primary" href="/profile/two-factor/setup">Enable two-factor authentication</a></p>
-    </section>`;
+  <h2 id="two-factor-heading">Two-factor authentication</h2>
+  <p><span class="badge badge-off">Off</span> After your password, you will also be asked for a 6-digit passcode from your phone. Someone who learns your password still cannot sign in as you.</p>
+  <p><a class="button primary" href="/profile/two-factor/setup">Enable two-factor authentication</a></p>
+</section>`;
   }
   const required = requiredByAccount(signedIn.account, signedIn.user);
   const low = summary.recoveryCodesLeft <= 3;
@@ -65,13 +62,13 @@ export async function twoFactorSection(
   ${
     summary.methods.length > 1
       ? html`<form method="post" action="/profile/two-factor/preferred" class="preferred">
-          ${csrfField(csrf)}
-          <fieldset>
-            <legend>Ask me first for</legend>
-            ${summary.methods.map((method) => html`<label class="checkbox"><input type="radio" name="method" value="${method}" ${summary.preferred === method ? html` checked` : ''} /> ${METHOD_NAMES[method]}</label>`)}
-          </fieldset>
-          <button type="submit">Save preferred method</button>
-        </form>`
+    ${csrfField(csrf)}
+    <fieldset>
+      <legend>Ask me first for</legend>
+      ${summary.methods.map((method) => html`<label class="checkbox"><input type="radio" name="method" value="${method}"${summary.preferred === method ? html` checked` : ''}> ${METHOD_NAMES[method]}</label>`)}
+    </fieldset>
+    <button type="submit">Save preferred method</button>
+  </form>`
       : ''
   }
   <p>${addLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>

@@ -32,22 +32,17 @@ export function securityKeyCard(
   input: { csrf: string; confirmation: Html | ''; error: string | null | undefined; required: boolean; name?: string },
 ): Html {
   if (!securityKeysAvailable(kit.deps)) {
-    return html`<section class="card">
-      <h2>Security key or passkey</h2>
-      <p>${messageFor({ code: 'webauthn_unavailable' })}</p>
-    </section>`;
+    return html`<section class="card"><h2>Security key or passkey</h2><p>${messageFor({ code: 'webauthn_unavailable' })}</p></section>`;
   }
   return html`<section class="card">
     <h2>Security key or passkey</h2>
-    <p>
-      <strong>${input.required ? 'Required for admins.' : 'The safest choice.'}</strong> A USB or NFC key (such as a YubiKey), or a passkey on this computer or
-      your phone. You touch it instead of typing a code, and it only works on the real ${kit.productName}, so a fake sign-in page gets nothing.
-    </p>
+    <p><strong>${input.required ? 'Required for admins.' : 'The safest choice.'}</strong> A USB or NFC key (such as a YubiKey), or a passkey on this computer or your phone. You touch it instead of typing a code, and it only works on the real ${kit.productName}, so a fake sign-in page gets nothing.</p>
     <form method="post" action="/profile/two-factor/webauthn" novalidate>
       ${csrfField(input.csrf)}
       ${field({ name: 'name', label: 'Name', required: false, value: input.name ?? '', hint: 'So you can tell your keys apart, like "Blue YubiKey".', maxlength: KEY_NAME_MAX_LENGTH })}
-      ${input.confirmation} ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
-      <button type="submit" ${input.required ? html` class="primary"` : ''}>Add a security key or passkey</button>
+      ${input.confirmation}
+      ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
+      <button type="submit"${input.required ? html` class="primary"` : ''}>Add a security key or passkey</button>
     </form>
   </section>`;
 }
@@ -57,19 +52,20 @@ function touchPage(kit: PageKit, request: FastifyRequest, reply: FastifyReply, o
   return kit.send(request, reply, {
     title: 'Add a security key',
     current: 'security',
-    body: html` <h1>Add a security key or passkey</h1>
-      <section class="card">
-        <p>Press the button, then follow your browser: insert your key and touch it, or choose where to save a passkey. This works for 5 minutes.</p>
-        <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
-          ${csrfField(csrf)}
-          <input type="hidden" name="name" value="${name}" />
-          <input type="hidden" name="credential" value="" />
-          <p class="error" data-webauthn-error role="alert" hidden></p>
-          <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
-          <button type="submit" class="primary">Use my security key</button>
-        </form>
-        <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
-      </section>`,
+    body: html`
+<h1>Add a security key or passkey</h1>
+<section class="card">
+  <p>Press the button, then follow your browser: insert your key and touch it, or choose where to save a passkey. This works for 5 minutes.</p>
+  <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
+    ${csrfField(csrf)}
+    <input type="hidden" name="name" value="${name}">
+    <input type="hidden" name="credential" value="">
+    <p class="error" data-webauthn-error role="alert" hidden></p>
+    <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
+    <button type="submit" class="primary">Use my security key</button>
+  </form>
+  <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
+</section>`,
   });
 }
 
@@ -78,9 +74,8 @@ export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { c
   if (keys.length === 0) return html``;
   const date = (time: number | null) => (time === null ? 'never' : formatMoment(time));
   return html`<h3>Security keys and passkeys</h3>
-    <ul class="keys">
-      ${keys.map(
-        (key) => html`<li>
+  <ul class="keys">${keys.map(
+    (key) => html`<li>
     <strong>${key.name}</strong>${key.backedUp ? ' (synced passkey)' : ''}
     <p class="hint">Added ${date(key.createdAt)} · last used ${date(key.lastUsedAt)}</p>
     <details>
@@ -101,8 +96,7 @@ export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { c
       </form>
     </details>
   </li>`,
-      )}
-    </ul>`;
+  )}</ul>`;
 }
 
 function statusOf(code: keyof typeof ERROR_TABLE): number {
