@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { issueToken } from '../../src/crypto/tokens.js';
 import { CHALLENGE_LIFETIME_IN_MILLISECONDS } from '../../src/domain/policy.js';
-import { insertChallenge } from '../../src/store/challenges.js';
+import { insertFlow } from '../../src/store/sign-in-flows.js';
 import { openStore } from '../../src/store/database.js';
 import { HttpClient } from '../lib/http.js';
 import type { OpResult } from '../lib/load.js';
@@ -330,8 +330,8 @@ class TesseraSystem implements SystemUnderTest {
     }
   }
 
-  /** What the password step stores (a pending challenge: Tessera's own issueToken and
-   * insertChallenge), written straight to the database, so that making tens of
+  /** What the password step stores (a sign-in flow waiting for its second factor:
+   * Tessera's own issueToken and insertFlow), written straight to the database, so that making tens of
    * thousands of challenges does not cost tens of thousands of argon2id hashes. */
   async prepareChallenges(count: number): Promise<Challenge[]> {
     const users = this.pool.takeMany(count);
@@ -343,12 +343,17 @@ class TesseraSystem implements SystemUnderTest {
       await store.db.transaction().execute(async (trx) => {
         for (const user of users) {
           const issued = issueToken();
-          await insertChallenge(trx, {
+          await insertFlow(trx, {
             id: issued.id,
             accountId: row.id,
             userId: this.ids[user]!,
             secretHash: issued.secretHash,
-            firstFactor: 'password',
+            state: 'second_factor',
+            proofs: JSON.stringify([{ kind: 'password', at: now }]),
+            returnTo: null,
+            requiredAcr: null,
+            maxAgeSeconds: null,
+            promptLogin: false,
             now,
             expiresAt: now + CHALLENGE_LIFETIME_IN_MILLISECONDS,
             ip: '127.0.0.1',

@@ -31,7 +31,8 @@ export type FailureCode =
   | 'phone_not_allowed'
   | 'webauthn_unavailable'
   | 'security_key_required'
-  | 'last_two_factor_method';
+  | 'last_two_factor_method'
+  | 'unmet_authentication_requirements';
 
 export interface Failure {
   code: FailureCode;

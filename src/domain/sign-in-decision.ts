@@ -1,8 +1,40 @@
-// The one place that decides what a person still owes after their first factor
-// (DESIGN.md row 12). Password sign-in, password reset, invitation acceptance and any
-// later way in call this; none of them may create a session on its own.
+// The one place that decides what a sign-in still owes (DESIGN.md row 12). Every way in
+// records its proofs on one flow (services/sign-in-flow.ts) and asks this function what
+// comes next; only its `signed_in` answer lets that module create a session.
 import { isStaff } from './identity.js';
 import type { FactorType, Role, SecondFactorMethod, TwoFactorRequirement } from './types.js';
+
+/** How the person got this far: a password, or an emailed link that set one. */
+export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup';
+
+/** What a flow records as proven. `admin_code` is a recovery code an admin issued (the
+ * old device is presumed lost); `trusted_device` is a computer the person trusted,
+ * which stands in for a passcode but proves no factor. */
+export type ProofKind = FirstFactor | SecondFactorMethod | 'admin_code' | 'trusted_device';
+
+export interface Proof {
+  kind: ProofKind;
+  /** When it was given (ms). */
+  at: number;
+}
+
+/** Authentication context classes (DESIGN.md, OpenID Connect). */
+export const ACR = {
+  password: 'urn:tessera:acr:password',
+  twoFactor: 'urn:tessera:acr:two-factor',
+  phishingResistant: 'urn:tessera:acr:phishing-resistant',
+} as const;
+export type Acr = (typeof ACR)[keyof typeof ACR];
+
+/** What the caller of a flow demands (an app's `acr_values`, `max_age`, `prompt=login`). */
+export interface FlowRequirements {
+  acr: Acr | null;
+  maxAgeSeconds: number | null;
+  /** Ask for everything again: a trusted computer skips nothing. */
+  promptLogin: boolean;
+}
+
+export const NO_REQUIREMENTS: FlowRequirements = { acr: null, maxAgeSeconds: null, promptLogin: false };
 
 export interface SignInSubject {
   role: Role;
@@ -23,9 +55,22 @@ export interface AccountTwoFactorPolicy {
 }
 
 export type NextStep =
-  | { kind: 'signed_in'; viaTrustedDevice: boolean; enrolmentDeadline: number | null }
-  | { kind: 'two_factor_required'; methods: SecondFactorMethod[] }
-  | { kind: 'two_factor_setup_required' };
+  | { kind: 'first_factor' }
+  | { kind: 'second_factor'; methods: SecondFactorMethod[] }
+  /** A setup-only session enrols a factor first. `emailProven`: the flow already proved
+   * the address, so forced enrolment need not email a code first. */
+  | { kind: 'enrolment'; reason: 'required' | 'admin_code' | 'security_key'; emailProven: boolean }
+  | {
+      kind: 'signed_in';
+      amr: string[];
+      acr: Acr;
+      viaTrustedDevice: boolean;
+      /** When the second factor was given, or null (none, or a trusted computer). */
+      passcodeAt: number | null;
+      enrolmentDeadline: number | null;
+    }
+  /** The caller demands more than this person can give (no security key, say). */
+  | { kind: 'unmet' };
 
 const DAY_IN_MILLISECONDS = 24 * 60 * 60 * 1000;
 
@@ -60,30 +105,92 @@ export function challengeMethods(
   return secondFactorMethods(activeMethods);
 }
 
-/** After a passcode, whether the session may still only enrol: an admin who must use a
- * security key and has none signs in to add one. */
-export function mustEnrolSecurityKeyAfter(
-  role: Role,
-  activeMethods: readonly FactorType[],
-  policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>,
-): boolean {
-  return mustUseSecurityKey(role, policy) && !activeMethods.includes('webauthn');
+const FIRST_FACTORS: readonly ProofKind[] = ['password', 'password_reset', 'invitation', 'setup'];
+const SECOND_FACTORS: readonly ProofKind[] = ['totp', 'sms', 'webauthn', 'recovery_code', 'admin_code'];
+
+/** RFC 8176 method references, as DESIGN.md's OpenID Connect section lists them. A
+ * trusted computer stands in for a passcode but is never claimed as one. */
+const AMR_OF: Record<ProofKind, string | null> = {
+  password: 'pwd',
+  password_reset: 'pwd',
+  invitation: 'pwd',
+  setup: 'pwd',
+  totp: 'otp',
+  sms: 'sms',
+  webauthn: 'hwk',
+  recovery_code: 'otp',
+  admin_code: 'otp',
+  trusted_device: null,
+};
+
+function methodReferences(proofs: readonly Proof[]): string[] {
+  const kinds = [...new Set(proofs.map((proof) => AMR_OF[proof.kind]).filter((amr): amr is string => amr !== null))];
+  return kinds.length >= 2 ? [...kinds, 'mfa'] : kinds;
 }
 
-export function decideAfterFirstFactor(input: { subject: SignInSubject; policy: AccountTwoFactorPolicy; trustedDevice: boolean; now: number }): NextStep {
-  const { subject, policy, now } = input;
-  if (subject.twoFactorEnabled && subject.activeMethods.length > 0) {
+/** The proofs that still count: `max_age` voids those older than it. */
+function freshProofs(proofs: readonly Proof[], requirements: FlowRequirements, now: number): Proof[] {
+  if (requirements.maxAgeSeconds === null) return [...proofs];
+  const since = now - requirements.maxAgeSeconds * 1000;
+  return proofs.filter((proof) => proof.at >= since);
+}
+
+export function decideNextStep(input: {
+  proofs: readonly Proof[];
+  requirements: FlowRequirements;
+  subject: SignInSubject;
+  policy: AccountTwoFactorPolicy;
+  /** A valid trusted-device token came with this request. */
+  trustedDevice: boolean;
+  now: number;
+}): NextStep {
+  const { subject, policy, requirements, now } = input;
+  const proofs = freshProofs(input.proofs, requirements, now);
+  const first = proofs.find((proof) => FIRST_FACTORS.includes(proof.kind));
+  if (!first) return { kind: 'first_factor' };
+  // The latest second factor decides: after an admin's code, the factor enrolled next.
+  const second = proofs.findLast((proof) => SECOND_FACTORS.includes(proof.kind));
+  const emailProven = first.kind === 'invitation' || first.kind === 'password_reset';
+  const wantsKey = requirements.acr === ACR.phishingResistant;
+  const hasFactors = subject.twoFactorEnabled && subject.activeMethods.length > 0;
+  const keyRequired = mustUseSecurityKey(subject.role, policy);
+  const signedIn = (counted: Proof[], acr: Acr, viaTrustedDevice: boolean): Extract<NextStep, { kind: 'signed_in' }> => ({
+    kind: 'signed_in',
+    amr: methodReferences(counted),
+    acr,
+    viaTrustedDevice,
+    passcodeAt: counted.findLast((proof) => SECOND_FACTORS.includes(proof.kind))?.at ?? null,
+    enrolmentDeadline: null,
+  });
+
+  if (second) {
+    // An admin-issued code means the old device is presumed lost (row 9): enrol again.
+    if (second.kind === 'admin_code') return { kind: 'enrolment', reason: 'admin_code', emailProven: true };
+    // An admin who must use a key and has none signs in to add one, after a code emailed
+    // to them, so a password and passcode relayed by a phishing page cannot enrol the
+    // phisher's key.
+    if (keyRequired && !subject.activeMethods.includes('webauthn')) return { kind: 'enrolment', reason: 'security_key', emailProven: false };
+    if (wantsKey && second.kind !== 'webauthn') {
+      return subject.activeMethods.includes('webauthn') ? { kind: 'second_factor', methods: ['webauthn'] } : { kind: 'unmet' };
+    }
+    return signedIn(proofs, second.kind === 'webauthn' ? ACR.phishingResistant : ACR.twoFactor, false);
+  }
+
+  if (hasFactors) {
     // A trusted computer skips the passcode, but the session remembers it did, so a
-    // sensitive action still asks for one (Keycloak CVE-2026-3429). Admins who must
-    // use a security key use it every time.
-    if (input.trustedDevice && !mustUseSecurityKey(subject.role, policy)) return { kind: 'signed_in', viaTrustedDevice: true, enrolmentDeadline: null };
-    return { kind: 'two_factor_required', methods: challengeMethods(subject.role, subject.activeMethods, policy) };
+    // sensitive action still asks for one (Keycloak CVE-2026-3429). Admins who must use
+    // a key use it every time, and a caller asking for a fresh or stronger proof gets it.
+    const trustCounts = input.trustedDevice && !keyRequired && !wantsKey && !requirements.promptLogin && requirements.maxAgeSeconds === null;
+    if (trustCounts) return signedIn([...proofs, { kind: 'trusted_device', at: now }], ACR.twoFactor, true);
+    if (wantsKey) return subject.activeMethods.includes('webauthn') ? { kind: 'second_factor', methods: ['webauthn'] } : { kind: 'unmet' };
+    return { kind: 'second_factor', methods: challengeMethods(subject.role, subject.activeMethods, policy) };
   }
   // Fail closed: two-factor on with no usable method (its last one removed in a race,
   // say) is a person who must enrol again, never one the password alone lets in.
-  if (subject.twoFactorEnabled || subject.twoFactorSetupRequired) return { kind: 'two_factor_setup_required' };
-  if (mustUseSecurityKey(subject.role, policy)) return { kind: 'two_factor_setup_required' };
+  if (subject.twoFactorEnabled || subject.twoFactorSetupRequired) return { kind: 'enrolment', reason: 'required', emailProven };
+  if (keyRequired) return { kind: 'enrolment', reason: 'security_key', emailProven };
   const deadline = enrolmentDeadline(subject.role, policy);
-  if (deadline !== null && now >= deadline) return { kind: 'two_factor_setup_required' };
-  return { kind: 'signed_in', viaTrustedDevice: false, enrolmentDeadline: deadline };
+  if (deadline !== null && now >= deadline) return { kind: 'enrolment', reason: 'required', emailProven };
+  if (requirements.acr !== null && requirements.acr !== ACR.password) return { kind: 'unmet' };
+  return { ...signedIn(proofs, ACR.password, false), enrolmentDeadline: deadline };
 }

@@ -45,6 +45,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   },
   security_key_required: { status: 403, message: 'Your account requires admins to use a security key or passkey. Add one to continue.' },
   last_two_factor_method: { status: 409, message: 'This is your only two-factor method. Add another one first, or turn two-factor authentication off.' },
+  unmet_authentication_requirements: {
+    status: 403,
+    message: 'This needs a stronger sign-in than you can give now, such as a security key. Ask your admin.',
+  },
   csrf_failed: { status: 403, message: 'This form has expired. Reload the page and try again.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send JSON (Content-Type: application/json).' },

@@ -10,7 +10,7 @@ import { appendAuditEvent } from '../store/audit.js';
 import type { Account } from '../store/schema.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
-import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
+import { startSignInFlow, type SignInOutcome } from './sign-in-flow.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
 
@@ -142,14 +142,13 @@ export async function completeSetup(deps: ServiceDeps, input: SetupInput, contex
       },
       now,
     );
-    const outcome = await completeFirstFactor(trx, deps, {
+    return startSignInFlow(trx, deps, {
       account: { ...account, owner_user_id: userId },
       user: owner,
       firstFactor: 'setup',
       trustedDeviceToken: null,
       context,
     });
-    return ok(outcome);
   });
 }
 

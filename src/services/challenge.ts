@@ -1,32 +1,31 @@
-// The second step of sign-in. The challenge is a server-side flow with explicit
-// states (pending → done | expired | locked), single use, ≤10 minutes, bound to one
-// person and account; only at its end is a session issued (SECURITY.md, sessions).
+// The second step of sign-in: the flow (services/sign-in-flow.ts) is waiting for a
+// second factor. It is server-side, single use, ≤10 minutes and bound to one person and
+// account; only the flow's module issues the session at its end (SECURITY.md, sessions).
 import type { Kysely } from 'kysely';
 import { parseToken, secretMatches } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
-import { challengeMethods, mustEnrolSecurityKeyAfter } from '../domain/sign-in-decision.js';
+import type { NextStep } from '../domain/sign-in-decision.js';
 import type { FactorType, SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { completeChallenge, countChallengeFailure, findChallengeWithOwner } from '../store/challenges.js';
-import type { Account, Database, SignInChallenge, TwoFactorMethod, User } from '../store/schema.js';
+import type { Account, Database, SignInFlow, TwoFactorMethod, User } from '../store/schema.js';
+import { countFlowFailure, findFlowWithOwner } from '../store/sign-in-flows.js';
 import { listActiveMethods } from '../store/two-factor.js';
+import { AccountUsers } from '../store/users.js';
 import { underAddressLimit } from './address-limit.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
-import { twoFactorPolicyOf, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
 import { recoveryCodesLeft, verifySecondFactor } from './second-factor.js';
-import { startSession } from './sessions.js';
+import { claimSecondStep, decideFor, finishSecondStep, proofsOf, requirementsOf, type SignInOutcome } from './sign-in-flow.js';
 import { challengeSmsCheck } from './sms.js';
-import { noteSignInDevice } from './known-devices.js';
-import { rememberDevice } from './trusted-devices.js';
 import { removeAllFactors } from './two-factor.js';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { assertionOptions, securityKeyCheck } from './webauthn.js';
 
 export interface OpenChallenge {
-  challenge: SignInChallenge;
+  /** The flow, waiting for its second factor. */
+  challenge: SignInFlow;
   user: User;
   account: Account;
   methods: SecondFactorMethod[];
@@ -36,19 +35,31 @@ export interface OpenChallenge {
   activeMethods: TwoFactorMethod[];
 }
 
-/** The live challenge behind a token, or invalid_challenge for anything else. */
+/** The live flow behind a token while it waits for a second factor, or invalid_challenge
+ * for anything else. The methods it accepts are the decision's, asked again now. */
 export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, token: unknown): Promise<Result<OpenChallenge>> {
   const parsed = parseToken(token);
   if (!parsed) return fail('invalid_challenge');
-  const found = await findChallengeWithOwner(db, parsed.id);
+  const found = await findFlowWithOwner(db, parsed.id);
   if (!found || !secretMatches(parsed.secret, found.row.secret_hash)) return fail('invalid_challenge');
   const { row: challenge, user, account } = found;
   if (challenge.state === 'locked') return fail('invalid_challenge', { message: 'Too many wrong codes for this sign-in. Sign in again.' });
-  if (challenge.state !== 'pending' || challenge.expires_at <= deps.now()) return fail('invalid_challenge');
+  const now = deps.now();
+  if (challenge.state !== 'second_factor' || challenge.expires_at <= now) return fail('invalid_challenge');
   if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
   const activeMethods = await listActiveMethods(db, user.id);
   const types = activeMethods.map((m) => m.type);
-  return ok({ challenge, user, account, methods: challengeMethods(user.role, types, twoFactorPolicyOf(account)), factors: types, activeMethods });
+  const step = decideFor({
+    account,
+    user,
+    activeMethods: types,
+    proofs: proofsOf(challenge),
+    requirements: requirementsOf(challenge),
+    trustedDevice: false,
+    now,
+  });
+  if (step.kind !== 'second_factor') return fail('invalid_challenge');
+  return ok({ challenge, user, account, methods: step.methods, factors: types, activeMethods });
 }
 
 /** Options for signing this challenge with a security key (when it offers one). */
@@ -79,7 +90,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       if (!opened.ok) return opened;
       const { challenge, account, user } = opened.value;
       const now = deps.now();
-      const mustEnrolSecurityKey = mustEnrolSecurityKeyAfter(user.role, opened.value.factors, twoFactorPolicyOf(account));
+      let claimed: NextStep | null = null;
       const verified = await verifySecondFactor(trx, deps, {
         user,
         userReadInThisTransaction: true,
@@ -89,15 +100,20 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
         smsCheck: challengeSmsCheck(deps, challenge.id),
         securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id, context),
         context,
-        // The challenge ends with the right factor, once: the conditional update lets
-        // exactly one request finish it.
-        claim: async (db) => ((await completeChallenge(db, challenge.id, now)) ? null : { code: 'invalid_challenge' }),
+        // The flow takes its next step with the right factor, once: the conditional
+        // update lets exactly one request move it.
+        claim: async (db, success) => {
+          const proof = success.recoveryCodeKind === 'admin' ? 'admin_code' : success.method;
+          const taken = await claimSecondStep(db, deps, { flow: challenge, account, user, activeMethods: opened.value.factors, proof });
+          claimed = taken?.step ?? null;
+          return taken ? null : { code: 'invalid_challenge' };
+        },
         // A full sign-in is recorded in the same write as the counter reset.
-        signsInOnSuccess: (success) => success.recoveryCodeKind !== 'admin' && !mustEnrolSecurityKey,
+        signsInOnSuccess: () => claimed?.kind === 'signed_in',
       });
       if (!verified.ok) {
         if (verified.failure.code === 'invalid_code' || verified.failure.code === 'two_factor_locked') {
-          const attempts = await countChallengeFailure(trx, challenge.id, CHALLENGE_ATTEMPT_LIMIT);
+          const attempts = await countFlowFailure(trx, challenge.id, CHALLENGE_ATTEMPT_LIMIT);
           if (attempts >= CHALLENGE_ATTEMPT_LIMIT && verified.failure.code === 'invalid_code') {
             return fail<SignInOutcome>('invalid_code', {
               field: 'code',
@@ -107,102 +123,38 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
         }
         return verified;
       }
+      const step: NextStep = claimed!;
       const method = verified.value.method;
+      const audit = (type: string, details: Record<string, unknown>) =>
+        appendAuditEvent(
+          trx,
+          { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details },
+          now,
+        );
 
-      if (verified.value.recoveryCodeKind === 'admin') {
+      if (step.kind === 'enrolment' && step.reason === 'admin_code') {
         // An admin-issued code means the old device is presumed lost: its factors go,
         // and the session may only enrol again (DESIGN.md row 9).
         await removeAllFactors(trx, user, now);
-        await trx.updateTable('users').set({ two_factor_setup_required: 1 }).where('id', '=', user.id).execute();
-        const session = await startSession(trx, deps, {
-          account,
-          user,
-          kind: 'setup',
-          context,
-          passcodeVerifiedAt: now,
-          viaTrustedDevice: false,
-          emailConfirmed: true,
-        });
-        await appendAuditEvent(
-          trx,
-          {
-            accountId: account.id,
-            type: 'sign_in_setup_required',
-            actorUserId: user.id,
-            subjectUserId: user.id,
-            ip: context.ip,
-            userAgent: context.userAgent,
-            details: { method, admin_issued_code: true },
-          },
-          now,
-        );
-        return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
+        await new AccountUsers(trx, account.id).update(user.id, { two_factor_setup_required: 1 });
+        await audit('sign_in_setup_required', { method, admin_issued_code: true });
+      } else if (step.kind === 'enrolment') {
+        await audit('sign_in_setup_required', { method, security_key_required: true });
+      } else if (step.kind === 'signed_in') {
+        await audit('sign_in_succeeded', { method, first_factor: proofsOf(challenge)[0]?.kind ?? null });
+        if (method === 'recovery_code') {
+          const left = await recoveryCodesLeft(trx, user.id, now);
+          await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
+        }
       }
-
-      if (mustEnrolSecurityKey) {
-        // The account requires admins to use a security key and this admin has none yet:
-        // the session may only add a key, after a code emailed to them, so that a
-        // password and passcode relayed by a phishing page cannot enrol the phisher's key.
-        const session = await startSession(trx, deps, {
-          account,
-          user,
-          kind: 'setup',
-          context,
-          passcodeVerifiedAt: now,
-          viaTrustedDevice: false,
-          emailConfirmed: false,
-        });
-        await appendAuditEvent(
-          trx,
-          {
-            accountId: account.id,
-            type: 'sign_in_setup_required',
-            actorUserId: user.id,
-            subjectUserId: user.id,
-            ip: context.ip,
-            userAgent: context.userAgent,
-            details: { method, security_key_required: true },
-          },
-          now,
-        );
-        return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
-      }
-
-      const trusting = input.rememberDevice && account.trusted_device_days > 0;
-      const mailedNewComputer = await noteSignInDevice(trx, deps, { account, user, context, trusted: trusting });
-      const trusted = trusting ? await rememberDevice(trx, deps, { account, user, context, mailed: mailedNewComputer }) : null;
-      const session = await startSession(trx, deps, {
+      return finishSecondStep(trx, deps, {
+        flow: challenge,
         account,
         user,
-        kind: 'full',
+        step,
+        rememberDevice: input.rememberDevice,
         context,
-        passcodeVerifiedAt: now,
-        viaTrustedDevice: false,
-        trustedDeviceId: trusted?.id ?? null,
-      });
-      await appendAuditEvent(
-        trx,
-        {
-          accountId: account.id,
-          type: 'sign_in_succeeded',
-          actorUserId: user.id,
-          subjectUserId: user.id,
-          ip: context.ip,
-          userAgent: context.userAgent,
-          details: { method, first_factor: challenge.first_factor },
-        },
-        now,
-      );
-      if (method === 'recovery_code') {
-        const left = await recoveryCodesLeft(trx, user.id, now);
-        await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
-      }
-      return ok({
-        status: 'signed_in',
-        sessionToken: session.token,
-        sessionExpiresAt: session.expiresAt,
-        trustedDeviceToken: trusted?.token ?? null,
-        enrolmentDeadline: null,
+        challengeToken: String(input.challengeToken),
       });
     }),
   );

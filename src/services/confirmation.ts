@@ -17,7 +17,7 @@ import type { SignedIn } from './sessions.js';
 import { enrolledSmsCheck } from './sms.js';
 import { securityKeyCheck } from './webauthn.js';
 import { challengeMethods } from '../domain/sign-in-decision.js';
-import { twoFactorPolicyOf } from './first-factor.js';
+import { twoFactorPolicyOf } from './two-factor-policy.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
 
 export type Confirmation = SecondFactorInput;

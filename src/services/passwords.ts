@@ -11,12 +11,12 @@ import { PASSWORD_RESET_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
 import { consumeActionToken, findActionToken, insertActionToken, voidActionTokens } from '../store/action-tokens.js';
 import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { expireUserChallenges } from '../store/challenges.js';
+import { expireUserFlows } from '../store/sign-in-flows.js';
 import type { Account, ActionTokenPurpose, User } from '../store/schema.js';
 import { deleteUserSessions } from '../store/sessions.js';
 import { AccountUsers, findUserById } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
-import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
+import { startSignInFlow, type SignInOutcome } from './sign-in-flow.js';
 import { emailUser } from './notify.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
 import { endEveryWayIn, type SignedIn } from './sessions.js';
@@ -55,7 +55,7 @@ export async function changePassword(
     // A new password voids every trusted computer (SECURITY.md, trusted computers), and
     // every sign-in the old one had started.
     await deleteTrustedDevices(trx, user.id);
-    await expireUserChallenges(trx, user.id);
+    await expireUserFlows(trx, user.id);
     await appendAuditEvent(
       trx,
       { accountId: account.id, type: 'password_changed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },
@@ -161,7 +161,6 @@ export async function setPasswordFromLink(
     if (purpose === 'password_reset')
       await emailUser(trx, deps, { account, user, purpose: 'password_changed', context, compose: (c) => mails.passwordChanged(c) });
     const updated = (await users.findById(user.id))!;
-    const outcome = await completeFirstFactor(trx, deps, { account, user: updated, firstFactor: purpose, trustedDeviceToken: null, context });
-    return ok(outcome);
+    return startSignInFlow(trx, deps, { account, user: updated, firstFactor: purpose, trustedDeviceToken: null, context });
   });
 }

@@ -216,7 +216,7 @@ export async function verifySecondFactor(
     context: RequestContext;
     /** Consumes what the factor unlocks (a sign-in challenge) once the factor is right;
      * a failure it returns is returned as it is, with the factor spent but not counted. */
-    claim?: (db: Kysely<Database>) => Promise<Failure | null>;
+    claim?: (db: Kysely<Database>, success: SecondFactorSuccess) => Promise<Failure | null>;
     /** Whether this success completes a sign-in (its time is written with the counter
      * reset, in the same statement). */
     signsInOnSuccess?: (success: SecondFactorSuccess) => boolean;
@@ -266,7 +266,7 @@ export async function verifySecondFactor(
     if (!success) return countCodeFailure(db, deps, user, method, input.context, spent);
   }
   if (input.claim) {
-    const claimed = await input.claim(db);
+    const claimed = await input.claim(db, success);
     if (claimed) return { ok: false, failure: claimed };
   }
   await passcodeAccepted(db, { id: user.id, now, signedInAt: input.signsInOnSuccess?.(success) ? now : null });

@@ -1,57 +1,19 @@
 // Server-side sessions: the client holds `id.secret`, the database only SHA-256(secret).
+// They are created by services/sign-in-flow.ts alone; here they are checked and ended.
 import type { Kysely } from 'kysely';
-import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
+import { parseToken, secretMatches } from '../crypto/tokens.js';
 import { DAY_IN_MILLISECONDS, SESSION_TOUCH_INTERVAL_IN_MILLISECONDS } from '../domain/policy.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { expireUserChallenges } from '../store/challenges.js';
-import { deleteSession, deleteUserSessions, findSessionWithOwner, insertSession, touchSession } from '../store/sessions.js';
+import { expireUserFlows } from '../store/sign-in-flows.js';
+import { deleteSession, deleteUserSessions, findSessionWithOwner, touchSession } from '../store/sessions.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
-import type { Account, Database, Session, SessionKind, User } from '../store/schema.js';
+import type { Account, Database, Session, User } from '../store/schema.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
-
-/** A setup-only session exists to enrol a second factor, which takes minutes, not days. */
-const SETUP_SESSION_LIFETIME_IN_MILLISECONDS = 60 * 60 * 1000;
 
 export interface SignedIn {
   session: Session;
   user: User;
   account: Account;
-}
-
-export async function startSession(
-  db: Kysely<Database>,
-  deps: ServiceDeps,
-  input: {
-    account: Account;
-    user: User;
-    kind: SessionKind;
-    context: RequestContext;
-    passcodeVerifiedAt: number | null;
-    viaTrustedDevice: boolean;
-    trustedDeviceId?: string | null;
-    /** For a setup-only session: the email is already proven (or need not be). */
-    emailConfirmed?: boolean;
-  },
-): Promise<{ token: string; sessionId: string; expiresAt: number }> {
-  const now = deps.now();
-  const issued = issueToken();
-  const lifetime = input.kind === 'setup' ? SETUP_SESSION_LIFETIME_IN_MILLISECONDS : input.account.session_days * DAY_IN_MILLISECONDS;
-  await insertSession(db, {
-    id: issued.id,
-    accountId: input.account.id,
-    userId: input.user.id,
-    secretHash: issued.secretHash,
-    kind: input.kind,
-    now,
-    expiresAt: now + lifetime,
-    ip: input.context.ip,
-    userAgent: input.context.userAgent,
-    passcodeVerifiedAt: input.passcodeVerifiedAt,
-    viaTrustedDevice: input.viaTrustedDevice,
-    trustedDeviceId: input.trustedDeviceId ?? null,
-    emailConfirmedAt: input.kind === 'full' || input.emailConfirmed ? now : null,
-  });
-  return { token: issued.token, sessionId: issued.id, expiresAt: now + lifetime };
 }
 
 /** Finds the live session behind a token, or null. Revocation is a deleted row, so it
@@ -106,5 +68,5 @@ export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context:
 export async function endEveryWayIn(db: Kysely<Database>, userId: string): Promise<void> {
   await deleteUserSessions(db, userId);
   await deleteTrustedDevices(db, userId);
-  await expireUserChallenges(db, userId);
+  await expireUserFlows(db, userId);
 }

@@ -2,7 +2,7 @@
 // account, unknown email, suspended person, locked person and wrong password are one
 // `invalid_credentials` (DESIGN.md row 1, SECURITY.md "no oracle").
 import { limitKeyForAddress } from '../domain/network.js';
-import { fail, ok, type Result } from '../domain/failures.js';
+import { fail, type Result } from '../domain/failures.js';
 import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
 import { mails } from '../delivery/email-templates.js';
 import { findAccountBySlug, findAccountsByName } from '../store/accounts.js';
@@ -10,7 +10,7 @@ import type { Account } from '../store/schema.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
-import { completeFirstFactor, type SignInOutcome } from './first-factor.js';
+import { startSignInFlow, type SignInOutcome } from './sign-in-flow.js';
 import { emailUser } from './notify.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
 
@@ -19,6 +19,8 @@ export interface PasswordSignIn {
   email: string;
   password: string;
   trustedDeviceToken: string | null;
+  /** Where to send the person once signed in (the page's `next`), kept on the flow. */
+  returnTo?: string | null;
 }
 
 export function userLimitKey(accountSlug: string, email: string): string {
@@ -88,10 +90,14 @@ export async function signInWithPassword(deps: ServiceDeps, input: PasswordSignI
     return fail('invalid_credentials');
   }
 
-  const outcome = await deps.db
-    .transaction()
-    .execute((trx) =>
-      completeFirstFactor(trx, deps, { account, user: usable, firstFactor: 'password', trustedDeviceToken: input.trustedDeviceToken, context }),
-    );
-  return ok(outcome);
+  return deps.db.transaction().execute((trx) =>
+    startSignInFlow(trx, deps, {
+      account,
+      user: usable,
+      firstFactor: 'password',
+      trustedDeviceToken: input.trustedDeviceToken,
+      returnTo: input.returnTo ?? null,
+      context,
+    }),
+  );
 }

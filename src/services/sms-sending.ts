@@ -14,7 +14,8 @@ import type { Limiter } from '../limits/limits.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { enqueueMessage } from '../store/outbox.js';
 import type { Account, Database, TwoFactorMethod, User } from '../store/schema.js';
-import { findMessageState, findSmsMethod, lockChallenge, saveChallengeCode, saveMethodCode, type StoredSmsCode } from '../store/sms.js';
+import { findMessageState, findSmsMethod, saveChallengeCode, saveMethodCode, type StoredSmsCode } from '../store/sms.js';
+import { lockFlow } from '../store/sign-in-flows.js';
 import { openChallenge, type OpenChallenge } from './challenge.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { lockUserRow } from './second-factor.js';
@@ -199,7 +200,7 @@ export async function sendSignInCode(deps: ServiceDeps, challengeToken: unknown,
         message: 'Text messages are not set up for this sign-in. Use your authenticator app or a recovery code.',
       });
     if (!smsAvailable(deps)) return fail('sms_unavailable');
-    const challenge = await lockChallenge(trx, deps.dialect, opened.value.challenge.id);
+    const challenge = await lockFlow(trx, deps.dialect, opened.value.challenge.id);
     const method = await findSmsMethod(trx, opened.value.user.id, 'active');
     if (!challenge || !method) return fail('invalid_challenge');
     return textCode(trx, deps, {

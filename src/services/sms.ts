@@ -9,7 +9,7 @@ import { deliveryOf } from '../domain/sms-codes.js';
 import { normalizePasscodeInput } from '../domain/totp.js';
 import type { Database } from '../store/schema.js';
 import { consumeChallengeCode, consumeMethodCode, findMessageState, findSmsMethod } from '../store/sms.js';
-import { findChallenge } from '../store/challenges.js';
+import { findFlow } from '../store/sign-in-flows.js';
 import { findMethod } from '../store/two-factor.js';
 import type { ServiceDeps } from './deps.js';
 import type { SmsCodeCheck } from './sms-codes.js';
@@ -51,7 +51,7 @@ async function check(
 /** The code texted for a sign-in challenge. */
 export function challengeSmsCheck(deps: ServiceDeps, challengeId: string): SmsCodeCheck {
   return async (db, code) => {
-    const challenge = await findChallenge(db, challengeId);
+    const challenge = await findFlow(db, challengeId);
     const holder = challenge
       ? { hash: challenge.sms_code_hash, expiresAt: challenge.sms_code_expires_at, sentAt: challenge.sms_sent_at, messageId: challenge.sms_message_id }
       : null;

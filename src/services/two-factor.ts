@@ -22,8 +22,9 @@ import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { emailUser } from './notify.js';
 import { lockUserRow, recoveryCodeHmac } from './second-factor.js';
-import { twoFactorPolicyOf } from './first-factor.js';
-import { startSession, type SignedIn } from './sessions.js';
+import { twoFactorPolicyOf } from './two-factor-policy.js';
+import type { SignedIn } from './sessions.js';
+import { continueAfterEnrolment } from './sign-in-flow.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
 /** An abandoned enrolment is forgotten after 15 minutes. */
@@ -206,18 +207,20 @@ export async function activateFactor(
   let newSessionToken: string | null = null;
   let newSessionExpiresAt: number | null = null;
   if (session.kind === 'setup') {
-    // The setup-only session has done its one job; a full session replaces it.
-    await deleteSession(trx, session.id);
-    const next = await startSession(trx, deps, {
+    // The setup-only session has done its one job: its flow gains the new factor as a
+    // proof, and a full session replaces it.
+    const next = await continueAfterEnrolment(trx, deps, {
+      session,
       account,
-      user: fresh,
-      kind: 'full',
+      user: { ...fresh, two_factor_enabled: 1, two_factor_setup_required: 0 },
+      factor: input.type,
       context: input.context,
-      passcodeVerifiedAt: now,
-      viaTrustedDevice: false,
     });
-    newSessionToken = next.token;
-    newSessionExpiresAt = next.expiresAt;
+    if (next) {
+      await deleteSession(trx, session.id);
+      newSessionToken = next.token;
+      newSessionExpiresAt = next.expiresAt;
+    }
   } else {
     await trx.updateTable('sessions').set({ passcode_verified_at: now, via_trusted_device: 0 }).where('id', '=', session.id).execute();
   }

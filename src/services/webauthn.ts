@@ -25,7 +25,7 @@ import { findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '..
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
-import { twoFactorPolicyOf } from './first-factor.js';
+import { twoFactorPolicyOf } from './two-factor-policy.js';
 import { emailUser } from './notify.js';
 import { lockUserRow } from './second-factor.js';
 import type { SignedIn } from './sessions.js';

@@ -13,6 +13,7 @@ import * as smsDelivery from './migrations/0004-sms-delivery.js';
 import * as webauthn from './migrations/0005-webauthn.js';
 import * as hotPathIndexes from './migrations/0006-hot-path-indexes.js';
 import * as redundantIndexes from './migrations/0007-redundant-indexes.js';
+import * as signInFlows from './migrations/0008-sign-in-flows.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -128,6 +129,7 @@ const migrations: Record<string, Migration> = {
   '0005-webauthn': webauthn,
   '0006-hot-path-indexes': hotPathIndexes,
   '0007-redundant-indexes': redundantIndexes,
+  '0008-sign-in-flows': signInFlows,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -136,9 +138,10 @@ class StaticMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to date. Safe from several instances at once: Kysely's
- * migrator holds a lock (an advisory lock on PostgreSQL) while it runs. */
-export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+/** Brings the schema up to date (or up to the migration named `upTo`, for the tests of a
+ * migration). Safe from several instances at once: Kysely's migrator holds a lock (an
+ * advisory lock on PostgreSQL) while it runs. */
+export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect, upTo?: string): Promise<string[]> {
   // On PostgreSQL the migration tables live in the current schema: Kysely would
   // otherwise find another schema's tables and skip creating its own.
   const schema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
@@ -151,7 +154,7 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
     nameComparator: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo ? await migrator.migrateTo(upTo) : await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

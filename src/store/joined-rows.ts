@@ -1,11 +1,11 @@
 // Whole rows of several tables read in one joined query (the session check behind
-// every authenticated request, the challenge behind the second step of sign-in).
+// every authenticated request, the flow behind the second step of sign-in).
 // Each column list is checked against schema.ts: the compiler refuses a column added
 // there but not listed here.
 import { sql, type Kysely } from 'kysely';
 import { ROWS_AS_ARRAYS } from './database.js';
 import { preparedQuery } from './prepared.js';
-import type { Account, AccountTable, Database, SessionTable, SignInChallengeTable, User, UserTable } from './schema.js';
+import type { Account, AccountTable, Database, SessionTable, SignInFlowTable, User, UserTable } from './schema.js';
 
 type AllListed<Table, Listed> = [Exclude<keyof Table, Listed>] extends [never] ? true : false;
 
@@ -24,14 +24,21 @@ export const SESSION_COLUMNS = [
   'via_trusted_device',
   'trusted_device_id',
   'email_confirmed_at',
+  'flow_id',
+  'amr',
+  'acr',
 ] as const satisfies readonly (keyof SessionTable)[];
-export const CHALLENGE_COLUMNS = [
+export const FLOW_COLUMNS = [
   'id',
   'account_id',
   'user_id',
   'secret_hash',
   'state',
-  'first_factor',
+  'proofs',
+  'return_to',
+  'required_acr',
+  'max_age_seconds',
+  'prompt_login',
   'attempts',
   'created_at',
   'expires_at',
@@ -43,7 +50,7 @@ export const CHALLENGE_COLUMNS = [
   'sms_sent_at',
   'sms_send_count',
   'sms_message_id',
-] as const satisfies readonly (keyof SignInChallengeTable)[];
+] as const satisfies readonly (keyof SignInFlowTable)[];
 export const USER_COLUMNS = [
   'id',
   'account_id',
@@ -85,7 +92,7 @@ export const ACCOUNT_COLUMNS = [
 ] as const satisfies readonly (keyof AccountTable)[];
 const everyColumnListed: [
   AllListed<SessionTable, (typeof SESSION_COLUMNS)[number]>,
-  AllListed<SignInChallengeTable, (typeof CHALLENGE_COLUMNS)[number]>,
+  AllListed<SignInFlowTable, (typeof FLOW_COLUMNS)[number]>,
   AllListed<UserTable, (typeof USER_COLUMNS)[number]>,
   AllListed<AccountTable, (typeof ACCOUNT_COLUMNS)[number]>,
 ] = [true, true, true, true];
@@ -124,7 +131,7 @@ export interface OwnedRow<Row> {
  * SQLite the row comes back as an array (ROWS_AS_ARRAYS), on PostgreSQL as an object
  * keyed `alias__column`; both are read by position in the selection. */
 export function ownedRowReader<Row>(
-  table: 'sessions' | 'sign_in_challenges',
+  table: 'sessions' | 'sign_in_flows',
   alias: string,
   columns: readonly string[],
 ): (db: Kysely<Database>, id: string) => Promise<OwnedRow<Row> | undefined> {

@@ -7,7 +7,8 @@ export type Role = 'admin' | 'agent' | 'end_user';
 export type TwoFactorRequirement = 'off' | 'staff';
 export type TwoFactorMethodType = 'totp' | 'sms' | 'webauthn';
 export type SessionKind = 'full' | 'setup';
-export type ChallengeState = 'pending' | 'done' | 'expired' | 'locked';
+/** second_factor: a passcode or key is owed; enrolment: a setup-only session enrols one. */
+export type FlowState = 'second_factor' | 'enrolment' | 'done' | 'expired' | 'locked';
 export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup';
 export type ActionTokenPurpose = 'invitation' | 'password_reset' | 'setup' | 'email_confirmation';
 export type OutboxChannel = 'email' | 'sms';
@@ -70,15 +71,27 @@ export interface SessionTable {
   via_trusted_device: number;
   trusted_device_id: string | null;
   email_confirmed_at: number | null;
+  /** The sign-in flow that made this session, and what it proved (RFC 8176 `amr` as a
+   * JSON array; `acr` one of domain/sign-in-decision.ts's levels). */
+  flow_id: Generated<string | null>;
+  amr: Generated<string | null>;
+  acr: Generated<string | null>;
 }
 
-export interface SignInChallengeTable {
+/** One sign-in, from its first proof to its session (domain/sign-in-decision.ts decides
+ * each step). `proofs` is a JSON array of `{kind, at}`. */
+export interface SignInFlowTable {
   id: string;
-  account_id: string;
-  user_id: string;
+  account_id: string | null;
+  user_id: string | null;
   secret_hash: string;
-  state: ChallengeState;
-  first_factor: FirstFactor;
+  state: FlowState;
+  proofs: string;
+  /** Where the person goes once signed in: any length, never read from a later request. */
+  return_to: string | null;
+  required_acr: string | null;
+  max_age_seconds: number | null;
+  prompt_login: Generated<number>;
   attempts: number;
   created_at: number;
   expires_at: number;
@@ -219,7 +232,7 @@ export interface Database {
   accounts: AccountTable;
   users: UserTable;
   sessions: SessionTable;
-  sign_in_challenges: SignInChallengeTable;
+  sign_in_flows: SignInFlowTable;
   two_factor_methods: TwoFactorMethodTable;
   webauthn_challenges: WebauthnChallengeTable;
   recovery_codes: RecoveryCodeTable;
@@ -233,7 +246,7 @@ export interface Database {
 export type Account = Selectable<AccountTable>;
 export type User = Selectable<UserTable>;
 export type Session = Selectable<SessionTable>;
-export type SignInChallenge = Selectable<SignInChallengeTable>;
+export type SignInFlow = Selectable<SignInFlowTable>;
 export type TwoFactorMethod = Selectable<TwoFactorMethodTable>;
 export type RecoveryCode = Selectable<RecoveryCodeTable>;
 export type TrustedDevice = Selectable<TrustedDeviceTable>;

@@ -17,6 +17,10 @@ export interface NewSession {
   viaTrustedDevice: boolean;
   trustedDeviceId?: string | null;
   emailConfirmedAt?: number | null;
+  flowId: string | null;
+  /** JSON array of RFC 8176 method references. */
+  amr: string | null;
+  acr: string | null;
 }
 
 const sessionInsert = preparedQuery<Required<Insertable<SessionTable>>, never>((db, slot) =>
@@ -35,6 +39,9 @@ const sessionInsert = preparedQuery<Required<Insertable<SessionTable>>, never>((
     via_trusted_device: slot('via_trusted_device'),
     trusted_device_id: slot('trusted_device_id'),
     email_confirmed_at: slot('email_confirmed_at'),
+    flow_id: slot('flow_id'),
+    amr: slot('amr'),
+    acr: slot('acr'),
   }),
 );
 
@@ -54,6 +61,9 @@ export async function insertSession(db: Kysely<Database>, session: NewSession): 
     via_trusted_device: session.viaTrustedDevice ? 1 : 0,
     trusted_device_id: session.trustedDeviceId ?? null,
     email_confirmed_at: session.emailConfirmedAt ?? null,
+    flow_id: session.flowId,
+    amr: session.amr,
+    acr: session.acr,
   });
 }
 

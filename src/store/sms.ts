@@ -1,10 +1,9 @@
-// Texted codes live beside what they are bound to: a sign-in challenge, or a phone
+// Texted codes live beside what they are bound to: a sign-in flow, or a phone
 // number's two_factor_methods row (pending while it is being verified, active for
 // confirmations). Only an HMAC of a code is stored; it is spent by one conditional
 // update, so of several parallel uses exactly one succeeds.
 import type { Kysely } from 'kysely';
-import type { Dialect } from './database.js';
-import type { Database, OutboxMessage, SignInChallenge, TwoFactorMethod } from './schema.js';
+import type { Database, OutboxMessage, TwoFactorMethod } from './schema.js';
 
 export interface StoredSmsCode {
   hash: string;
@@ -13,20 +12,9 @@ export interface StoredSmsCode {
   messageId: string;
 }
 
-/** The challenge row, locked for the rest of the transaction on PostgreSQL so two
- * "send" requests for one challenge are serialised (SQLite serialises transactions). */
-export function lockChallenge(db: Kysely<Database>, dialect: Dialect, id: string): Promise<SignInChallenge | undefined> {
-  return db
-    .selectFrom('sign_in_challenges')
-    .selectAll()
-    .where('id', '=', id)
-    .$if(dialect === 'postgres', (query) => query.forUpdate())
-    .executeTakeFirst();
-}
-
 export async function saveChallengeCode(db: Kysely<Database>, id: string, code: StoredSmsCode): Promise<void> {
   await db
-    .updateTable('sign_in_challenges')
+    .updateTable('sign_in_flows')
     .set((eb) => ({
       sms_code_hash: code.hash,
       sms_code_expires_at: code.expiresAt,
@@ -39,12 +27,7 @@ export async function saveChallengeCode(db: Kysely<Database>, id: string, code: 
 }
 
 export async function consumeChallengeCode(db: Kysely<Database>, id: string, hash: string): Promise<boolean> {
-  const result = await db
-    .updateTable('sign_in_challenges')
-    .set({ sms_code_hash: null })
-    .where('id', '=', id)
-    .where('sms_code_hash', '=', hash)
-    .executeTakeFirst();
+  const result = await db.updateTable('sign_in_flows').set({ sms_code_hash: null }).where('id', '=', id).where('sms_code_hash', '=', hash).executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 

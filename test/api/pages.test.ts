@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, addUser, setUpAccount, startTestApp, type TestApp } from '../support/harness.js';
 import { issueSetupLink } from '../../src/services/accounts.js';
+import { Authenticator } from '../support/authenticator.js';
+import { signInToken } from '../support/harness.js';
 
 // ---------------------------------------------------------------------------------
 // A browser: a cookie jar and form posts.
@@ -307,6 +309,25 @@ describe('pages (sqlite)', () => {
     const browser = new Browser(app);
     const ok = await browser.signIn({ next: '/admin/users' });
     assert.equal(ok.headers.location, '/admin/users');
+  });
+
+  it('a return address of any length survives the passcode page: the sign-in flow keeps it', async () => {
+    await addUser(app, { account: 'acme', email: 'far@acme.test' });
+    const token = await signInToken(app, { account: 'acme', email: 'far@acme.test' });
+    const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
+    const authenticator = new Authenticator(started.otpauth_uri);
+    await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } });
+    app.clock.advance(30_000);
+    // Longer than any limit the pages had (500, then 4,096 characters).
+    const next = `/admin/audit?user=${'a'.repeat(6000)}&type=sign_in_succeeded`;
+    const browser = new Browser(app);
+    const password = await browser.signIn({ email: 'far@acme.test', next });
+    assert.equal(password.statusCode, 303);
+    assert.equal(password.headers.location, '/sign-in/two-factor', 'the address is kept on the flow, not carried in the URL');
+    const csrf = await browser.csrfFrom('/sign-in/two-factor');
+    const done = await browser.post('/sign-in/two-factor', { _csrf: csrf, method: 'totp', code: authenticator.code(app.clock.now()) });
+    assert.equal(done.statusCode, 303, done.body.slice(0, 300));
+    assert.equal(done.headers.location, next);
   });
 
   it('a page that needs a session sends a signed-out visitor to sign in, and back afterwards', async () => {

@@ -410,12 +410,12 @@ describe('a provider failure costs no attempt, and the person is told (sqlite)',
     }
     assert.equal(await failureCount(app, 'down@acme.test'), 0, 'no attempt counted');
     const row = await app.runtime.deps.db
-      .selectFrom('sign_in_challenges')
+      .selectFrom('sign_in_flows')
       .select(['attempts', 'state'])
       .where('user_id', '=', (await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'down@acme.test').executeTakeFirstOrThrow()).id)
       .orderBy('created_at', 'desc')
       .executeTakeFirstOrThrow();
-    assert.deepEqual(row, { attempts: 0, state: 'pending' });
+    assert.deepEqual(row, { attempts: 0, state: 'second_factor' });
     assert.ok(failing.received.length >= 2, 'the provider was tried');
   });
 });

@@ -1,4 +1,4 @@
-import type { SignInOutcome } from '../../services/first-factor.js';
+import type { SignInOutcome } from '../../services/sign-in-flow.js';
 import type { EnrolmentDone } from '../../services/two-factor.js';
 
 /** The sign-in answers of DESIGN.md's API section. */

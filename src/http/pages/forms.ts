@@ -60,14 +60,12 @@ export function formConfirmation(body: unknown): { method: string; code: string 
   return { method: formString(body, 'method'), code: formCode(body) };
 }
 
-/** The longest return address kept: far above any page's own, well within a header. */
-const NEXT_PATH_MAX_LENGTH = 4096;
-
 /** Only same-site paths may be redirect targets (no open redirect), and only printable
  * ASCII ones: a control character, a space, U+2028 or any other non-ASCII character
- * cannot stand in a Location header. */
+ * cannot stand in a Location header. Any length: the sign-in flow keeps it, and the
+ * HTTP server's header limit bounds what can arrive. */
 export function safeNextPath(raw: unknown): string | null {
   if (typeof raw !== 'string' || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return null;
-  if (raw.length > NEXT_PATH_MAX_LENGTH || !/^[\x21-\x7e]+$/.test(raw)) return null;
+  if (!/^[\x21-\x7e]+$/.test(raw)) return null;
   return raw;
 }

@@ -2,7 +2,8 @@
 // signed-in person from the session cookie.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
-import { twoFactorPolicyOf, type SignInOutcome } from '../../services/first-factor.js';
+import type { SignInOutcome } from '../../services/sign-in-flow.js';
+import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
 import { authenticate, type SignedIn } from '../../services/sessions.js';
 import { Csrf } from '../csrf.js';
 import { html, type Html } from '../html.js';
@@ -139,7 +140,9 @@ export class PageKit {
     switch (outcome.status) {
       case 'signed_in':
         this.setSession(reply, outcome.sessionToken, outcome.sessionExpiresAt);
-        return reply.redirect(next ?? '/profile/security', 303);
+        // The flow kept where its caller asked the person to go; `next` is for callers
+        // that are not flows.
+        return reply.redirect(outcome.returnTo ?? next ?? '/profile/security', 303);
       case 'two_factor_setup_required':
         this.setSession(reply, outcome.sessionToken, null);
         return reply.redirect(ENROL_PATH, 303);
@@ -147,7 +150,8 @@ export class PageKit {
         // Not a session: the challenge cookie opens only the passcode page.
         this.cookies.clear(reply, COOKIE.session);
         this.cookies.set(reply, COOKIE.challenge, outcome.challengeToken, CHALLENGE_COOKIE_MAX_AGE_IN_SECONDS);
-        return reply.redirect(next ? `/sign-in/two-factor?next=${encodeURIComponent(next)}` : '/sign-in/two-factor', 303);
+        // The flow holds the return address: the URL need not carry it.
+        return reply.redirect('/sign-in/two-factor', 303);
     }
   }
 }

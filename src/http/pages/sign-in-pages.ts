@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { SignInOutcome } from '../../services/first-factor.js';
+import type { SignInOutcome } from '../../services/sign-in-flow.js';
 import { sendSignInCode } from '../../services/sms-sending.js';
 import { checkSetupToken, completeSetup } from '../../services/accounts.js';
 import { checkEmailedToken, requestPasswordReset, setPasswordFromLink } from '../../services/passwords.js';
@@ -55,7 +55,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
     const password = formString(request.body, 'password');
     const result = await signInWithPassword(
       kit.deps,
-      { account, email, password, trustedDeviceToken: kit.cookies.read(request, COOKIE.trustedDevice) },
+      { account, email, password, trustedDeviceToken: kit.cookies.read(request, COOKIE.trustedDevice), returnTo: next },
       requestContext(request),
     );
     if (!result.ok) {

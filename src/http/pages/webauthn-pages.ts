@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
 import { formatMoment } from '../../domain/dates.js';
 import { mustUseSecurityKey } from '../../domain/sign-in-decision.js';
-import { twoFactorPolicyOf } from '../../services/first-factor.js';
+import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
 import type { SignedIn } from '../../services/sessions.js';
 import {
   KEY_NAME_MAX_LENGTH,

@@ -1,0 +1,121 @@
+// Sign-in flows: one row per sign-in, from its first proof to its session. The client
+// holds `id.secret` (the API's `challenge_token`, the passcode page's cookie); only
+// SHA-256(secret) is stored. Each step is taken by one conditional update, so of two
+// requests finishing the same flow exactly one does.
+import type { Kysely } from 'kysely';
+import type { Dialect } from './database.js';
+import { FLOW_COLUMNS, ownedRowReader } from './joined-rows.js';
+import type { Database, FlowState, SignInFlow } from './schema.js';
+
+export interface NewFlow {
+  id: string;
+  accountId: string | null;
+  userId: string | null;
+  secretHash: string;
+  state: FlowState;
+  /** JSON of the proofs given so far. */
+  proofs: string;
+  returnTo: string | null;
+  requiredAcr: string | null;
+  maxAgeSeconds: number | null;
+  promptLogin: boolean;
+  now: number;
+  expiresAt: number;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export async function insertFlow(db: Kysely<Database>, flow: NewFlow): Promise<void> {
+  const done = flow.state === 'done';
+  await db
+    .insertInto('sign_in_flows')
+    .values({
+      id: flow.id,
+      account_id: flow.accountId,
+      user_id: flow.userId,
+      secret_hash: flow.secretHash,
+      state: flow.state,
+      proofs: flow.proofs,
+      return_to: flow.returnTo,
+      required_acr: flow.requiredAcr,
+      max_age_seconds: flow.maxAgeSeconds,
+      prompt_login: flow.promptLogin ? 1 : 0,
+      attempts: 0,
+      created_at: flow.now,
+      expires_at: flow.expiresAt,
+      completed_at: done ? flow.now : null,
+      ip: flow.ip,
+      user_agent: flow.userAgent?.slice(0, 512) ?? null,
+      sms_code_hash: null,
+      sms_code_expires_at: null,
+      sms_sent_at: null,
+      sms_send_count: 0,
+      sms_message_id: null,
+    })
+    .execute();
+}
+
+export function findFlow(db: Kysely<Database>, id: string): Promise<SignInFlow | undefined> {
+  return db.selectFrom('sign_in_flows').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The flow with its person and account, in one read (the second step of sign-in opens
+ * one on every request). */
+export const findFlowWithOwner = ownedRowReader<SignInFlow>('sign_in_flows', 'f', FLOW_COLUMNS);
+
+/** The flow row, locked for the rest of the transaction on PostgreSQL so two requests on
+ * one flow (two "send me a code") are serialised; SQLite serialises transactions. */
+export function lockFlow(db: Kysely<Database>, dialect: Dialect, id: string): Promise<SignInFlow | undefined> {
+  return db
+    .selectFrom('sign_in_flows')
+    .selectAll()
+    .where('id', '=', id)
+    .$if(dialect === 'postgres', (query) => query.forUpdate())
+    .executeTakeFirst();
+}
+
+/**
+ * Takes a flow from one state to the next, with the proofs it now holds, once: the
+ * update applies only while the flow is still in `from` and unexpired, so exactly one
+ * of several parallel requests moves it. `expiresAt` replaces the expiry when given
+ * (a flow waiting for an enrolment lives as long as the setup-only session).
+ */
+export async function advanceFlow(
+  db: Kysely<Database>,
+  input: { id: string; from: FlowState; to: FlowState; proofs: string; now: number; expiresAt?: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('sign_in_flows')
+    .set({
+      state: input.to,
+      proofs: input.proofs,
+      ...(input.to === 'done' ? { completed_at: input.now } : {}),
+      ...(input.expiresAt !== undefined ? { expires_at: input.expiresAt } : {}),
+    })
+    .where('id', '=', input.id)
+    .where('state', '=', input.from)
+    .where('expires_at', '>', input.now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Counts a wrong code on the flow and locks it at the limit; returns the new count. */
+export async function countFlowFailure(db: Kysely<Database>, id: string, limit: number): Promise<number> {
+  const row = await db
+    .updateTable('sign_in_flows')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', id)
+    .returning('attempts')
+    .executeTakeFirst();
+  const attempts = row?.attempts ?? limit;
+  if (attempts >= limit) {
+    await db.updateTable('sign_in_flows').set({ state: 'locked' }).where('id', '=', id).where('state', '=', 'second_factor').execute();
+  }
+  return attempts;
+}
+
+/** Ends a person's unfinished flows: a finished sign-in, a password change, a suspension
+ * or an admin's help leaves none of them open. */
+export async function expireUserFlows(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.updateTable('sign_in_flows').set({ state: 'expired' }).where('user_id', '=', userId).where('state', 'in', ['second_factor', 'enrolment']).execute();
+}
