@@ -14,6 +14,7 @@ import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
 import { listActiveMethods } from '../store/two-factor.js';
+import { AccountUsers } from '../store/users.js';
 
 export interface SecurityPolicy {
   requireTwoFactor: TwoFactorRequirement;
@@ -45,6 +46,12 @@ export function policyOf(account: Account): SecurityPolicy {
     smsAllowedCountries: parseCountryList(account.sms_allowed_countries),
     securityKeysForAdmins: account.require_phishing_resistant_admins === 1,
   };
+}
+
+/** How many staff the requirement would send into enrolment, or still does (the same
+ * people as the admin overview's "staff without 2FA"). */
+export function staffWithoutTwoFactorCount(deps: Pick<ServiceDeps, 'db'>, accountId: string): Promise<number> {
+  return new AccountUsers(deps.db, accountId).countStaffWithoutTwoFactor();
 }
 
 export interface PolicyChange {
