@@ -14,6 +14,7 @@ import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { startSession } from './sessions.js';
 import { noteSignInDevice } from './known-devices.js';
+import { firstOfferedMethod } from './preferred-method.js';
 import { checkTrustedDevice, type TrustedDeviceCheck } from './trusted-devices.js';
 
 export type SignInOutcome =
@@ -73,8 +74,12 @@ export async function completeFirstFactor(
     });
     await audit('sign_in_password_accepted', { first_factor: input.firstFactor });
     const offered = step.methods.filter((m): m is FactorType => m !== 'recovery_code');
-    const preferred = user.preferred_method !== null && offered.includes(user.preferred_method) ? user.preferred_method : (offered[0] ?? null);
-    return { status: 'two_factor_required', challengeToken: issued.token, methods: step.methods, preferred };
+    return {
+      status: 'two_factor_required',
+      challengeToken: issued.token,
+      methods: step.methods,
+      preferred: firstOfferedMethod(user.preferred_method, offered),
+    };
   }
 
   const users = new AccountUsers(db, account.id);
