@@ -12,6 +12,7 @@ import { appendAuditEvent } from '../store/audit.js';
 import { completeChallenge, countChallengeFailure, findChallengeWithOwner } from '../store/challenges.js';
 import type { Account, Database, SignInChallenge, TwoFactorMethod, User } from '../store/schema.js';
 import { listActiveMethods } from '../store/two-factor.js';
+import { AccountUsers } from '../store/users.js';
 import { underAddressLimit } from './address-limit.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { twoFactorPolicyOf, type SignInOutcome } from './first-factor.js';
@@ -113,7 +114,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
         // An admin-issued code means the old device is presumed lost: its factors go,
         // and the session may only enrol again (DESIGN.md row 9).
         await removeAllFactors(trx, user, now);
-        await trx.updateTable('users').set({ two_factor_setup_required: 1 }).where('id', '=', user.id).execute();
+        await new AccountUsers(trx, account.id).update(user.id, { two_factor_setup_required: 1 });
         const session = await startSession(trx, deps, {
           account,
           user,

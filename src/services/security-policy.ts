@@ -15,6 +15,7 @@ import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
 import { listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
+import { deleteAdminSessions } from '../store/sessions.js';
 
 export interface SecurityPolicy {
   requireTwoFactor: TwoFactorRequirement;
@@ -168,12 +169,7 @@ export async function updateSecurityPolicy(
     if (next.securityKeysForAdmins && !current.securityKeysForAdmins) {
       // Admins' open sessions may have begun with a phishable passcode: they sign in
       // again, with a key. The admin making the change keeps this session.
-      await trx
-        .deleteFrom('sessions')
-        .where('account_id', '=', admin.account.id)
-        .where('id', '!=', admin.session.id)
-        .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('account_id', '=', admin.account.id).where('role', '=', 'admin'))
-        .execute();
+      await deleteAdminSessions(trx, admin.account.id, admin.session.id);
     }
     await appendAuditEvent(
       trx,

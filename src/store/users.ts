@@ -1,6 +1,27 @@
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Dialect } from './database.js';
+import { preparedQuery } from './prepared.js';
 import type { Database, NewUser, User, UserUpdate } from './schema.js';
+
+/** Who a row belongs to: queries on a person's rows filter by both. */
+export type UserRef = Pick<User, 'id' | 'account_id'>;
+
+/** A right factor: the failure counter and lock are reset, and a sign-in it completes
+ * is recorded, in one statement. */
+const passcodeAccepted = preparedQuery<{ accountId: string; id: string; now: number; signedInAt: number | null }, never>((db, slot) =>
+  db
+    .updateTable('users')
+    .set({
+      failed_passcode_count: 0,
+      passcode_lock_count: 0,
+      passcode_locked_until: null,
+      last_passcode_used_at: slot('now'),
+      updated_at: slot('now'),
+      last_sign_in_at: sql<number | null>`coalesce(${slot('signedInAt')}, last_sign_in_at)`,
+    })
+    .where('account_id', '=', slot('accountId'))
+    .where('id', '=', slot('id')),
+);
 
 /** Staff (admins and agents, suspended ones included) whose two-factor authentication
  * is not in force: off, or on with no active method left, which sign-in treats as off
@@ -67,6 +88,23 @@ export class AccountUsers {
       .where(staffWithoutTwoFactor)
       .executeTakeFirstOrThrow();
     return Number(row.count);
+  }
+
+  /** A right passcode or key; `signedInAt` when it also completes a sign-in. */
+  async recordPasscodeAccepted(id: string, now: number, signedInAt: number | null): Promise<void> {
+    await passcodeAccepted(this.db, { accountId: this.accountId, id, now, signedInAt });
+  }
+
+  /** Counts a wrong code on the person's one failure counter; answers the new count and
+   * how many locks came before. */
+  countPasscodeFailure(id: string, now: number): Promise<Pick<User, 'failed_passcode_count' | 'passcode_lock_count'>> {
+    return this.db
+      .updateTable('users')
+      .set({ failed_passcode_count: sql<number>`failed_passcode_count + 1`, updated_at: now })
+      .where('account_id', '=', this.accountId)
+      .where('id', '=', id)
+      .returning(['failed_passcode_count', 'passcode_lock_count'])
+      .executeTakeFirstOrThrow();
   }
 
   async insert(user: Omit<NewUser, 'account_id'>): Promise<void> {
