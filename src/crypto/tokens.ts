@@ -9,23 +9,9 @@ export interface IssuedToken {
   token: string;
 }
 
-const POOL_BYTES = 4096;
-let pool = Buffer.alloc(0);
-let poolUsed = 0;
-
-/** `bytes` from the CSPRNG as base64url, drawn from a 4 KiB buffer refilled in one
- * call: each call into it costs about 5 µs whatever its size, and a sign-in draws
- * several ids and tokens (crypto.randomUUID caches its entropy the same way). Each
- * byte is handed out once and then wiped from the buffer. */
+/** `bytes` from the CSPRNG as base64url. */
 function randomBase64url(bytes: number): string {
-  if (poolUsed + bytes > pool.length) {
-    pool = randomBytes(POOL_BYTES);
-    poolUsed = 0;
-  }
-  const text = pool.toString('base64url', poolUsed, poolUsed + bytes);
-  pool.fill(0, poolUsed, poolUsed + bytes);
-  poolUsed += bytes;
-  return text;
+  return randomBytes(bytes).toString('base64url');
 }
 
 /** 256 random bits of secret (DESIGN.md row 1), plus a 128-bit id for the lookup. */

@@ -4,11 +4,11 @@
 // audit event and a mail to the person.
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { generateRecoveryCode, normalizeRecoveryCode } from '../domain/recovery-codes.js';
 import { appendAuditEvent } from '../store/audit.js';
+import { replaceAdminRecoveryCode } from '../store/recovery-codes.js';
 import { findAccountBySlug } from '../store/accounts.js';
 import type { Account, Database, User } from '../store/schema.js';
 import { AccountUsers } from '../store/users.js';
@@ -90,20 +90,7 @@ export async function issueRecoveryCodeFor(
       const code = generateRecoveryCode((size) => new Uint8Array(randomBytes(size)));
       const expiresAt = now + ADMIN_CODE_LIFETIME_IN_MILLISECONDS;
       // One admin code at a time: a new one voids the last.
-      await trx.deleteFrom('recovery_codes').where('user_id', '=', target.id).where('kind', '=', 'admin').execute();
-      await trx
-        .insertInto('recovery_codes')
-        .values({
-          id: newId(),
-          account_id: helper.account.id,
-          user_id: target.id,
-          code_hmac: recoveryCodeHmac(deps.keys, normalizeRecoveryCode(code)!),
-          kind: 'admin',
-          created_at: now,
-          used_at: null,
-          expires_at: expiresAt,
-        })
-        .execute();
+      await replaceAdminRecoveryCode(trx, target, { codeHmac: recoveryCodeHmac(deps.keys, normalizeRecoveryCode(code)!), now, expiresAt });
       await appendAuditEvent(
         trx,
         {
@@ -148,7 +135,7 @@ export async function resetTwoFactorFor(
     const hadTwoFactor = target.two_factor_enabled === 1;
     await removeAllFactors(trx, target, now);
     // They enrol again at their next sign-in, starting with a code to their email.
-    await trx.updateTable('users').set({ two_factor_setup_required: 1, updated_at: now }).where('id', '=', target.id).execute();
+    await new AccountUsers(trx, helper.account.id).update(target.id, { two_factor_setup_required: 1, updated_at: now });
     await endEveryWayIn(trx, target.id);
     await appendAuditEvent(
       trx,

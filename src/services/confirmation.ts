@@ -10,6 +10,7 @@ import { FRESH_PASSCODE_IN_MILLISECONDS } from '../domain/policy.js';
 import type { SecondFactorMethod } from '../domain/types.js';
 import { userLimitKey } from './sign-in.js';
 import type { Account, Database, User } from '../store/schema.js';
+import { markPasscodeVerified } from '../store/sessions.js';
 import { listActiveMethods } from '../store/two-factor.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { verifySecondFactor, type SecondFactorInput, type SecondFactorSuccess } from './second-factor.js';
@@ -79,7 +80,7 @@ export async function confirm(
   if (result.ok) {
     // Remember the fresh passcode on the session (SECURITY.md: sensitive actions
     // need a passcode from the last 10 minutes).
-    await db.updateTable('sessions').set({ passcode_verified_at: deps.now(), via_trusted_device: 0 }).where('id', '=', signedIn.session.id).execute();
+    await markPasscodeVerified(db, signedIn.session, deps.now());
   }
   return result;
 }

@@ -3,7 +3,7 @@
 import { describeBrowser } from '../domain/browser-name.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { deleteUserSessions, listUserSessions } from '../store/sessions.js';
+import { deleteUserSession, deleteUserSessions, listUserSessions } from '../store/sessions.js';
 import { deleteTrustedDevices, listTrustedDevices } from '../store/trusted-devices.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
@@ -62,9 +62,8 @@ export async function revokeSessions(deps: ServiceDeps, signedIn: SignedIn, id: 
     if (id === undefined) {
       count = await deleteUserSessions(trx, signedIn.user.id, signedIn.session.id);
     } else {
-      const result = await trx.deleteFrom('sessions').where('user_id', '=', signedIn.user.id).where('id', '=', id).executeTakeFirst();
-      count = Number(result.numDeletedRows);
-      if (count === 0) return fail<number>('not_found', { message: 'There is no such session.' });
+      if (!(await deleteUserSession(trx, signedIn.user, id))) return fail<number>('not_found', { message: 'There is no such session.' });
+      count = 1;
     }
     await appendAuditEvent(
       trx,

@@ -16,6 +16,8 @@ import {
   voidActionTokens,
 } from '../store/action-tokens.js';
 import { appendAuditEvent } from '../store/audit.js';
+import { markEmailConfirmed } from '../store/sessions.js';
+import { AccountUsers } from '../store/users.js';
 import { underAddressLimit } from './address-limit.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
@@ -119,8 +121,8 @@ export async function verifyEmailConfirmationCode(deps: ServiceDeps, signedIn: S
         });
       }
       if (!(await consumeActionToken(trx, token.id, now))) return fail<null>('invalid_code', { field: 'code' });
-      await trx.updateTable('sessions').set({ email_confirmed_at: now }).where('id', '=', signedIn.session.id).execute();
-      await trx.updateTable('users').set({ email_confirmed_at: now }).where('id', '=', user.id).execute();
+      await markEmailConfirmed(trx, signedIn.session, now);
+      await new AccountUsers(trx, user.account_id).update(user.id, { email_confirmed_at: now });
       await appendAuditEvent(
         trx,
         { accountId: signedIn.account.id, type: 'email_confirmed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },

@@ -9,6 +9,12 @@ import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
 
+/** The method offered first: the person's preferred one while it is among those
+ * offered, else the first offered (DESIGN.md row 2: "with one preferred"). */
+export function firstOfferedMethod<Method extends string>(preferred: TwoFactorMethodType | null, offered: readonly Method[]): Method | null {
+  return offered.find((method) => method === preferred) ?? offered[0] ?? null;
+}
+
 export async function setPreferredMethod(
   deps: ServiceDeps,
   signedIn: SignedIn,

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { secondFactorMethods } from '../domain/sign-in-decision.js';
 import type { Database, TwoFactorMethodType, User } from '../store/schema.js';
 import { activeMethodTypesAndCodesLeft } from '../store/two-factor.js';
+import { firstOfferedMethod } from './preferred-method.js';
 
 export interface TwoFactorSummary {
   enabled: boolean;
@@ -19,7 +20,7 @@ export async function twoFactorSummary(db: Kysely<Database>, user: User, now: nu
   return {
     enabled,
     methods: enabled ? types : [],
-    preferred: enabled ? (user.preferred_method && types.includes(user.preferred_method) ? user.preferred_method : (types[0] ?? null)) : null,
+    preferred: enabled ? firstOfferedMethod(user.preferred_method, types) : null,
     recoveryCodesLeft: enabled ? active.recoveryCodesLeft : 0,
     lastUsedAt: user.last_passcode_used_at,
   };

@@ -3,7 +3,6 @@
 // Used by the sign-in challenge and by the confirmation of sensitive actions, so the
 // same counter, lock and replay rules hold everywhere (SECURITY.md, failed attempts).
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { decryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { hmacHex } from '../crypto/tokens.js';
 import { fail, ok, type Failure, type Result } from '../domain/failures.js';
@@ -14,7 +13,6 @@ import type { SecondFactorMethod } from '../domain/types.js';
 import { mails } from '../delivery/email-templates.js';
 import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
-import { preparedQuery } from '../store/prepared.js';
 import { consumeRecoveryCode, wasRecoveryCodeUsed } from '../store/recovery-codes.js';
 import type { Database, TwoFactorMethod, User } from '../store/schema.js';
 import { claimTotpStep, countUnusedRecoveryCodes, listActiveMethods } from '../store/two-factor.js';
@@ -47,22 +45,6 @@ export async function lockUserRow(db: Kysely<Database>, deps: Pick<ServiceDeps, 
   return new AccountUsers(db, user.account_id).lockById(user.id, deps.dialect);
 }
 
-/** A right factor: the failure counter and lock are reset, and a sign-in it completes
- * is recorded, in one statement. */
-const passcodeAccepted = preparedQuery<{ id: string; now: number; signedInAt: number | null }, never>((db, slot) =>
-  db
-    .updateTable('users')
-    .set({
-      failed_passcode_count: 0,
-      passcode_lock_count: 0,
-      passcode_locked_until: null,
-      last_passcode_used_at: slot('now'),
-      updated_at: slot('now'),
-      last_sign_in_at: sql<number | null>`coalesce(${slot('signedInAt')}, last_sign_in_at)`,
-    })
-    .where('id', '=', slot('id')),
-);
-
 /** Counts a wrong code on the person's one failure counter (any factor, and emailed
  * codes too), locking the person at the limit; the caller holds the person's row. */
 export async function countCodeFailure(
@@ -74,12 +56,8 @@ export async function countCodeFailure(
   message?: string,
 ): Promise<Result<never>> {
   const now = deps.now();
-  const row = await db
-    .updateTable('users')
-    .set({ failed_passcode_count: sql<number>`failed_passcode_count + 1`, updated_at: now })
-    .where('id', '=', user.id)
-    .returning(['failed_passcode_count', 'passcode_lock_count'])
-    .executeTakeFirstOrThrow();
+  const users = new AccountUsers(db, user.account_id);
+  const row = await users.countPasscodeFailure(user.id, now);
   await appendAuditEvent(
     db,
     {
@@ -95,11 +73,7 @@ export async function countCodeFailure(
   );
   if (row.failed_passcode_count >= PASSCODE_FAILURES_BEFORE_LOCK) {
     const lockedUntil = now + lockDurationInMilliseconds(row.passcode_lock_count);
-    await db
-      .updateTable('users')
-      .set({ passcode_locked_until: lockedUntil, passcode_lock_count: row.passcode_lock_count + 1, failed_passcode_count: 0 })
-      .where('id', '=', user.id)
-      .execute();
+    await users.update(user.id, { passcode_locked_until: lockedUntil, passcode_lock_count: row.passcode_lock_count + 1, failed_passcode_count: 0 });
     await appendAuditEvent(
       db,
       {
@@ -269,7 +243,7 @@ export async function verifySecondFactor(
     const claimed = await input.claim(db, success);
     if (claimed) return { ok: false, failure: claimed };
   }
-  await passcodeAccepted(db, { id: user.id, now, signedInAt: input.signsInOnSuccess?.(success) ? now : null });
+  await new AccountUsers(db, user.account_id).recordPasscodeAccepted(user.id, now, input.signsInOnSuccess?.(success) ? now : null);
   if (success.method === 'recovery_code') {
     await appendAuditEvent(
       db,

@@ -14,6 +14,8 @@ import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
 import { listActiveMethods } from '../store/two-factor.js';
+import { AccountUsers } from '../store/users.js';
+import { deleteAdminSessions } from '../store/sessions.js';
 
 export interface SecurityPolicy {
   requireTwoFactor: TwoFactorRequirement;
@@ -45,6 +47,12 @@ export function policyOf(account: Account): SecurityPolicy {
     smsAllowedCountries: parseCountryList(account.sms_allowed_countries),
     securityKeysForAdmins: account.require_phishing_resistant_admins === 1,
   };
+}
+
+/** How many staff the requirement would send into enrolment, or still does (the same
+ * people as the admin overview's "staff without 2FA"). */
+export function staffWithoutTwoFactorCount(deps: Pick<ServiceDeps, 'db'>, accountId: string): Promise<number> {
+  return new AccountUsers(deps.db, accountId).countStaffWithoutTwoFactor();
 }
 
 export interface PolicyChange {
@@ -161,12 +169,7 @@ export async function updateSecurityPolicy(
     if (next.securityKeysForAdmins && !current.securityKeysForAdmins) {
       // Admins' open sessions may have begun with a phishable passcode: they sign in
       // again, with a key. The admin making the change keeps this session.
-      await trx
-        .deleteFrom('sessions')
-        .where('account_id', '=', admin.account.id)
-        .where('id', '!=', admin.session.id)
-        .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('account_id', '=', admin.account.id).where('role', '=', 'admin'))
-        .execute();
+      await deleteAdminSessions(trx, admin.account.id, admin.session.id);
     }
     await appendAuditEvent(
       trx,

@@ -26,6 +26,7 @@ import { listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { noteSignInDevice } from './known-devices.js';
+import { firstOfferedMethod } from './preferred-method.js';
 import { twoFactorPolicyOf } from './two-factor-policy.js';
 import { checkTrustedDevice, rememberDevice } from './trusted-devices.js';
 
@@ -223,8 +224,12 @@ export async function startSignInFlow(
   if (step.kind === 'second_factor') {
     await audit('sign_in_password_accepted', { first_factor: input.firstFactor });
     const offered = step.methods.filter((m): m is FactorType => m !== 'recovery_code');
-    const preferred = user.preferred_method !== null && offered.includes(user.preferred_method) ? user.preferred_method : (offered[0] ?? null);
-    return ok({ status: 'two_factor_required', challengeToken: flow.token, methods: step.methods, preferred });
+    return ok({
+      status: 'two_factor_required',
+      challengeToken: flow.token,
+      methods: step.methods,
+      preferred: firstOfferedMethod(user.preferred_method, offered),
+    });
   }
 
   await new AccountUsers(db, account.id).update(user.id, { last_sign_in_at: now, updated_at: now });

@@ -11,8 +11,8 @@ import { isCountryCode, normalizePhoneNumber } from '../domain/phone-numbers.js'
 import type { SmsDelivery } from '../domain/sms-codes.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod } from '../store/schema.js';
-import { findSmsMethod } from '../store/sms.js';
-import { NO_METHOD_DETAILS } from '../store/two-factor.js';
+import { clearMethodCode, findSmsMethod } from '../store/sms.js';
+import { NO_METHOD_DETAILS, deleteMethod, deletePendingMethods, insertMethod } from '../store/two-factor.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
@@ -89,7 +89,7 @@ export async function startSmsEnrolment(
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, input.confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;
     }
-    await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).where('type', '=', 'sms').where('status', '=', 'pending').execute();
+    await deletePendingMethods(trx, user, 'sms');
     const methodId = newId();
     const method: TwoFactorMethod = {
       ...NO_METHOD_DETAILS,
@@ -103,12 +103,12 @@ export async function startSmsEnrolment(
       created_at: now,
       expires_at: now + ENROLMENT_LIFETIME_IN_MILLISECONDS,
     };
-    await trx.insertInto('two_factor_methods').values(method).execute();
+    await insertMethod(trx, method);
     const sent = await textEnrolmentCode(trx, deps, { account: signedIn.account, user, method, context });
     if (!sent.ok) {
       // Nothing was texted: no pending number is left behind (the confirmation, if
       // any, stays spent like any used passcode).
-      await trx.deleteFrom('two_factor_methods').where('id', '=', method.id).execute();
+      await deleteMethod(trx, user, method.id);
       return sent;
     }
     await appendAuditEvent(
@@ -182,7 +182,7 @@ export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
     if (replaced) {
       // A new number replaces the old one: the old phone may be lost or in other hands,
       // so the computers trusted so far are forgotten too (SECURITY.md, trusted computers).
-      await trx.deleteFrom('two_factor_methods').where('id', '=', replaced.id).execute();
+      await deleteMethod(trx, signedIn.user, replaced.id);
       await deleteTrustedDevices(trx, signedIn.user.id);
       await appendAuditEvent(
         trx,
@@ -200,12 +200,7 @@ export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
     }
     const done = await activateFactor(trx, deps, signedIn, { methodId: pending.id, type: 'sms', lastUsedStep: null, context });
     // The enrolment's text is done with; the next one (for a confirmation) starts afresh.
-    if (done.ok)
-      await trx
-        .updateTable('two_factor_methods')
-        .set({ sms_code_hash: null, sms_code_expires_at: null, sms_sent_at: null, sms_message_id: null })
-        .where('id', '=', pending.id)
-        .execute();
+    if (done.ok) await clearMethodCode(trx, signedIn.user, pending.id);
     return done;
   });
 }

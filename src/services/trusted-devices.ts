@@ -8,7 +8,7 @@ import { describeBrowser } from '../domain/browser-name.js';
 import { DAY_IN_MILLISECONDS } from '../domain/policy.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, User } from '../store/schema.js';
-import { findTrustedDevice, rotateTrustedDevice } from '../store/trusted-devices.js';
+import { findTrustedDevice, insertTrustedDevice, rotateTrustedDevice } from '../store/trusted-devices.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
 import { randomBytes } from 'node:crypto';
@@ -53,20 +53,17 @@ export async function rememberDevice(
   if (input.account.trusted_device_days <= 0) return null;
   const now = deps.now();
   const issued = issueToken();
-  await db
-    .insertInto('trusted_devices')
-    .values({
-      id: issued.id,
-      account_id: input.account.id,
-      user_id: input.user.id,
-      secret_hash: issued.secretHash,
-      browser: describeBrowser(input.context.userAgent),
-      ip: input.context.ip,
-      created_at: now,
-      last_used_at: now,
-      expires_at: now + input.account.trusted_device_days * DAY_IN_MILLISECONDS,
-    })
-    .execute();
+  await insertTrustedDevice(db, {
+    id: issued.id,
+    account_id: input.account.id,
+    user_id: input.user.id,
+    secret_hash: issued.secretHash,
+    browser: describeBrowser(input.context.userAgent),
+    ip: input.context.ip,
+    created_at: now,
+    last_used_at: now,
+    expires_at: now + input.account.trusted_device_days * DAY_IN_MILLISECONDS,
+  });
   await appendAuditEvent(
     db,
     {

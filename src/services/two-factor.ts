@@ -14,8 +14,16 @@ import { DEFAULT_TOTP_PARAMETERS, TOTP_SECRET_BYTES, buildOtpauthUri, encodeSecr
 import { appendAuditEvent } from '../store/audit.js';
 import { deleteAllRecoveryCodes, replaceUserRecoveryCodes } from '../store/recovery-codes.js';
 import type { Account, Database, TwoFactorMethodType, User } from '../store/schema.js';
-import { deleteSession } from '../store/sessions.js';
-import { NO_METHOD_DETAILS, findPendingMethod, listActiveMethods } from '../store/two-factor.js';
+import { deleteSession, markPasscodeVerified } from '../store/sessions.js';
+import {
+  NO_METHOD_DETAILS,
+  activatePendingMethod,
+  deleteAllMethods,
+  deletePendingMethods,
+  findPendingMethod,
+  insertMethod,
+  listActiveMethods,
+} from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -77,25 +85,22 @@ export async function startTotpEnrolment(
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
       if (!confirmed.ok) return confirmed;
     }
-    await trx.deleteFrom('two_factor_methods').where('user_id', '=', signedIn.user.id).where('type', '=', 'totp').where('status', '=', 'pending').execute();
+    await deletePendingMethods(trx, signedIn.user, 'totp');
     const methodId = newId();
-    await trx
-      .insertInto('two_factor_methods')
-      .values({
-        ...NO_METHOD_DETAILS,
-        id: methodId,
-        account_id: signedIn.account.id,
-        user_id: signedIn.user.id,
-        type: 'totp',
-        status: 'pending',
-        secret_ciphertext: encryptSecret(deps.keys, Buffer.from(secret).toString('base64'), sealedPlace('two_factor_methods', 'secret_ciphertext', methodId)),
-        algorithm: DEFAULT_TOTP_PARAMETERS.algorithm,
-        digits: DEFAULT_TOTP_PARAMETERS.digits,
-        period_seconds: DEFAULT_TOTP_PARAMETERS.periodInSeconds,
-        created_at: now,
-        expires_at: expiresAt,
-      })
-      .execute();
+    await insertMethod(trx, {
+      ...NO_METHOD_DETAILS,
+      id: methodId,
+      account_id: signedIn.account.id,
+      user_id: signedIn.user.id,
+      type: 'totp',
+      status: 'pending',
+      secret_ciphertext: encryptSecret(deps.keys, Buffer.from(secret).toString('base64'), sealedPlace('two_factor_methods', 'secret_ciphertext', methodId)),
+      algorithm: DEFAULT_TOTP_PARAMETERS.algorithm,
+      digits: DEFAULT_TOTP_PARAMETERS.digits,
+      period_seconds: DEFAULT_TOTP_PARAMETERS.periodInSeconds,
+      created_at: now,
+      expires_at: expiresAt,
+    });
     await appendAuditEvent(
       trx,
       {
@@ -160,13 +165,8 @@ export async function activateFactor(
   const now = deps.now();
   const { user, account, session } = signedIn;
   if (!enrolmentAllowed(signedIn, input.type)) return fail('security_key_required');
-  const activated = await trx
-    .updateTable('two_factor_methods')
-    .set({ status: 'active', activated_at: now, expires_at: null, last_used_step: input.lastUsedStep, last_used_at: now })
-    .where('id', '=', input.methodId)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  if (Number(activated.numUpdatedRows) !== 1) return fail('invalid_code', { message: 'This enrolment has already finished or expired. Start again.' });
+  if (!(await activatePendingMethod(trx, user, { id: input.methodId, lastUsedStep: input.lastUsedStep, now })))
+    return fail('invalid_code', { message: 'This enrolment has already finished or expired. Start again.' });
   const fresh = (await new AccountUsers(trx, account.id).findById(user.id))!;
   const firstFactor = fresh.two_factor_enabled !== 1;
   await new AccountUsers(trx, account.id).update(user.id, {
@@ -222,7 +222,7 @@ export async function activateFactor(
       newSessionExpiresAt = next.expiresAt;
     }
   } else {
-    await trx.updateTable('sessions').set({ passcode_verified_at: now, via_trusted_device: 0 }).where('id', '=', session.id).execute();
+    await markPasscodeVerified(trx, session, now);
   }
   return ok({ recoveryCodes, newSessionToken, newSessionExpiresAt });
 }
@@ -308,7 +308,7 @@ export async function removeAllFactors(trx: Kysely<Database>, user: Pick<User, '
     passcode_lock_count: 0,
     updated_at: now,
   });
-  await trx.deleteFrom('two_factor_methods').where('user_id', '=', user.id).execute();
+  await deleteAllMethods(trx, user);
   await deleteAllRecoveryCodes(trx, user.id);
   await deleteTrustedDevices(trx, user.id);
 }

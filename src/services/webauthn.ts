@@ -19,9 +19,9 @@ import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
 import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../store/schema.js';
-import { NO_METHOD_DETAILS, listActiveMethods } from '../store/two-factor.js';
+import { NO_METHOD_DETAILS, deleteMethod, findMethod, insertSecurityKeyMethod, listActiveMethods, renameMethod } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
-import { findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
+import { advanceSignCount, findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
@@ -252,28 +252,24 @@ export async function finishKeyRegistration(
     const name = normalizeKeyName(input.name, existing.length);
     if (!name.ok) return name;
     const methodId = newId();
-    const inserted = await trx
-      .insertInto('two_factor_methods')
-      .values({
-        ...NO_METHOD_DETAILS,
-        id: methodId,
-        account_id: signedIn.account.id,
-        user_id: signedIn.user.id,
-        type: 'webauthn',
-        status: 'pending',
-        name: name.value,
-        webauthn_credential_id: info.credential.id,
-        webauthn_public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
-        webauthn_sign_count: info.credential.counter,
-        webauthn_transports: JSON.stringify(info.credential.transports ?? []),
-        webauthn_backed_up: info.credentialBackedUp ? 1 : 0,
-        webauthn_device_type: info.credentialDeviceType,
-        created_at: now,
-      })
-      // The same key added from two sessions at once: one of them wins.
-      .onConflict((conflict) => conflict.column('webauthn_credential_id').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) {
+    // The same key added from two sessions at once: one of them wins.
+    const inserted = await insertSecurityKeyMethod(trx, {
+      ...NO_METHOD_DETAILS,
+      id: methodId,
+      account_id: signedIn.account.id,
+      user_id: signedIn.user.id,
+      type: 'webauthn',
+      status: 'pending',
+      name: name.value,
+      webauthn_credential_id: info.credential.id,
+      webauthn_public_key: Buffer.from(info.credential.publicKey).toString('base64url'),
+      webauthn_sign_count: info.credential.counter,
+      webauthn_transports: JSON.stringify(info.credential.transports ?? []),
+      webauthn_backed_up: info.credentialBackedUp ? 1 : 0,
+      webauthn_device_type: info.credentialDeviceType,
+      created_at: now,
+    });
+    if (!inserted) {
       return fail<EnrolmentDone & { key: SecurityKey }>('two_factor_already_enabled', { message: 'This security key is already added.' });
     }
     const done = await activateFactor(trx, deps, signedIn, { methodId, type: 'webauthn', lastUsedStep: null, context });
@@ -288,8 +284,8 @@ export async function finishKeyRegistration(
         compose: (c) => mails.securityKeyAdded(c, { name: name.value }),
       });
     }
-    const row = await trx.selectFrom('two_factor_methods').selectAll().where('id', '=', methodId).executeTakeFirstOrThrow();
-    return ok({ ...done.value, key: describeKey(row) });
+    const row = await findMethod(trx, signedIn.user.id, methodId);
+    return ok({ ...done.value, key: describeKey(row!) });
   });
 }
 
@@ -398,17 +394,11 @@ export function securityKeyCheck(
     }
     // Compare-and-set on the counter: two uses of one key at the same instant cannot
     // both be accepted.
-    const updated = await db
-      .updateTable('two_factor_methods')
-      .set({
-        webauthn_sign_count: verified.authenticationInfo.newCounter,
-        webauthn_backed_up: verified.authenticationInfo.credentialBackedUp ? 1 : 0,
-        last_used_at: now,
-      })
-      .where('id', '=', key.id)
-      .where((eb) => (key.webauthn_sign_count === null ? eb('webauthn_sign_count', 'is', null) : eb('webauthn_sign_count', '=', key.webauthn_sign_count)))
-      .executeTakeFirst();
-    return Number(updated.numUpdatedRows) === 1;
+    return advanceSignCount(db, key, {
+      signCount: verified.authenticationInfo.newCounter,
+      backedUp: verified.authenticationInfo.credentialBackedUp,
+      now,
+    });
   };
 }
 
@@ -434,7 +424,7 @@ export async function renameSecurityKey(
     const name = normalizeKeyName(input.name, keys.length);
     if (!name.ok) return name;
     const now = deps.now();
-    await trx.updateTable('two_factor_methods').set({ name: name.value }).where('id', '=', key.id).execute();
+    await renameMethod(trx, signedIn.user, key.id, name.value);
     await appendAuditEvent(
       trx,
       {
@@ -488,7 +478,7 @@ export async function removeSecurityKey(
     const confirmed = await confirm(trx, deps, signedIn, input.confirmation, context, passwordChecked.value);
     if (!confirmed.ok) return confirmed;
     const now = deps.now();
-    await trx.deleteFrom('two_factor_methods').where('id', '=', key.id).execute();
+    await deleteMethod(trx, signedIn.user, key.id);
     await deleteTrustedDevices(trx, signedIn.user.id);
     if (signedIn.user.preferred_method === 'webauthn' && !others.some((m) => m.type === 'webauthn')) {
       await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: others[0]!.type, updated_at: now });

@@ -42,11 +42,6 @@ function sqlitePath(url: string): string {
 
 const STATEMENT_CACHE_SIZE = 500;
 
-/** Opens a query whose rows better-sqlite3 should hand back as arrays of values, not
- * objects: naming fifty columns on every row costs more than reading it (the joined
- * reads of joined-rows.ts). PostgreSQL ignores the comment and returns objects. */
-export const ROWS_AS_ARRAYS = '/* rows as arrays */ ';
-
 /** Kysely asks better-sqlite3 to prepare every statement anew; keeping the last few
  * hundred prepared saves that on every request (about an eighth of the main thread
  * in the benchmark's profile, bench/README.md). Statements are only ever used one at
@@ -61,7 +56,6 @@ function withStatementCache(database: SQLite.Database): SqliteDatabase {
         cache.delete(sqlText);
       } else {
         statement = database.prepare(sqlText);
-        if (sqlText.startsWith(ROWS_AS_ARRAYS)) statement.raw(true);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       }
       cache.set(sqlText, statement);

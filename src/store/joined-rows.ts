@@ -3,7 +3,6 @@
 // Each column list is checked against schema.ts: the compiler refuses a column added
 // there but not listed here.
 import { sql, type Kysely } from 'kysely';
-import { ROWS_AS_ARRAYS } from './database.js';
 import { preparedQuery } from './prepared.js';
 import type { Account, AccountTable, Database, SessionTable, SignInFlowTable, User, UserTable } from './schema.js';
 
@@ -98,25 +97,20 @@ const everyColumnListed: [
 ] = [true, true, true, true];
 void everyColumnListed;
 
-/** `"alias"."column" as "alias__column"` for each column of each table, as SQL text
- * built once per reader. Double-quoted identifiers are the same in SQLite and
- * PostgreSQL, and every name here is one of the constants above. */
+/** `"alias"."column" as "alias__column"` for each column of each table. Double-quoted
+ * identifiers are the same in SQLite and PostgreSQL, and every name here is one of the
+ * constants above. */
 function joinedSelection(tables: Record<string, readonly string[]>): string {
   return Object.entries(tables)
     .flatMap(([alias, names]) => names.map((column) => `"${alias}"."${column}" as "${alias}__${column}"`))
     .join(', ');
 }
 
-/** Reads one table's row out of a joined result, whose values are at `offset` onwards
- * in the selection's order, into an object literal of a fixed shape. It is compiled
- * once per reader: filling an object key by key in a loop went through fifty
- * megamorphic stores and map transitions, 3.5 of the 18 µs that reading a session
- * took (bench/README.md). Each name is quoted by JSON.stringify and comes from the
- * constant lists above, so nothing from a request reaches the source. */
-function rowReader(columns: readonly string[], offset: number, keys: readonly string[] | null): (joined: unknown) => Record<string, unknown> {
-  const at = (index: number) => (keys ? JSON.stringify(keys[offset + index]) : String(offset + index));
-  const fields = columns.map((column, index) => `${JSON.stringify(column)}: joined[${at(index)}]`).join(', ');
-  return new Function('joined', `return { ${fields} };`) as (joined: unknown) => Record<string, unknown>;
+/** One table's row out of a joined result, by its `alias__column` keys. */
+function readRow(joined: Record<string, unknown>, alias: string, columns: readonly string[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const column of columns) row[column] = joined[`${alias}__${column}`];
+  return row;
 }
 
 export interface OwnedRow<Row> {
@@ -127,38 +121,25 @@ export interface OwnedRow<Row> {
 }
 
 /** A reader of one row of a table that belongs to a person and an account (a session,
- * a sign-in challenge) together with both, by id, in one query compiled once. On
- * SQLite the row comes back as an array (ROWS_AS_ARRAYS), on PostgreSQL as an object
- * keyed `alias__column`; both are read by position in the selection. */
+ * a sign-in challenge) together with both, by id, in one query. */
 export function ownedRowReader<Row>(
   table: 'sessions' | 'sign_in_flows',
   alias: string,
   columns: readonly string[],
 ): (db: Kysely<Database>, id: string) => Promise<OwnedRow<Row> | undefined> {
-  const tables = { [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS };
-  const keys = Object.entries(tables).flatMap(([prefix, names]) => names.map((column) => `${prefix}__${column}`));
   const text = sql.raw(
-    `${ROWS_AS_ARRAYS}select ${joinedSelection(tables)} from "${table}" as "${alias}"` +
+    `select ${joinedSelection({ [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS })} from "${table}" as "${alias}"` +
       ` left join "users" as "u" on "u"."id" = "${alias}"."user_id"` +
       ` left join "accounts" as "a" on "a"."id" = "${alias}"."account_id"` +
       ` where "${alias}"."id" = `,
   );
-  const read = preparedQuery<{ id: string }, unknown[] | Record<string, unknown>>((_db, slot) => sql`${text}${slot('id')}`);
-  const userOffset = columns.length;
-  const accountOffset = userOffset + USER_COLUMNS.length;
-  // better-sqlite3 hands back arrays and pg objects; a reader of each kind per table.
-  const readers = [null, keys].map((names) => ({
-    row: rowReader(columns, 0, names),
-    user: rowReader(USER_COLUMNS, userOffset, names),
-    account: rowReader(ACCOUNT_COLUMNS, accountOffset, names),
-  }));
+  const read = preparedQuery<{ id: string }, Record<string, unknown>>((_db, slot) => sql`${text}${slot('id')}`);
   return async (db, id) => {
     const joined = (await read(db, { id })).rows[0];
     if (!joined) return undefined;
-    const reader = readers[Array.isArray(joined) ? 0 : 1]!;
-    const user = reader.user(joined) as User;
-    const account = reader.account(joined) as Account;
     // A left join that found no row gives nulls in every column, the id's included.
-    return { row: reader.row(joined) as Row, user: user.id == null ? undefined : user, account: account.id == null ? undefined : account };
+    const user = joined.u__id == null ? undefined : (readRow(joined, 'u', USER_COLUMNS) as User);
+    const account = joined.a__id == null ? undefined : (readRow(joined, 'a', ACCOUNT_COLUMNS) as Account);
+    return { row: readRow(joined, alias, columns) as Row, user, account };
   };
 }

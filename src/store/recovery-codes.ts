@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import { newId } from '../crypto/tokens.js';
 import type { Database } from './schema.js';
+import type { UserRef } from './users.js';
 
 export async function replaceUserRecoveryCodes(
   db: Kysely<Database>,
@@ -23,6 +24,28 @@ export async function replaceUserRecoveryCodes(
         expires_at: null,
       })),
     )
+    .execute();
+}
+
+/** One admin-issued code at a time: a new one voids the last. */
+export async function replaceAdminRecoveryCode(
+  db: Kysely<Database>,
+  user: UserRef,
+  input: { codeHmac: string; now: number; expiresAt: number },
+): Promise<void> {
+  await db.deleteFrom('recovery_codes').where('account_id', '=', user.account_id).where('user_id', '=', user.id).where('kind', '=', 'admin').execute();
+  await db
+    .insertInto('recovery_codes')
+    .values({
+      id: newId(),
+      account_id: user.account_id,
+      user_id: user.id,
+      code_hmac: input.codeHmac,
+      kind: 'admin',
+      created_at: input.now,
+      used_at: null,
+      expires_at: input.expiresAt,
+    })
     .execute();
 }
 

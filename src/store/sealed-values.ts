@@ -10,6 +10,26 @@ export const SEALED_COLUMNS = [
   { table: 'outbox_messages', column: 'payload_ciphertext' },
 ] as const;
 
+export type SealedColumn = (typeof SEALED_COLUMNS)[number];
+
+/** Every stored value of one sealed column, with its row's id. */
+export async function listSealedValues(db: Kysely<Database>, { table, column }: SealedColumn): Promise<{ id: string; sealed: string }[]> {
+  const rows = await db
+    .selectFrom(table)
+    .select(['id', sql.ref<string>(column).as('sealed')])
+    .where(column, 'is not', null)
+    .execute();
+  return rows.map((row) => ({ id: row.id, sealed: row.sealed }));
+}
+
+export async function replaceSealedValue(db: Kysely<Database>, { table, column }: SealedColumn, id: string, sealed: string): Promise<void> {
+  await db
+    .updateTable(table)
+    .set({ [column]: sealed } as never)
+    .where('id', '=', id)
+    .execute();
+}
+
 /** The key ids that stored values name, each once. */
 export async function sealedKeyIds(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
   const ids = new Set<string>();

@@ -2,6 +2,7 @@ import type { Insertable, Kysely } from 'kysely';
 import { SESSION_COLUMNS, ownedRowReader } from './joined-rows.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, Session, SessionKind, SessionTable } from './schema.js';
+import type { UserRef } from './users.js';
 
 export interface NewSession {
   id: string;
@@ -84,6 +85,42 @@ export async function deleteUserSessions(db: Kysely<Database>, userId: string, e
   if (exceptSessionId !== null) query = query.where('id', '!=', exceptSessionId);
   const result = await query.executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** A fresh passcode or key on this session (sensitive actions ask for one from the last
+ * few minutes); it no longer rests on a trusted computer. */
+export async function markPasscodeVerified(db: Kysely<Database>, session: Pick<Session, 'id' | 'account_id'>, now: number): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ passcode_verified_at: now, via_trusted_device: 0 })
+    .where('account_id', '=', session.account_id)
+    .where('id', '=', session.id)
+    .execute();
+}
+
+export async function markEmailConfirmed(db: Kysely<Database>, session: Pick<Session, 'id' | 'account_id'>, now: number): Promise<void> {
+  await db.updateTable('sessions').set({ email_confirmed_at: now }).where('account_id', '=', session.account_id).where('id', '=', session.id).execute();
+}
+
+/** Ends one of the person's sessions; false when they have none by that id. */
+export async function deleteUserSession(db: Kysely<Database>, user: UserRef, id: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('sessions')
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}
+
+/** Ends every session of the account's admins but one. */
+export async function deleteAdminSessions(db: Kysely<Database>, accountId: string, exceptSessionId: string): Promise<void> {
+  await db
+    .deleteFrom('sessions')
+    .where('account_id', '=', accountId)
+    .where('id', '!=', exceptSessionId)
+    .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('account_id', '=', accountId).where('role', '=', 'admin'))
+    .execute();
 }
 
 export async function touchSession(db: Kysely<Database>, id: string, now: number, notSince: number): Promise<void> {

@@ -4,6 +4,7 @@
 // update, so of several parallel uses exactly one succeeds.
 import type { Kysely } from 'kysely';
 import type { Database, OutboxMessage, TwoFactorMethod } from './schema.js';
+import type { UserRef } from './users.js';
 
 export interface StoredSmsCode {
   hash: string;
@@ -46,6 +47,17 @@ export async function saveMethodCode(db: Kysely<Database>, methodId: string, cod
   await db
     .updateTable('two_factor_methods')
     .set({ sms_code_hash: code.hash, sms_code_expires_at: code.expiresAt, sms_sent_at: code.sentAt, sms_message_id: code.messageId })
+    .where('id', '=', methodId)
+    .execute();
+}
+
+/** Forgets the method's texted code, spent or not. */
+export async function clearMethodCode(db: Kysely<Database>, user: UserRef, methodId: string): Promise<void> {
+  await db
+    .updateTable('two_factor_methods')
+    .set({ sms_code_hash: null, sms_code_expires_at: null, sms_sent_at: null, sms_message_id: null })
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
     .where('id', '=', methodId)
     .execute();
 }

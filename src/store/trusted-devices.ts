@@ -1,5 +1,9 @@
-import type { Kysely } from 'kysely';
-import type { Database, TrustedDevice } from './schema.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { Database, TrustedDevice, TrustedDeviceTable } from './schema.js';
+
+export async function insertTrustedDevice(db: Kysely<Database>, device: Insertable<TrustedDeviceTable>): Promise<void> {
+  await db.insertInto('trusted_devices').values(device).execute();
+}
 
 export function findTrustedDevice(db: Kysely<Database>, id: string): Promise<TrustedDevice | undefined> {
   return db.selectFrom('trusted_devices').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,6 +1,7 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Insertable, type Kysely, type RawBuilder } from 'kysely';
 import { preparedQuery } from './prepared.js';
-import type { Database, TwoFactorMethod, TwoFactorMethodType } from './schema.js';
+import type { Database, TwoFactorMethod, TwoFactorMethodTable, TwoFactorMethodType } from './schema.js';
+import type { UserRef } from './users.js';
 
 /** Every method-specific column empty: a new factor row spreads this, then sets its
  * own type's columns. */
@@ -64,6 +65,67 @@ export function findPendingMethod(db: Kysely<Database>, userId: string, type: Tw
     .where('status', '=', 'pending')
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
+}
+
+export async function insertMethod(db: Kysely<Database>, method: Insertable<TwoFactorMethodTable>): Promise<void> {
+  await db.insertInto('two_factor_methods').values(method).execute();
+}
+
+/** Inserts a security key's row unless its credential is already stored: of the same
+ * key added from two sessions at once, one wins. Answers whether this one did. */
+export async function insertSecurityKeyMethod(db: Kysely<Database>, method: Insertable<TwoFactorMethodTable>): Promise<boolean> {
+  const inserted = await db
+    .insertInto('two_factor_methods')
+    .values(method)
+    .onConflict((conflict) => conflict.column('webauthn_credential_id').doNothing())
+    .executeTakeFirst();
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
+/** Turns a pending method on, once: false when it is no longer pending. */
+export async function activatePendingMethod(
+  db: Kysely<Database>,
+  user: UserRef,
+  input: { id: string; lastUsedStep: number | null; now: number },
+): Promise<boolean> {
+  const activated = await db
+    .updateTable('two_factor_methods')
+    .set({ status: 'active', activated_at: input.now, expires_at: null, last_used_step: input.lastUsedStep, last_used_at: input.now })
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .where('id', '=', input.id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(activated.numUpdatedRows) === 1;
+}
+
+export async function renameMethod(db: Kysely<Database>, user: UserRef, id: string, name: string): Promise<void> {
+  await db
+    .updateTable('two_factor_methods')
+    .set({ name })
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function deleteMethod(db: Kysely<Database>, user: UserRef, id: string): Promise<void> {
+  await db.deleteFrom('two_factor_methods').where('account_id', '=', user.account_id).where('user_id', '=', user.id).where('id', '=', id).execute();
+}
+
+/** Drops the person's unfinished enrolments of one type (starting again replaces them). */
+export async function deletePendingMethods(db: Kysely<Database>, user: UserRef, type: TwoFactorMethodType): Promise<void> {
+  await db
+    .deleteFrom('two_factor_methods')
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .where('type', '=', type)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+export async function deleteAllMethods(db: Kysely<Database>, user: UserRef): Promise<void> {
+  await db.deleteFrom('two_factor_methods').where('account_id', '=', user.account_id).where('user_id', '=', user.id).execute();
 }
 
 /** A person's own recovery code (not one an admin issued) still usable at `now`, for a

@@ -65,3 +65,21 @@ export function listSecurityKeys(db: Kysely<Database>, userId: string): Promise<
 export function findCredential(db: Kysely<Database>, credentialId: string): Promise<TwoFactorMethod | undefined> {
   return db.selectFrom('two_factor_methods').selectAll().where('webauthn_credential_id', '=', credentialId).executeTakeFirst();
 }
+
+/** Compare-and-set of a key's signature counter: of two uses of one key at the same
+ * instant, only one moves it on. */
+export async function advanceSignCount(
+  db: Kysely<Database>,
+  key: Pick<TwoFactorMethod, 'id' | 'account_id' | 'user_id' | 'webauthn_sign_count'>,
+  input: { signCount: number; backedUp: boolean; now: number },
+): Promise<boolean> {
+  const updated = await db
+    .updateTable('two_factor_methods')
+    .set({ webauthn_sign_count: input.signCount, webauthn_backed_up: input.backedUp ? 1 : 0, last_used_at: input.now })
+    .where('account_id', '=', key.account_id)
+    .where('user_id', '=', key.user_id)
+    .where('id', '=', key.id)
+    .where((eb) => (key.webauthn_sign_count === null ? eb('webauthn_sign_count', 'is', null) : eb('webauthn_sign_count', '=', key.webauthn_sign_count)))
+    .executeTakeFirst();
+  return Number(updated.numUpdatedRows) === 1;
+}

@@ -186,6 +186,43 @@ for (const dialect of dialects()) {
       assert.match(csv.body, /"keeper@acme\.test","keeper","agent","no","on","totp"/);
     });
 
+    it('the security page counts the same staff without 2FA as the overview filter lists', async () => {
+      // Staff whose 2FA is on but whose last method is gone sign in as if it were off.
+      await addUser(app, { account: 'acme', email: 'no-method@acme.test', role: 'agent' });
+      await enrolWithToken(app, await signInToken(app, { account: 'acme', email: 'no-method@acme.test' }));
+      const noMethod = await userId(app, ownerToken, 'no-method@acme.test');
+      await app.runtime.deps.db.deleteFrom('two_factor_methods').where('user_id', '=', noMethod).execute();
+      assert.equal((await signIn(app, { account: 'acme', email: 'no-method@acme.test' })).json().status, 'two_factor_setup_required');
+      await addUser(app, { account: 'acme', email: 'away@acme.test', role: 'admin' });
+      const away = await userId(app, ownerToken, 'away@acme.test');
+      const suspended = await app.api('PATCH', `/api/v1/admin/users/${away}`, {
+        token: ownerToken,
+        body: { suspended: true, reason: 'On leave', ...ownerConfirm },
+      });
+      assert.equal(suspended.statusCode, 200, suspended.body);
+      await addUser(app, { account: 'acme', email: 'with-app@acme.test', role: 'admin' });
+      await enrolWithToken(app, await signInToken(app, { account: 'acme', email: 'with-app@acme.test' }));
+      await addUser(app, { account: 'acme', email: 'reader@acme.test', role: 'end_user' });
+
+      const listed = (await app.api('GET', '/api/v1/admin/users?filter=staff_without_2fa', { token: ownerToken })).json() as {
+        users: { email: string; role: string; two_factor: { enabled: boolean } }[];
+        next_cursor: string | null;
+      };
+      assert.equal(listed.next_cursor, null);
+      const emails = listed.users.map((u) => u.email);
+      assert.ok(emails.includes('no-method@acme.test'));
+      assert.ok(emails.includes('away@acme.test'), 'suspended staff are still staff without 2FA');
+      assert.ok(!emails.includes('with-app@acme.test'));
+      assert.ok(!emails.includes('reader@acme.test'));
+      for (const user of listed.users) assert.equal(user.two_factor.enabled, false, user.email);
+
+      const page = await app.inject({ method: 'GET', url: '/admin/security', headers: { cookie: `tessera_session=${ownerToken}` } });
+      assert.equal(page.statusCode, 200, page.body.slice(0, 300));
+      const counted = /(\d+) staff members? (?:still )?without it/.exec(page.body);
+      assert.ok(counted, 'the page says how many staff are without 2FA');
+      assert.equal(Number(counted[1]), listed.users.length);
+    });
+
     it('an admin issues a one-time recovery code; the person signs in with it and must enrol again', async () => {
       await addUser(app, { account: 'acme', email: 'lost@acme.test', role: 'agent' });
       const old = await enrolWithToken(app, await signInToken(app, { account: 'acme', email: 'lost@acme.test' }));

@@ -3,7 +3,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatMoment } from '../../domain/dates.js';
 import { confirmationMethods } from '../../services/confirmation.js';
-import { checkPolicyChange, policyOf, updateSecurityPolicy, type PolicyChange, type SecurityPolicy } from '../../services/security-policy.js';
+import {
+  checkPolicyChange,
+  policyOf,
+  staffWithoutTwoFactorCount,
+  updateSecurityPolicy,
+  type PolicyChange,
+  type SecurityPolicy,
+} from '../../services/security-policy.js';
 import type { Failure } from '../../domain/failures.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { messageFor } from '../errors.js';
@@ -14,18 +21,6 @@ import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
 const DAY = 24 * 60 * 60 * 1000;
-
-async function staffWithoutTwoFactor(kit: PageKit, accountId: string): Promise<number> {
-  const row = await kit.deps.db
-    .selectFrom('users')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('account_id', '=', accountId)
-    .where('role', 'in', ['admin', 'agent'])
-    .where('two_factor_enabled', '=', 0)
-    .where('suspended_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
-}
 
 function readChange(body: unknown): PolicyChange {
   const number = (name: string) => {
@@ -200,7 +195,7 @@ export function registerAdminSecurityPages(
     } = {},
   ) => {
     const policy = policyOf(admin.account);
-    const staffWithout = await staffWithoutTwoFactor(kit, admin.account.id);
+    const staffWithout = await staffWithoutTwoFactorCount(kit.deps, admin.account.id);
     const state =
       policy.requireTwoFactor === 'staff'
         ? `Required for staff since ${formatMoment(policy.requireTwoFactorSince ?? 0)}${policy.graceDays > 0 ? `, with ${policy.graceDays} days of grace` : ''}. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} still without it.`
@@ -224,7 +219,7 @@ export function registerAdminSecurityPages(
   const reviewPage = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, values: FormValues, confirmationError: string | null) => {
     const csrf = kit.csrfToken(request, reply);
     const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
-    const lines = describeChange(policyOf(admin.account), readChange(values), await staffWithoutTwoFactor(kit, admin.account.id), kit.deps.now());
+    const lines = describeChange(policyOf(admin.account), readChange(values), await staffWithoutTwoFactorCount(kit.deps, admin.account.id), kit.deps.now());
     return kit.send(
       request,
       reply,

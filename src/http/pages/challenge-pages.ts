@@ -2,6 +2,7 @@
 // alone, which grants nothing else.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { completeSecondFactor, openChallenge, securityKeySignInOptions, type OpenChallenge } from '../../services/challenge.js';
+import { firstOfferedMethod } from '../../services/preferred-method.js';
 import { sendSignInCode, signInCodeState, type SmsCodeState } from '../../services/sms-sending.js';
 import { messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
@@ -105,11 +106,7 @@ function chosenMethod(raw: unknown, open: OpenChallenge): PasscodeMethod {
   if (raw === 'webauthn' && open.methods.includes('webauthn')) return 'webauthn';
   if (raw === 'sms' && open.methods.includes('sms')) return 'sms';
   if (raw === 'totp' && open.methods.includes('totp')) return 'totp';
-  // The person's preferred method first (DESIGN.md row 2: "with one preferred").
-  const preferred = open.user.preferred_method;
-  if (preferred !== null && open.methods.includes(preferred)) return preferred;
-  // The methods come in the order they are offered: a security key first.
-  return open.methods[0] ?? 'recovery_code';
+  return firstOfferedMethod(open.user.preferred_method, open.methods) ?? 'recovery_code';
 }
 
 export function registerChallengePages(app: FastifyInstance, kit: PageKit): void {
