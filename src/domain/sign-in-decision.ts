@@ -1,8 +1,9 @@
 // The one place that decides what a person still owes after their first factor
 // (DESIGN.md row 12). Password sign-in, password reset, invitation acceptance and any
 // later way in call this; none of them may create a session on its own.
+import { factorDescriptor, inFactorOrder, type FactorType, type SecondFactorMethod } from './factors.js';
 import { isStaff } from './identity.js';
-import type { FactorType, Role, SecondFactorMethod, TwoFactorRequirement } from './types.js';
+import type { Role, TwoFactorRequirement } from './types.js';
 
 export interface SignInSubject {
   role: Role;
@@ -35,17 +36,24 @@ export function enrolmentDeadline(role: Role, policy: Omit<AccountTwoFactorPolic
   return (policy.requireTwoFactorSince ?? 0) + policy.graceDays * DAY_IN_MILLISECONDS;
 }
 
-/** Security keys first: the phishing-resistant way in, then the app, then texts;
- * recovery codes always last. */
-const FACTOR_ORDER: FactorType[] = ['webauthn', 'totp', 'sms'];
-
 export function mustUseSecurityKey(role: Role, policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): boolean {
   return policy.securityKeysForAdmins && role === 'admin';
 }
 
-/** A person's factors in the order they are offered, then recovery codes. */
+/** Whether the account allows this factor at all: where admins must use security keys,
+ * the weakest factors (emailed codes) are allowed to nobody (DESIGN.md row 19). */
+export function factorAllowed(type: FactorType, policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): boolean {
+  return !(policy.securityKeysForAdmins && factorDescriptor(type).forbiddenWithSecurityKeys);
+}
+
+/** A person's factors in the order they are offered (factors.ts), then recovery codes. */
 export function secondFactorMethods(activeMethods: readonly FactorType[]): SecondFactorMethod[] {
-  return [...FACTOR_ORDER.filter((type) => activeMethods.includes(type)), 'recovery_code'];
+  return [...inFactorOrder(activeMethods), 'recovery_code'];
+}
+
+/** The factors of a person that the account lets them use. */
+export function usableFactors(activeMethods: readonly FactorType[], policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): FactorType[] {
+  return activeMethods.filter((type) => factorAllowed(type, policy));
 }
 
 /** The methods a sign-in challenge accepts. An admin who must use a security key and
@@ -57,7 +65,7 @@ export function challengeMethods(
   policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>,
 ): SecondFactorMethod[] {
   if (mustUseSecurityKey(role, policy) && activeMethods.includes('webauthn')) return ['webauthn', 'recovery_code'];
-  return secondFactorMethods(activeMethods);
+  return secondFactorMethods(usableFactors(activeMethods, policy));
 }
 
 /** After a passcode, whether the session may still only enrol: an admin who must use a
@@ -72,7 +80,7 @@ export function mustEnrolSecurityKeyAfter(
 
 export function decideAfterFirstFactor(input: { subject: SignInSubject; policy: AccountTwoFactorPolicy; trustedDevice: boolean; now: number }): NextStep {
   const { subject, policy, now } = input;
-  if (subject.twoFactorEnabled && subject.activeMethods.length > 0) {
+  if (subject.twoFactorEnabled && usableFactors(subject.activeMethods, policy).length > 0) {
     // A trusted computer skips the passcode, but the session remembers it did, so a
     // sensitive action still asks for one (Keycloak CVE-2026-3429). Admins who must
     // use a security key use it every time.
@@ -80,7 +88,7 @@ export function decideAfterFirstFactor(input: { subject: SignInSubject; policy: 
     return { kind: 'two_factor_required', methods: challengeMethods(subject.role, subject.activeMethods, policy) };
   }
   // Fail closed: two-factor on with no usable method (its last one removed in a race,
-  // say) is a person who must enrol again, never one the password alone lets in.
+  // or only a factor the account no longer allows) is a person who must enrol again, never one the password alone lets in.
   if (subject.twoFactorEnabled || subject.twoFactorSetupRequired) return { kind: 'two_factor_setup_required' };
   if (mustUseSecurityKey(subject.role, policy)) return { kind: 'two_factor_setup_required' };
   const deadline = enrolmentDeadline(subject.role, policy);

@@ -18,12 +18,11 @@ import { twoFactorPolicyOf, type SignInOutcome } from './first-factor.js';
 import { emailUser } from './notify.js';
 import { recoveryCodesLeft, verifySecondFactor } from './second-factor.js';
 import { startSession } from './sessions.js';
-import { challengeSmsCheck } from './sms.js';
 import { noteSignInDevice } from './known-devices.js';
 import { rememberDevice } from './trusted-devices.js';
 import { removeAllFactors } from './two-factor.js';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { assertionOptions, securityKeyCheck } from './webauthn.js';
+import { assertionOptions } from './webauthn.js';
 
 export interface OpenChallenge {
   challenge: SignInChallenge;
@@ -86,8 +85,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
         activeMethods: opened.value.activeMethods,
         factor: { method: input.method, code: input.code },
         allowed: opened.value.methods,
-        smsCheck: challengeSmsCheck(deps, challenge.id),
-        securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id, context),
+        use: { purpose: 'sign_in', boundTo: challenge.id, context },
         context,
         // The challenge ends with the right factor, once: the conditional update lets
         // exactly one request finish it.

@@ -14,8 +14,6 @@ import { listActiveMethods } from '../store/two-factor.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { verifySecondFactor, type SecondFactorInput, type SecondFactorSuccess } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
-import { enrolledSmsCheck } from './sms.js';
-import { securityKeyCheck } from './webauthn.js';
 import { challengeMethods } from '../domain/sign-in-decision.js';
 import { twoFactorPolicyOf } from './first-factor.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
@@ -72,8 +70,7 @@ export async function confirm(
     user: signedIn.user,
     factor: confirmation,
     allowed: secondFactors,
-    smsCheck: enrolledSmsCheck(deps, signedIn.user.id),
-    securityKeyCheck: securityKeyCheck(deps, 'confirmation', signedIn.session.id, context),
+    use: { purpose: 'confirmation', boundTo: signedIn.session.id, context },
     context,
   });
   if (result.ok) {

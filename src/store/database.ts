@@ -13,6 +13,7 @@ import * as smsDelivery from './migrations/0004-sms-delivery.js';
 import * as webauthn from './migrations/0005-webauthn.js';
 import * as hotPathIndexes from './migrations/0006-hot-path-indexes.js';
 import * as redundantIndexes from './migrations/0007-redundant-indexes.js';
+import * as oneTimeCodes from './migrations/0009-one-time-codes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -128,6 +129,8 @@ const migrations: Record<string, Migration> = {
   '0005-webauthn': webauthn,
   '0006-hot-path-indexes': hotPathIndexes,
   '0007-redundant-indexes': redundantIndexes,
+  // 0008 is taken by the sign-in flows branch.
+  '0009-one-time-codes': oneTimeCodes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

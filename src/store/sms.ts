@@ -1,52 +1,7 @@
-// Texted codes live beside what they are bound to: a sign-in challenge, or a phone
-// number's two_factor_methods row (pending while it is being verified, active for
-// confirmations). Only an HMAC of a code is stored; it is spent by one conditional
-// update, so of several parallel uses exactly one succeeds.
+// A person's phone number rows (pending while being verified, active once on). The
+// codes texted to them live in one_time_codes (one-time-codes.ts).
 import type { Kysely } from 'kysely';
-import type { Dialect } from './database.js';
-import type { Database, OutboxMessage, SignInChallenge, TwoFactorMethod } from './schema.js';
-
-export interface StoredSmsCode {
-  hash: string;
-  expiresAt: number;
-  sentAt: number;
-  messageId: string;
-}
-
-/** The challenge row, locked for the rest of the transaction on PostgreSQL so two
- * "send" requests for one challenge are serialised (SQLite serialises transactions). */
-export function lockChallenge(db: Kysely<Database>, dialect: Dialect, id: string): Promise<SignInChallenge | undefined> {
-  return db
-    .selectFrom('sign_in_challenges')
-    .selectAll()
-    .where('id', '=', id)
-    .$if(dialect === 'postgres', (query) => query.forUpdate())
-    .executeTakeFirst();
-}
-
-export async function saveChallengeCode(db: Kysely<Database>, id: string, code: StoredSmsCode): Promise<void> {
-  await db
-    .updateTable('sign_in_challenges')
-    .set((eb) => ({
-      sms_code_hash: code.hash,
-      sms_code_expires_at: code.expiresAt,
-      sms_sent_at: code.sentAt,
-      sms_message_id: code.messageId,
-      sms_send_count: eb('sms_send_count', '+', 1),
-    }))
-    .where('id', '=', id)
-    .execute();
-}
-
-export async function consumeChallengeCode(db: Kysely<Database>, id: string, hash: string): Promise<boolean> {
-  const result = await db
-    .updateTable('sign_in_challenges')
-    .set({ sms_code_hash: null })
-    .where('id', '=', id)
-    .where('sms_code_hash', '=', hash)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
+import type { Database, TwoFactorMethod } from './schema.js';
 
 export function findSmsMethod(db: Kysely<Database>, userId: string, status: 'pending' | 'active'): Promise<TwoFactorMethod | undefined> {
   return db
@@ -57,28 +12,4 @@ export function findSmsMethod(db: Kysely<Database>, userId: string, status: 'pen
     .where('status', '=', status)
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
-}
-
-export async function saveMethodCode(db: Kysely<Database>, methodId: string, code: StoredSmsCode): Promise<void> {
-  await db
-    .updateTable('two_factor_methods')
-    .set({ sms_code_hash: code.hash, sms_code_expires_at: code.expiresAt, sms_sent_at: code.sentAt, sms_message_id: code.messageId })
-    .where('id', '=', methodId)
-    .execute();
-}
-
-export async function consumeMethodCode(db: Kysely<Database>, methodId: string, hash: string): Promise<boolean> {
-  const result = await db
-    .updateTable('two_factor_methods')
-    .set({ sms_code_hash: null })
-    .where('id', '=', methodId)
-    .where('sms_code_hash', '=', hash)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
-
-/** What became of the text carrying a code: its outbox row's status and attempts. */
-export function findMessageState(db: Kysely<Database>, messageId: string | null): Promise<Pick<OutboxMessage, 'status' | 'attempts'> | undefined> {
-  if (messageId === null) return Promise.resolve(undefined);
-  return db.selectFrom('outbox_messages').select(['status', 'attempts']).where('id', '=', messageId).executeTakeFirst();
 }

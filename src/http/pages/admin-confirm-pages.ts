@@ -7,7 +7,7 @@ import { confirmationMethods } from '../../services/confirmation.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
-import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
@@ -52,7 +52,7 @@ export async function reviewAdminAction(
       current: 'admin-users',
       notice: null,
       body: html` <p><a href="/admin/users">← People</a></p>
-        ${methods.includes('sms') ? sendConfirmationTextForm(csrf, review.back) : ''}
+        ${sendConfirmationCodeForms(csrf, review.back, methods)}
         <h1>${review.heading}</h1>
         <section class="card" aria-labelledby="review-heading">
           <h2 id="review-heading" class="visually-hidden">Confirm</h2>
@@ -60,7 +60,7 @@ export async function reviewAdminAction(
           <form method="post" action="${review.action}" novalidate>
             ${csrfField(csrf)} ${hidden}
             ${field({ name: 'reason', label: 'Reason (kept in the audit log)', value: formString(request.body, 'reason'), error: reasonError, maxlength: 500 })}
-            ${confirmationFields({ prefix: 'review', error: confirmationError, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
+            ${confirmationFields({ prefix: 'review', error: confirmationError, methods: methods })}
             <button type="submit" class="${review.danger ? 'danger' : 'primary'}">${review.submitLabel}</button>
             <a href="/admin/users" class="button">Cancel</a>
           </form>

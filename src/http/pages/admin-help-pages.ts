@@ -18,7 +18,7 @@ import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
-import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { when } from './device-sections.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
@@ -96,10 +96,7 @@ export function registerAdminHelpPages(
       confirmationFields({
         prefix,
         error: error ?? null,
-        hasSms: methods.includes('sms'),
-        hasTotp: methods.includes('totp'),
-        hasWebauthn: methods.includes('webauthn'),
-        password: methods.includes('password'),
+        methods: methods,
       });
     return kit.send(
       request,
@@ -109,7 +106,7 @@ export function registerAdminHelpPages(
         current: 'admin-users',
         notice: state.notice ?? null,
         body: html` <p><a href="/admin/users">← People</a></p>
-          ${methods.includes('sms') ? sendConfirmationTextForm(csrf, `/admin/users/${user.id}`) : ''}
+          ${sendConfirmationCodeForms(csrf, `/admin/users/${user.id}`, methods)}
           <h1>${user.name}</h1>
           <p>
             ${user.email} ·

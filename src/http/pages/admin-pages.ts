@@ -68,7 +68,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
                     <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
                     <select id="role-${user.id}" name="role">
                       ${(['admin', 'agent', 'end_user'] as const).map(
-                        (role) => html`<option value="${role}" ${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                        (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
                       )}
                     </select>
                     <button type="submit" class="small">Save</button>
@@ -126,7 +126,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
                 <label for="field-role">Role</label>
                 <select id="field-role" name="role">
                   ${(['agent', 'admin', 'end_user'] as const).map(
-                    (role) => html`<option value="${role}" ${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                    (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
                   )}
                 </select>
               </div>

@@ -9,7 +9,7 @@ import type { SignedIn } from '../../services/sessions.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
@@ -168,12 +168,12 @@ export function registerAdminSecurityPages(
       <section class="card" aria-labelledby="require-heading">
         <h2 id="require-heading">Two-factor authentication for staff</h2>
         <label class="checkbox"
-          ><input type="checkbox" name="require_two_factor" value="staff" ${values.require_two_factor === 'staff' ? html` checked` : ''} /> Require two-factor
+          ><input type="checkbox" name="require_two_factor" value="staff"${values.require_two_factor === 'staff' ? html` checked` : ''}> Require two-factor
           authentication for all agents and administrators</label
         >
         <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
         <label class="checkbox"
-          ><input type="checkbox" name="require_security_keys_for_admins" value="1" ${values.require_security_keys_for_admins === '1' ? html` checked` : ''} />
+          ><input type="checkbox" name="require_security_keys_for_admins" value="1"${values.require_security_keys_for_admins === '1' ? html` checked` : ''}>
           Require a security key or passkey for administrators</label
         >
         <p class="hint">
@@ -242,7 +242,7 @@ export function registerAdminSecurityPages(
         title: 'Review changes',
         current: 'admin-security',
         body: html`<h1>Review changes</h1>
-          ${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : ''}
+          ${sendConfirmationCodeForms(csrf, '/admin/security', methods)}
           <section class="card">
             <h2>What will happen</h2>
             <ul>
@@ -252,7 +252,7 @@ export function registerAdminSecurityPages(
               ${csrfField(csrf)}
               <input type="hidden" name="step" value="confirm" />
               ${Object.entries(values).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`)}
-              ${confirmationFields({ prefix: 'policy', error: confirmationError, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
+              ${confirmationFields({ prefix: 'policy', error: confirmationError, methods: methods })}
               <button type="submit" class="primary">Confirm and save</button>
               <a href="/admin/security">Cancel</a>
             </form>

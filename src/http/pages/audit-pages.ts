@@ -35,7 +35,7 @@ function eventTypeSelect(chosen: string | undefined): Html {
     <label for="field-type">Event</label>
     <select id="field-type" name="type">
       <option value="">Any event</option>
-      ${options.map((option) => html`<option value="${option.type}" ${option.type === chosen ? html` selected` : ''}>${option.sentence}</option>`)}
+      ${options.map((option) => html`<option value="${option.type}"${option.type === chosen ? html` selected` : ''}>${option.sentence}</option>`)}
     </select>
   </div>`;
 }

@@ -23,22 +23,17 @@ export function field(options: FieldOptions): Html {
   const id = options.id ?? `field-${options.name}`;
   const describedBy = [options.hint ? `${id}-hint` : null, options.error ? `${id}-error` : null].filter(Boolean).join(' ');
   return html`<div class="field${options.error ? ' has-error' : ''}">
-    <label for="${id}">${options.label}</label>
-    ${options.hint ? html`<p class="hint" id="${id}-hint">${options.hint}</p>` : ''}
-    ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
-    <input
-      id="${id}"
-      name="${options.name}"
-      type="${options.type ?? 'text'}"
-      ${options.value !== undefined ? html` value="${options.value}"` : ''}${
-        options.autocomplete ? html` autocomplete="${options.autocomplete}"` : ''
-      }${options.required === false ? '' : html` required`}${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${
-        options.autofocus ? html` autofocus` : ''
-      }${options.pattern ? html` pattern="${options.pattern}"` : ''}${options.maxlength ? html` maxlength="${String(options.maxlength)}"` : ''}${
-        options.minlength ? html` minlength="${String(options.minlength)}"` : ''
-      }${describedBy ? html` aria-describedby="${describedBy}"` : ''}${options.error ? html` aria-invalid="true"` : ''}
-    />
-  </div>`;
+  <label for="${id}">${options.label}</label>
+  ${options.hint ? html`<p class="hint" id="${id}-hint">${options.hint}</p>` : ''}
+  ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
+  <input id="${id}" name="${options.name}" type="${options.type ?? 'text'}"${options.value !== undefined ? html` value="${options.value}"` : ''}${
+    options.autocomplete ? html` autocomplete="${options.autocomplete}"` : ''
+  }${options.required === false ? '' : html` required`}${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${
+    options.autofocus ? html` autofocus` : ''
+  }${options.pattern ? html` pattern="${options.pattern}"` : ''}${options.maxlength ? html` maxlength="${String(options.maxlength)}"` : ''}${
+    options.minlength ? html` minlength="${String(options.minlength)}"` : ''
+  }${describedBy ? html` aria-describedby="${describedBy}"` : ''}${options.error ? html` aria-invalid="true"` : ''}>
+</div>`;
 }
 
 export function csrfField(token: string): Html {
