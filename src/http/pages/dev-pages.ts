@@ -36,8 +36,7 @@ function status(message: OutboxMessage): Html {
     case 'pending':
       return message.attempts === 0
         ? html`<span class="badge">Waiting</span>`
-        : html`<span class="badge">Retrying</span> ${message.attempts} failed ${message.attempts === 1 ? 'attempt' : 'attempts'}, next
-            ${utc(message.next_attempt_at)}`;
+        : html`<span class="badge">Retrying</span> ${message.attempts} failed ${message.attempts === 1 ? 'attempt' : 'attempts'}, next ${utc(message.next_attempt_at)}`;
   }
 }
 
@@ -45,29 +44,19 @@ function renderMessage(message: OutboxMessage, payload: OutboxPayload | null, ba
   const email = message.channel === 'email';
   const heading = email ? (payload ? payload.subject : 'Email (content erased after sending)') : 'Text message';
   return html`<li class="card">
-    <h2 class="subject">${heading}</h2>
-    <p class="meta">
-      <span class="badge">${email ? 'Email' : 'Text message'}</span> ${
-        payload ? html`to <strong>${payload.to}</strong>` : html`<span class="muted">recipient erased</span>`
-      }
-      · ${utc(message.created_at)} · <span class="muted">${message.purpose}</span>
-    </p>
-    <p class="meta">${status(message)}</p>
-    ${message.last_error ? html`<p class="error">Last error: ${message.last_error}</p>` : ''}
-    ${
-      payload
-        ? html`<pre class="message-body">${textWithLinks(payload.text, baseUrl)}</pre>
-            ${
-              payload.html
-                ? html`<details>
-                    <summary>HTML part (source)</summary>
-                    <pre class="message-body"><code>${payload.html}</code></pre>
-                  </details>`
-                : ''
-            }`
-        : html`<p class="muted">Delivered by SMTP: the recipient, the links and the text are erased from the database once sent.</p>`
-    }
-  </li>`;
+  <h2 class="subject">${heading}</h2>
+  <p class="meta"><span class="badge">${email ? 'Email' : 'Text message'}</span> ${
+    payload ? html`to <strong>${payload.to}</strong>` : html`<span class="muted">recipient erased</span>`
+  } · ${utc(message.created_at)} · <span class="muted">${message.purpose}</span></p>
+  <p class="meta">${status(message)}</p>
+  ${message.last_error ? html`<p class="error">Last error: ${message.last_error}</p>` : ''}
+  ${
+    payload
+      ? html`<pre class="message-body">${textWithLinks(payload.text, baseUrl)}</pre>
+  ${payload.html ? html`<details><summary>HTML part (source)</summary><pre class="message-body"><code>${payload.html}</code></pre></details>` : ''}`
+      : html`<p class="muted">Delivered by SMTP: the recipient, the links and the text are erased from the database once sent.</p>`
+  }
+</li>`;
 }
 
 /** Development only: what would have been emailed or texted, readable in the browser. */
@@ -78,23 +67,19 @@ export function registerDevPages(app: FastifyInstance, kit: PageKit): void {
     return kit.send(request, reply, {
       title: 'Development outbox',
       current: 'outbox',
-      body: html` <h1>Development outbox</h1>
-        <p>
-          In development mode, emails and text messages are kept here instead of being sent. With <code>TESSERA_SMTP_URL</code> set, emails go to that SMTP
-          server instead, and each one's content is erased once it is sent, so only its status shows here.
-        </p>
-        <p class="muted">${messages.length === 0 ? 'Nothing yet.' : `${messages.length} ${messages.length === 1 ? 'message' : 'messages'}, newest first.`}</p>
-        <ol class="outbox">
-          ${messages.map((message) => {
-            let payload: OutboxPayload | null = null;
-            try {
-              payload = readPayload(deps.keys, message);
-            } catch {
-              // A message under a key that is gone: show its status all the same.
-            }
-            return renderMessage(message, payload, deps.config.baseUrl);
-          })}
-        </ol>`,
+      body: html`
+<h1>Development outbox</h1>
+<p>In development mode, emails and text messages are kept here instead of being sent. With <code>TESSERA_SMTP_URL</code> set, emails go to that SMTP server instead, and each one's content is erased once it is sent, so only its status shows here.</p>
+<p class="muted">${messages.length === 0 ? 'Nothing yet.' : `${messages.length} ${messages.length === 1 ? 'message' : 'messages'}, newest first.`}</p>
+<ol class="outbox">${messages.map((message) => {
+        let payload: OutboxPayload | null = null;
+        try {
+          payload = readPayload(deps.keys, message);
+        } catch {
+          // A message under a key that is gone: show its status all the same.
+        }
+        return renderMessage(message, payload, deps.config.baseUrl);
+      })}</ol>`,
     });
   });
 }
