@@ -241,6 +241,20 @@ export const mails = {
       notYou: `If you are not setting up two-factor authentication, someone knows your password: change it now at ${context.baseUrl}/profile/security and tell your account admin. Do not give this code to anyone.`,
     });
   },
+  emailedCode(context: MailContext, input: { code: string; expiresInMinutes: number; use: 'sign_in' | 'confirmation' | 'enrolment' }): Mail {
+    // Emailed codes as a second factor (DESIGN.md row 19): the code is the mail's purpose.
+    const what =
+      input.use === 'sign_in'
+        ? 'Enter it to finish signing in'
+        : input.use === 'enrolment'
+          ? 'Enter it to turn on emailed codes for two-factor authentication'
+          : 'Enter it to confirm what you were doing in Security settings';
+    return compose(context, {
+      subject: input.use === 'sign_in' ? 'Your sign-in code' : 'Your verification code',
+      lines: [`Your code is ${input.code}.`, `${what}. It works for ${input.expiresInMinutes} minutes.`],
+      notYou: `If this was not you, someone knows your password: change it now at ${context.baseUrl}/profile/security and tell your account admin. Do not give this code to anyone.`,
+    });
+  },
   newComputer(context: MailContext, input: { trusted?: boolean } = {}): Mail {
     return compose(context, {
       subject: input.trusted ? 'Sign-in from a new computer, now trusted' : 'Sign-in from a new computer',

@@ -31,6 +31,7 @@ export type FailureCode =
   | 'phone_not_allowed'
   | 'webauthn_unavailable'
   | 'security_key_required'
+  | 'factor_not_allowed'
   | 'last_two_factor_method'
   | 'unmet_authentication_requirements';
 

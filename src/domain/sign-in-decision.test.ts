@@ -158,6 +158,29 @@ const rows: Row[] = [
     expected: withPasscode('recovery_code', ['pwd', 'otp', 'mfa']),
   },
   {
+    rule: 'an emailed code is a one-time code',
+    subject: agent({ twoFactorEnabled: true, activeMethods: ['email'] }),
+    proofs: passcode('email'),
+    expected: withPasscode('email', ['pwd', 'otp', 'mfa']),
+  },
+  {
+    rule: 'row 19: emailed codes, the only factor, count as none where the account requires security keys: enrol again',
+    subject: agent({ twoFactorEnabled: true, activeMethods: ['email'] }),
+    policy: policy({ securityKeysForAdmins: true }),
+    expected: enrolment('required'),
+  },
+  {
+    rule: 'row 19: emailed codes are not offered where the account requires security keys',
+    subject: agent({ twoFactorEnabled: true, activeMethods: ['totp', 'email'] }),
+    policy: policy({ securityKeysForAdmins: true }),
+    expected: { kind: 'second_factor', methods: ['totp', 'recovery_code'] },
+  },
+  {
+    rule: 'emailed codes are offered last among the factors',
+    subject: agent({ twoFactorEnabled: true, activeMethods: ['email', 'sms', 'totp'] }),
+    expected: { kind: 'second_factor', methods: ['totp', 'sms', 'email', 'recovery_code'] },
+  },
+  {
     rule: 'a security key is hardware, and phishing-resistant',
     subject: withKey,
     proofs: passcode('webauthn'),

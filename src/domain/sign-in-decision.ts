@@ -1,8 +1,9 @@
 // The one place that decides what a sign-in still owes (DESIGN.md row 12). Every way in
 // records its proofs on one flow (services/sign-in-flow.ts) and asks this function what
 // comes next; only its `signed_in` answer lets that module create a session.
+import { SECOND_FACTOR_METHODS, factorDescriptor, inFactorOrder, type FactorType, type SecondFactorMethod } from './factors.js';
 import { isStaff } from './identity.js';
-import type { FactorType, Role, SecondFactorMethod, TwoFactorRequirement } from './types.js';
+import type { Role, TwoFactorRequirement } from './types.js';
 
 /** How the person got this far: a password, or an emailed link that set one. */
 export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup';
@@ -80,17 +81,24 @@ export function enrolmentDeadline(role: Role, policy: Omit<AccountTwoFactorPolic
   return (policy.requireTwoFactorSince ?? 0) + policy.graceDays * DAY_IN_MILLISECONDS;
 }
 
-/** Security keys first: the phishing-resistant way in, then the app, then texts;
- * recovery codes always last. */
-const FACTOR_ORDER: FactorType[] = ['webauthn', 'totp', 'sms'];
-
 export function mustUseSecurityKey(role: Role, policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): boolean {
   return policy.securityKeysForAdmins && role === 'admin';
 }
 
-/** A person's factors in the order they are offered, then recovery codes. */
+/** Whether the account allows this factor at all: where admins must use security keys,
+ * the weakest factors (emailed codes) are allowed to nobody (DESIGN.md row 19). */
+export function factorAllowed(type: FactorType, policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): boolean {
+  return !(policy.securityKeysForAdmins && factorDescriptor(type).forbiddenWithSecurityKeys);
+}
+
+/** A person's factors in the order they are offered (factors.ts), then recovery codes. */
 export function secondFactorMethods(activeMethods: readonly FactorType[]): SecondFactorMethod[] {
-  return [...FACTOR_ORDER.filter((type) => activeMethods.includes(type)), 'recovery_code'];
+  return [...inFactorOrder(activeMethods), 'recovery_code'];
+}
+
+/** The factors of a person that the account lets them use. */
+export function usableFactors(activeMethods: readonly FactorType[], policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>): FactorType[] {
+  return activeMethods.filter((type) => factorAllowed(type, policy));
 }
 
 /** The methods a sign-in challenge accepts. An admin who must use a security key and
@@ -102,29 +110,24 @@ export function challengeMethods(
   policy: Pick<AccountTwoFactorPolicy, 'securityKeysForAdmins'>,
 ): SecondFactorMethod[] {
   if (mustUseSecurityKey(role, policy) && activeMethods.includes('webauthn')) return ['webauthn', 'recovery_code'];
-  return secondFactorMethods(activeMethods);
+  return secondFactorMethods(usableFactors(activeMethods, policy));
 }
 
 const FIRST_FACTORS: readonly ProofKind[] = ['password', 'password_reset', 'invitation', 'setup'];
-const SECOND_FACTORS: readonly ProofKind[] = ['totp', 'sms', 'webauthn', 'recovery_code', 'admin_code'];
+const SECOND_FACTORS: readonly ProofKind[] = [...SECOND_FACTOR_METHODS, 'admin_code'];
 
-/** RFC 8176 method references, as DESIGN.md's OpenID Connect section lists them. A
- * trusted computer stands in for a passcode but is never claimed as one. */
-const AMR_OF: Record<ProofKind, string | null> = {
-  password: 'pwd',
-  password_reset: 'pwd',
-  invitation: 'pwd',
-  setup: 'pwd',
-  totp: 'otp',
-  sms: 'sms',
-  webauthn: 'hwk',
-  recovery_code: 'otp',
-  admin_code: 'otp',
-  trusted_device: null,
-};
+/** RFC 8176 method references, as DESIGN.md's OpenID Connect section lists them: each
+ * factor declares its own (factors.ts). A trusted computer stands in for a passcode but
+ * is never claimed as one. */
+function methodReference(kind: ProofKind): string | null {
+  if (FIRST_FACTORS.includes(kind)) return 'pwd';
+  if (kind === 'trusted_device') return null;
+  if (kind === 'admin_code') return 'otp';
+  return factorDescriptor(kind as SecondFactorMethod).amr;
+}
 
 function methodReferences(proofs: readonly Proof[]): string[] {
-  const kinds = [...new Set(proofs.map((proof) => AMR_OF[proof.kind]).filter((amr): amr is string => amr !== null))];
+  const kinds = [...new Set(proofs.map((proof) => methodReference(proof.kind)).filter((amr): amr is string => amr !== null))];
   return kinds.length >= 2 ? [...kinds, 'mfa'] : kinds;
 }
 
@@ -152,7 +155,9 @@ export function decideNextStep(input: {
   const second = proofs.findLast((proof) => SECOND_FACTORS.includes(proof.kind));
   const emailProven = first.kind === 'invitation' || first.kind === 'password_reset';
   const wantsKey = requirements.acr === ACR.phishingResistant;
-  const hasFactors = subject.twoFactorEnabled && subject.activeMethods.length > 0;
+  // Factors the account no longer allows (emailed codes once security keys are required)
+  // count as none: the person enrols again rather than passing with them.
+  const hasFactors = subject.twoFactorEnabled && usableFactors(subject.activeMethods, policy).length > 0;
   const keyRequired = mustUseSecurityKey(subject.role, policy);
   const signedIn = (counted: Proof[], acr: Acr, viaTrustedDevice: boolean): Extract<NextStep, { kind: 'signed_in' }> => ({
     kind: 'signed_in',

@@ -1,10 +1,10 @@
 // Texted passcodes: their lifetime, the resend cooldown, the send quotas and the
 // message itself. Pure rules; the services store the code (hashed) and send the text.
 
-/** A texted code works for 10 minutes (the same as a sign-in challenge lives). */
-export const SMS_CODE_LIFETIME_IN_MILLISECONDS = 10 * 60 * 1000;
-/** "Send again" waits this long after the previous text (DESIGN.md, API: 30 s). */
-export const SMS_RESEND_COOLDOWN_IN_MILLISECONDS = 30 * 1000;
+import { resendWaitInSeconds } from './one-time-codes.js';
+
+/** Texted codes live and cool down like every sent code (one-time-codes.ts). */
+export { resendWaitInSeconds };
 
 /** Send quotas (SECURITY.md, anti-pumping). Each is a window in which at most that
  * many texts go out; past it the answer is 429 and no provider is called. */
@@ -26,13 +26,6 @@ export const SMS_QUOTAS = {
  */
 export function smsCodeText(input: { code: string; productName: string; accountName: string; host: string }): string {
   return `${input.code} is your ${input.productName} (${input.accountName}) verification code.\n\n@${input.host} #${input.code}`;
-}
-
-/** Seconds until another text may be sent, 0 when it may be sent now. */
-export function resendWaitInSeconds(lastSentAt: number | null, now: number): number {
-  if (lastSentAt === null) return 0;
-  const wait = lastSentAt + SMS_RESEND_COOLDOWN_IN_MILLISECONDS - now;
-  return wait > 0 ? Math.ceil(wait / 1000) : 0;
 }
 
 /** The largest daily budget an account or the deployment may set. */

@@ -10,6 +10,7 @@ import type { ServiceDeps } from '../services/deps.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
 import { registerAdminHelpRoutes } from './api/admin-help-routes.js';
 import { registerEmailConfirmationRoutes } from './api/email-confirmation-routes.js';
+import { registerEmailFactorRoutes, registerSignInEmailRoutes } from './api/email-factor-routes.js';
 import { registerDeviceRoutes } from './api/device-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
 import { authenticatedScope } from './api/authenticated.js';
@@ -169,11 +170,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerSignInRoutes(app, deps);
   registerSecondStepRoute(app, deps);
   registerSignInSmsRoutes(app, deps);
+  registerSignInEmailRoutes(app, deps);
   registerSecurityKeySignInRoutes(app, deps);
   await authenticatedScope(app, deps, (scope) => {
     registerMeRoutes(scope, deps);
     registerTwoFactorRoutes(scope, deps);
     registerSmsRoutes(scope, deps);
+    registerEmailFactorRoutes(scope, deps);
     registerSecurityKeyRoutes(scope, deps);
     registerDeviceRoutes(scope, deps);
     registerAdminRoutes(scope, deps);

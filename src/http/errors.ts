@@ -44,6 +44,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     message: 'Security keys need Tessera to be reached by a domain name over HTTPS (or localhost). Use an authenticator app instead.',
   },
   security_key_required: { status: 403, message: 'Your account requires admins to use a security key or passkey. Add one to continue.' },
+  factor_not_allowed: {
+    status: 403,
+    message: 'Your account requires security keys, so emailed codes cannot be a two-factor method here. Use a security key or an authenticator app.',
+  },
   last_two_factor_method: { status: 409, message: 'This is your only two-factor method. Add another one first, or turn two-factor authentication off.' },
   unmet_authentication_requirements: {
     status: 403,

@@ -18,10 +18,9 @@ import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
 import { recoveryCodesLeft, verifySecondFactor } from './second-factor.js';
 import { claimSecondStep, decideFor, finishSecondStep, proofsOf, requirementsOf, type SignInOutcome } from './sign-in-flow.js';
-import { challengeSmsCheck } from './sms.js';
 import { removeAllFactors } from './two-factor.js';
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { assertionOptions, securityKeyCheck } from './webauthn.js';
+import { assertionOptions } from './webauthn.js';
 
 export interface OpenChallenge {
   /** The flow, waiting for its second factor. */
@@ -97,8 +96,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
         activeMethods: opened.value.activeMethods,
         factor: { method: input.method, code: input.code },
         allowed: opened.value.methods,
-        smsCheck: challengeSmsCheck(deps, challenge.id),
-        securityKeyCheck: securityKeyCheck(deps, 'sign_in', challenge.id, context),
+        use: { purpose: 'sign_in', boundTo: challenge.id, context },
         context,
         // The flow takes its next step with the right factor, once: the conditional
         // update lets exactly one request move it.

@@ -15,8 +15,6 @@ import { listActiveMethods } from '../store/two-factor.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { verifySecondFactor, type SecondFactorInput, type SecondFactorSuccess } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
-import { enrolledSmsCheck } from './sms.js';
-import { securityKeyCheck } from './webauthn.js';
 import { challengeMethods } from '../domain/sign-in-decision.js';
 import { twoFactorPolicyOf } from './two-factor-policy.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
@@ -73,8 +71,7 @@ export async function confirm(
     user: signedIn.user,
     factor: confirmation,
     allowed: secondFactors,
-    smsCheck: enrolledSmsCheck(deps, signedIn.user.id),
-    securityKeyCheck: securityKeyCheck(deps, 'confirmation', signedIn.session.id, context),
+    use: { purpose: 'confirmation', boundTo: signedIn.session.id, context },
     context,
   });
   if (result.ok) {

@@ -23,9 +23,9 @@ export async function emailUser(
   db: Kysely<Database>,
   deps: ServiceDeps,
   input: { account: Account; user: Pick<User, 'id' | 'email'>; purpose: string; context: RequestContext; compose: (context: MailContext) => Mail },
-): Promise<void> {
+): Promise<string> {
   const mail = input.compose(mailContext(deps, input.account, input.context));
-  await enqueueMessage(
+  return enqueueMessage(
     db,
     deps.keys,
     {

@@ -6,6 +6,7 @@
 // session records the flow that made it and what that flow proved (amr, acr).
 import type { Kysely } from 'kysely';
 import { issueToken } from '../crypto/tokens.js';
+import { SECOND_FACTOR_METHODS } from '../domain/factors.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { CHALLENGE_LIFETIME_IN_MILLISECONDS, DAY_IN_MILLISECONDS } from '../domain/policy.js';
 import {
@@ -47,18 +48,7 @@ export type SignInOutcome =
  * the flow waiting for that enrolment lives as long. */
 const SETUP_SESSION_LIFETIME_IN_MILLISECONDS = 60 * 60 * 1000;
 
-const PROOF_KINDS: readonly ProofKind[] = [
-  'password',
-  'password_reset',
-  'invitation',
-  'setup',
-  'totp',
-  'sms',
-  'webauthn',
-  'recovery_code',
-  'admin_code',
-  'trusted_device',
-];
+const PROOF_KINDS: readonly ProofKind[] = ['password', 'password_reset', 'invitation', 'setup', ...SECOND_FACTOR_METHODS, 'admin_code', 'trusted_device'];
 
 /** The proofs a flow row holds; anything unreadable counts as no proof at all. */
 export function proofsOf(flow: Pick<SignInFlow, 'proofs'>): Proof[] {

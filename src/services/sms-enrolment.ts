@@ -11,14 +11,15 @@ import { isCountryCode, normalizePhoneNumber } from '../domain/phone-numbers.js'
 import type { SmsDelivery } from '../domain/sms-codes.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod } from '../store/schema.js';
-import { clearMethodCode, findSmsMethod } from '../store/sms.js';
+import { findSmsMethod } from '../store/sms.js';
 import { NO_METHOD_DETAILS, deleteMethod, deletePendingMethods, insertMethod } from '../store/two-factor.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { lockUserRow, verifySecondFactor } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
-import { pendingSmsCheck } from './sms.js';
+import { SMS_CODE_PURPOSE } from './factors/text-message.js';
+import { sentCodeState } from './one-time-codes.js';
 import { checkPhoneCountry, codeState, cooldownFailure, smsAvailable, smsQuotasAllow, textEnrolmentCode, type SmsCodeSent } from './sms-sending.js';
 import { activateFactor, enrolmentAllowed, type EnrolmentDone } from './two-factor.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
@@ -81,7 +82,8 @@ export async function startSmsEnrolment(
     // restarting is no way around "Send again". Checked before the confirmation, so a
     // refused start does not spend a recovery code.
     const previous = await livePending(trx, deps, user.id);
-    const cooldown = cooldownFailure(previous?.sms_sent_at ?? null, now);
+    const previousCode = previous ? await sentCodeState(trx, deps, { purpose: SMS_CODE_PURPOSE.enrolment, boundTo: previous.id }) : null;
+    const cooldown = cooldownFailure(previousCode?.sentAt ?? null, now);
     if (!cooldown.ok) return cooldown;
     const quota = await smsQuotasAllow(deps, { account: signedIn.account, user, e164: phone.value.e164, context });
     if (!quota.ok) return quota;
@@ -146,7 +148,10 @@ export async function resendSmsEnrolmentCode(deps: ServiceDeps, signedIn: Signed
 export async function pendingSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn): Promise<SmsEnrolmentState | null> {
   const pending = await livePending(deps.db, deps, signedIn.user.id);
   if (!pending) return null;
-  const state = await codeState(deps.db, deps, { phoneLastDigits: pending.phone_last_digits, sentAt: pending.sms_sent_at, messageId: pending.sms_message_id });
+  const state = await codeState(deps.db, deps, {
+    phoneLastDigits: pending.phone_last_digits,
+    binding: { purpose: SMS_CODE_PURPOSE.enrolment, boundTo: pending.id },
+  });
   const replacesNumber = (await findSmsMethod(deps.db, signedIn.user.id, 'active')) !== undefined;
   return { ...state, expiresAt: pending.expires_at!, replacesNumber };
 }
@@ -158,7 +163,10 @@ export async function enrolledPhone(
 ): Promise<{ phoneMasked: string; resendAfterSeconds: number; delivery: SmsDelivery } | null> {
   const active = await findSmsMethod(deps.db, userId, 'active');
   if (!active) return null;
-  const state = await codeState(deps.db, deps, { phoneLastDigits: active.phone_last_digits, sentAt: active.sms_sent_at, messageId: active.sms_message_id });
+  const state = await codeState(deps.db, deps, {
+    phoneLastDigits: active.phone_last_digits,
+    binding: { purpose: SMS_CODE_PURPOSE.confirmation, boundTo: active.id },
+  });
   return { phoneMasked: state.phoneMasked, resendAfterSeconds: state.resendAfterSeconds, delivery: state.delivery };
 }
 
@@ -173,7 +181,7 @@ export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
       user: signedIn.user,
       factor: { method: 'sms', code: typeof rawCode === 'string' ? rawCode : '' },
       allowed: ['sms'],
-      smsCheck: pendingSmsCheck(deps, signedIn.user.id, pending.id),
+      use: { purpose: 'enrolment', boundTo: pending.id, context },
       context,
     });
     if (!verified.ok) return verified;
@@ -199,8 +207,6 @@ export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
       );
     }
     const done = await activateFactor(trx, deps, signedIn, { methodId: pending.id, type: 'sms', lastUsedStep: null, context });
-    // The enrolment's text is done with; the next one (for a confirmation) starts afresh.
-    if (done.ok) await clearMethodCode(trx, signedIn.user, pending.id);
     return done;
   });
 }

@@ -5,22 +5,22 @@
 // through the outbox in the same transaction (delivered by the worker, retried there).
 import type { Kysely } from 'kysely';
 import { decryptSecret, sealedPlace } from '../crypto/secret-box.js';
-import { hmacHex, newNumericCode } from '../crypto/tokens.js';
+import { hmacHex } from '../crypto/tokens.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { limitKeyForAddress } from '../domain/network.js';
 import { isCountryAllowed, maskPhoneNumber, normalizePhoneNumber, parseCountryList } from '../domain/phone-numbers.js';
-import { SMS_CODE_LIFETIME_IN_MILLISECONDS, SMS_QUOTAS, deliveryOf, resendWaitInSeconds, smsCodeText, type SmsDelivery } from '../domain/sms-codes.js';
+import { SMS_QUOTAS, resendWaitInSeconds, smsCodeText, type SmsDelivery } from '../domain/sms-codes.js';
 import type { Limiter } from '../limits/limits.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { enqueueMessage } from '../store/outbox.js';
 import type { Account, Database, TwoFactorMethod, User } from '../store/schema.js';
-import { findMessageState, findSmsMethod, saveChallengeCode, saveMethodCode, type StoredSmsCode } from '../store/sms.js';
-import { lockFlow } from '../store/sign-in-flows.js';
+import { findSmsMethod } from '../store/sms.js';
 import { openChallenge, type OpenChallenge } from './challenge.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import { SMS_CODE_PURPOSE } from './factors/text-message.js';
+import { issueOneTimeCode, sendRefusal, sentCodeState, type CodeBinding } from './one-time-codes.js';
 import { lockUserRow } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
-import { smsCodeHmac } from './sms.js';
 
 export interface SmsCodeSent {
   phoneMasked: string;
@@ -55,14 +55,17 @@ export function checkPhoneCountry(account: Pick<Account, 'sms_allowed_countries'
 /** "Send again" only after the cooldown (429 with the seconds left). */
 export function cooldownFailure(lastSentAt: number | null, now: number): Result<null> {
   const wait = resendWaitInSeconds(lastSentAt, now);
-  if (wait === 0) return ok(null);
-  return fail('sms_rate_limited', {
-    retryAfterSeconds: wait,
-    message: `We sent a code a moment ago. You can ask for another in ${wait} second${wait === 1 ? '' : 's'}.`,
+  return wait === 0 ? ok(null) : resendTooSoon('sms_rate_limited', wait);
+}
+
+export function resendTooSoon(code: 'sms_rate_limited' | 'rate_limited', waitInSeconds: number): Result<never> {
+  return fail(code, {
+    retryAfterSeconds: waitInSeconds,
+    message: `We sent a code a moment ago. You can ask for another in ${waitInSeconds} second${waitInSeconds === 1 ? '' : 's'}.`,
   });
 }
 
-/** Phone numbers are not put in the limit store in clear (it may be a shared Redis). */
+/** Phone numbers (and email addresses) are not put in the limit store in clear (it may be a shared Redis). */
 function numberLimitKey(deps: ServiceDeps, e164: string): string {
   return hmacHex(deps.keys.hmacKey, `sms-number:${e164}`).slice(0, 32);
 }
@@ -72,20 +75,24 @@ interface SmsQuotaInput {
   user: Pick<User, 'id'>;
   e164: string;
   context: RequestContext;
+  /** Emailed codes take the same quotas as texts, counted apart (`email` keys). */
+  channel?: 'sms' | 'email';
 }
 
 /** Every quota a text is counted in: per person, per number, per client address, the
- * account's daily budget and the deployment's. */
+ * account's daily budget and the deployment's. An emailed code is counted the same
+ * way in counters of its own, its address standing for the number. */
 function smsQuotas(deps: ServiceDeps, input: SmsQuotaInput): { name: string; limiter: Limiter; key: string; points?: number }[] {
   const { limits } = deps;
   // An account's budget never exceeds the deployment's, set before or after it.
   const accountBudget = Math.min(input.account.sms_daily_budget ?? SMS_QUOTAS.perAccountDefault.points, deps.config.smsDailyBudget);
+  const prefix = input.channel === 'email' ? 'email:' : '';
   return [
-    { name: 'per_person', limiter: limits.smsByUser, key: input.user.id },
-    { name: 'per_number', limiter: limits.smsByNumber, key: numberLimitKey(deps, input.e164) },
-    { name: 'per_address', limiter: limits.smsByAddress, key: limitKeyForAddress(input.context.ip) },
-    { name: 'per_account', limiter: limits.smsByAccount, key: input.account.id, points: accountBudget },
-    { name: 'global', limiter: limits.smsGlobal, key: 'all' },
+    { name: 'per_person', limiter: limits.smsByUser, key: `${prefix}${input.user.id}` },
+    { name: input.channel === 'email' ? 'per_address_book' : 'per_number', limiter: limits.smsByNumber, key: `${prefix}${numberLimitKey(deps, input.e164)}` },
+    { name: 'per_address', limiter: limits.smsByAddress, key: `${prefix}${limitKeyForAddress(input.context.ip)}` },
+    { name: 'per_account', limiter: limits.smsByAccount, key: `${prefix}${input.account.id}`, points: accountBudget },
+    { name: 'global', limiter: limits.smsGlobal, key: `${prefix}all` },
   ];
 }
 
@@ -110,7 +117,7 @@ async function firstRefusal(quotas: ReturnType<typeof smsQuotas>, phase: 'check'
  * refused text does not use up the others; then each is counted atomically, so N
  * parallel requests never get more than a quota's worth through.
  */
-async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQuotaInput & { purpose: string }): Promise<Result<null>> {
+export async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQuotaInput & { purpose: string }): Promise<Result<null>> {
   const quotas = smsQuotas(deps, input);
   for (const phase of ['check', 'hit'] as const) {
     const refusal = await firstRefusal(quotas, phase);
@@ -119,7 +126,7 @@ async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQ
         db,
         {
           accountId: input.account.id,
-          type: 'sms_quota_exceeded',
+          type: input.channel === 'email' ? 'email_code_quota_exceeded' : 'sms_quota_exceeded',
           actorUserId: input.user.id,
           subjectUserId: input.user.id,
           ip: input.context.ip,
@@ -128,7 +135,7 @@ async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQ
         },
         deps.now(),
       );
-      return fail('sms_rate_limited', { retryAfterSeconds: refusal.retryAfterSeconds });
+      return fail(input.channel === 'email' ? 'rate_limited' : 'sms_rate_limited', { retryAfterSeconds: refusal.retryAfterSeconds });
     }
   }
   return ok(null);
@@ -137,7 +144,8 @@ async function takeSmsQuota(db: Kysely<Database>, deps: ServiceDeps, input: SmsQ
 /**
  * Everything before a text leaves, inside the caller's transaction: the provider is
  * on, the cooldown has passed, the number's country is allowed, the quotas hold. Then
- * a fresh code is written to the outbox (voiding the previous one through `save`).
+ * a fresh code (the one-time-code module's, voiding the previous one) is written to
+ * the outbox. The caller holds the person's row, so two sends are serialised.
  */
 async function textCode(
   db: Kysely<Database>,
@@ -147,31 +155,41 @@ async function textCode(
     user: Pick<User, 'id'>;
     e164: string;
     lastDigits: string | null;
-    lastSentAt: number | null;
-    binding: string;
+    binding: CodeBinding;
     purpose: 'sms_sign_in_code' | 'sms_enrolment_code' | 'sms_confirmation_code';
     context: RequestContext;
-    save: (code: StoredSmsCode) => Promise<void>;
   },
 ): Promise<Result<SmsCodeSent>> {
   const now = deps.now();
-  const cooldown = cooldownFailure(input.lastSentAt, now);
-  if (!cooldown.ok) return cooldown;
+  const refusal = await sendRefusal(db, deps, { ...input.binding, userId: input.user.id });
+  if (refusal) return resendTooSoon('sms_rate_limited', refusal.retryAfterSeconds);
   const country = normalizePhoneNumber(input.e164, null);
   const allowed = checkPhoneCountry(input.account, country.ok ? country.value.country : null);
   if (!allowed.ok) return allowed;
   const quota = await takeSmsQuota(db, deps, { account: input.account, user: input.user, e164: input.e164, purpose: input.purpose, context: input.context });
   if (!quota.ok) return quota;
-  const code = newNumericCode();
-  const text = smsCodeText({ code, productName: deps.config.productName, accountName: input.account.name, host: new URL(deps.config.baseUrl).hostname });
-  const messageId = await enqueueMessage(
-    db,
-    deps.keys,
-    { accountId: input.account.id, userId: input.user.id, channel: 'sms', purpose: input.purpose, payload: { to: input.e164, subject: '', text } },
-    now,
-  );
-  const expiresAt = now + SMS_CODE_LIFETIME_IN_MILLISECONDS;
-  await input.save({ hash: smsCodeHmac(deps, input.binding, code), expiresAt, sentAt: now, messageId });
+  const sent = await issueOneTimeCode(db, deps, {
+    ...input.binding,
+    accountId: input.account.id,
+    userId: input.user.id,
+    deliver: (code) =>
+      enqueueMessage(
+        db,
+        deps.keys,
+        {
+          accountId: input.account.id,
+          userId: input.user.id,
+          channel: 'sms',
+          purpose: input.purpose,
+          payload: {
+            to: input.e164,
+            subject: '',
+            text: smsCodeText({ code, productName: deps.config.productName, accountName: input.account.name, host: new URL(deps.config.baseUrl).hostname }),
+          },
+        },
+        now,
+      ),
+  });
   await appendAuditEvent(
     db,
     {
@@ -185,7 +203,7 @@ async function textCode(
     },
     now,
   );
-  return ok({ phoneMasked: maskPhoneNumber(input.lastDigits), resendAfterSeconds: resendWaitInSeconds(now, now), expiresAt });
+  return ok({ phoneMasked: maskPhoneNumber(input.lastDigits), resendAfterSeconds: sent.resendAfterSeconds, expiresAt: sent.expiresAt });
 }
 
 /** `POST /api/v1/sign-in/sms`: texts a code for a challenge. The first text is always
@@ -200,19 +218,18 @@ export async function sendSignInCode(deps: ServiceDeps, challengeToken: unknown,
         message: 'Text messages are not set up for this sign-in. Use your authenticator app or a recovery code.',
       });
     if (!smsAvailable(deps)) return fail('sms_unavailable');
-    const challenge = await lockFlow(trx, deps.dialect, opened.value.challenge.id);
-    const method = await findSmsMethod(trx, opened.value.user.id, 'active');
-    if (!challenge || !method) return fail('invalid_challenge');
+    // The person's row serialises two sends for one challenge (the cooldown holds).
+    const user = await lockUserRow(trx, deps, opened.value.user);
+    const method = user ? await findSmsMethod(trx, user.id, 'active') : undefined;
+    if (!user || !method) return fail('invalid_challenge');
     return textCode(trx, deps, {
       account: opened.value.account,
-      user: opened.value.user,
+      user,
       e164: phoneOf(deps, method),
       lastDigits: method.phone_last_digits,
-      lastSentAt: challenge.sms_sent_at,
-      binding: `challenge:${challenge.id}`,
+      binding: { purpose: SMS_CODE_PURPOSE.sign_in, boundTo: opened.value.challenge.id },
       purpose: 'sms_sign_in_code',
       context,
-      save: (code) => saveChallengeCode(trx, challenge.id, code),
     });
   });
 }
@@ -231,11 +248,9 @@ export async function sendConfirmationCode(deps: ServiceDeps, signedIn: SignedIn
       user,
       e164: phoneOf(deps, method),
       lastDigits: method.phone_last_digits,
-      lastSentAt: method.sms_sent_at,
-      binding: `method:${method.id}`,
+      binding: { purpose: SMS_CODE_PURPOSE.confirmation, boundTo: method.id },
       purpose: 'sms_confirmation_code',
       context,
-      save: (code) => saveMethodCode(trx, method.id, code),
     });
   });
 }
@@ -251,26 +266,19 @@ export function textEnrolmentCode(
     user: input.user,
     e164: phoneOf(deps, input.method),
     lastDigits: input.method.phone_last_digits,
-    lastSentAt: input.method.sms_sent_at,
-    binding: `method:${input.method.id}`,
+    binding: { purpose: SMS_CODE_PURPOSE.enrolment, boundTo: input.method.id },
     purpose: 'sms_enrolment_code',
     context: input.context,
-    save: (code) => saveMethodCode(trx, input.method.id, code),
   });
 }
 
-/** Where the latest code stands, for a page or a status answer. */
+/** Where the latest code of a binding stands, for a page or a status answer. */
 export async function codeState(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  holder: { phoneLastDigits: string | null; sentAt: number | null; messageId: string | null },
+  holder: { phoneLastDigits: string | null; binding: CodeBinding },
 ): Promise<SmsCodeState> {
-  return {
-    phoneMasked: maskPhoneNumber(holder.phoneLastDigits),
-    sentAt: holder.sentAt,
-    resendAfterSeconds: resendWaitInSeconds(holder.sentAt, deps.now()),
-    delivery: deliveryOf(await findMessageState(db, holder.messageId)),
-  };
+  return { phoneMasked: maskPhoneNumber(holder.phoneLastDigits), ...(await sentCodeState(db, deps, holder.binding)) };
 }
 
 /** The texted code of a sign-in challenge (the passcode page and the status API). */
@@ -279,8 +287,7 @@ export async function signInCodeState(db: Kysely<Database>, deps: ServiceDeps, o
   const method = await findSmsMethod(db, open.user.id, 'active');
   return codeState(db, deps, {
     phoneLastDigits: method?.phone_last_digits ?? null,
-    sentAt: open.challenge.sms_sent_at,
-    messageId: open.challenge.sms_message_id,
+    binding: { purpose: SMS_CODE_PURPOSE.sign_in, boundTo: open.challenge.id },
   });
 }
 

@@ -8,7 +8,8 @@ import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { isStaff } from '../domain/identity.js';
-import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
+import { factorDescriptor } from '../domain/factors.js';
+import { factorAllowed, mustUseSecurityKey } from '../domain/sign-in-decision.js';
 import { RECOVERY_CODE_COUNT, generateRecoveryCodes, normalizeRecoveryCode } from '../domain/recovery-codes.js';
 import { DEFAULT_TOTP_PARAMETERS, TOTP_SECRET_BYTES, buildOtpauthUri, encodeSecretBase32, normalizePasscodeInput, verifyTotp } from '../domain/totp.js';
 import { appendAuditEvent } from '../store/audit.js';
@@ -164,6 +165,7 @@ export async function activateFactor(
 ): Promise<Result<EnrolmentDone>> {
   const now = deps.now();
   const { user, account, session } = signedIn;
+  if (!factorAllowed(input.type, twoFactorPolicyOf(account))) return fail('factor_not_allowed');
   if (!enrolmentAllowed(signedIn, input.type)) return fail('security_key_required');
   if (!(await activatePendingMethod(trx, user, { id: input.methodId, lastUsedStep: input.lastUsedStep, now })))
     return fail('invalid_code', { message: 'This enrolment has already finished or expired. Start again.' });
@@ -193,7 +195,7 @@ export async function activateFactor(
     },
     now,
   );
-  const methodName = input.type === 'totp' ? 'an authenticator app' : input.type === 'sms' ? 'text messages' : 'a security key';
+  const methodName = factorDescriptor(input.type).labelInSentence;
   // A key added beside other factors gets its own mail (services/webauthn.ts).
   if (firstFactor || input.type !== 'webauthn') {
     await emailUser(trx, deps, {

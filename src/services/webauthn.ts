@@ -3,25 +3,18 @@
 // only, so a look-alike site gets nothing it can replay. Every ceremony's challenge is
 // kept server-side, bound to the sign-in challenge or the session that asked for it,
 // and used once (store/webauthn.ts).
-import { isIP } from 'node:net';
-import type {
-  AuthenticationResponseJSON,
-  PublicKeyCredentialCreationOptionsJSON,
-  PublicKeyCredentialRequestOptionsJSON,
-  RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Kysely } from 'kysely';
 import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { FRESH_PASSCODE_IN_MILLISECONDS } from '../domain/policy.js';
 import { mustUseSecurityKey } from '../domain/sign-in-decision.js';
-import { findAccountById } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../store/schema.js';
 import { NO_METHOD_DETAILS, deleteMethod, findMethod, insertSecurityKeyMethod, listActiveMethods, renameMethod } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
-import { advanceSignCount, findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
+import { findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
@@ -31,42 +24,14 @@ import { lockUserRow } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
 import { activateFactor, requiredByAccount, type EnrolmentDone } from './two-factor.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
+import { credentialJson, parseTransports, relyingParty, simpleWebAuthn } from './factors/security-key.js';
 
-let library: Promise<typeof import('@simplewebauthn/server')> | null = null;
-/** Loaded on first use: a server where nobody has a security key never holds it
- * (about 6 MiB of memory, bench/README.md). */
-function simpleWebAuthn(): Promise<typeof import('@simplewebauthn/server')> {
-  library ??= import('@simplewebauthn/server');
-  return library;
-}
+export { relyingParty, securityKeysAvailable } from './factors/security-key.js';
 
 /** A touch takes seconds; five minutes covers finding the key in a drawer. */
 const CEREMONY_LIFETIME_IN_MILLISECONDS = 5 * 60 * 1000;
 const MAX_KEYS_PER_PERSON = 20;
 export const KEY_NAME_MAX_LENGTH = 64;
-/** A credential id is at most 1023 bytes (WebAuthn §5.8.3), base64url-encoded. */
-const CREDENTIAL_ID = /^[A-Za-z0-9_-]{1,1400}$/;
-
-interface RelyingParty {
-  id: string;
-  name: string;
-  origin: string;
-}
-
-/** The relying party from TESSERA_BASE_URL, or null where WebAuthn cannot work: a
- * browser refuses an IP address as the RP ID, and plain HTTP except on localhost. */
-export function relyingParty(config: ServiceDeps['config']): RelyingParty | null {
-  const url = new URL(config.baseUrl);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) !== 0) return null;
-  const local = host === 'localhost' || host.endsWith('.localhost');
-  if (url.protocol !== 'https:' && !local) return null;
-  return { id: host, name: config.productName, origin: url.origin };
-}
-
-export function securityKeysAvailable(deps: Pick<ServiceDeps, 'config'>): boolean {
-  return relyingParty(deps.config) !== null;
-}
 
 export interface SecurityKey {
   id: string;
@@ -89,16 +54,6 @@ function describeKey(row: TwoFactorMethod): SecurityKey {
   };
 }
 
-function parseTransports(stored: string | null): string[] {
-  if (!stored) return [];
-  try {
-    const parsed: unknown = JSON.parse(stored);
-    return Array.isArray(parsed) ? parsed.filter((t): t is string => typeof t === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
 /** The person's keys as the browser is told of them (allow- and exclude-lists). */
 function credentialDescriptors(keys: TwoFactorMethod[]): { id: string; transports: string[] }[] {
   return keys.map((key) => ({ id: key.webauthn_credential_id!, transports: parseTransports(key.webauthn_transports) }));
@@ -113,28 +68,6 @@ export function normalizeKeyName(raw: unknown, existingCount: number): Result<st
   const name = typeof raw === 'string' ? raw.replace(/\s+/g, ' ').trim() : '';
   if (name.length > KEY_NAME_MAX_LENGTH) return fail('invalid_request', { field: 'name', message: `A key name is at most ${KEY_NAME_MAX_LENGTH} characters.` });
   return ok(name || `Security key ${existingCount + 1}`);
-}
-
-/** The browser's credential as sent: a JSON object, or that object as a JSON string
- * (the confirmation fields carry it in `code`). */
-function credentialJson(raw: unknown): Record<string, unknown> | null {
-  let value = raw;
-  if (typeof value === 'string') {
-    if (value.length > 16_384) return null;
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return null;
-    }
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const record = value as Record<string, unknown>;
-  const response = record.response;
-  // The id is looked up in the database: base64url only (no NUL, which PostgreSQL
-  // refuses in text), and the same as rawId as a browser sends it.
-  if (typeof record.id !== 'string' || !CREDENTIAL_ID.test(record.id) || record.rawId !== record.id) return null;
-  if (typeof response !== 'object' || response === null || Array.isArray(response)) return null;
-  return record;
 }
 
 /** A setup-only session that began with a passcode moments ago (an admin sent to add
@@ -318,88 +251,6 @@ export async function assertionOptions(
     expiresAt: now + CEREMONY_LIFETIME_IN_MILLISECONDS,
   });
   return ok(options);
-}
-
-/** Checks a signed assertion inside the caller's transaction (second-factor.ts counts
- * a false as a failed passcode). */
-export type SecurityKeyCheck = (db: Kysely<Database>, user: User, raw: unknown) => Promise<boolean>;
-
-export function securityKeyCheck(
-  deps: ServiceDeps,
-  purpose: Exclude<WebauthnPurpose, 'registration'>,
-  boundTo: string,
-  context: RequestContext,
-): SecurityKeyCheck {
-  return async (db, user, raw) => {
-    const rp = relyingParty(deps.config);
-    if (!rp) return false;
-    const now = deps.now();
-    // The ceremony is used up first: a replayed or failed assertion cannot be retried
-    // against the same challenge.
-    const expectedChallenge = await takeCeremony(db, { userId: user.id, boundTo, purpose, now });
-    const credential = credentialJson(raw);
-    if (!expectedChallenge || !credential) return false;
-    const key = await findCredential(db, credential.id as string);
-    if (!key || key.user_id !== user.id || key.status !== 'active' || key.type !== 'webauthn' || !key.webauthn_public_key) return false;
-    const { verifyAuthenticationResponse } = await simpleWebAuthn();
-    let verified;
-    try {
-      verified = await verifyAuthenticationResponse({
-        response: credential as unknown as AuthenticationResponseJSON,
-        expectedChallenge,
-        expectedOrigin: rp.origin,
-        expectedRPID: rp.id,
-        credential: {
-          id: key.webauthn_credential_id!,
-          publicKey: new Uint8Array(Buffer.from(key.webauthn_public_key, 'base64url')),
-          // The counter is checked below, after the signature, so that a clone is told apart.
-          counter: 0,
-          transports: parseTransports(key.webauthn_transports),
-        },
-        requireUserVerification: false,
-      });
-    } catch {
-      return false;
-    }
-    if (!verified.verified) return false;
-    const stored = key.webauthn_sign_count ?? 0;
-    const next = verified.authenticationInfo.newCounter;
-    if ((stored > 0 || next > 0) && next <= stored) {
-      // A valid signature with a counter that did not grow: the key has probably been
-      // cloned (WebAuthn §6.1.1). Refused, recorded, and the person is told.
-      await appendAuditEvent(
-        db,
-        {
-          accountId: user.account_id,
-          type: 'security_key_counter_mismatch',
-          actorUserId: user.id,
-          subjectUserId: user.id,
-          ip: context.ip,
-          userAgent: context.userAgent,
-          details: { key_id: key.id, stored, received: next },
-        },
-        now,
-      );
-      const account = await findAccountById(db, user.account_id);
-      if (account) {
-        await emailUser(db, deps, {
-          account,
-          user,
-          purpose: 'security_key_cloned',
-          context,
-          compose: (c) => mails.securityKeyCloned(c, { name: key.name ?? 'Security key' }),
-        });
-      }
-      return false;
-    }
-    // Compare-and-set on the counter: two uses of one key at the same instant cannot
-    // both be accepted.
-    return advanceSignCount(db, key, {
-      signCount: verified.authenticationInfo.newCounter,
-      backedUp: verified.authenticationInfo.credentialBackedUp,
-      now,
-    });
-  };
 }
 
 /** Options for confirming a sensitive action with a key, bound to this session. */

@@ -14,6 +14,7 @@ import * as webauthn from './migrations/0005-webauthn.js';
 import * as hotPathIndexes from './migrations/0006-hot-path-indexes.js';
 import * as redundantIndexes from './migrations/0007-redundant-indexes.js';
 import * as signInFlows from './migrations/0008-sign-in-flows.js';
+import * as oneTimeCodes from './migrations/0009-one-time-codes.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -124,6 +125,7 @@ const migrations: Record<string, Migration> = {
   '0006-hot-path-indexes': hotPathIndexes,
   '0007-redundant-indexes': redundantIndexes,
   '0008-sign-in-flows': signInFlows,
+  '0009-one-time-codes': oneTimeCodes,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

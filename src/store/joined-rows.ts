@@ -44,11 +44,6 @@ export const FLOW_COLUMNS = [
   'completed_at',
   'ip',
   'user_agent',
-  'sms_code_hash',
-  'sms_code_expires_at',
-  'sms_sent_at',
-  'sms_send_count',
-  'sms_message_id',
 ] as const satisfies readonly (keyof SignInFlowTable)[];
 export const USER_COLUMNS = [
   'id',

@@ -2,10 +2,12 @@
 // Unix epoch (integer/bigint in both dialects) and flags are 0/1 integers, so SQLite
 // and PostgreSQL return the same JavaScript values.
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { FactorType } from '../domain/factors.js';
 
 export type Role = 'admin' | 'agent' | 'end_user';
 export type TwoFactorRequirement = 'off' | 'staff';
-export type TwoFactorMethodType = 'totp' | 'sms' | 'webauthn';
+/** Defined once, by the factor list (domain/factors.ts). */
+export type TwoFactorMethodType = FactorType;
 export type SessionKind = 'full' | 'setup';
 /** second_factor: a passcode or key is owed; enrolment: a setup-only session enrols one. */
 export type FlowState = 'second_factor' | 'enrolment' | 'done' | 'expired' | 'locked';
@@ -98,12 +100,6 @@ export interface SignInFlowTable {
   completed_at: number | null;
   ip: string | null;
   user_agent: string | null;
-  sms_code_hash: string | null;
-  sms_code_expires_at: number | null;
-  sms_sent_at: number | null;
-  sms_send_count: number;
-  /** The outbox message carrying the latest texted code. */
-  sms_message_id: string | null;
 }
 
 export interface TwoFactorMethodTable {
@@ -199,6 +195,35 @@ export interface ActionTokenTable {
   used_at: number | null;
 }
 
+/** What a one-time code was sent for; `bound_to` names the thing it is bound to. */
+export type OneTimeCodePurpose =
+  /** Forced first enrolment's emailed code; bound to the person. */
+  | 'email_confirmation'
+  /** Texted codes: a sign-in challenge, a number being verified, the enrolled number (confirmations). */
+  | 'sms_sign_in'
+  | 'sms_enrolment'
+  | 'sms_confirmation'
+  /** Emailed codes as a second factor: the same three uses. */
+  | 'email_sign_in'
+  | 'email_enrolment'
+  | 'email_confirmation_code';
+
+export interface OneTimeCodeTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  purpose: OneTimeCodePurpose;
+  bound_to: string;
+  code_hmac: string;
+  sent_at: number;
+  expires_at: number;
+  /** Wrong guesses spent on this code. */
+  attempts: Generated<number>;
+  used_at: number | null;
+  /** The outbox message that carries it. */
+  message_id: string | null;
+}
+
 export interface AuditEventTable {
   id: string;
   account_id: string | null;
@@ -239,6 +264,7 @@ export interface Database {
   trusted_devices: TrustedDeviceTable;
   known_devices: KnownDeviceTable;
   action_tokens: ActionTokenTable;
+  one_time_codes: OneTimeCodeTable;
   audit_events: AuditEventTable;
   outbox_messages: OutboxMessageTable;
 }
@@ -251,6 +277,7 @@ export type TwoFactorMethod = Selectable<TwoFactorMethodTable>;
 export type RecoveryCode = Selectable<RecoveryCodeTable>;
 export type TrustedDevice = Selectable<TrustedDeviceTable>;
 export type ActionToken = Selectable<ActionTokenTable>;
+export type OneTimeCode = Selectable<OneTimeCodeTable>;
 export type AuditEvent = Selectable<AuditEventTable>;
 export type OutboxMessage = Selectable<OutboxMessageTable>;
 export type NewUser = Insertable<UserTable>;

@@ -3,7 +3,6 @@
 // SHA-256(secret) is stored. Each step is taken by one conditional update, so of two
 // requests finishing the same flow exactly one does.
 import type { Kysely } from 'kysely';
-import type { Dialect } from './database.js';
 import { FLOW_COLUMNS, ownedRowReader } from './joined-rows.js';
 import type { Database, FlowState, SignInFlow } from './schema.js';
 
@@ -46,11 +45,6 @@ export async function insertFlow(db: Kysely<Database>, flow: NewFlow): Promise<v
       completed_at: done ? flow.now : null,
       ip: flow.ip,
       user_agent: flow.userAgent?.slice(0, 512) ?? null,
-      sms_code_hash: null,
-      sms_code_expires_at: null,
-      sms_sent_at: null,
-      sms_send_count: 0,
-      sms_message_id: null,
     })
     .execute();
 }
@@ -62,17 +56,6 @@ export function findFlow(db: Kysely<Database>, id: string): Promise<SignInFlow |
 /** The flow with its person and account, in one read (the second step of sign-in opens
  * one on every request). */
 export const findFlowWithOwner = ownedRowReader<SignInFlow>('sign_in_flows', 'f', FLOW_COLUMNS);
-
-/** The flow row, locked for the rest of the transaction on PostgreSQL so two requests on
- * one flow (two "send me a code") are serialised; SQLite serialises transactions. */
-export function lockFlow(db: Kysely<Database>, dialect: Dialect, id: string): Promise<SignInFlow | undefined> {
-  return db
-    .selectFrom('sign_in_flows')
-    .selectAll()
-    .where('id', '=', id)
-    .$if(dialect === 'postgres', (query) => query.forUpdate())
-    .executeTakeFirst();
-}
 
 /**
  * Takes a flow from one state to the next, with the proofs it now holds, once: the

@@ -56,6 +56,17 @@ export function findMethod(db: Kysely<Database>, userId: string, id: string): Pr
   return db.selectFrom('two_factor_methods').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
 }
 
+export function findActiveMethodOfType(db: Kysely<Database>, userId: string, type: TwoFactorMethod['type']): Promise<TwoFactorMethod | undefined> {
+  return db
+    .selectFrom('two_factor_methods')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('type', '=', type)
+    .where('status', '=', 'active')
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
+}
+
 export function findPendingMethod(db: Kysely<Database>, userId: string, type: TwoFactorMethod['type']): Promise<TwoFactorMethod | undefined> {
   return db
     .selectFrom('two_factor_methods')

@@ -1,5 +1,6 @@
 // Shared pieces of the API's route schemas (TypeBox), from which /openapi.json is built.
 import { Type } from 'typebox';
+import { FACTORS, FACTOR_TYPES, SECOND_FACTOR_METHODS } from '../../domain/factors.js';
 
 export const ErrorBody = Type.Object(
   {
@@ -21,13 +22,15 @@ export const Role = Type.Union([Type.Literal('admin'), Type.Literal('agent'), Ty
 
 export const bearerSecurity = [{ bearer: [] as string[] }];
 
-export const ConfirmationMethod = Type.Union([
-  Type.Literal('totp'),
-  Type.Literal('sms'),
-  Type.Literal('webauthn'),
-  Type.Literal('recovery_code'),
-  Type.Literal('password'),
-]);
+/** Every factor of the factor list (domain/factors.ts), in its order, then the password. */
+export const ConfirmationMethod = Type.Union([...SECOND_FACTOR_METHODS.map((method) => Type.Literal(method)), Type.Literal('password')]);
+/** The second step of sign-in takes a typed code: every factor but the phishing-resistant
+ * ones, which sign a ceremony of their own (/sign-in/webauthn/verify). */
+export const SecondStepMethod = Type.Union(
+  SECOND_FACTOR_METHODS.filter((method) => !FACTORS.find((factor) => factor.type === method)!.phishingResistant).map((method) => Type.Literal(method)),
+);
+/** A factor a person enrols (the preferred method is one of these). */
+export const FactorTypeSchema = Type.Union(FACTOR_TYPES.map((type) => Type.Literal(type)));
 /** A passcode or recovery code; with method "webauthn", the browser's signed assertion
  * (PublicKeyCredential.toJSON()) as a JSON string. */
 export const Code = Type.String({ minLength: 1, maxLength: 16384 });

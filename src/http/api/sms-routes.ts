@@ -12,7 +12,7 @@ import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
 import { enrolmentDoneBody, iso } from './outcomes.js';
-import { Code, ConfirmationMethod, Token, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationMethod, FactorTypeSchema, Token, bearerSecurity } from './schemas.js';
 
 const Phone = Type.String({ minLength: 1, maxLength: 64, description: 'International (+44 7911 123456) or national in `country`' });
 const Country = Type.String({ minLength: 2, maxLength: 2, description: 'ISO 3166-1 alpha-2; defaults to the account country' });
@@ -182,7 +182,7 @@ export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
         tags: ['two-factor'],
         summary: 'Choose the method the passcode page offers first',
         security: bearerSecurity,
-        body: Type.Object({ method: Type.Union([Type.Literal('webauthn'), Type.Literal('totp'), Type.Literal('sms')]) }),
+        body: Type.Object({ method: FactorTypeSchema }),
       },
     },
     async (request, reply) => {

@@ -8,7 +8,7 @@ import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
 import { enrolmentDoneBody, signInOutcomeBody } from './outcomes.js';
-import { Code, ConfirmationFields, ConfirmationMethod, Token, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationFields, ConfirmationMethod, SecondStepMethod, Token, bearerSecurity } from './schemas.js';
 
 /** The one route that accepts a challenge token (SECURITY.md: no other endpoint may). */
 export function registerSecondStepRoute(app: FastifyInstance, deps: ServiceDeps): void {
@@ -22,7 +22,7 @@ export function registerSecondStepRoute(app: FastifyInstance, deps: ServiceDeps)
         description: '`remember_device` (default false) returns a `trusted_device_token` to send back on the next sign-in.',
         body: Type.Object({
           challenge_token: Token,
-          method: Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('recovery_code')]),
+          method: SecondStepMethod,
           code: Code,
           remember_device: Type.Optional(Type.Boolean()),
         }),

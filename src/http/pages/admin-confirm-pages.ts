@@ -7,7 +7,7 @@ import { confirmationMethods } from '../../services/confirmation.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
-import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
@@ -43,7 +43,7 @@ export async function reviewAdminAction(
   const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
   const reasonError = failure?.field === 'reason' ? messageFor(failure) : null;
   const confirmationError = failure && failure.field !== 'reason' ? messageFor(failure) : null;
-  const hidden: Html[] = Object.entries(review.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
+  const hidden: Html[] = Object.entries(review.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`);
   return kit.send(
     request,
     reply,
@@ -51,22 +51,20 @@ export async function reviewAdminAction(
       title: review.heading,
       current: 'admin-users',
       notice: null,
-      body: html`
-<p><a href="/admin/users">← People</a></p>
-${methods.includes('sms') ? sendConfirmationTextForm(csrf, review.back) : ''}
-<h1>${review.heading}</h1>
-<section class="card" aria-labelledby="review-heading">
-  <h2 id="review-heading" class="visually-hidden">Confirm</h2>
-  <p>${review.explanation}</p>
-  <form method="post" action="${review.action}" novalidate>
-    ${csrfField(csrf)}
-    ${hidden}
-    ${field({ name: 'reason', label: 'Reason (kept in the audit log)', value: formString(request.body, 'reason'), error: reasonError, maxlength: 500 })}
-    ${confirmationFields({ prefix: 'review', error: confirmationError, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
-    <button type="submit" class="${review.danger ? 'danger' : 'primary'}">${review.submitLabel}</button>
-    <a href="/admin/users" class="button">Cancel</a>
-  </form>
-</section>`,
+      body: html` <p><a href="/admin/users">← People</a></p>
+        ${sendConfirmationCodeForms(csrf, review.back, methods)}
+        <h1>${review.heading}</h1>
+        <section class="card" aria-labelledby="review-heading">
+          <h2 id="review-heading" class="visually-hidden">Confirm</h2>
+          <p>${review.explanation}</p>
+          <form method="post" action="${review.action}" novalidate>
+            ${csrfField(csrf)} ${hidden}
+            ${field({ name: 'reason', label: 'Reason (kept in the audit log)', value: formString(request.body, 'reason'), error: reasonError, maxlength: 500 })}
+            ${confirmationFields({ prefix: 'review', error: confirmationError, methods: methods })}
+            <button type="submit" class="${review.danger ? 'danger' : 'primary'}">${review.submitLabel}</button>
+            <a href="/admin/users" class="button">Cancel</a>
+          </form>
+        </section>`,
     },
     failure ? 400 : 200,
   );

@@ -18,7 +18,7 @@ import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
-import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { when } from './device-sections.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
@@ -96,10 +96,7 @@ export function registerAdminHelpPages(
       confirmationFields({
         prefix,
         error: error ?? null,
-        hasSms: methods.includes('sms'),
-        hasTotp: methods.includes('totp'),
-        hasWebauthn: methods.includes('webauthn'),
-        password: methods.includes('password'),
+        methods: methods,
       });
     return kit.send(
       request,
@@ -108,72 +105,96 @@ export function registerAdminHelpPages(
         title: user.name,
         current: 'admin-users',
         notice: state.notice ?? null,
-        body: html`
-<p><a href="/admin/users">← People</a></p>
-${methods.includes('sms') ? sendConfirmationTextForm(csrf, `/admin/users/${user.id}`) : ''}
-<h1>${user.name}</h1>
-<p>${user.email} · ${user.role === 'end_user' ? 'End user' : user.role === 'admin' ? 'Admin' : 'Agent'}${user.suspended_at !== null ? ' · Suspended' : ''}</p>
-${
-  state.issued
-    ? html`<section class="card" aria-labelledby="issued-heading">
-  <h2 id="issued-heading">One-time recovery code for ${user.name}</h2>
-  <p>Give it to them by a channel you trust (in person or by phone). It works once, until ${when(state.issued.expiresAt)}, and is shown only now. They will set up two-factor authentication again after signing in with it.</p>
-  <p><span class="secret" id="issued-code">${state.issued.code}</span> <button type="button" data-copy-target="issued-code">Copy</button></p>
-</section>`
-    : ''
-}
-<section class="card" aria-labelledby="state-heading">
-  <h2 id="state-heading">Two-factor authentication</h2>
-  <p>${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}</p>
-</section>
-${
-  locked
-    ? html`<section class="card" aria-labelledby="lock-heading">
-  <h2 id="lock-heading">Sign-in paused</h2>
-  <p>${locks.passcodeLockedUntil !== null ? `Too many wrong passcodes: their sign-in is paused until ${when(locks.passcodeLockedUntil)}.` : ''}${locks.passcodeLockedUntil !== null && locks.passwordLockedForSeconds !== null ? ' ' : ''}${locks.passwordLockedForSeconds !== null ? `Too many wrong passwords: their sign-in is paused for about ${String(Math.ceil(locks.passwordLockedForSeconds / 60))} more minute${locks.passwordLockedForSeconds <= 60 ? '' : 's'}.` : ''}</p>
-  ${
-    blocked
-      ? ''
-      : html`<p>If you know it was them (a mistyped password, an app on the wrong time), unlock it. They will be emailed. If someone else may have their password, help them change it instead.</p>
-  <form method="post" action="/admin/users/${user.id}/unlock" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'reason', id: 'unlock-reason', label: 'Reason (kept in the audit log)', error: state.unlockError && /reason/i.test(state.unlockError) ? state.unlockError : null, maxlength: 500 })}
-    ${confirmation('unlock', state.unlockError && !/reason/i.test(state.unlockError) ? state.unlockError : null)}
-    <button type="submit" class="primary">Unlock sign-in</button>
-  </form>`
-  }
-</section>`
-    : ''
-}
-${
-  blocked
-    ? html`<p class="notice notice-info">${blocked}</p>`
-    : html`
-<section class="card" aria-labelledby="issue-heading">
-  <h2 id="issue-heading">Get a recovery code for this person</h2>
-  <p>For someone who lost their phone and their recovery codes. They will be emailed that you did this. Signing in with the code removes their old two-factor methods and makes them set it up again.</p>
-  ${
-    summary.enabled
-      ? html`<form method="post" action="/admin/users/${user.id}/recovery-code" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'reason', id: 'issue-reason', label: 'Reason (kept in the audit log)', error: state.issueError && /reason/i.test(state.issueError) ? state.issueError : null, maxlength: 500 })}
-    ${confirmation('issue', state.issueError && !/reason/i.test(state.issueError) ? state.issueError : null)}
-    <button type="submit" class="primary">Get a recovery code (valid ${String(ADMIN_CODE_LIFETIME_IN_MILLISECONDS / 3_600_000)} hour)</button>
-  </form>`
-      : html`<p class="muted">They have no two-factor authentication, so they need no code.</p>`
-  }
-</section>
-<section class="card" aria-labelledby="reset-heading">
-  <h2 id="reset-heading">Reset two-factor authentication</h2>
-  <p>Removes their two-factor methods, recovery codes and trusted computers, and signs them out. At their next sign-in they set it up again, starting with a code sent to their email.</p>
-  <form method="post" action="/admin/users/${user.id}/reset-two-factor" data-confirm="Reset ${user.name}'s two-factor authentication?" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'reason', id: 'reset-reason', label: 'Reason (kept in the audit log)', error: state.resetError && /reason/i.test(state.resetError) ? state.resetError : null, maxlength: 500 })}
-    ${confirmation('reset', state.resetError && !/reason/i.test(state.resetError) ? state.resetError : null)}
-    <button type="submit" class="danger">Reset two-factor authentication</button>
-  </form>
-</section>`
-}`,
+        body: html` <p><a href="/admin/users">← People</a></p>
+          ${sendConfirmationCodeForms(csrf, `/admin/users/${user.id}`, methods)}
+          <h1>${user.name}</h1>
+          <p>
+            ${user.email} ·
+            ${user.role === 'end_user' ? 'End user' : user.role === 'admin' ? 'Admin' : 'Agent'}${user.suspended_at !== null ? ' · Suspended' : ''}
+          </p>
+          ${
+            state.issued
+              ? html`<section class="card" aria-labelledby="issued-heading">
+                  <h2 id="issued-heading">One-time recovery code for ${user.name}</h2>
+                  <p>
+                    Give it to them by a channel you trust (in person or by phone). It works once, until ${when(state.issued.expiresAt)}, and is shown only now.
+                    They will set up two-factor authentication again after signing in with it.
+                  </p>
+                  <p><span class="secret" id="issued-code">${state.issued.code}</span> <button type="button" data-copy-target="issued-code">Copy</button></p>
+                </section>`
+              : ''
+          }
+          <section class="card" aria-labelledby="state-heading">
+            <h2 id="state-heading">Two-factor authentication</h2>
+            <p>
+              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
+            </p>
+          </section>
+          ${
+            locked
+              ? html`<section class="card" aria-labelledby="lock-heading">
+                  <h2 id="lock-heading">Sign-in paused</h2>
+                  <p>
+                    ${locks.passcodeLockedUntil !== null ? `Too many wrong passcodes: their sign-in is paused until ${when(locks.passcodeLockedUntil)}.` : ''}${locks.passcodeLockedUntil !== null && locks.passwordLockedForSeconds !== null ? ' ' : ''}${locks.passwordLockedForSeconds !== null ? `Too many wrong passwords: their sign-in is paused for about ${String(Math.ceil(locks.passwordLockedForSeconds / 60))} more minute${locks.passwordLockedForSeconds <= 60 ? '' : 's'}.` : ''}
+                  </p>
+                  ${
+                    blocked
+                      ? ''
+                      : html`<p>
+                            If you know it was them (a mistyped password, an app on the wrong time), unlock it. They will be emailed. If someone else may have
+                            their password, help them change it instead.
+                          </p>
+                          <form method="post" action="/admin/users/${user.id}/unlock" novalidate>
+                            ${csrfField(csrf)}
+                            ${field({ name: 'reason', id: 'unlock-reason', label: 'Reason (kept in the audit log)', error: state.unlockError && /reason/i.test(state.unlockError) ? state.unlockError : null, maxlength: 500 })}
+                            ${confirmation('unlock', state.unlockError && !/reason/i.test(state.unlockError) ? state.unlockError : null)}
+                            <button type="submit" class="primary">Unlock sign-in</button>
+                          </form>`
+                  }
+                </section>`
+              : ''
+          }
+          ${
+            blocked
+              ? html`<p class="notice notice-info">${blocked}</p>`
+              : html` <section class="card" aria-labelledby="issue-heading">
+                    <h2 id="issue-heading">Get a recovery code for this person</h2>
+                    <p>
+                      For someone who lost their phone and their recovery codes. They will be emailed that you did this. Signing in with the code removes their
+                      old two-factor methods and makes them set it up again.
+                    </p>
+                    ${
+                      summary.enabled
+                        ? html`<form method="post" action="/admin/users/${user.id}/recovery-code" novalidate>
+                            ${csrfField(csrf)}
+                            ${field({ name: 'reason', id: 'issue-reason', label: 'Reason (kept in the audit log)', error: state.issueError && /reason/i.test(state.issueError) ? state.issueError : null, maxlength: 500 })}
+                            ${confirmation('issue', state.issueError && !/reason/i.test(state.issueError) ? state.issueError : null)}
+                            <button type="submit" class="primary">
+                              Get a recovery code (valid ${String(ADMIN_CODE_LIFETIME_IN_MILLISECONDS / 3_600_000)} hour)
+                            </button>
+                          </form>`
+                        : html`<p class="muted">They have no two-factor authentication, so they need no code.</p>`
+                    }
+                  </section>
+                  <section class="card" aria-labelledby="reset-heading">
+                    <h2 id="reset-heading">Reset two-factor authentication</h2>
+                    <p>
+                      Removes their two-factor methods, recovery codes and trusted computers, and signs them out. At their next sign-in they set it up again,
+                      starting with a code sent to their email.
+                    </p>
+                    <form
+                      method="post"
+                      action="/admin/users/${user.id}/reset-two-factor"
+                      data-confirm="Reset ${user.name}'s two-factor authentication?"
+                      novalidate
+                    >
+                      ${csrfField(csrf)}
+                      ${field({ name: 'reason', id: 'reset-reason', label: 'Reason (kept in the audit log)', error: state.resetError && /reason/i.test(state.resetError) ? state.resetError : null, maxlength: 500 })}
+                      ${confirmation('reset', state.resetError && !/reason/i.test(state.resetError) ? state.resetError : null)}
+                      <button type="submit" class="danger">Reset two-factor authentication</button>
+                    </form>
+                  </section>`
+          }`,
       },
       status,
     );

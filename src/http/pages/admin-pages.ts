@@ -57,35 +57,52 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
         const status = user.suspended_at !== null ? 'Suspended' : user.password_hash === null ? 'Invited' : 'Active';
         const canAct = !self && !owner;
         return html`<tr>
-  <th scope="row"><a href="/admin/users/${user.id}">${user.name}</a><br><span class="muted">${user.email}</span>${owner ? html` <span class="badge">Owner</span>` : ''}</th>
-  <td data-label="Role">${
-    canAct
-      ? html`<form method="get" action="/admin/users/${user.id}/role" class="inline">
-      <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
-      <select id="role-${user.id}" name="role">${(['admin', 'agent', 'end_user'] as const).map(
-        (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
-      )}</select>
-      <button type="submit" class="small">Save</button></form>`
-      : ROLE_LABELS[user.role]
-  }</td>
-  <td data-label="Status">${status}</td>
-  <td data-label="Two-factor">${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}` : html`<span class="badge badge-off">Off</span>`}</td>
-  <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
-  <td data-label="Last passcode">${when(summary.lastUsedAt)}</td>
-  <td>${
-    canAct
-      ? html`<form method="get" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">
-      <button type="submit" class="small${user.suspended_at !== null ? '' : ' danger'}">${user.suspended_at !== null ? 'Reactivate' : 'Suspend'}</button></form>
-      ${
-        user.password_hash === null
-          ? html`<form method="post" action="/admin/users/${user.id}/resend-invitation" class="inline">${csrfField(csrf)}<button type="submit" class="small">Resend invitation</button></form>`
-          : ''
-      }`
-      : self
-        ? html`<span class="muted">You</span>`
-        : ''
-  }</td>
-</tr>`;
+          <th scope="row">
+            <a href="/admin/users/${user.id}">${user.name}</a><br /><span class="muted">${user.email}</span
+            >${owner ? html` <span class="badge">Owner</span>` : ''}
+          </th>
+          <td data-label="Role">
+            ${
+              canAct
+                ? html`<form method="get" action="/admin/users/${user.id}/role" class="inline">
+                    <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
+                    <select id="role-${user.id}" name="role">
+                      ${(['admin', 'agent', 'end_user'] as const).map(
+                        (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                      )}
+                    </select>
+                    <button type="submit" class="small">Save</button>
+                  </form>`
+                : ROLE_LABELS[user.role]
+            }
+          </td>
+          <td data-label="Status">${status}</td>
+          <td data-label="Two-factor">
+            ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}` : html`<span class="badge badge-off">Off</span>`}
+          </td>
+          <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
+          <td data-label="Last passcode">${when(summary.lastUsedAt)}</td>
+          <td>
+            ${
+              canAct
+                ? html`<form method="get" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">
+                      <button type="submit" class="small${user.suspended_at !== null ? '' : ' danger'}">
+                        ${user.suspended_at !== null ? 'Reactivate' : 'Suspend'}
+                      </button>
+                    </form>
+                    ${
+                      user.password_hash === null
+                        ? html`<form method="post" action="/admin/users/${user.id}/resend-invitation" class="inline">
+                            ${csrfField(csrf)}<button type="submit" class="small">Resend invitation</button>
+                          </form>`
+                        : ''
+                    }`
+                : self
+                  ? html`<span class="muted">You</span>`
+                  : ''
+            }
+          </td>
+        </tr>`;
       }),
     );
     const values = options.values ?? {};
@@ -97,30 +114,50 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
         title: 'People',
         current: 'admin-users',
         notice: options.notice ?? (failure && failure.field !== 'email' && failure.field !== 'name' ? { kind: 'error', text: messageFor(failure) } : null),
-        body: html`
-<h1>People in ${signedIn.account.name}</h1>
-<section class="card" aria-labelledby="invite-heading">
-  <h2 id="invite-heading">Invite someone</h2>
-  <p>They get an email with a link to choose their password, valid for 72 hours.</p>
-  <form method="post" action="/admin/users/invite" class="row" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', maxlength: 320, error: failure?.field === 'email' ? messageFor(failure) : null })}
-    ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false, maxlength: 100, error: failure?.field === 'name' ? messageFor(failure) : null })}
-    <div class="field"><label for="field-role">Role</label>
-      <select id="field-role" name="role">${(['agent', 'admin', 'end_user'] as const).map(
-        (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
-      )}</select></div>
-    <button type="submit" class="primary">Send invitation</button>
-  </form>
-</section>
-<section class="card" aria-labelledby="people-heading">
-  <h2 id="people-heading">Everyone</h2>
-  <p class="filters">${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`} · <a href="/admin/users.csv${filter ? '?filter=staff_without_2fa' : ''}">Export CSV</a></p>
-  <div class="table-wrap"><table>
-    <thead><tr><th scope="col">Person</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Two-factor</th><th scope="col">Recovery codes left</th><th scope="col">Last passcode</th><th scope="col">Actions</th></tr></thead>
-    <tbody>${rows}</tbody>
-  </table></div>
-</section>`,
+        body: html` <h1>People in ${signedIn.account.name}</h1>
+          <section class="card" aria-labelledby="invite-heading">
+            <h2 id="invite-heading">Invite someone</h2>
+            <p>They get an email with a link to choose their password, valid for 72 hours.</p>
+            <form method="post" action="/admin/users/invite" class="row" novalidate>
+              ${csrfField(csrf)}
+              ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', maxlength: 320, error: failure?.field === 'email' ? messageFor(failure) : null })}
+              ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false, maxlength: 100, error: failure?.field === 'name' ? messageFor(failure) : null })}
+              <div class="field">
+                <label for="field-role">Role</label>
+                <select id="field-role" name="role">
+                  ${(['agent', 'admin', 'end_user'] as const).map(
+                    (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                  )}
+                </select>
+              </div>
+              <button type="submit" class="primary">Send invitation</button>
+            </form>
+          </section>
+          <section class="card" aria-labelledby="people-heading">
+            <h2 id="people-heading">Everyone</h2>
+            <p class="filters">
+              ${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`}
+              · <a href="/admin/users.csv${filter ? '?filter=staff_without_2fa' : ''}">Export CSV</a>
+            </p>
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Person</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Two-factor</th>
+                    <th scope="col">Recovery codes left</th>
+                    <th scope="col">Last passcode</th>
+                    <th scope="col">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows}
+                </tbody>
+              </table>
+            </div>
+          </section>`,
       },
       options.status ?? 200,
     );

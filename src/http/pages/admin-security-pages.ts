@@ -16,7 +16,7 @@ import type { SignedIn } from '../../services/sessions.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
-import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 
@@ -157,31 +157,39 @@ export function registerAdminSecurityPages(
   kit: PageKit,
   requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null,
 ): void {
-  const settingsForm = (csrf: string, values: FormValues, error: { field?: string; text: string } | null): Html => html`
-<form method="post" action="/admin/security" novalidate>
-  ${csrfField(csrf)}
-  <section class="card" aria-labelledby="require-heading">
-    <h2 id="require-heading">Two-factor authentication for staff</h2>
-    <label class="checkbox"><input type="checkbox" name="require_two_factor" value="staff"${values.require_two_factor === 'staff' ? html` checked` : ''}> Require two-factor authentication for all agents and administrators</label>
-    <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
-    <label class="checkbox"><input type="checkbox" name="require_security_keys_for_admins" value="1"${values.require_security_keys_for_admins === '1' ? html` checked` : ''}> Require a security key or passkey for administrators</label>
-    <p class="hint">A fake sign-in page gets nothing from a key, so the people who can change everyone's access cannot be phished. Add a key to your own sign-in first.</p>
-    ${error?.field === 'require_security_keys_for_admins' ? html`<p class="error" role="alert">${error.text}</p>` : ''}
-    ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: values.grace_days, required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
-  </section>
-  <section class="card" aria-labelledby="durations-heading">
-    <h2 id="durations-heading">How long sign-ins last</h2>
-    ${field({ name: 'session_days', label: 'Stay signed in for (days)', type: 'number', value: values.session_days, hint: '1 to 90 days. After this, people sign in again with their password.', error: error?.field === 'session_days' ? error.text : null })}
-    ${field({ name: 'trusted_device_days', label: 'Trust a computer for (days)', type: 'number', value: values.trusted_device_days, hint: '0 to 90 days without a passcode on a trusted computer; 0 asks for a passcode at every sign-in.', error: error?.field === 'trusted_device_days' ? error.text : null })}
-  </section>
-  <section class="card" aria-labelledby="sms-heading">
-    <h2 id="sms-heading">Text messages</h2>
-    ${field({ name: 'country', label: 'Country for phone numbers', value: values.country, maxlength: 2, hint: 'Two-letter code (US, GB, FR…): numbers typed without +country code are read as this country’s.', error: error?.field === 'country' ? error.text : null })}
-    ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: values.sms_daily_budget, required: false, hint: 'The most texts the account sends in 24 hours, so that fake requests cannot run up your bill; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
-    ${field({ name: 'sms_allowed_countries', label: 'Only text these countries (optional)', value: values.sms_allowed_countries, required: false, hint: 'Two-letter codes separated by commas, e.g. GB, IE; empty for every country.', error: error?.field === 'sms_allowed_countries' ? error.text : null })}
-  </section>
-  <button type="submit" class="primary">Review changes</button>
-</form>`;
+  const settingsForm = (csrf: string, values: FormValues, error: { field?: string; text: string } | null): Html =>
+    html` <form method="post" action="/admin/security" novalidate>
+      ${csrfField(csrf)}
+      <section class="card" aria-labelledby="require-heading">
+        <h2 id="require-heading">Two-factor authentication for staff</h2>
+        <label class="checkbox"
+          ><input type="checkbox" name="require_two_factor" value="staff"${values.require_two_factor === 'staff' ? html` checked` : ''}> Require two-factor
+          authentication for all agents and administrators</label
+        >
+        <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
+        <label class="checkbox"
+          ><input type="checkbox" name="require_security_keys_for_admins" value="1"${values.require_security_keys_for_admins === '1' ? html` checked` : ''}>
+          Require a security key or passkey for administrators</label
+        >
+        <p class="hint">
+          A fake sign-in page gets nothing from a key, so the people who can change everyone's access cannot be phished. Add a key to your own sign-in first.
+        </p>
+        ${error?.field === 'require_security_keys_for_admins' ? html`<p class="error" role="alert">${error.text}</p>` : ''}
+        ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: values.grace_days, required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
+      </section>
+      <section class="card" aria-labelledby="durations-heading">
+        <h2 id="durations-heading">How long sign-ins last</h2>
+        ${field({ name: 'session_days', label: 'Stay signed in for (days)', type: 'number', value: values.session_days, hint: '1 to 90 days. After this, people sign in again with their password.', error: error?.field === 'session_days' ? error.text : null })}
+        ${field({ name: 'trusted_device_days', label: 'Trust a computer for (days)', type: 'number', value: values.trusted_device_days, hint: '0 to 90 days without a passcode on a trusted computer; 0 asks for a passcode at every sign-in.', error: error?.field === 'trusted_device_days' ? error.text : null })}
+      </section>
+      <section class="card" aria-labelledby="sms-heading">
+        <h2 id="sms-heading">Text messages</h2>
+        ${field({ name: 'country', label: 'Country for phone numbers', value: values.country, maxlength: 2, hint: 'Two-letter code (US, GB, FR…): numbers typed without +country code are read as this country’s.', error: error?.field === 'country' ? error.text : null })}
+        ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: values.sms_daily_budget, required: false, hint: 'The most texts the account sends in 24 hours, so that fake requests cannot run up your bill; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
+        ${field({ name: 'sms_allowed_countries', label: 'Only text these countries (optional)', value: values.sms_allowed_countries, required: false, hint: 'Two-letter codes separated by commas, e.g. GB, IE; empty for every country.', error: error?.field === 'sms_allowed_countries' ? error.text : null })}
+      </section>
+      <button type="submit" class="primary">Review changes</button>
+    </form>`;
 
   const settingsPage = async (
     request: FastifyRequest,
@@ -208,7 +216,9 @@ export function registerAdminSecurityPages(
         title: 'Account security',
         current: 'admin-security',
         notice: options.notice ?? (error && !error.field ? { kind: 'error', text: error.text } : null),
-        body: html`<h1>Security for ${admin.account.name}</h1><p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}`,
+        body: html`<h1>Security for ${admin.account.name}</h1>
+          <p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>
+          ${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}`,
       },
       options.status ?? 200,
     );
@@ -227,19 +237,21 @@ export function registerAdminSecurityPages(
         title: 'Review changes',
         current: 'admin-security',
         body: html`<h1>Review changes</h1>
-${methods.includes('sms') ? sendConfirmationTextForm(csrf, '/admin/security') : ''}
-<section class="card">
-  <h2>What will happen</h2>
-  <ul>${lines.map((line) => html`<li>${line}</li>`)}</ul>
-  <form method="post" action="/admin/security" novalidate>
-    ${csrfField(csrf)}
-    <input type="hidden" name="step" value="confirm">
-    ${Object.entries(values).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
-    ${confirmationFields({ prefix: 'policy', error: confirmationError, hasSms: methods.includes('sms'), hasTotp: methods.includes('totp'), hasWebauthn: methods.includes('webauthn'), password: methods.includes('password') })}
-    <button type="submit" class="primary">Confirm and save</button>
-    <a href="/admin/security">Cancel</a>
-  </form>
-</section>`,
+          ${sendConfirmationCodeForms(csrf, '/admin/security', methods)}
+          <section class="card">
+            <h2>What will happen</h2>
+            <ul>
+              ${lines.map((line) => html`<li>${line}</li>`)}
+            </ul>
+            <form method="post" action="/admin/security" novalidate>
+              ${csrfField(csrf)}
+              <input type="hidden" name="step" value="confirm" />
+              ${Object.entries(values).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`)}
+              ${confirmationFields({ prefix: 'policy', error: confirmationError, methods: methods })}
+              <button type="submit" class="primary">Confirm and save</button>
+              <a href="/admin/security">Cancel</a>
+            </form>
+          </section>`,
       },
       confirmationError ? 400 : 200,
     );

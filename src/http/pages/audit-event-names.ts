@@ -32,6 +32,8 @@ export const AUDIT_EVENT_SENTENCES: Readonly<Record<string, string>> = {
   sign_in_succeeded: 'Signed in',
   sign_out: 'Signed out',
   sms_code_sent: 'Code texted',
+  email_code_sent: 'Code emailed',
+  email_code_quota_exceeded: 'Emailed-code quota reached',
   sms_quota_exceeded: 'Text not sent: too many texts',
   trusted_devices_forgotten: 'Trusted computers forgotten',
   two_factor_disabled: 'Two-factor authentication turned off',

@@ -32,11 +32,12 @@ function eventTypeSelect(chosen: string | undefined): Html {
   if (chosen && !types.includes(chosen)) types.push(chosen);
   const options = types.map((type) => ({ type, sentence: auditEventSentence(type) })).sort((a, b) => a.sentence.localeCompare(b.sentence));
   return html`<div class="field">
-  <label for="field-type">Event</label>
-  <select id="field-type" name="type"><option value="">Any event</option>${options.map(
-    (option) => html`<option value="${option.type}"${option.type === chosen ? html` selected` : ''}>${option.sentence}</option>`,
-  )}</select>
-</div>`;
+    <label for="field-type">Event</label>
+    <select id="field-type" name="type">
+      <option value="">Any event</option>
+      ${options.map((option) => html`<option value="${option.type}"${option.type === chosen ? html` selected` : ''}>${option.sentence}</option>`)}
+    </select>
+  </div>`;
 }
 
 /** The service explains a bad date to API callers; the page says it in its own words. */
@@ -56,28 +57,46 @@ export function registerAuditPages(app: FastifyInstance, kit: PageKit, requireAd
       title: 'Audit log',
       current: 'admin-audit',
       notice: failure && failure.field !== 'since' && failure.field !== 'until' ? { kind: 'error', text: messageFor(failure) } : null,
-      body: html`
-<h1>Audit log</h1>
-<section class="card">
-  <form method="get" action="/admin/audit" class="row">
-    ${field({ name: 'user', label: 'Person (email)', value: filter.user ?? '', required: false, autocomplete: 'off' })}
-    ${eventTypeSelect(filter.type)}
-    ${field({ name: 'since', label: 'From (YYYY-MM-DD)', value: filter.since ?? '', required: false, autocomplete: 'off', error: dateError(failure, 'since') })}
-    ${field({ name: 'until', label: 'To (YYYY-MM-DD)', value: filter.until ?? '', required: false, autocomplete: 'off', error: dateError(failure, 'until') })}
-    <button type="submit">Filter</button>
-  </form>
-  <p>Export what matches: <a href="/admin/audit.csv${queryString(filter)}">CSV</a> · <a href="/admin/audit.json${queryString(filter)}">JSON</a></p>
-</section>
-<section class="card">
-  <p class="muted">Newest first; the latest 200 are shown here, the exports hold everything that matches.</p>
-  <div class="table-wrap"><table>
-    <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Who</th><th scope="col">Whom</th><th scope="col">IP · browser</th><th scope="col">Reason</th></tr></thead>
-    <tbody>${entries.map(
-      (e) =>
-        html`<tr><td data-label="When">${when(e.at)}</td><td data-label="Event">${auditEventSentence(e.type)}</td><td data-label="Who">${e.actor?.email ?? '—'}</td><td data-label="Whom">${e.subject?.email ?? '—'}</td><td data-label="IP · browser">${e.ip ?? '—'}<br><span class="muted">${e.userAgent ? describeBrowser(e.userAgent) : ''}</span></td><td data-label="Reason">${e.reason ?? ''}</td></tr>`,
-    )}</tbody>
-  </table></div>
-</section>`,
+      body: html` <h1>Audit log</h1>
+        <section class="card">
+          <form method="get" action="/admin/audit" class="row">
+            ${field({ name: 'user', label: 'Person (email)', value: filter.user ?? '', required: false, autocomplete: 'off' })} ${eventTypeSelect(filter.type)}
+            ${field({ name: 'since', label: 'From (YYYY-MM-DD)', value: filter.since ?? '', required: false, autocomplete: 'off', error: dateError(failure, 'since') })}
+            ${field({ name: 'until', label: 'To (YYYY-MM-DD)', value: filter.until ?? '', required: false, autocomplete: 'off', error: dateError(failure, 'until') })}
+            <button type="submit">Filter</button>
+          </form>
+          <p>Export what matches: <a href="/admin/audit.csv${queryString(filter)}">CSV</a> · <a href="/admin/audit.json${queryString(filter)}">JSON</a></p>
+        </section>
+        <section class="card">
+          <p class="muted">Newest first; the latest 200 are shown here, the exports hold everything that matches.</p>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Event</th>
+                  <th scope="col">Who</th>
+                  <th scope="col">Whom</th>
+                  <th scope="col">IP · browser</th>
+                  <th scope="col">Reason</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${entries.map(
+                  (e) =>
+                    html`<tr>
+                      <td data-label="When">${when(e.at)}</td>
+                      <td data-label="Event">${auditEventSentence(e.type)}</td>
+                      <td data-label="Who">${e.actor?.email ?? '—'}</td>
+                      <td data-label="Whom">${e.subject?.email ?? '—'}</td>
+                      <td data-label="IP · browser">${e.ip ?? '—'}<br /><span class="muted">${e.userAgent ? describeBrowser(e.userAgent) : ''}</span></td>
+                      <td data-label="Reason">${e.reason ?? ''}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>
+        </section>`,
     });
   });
 

@@ -1,58 +1,87 @@
+// The confirmation of a sensitive action inside a form (DESIGN.md, "Confirmation"): one
+// choice per factor the person may confirm with, in the factor list's order, or the
+// password for someone without two-factor authentication.
+import { SECOND_FACTOR_METHODS, type SecondFactorMethod } from '../../domain/factors.js';
 import { html, type Html } from '../html.js';
 
-const SEND_TEXT_FORM_ID = 'send-confirmation-text';
+/** How each factor is offered in a confirmation. A factor whose code Tessera sends
+ * names the route that sends one (`sendAction`); the page holds that small form once
+ * (sendConfirmationCodeForms), since forms cannot nest. */
+const CONFIRM_WITH: Record<SecondFactorMethod, { choice: string; sendAction?: string; sendLabel?: string; sendHint?: string; signs?: boolean }> = {
+  webauthn: { choice: 'Your security key', signs: true },
+  totp: { choice: 'A passcode from your authenticator app' },
+  sms: { choice: 'A texted passcode', sendAction: '/profile/two-factor/sms/send', sendLabel: 'Text me a code', sendHint: '(it works for 10 minutes)' },
+  email: { choice: 'An emailed code', sendAction: '/profile/two-factor/email/send', sendLabel: 'Email me a code', sendHint: '(it works for 10 minutes)' },
+  recovery_code: { choice: 'A recovery code' },
+};
 
-/** The small form behind every "Text me a code" button of a page's confirmations.
- * Forms cannot nest, so it sits outside them once per page and the buttons point to it
- * with `form=`; pressing Enter in a code field still submits its own form. */
-export function sendConfirmationTextForm(csrf: string, back: string): Html {
-  return html`<form id="${SEND_TEXT_FORM_ID}" method="post" action="/profile/two-factor/sms/send" hidden><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="back" value="${back}"></form>`;
+function sendFormId(method: SecondFactorMethod): string {
+  return method === 'sms' ? 'send-confirmation-text' : `send-confirmation-${method}`;
 }
 
-/** A passcode-, security-key- or recovery-code confirmation inside a form (DESIGN.md, "Confirmation").
- * With `hasSms`, the page must also hold sendConfirmationTextForm. */
-export function confirmationFields(options: {
-  prefix: string;
-  error: string | null;
-  hasSms: boolean;
-  /** Whether the person has an authenticator app (default: yes). */
-  hasTotp?: boolean;
-  /** Whether the person has a security key: a button signs with it (app.js). */
-  hasWebauthn?: boolean;
-  password?: boolean;
-}): Html {
+/** The small forms behind every "Text me a code" / "Email me a code" button of a page's
+ * confirmations. Forms cannot nest, so each sits outside them once per page and the
+ * buttons point to it with `form=`; pressing Enter in a code field still submits its own form. */
+export function sendConfirmationCodeForms(csrf: string, back: string, methods: readonly string[]): Html {
+  return html`${SECOND_FACTOR_METHODS.filter((method) => methods.includes(method) && CONFIRM_WITH[method].sendAction).map(
+    (method) =>
+      html`<form id="${sendFormId(method)}" method="post" action="${CONFIRM_WITH[method].sendAction!}" hidden>
+        <input type="hidden" name="_csrf" value="${csrf}" /><input type="hidden" name="back" value="${back}" />
+      </form>`,
+  )}`;
+}
+
+/** A passcode-, security-key- or recovery-code confirmation inside a form. `methods`
+ * are what the person may confirm with (services/confirmation.ts, confirmationMethods);
+ * the page must also hold sendConfirmationCodeForms for the same methods. */
+export function confirmationFields(options: { prefix: string; error: string | null; methods: readonly string[] }): Html {
   const id = `${options.prefix}-code`;
-  if (options.password) {
-    return html`<input type="hidden" name="method" value="password">
-<div class="field${options.error ? ' has-error' : ''}">
-  <label for="${id}">Your password</label>
-  ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
-  <input id="${id}" name="code" type="password" autocomplete="current-password" required${options.error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}>
-</div>`;
+  if (options.methods.includes('password')) {
+    return html`<input type="hidden" name="method" value="password" />
+      <div class="field${options.error ? ' has-error' : ''}">
+        <label for="${id}">Your password</label>
+        ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
+        <input
+          id="${id}"
+          name="code"
+          type="password"
+          autocomplete="current-password"
+          required${options.error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}
+        />
+      </div>`;
   }
-  const hasTotp = options.hasTotp !== false;
-  const hasWebauthn = options.hasWebauthn === true;
+  // Recovery codes always stay; the first typed code is chosen by default.
+  const offered = SECOND_FACTOR_METHODS.filter((method) => method === 'recovery_code' || options.methods.includes(method));
+  const checked = offered.find((method) => !CONFIRM_WITH[method].signs);
   return html`<fieldset>
-  <legend>Confirm with</legend>
-  ${
-    hasWebauthn
-      ? html`<label class="checkbox"><input type="radio" name="method" value="webauthn"> Your security key</label>
-  <p class="hint"><button type="button" class="link" data-webauthn-confirm>Use your security key</button> (no code to type)</p>
-  <p class="error" data-webauthn-error hidden></p>`
-      : ''
-  }
-  ${hasTotp ? html`<label class="checkbox"><input type="radio" name="method" value="totp" checked> A passcode from your authenticator app</label>` : ''}
-  ${
-    options.hasSms
-      ? html`<label class="checkbox"><input type="radio" name="method" value="sms"${hasTotp ? '' : html` checked`}> A texted passcode</label>
-  <p class="hint"><button type="submit" class="link" form="${SEND_TEXT_FORM_ID}">Text me a code</button> (it works for 10 minutes)</p>`
-      : ''
-  }
-  <label class="checkbox"><input type="radio" name="method" value="recovery_code"${hasTotp || options.hasSms ? '' : html` checked`}> A recovery code</label>
-</fieldset>
-<div class="field${options.error ? ' has-error' : ''}">
-  <label for="${id}">Code</label>
-  ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
-  <input id="${id}" name="code" type="text" autocomplete="one-time-code" spellcheck="false" required${options.error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}>
-</div>`;
+      <legend>Confirm with</legend>
+      ${offered.map((method) => {
+        const words = CONFIRM_WITH[method];
+        const radio = html`<label class="checkbox"
+          ><input type="radio" name="method" value="${method}"${method === checked ? html` checked` : ''}> ${words.choice}</label
+        >`;
+        if (words.signs) {
+          return html`${radio}
+            <p class="hint"><button type="button" class="link" data-webauthn-confirm>Use your security key</button> (no code to type)</p>
+            <p class="error" data-webauthn-error hidden></p>`;
+        }
+        if (words.sendAction) {
+          return html`${radio}
+            <p class="hint"><button type="submit" class="link" form="${sendFormId(method)}">${words.sendLabel!}</button> ${words.sendHint!}</p>`;
+        }
+        return radio;
+      })}
+    </fieldset>
+    <div class="field${options.error ? ' has-error' : ''}">
+      <label for="${id}">Code</label>
+      ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
+      <input
+        id="${id}"
+        name="code"
+        type="text"
+        autocomplete="one-time-code"
+        spellcheck="false"
+        required${options.error ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}
+      />
+    </div>`;
 }

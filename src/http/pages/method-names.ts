@@ -1,15 +1,11 @@
-// What a person reads for each second-factor method. The codes (totp, sms, webauthn,
-// recovery_code) stay in the API, the CSV and JSON exports and the forms' values.
-import type { FactorType } from '../../domain/types.js';
+// What a person reads for each second-factor method: the factor list's labels
+// (domain/factors.ts). The codes (totp, sms, webauthn, email, recovery_code) stay in the
+// API, the CSV and JSON exports and the forms' values.
+import { FACTORS, type SecondFactorMethod } from '../../domain/factors.js';
 
-export const METHOD_NAMES: Readonly<Record<FactorType | 'recovery_code', string>> = {
-  totp: 'Authenticator app',
-  sms: 'Text message',
-  webauthn: 'Security key',
-  recovery_code: 'Recovery code',
-};
+export const METHOD_NAMES = Object.fromEntries(FACTORS.map((factor) => [factor.type, factor.label])) as Readonly<Record<SecondFactorMethod, string>>;
 
 /** "Authenticator app, Text message" for a person's methods. */
-export function methodNames(methods: readonly (keyof typeof METHOD_NAMES)[]): string {
+export function methodNames(methods: readonly SecondFactorMethod[]): string {
   return methods.map((method) => METHOD_NAMES[method]).join(', ');
 }

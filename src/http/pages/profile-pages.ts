@@ -5,20 +5,12 @@ import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
+import type { SecurityPage } from './security-page.js';
 import { twoFactorSection } from './two-factor-section.js';
 import { registerTwoFactorPages } from './two-factor-pages.js';
 import { deviceSections, registerDevicePages } from './device-sections.js';
 
-export type SecurityPage = (
-  request: Parameters<PageKit['send']>[0],
-  reply: Parameters<PageKit['send']>[1],
-  options: {
-    twoFactorErrors?: { regenerate?: string | null; disable?: string | null };
-    keyRemoval?: { keyId: string; error: string };
-    notice?: { kind: 'info' | 'success' | 'error'; text: string } | null;
-    status?: number;
-  },
-) => Promise<unknown>;
+export type { SecurityPage };
 
 export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
   app.get('/', async (request, reply) => reply.redirect(request.signedIn ? '/profile/security' : '/sign-in', 303));
@@ -80,12 +72,20 @@ ${devices}
       'session-ended': 'That session has ended.',
       'sessions-ended': 'You are signed out everywhere else.',
       'sms-on': 'Text messages are on: we text your passcodes to this number from now on.',
+      'email-on': 'Emailed codes are on: you can ask for a code by email when you sign in.',
       preferred: 'Your preferred method is saved.',
       'key-added': 'Your security key is added. You will be asked for it first when you sign in.',
       'key-renamed': 'The key is renamed.',
       'key-removed': 'The security key is removed. Computers you trusted will ask for a passcode again.',
     };
-    const text = query.sms === 'sent' ? 'We texted you a code. It works for 10 minutes.' : typeof query.done === 'string' ? notices[query.done] : undefined;
+    const text =
+      query.sms === 'sent'
+        ? 'We texted you a code. It works for 10 minutes.'
+        : query.email === 'sent'
+          ? 'We emailed you a code. It works for 10 minutes.'
+          : typeof query.done === 'string'
+            ? notices[query.done]
+            : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;
     return securityPage(request, reply, { notice });
   });

@@ -10,7 +10,6 @@ import {
   regenerateRecoveryCodes,
   startTotpEnrolment,
   verifyTotpEnrolment,
-  type EnrolmentDone,
   type TotpEnrolment,
 } from '../../services/two-factor.js';
 import { messageFor } from '../errors.js';
@@ -19,98 +18,42 @@ import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formCode, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
-import type { SecurityPage } from './profile-pages.js';
-import { registerSmsPages, setupPage } from './sms-pages.js';
+import { recoveryCodesBody, showEnrolmentDone } from './enrolment-done.js';
+import { registerEmailFactorPages } from './email-factor-pages.js';
+import { setupPage } from './enrolment-chooser.js';
+import type { SecurityPage } from './security-page.js';
+import { registerSmsPages } from './sms-pages.js';
 import { registerSecurityKeyPages } from './webauthn-pages.js';
 
-export function recoveryCodesFileName(productName: string, accountSlug: string): string {
-  const safe = (value: string) => value.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'tessera';
-  return `${safe(productName)}-${safe(accountSlug)}-recovery-codes.txt`;
-}
-
-function recoveryCodesText(productName: string, signedIn: SignedIn, codes: string[]): string {
-  return [
-    `${productName} recovery codes for ${signedIn.user.email} (${signedIn.account.name})`,
-    '',
-    'Each code works once, wherever a passcode is asked. Keep them somewhere safe.',
-    '',
-    ...codes,
-    '',
-  ].join('\n');
-}
-
-/** Shown once, right after they were made: download, copy, print, and "I have saved these". */
-export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: string[], heading: string): Html {
-  const text = recoveryCodesText(kit.productName, signedIn, codes);
-  const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
-  // role="list": Safari drops a list's semantics once its markers are styled away.
-  return html`
-<h1 id="codes-heading">${heading}</h1>
-<section class="card" aria-labelledby="codes-heading">
-  <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
-  <ol class="codes" id="recovery-codes" role="list">${codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
-  <div class="actions">
-    <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
-    <button type="button" data-copy-target="recovery-codes">Copy</button>
-    <button type="button" data-print>Print</button>
-  </div>
-  <form method="get" action="/profile/security">
-    <label class="checkbox"><input type="checkbox" name="saved" value="1" required data-enables="codes-continue"> I have saved these recovery codes</label>
-    <button type="submit" class="primary" id="codes-continue">Continue</button>
-  </form>
-</section>`;
-}
-
-/** After a factor is turned on: swap in the full session when a setup-only one
- * finished, then show the recovery codes once (first factor) or go back. */
-export async function showEnrolmentDone(
-  kit: PageKit,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  signedIn: SignedIn,
-  done: EnrolmentDone,
-  backTo: string,
-): Promise<FastifyReply> {
-  if (done.newSessionToken) {
-    kit.setSession(reply, done.newSessionToken, done.newSessionExpiresAt);
-    await kit.loadSessionFromToken(request, done.newSessionToken);
-  }
-  if (!done.recoveryCodes) return reply.redirect(backTo, 303);
-  return kit.send(request, reply, {
-    title: 'Save your recovery codes',
-    current: 'security',
-    notice: { kind: 'success', text: 'Two-factor authentication is on.' },
-    body: recoveryCodesBody(kit, request.signedIn ?? signedIn, done.recoveryCodes, 'Save your recovery codes'),
-  });
-}
-
 function enrolmentBody(csrf: string, enrolment: TotpEnrolment, error: string | null): Html {
-  return html`
-<h1>Use an authenticator app</h1>
-<section class="card">
-  <div class="steps">
-    <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220">
-    <div>
-      <ol>
-        <li>Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say "Scan a QR code" or "Scan barcode").</li>
-        <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
-        <li>Enter the 6-digit code the app shows.</li>
-      </ol>
-      <details>
-        <summary>Can't scan it? Enter the key by hand</summary>
-        <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
-        <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
-        <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
-      </details>
-    </div>
-  </div>
-  <form method="post" action="/profile/two-factor/totp/verify" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
-    <button type="submit" class="primary">Verify and turn on</button>
-  </form>
-  <p class="hint">This setup expires 15 minutes after it started.</p>
-</section>`;
+  return html` <h1>Use an authenticator app</h1>
+    <section class="card">
+      <div class="steps">
+        <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220" />
+        <div>
+          <ol>
+            <li>
+              Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say
+              "Scan a QR code" or "Scan barcode").
+            </li>
+            <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
+            <li>Enter the 6-digit code the app shows.</li>
+          </ol>
+          <details>
+            <summary>Can't scan it? Enter the key by hand</summary>
+            <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
+            <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
+            <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
+          </details>
+        </div>
+      </div>
+      <form method="post" action="/profile/two-factor/totp/verify" novalidate>
+        ${csrfField(csrf)}
+        ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
+        <button type="submit" class="primary">Verify and turn on</button>
+      </form>
+      <p class="hint">This setup expires 15 minutes after it started.</p>
+    </section>`;
 }
 
 export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, securityPage: SecurityPage): void {
@@ -137,22 +80,26 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
         title: 'Confirm your email',
         current: 'security',
         notice: state.notice ? { kind: 'info', text: state.notice } : null,
-        body: html`
-<h1>Set up two-factor authentication</h1>
-<section class="card">
-  <h2>First, confirm it is you</h2>
-  <p>${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to <strong>${signedIn.user.email}</strong>.</p>
-  <form method="post" action="/profile/email-confirmation/send">${csrfField(csrf)}<button type="submit"${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button></form>
-  ${
-    state.sent || state.error
-      ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
-    ${csrfField(csrf)}
-    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
-    <button type="submit" class="primary">Continue</button>
-  </form>`
-      : ''
-  }
-</section>`,
+        body: html` <h1>Set up two-factor authentication</h1>
+          <section class="card">
+            <h2>First, confirm it is you</h2>
+            <p>
+              ${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to
+              <strong>${signedIn.user.email}</strong>.
+            </p>
+            <form method="post" action="/profile/email-confirmation/send">
+              ${csrfField(csrf)}<button type="submit" ${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button>
+            </form>
+            ${
+              state.sent || state.error
+                ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
+                    ${csrfField(csrf)}
+                    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
+                    <button type="submit" class="primary">Continue</button>
+                  </form>`
+                : ''
+            }
+          </section>`,
       },
       status,
     );
@@ -182,8 +129,9 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn) return reply;
     if (needsEmailConfirmation(signedIn)) return emailStep(request, reply, signedIn, { sent: false, error: null });
-    const sent = (request.query as Record<string, unknown>).sms === 'sent';
-    return setupPage(kit, request, reply, signedIn, sent ? { notice: { kind: 'success', text: 'We texted you a code. It works for 10 minutes.' } } : {});
+    const query = request.query as Record<string, unknown>;
+    const sent = query.sms === 'sent' ? 'We texted you a code.' : query.email === 'sent' ? 'We emailed you a code.' : null;
+    return setupPage(kit, request, reply, signedIn, sent ? { notice: { kind: 'success', text: `${sent} It works for 10 minutes.` } } : {});
   });
 
   app.post('/profile/two-factor/totp', async (request, reply) => {
@@ -242,6 +190,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
   });
 
   registerSmsPages(app, kit);
+  registerEmailFactorPages(app, kit);
   registerSecurityKeyPages(app, kit, securityPage);
 
   app.post('/profile/two-factor/recovery-codes', async (request, reply) => {

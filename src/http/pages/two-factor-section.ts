@@ -1,9 +1,11 @@
+import { factorAllowed } from '../../domain/sign-in-decision.js';
+import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { requiredByAccount } from '../../services/two-factor.js';
 import { html, type Html } from '../html.js';
 import { enrolledPhone } from '../../services/sms-enrolment.js';
-import { confirmationFields, sendConfirmationTextForm } from './confirmation-fields.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { securityKeysOf } from '../../services/webauthn.js';
 import { confirmationMethods } from '../../services/confirmation.js';
 import { securityKeysList } from './webauthn-pages.js';
@@ -21,10 +23,13 @@ export async function twoFactorSection(
   const summary = await twoFactorSummary(kit.deps.db, signedIn.user, kit.deps.now());
   if (!summary.enabled) {
     return html`<section class="card" aria-labelledby="two-factor-heading">
-  <h2 id="two-factor-heading">Two-factor authentication</h2>
-  <p><span class="badge badge-off">Off</span> After your password, you will also be asked for a 6-digit passcode from your phone. Someone who learns your password still cannot sign in as you.</p>
-  <p><a class="button primary" href="/profile/two-factor/setup">Enable two-factor authentication</a></p>
-</section>`;
+      <h2 id="two-factor-heading">Two-factor authentication</h2>
+      <p>
+        <span class="badge badge-off">Off</span> After your password, you will also be asked for a 6-digit passcode from your phone. Someone who learns your
+        password still cannot sign in as you.
+      </p>
+      <p><a class="button primary" href="/profile/two-factor/setup">Enable two-factor authentication</a></p>
+    </section>`;
   }
   const required = requiredByAccount(signedIn.account, signedIn.user);
   const low = summary.recoveryCodesLeft <= 3;
@@ -44,16 +49,17 @@ export async function twoFactorSection(
     confirmationFields({
       prefix,
       error,
-      hasSms: confirmable.includes('sms'),
-      hasTotp: confirmable.includes('totp'),
-      hasWebauthn: confirmable.includes('webauthn'),
+      methods: confirmable,
     });
   const addLinks: Html[] = [
     html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
     ...(hasTotp ? [] : [html`<a href="/profile/two-factor/setup">Add an authenticator app</a>`]),
     html`<a href="/profile/two-factor/setup">${hasSms ? 'Change your phone number' : 'Add text messages'}</a>`,
+    ...(summary.methods.includes('email') || !factorAllowed('email', twoFactorPolicyOf(signedIn.account))
+      ? []
+      : [html`<a href="/profile/two-factor/setup">Add emailed codes</a>`]),
   ];
-  return html`${hasSms ? sendConfirmationTextForm(csrf, '/profile/security') : ''}<section class="card" aria-labelledby="two-factor-heading">
+  return html`${sendConfirmationCodeForms(csrf, '/profile/security', confirmable)}<section class="card" aria-labelledby="two-factor-heading">
   <h2 id="two-factor-heading">Two-factor authentication</h2>
   <p><span class="badge badge-on">On</span> You are asked for ${hasWebauthn ? 'your security key' : 'a passcode'} after your password.</p>
   <ul class="methods">${summary.methods.map(
@@ -62,13 +68,13 @@ export async function twoFactorSection(
   ${
     summary.methods.length > 1
       ? html`<form method="post" action="/profile/two-factor/preferred" class="preferred">
-    ${csrfField(csrf)}
-    <fieldset>
-      <legend>Ask me first for</legend>
-      ${summary.methods.map((method) => html`<label class="checkbox"><input type="radio" name="method" value="${method}"${summary.preferred === method ? html` checked` : ''}> ${METHOD_NAMES[method]}</label>`)}
-    </fieldset>
-    <button type="submit">Save preferred method</button>
-  </form>`
+          ${csrfField(csrf)}
+          <fieldset>
+            <legend>Ask me first for</legend>
+            ${summary.methods.map((method) => html`<label class="checkbox"><input type="radio" name="method" value="${method}"${summary.preferred === method ? html` checked` : ''}> ${METHOD_NAMES[method]}</label>`)}
+          </fieldset>
+          <button type="submit">Save preferred method</button>
+        </form>`
       : ''
   }
   <p>${addLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>

@@ -4,16 +4,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
 import { formatMoment } from '../../domain/dates.js';
-import { mustUseSecurityKey } from '../../domain/sign-in-decision.js';
-import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
-import type { SignedIn } from '../../services/sessions.js';
 import {
   KEY_NAME_MAX_LENGTH,
   confirmationOptions,
   finishKeyRegistration,
   removeSecurityKey,
   renameSecurityKey,
-  securityKeysAvailable,
   startKeyRegistration,
   type SecurityKey,
 } from '../../services/webauthn.js';
@@ -22,50 +18,28 @@ import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formCode, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
-import type { SecurityPage } from './profile-pages.js';
-import { setupPage } from './sms-pages.js';
-import { showEnrolmentDone } from './two-factor-pages.js';
-
-/** The "Security key or passkey" card of the setup page. */
-export function securityKeyCard(
-  kit: PageKit,
-  input: { csrf: string; confirmation: Html | ''; error: string | null | undefined; required: boolean; name?: string },
-): Html {
-  if (!securityKeysAvailable(kit.deps)) {
-    return html`<section class="card"><h2>Security key or passkey</h2><p>${messageFor({ code: 'webauthn_unavailable' })}</p></section>`;
-  }
-  return html`<section class="card">
-    <h2>Security key or passkey</h2>
-    <p><strong>${input.required ? 'Required for admins.' : 'The safest choice.'}</strong> A USB or NFC key (such as a YubiKey), or a passkey on this computer or your phone. You touch it instead of typing a code, and it only works on the real ${kit.productName}, so a fake sign-in page gets nothing.</p>
-    <form method="post" action="/profile/two-factor/webauthn" novalidate>
-      ${csrfField(input.csrf)}
-      ${field({ name: 'name', label: 'Name', required: false, value: input.name ?? '', hint: 'So you can tell your keys apart, like "Blue YubiKey".', maxlength: KEY_NAME_MAX_LENGTH })}
-      ${input.confirmation}
-      ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
-      <button type="submit"${input.required ? html` class="primary"` : ''}>Add a security key or passkey</button>
-    </form>
-  </section>`;
-}
+import { setupPage } from './enrolment-chooser.js';
+import { showEnrolmentDone } from './enrolment-done.js';
+import type { SecurityPage } from './security-page.js';
 
 function touchPage(kit: PageKit, request: FastifyRequest, reply: FastifyReply, options: PublicKeyCredentialCreationOptionsJSON, name: string): FastifyReply {
   const csrf = kit.csrfToken(request, reply);
   return kit.send(request, reply, {
     title: 'Add a security key',
     current: 'security',
-    body: html`
-<h1>Add a security key or passkey</h1>
-<section class="card">
-  <p>Press the button, then follow your browser: insert your key and touch it, or choose where to save a passkey. This works for 5 minutes.</p>
-  <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
-    ${csrfField(csrf)}
-    <input type="hidden" name="name" value="${name}">
-    <input type="hidden" name="credential" value="">
-    <p class="error" data-webauthn-error role="alert" hidden></p>
-    <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
-    <button type="submit" class="primary">Use my security key</button>
-  </form>
-  <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
-</section>`,
+    body: html` <h1>Add a security key or passkey</h1>
+      <section class="card">
+        <p>Press the button, then follow your browser: insert your key and touch it, or choose where to save a passkey. This works for 5 minutes.</p>
+        <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
+          ${csrfField(csrf)}
+          <input type="hidden" name="name" value="${name}" />
+          <input type="hidden" name="credential" value="" />
+          <p class="error" data-webauthn-error role="alert" hidden></p>
+          <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
+          <button type="submit" class="primary">Use my security key</button>
+        </form>
+        <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
+      </section>`,
   });
 }
 
@@ -74,8 +48,9 @@ export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { c
   if (keys.length === 0) return html``;
   const date = (time: number | null) => (time === null ? 'never' : formatMoment(time));
   return html`<h3>Security keys and passkeys</h3>
-  <ul class="keys">${keys.map(
-    (key) => html`<li>
+    <ul class="keys">
+      ${keys.map(
+        (key) => html`<li>
     <strong>${key.name}</strong>${key.backedUp ? ' (synced passkey)' : ''}
     <p class="hint">Added ${date(key.createdAt)} · last used ${date(key.lastUsedAt)}</p>
     <details>
@@ -96,16 +71,12 @@ export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { c
       </form>
     </details>
   </li>`,
-  )}</ul>`;
+      )}
+    </ul>`;
 }
 
 function statusOf(code: keyof typeof ERROR_TABLE): number {
   return ERROR_TABLE[code].status;
-}
-
-/** Whether this session may only add a key (an admin the account requires one of). */
-export function onlySecurityKeys(signedIn: SignedIn): boolean {
-  return signedIn.session.kind === 'setup' && mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account));
 }
 
 export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, securityPage: SecurityPage): void {

@@ -1,0 +1,126 @@
+// Emailed codes as a second factor in Security settings: turning them on (a code
+// emailed to the person's address, typed back), "Send again", and emailing a code for
+// a confirmation. The chooser's card is in enrolment-chooser.ts.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  pendingEmailEnrolment,
+  resendEmailEnrolmentCode,
+  sendEmailedConfirmationCode,
+  startEmailEnrolment,
+  verifyEmailEnrolment,
+} from '../../services/email-factor.js';
+import { ERROR_TABLE, messageFor } from '../errors.js';
+import { html } from '../html.js';
+import { requestContext } from '../request-context.js';
+import { sendButton } from './code-sending.js';
+import { setupPage } from './enrolment-chooser.js';
+import { showEnrolmentDone } from './enrolment-done.js';
+import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
+import type { PageKit } from './kit.js';
+
+export function registerEmailFactorPages(app: FastifyInstance, kit: PageKit): void {
+  const pendingPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    state: { error?: string | null; notice?: string | null } = {},
+    status = 200,
+  ): Promise<FastifyReply> => {
+    const signedIn = request.signedIn!;
+    const pending = await pendingEmailEnrolment(kit.deps, signedIn);
+    if (!pending) return reply.redirect('/profile/two-factor/setup', 303);
+    const csrf = kit.csrfToken(request, reply);
+    return kit.send(
+      request,
+      reply,
+      {
+        title: 'Use emailed codes',
+        current: 'security',
+        notice: state.notice ? { kind: 'error', text: state.notice } : null,
+        body: html` <h1>Use emailed codes</h1>
+          <section class="card">
+            <p>We emailed a 6-digit code to <strong>${signedIn.user.email}</strong>. It works for 10 minutes.</p>
+            <form method="post" action="/profile/two-factor/email/verify" novalidate>
+              ${csrfField(csrf)}
+              ${field({ name: 'code', label: '6-digit code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
+              <button type="submit" class="primary">Verify and turn on</button>
+            </form>
+            <div class="actions">
+              <form method="post" action="/profile/two-factor/email/resend" class="inline">
+                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, channel: 'email' })}
+              </form>
+            </div>
+            <p class="hint">This setup expires 15 minutes after it started.</p>
+          </section>`,
+      },
+      status,
+    );
+  };
+
+  app.post('/profile/two-factor/email', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const method = formString(request.body, 'method');
+    const confirmation = method ? { method, code: formCode(request.body) } : undefined;
+    const result = await startEmailEnrolment(kit.deps, signedIn, confirmation, requestContext(request));
+    if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      return setupPage(kit, request, reply, signedIn, { emailError: messageFor(result.failure) }, ERROR_TABLE[result.failure.code].status);
+    }
+    return reply.redirect('/profile/two-factor/email', 303);
+  });
+
+  // The code being waited for is shown again on reload, until the setup expires.
+  app.get('/profile/two-factor/email', async (request, reply) => {
+    if (!kit.requireAny(request, reply)) return reply;
+    return pendingPage(request, reply);
+  });
+
+  app.post('/profile/two-factor/email/resend', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await resendEmailEnrolmentCode(kit.deps, signedIn, requestContext(request));
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      return pendingPage(request, reply, { notice: messageFor(result.failure) }, ERROR_TABLE[result.failure.code].status);
+    }
+    return reply.redirect('/profile/two-factor/email', 303);
+  });
+
+  app.post('/profile/two-factor/email/verify', async (request, reply) => {
+    const signedIn = kit.requireAny(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const result = await verifyEmailEnrolment(kit.deps, signedIn, formCode(request.body), requestContext(request));
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      if (!(await pendingEmailEnrolment(kit.deps, signedIn))) {
+        return setupPage(kit, request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);
+      }
+      return pendingPage(request, reply, { error: messageFor(result.failure) }, ERROR_TABLE[result.failure.code].status);
+    }
+    return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security?done=email-on');
+  });
+
+  // "Email me a code" beside a confirmation: emails the person, then back to the page.
+  app.post('/profile/two-factor/email/send', async (request, reply) => {
+    const signedIn = kit.requireFull(request, reply);
+    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
+    const back = safeNextPath(formString(request.body, 'back')) ?? '/profile/security';
+    const result = await sendEmailedConfirmationCode(kit.deps, signedIn, requestContext(request));
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      return kit.send(
+        request,
+        reply,
+        {
+          title: 'Emailed code',
+          current: 'security',
+          notice: { kind: 'error', text: messageFor(result.failure) },
+          body: html`<p><a class="button" href="${back}">Back</a></p>`,
+        },
+        ERROR_TABLE[result.failure.code].status,
+      );
+    }
+    return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}email=sent`, 303);
+  });
+}

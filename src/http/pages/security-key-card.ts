@@ -1,0 +1,41 @@
+// The "Security key or passkey" card of the method chooser, and whether a session may
+// only add a key (an admin the account requires one of).
+import { mustUseSecurityKey } from '../../domain/sign-in-decision.js';
+import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
+import type { SignedIn } from '../../services/sessions.js';
+import { KEY_NAME_MAX_LENGTH, securityKeysAvailable } from '../../services/webauthn.js';
+import { messageFor } from '../errors.js';
+import { html, type Html } from '../html.js';
+import { csrfField, field } from './forms.js';
+import type { PageKit } from './kit.js';
+
+/** The "Security key or passkey" card of the setup page. */
+export function securityKeyCard(
+  kit: PageKit,
+  input: { csrf: string; confirmation: Html | ''; error: string | null | undefined; required: boolean; name?: string },
+): Html {
+  if (!securityKeysAvailable(kit.deps)) {
+    return html`<section class="card">
+      <h2>Security key or passkey</h2>
+      <p>${messageFor({ code: 'webauthn_unavailable' })}</p>
+    </section>`;
+  }
+  return html`<section class="card">
+    <h2>Security key or passkey</h2>
+    <p>
+      <strong>${input.required ? 'Required for admins.' : 'The safest choice.'}</strong> A USB or NFC key (such as a YubiKey), or a passkey on this computer or
+      your phone. You touch it instead of typing a code, and it only works on the real ${kit.productName}, so a fake sign-in page gets nothing.
+    </p>
+    <form method="post" action="/profile/two-factor/webauthn" novalidate>
+      ${csrfField(input.csrf)}
+      ${field({ name: 'name', label: 'Name', required: false, value: input.name ?? '', hint: 'So you can tell your keys apart, like "Blue YubiKey".', maxlength: KEY_NAME_MAX_LENGTH })}
+      ${input.confirmation} ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
+      <button type="submit" ${input.required ? html` class="primary"` : ''}>Add a security key or passkey</button>
+    </form>
+  </section>`;
+}
+
+/** Whether this session may only add a key (an admin the account requires one of). */
+export function onlySecurityKeys(signedIn: SignedIn): boolean {
+  return signedIn.session.kind === 'setup' && mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account));
+}
