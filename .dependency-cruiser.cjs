@@ -1,6 +1,7 @@
-// The import rules CI checks (npm run lint:deps): no import circle anywhere in src,
-// and the domain layer (pure rules) imports nothing of ours outside src/domain
-// (DESIGN.md, Architecture: "domain imports nothing of ours").
+// The import rules CI checks (npm run lint:deps): no import circle anywhere in src, and
+// the layers of DESIGN.md's Architecture: the domain (pure rules) imports nothing of
+// ours outside src/domain; services never reach up into http or cli; the store, a port,
+// never reaches up into services, http, cli or delivery.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -17,6 +18,20 @@ module.exports = {
       comment: 'src/domain holds pure rules over plain data: it imports only itself (and Node or packages for pure helpers).',
       from: { path: '^src/domain/' },
       to: { path: '^src/', pathNot: '^src/domain/' },
+    },
+    {
+      name: 'services-below-http',
+      severity: 'error',
+      comment: 'http and cli call services, never the other way round.',
+      from: { path: '^src/services/' },
+      to: { path: '^src/(http|cli)/' },
+    },
+    {
+      name: 'store-is-a-port',
+      severity: 'error',
+      comment: 'The store answers queries; use cases, pages and senders call it, never the other way round.',
+      from: { path: '^src/store/' },
+      to: { path: '^src/(services|http|cli|delivery)/' },
     },
   ],
   options: {

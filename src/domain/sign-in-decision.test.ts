@@ -100,6 +100,19 @@ const rows: Row[] = [
     expected: enrolment('required', true),
   },
   {
+    rule: 'row 8: a code emailed before the enrolment proved the address',
+    subject: agent(),
+    proofs: [PASSWORD, { kind: 'email_confirmation', at: NOW - 1000 }],
+    policy: policy({ requireTwoFactor: 'staff', requireTwoFactorSince: NOW - DAY }),
+    expected: enrolment('required', true),
+  },
+  {
+    rule: 'row 8: an emailed confirmation is no second factor: the enrolment is still owed',
+    subject: agent({ twoFactorEnabled: true, activeMethods: [] }),
+    proofs: [PASSWORD, { kind: 'email_confirmation', at: NOW - 1000 }],
+    expected: enrolment('required', true),
+  },
+  {
     rule: 'row 8: within the grace period: signed in, with the deadline',
     subject: agent(),
     policy: policy({ requireTwoFactor: 'staff', requireTwoFactorSince: NOW - DAY, graceDays: 7 }),

@@ -10,8 +10,10 @@ export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup'
 
 /** What a flow records as proven. `admin_code` is a recovery code an admin issued (the
  * old device is presumed lost); `trusted_device` is a computer the person trusted,
- * which stands in for a passcode but proves no factor. */
-export type ProofKind = FirstFactor | SecondFactorMethod | 'admin_code' | 'trusted_device';
+ * which stands in for a passcode but proves no factor; `email_confirmation` is a code
+ * emailed to the person's address before a forced enrolment, which proves the address
+ * but is no second factor. */
+export type ProofKind = FirstFactor | SecondFactorMethod | 'admin_code' | 'trusted_device' | 'email_confirmation';
 
 export interface Proof {
   kind: ProofKind;
@@ -122,7 +124,7 @@ const SECOND_FACTORS: readonly ProofKind[] = [...SECOND_FACTOR_METHODS, 'admin_c
 function methodReference(kind: ProofKind): string | null {
   if (FIRST_FACTORS.includes(kind)) return 'pwd';
   if (kind === 'trusted_device') return null;
-  if (kind === 'admin_code') return 'otp';
+  if (kind === 'admin_code' || kind === 'email_confirmation') return 'otp';
   return factorDescriptor(kind as SecondFactorMethod).amr;
 }
 
@@ -153,7 +155,7 @@ export function decideNextStep(input: {
   if (!first) return { kind: 'first_factor' };
   // The latest second factor decides: after an admin's code, the factor enrolled next.
   const second = proofs.findLast((proof) => SECOND_FACTORS.includes(proof.kind));
-  const emailProven = first.kind === 'invitation' || first.kind === 'password_reset';
+  const emailProven = first.kind === 'invitation' || first.kind === 'password_reset' || proofs.some((proof) => proof.kind === 'email_confirmation');
   const wantsKey = requirements.acr === ACR.phishingResistant;
   // Factors the account no longer allows (emailed codes once security keys are required)
   // count as none: the person enrols again rather than passing with them.

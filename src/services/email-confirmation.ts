@@ -15,6 +15,7 @@ import { emailUser } from './notify.js';
 import { checkOneTimeCode, issueOneTimeCode, sendRefusal, type CodeBinding } from './one-time-codes.js';
 import { countCodeFailure, lockUserRow, passcodeLock } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
+import { recordEmailConfirmation } from './sign-in-flow.js';
 
 /** Codes emailed per person per hour: the first step of an enrolment needs one or two. */
 const CODES_PER_HOUR = 5;
@@ -97,6 +98,7 @@ export async function verifyEmailConfirmationCode(deps: ServiceDeps, signedIn: S
       if (verdict.kind === 'exhausted') return fail<null>('invalid_code', { field: 'code', message: 'Too many wrong codes. Send a new one.' });
       if (verdict.kind !== 'right') return fail<null>('invalid_code', { field: 'code', message: 'This code has expired. Send a new one.' });
       await markEmailConfirmed(trx, signedIn.session, now);
+      await recordEmailConfirmation(trx, deps, signedIn.session);
       await new AccountUsers(trx, user.account_id).update(user.id, { email_confirmed_at: now });
       await appendAuditEvent(
         trx,

@@ -48,7 +48,16 @@ export type SignInOutcome =
  * the flow waiting for that enrolment lives as long. */
 const SETUP_SESSION_LIFETIME_IN_MILLISECONDS = 60 * 60 * 1000;
 
-const PROOF_KINDS: readonly ProofKind[] = ['password', 'password_reset', 'invitation', 'setup', ...SECOND_FACTOR_METHODS, 'admin_code', 'trusted_device'];
+const PROOF_KINDS: readonly ProofKind[] = [
+  'password',
+  'password_reset',
+  'invitation',
+  'setup',
+  ...SECOND_FACTOR_METHODS,
+  'admin_code',
+  'trusted_device',
+  'email_confirmation',
+];
 
 /** The proofs a flow row holds; anything unreadable counts as no proof at all. */
 export function proofsOf(flow: Pick<SignInFlow, 'proofs'>): Proof[] {
@@ -322,6 +331,22 @@ export async function finishSecondStep(
     default:
       return fail('unmet_authentication_requirements');
   }
+}
+
+/** The person of a setup-only session read the code emailed to them: their flow, waiting
+ * for the enrolment, records it (a later full session's amr shows it). */
+export async function recordEmailConfirmation(db: Kysely<Database>, deps: ServiceDeps, session: Session): Promise<void> {
+  if (session.flow_id === null) return;
+  const flow = await findFlow(db, session.flow_id);
+  if (!flow || flow.state !== 'enrolment') return;
+  const now = deps.now();
+  await advanceFlow(db, {
+    id: flow.id,
+    from: 'enrolment',
+    to: 'enrolment',
+    proofs: JSON.stringify([...proofsOf(flow), { kind: 'email_confirmation', at: now }]),
+    now,
+  });
 }
 
 /**

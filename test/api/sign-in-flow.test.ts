@@ -132,6 +132,54 @@ for (const dialect of dialects()) {
       assert.equal((await app.api('GET', '/api/v1/me', { token: setupToken })).statusCode, 401, 'the setup-only session is gone');
     });
 
+    it('a forced enrolment continues the flow: the emailed code and the new factor are its proofs', async () => {
+      await addUser(app, { account: 'acme', email: 'forced@acme.test' });
+      // The owner has no second factor yet: the password confirms the change.
+      const on = await app.api('PUT', '/api/v1/admin/security-policy', {
+        token: ownerToken,
+        body: { require_two_factor: 'staff', ...PASSWORD_CONFIRMATION },
+      });
+      assert.equal(on.statusCode, 200, on.body);
+      try {
+        const started = await signIn(app, { account: 'acme', email: 'forced@acme.test' });
+        assert.equal(started.json().status, 'two_factor_setup_required', started.body);
+        const setupToken = started.json().session_token as string;
+        const setup = await sessionOf(setupToken);
+        assert.equal(setup.flow?.state, 'enrolment');
+        assert.deepEqual(setup.proofs, ['password']);
+        assert.equal(setup.session.email_confirmed_at, null, 'a password alone does not prove the address');
+
+        assert.equal((await app.api('POST', '/api/v1/me/email-confirmation', { token: setupToken })).statusCode, 200);
+        const mail = (await app.outbox()).find((m) => m.to === 'forced@acme.test' && /confirmation code/i.test(m.subject))!;
+        const confirmed = await app.api('POST', '/api/v1/me/email-confirmation/verify', {
+          token: setupToken,
+          body: { code: /\b(\d{6})\b/.exec(mail.body)![1]! },
+        });
+        assert.equal(confirmed.statusCode, 200, confirmed.body);
+        assert.deepEqual((await sessionOf(setupToken)).proofs, ['password', 'email_confirmation']);
+
+        const totp = (await app.api('POST', '/api/v1/me/two-factor/totp', { token: setupToken })).json();
+        const authenticator = new Authenticator(totp.otpauth_uri);
+        const verified = await app.api('POST', '/api/v1/me/two-factor/totp/verify', {
+          token: setupToken,
+          body: { code: authenticator.code(app.clock.now()) },
+        });
+        assert.equal(verified.statusCode, 200, verified.body);
+        const full = await sessionOf(verified.json().session_token);
+        assert.equal(full.flow?.id, setup.flow?.id);
+        assert.equal(full.flow?.state, 'done');
+        assert.deepEqual(full.proofs, ['password', 'email_confirmation', 'totp']);
+        assert.deepEqual(JSON.parse(full.session.amr!), ['pwd', 'otp', 'mfa']);
+        assert.equal(full.session.acr, 'urn:tessera:acr:two-factor');
+      } finally {
+        const off = await app.api('PUT', '/api/v1/admin/security-policy', {
+          token: ownerToken,
+          body: { require_two_factor: 'off', ...PASSWORD_CONFIRMATION },
+        });
+        assert.equal(off.statusCode, 200, off.body);
+      }
+    });
+
     it("an admin's reset of 2FA ends the person's flows still open", async () => {
       await withTotp('open@acme.test');
       app.clock.advance(30_000);

@@ -85,7 +85,7 @@ describe('migration 0008: challenges become sign-in flows (SQLite)', () => {
       .values([challenge('c1', 'pending', 'password_reset'), challenge('c2', 'done', 'password')])
       .execute();
 
-    assert.deepEqual(await migrateToLatest(store.db, store.dialect), ['0008-sign-in-flows']);
+    assert.deepEqual(await migrateToLatest(store.db, store.dialect, '0008-sign-in-flows'), ['0008-sign-in-flows']);
     const flows = await store.db.selectFrom('sign_in_flows').selectAll().execute();
     assert.equal(flows.length, 1, 'only the pending challenge is carried over');
     const flow = flows[0]!;

@@ -9,7 +9,7 @@ import { sendSignInCode, signInCodeState, type SmsCodeState } from '../../servic
 import { messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
-import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
+import { csrfField, field, formCode, formString } from './forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
 import { deliveryNotice, sendButton } from './code-sending.js';
 
@@ -35,16 +35,15 @@ async function sentCodeFor(kit: PageKit, open: OpenChallenge, method: PasscodeMe
 function passcodeForm(
   csrf: string,
   open: OpenChallenge,
-  input: { method: PasscodeMethod; error: string | null; remember: boolean; next: string | null; sms: SentCode | null },
+  input: { method: PasscodeMethod; error: string | null; remember: boolean; sms: SentCode | null },
 ): Html {
-  const query = input.next ? `?next=${encodeURIComponent(input.next)}` : '';
-  const action = `/sign-in/two-factor${query}`;
+  const action = `/sign-in/two-factor`;
   const days = open.account.trusted_device_days;
   const isRecovery = input.method === 'recovery_code';
   const isSms = input.method === 'sms';
   const isEmail = input.method === 'email';
   const sms = input.sms;
-  const switchTo = (method: PasscodeMethod) => `/sign-in/two-factor?method=${method}${input.next ? `&next=${encodeURIComponent(input.next)}` : ''}`;
+  const switchTo = (method: PasscodeMethod) => `/sign-in/two-factor?method=${method}`;
   // The challenge's methods come in the factor list's order, recovery codes last.
   const otherLinks: Html[] = open.methods
     .filter((method) => method !== input.method)
@@ -116,7 +115,7 @@ function passcodeForm(
     ${
       (isSms || isEmail) && sms
         ? html`<div class="actions">
-            <form method="post" action="/sign-in/two-factor/${input.method}${query}" class="inline">
+            <form method="post" action="/sign-in/two-factor/${input.method}" class="inline">
               ${csrfField(csrf)} ${sendButton({ sent: sms.sentAt !== null, resendAfterSeconds: sms.resendAfterSeconds, channel: isEmail ? 'email' : 'sms' })}
             </form>
           </div>`
@@ -154,7 +153,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     const open = await openChallenge(kit.deps.db, kit.deps, kit.cookies.read(request, COOKIE.challenge));
     // Back to this page after signing in (the browser's back button): go where the
     // person is, not to "expired".
-    if (!open.ok && request.signedIn?.session.kind === 'full') return reply.redirect(safeNextPath(query.next) ?? '/profile/security', 303);
+    if (!open.ok && request.signedIn?.session.kind === 'full') return reply.redirect('/profile/security', 303);
     if (!open.ok) return expired(request, reply);
     const method = chosenMethod(query.method, open.value);
     const sms = await sentCodeFor(kit, open.value, method);
@@ -166,7 +165,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       title: 'Two-factor authentication',
       narrow: true,
       notice: query.sent === 'again' ? { kind: 'info', text: again } : null,
-      body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, next: safeNextPath(query.next), sms }),
+      body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, sms }),
     });
   });
 
@@ -182,15 +181,13 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
   const sendCode = async (request: FastifyRequest, reply: FastifyReply, method: 'sms' | 'email') => {
     if (!kit.checkCsrf(request, reply)) return reply;
     const challengeToken = kit.cookies.read(request, COOKIE.challenge);
-    const next = safeNextPath((request.query as Record<string, unknown>).next);
     const before = await openChallenge(kit.deps.db, kit.deps, challengeToken);
     const resent = before.ok && ((await sentCodeFor(kit, before.value, method))?.sentAt ?? null) !== null;
     const result =
       method === 'sms'
         ? await sendSignInCode(kit.deps, challengeToken, requestContext(request))
         : await sendEmailSignInCode(kit.deps, challengeToken, requestContext(request));
-    if (result.ok)
-      return reply.redirect(`/sign-in/two-factor?method=${method}${resent ? '&sent=again' : ''}${next ? `&next=${encodeURIComponent(next)}` : ''}`, 303);
+    if (result.ok) return reply.redirect(`/sign-in/two-factor?method=${method}${resent ? '&sent=again' : ''}`, 303);
     if (result.failure.code === 'invalid_challenge') return expired(request, reply);
     const open = await openChallenge(kit.deps.db, kit.deps, challengeToken);
     if (!open.ok) return expired(request, reply);
@@ -204,7 +201,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
         title: 'Two-factor authentication',
         narrow: true,
         notice: { kind: 'error', text: messageFor(result.failure) },
-        body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: null, remember: true, next, sms }),
+        body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: null, remember: true, sms }),
       },
       result.failure.code === 'sms_rate_limited' || result.failure.code === 'rate_limited' ? 429 : 400,
     );
@@ -215,7 +212,6 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
   app.post('/sign-in/two-factor', async (request, reply) => {
     if (!kit.checkCsrf(request, reply)) return reply;
     const challengeToken = kit.cookies.read(request, COOKIE.challenge);
-    const next = safeNextPath((request.query as Record<string, unknown>).next);
     const method = formString(request.body, 'method');
     const remember = formString(request.body, 'remember') === '1';
     const result = await completeSecondFactor(
@@ -236,7 +232,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
         {
           title: 'Two-factor authentication',
           narrow: true,
-          body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: messageFor(result.failure), remember, next, sms }),
+          body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: messageFor(result.failure), remember, sms }),
         },
         result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited' ? 429 : result.failure.code === 'sms_not_delivered' ? 409 : 400,
       );
@@ -244,6 +240,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     if (result.value.status === 'signed_in' && result.value.trustedDeviceToken) {
       kit.cookies.set(reply, COOKIE.trustedDevice, result.value.trustedDeviceToken, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     }
-    return kit.followOutcome(reply, result.value, next);
+    // Where the person goes next is the flow's to say (its return address).
+    return kit.followOutcome(reply, result.value, null);
   });
 }
