@@ -10,8 +10,10 @@ import { SECOND_FACTOR_METHODS } from '../domain/factors.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { CHALLENGE_LIFETIME_IN_MILLISECONDS, DAY_IN_MILLISECONDS } from '../domain/policy.js';
 import {
+  ACR,
   NO_REQUIREMENTS,
   decideNextStep,
+  type Acr,
   type FirstFactor,
   type FlowRequirements,
   type NextStep,
@@ -74,9 +76,13 @@ export function proofsOf(flow: Pick<SignInFlow, 'proofs'>): Proof[] {
   );
 }
 
+const ACR_VALUES: readonly string[] = Object.values(ACR);
+
 export function requirementsOf(flow: Pick<SignInFlow, 'required_acr' | 'max_age_seconds' | 'prompt_login'>): FlowRequirements {
+  // A level this version does not know is read as the strictest one, never as none.
+  const acr = flow.required_acr === null ? null : ACR_VALUES.includes(flow.required_acr) ? (flow.required_acr as Acr) : ACR.phishingResistant;
   return {
-    acr: (flow.required_acr as FlowRequirements['acr']) ?? null,
+    acr,
     maxAgeSeconds: flow.max_age_seconds,
     promptLogin: flow.prompt_login === 1,
   };
@@ -107,7 +113,7 @@ export function decideFor(input: {
 }
 
 /** The state a flow is left in after a step. */
-export function stateAfter(step: NextStep): FlowState {
+function stateAfter(step: NextStep): FlowState {
   switch (step.kind) {
     case 'signed_in':
       return 'done';
@@ -121,7 +127,7 @@ export function stateAfter(step: NextStep): FlowState {
 }
 
 /** How long a flow in that state lives from now. */
-export function lifetimeOf(state: FlowState): number {
+function lifetimeOf(state: FlowState): number {
   return state === 'enrolment' ? SETUP_SESSION_LIFETIME_IN_MILLISECONDS : CHALLENGE_LIFETIME_IN_MILLISECONDS;
 }
 
