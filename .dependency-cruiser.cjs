@@ -1,7 +1,8 @@
 // The import rules CI checks (npm run lint:deps): no import circle anywhere in src, and
-// the layers of DESIGN.md's Architecture: the domain (pure rules) imports nothing of
-// ours outside src/domain; services never reach up into http or cli; the store, a port,
-// never reaches up into services, http, cli or delivery.
+// the layers of DESIGN.md's Architecture. The domain (pure rules) imports nothing of
+// ours outside src/domain; services never reach up into http or cli; http reaches the
+// store only through services (its types aside; cli, like runtime.ts, wires the
+// parts); the store, a port, never reaches up into services, http, cli or delivery.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -25,6 +26,13 @@ module.exports = {
       comment: 'http and cli call services, never the other way round.',
       from: { path: '^src/services/' },
       to: { path: '^src/(http|cli)/' },
+    },
+    {
+      name: 'http-through-services',
+      severity: 'error',
+      comment: "Handlers are thin (STYLE.md): parse, call a service, render. Only the store's types may be named here.",
+      from: { path: '^src/http/' },
+      to: { path: '^src/store/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'store-is-a-port',

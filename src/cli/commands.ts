@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { addKeyToFile, pruneKeyFile } from '../crypto/keys.js';
 import type { Failure } from '../domain/failures.js';
 import { messageFor } from '../http/errors.js';
-import { readOutbox } from '../http/ops-routes.js';
+import { readOutbox } from '../services/dev-outbox.js';
 import { createRuntime, openKeyRing, type Runtime } from '../runtime.js';
 import { createAccount } from '../services/accounts.js';
 import { issueRecoveryCodeFor, operatorHelper, resetTwoFactorFor } from '../services/admin-help.js';

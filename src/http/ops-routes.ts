@@ -5,44 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LimitStore } from '../limits/limits.js';
 import type { ServiceDeps } from '../services/deps.js';
-import { pingDatabase } from '../store/database.js';
-import { listMessages, readPayload } from '../store/outbox.js';
-import { iso } from './api/outcomes.js';
-
-export interface OutboxEntry {
-  id: string;
-  channel: 'email' | 'sms';
-  to: string;
-  subject: string;
-  body: string;
-  html: string | null;
-  purpose: string;
-  status: string;
-  created_at: string;
-}
-
-export async function readOutbox(deps: ServiceDeps): Promise<OutboxEntry[]> {
-  // A password reset's mail is written after its answer: show it once it is there.
-  await deps.background.settle();
-  const messages = await listMessages(deps.db, 200);
-  return messages.flatMap((message) => {
-    const payload = readPayload(deps.keys, message);
-    if (!payload) return [];
-    return [
-      {
-        id: message.id,
-        channel: message.channel,
-        to: payload.to,
-        subject: payload.subject,
-        body: payload.text,
-        html: payload.html ?? null,
-        purpose: message.purpose,
-        status: message.status,
-        created_at: iso(message.created_at)!,
-      },
-    ];
-  });
-}
+import { readOutbox } from '../services/dev-outbox.js';
+import { databaseReachable } from '../services/health.js';
 
 /** Compares a bearer token in constant time (of the digests, so lengths do not leak). */
 function bearerMatches(header: string | undefined, token: string): boolean {
@@ -90,7 +54,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limit
     // the log has the details.
     const problems: string[] = [];
     try {
-      await pingDatabase(deps.db);
+      await databaseReachable(deps);
     } catch (error) {
       request.log.error({ err: { message: (error as Error).message } }, 'readiness: database unreachable');
       problems.push('database unreachable');

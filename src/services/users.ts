@@ -304,3 +304,19 @@ export async function listUsers(deps: ServiceDeps, accountSlug: string): Promise
   if (!account) return fail('account_not_found', { field: 'account' });
   return ok({ account, users: await new AccountUsers(deps.db, account.id).list() });
 }
+
+/** A page of an account's people, newest first, for its admins (the people page, its
+ * CSV and the admin API). `staffWithoutTwoFactor` is the one definition of that filter
+ * (store/users.ts). */
+export function listPeople(
+  deps: Pick<ServiceDeps, 'db'>,
+  accountId: string,
+  input: { limit: number; before: { createdAt: number; id: string } | null; staffWithoutTwoFactor: boolean },
+): Promise<User[]> {
+  return new AccountUsers(deps.db, accountId).listPage(input.limit, input.before, { staffWithoutTwoFactor: input.staffWithoutTwoFactor });
+}
+
+/** One person of the account, or undefined (another account's person included). */
+export function findPerson(deps: Pick<ServiceDeps, 'db'>, accountId: string, userId: string): Promise<User | undefined> {
+  return new AccountUsers(deps.db, accountId).findById(userId);
+}

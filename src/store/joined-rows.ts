@@ -101,10 +101,18 @@ function joinedSelection(tables: Record<string, readonly string[]>): string {
     .join(', ');
 }
 
-/** One table's row out of a joined result, by its `alias__column` keys. */
-function readRow(joined: Record<string, unknown>, alias: string, columns: readonly string[]): Record<string, unknown> {
+/** Each column with its `alias__column` key in the joined result. The keys are made
+ * once per reader: a key built anew on every read is a new string to hash for every
+ * column of every request, which cost the session check a fifth of its rate
+ * (bench/README.md, issue 18). */
+function columnKeys(alias: string, columns: readonly string[]): readonly (readonly [column: string, key: string])[] {
+  return columns.map((column) => [column, `${alias}__${column}`] as const);
+}
+
+/** One table's row out of a joined result. */
+function readRow(joined: Record<string, unknown>, keys: readonly (readonly [column: string, key: string])[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};
-  for (const column of columns) row[column] = joined[`${alias}__${column}`];
+  for (const [column, key] of keys) row[column] = joined[key];
   return row;
 }
 
@@ -129,12 +137,15 @@ export function ownedRowReader<Row>(
       ` where "${alias}"."id" = `,
   );
   const read = preparedQuery<{ id: string }, Record<string, unknown>>((_db, slot) => sql`${text}${slot('id')}`);
+  const rowKeys = columnKeys(alias, columns);
+  const userKeys = columnKeys('u', USER_COLUMNS);
+  const accountKeys = columnKeys('a', ACCOUNT_COLUMNS);
   return async (db, id) => {
     const joined = (await read(db, { id })).rows[0];
     if (!joined) return undefined;
     // A left join that found no row gives nulls in every column, the id's included.
-    const user = joined.u__id == null ? undefined : (readRow(joined, 'u', USER_COLUMNS) as User);
-    const account = joined.a__id == null ? undefined : (readRow(joined, 'a', ACCOUNT_COLUMNS) as Account);
-    return { row: readRow(joined, alias, columns) as Row, user, account };
+    const user = joined.u__id == null ? undefined : (readRow(joined, userKeys) as User);
+    const account = joined.a__id == null ? undefined : (readRow(joined, accountKeys) as Account);
+    return { row: readRow(joined, rowKeys) as Row, user, account };
   };
 }

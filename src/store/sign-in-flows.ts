@@ -2,8 +2,9 @@
 // holds `id.secret` (the API's `challenge_token`, the passcode page's cookie); only
 // SHA-256(secret) is stored. Each step is taken by one conditional update, so of two
 // requests finishing the same flow exactly one does.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { FLOW_COLUMNS, ownedRowReader } from './joined-rows.js';
+import { preparedQuery } from './prepared.js';
 import type { Database, FlowState, SignInFlow } from './schema.js';
 
 export interface NewFlow {
@@ -67,20 +68,35 @@ export async function advanceFlow(
   db: Kysely<Database>,
   input: { id: string; from: FlowState; to: FlowState; proofs: string; now: number; expiresAt?: number },
 ): Promise<boolean> {
-  const result = await db
+  const result = await flowAdvance(db, {
+    id: input.id,
+    from: input.from,
+    to: input.to,
+    proofs: input.proofs,
+    now: input.now,
+    completedAt: input.to === 'done' ? input.now : null,
+    expiresAt: input.expiresAt ?? null,
+  });
+  return Number(result.numAffectedRows) === 1;
+}
+
+/** The second step of every sign-in runs it: built once (prepared.ts). */
+const flowAdvance = preparedQuery<
+  { id: string; from: FlowState; to: FlowState; proofs: string; now: number; completedAt: number | null; expiresAt: number | null },
+  never
+>((db, slot) =>
+  db
     .updateTable('sign_in_flows')
     .set({
-      state: input.to,
-      proofs: input.proofs,
-      ...(input.to === 'done' ? { completed_at: input.now } : {}),
-      ...(input.expiresAt !== undefined ? { expires_at: input.expiresAt } : {}),
+      state: slot('to'),
+      proofs: slot('proofs'),
+      completed_at: sql<number | null>`coalesce(${slot('completedAt')}, completed_at)`,
+      expires_at: sql<number>`coalesce(${slot('expiresAt')}, expires_at)`,
     })
-    .where('id', '=', input.id)
-    .where('state', '=', input.from)
-    .where('expires_at', '>', input.now)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
+    .where('id', '=', slot('id'))
+    .where('state', '=', slot('from'))
+    .where('expires_at', '>', slot('now')),
+);
 
 /** Counts a wrong code on the flow and locks it at the limit; returns the new count. */
 export async function countFlowFailure(db: Kysely<Database>, id: string, limit: number): Promise<number> {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import * as OTPAuth from 'otpauth';
 import { loadConfig, type Config } from '../../src/config.js';
-import { readOutbox, type OutboxEntry } from '../../src/http/ops-routes.js';
+import { readOutbox, type OutboxEntry } from '../../src/services/dev-outbox.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
 import { STRONG_PASSWORD, skipReason } from './harness.js';
 

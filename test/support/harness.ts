@@ -14,7 +14,7 @@ import { issueSetupLink } from '../../src/services/accounts.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createAccount } from '../../src/services/accounts.js';
 import { createUser } from '../../src/services/users.js';
-import { readOutbox, type OutboxEntry } from '../../src/http/ops-routes.js';
+import { readOutbox, type OutboxEntry } from '../../src/services/dev-outbox.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 

@@ -4,9 +4,8 @@ import { Type } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import { peopleCsv } from '../../services/audit-log.js';
-import { changeRole, inviteUser, setSuspended } from '../../services/users.js';
+import { changeRole, inviteUser, listPeople, setSuspended } from '../../services/users.js';
 import type { User } from '../../store/schema.js';
-import { AccountUsers } from '../../store/users.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { requireAdmin, signedInOf } from './authenticated.js';
@@ -53,7 +52,9 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
     async (request, reply) => {
       const signedIn = signedInOf(request);
       if (request.query.format === 'csv') {
-        const everyone = await new AccountUsers(deps.db, signedIn.account.id).listPage(100_000, null, {
+        const everyone = await listPeople(deps, signedIn.account.id, {
+          limit: 100_000,
+          before: null,
           staffWithoutTwoFactor: request.query.filter === 'staff_without_2fa',
         });
         const rows = await Promise.all(
@@ -72,7 +73,9 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       }
       const before = decodeCursor(request.query.cursor);
       if (before === 'invalid') return sendApiFailure(reply, { code: 'invalid_request', field: 'cursor', message: 'The cursor is not valid.' });
-      const users = await new AccountUsers(deps.db, signedIn.account.id).listPage(PAGE_SIZE + 1, before, {
+      const users = await listPeople(deps, signedIn.account.id, {
+        limit: PAGE_SIZE + 1,
+        before,
         staffWithoutTwoFactor: request.query.filter === 'staff_without_2fa',
       });
       const page = users.slice(0, PAGE_SIZE);

@@ -13,8 +13,8 @@ import { decryptSecret, encryptSecret, sealedPlace } from '../../crypto/secret-b
 import { confirmationMethods } from '../../services/confirmation.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
+import { findPerson } from '../../services/users.js';
 import type { Result } from '../../domain/failures.js';
-import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
@@ -71,7 +71,7 @@ export function registerAdminHelpPages(
     } = {},
     status = 200,
   ) => {
-    const user = await new AccountUsers(kit.deps.db, admin.account.id).findById(userId);
+    const user = await findPerson(kit.deps, admin.account.id, userId);
     if (!user)
       return kit.send(
         request,

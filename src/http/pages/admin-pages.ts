@@ -2,9 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { formatMoment } from '../../domain/dates.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
-import { changeRole, inviteUser, resendInvitation, setSuspended, type ConfirmedChange } from '../../services/users.js';
+import { changeRole, findPerson, inviteUser, listPeople, resendInvitation, setSuspended, type ConfirmedChange } from '../../services/users.js';
 import type { Failure } from '../../domain/failures.js';
-import { AccountUsers } from '../../store/users.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
@@ -48,7 +47,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   ) => {
     const csrf = kit.csrfToken(request, reply);
     const filter = (request.query as Record<string, unknown>).filter === 'staff_without_2fa';
-    const users = await new AccountUsers(kit.deps.db, signedIn.account.id).listPage(500, null, { staffWithoutTwoFactor: filter });
+    const users = await listPeople(kit.deps, signedIn.account.id, { limit: 500, before: null, staffWithoutTwoFactor: filter });
     const rows = await Promise.all(
       users.map(async (user) => {
         const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
@@ -171,7 +170,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     const signedIn = requireAdmin(request, reply);
     if (!signedIn) return reply;
     const filter = (request.query as Record<string, unknown>).filter === 'staff_without_2fa';
-    const users = await new AccountUsers(kit.deps.db, signedIn.account.id).listPage(100_000, null, { staffWithoutTwoFactor: filter });
+    const users = await listPeople(kit.deps, signedIn.account.id, { limit: 100_000, before: null, staffWithoutTwoFactor: filter });
     const rows = await Promise.all(
       users.map(async (user) => {
         const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
@@ -246,7 +245,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   ) => {
     const review = async (request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, failure: Failure | null) => {
       const userId = (request.params as { id: string }).id;
-      const user = await new AccountUsers(kit.deps.db, signedIn.account.id).findById(userId);
+      const user = await findPerson(kit.deps, signedIn.account.id, userId);
       const described = user ? describe(user, request) : null;
       if (!user || !described)
         return usersPage(request, reply, signedIn, { failure: failure ?? { code: user ? 'invalid_request' : 'user_not_found' }, status: user ? 400 : 404 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { OutboxMessage } from '../../store/schema.js';
-import { listMessages, readPayload, type OutboxPayload } from '../../store/outbox.js';
+import { outboxMessages, type OutboxPayload } from '../../services/dev-outbox.js';
 import { html, type Html } from '../html.js';
 import type { PageKit } from './kit.js';
 
@@ -63,7 +63,7 @@ function renderMessage(message: OutboxMessage, payload: OutboxPayload | null, ba
 export function registerDevPages(app: FastifyInstance, kit: PageKit): void {
   app.get('/dev/outbox', async (request, reply) => {
     const { deps } = kit;
-    const messages = await listMessages(deps.db, MESSAGES_SHOWN);
+    const messages = await outboxMessages(deps, MESSAGES_SHOWN);
     return kit.send(request, reply, {
       title: 'Development outbox',
       current: 'outbox',
@@ -71,15 +71,7 @@ export function registerDevPages(app: FastifyInstance, kit: PageKit): void {
 <h1>Development outbox</h1>
 <p>In development mode, emails and text messages are kept here instead of being sent. With <code>TESSERA_SMTP_URL</code> set, emails go to that SMTP server instead, and each one's content is erased once it is sent, so only its status shows here.</p>
 <p class="muted">${messages.length === 0 ? 'Nothing yet.' : `${messages.length} ${messages.length === 1 ? 'message' : 'messages'}, newest first.`}</p>
-<ol class="outbox">${messages.map((message) => {
-        let payload: OutboxPayload | null = null;
-        try {
-          payload = readPayload(deps.keys, message);
-        } catch {
-          // A message under a key that is gone: show its status all the same.
-        }
-        return renderMessage(message, payload, deps.config.baseUrl);
-      })}</ol>`,
+<ol class="outbox">${messages.map(({ message, payload }) => renderMessage(message, payload, deps.config.baseUrl))}</ol>`,
     });
   });
 }
