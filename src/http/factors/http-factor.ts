@@ -126,6 +126,8 @@ export interface HttpFactor<Type extends FactorType = FactorType> {
       send(deps: ServiceDeps, challengeToken: unknown, context: RequestContext): Promise<Result<unknown>>;
       /** The notice after "Send again". */
       sentAgain: string;
+      /** Sent from the password POST when it is the person's preferred method (texts). */
+      sendWhenPreferred?: boolean;
     };
   };
   /** Security settings' notices after this factor's pages: `?done=<key>`. */

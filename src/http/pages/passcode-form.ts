@@ -46,11 +46,12 @@ export function sendCodeForm(input: {
   csrf: string;
   method: string;
   sent: { sentAt: number | null; resendAfterSeconds: number };
-  channel: 'sms' | 'email';
+  /** The button's words before the first send ("Text me a code"). */
+  label: string;
 }): Html {
   return html`<div class="actions">
             <form method="post" action="/sign-in/two-factor/${input.method}" class="inline">
-              ${csrfField(input.csrf)} ${sendButton({ sent: input.sent.sentAt !== null, resendAfterSeconds: input.sent.resendAfterSeconds, channel: input.channel })}
+              ${csrfField(input.csrf)} ${sendButton({ sent: input.sent.sentAt !== null, resendAfterSeconds: input.sent.resendAfterSeconds, label: input.label })}
             </form>
           </div>`;
 }

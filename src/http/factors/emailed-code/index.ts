@@ -46,7 +46,7 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
             : html`We can email a 6-digit code to <strong>${sent?.destination ?? ''}</strong> for <strong>${open.account.name}</strong>.`,
         field: passcodeField('Code from the email', error),
         remember,
-        send: sent ? sendCodeForm({ csrf, method: 'email', sent, channel: 'email' }) : '',
+        send: sent ? sendCodeForm({ csrf, method: 'email', sent, label: 'Email me a code' }) : '',
         otherLinks,
       }),
     sentCode: {

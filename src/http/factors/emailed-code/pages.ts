@@ -46,7 +46,7 @@ export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, scr
             </form>
             <div class="actions">
               <form method="post" action="/profile/two-factor/email/resend" class="inline">
-                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, channel: 'email' })}
+                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: 'Email me a code' })}
               </form>
             </div>
             <p class="hint">This setup expires 15 minutes after it started.</p>

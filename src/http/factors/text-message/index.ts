@@ -4,7 +4,7 @@ import { enrolledPhone } from '../../../services/sms-enrolment.js';
 import { sendSignInCode, signInCodeState, smsAvailable } from '../../../services/sms-sending.js';
 import { messageFor } from '../../errors.js';
 import { html, type Html } from '../../html.js';
-import { deliveryNotice } from '../../pages/code-sending.js';
+import { deliveryNotice } from './delivery-notice.js';
 import { csrfField, field } from '../../pages/forms.js';
 import { passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
@@ -76,7 +76,7 @@ export const textMessageHttp: HttpFactor<'sms'> = {
         webOtp: true,
         field: passcodeField('Code from the text', error),
         remember,
-        send: sent ? sendCodeForm({ csrf, method: 'sms', sent, channel: 'sms' }) : '',
+        send: sent ? sendCodeForm({ csrf, method: 'sms', sent, label: 'Text me a code' }) : '',
         otherLinks,
       }),
     sentCode: {
@@ -86,6 +86,7 @@ export const textMessageHttp: HttpFactor<'sms'> = {
       },
       send: sendSignInCode,
       sentAgain: 'We texted a new code. The code we texted before no longer works.',
+      sendWhenPreferred: true,
     },
   },
 

@@ -6,7 +6,8 @@ import { sendConfirmationCode } from '../../../services/sms-sending.js';
 import { messageFor } from '../../errors.js';
 import { html } from '../../html.js';
 import { requestContext } from '../../request-context.js';
-import { deliveryNotice, sendButton } from '../../pages/code-sending.js';
+import { sendButton } from '../../pages/code-sending.js';
+import { deliveryNotice } from './delivery-notice.js';
 import { showEnrolmentDone } from '../../pages/enrolment-done.js';
 import { csrfField, field, formCode, formString, safeNextPath } from '../../pages/forms.js';
 import type { PageKit } from '../../pages/kit.js';
@@ -43,7 +44,7 @@ export function registerTextMessagePages(app: FastifyInstance, kit: PageKit, scr
             </form>
             <div class="actions">
               <form method="post" action="/profile/two-factor/sms/resend" class="inline">
-                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds })}
+                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: 'Text me a code' })}
               </form>
             </div>
             <p class="aside"><a href="/profile/two-factor/setup">Use another number</a></p>
