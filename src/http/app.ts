@@ -10,16 +10,14 @@ import type { ServiceDeps } from '../services/deps.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
 import { registerAdminHelpRoutes } from './api/admin-help-routes.js';
 import { registerEmailConfirmationRoutes } from './api/email-confirmation-routes.js';
-import { registerEmailFactorRoutes, registerSignInEmailRoutes } from './api/email-factor-routes.js';
 import { registerDeviceRoutes } from './api/device-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
 import { authenticatedScope } from './api/authenticated.js';
 import { registerMeRoutes } from './api/me-routes.js';
 import { registerSignInRoutes } from './api/sign-in-routes.js';
 import { registerSecondStepRoute, registerTwoFactorRoutes } from './api/two-factor-routes.js';
-import { registerSignInSmsRoutes, registerSmsRoutes } from './api/sms-routes.js';
-import { registerSecurityKeyRoutes, registerSecurityKeySignInRoutes } from './api/webauthn-routes.js';
 import { ErrorBody } from './api/schemas.js';
+import { HTTP_FACTORS_IN_ORDER } from './factors/registry.js';
 import { sendApiFailure, type ErrorCode } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPages } from './pages/register.js';
@@ -169,15 +167,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerOpsRoutes(app, deps, options.limitStore, options.config.metricsToken);
   registerSignInRoutes(app, deps);
   registerSecondStepRoute(app, deps);
-  registerSignInSmsRoutes(app, deps);
-  registerSignInEmailRoutes(app, deps);
-  registerSecurityKeySignInRoutes(app, deps);
+  // Each factor's routes (http/factors/): those of a sign-in take the challenge token.
+  for (const factor of HTTP_FACTORS_IN_ORDER) factor.registerSignInRoutes?.(app, deps);
   await authenticatedScope(app, deps, (scope) => {
     registerMeRoutes(scope, deps);
     registerTwoFactorRoutes(scope, deps);
-    registerSmsRoutes(scope, deps);
-    registerEmailFactorRoutes(scope, deps);
-    registerSecurityKeyRoutes(scope, deps);
+    for (const factor of HTTP_FACTORS_IN_ORDER) factor.registerMeRoutes(scope, deps);
     registerDeviceRoutes(scope, deps);
     registerAdminRoutes(scope, deps);
     registerPolicyRoutes(scope, deps);

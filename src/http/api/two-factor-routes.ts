@@ -3,12 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { completeSecondFactor } from '../../services/challenge.js';
 import type { ServiceDeps } from '../../services/deps.js';
-import { disableTwoFactor, regenerateRecoveryCodes, startTotpEnrolment, verifyTotpEnrolment } from '../../services/two-factor.js';
+import { setPreferredMethod } from '../../services/preferred-method.js';
+import { disableTwoFactor, regenerateRecoveryCodes } from '../../services/two-factor.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
-import { enrolmentDoneBody, signInOutcomeBody } from './outcomes.js';
-import { Code, ConfirmationFields, ConfirmationMethod, SecondStepMethod, Token, bearerSecurity } from './schemas.js';
+import { signInOutcomeBody } from './outcomes.js';
+import { Code, ConfirmationFields, FactorTypeSchema, SecondStepMethod, Token, bearerSecurity } from './schemas.js';
 
 /** The one route that accepts a challenge token (SECURITY.md: no other endpoint may). */
 export function registerSecondStepRoute(app: FastifyInstance, deps: ServiceDeps): void {
@@ -41,54 +42,10 @@ export function registerSecondStepRoute(app: FastifyInstance, deps: ServiceDeps)
   );
 }
 
+/** Two-factor authentication as a whole (each factor's own routes are in http/factors/):
+ * new recovery codes, turning it off, the preferred method. */
 export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
   const api = scope.withTypeProvider<TypeBoxTypeProvider>();
-
-  api.post(
-    '/api/v1/me/two-factor/totp',
-    {
-      config: { allowSetupSession: true },
-      // No body at all is fine; a JSON `null` is not an object.
-      preValidation: async (request, reply) => {
-        if (request.body === null) return sendApiFailure(reply, { code: 'invalid_request', message: 'The body must be a JSON object.' });
-      },
-      schema: {
-        tags: ['two-factor'],
-        summary: 'Start enrolling an authenticator app: a secret, its otpauth URI and a QR code (PNG data URI)',
-        description:
-          'The enrolment stays pending for 15 minutes until a correct code is given to /verify. When two-factor authentication is already on (with text messages), this adds a factor: send a confirmation (`method` and `code`).',
-        security: bearerSecurity,
-        body: Type.Union([Type.Null(), Type.Object({ method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code) })]),
-      },
-    },
-    async (request, reply) => {
-      const body = request.body ?? {};
-      const confirmation = body.method !== undefined || body.code !== undefined ? { method: body.method, code: body.code } : undefined;
-      const result = await startTotpEnrolment(deps, signedInOf(request), requestContext(request), confirmation);
-      if (!result.ok) return sendApiFailure(reply, result.failure);
-      return { secret: result.value.secret, otpauth_uri: result.value.otpauthUri, qr_code: result.value.qrCodeDataUrl };
-    },
-  );
-
-  api.post(
-    '/api/v1/me/two-factor/totp/verify',
-    {
-      config: { allowSetupSession: true },
-      schema: {
-        tags: ['two-factor'],
-        summary: 'Finish enrolling an authenticator app with a code from it',
-        description:
-          'Answers `recovery_codes` (shown once) when this is the first factor, and a new full `session_token` when it completes a setup-only session.',
-        security: bearerSecurity,
-        body: Type.Object({ code: Code }),
-      },
-    },
-    async (request, reply) => {
-      const result = await verifyTotpEnrolment(deps, signedInOf(request), request.body.code, requestContext(request));
-      if (!result.ok) return sendApiFailure(reply, result.failure);
-      return enrolmentDoneBody(result.value);
-    },
-  );
 
   api.post(
     '/api/v1/me/two-factor/recovery-codes',
@@ -122,6 +79,23 @@ export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDep
       const result = await disableTwoFactor(deps, signedInOf(request), request.body, requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return { status: 'disabled' };
+    },
+  );
+
+  api.put(
+    '/api/v1/me/two-factor/preferred',
+    {
+      schema: {
+        tags: ['two-factor'],
+        summary: 'Choose the method the passcode page offers first',
+        security: bearerSecurity,
+        body: Type.Object({ method: FactorTypeSchema }),
+      },
+    },
+    async (request, reply) => {
+      const result = await setPreferredMethod(deps, signedInOf(request), request.body.method, requestContext(request));
+      if (!result.ok) return sendApiFailure(reply, result.failure);
+      return { preferred: result.value };
     },
   );
 }

@@ -1,64 +1,41 @@
 // The passcode page: the second step of sign-in. It is opened by the challenge cookie
 // alone, which grants nothing else.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { factorDescriptor, type SecondFactorMethod } from '../../domain/factors.js';
+import { factorDescriptor, type FactorType, type SecondFactorMethod } from '../../domain/factors.js';
 import { firstOfferedMethod } from '../../services/preferred-method.js';
-import { completeSecondFactor, openChallenge, securityKeySignInOptions, type OpenChallenge } from '../../services/challenge.js';
-import { sendEmailSignInCode, signInEmailCodeState } from '../../services/email-factor.js';
-import { sendSignInCode, signInCodeState, type SmsCodeState } from '../../services/sms-sending.js';
-import { messageFor, sendApiFailure } from '../errors.js';
+import { completeSecondFactor, openChallenge, type OpenChallenge } from '../../services/challenge.js';
+import type { HttpFactor, SentCode } from '../factors/http-factor.js';
+import { HTTP_FACTORS_IN_ORDER, httpFactor } from '../factors/registry.js';
+import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
-import { csrfField, field, formCode, formString } from './forms.js';
+import { field, formCode, formString } from './forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
-import { deliveryNotice, sendButton } from './code-sending.js';
+import { typedCodeForm } from './passcode-form.js';
 
 type PasscodeMethod = SecondFactorMethod;
+type SentCodeSending = NonNullable<HttpFactor['passcode']['sentCode']>;
 
 /** The code sent for this sign-in by the chosen factor (text or email), for the page. */
-interface SentCode {
-  destination: string;
-  sentAt: number | null;
-  resendAfterSeconds: number;
-  delivery: SmsCodeState['delivery'];
-}
-
 async function sentCodeFor(kit: PageKit, open: OpenChallenge, method: PasscodeMethod): Promise<SentCode | null> {
-  if (method === 'sms') {
-    const sms = await signInCodeState(kit.deps.db, kit.deps, open);
-    return sms && { destination: sms.phoneMasked, sentAt: sms.sentAt, resendAfterSeconds: sms.resendAfterSeconds, delivery: sms.delivery };
-  }
-  if (method === 'email') return signInEmailCodeState(kit.deps.db, kit.deps, open);
-  return null;
+  if (method === 'recovery_code') return null;
+  return (await httpFactor(method).passcode.sentCode?.state(kit, open)) ?? null;
 }
 
 function passcodeForm(
   csrf: string,
   open: OpenChallenge,
-  input: { method: PasscodeMethod; error: string | null; remember: boolean; sms: SentCode | null },
+  input: { method: PasscodeMethod; error: string | null; remember: boolean; sent: SentCode | null },
 ): Html {
-  const action = `/sign-in/two-factor`;
   const days = open.account.trusted_device_days;
-  const isRecovery = input.method === 'recovery_code';
-  const isSms = input.method === 'sms';
-  const isEmail = input.method === 'email';
-  const sms = input.sms;
   const switchTo = (method: PasscodeMethod) => `/sign-in/two-factor?method=${method}`;
   // The challenge's methods come in the factor list's order, recovery codes last.
-  const otherLinks: Html[] = open.methods
+  const otherLinks = html`${open.methods
     .filter((method) => method !== input.method)
-    .map((method) => html`<a href="${switchTo(method)}">${factorDescriptor(method).signInOffer}</a>`);
-  const intro = isRecovery
-    ? html`Enter one of your recovery codes. Each code works once.`
-    : isSms
-      ? sms && sms.sentAt !== null
-        ? html`We texted a 6-digit code to <strong class="phone">${sms.destination}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
-        : html`We can text a 6-digit code to <strong class="phone">${sms?.destination ?? ''}</strong> for <strong>${open.account.name}</strong>.`
-      : isEmail
-        ? sms && sms.sentAt !== null
-          ? html`We emailed a 6-digit code to <strong>${sms.destination}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
-          : html`We can email a 6-digit code to <strong>${sms?.destination ?? ''}</strong> for <strong>${open.account.name}</strong>.`
-        : html`Open your authenticator app and enter the 6-digit passcode for <strong>${open.account.name}</strong>.`;
+    .map((method, i) => {
+      const link = html`<a href="${switchTo(method)}">${factorDescriptor(method).signInOffer}</a>`;
+      return i === 0 ? link : html` · ${link}`;
+    })}`;
   const remember =
     days > 0
       ? html`<label class="checkbox"
@@ -66,63 +43,26 @@ function passcodeForm(
           day${days === 1 ? '' : 's'}</label
         >`
       : '';
-  if (input.method === 'webauthn') {
-    return html` <h1>Two-factor authentication</h1>
-      <p>Use your security key or passkey for <strong>${open.account.name}</strong>: press the button, then touch your key or confirm on your device.</p>
-      <form method="post" action="${action}" data-webauthn-sign-in="/sign-in/two-factor/webauthn/options" novalidate>
-        ${csrfField(csrf)}
-        <input type="hidden" name="method" value="webauthn" />
-        <input type="hidden" name="code" value="" />
-        ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
-        <p class="error" data-webauthn-error role="alert" hidden></p>
-        <noscript><p class="error">Security keys need JavaScript in this browser. Use another method below.</p></noscript>
-        ${remember}
-        <button type="submit" class="primary" autofocus>Use your security key</button>
-      </form>
-      <p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
-      <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
+  if (input.method !== 'recovery_code') {
+    return httpFactor(input.method).passcode.form({ csrf, open, error: input.error, remember, otherLinks, sent: input.sent });
   }
-  return html` <h1>Two-factor authentication</h1>
-    <p>${intro}</p>
-    ${isSms && sms ? deliveryNotice(sms.delivery) : ''}
-    <form method="post" action="${action}" novalidate${isSms ? html` data-webotp` : ''}>
-      ${csrfField(csrf)}
-      <input type="hidden" name="method" value="${input.method}" />
-      ${
-        isRecovery
-          ? field({
-              name: 'code',
-              label: 'Recovery code',
-              autocomplete: 'off',
-              error: input.error,
-              autofocus: true,
-              maxlength: 40,
-              hint: 'Like xxxx-xxxx-xxxx-xxxx; case and dashes do not matter.',
-            })
-          : field({
-              name: 'code',
-              label: isSms ? 'Code from the text' : isEmail ? 'Code from the email' : 'Passcode',
-              autocomplete: 'one-time-code',
-              inputmode: 'numeric',
-              error: input.error,
-              autofocus: true,
-              maxlength: 12,
-            })
-      }
-      ${remember}
-      <button type="submit" class="primary">Verify</button>
-    </form>
-    ${
-      (isSms || isEmail) && sms
-        ? html`<div class="actions">
-            <form method="post" action="/sign-in/two-factor/${input.method}" class="inline">
-              ${csrfField(csrf)} ${sendButton({ sent: sms.sentAt !== null, resendAfterSeconds: sms.resendAfterSeconds, channel: isEmail ? 'email' : 'sms' })}
-            </form>
-          </div>`
-        : ''
-    }
-    <p class="aside">${otherLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
-    <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
+  // Recovery codes are no enrolled factor: they come with the first one, and are asked for here.
+  return typedCodeForm({
+    csrf,
+    method: 'recovery_code',
+    intro: html`Enter one of your recovery codes. Each code works once.`,
+    field: field({
+      name: 'code',
+      label: 'Recovery code',
+      autocomplete: 'off',
+      error: input.error,
+      autofocus: true,
+      maxlength: 40,
+      hint: 'Like xxxx-xxxx-xxxx-xxxx; case and dashes do not matter.',
+    }),
+    remember,
+    otherLinks,
+  });
 }
 
 function chosenMethod(raw: unknown, open: OpenChallenge): PasscodeMethod {
@@ -156,44 +96,31 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     if (!open.ok && request.signedIn?.session.kind === 'full') return reply.redirect('/profile/security', 303);
     if (!open.ok) return expired(request, reply);
     const method = chosenMethod(query.method, open.value);
-    const sms = await sentCodeFor(kit, open.value, method);
-    const again =
-      method === 'email'
-        ? 'We emailed a new code. The code we emailed before no longer works.'
-        : 'We texted a new code. The code we texted before no longer works.';
+    const sent = await sentCodeFor(kit, open.value, method);
+    const again = method === 'recovery_code' ? undefined : httpFactor(method).passcode.sentCode?.sentAgain;
     return kit.send(request, reply, {
       title: 'Two-factor authentication',
       narrow: true,
-      notice: query.sent === 'again' ? { kind: 'info', text: again } : null,
-      body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, sms }),
+      notice: query.sent === 'again' && again ? { kind: 'info', text: again } : null,
+      body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, sent }),
     });
   });
 
-  // JSON for app.js: options to sign this sign-in with a key (a POST: they are stored).
-  app.post('/sign-in/two-factor/webauthn/options', async (request, reply) => {
-    if (!kit.csrfValid(request)) return sendApiFailure(reply, { code: 'csrf_failed' });
-    const result = await securityKeySignInOptions(kit.deps, kit.cookies.read(request, COOKIE.challenge));
-    if (!result.ok) return sendApiFailure(reply, result.failure);
-    return reply.send({ options: result.value });
-  });
-
-  // "Text me a code" / "Email me a code" / "Send again": a POST, never a GET (no state change on GET).
-  const sendCode = async (request: FastifyRequest, reply: FastifyReply, method: 'sms' | 'email') => {
+  // "Text me a code" / "Email me a code" / "Send again" of a factor whose code Tessera
+  // sends: a POST, never a GET (no state change on GET).
+  const sendCode = async (request: FastifyRequest, reply: FastifyReply, method: FactorType, sentCode: SentCodeSending) => {
     if (!kit.checkCsrf(request, reply)) return reply;
     const challengeToken = kit.cookies.read(request, COOKIE.challenge);
     const before = await openChallenge(kit.deps.db, kit.deps, challengeToken);
     const resent = before.ok && ((await sentCodeFor(kit, before.value, method))?.sentAt ?? null) !== null;
-    const result =
-      method === 'sms'
-        ? await sendSignInCode(kit.deps, challengeToken, requestContext(request))
-        : await sendEmailSignInCode(kit.deps, challengeToken, requestContext(request));
+    const result = await sentCode.send(kit.deps, challengeToken, requestContext(request));
     if (result.ok) return reply.redirect(`/sign-in/two-factor?method=${method}${resent ? '&sent=again' : ''}`, 303);
     if (result.failure.code === 'invalid_challenge') return expired(request, reply);
     const open = await openChallenge(kit.deps.db, kit.deps, challengeToken);
     if (!open.ok) return expired(request, reply);
     if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
     const shown = chosenMethod(method, open.value);
-    const sms = await sentCodeFor(kit, open.value, shown);
+    const sent = await sentCodeFor(kit, open.value, shown);
     return kit.send(
       request,
       reply,
@@ -201,13 +128,15 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
         title: 'Two-factor authentication',
         narrow: true,
         notice: { kind: 'error', text: messageFor(result.failure) },
-        body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: null, remember: true, sms }),
+        body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: null, remember: true, sent }),
       },
       result.failure.code === 'sms_rate_limited' || result.failure.code === 'rate_limited' ? 429 : 400,
     );
   };
-  app.post('/sign-in/two-factor/sms', (request, reply) => sendCode(request, reply, 'sms'));
-  app.post('/sign-in/two-factor/email', (request, reply) => sendCode(request, reply, 'email'));
+  for (const factor of HTTP_FACTORS_IN_ORDER) {
+    const sentCode = factor.passcode.sentCode;
+    if (sentCode) app.post(`/sign-in/two-factor/${factor.type}`, (request, reply) => sendCode(request, reply, factor.type, sentCode));
+  }
 
   app.post('/sign-in/two-factor', async (request, reply) => {
     if (!kit.checkCsrf(request, reply)) return reply;
@@ -225,14 +154,14 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       if (!open.ok) return expired(request, reply);
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       const shown = chosenMethod(method, open.value);
-      const sms = await sentCodeFor(kit, open.value, shown);
+      const sent = await sentCodeFor(kit, open.value, shown);
       return kit.send(
         request,
         reply,
         {
           title: 'Two-factor authentication',
           narrow: true,
-          body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: messageFor(result.failure), remember, sms }),
+          body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: messageFor(result.failure), remember, sent }),
         },
         result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited' ? 429 : result.failure.code === 'sms_not_delivered' ? 409 : 400,
       );

@@ -2,33 +2,29 @@
 // choice per factor the person may confirm with, in the factor list's order, or the
 // password for someone without two-factor authentication.
 import { SECOND_FACTOR_METHODS, type SecondFactorMethod } from '../../domain/factors.js';
+import type { ConfirmationChoice } from '../factors/http-factor.js';
+import { HTTP_FACTORS } from '../factors/registry.js';
 import { html, type Html } from '../html.js';
 
-/** How each factor is offered in a confirmation. A factor whose code Tessera sends
- * names the route that sends one (`sendAction`); the page holds that small form once
- * (sendConfirmationCodeForms), since forms cannot nest. */
-const CONFIRM_WITH: Record<SecondFactorMethod, { choice: string; sendAction?: string; sendLabel?: string; sendHint?: string; signs?: boolean }> = {
-  webauthn: { choice: 'Your security key', signs: true },
-  totp: { choice: 'A passcode from your authenticator app' },
-  sms: { choice: 'A texted passcode', sendAction: '/profile/two-factor/sms/send', sendLabel: 'Text me a code', sendHint: '(it works for 10 minutes)' },
-  email: { choice: 'An emailed code', sendAction: '/profile/two-factor/email/send', sendLabel: 'Email me a code', sendHint: '(it works for 10 minutes)' },
-  recovery_code: { choice: 'A recovery code' },
-};
-
-function sendFormId(method: SecondFactorMethod): string {
-  return method === 'sms' ? 'send-confirmation-text' : `send-confirmation-${method}`;
+/** How each factor is offered in a confirmation (its http module says), recovery codes
+ * too. A factor whose code Tessera sends names the route that sends one (`send`); the
+ * page holds that small form once (sendConfirmationCodeForms), since forms cannot nest. */
+function choiceOf(method: SecondFactorMethod): ConfirmationChoice {
+  return method === 'recovery_code' ? { choice: 'A recovery code' } : HTTP_FACTORS[method].confirmation;
 }
 
 /** The small forms behind every "Text me a code" / "Email me a code" button of a page's
  * confirmations. Forms cannot nest, so each sits outside them once per page and the
  * buttons point to it with `form=`; pressing Enter in a code field still submits its own form. */
 export function sendConfirmationCodeForms(csrf: string, back: string, methods: readonly string[]): Html {
-  return html`${SECOND_FACTOR_METHODS.filter((method) => methods.includes(method) && CONFIRM_WITH[method].sendAction).map(
-    (method) =>
-      html`<form id="${sendFormId(method)}" method="post" action="${CONFIRM_WITH[method].sendAction!}" hidden>
+  return html`${SECOND_FACTOR_METHODS.filter((method) => methods.includes(method)).map((method) => {
+    const send = choiceOf(method).send;
+    return send
+      ? html`<form id="${send.formId}" method="post" action="${send.action}" hidden>
         <input type="hidden" name="_csrf" value="${csrf}" /><input type="hidden" name="back" value="${back}" />
-      </form>`,
-  )}`;
+      </form>`
+      : '';
+  })}`;
 }
 
 /** A passcode-, security-key- or recovery-code confirmation inside a form. `methods`
@@ -52,11 +48,11 @@ export function confirmationFields(options: { prefix: string; error: string | nu
   }
   // Recovery codes always stay; the first typed code is chosen by default.
   const offered = SECOND_FACTOR_METHODS.filter((method) => method === 'recovery_code' || options.methods.includes(method));
-  const checked = offered.find((method) => !CONFIRM_WITH[method].signs);
+  const checked = offered.find((method) => !choiceOf(method).signs);
   return html`<fieldset>
       <legend>Confirm with</legend>
       ${offered.map((method) => {
-        const words = CONFIRM_WITH[method];
+        const words = choiceOf(method);
         const radio = html`<label class="checkbox"
           ><input type="radio" name="method" value="${method}"${method === checked ? html` checked` : ''}> ${words.choice}</label
         >`;
@@ -65,9 +61,9 @@ export function confirmationFields(options: { prefix: string; error: string | nu
             <p class="hint"><button type="button" class="link" data-webauthn-confirm>Use your security key</button> (no code to type)</p>
             <p class="error" data-webauthn-error hidden></p>`;
         }
-        if (words.sendAction) {
+        if (words.send) {
           return html`${radio}
-            <p class="hint"><button type="submit" class="link" form="${sendFormId(method)}">${words.sendLabel!}</button> ${words.sendHint!}</p>`;
+            <p class="hint"><button type="submit" class="link" form="${words.send.formId}">${words.send.label}</button> ${words.send.hint}</p>`;
         }
         return radio;
       })}

@@ -1,5 +1,8 @@
+// Security settings (the two-factor section, trusted computers, sessions, password)
+// and changing the password.
 import type { FastifyInstance } from 'fastify';
 import { changePassword } from '../../services/passwords.js';
+import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
@@ -12,24 +15,24 @@ import { deviceSections, registerDevicePages } from './device-sections.js';
 
 export type { SecurityPage };
 
-export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
-  app.get('/', async (request, reply) => reply.redirect(request.signedIn ? '/profile/security' : '/sign-in', 303));
+/** Security settings' notices after an action (`?done=…`), each factor's included. */
+const NOTICES: Readonly<Record<string, string>> = {
+  password: 'Your password was changed. Your other sessions were signed out.',
+  'two-factor-off': 'Two-factor authentication is off.',
+  forgotten: 'That computer is no longer trusted.',
+  'forgotten-all': 'No computer is trusted any more: every sign-in asks for a passcode.',
+  'session-ended': 'That session has ended.',
+  'sessions-ended': 'You are signed out everywhere else.',
+  preferred: 'Your preferred method is saved.',
+  ...Object.fromEntries(HTTP_FACTORS_IN_ORDER.flatMap((factor) => Object.entries(factor.notices ?? {}))),
+};
 
-  const securityPage = async (
-    request: Parameters<PageKit['send']>[0],
-    reply: Parameters<PageKit['send']>[1],
-    options: {
-      twoFactorErrors?: { regenerate?: string | null; disable?: string | null };
-      keyRemoval?: { keyId: string; error: string };
-      currentPasswordError?: string | null;
-      newPasswordError?: string | null;
-      notice?: { kind: 'info' | 'success' | 'error'; text: string } | null;
-      status?: number;
-    },
-  ) => {
+/** Security settings, shown again with an error or a notice. */
+export function securityPageOf(kit: PageKit): SecurityPage {
+  return async (request, reply, options) => {
     const signedIn = request.signedIn!;
     const csrf = kit.csrfToken(request, reply);
-    const section = await twoFactorSection(kit, signedIn, csrf, { ...options.twoFactorErrors, keyRemoval: options.keyRemoval });
+    const section = await twoFactorSection(kit, signedIn, csrf, { ...options.twoFactorErrors, itemError: options.itemError });
     const devices = await deviceSections(kit, signedIn, csrf);
     return kit.send(
       request,
@@ -57,35 +60,21 @@ ${devices}
       options.status ?? 200,
     );
   };
+}
 
+export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
+  app.get('/', async (request, reply) => reply.redirect(request.signedIn ? '/profile/security' : '/sign-in', 303));
+
+  const securityPage = securityPageOf(kit);
   registerTwoFactorPages(app, kit, securityPage);
   registerDevicePages(app, kit);
 
   app.get('/profile/security', async (request, reply) => {
     if (!kit.requireFull(request, reply)) return reply;
     const query = request.query as Record<string, unknown>;
-    const notices: Record<string, string> = {
-      password: 'Your password was changed. Your other sessions were signed out.',
-      'two-factor-off': 'Two-factor authentication is off.',
-      forgotten: 'That computer is no longer trusted.',
-      'forgotten-all': 'No computer is trusted any more: every sign-in asks for a passcode.',
-      'session-ended': 'That session has ended.',
-      'sessions-ended': 'You are signed out everywhere else.',
-      'sms-on': 'Text messages are on: we text your passcodes to this number from now on.',
-      'email-on': 'Emailed codes are on: you can ask for a code by email when you sign in.',
-      preferred: 'Your preferred method is saved.',
-      'key-added': 'Your security key is added. You will be asked for it first when you sign in.',
-      'key-renamed': 'The key is renamed.',
-      'key-removed': 'The security key is removed. Computers you trusted will ask for a passcode again.',
-    };
-    const text =
-      query.sms === 'sent'
-        ? 'We texted you a code. It works for 10 minutes.'
-        : query.email === 'sent'
-          ? 'We emailed you a code. It works for 10 minutes.'
-          : typeof query.done === 'string'
-            ? notices[query.done]
-            : undefined;
+    // A code sent for a confirmation (`?sms=sent`, in the factor list's order), else what was done.
+    const sentBy = HTTP_FACTORS_IN_ORDER.find((factor) => factor.codeSentNotice && query[factor.type] === 'sent');
+    const text = sentBy ? `${sentBy.codeSentNotice} It works for 10 minutes.` : typeof query.done === 'string' ? NOTICES[query.done] : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;
     return securityPage(request, reply, { notice });
   });

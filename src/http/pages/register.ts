@@ -6,11 +6,14 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { ServiceDeps } from '../../services/deps.js';
+import type { FactorScreens } from '../factors/http-factor.js';
+import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
 import { registerAdminPages } from './admin-pages.js';
 import { registerChallengePages } from './challenge-pages.js';
 import { registerDevPages } from './dev-pages.js';
+import { setupPage } from './enrolment-chooser.js';
 import { PageKit } from './kit.js';
-import { registerProfilePages } from './profile-pages.js';
+import { registerProfilePages, securityPageOf } from './profile-pages.js';
 import { registerSignInPages } from './sign-in-pages.js';
 
 const ASSETS: Record<string, { file: URL; type: string }> = {
@@ -51,6 +54,12 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Pr
     registerSignInPages(pages, kit);
     registerChallengePages(pages, kit);
     registerProfilePages(pages, kit);
+    // Each factor's own pages, with the screens they show again after a failed form.
+    const screens: FactorScreens = {
+      chooser: (request, reply, signedIn, state, status) => setupPage(kit, request, reply, signedIn, state, status),
+      securityPage: securityPageOf(kit),
+    };
+    for (const factor of HTTP_FACTORS_IN_ORDER) factor.registerPages(pages, kit, screens);
     registerAdminPages(pages, kit);
     if (deps.config.mode === 'development') registerDevPages(pages, kit);
   });

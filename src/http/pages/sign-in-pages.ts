@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SignInOutcome } from '../../services/sign-in-flow.js';
-import { sendSignInCode } from '../../services/sms-sending.js';
 import { checkSetupToken, completeSetup } from '../../services/accounts.js';
 import { checkEmailedToken, requestPasswordReset, setPasswordFromLink } from '../../services/passwords.js';
 import { endSession } from '../../services/sessions.js';
 import { signInWithPassword } from '../../services/sign-in.js';
 import type { Failure } from '../../domain/failures.js';
+import { HTTP_FACTORS } from '../factors/registry.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
@@ -79,7 +79,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
     // The account is filled in next time on this computer (it is no secret: the sign-in
     // page says which account a link is for anyway).
     kit.cookies.set(reply, COOKIE.lastAccount, account.trim().slice(0, 100), DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
-    await textCodeIfPreferred(kit, result.value, request);
+    await sendCodeIfPreferred(kit, result.value, request);
     return kit.followOutcome(reply, result.value, next);
   });
 
@@ -265,17 +265,19 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
           400,
         );
       }
-      await textCodeIfPreferred(kit, result.value, request);
+      await sendCodeIfPreferred(kit, result.value, request);
       return kit.followOutcome(reply, result.value, null);
     });
   }
 }
 
-/** When text messages are the person's preferred method, the passcode page opens with
- * a code already on its way: sent here, from the POST that accepted the password (the
- * passcode page's GET changes nothing). The API never texts on its own. A refusal (a
- * quota) is shown when the person presses "Text me a code". */
-async function textCodeIfPreferred(kit: PageKit, outcome: SignInOutcome, request: FastifyRequest): Promise<void> {
-  if (outcome.status !== 'two_factor_required' || outcome.preferred !== 'sms') return;
-  await sendSignInCode(kit.deps, outcome.challengeToken, requestContext(request));
+/** When the person's preferred method is one whose code is sent on its own (text
+ * messages), the passcode page opens with a code already on its way: sent here, from
+ * the POST that accepted the password (the passcode page's GET changes nothing). The
+ * API never sends on its own. A refusal (a quota) is shown when the person presses
+ * "Text me a code". */
+async function sendCodeIfPreferred(kit: PageKit, outcome: SignInOutcome, request: FastifyRequest): Promise<void> {
+  if (outcome.status !== 'two_factor_required' || outcome.preferred === null) return;
+  const sentCode = HTTP_FACTORS[outcome.preferred].passcode.sentCode;
+  if (sentCode?.sendWhenPreferred) await sentCode.send(kit.deps, outcome.challengeToken, requestContext(request));
 }

@@ -1,24 +1,26 @@
+// The "Two-factor authentication" card of Security settings: each enrolled factor as
+// its module lists it (http/factors/), the links to add the others, recovery codes and
+// turning 2FA off.
 import { factorAllowed } from '../../domain/sign-in-decision.js';
 import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { requiredByAccount } from '../../services/two-factor.js';
-import { html, type Html } from '../html.js';
-import { enrolledPhone } from '../../services/sms-enrolment.js';
-import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
-import { securityKeysOf } from '../../services/webauthn.js';
 import { confirmationMethods } from '../../services/confirmation.js';
-import { securityKeysList } from './webauthn-pages.js';
+import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
+import { html, type Html } from '../html.js';
+import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField } from './forms.js';
 import type { PageKit } from './kit.js';
 import { METHOD_NAMES } from './method-names.js';
+import type { SecurityPageOptions } from './security-page.js';
 
 /** The "Two-factor authentication" card of Security settings. */
 export async function twoFactorSection(
   kit: PageKit,
   signedIn: SignedIn,
   csrf: string,
-  errors: { regenerate?: string | null; disable?: string | null; keyRemoval?: { keyId: string; error: string } } = {},
+  errors: Pick<SecurityPageOptions, 'itemError'> & { regenerate?: string | null; disable?: string | null } = {},
 ): Promise<Html> {
   const summary = await twoFactorSummary(kit.deps.db, signedIn.user, kit.deps.now());
   if (!summary.enabled) {
@@ -33,17 +35,6 @@ export async function twoFactorSection(
   }
   const required = requiredByAccount(signedIn.account, signedIn.user);
   const low = summary.recoveryCodesLeft <= 3;
-  const hasSms = summary.methods.includes('sms');
-  const hasTotp = summary.methods.includes('totp');
-  const hasWebauthn = summary.methods.includes('webauthn');
-  const keys = hasWebauthn ? await securityKeysOf(kit.deps.db, signedIn.user.id) : [];
-  const phone = hasSms ? await enrolledPhone(kit.deps, signedIn.user.id) : null;
-  const describe = (method: (typeof summary.methods)[number]) =>
-    method === 'sms' && phone
-      ? html`Text messages to <span class="phone">${phone.phoneMasked}</span>`
-      : method === 'webauthn'
-        ? `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`
-        : METHOD_NAMES[method];
   const confirmable = await confirmationMethods(kit.deps.db, signedIn.user, signedIn.account);
   const confirmWith = (prefix: string, error: string | null) =>
     confirmationFields({
@@ -51,17 +42,22 @@ export async function twoFactorSection(
       error,
       methods: confirmable,
     });
-  const addLinks: Html[] = [
-    html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
-    ...(hasTotp ? [] : [html`<a href="/profile/two-factor/setup">Add an authenticator app</a>`]),
-    html`<a href="/profile/two-factor/setup">${hasSms ? 'Change your phone number' : 'Add text messages'}</a>`,
-    ...(summary.methods.includes('email') || !factorAllowed('email', twoFactorPolicyOf(signedIn.account))
-      ? []
-      : [html`<a href="/profile/two-factor/setup">Add emailed codes</a>`]),
-  ];
+  const policy = twoFactorPolicyOf(signedIn.account);
+  const parts = await Promise.all(
+    HTTP_FACTORS_IN_ORDER.map(async (factor) => {
+      const enrolled = summary.methods.includes(factor.type);
+      const itemError = errors.itemError?.factor === factor.type ? errors.itemError : null;
+      const part = await factor.securitySection({ kit, signedIn, csrf, summary, enrolled, confirmWith, itemError });
+      return { type: factor.type, ...part, addLink: factorAllowed(factor.type, policy) ? part.addLink : null };
+    }),
+  );
+  const describe = (method: (typeof summary.methods)[number]) => parts.find((part) => part.type === method)?.name ?? METHOD_NAMES[method];
+  const addLinks = parts.flatMap((part) => (part.addLink ? [part.addLink] : []));
+  // A factor proven without a code (a key) is what the person is asked for, and may confirm with.
+  const askedFor = parts.find((part) => part.askedFor)?.askedFor;
   return html`${sendConfirmationCodeForms(csrf, '/profile/security', confirmable)}<section class="card" aria-labelledby="two-factor-heading">
   <h2 id="two-factor-heading">Two-factor authentication</h2>
-  <p><span class="badge badge-on">On</span> You are asked for ${hasWebauthn ? 'your security key' : 'a passcode'} after your password.</p>
+  <p><span class="badge badge-on">On</span> You are asked for ${askedFor ?? 'a passcode'} after your password.</p>
   <ul class="methods">${summary.methods.map(
     (method) => html`<li><strong>${describe(method)}</strong>${summary.preferred === method && summary.methods.length > 1 ? ' (preferred)' : ''}</li>`,
   )}</ul>
@@ -78,12 +74,12 @@ export async function twoFactorSection(
       : ''
   }
   <p>${addLinks.map((link, i) => (i === 0 ? link : html` · ${link}`))}</p>
-  ${securityKeysList(keys, csrf, { confirmation: confirmWith('remove-key', null), error: errors.keyRemoval?.error ?? null, keyId: errors.keyRemoval?.keyId ?? null })}
+  ${parts.map((part) => part.details)}
   <h3>Recovery codes</h3>
   <p class="${low ? 'error' : ''}">${String(summary.recoveryCodesLeft)} recovery code${summary.recoveryCodesLeft === 1 ? '' : 's'} left.${low ? ' Make a new set soon.' : ''}</p>
   <details${errors.regenerate ? html` open` : ''}>
     <summary>Get new recovery codes</summary>
-    <p>Your old codes stop working. Confirm with a current passcode${hasWebauthn ? ', your security key' : ''} or a recovery code.</p>
+    <p>Your old codes stop working. Confirm with a current passcode${askedFor ? `, ${askedFor}` : ''} or a recovery code.</p>
     <form method="post" action="/profile/two-factor/recovery-codes" novalidate>
       ${csrfField(csrf)}
       ${confirmWith('regenerate', errors.regenerate ?? null)}
@@ -96,7 +92,7 @@ export async function twoFactorSection(
       ? html`<p>Your account requires two-factor authentication for staff, so it cannot be turned off.</p>`
       : html`<details${errors.disable ? html` open` : ''}>
     <summary>Turn off two-factor authentication</summary>
-    <p>Without it, your password alone lets anyone in. Confirm with a current passcode${hasWebauthn ? ', your security key' : ''} or a recovery code.</p>
+    <p>Without it, your password alone lets anyone in. Confirm with a current passcode${askedFor ? `, ${askedFor}` : ''} or a recovery code.</p>
     <form method="post" action="/profile/two-factor/disable" data-confirm="Turn off two-factor authentication?" novalidate>
       ${csrfField(csrf)}
       ${confirmWith('disable', errors.disable ?? null)}

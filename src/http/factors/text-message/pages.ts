@@ -1,23 +1,23 @@
-// Verifying a phone number, texting a code for a confirmation, and the preferred
-// method, in Security settings (the method chooser is enrolment-chooser.ts).
+// Verifying a phone number and texting a code for a confirmation, in Security
+// settings (the chooser's card is in index.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { setPreferredMethod } from '../../services/preferred-method.js';
-import { pendingSmsEnrolment, resendSmsEnrolmentCode, startSmsEnrolment, verifySmsEnrolment, type SmsEnrolmentState } from '../../services/sms-enrolment.js';
-import { sendConfirmationCode } from '../../services/sms-sending.js';
-import { messageFor } from '../errors.js';
-import { html } from '../html.js';
-import { requestContext } from '../request-context.js';
-import { deliveryNotice, sendButton } from './code-sending.js';
-import { setupPage, type SetupState } from './enrolment-chooser.js';
-import { showEnrolmentDone } from './enrolment-done.js';
-import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
-import type { PageKit } from './kit.js';
+import { pendingSmsEnrolment, resendSmsEnrolmentCode, startSmsEnrolment, verifySmsEnrolment, type SmsEnrolmentState } from '../../../services/sms-enrolment.js';
+import { sendConfirmationCode } from '../../../services/sms-sending.js';
+import { messageFor } from '../../errors.js';
+import { html } from '../../html.js';
+import { requestContext } from '../../request-context.js';
+import { sendButton } from '../../pages/code-sending.js';
+import { deliveryNotice } from './delivery-notice.js';
+import { showEnrolmentDone } from '../../pages/enrolment-done.js';
+import { csrfField, field, formCode, formString, safeNextPath } from '../../pages/forms.js';
+import type { PageKit } from '../../pages/kit.js';
+import type { ChooserState, FactorScreens } from '../http-factor.js';
 
 function statusOf(code: string): number {
   return code === 'rate_limited' || code === 'sms_rate_limited' || code === 'two_factor_locked' ? 429 : code === 'confirmation_required' ? 403 : 400;
 }
 
-export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
+export function registerTextMessagePages(app: FastifyInstance, kit: PageKit, screens: FactorScreens): void {
   const pendingPage = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -44,7 +44,7 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
             </form>
             <div class="actions">
               <form method="post" action="/profile/two-factor/sms/resend" class="inline">
-                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds })}
+                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: 'Text me a code' })}
               </form>
             </div>
             <p class="aside"><a href="/profile/two-factor/setup">Use another number</a></p>
@@ -73,13 +73,14 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
       const message = messageFor(result.failure);
       const about =
         result.failure.field === 'phone' || result.failure.field === 'country' ? 'phone' : result.failure.field === 'code' || method ? 'confirmation' : 'page';
-      const state: SetupState =
+      const card = { factor: 'sms', values: { phone, country } } as const;
+      const state: ChooserState =
         about === 'phone'
-          ? { phoneError: message }
+          ? { card: { ...card, fieldError: message } }
           : about === 'confirmation' && result.failure.code !== 'sms_rate_limited'
-            ? { smsError: message }
-            : { notice: { kind: 'error', text: message } };
-      return setupPage(kit, request, reply, signedIn, { ...state, phone, country }, statusOf(result.failure.code));
+            ? { card: { ...card, error: message } }
+            : { card, notice: { kind: 'error', text: message } };
+      return screens.chooser(request, reply, signedIn, state, statusOf(result.failure.code));
     }
     return reply.redirect('/profile/two-factor/sms', 303);
   });
@@ -112,7 +113,7 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
     const result = await verifySmsEnrolment(kit.deps, signedIn, formCode(request.body), requestContext(request));
     if (!result.ok) {
       const pending = await pendingSmsEnrolment(kit.deps, signedIn);
-      if (!pending) return setupPage(kit, request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);
+      if (!pending) return screens.chooser(request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       return pendingPage(
         request,
@@ -146,13 +147,5 @@ export function registerSmsPages(app: FastifyInstance, kit: PageKit): void {
       );
     }
     return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}sms=sent`, 303);
-  });
-
-  app.post('/profile/two-factor/preferred', async (request, reply) => {
-    const signedIn = kit.requireFull(request, reply);
-    if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
-    const result = await setPreferredMethod(kit.deps, signedIn, formString(request.body, 'method'), requestContext(request));
-    if (!result.ok) return reply.redirect('/profile/security', 303);
-    return reply.redirect('/profile/security?done=preferred', 303);
   });
 }

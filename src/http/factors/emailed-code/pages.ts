@@ -1,6 +1,6 @@
 // Emailed codes as a second factor in Security settings: turning them on (a code
 // emailed to the person's address, typed back), "Send again", and emailing a code for
-// a confirmation. The chooser's card is in enrolment-chooser.ts.
+// a confirmation. The chooser's card is in index.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   pendingEmailEnrolment,
@@ -8,17 +8,17 @@ import {
   sendEmailedConfirmationCode,
   startEmailEnrolment,
   verifyEmailEnrolment,
-} from '../../services/email-factor.js';
-import { ERROR_TABLE, messageFor } from '../errors.js';
-import { html } from '../html.js';
-import { requestContext } from '../request-context.js';
-import { sendButton } from './code-sending.js';
-import { setupPage } from './enrolment-chooser.js';
-import { showEnrolmentDone } from './enrolment-done.js';
-import { csrfField, field, formCode, formString, safeNextPath } from './forms.js';
-import type { PageKit } from './kit.js';
+} from '../../../services/email-factor.js';
+import { ERROR_TABLE, messageFor } from '../../errors.js';
+import { html } from '../../html.js';
+import { requestContext } from '../../request-context.js';
+import { sendButton } from '../../pages/code-sending.js';
+import { showEnrolmentDone } from '../../pages/enrolment-done.js';
+import { csrfField, field, formCode, formString, safeNextPath } from '../../pages/forms.js';
+import type { PageKit } from '../../pages/kit.js';
+import type { FactorScreens } from '../http-factor.js';
 
-export function registerEmailFactorPages(app: FastifyInstance, kit: PageKit): void {
+export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, screens: FactorScreens): void {
   const pendingPage = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -46,7 +46,7 @@ export function registerEmailFactorPages(app: FastifyInstance, kit: PageKit): vo
             </form>
             <div class="actions">
               <form method="post" action="/profile/two-factor/email/resend" class="inline">
-                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, channel: 'email' })}
+                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: 'Email me a code' })}
               </form>
             </div>
             <p class="hint">This setup expires 15 minutes after it started.</p>
@@ -65,7 +65,13 @@ export function registerEmailFactorPages(app: FastifyInstance, kit: PageKit): vo
     if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      return setupPage(kit, request, reply, signedIn, { emailError: messageFor(result.failure) }, ERROR_TABLE[result.failure.code].status);
+      return screens.chooser(
+        request,
+        reply,
+        signedIn,
+        { card: { factor: 'email', error: messageFor(result.failure) } },
+        ERROR_TABLE[result.failure.code].status,
+      );
     }
     return reply.redirect('/profile/two-factor/email', 303);
   });
@@ -94,7 +100,7 @@ export function registerEmailFactorPages(app: FastifyInstance, kit: PageKit): vo
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       if (!(await pendingEmailEnrolment(kit.deps, signedIn))) {
-        return setupPage(kit, request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);
+        return screens.chooser(request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);
       }
       return pendingPage(request, reply, { error: messageFor(result.failure) }, ERROR_TABLE[result.failure.code].status);
     }

@@ -1,18 +1,17 @@
 // Text-message passcodes over the API: texting a code for a sign-in challenge, turning
-// SMS on (or changing the number), texting a code for a confirmation, and choosing the
-// preferred method. A code is never part of an answer.
+// SMS on (or changing the number), texting a code for a confirmation. A code is never
+// part of an answer.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { ServiceDeps } from '../../services/deps.js';
-import { setPreferredMethod } from '../../services/preferred-method.js';
-import { enrolledPhone, pendingSmsEnrolment, resendSmsEnrolmentCode, startSmsEnrolment, verifySmsEnrolment } from '../../services/sms-enrolment.js';
-import { sendConfirmationCode, sendSignInCode, signInCodeStatus, type SmsCodeSent, type SmsCodeState } from '../../services/sms-sending.js';
-import { sendApiFailure } from '../errors.js';
-import { requestContext } from '../request-context.js';
-import { signedInOf } from './authenticated.js';
-import { enrolmentDoneBody, iso } from './outcomes.js';
-import { Code, ConfirmationMethod, FactorTypeSchema, Token, bearerSecurity } from './schemas.js';
+import type { ServiceDeps } from '../../../services/deps.js';
+import { enrolledPhone, pendingSmsEnrolment, resendSmsEnrolmentCode, startSmsEnrolment, verifySmsEnrolment } from '../../../services/sms-enrolment.js';
+import { sendConfirmationCode, sendSignInCode, signInCodeStatus, type SmsCodeSent, type SmsCodeState } from '../../../services/sms-sending.js';
+import { sendApiFailure } from '../../errors.js';
+import { requestContext } from '../../request-context.js';
+import { signedInOf } from '../../api/authenticated.js';
+import { enrolmentDoneBody, iso } from '../../api/outcomes.js';
+import { Code, ConfirmationMethod, Token, bearerSecurity } from '../../api/schemas.js';
 
 const Phone = Type.String({ minLength: 1, maxLength: 64, description: 'International (+44 7911 123456) or national in `country`' });
 const Country = Type.String({ minLength: 2, maxLength: 2, description: 'ISO 3166-1 alpha-2; defaults to the account country' });
@@ -67,7 +66,7 @@ export function registerSignInSmsRoutes(app: FastifyInstance, deps: ServiceDeps)
   );
 }
 
-export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
+export function registerTextMessageRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
   const api = scope.withTypeProvider<TypeBoxTypeProvider>();
 
   api.get(
@@ -172,23 +171,6 @@ export function registerSmsRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
       const result = await sendConfirmationCode(deps, signedInOf(request), requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return sentBody(result.value);
-    },
-  );
-
-  api.put(
-    '/api/v1/me/two-factor/preferred',
-    {
-      schema: {
-        tags: ['two-factor'],
-        summary: 'Choose the method the passcode page offers first',
-        security: bearerSecurity,
-        body: Type.Object({ method: FactorTypeSchema }),
-      },
-    },
-    async (request, reply) => {
-      const result = await setPreferredMethod(deps, signedInOf(request), request.body.method, requestContext(request));
-      if (!result.ok) return sendApiFailure(reply, result.failure);
-      return { preferred: result.value };
     },
   );
 }

@@ -4,20 +4,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { ServiceDeps } from '../../services/deps.js';
+import type { ServiceDeps } from '../../../services/deps.js';
 import {
   resendEmailEnrolmentCode,
   sendEmailSignInCode,
   sendEmailedConfirmationCode,
   startEmailEnrolment,
   verifyEmailEnrolment,
-} from '../../services/email-factor.js';
-import type { CodeSentAnswer } from '../../services/factors/factor-module.js';
-import { sendApiFailure } from '../errors.js';
-import { requestContext } from '../request-context.js';
-import { signedInOf } from './authenticated.js';
-import { enrolmentDoneBody, iso } from './outcomes.js';
-import { Code, ConfirmationMethod, Token, bearerSecurity } from './schemas.js';
+} from '../../../services/email-factor.js';
+import type { CodeSentAnswer } from '../../../services/factors/factor-module.js';
+import { sendApiFailure } from '../../errors.js';
+import { requestContext } from '../../request-context.js';
+import { signedInOf } from '../../api/authenticated.js';
+import { enrolmentDoneBody, iso } from '../../api/outcomes.js';
+import { Code, ConfirmationMethod, Token, bearerSecurity } from '../../api/schemas.js';
 
 function sentBody(sent: CodeSentAnswer): Record<string, unknown> {
   return { status: 'sent', email: sent.destination, resend_after_seconds: sent.resendAfterSeconds, expires_at: iso(sent.expiresAt) };
@@ -47,7 +47,7 @@ export function registerSignInEmailRoutes(app: FastifyInstance, deps: ServiceDep
   );
 }
 
-export function registerEmailFactorRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
+export function registerEmailedCodeRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
   const api = scope.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post(

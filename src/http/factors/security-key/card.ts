@@ -1,13 +1,9 @@
-// The "Security key or passkey" card of the method chooser, and whether a session may
-// only add a key (an admin the account requires one of).
-import { mustUseSecurityKey } from '../../domain/sign-in-decision.js';
-import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
-import type { SignedIn } from '../../services/sessions.js';
-import { KEY_NAME_MAX_LENGTH, securityKeysAvailable } from '../../services/webauthn.js';
-import { messageFor } from '../errors.js';
-import { html, type Html } from '../html.js';
-import { csrfField, field } from './forms.js';
-import type { PageKit } from './kit.js';
+// The "Security key or passkey" card of the method chooser.
+import { KEY_NAME_MAX_LENGTH, securityKeysAvailable } from '../../../services/webauthn.js';
+import { messageFor } from '../../errors.js';
+import { html, type Html } from '../../html.js';
+import { csrfField, field } from '../../pages/forms.js';
+import type { PageKit } from '../../pages/kit.js';
 
 /** The "Security key or passkey" card of the setup page. */
 export function securityKeyCard(
@@ -33,9 +29,4 @@ export function securityKeyCard(
       <button type="submit" ${input.required ? html` class="primary"` : ''}>Add a security key or passkey</button>
     </form>
   </section>`;
-}
-
-/** Whether this session may only add a key (an admin the account requires one of). */
-export function onlySecurityKeys(signedIn: SignedIn): boolean {
-  return signedIn.session.kind === 'setup' && mustUseSecurityKey(signedIn.user.role, twoFactorPolicyOf(signedIn.account));
 }

@@ -1,9 +1,11 @@
 // Security keys and passkeys on the pages: add one (name it, touch it), rename and
-// remove them from Security settings, and the JSON options a confirmation signs.
+// remove them from Security settings, and the JSON options a confirmation or the
+// passcode page signs.
 // The browser side is app.js with @simplewebauthn/browser (assets/webauthn.js).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
-import { formatMoment } from '../../domain/dates.js';
+import { formatMoment } from '../../../domain/dates.js';
+import { securityKeySignInOptions } from '../../../services/challenge.js';
 import {
   KEY_NAME_MAX_LENGTH,
   confirmationOptions,
@@ -12,15 +14,14 @@ import {
   renameSecurityKey,
   startKeyRegistration,
   type SecurityKey,
-} from '../../services/webauthn.js';
-import { ERROR_TABLE, messageFor, sendApiFailure } from '../errors.js';
-import { html, type Html } from '../html.js';
-import { requestContext } from '../request-context.js';
-import { csrfField, field, formCode, formConfirmation, formString } from './forms.js';
-import type { PageKit } from './kit.js';
-import { setupPage } from './enrolment-chooser.js';
-import { showEnrolmentDone } from './enrolment-done.js';
-import type { SecurityPage } from './security-page.js';
+} from '../../../services/webauthn.js';
+import { ERROR_TABLE, messageFor, sendApiFailure } from '../../errors.js';
+import { html, type Html } from '../../html.js';
+import { COOKIE, requestContext } from '../../request-context.js';
+import { csrfField, field, formCode, formConfirmation, formString } from '../../pages/forms.js';
+import type { PageKit } from '../../pages/kit.js';
+import { showEnrolmentDone } from '../../pages/enrolment-done.js';
+import type { FactorScreens } from '../http-factor.js';
 
 function touchPage(kit: PageKit, request: FastifyRequest, reply: FastifyReply, options: PublicKeyCredentialCreationOptionsJSON, name: string): FastifyReply {
   const csrf = kit.csrfToken(request, reply);
@@ -79,7 +80,15 @@ function statusOf(code: keyof typeof ERROR_TABLE): number {
   return ERROR_TABLE[code].status;
 }
 
-export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, securityPage: SecurityPage): void {
+export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, screens: FactorScreens): void {
+  // JSON for app.js: options to sign this sign-in with a key (a POST: they are stored).
+  app.post('/sign-in/two-factor/webauthn/options', async (request, reply) => {
+    if (!kit.csrfValid(request)) return sendApiFailure(reply, { code: 'csrf_failed' });
+    const result = await securityKeySignInOptions(kit.deps, kit.cookies.read(request, COOKIE.challenge));
+    if (!result.ok) return sendApiFailure(reply, result.failure);
+    return reply.send({ options: result.value });
+  });
+
   app.post('/profile/two-factor/webauthn', async (request, reply) => {
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
@@ -90,7 +99,13 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
     if (!result.ok) {
       if (result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      return setupPage(kit, request, reply, signedIn, { keyError: messageFor(result.failure), keyName: name }, statusOf(result.failure.code));
+      return screens.chooser(
+        request,
+        reply,
+        signedIn,
+        { card: { factor: 'webauthn', error: messageFor(result.failure), values: { name } } },
+        statusOf(result.failure.code),
+      );
     }
     return touchPage(kit, request, reply, result.value, name);
   });
@@ -106,7 +121,13 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
       requestContext(request),
     );
     if (!result.ok) {
-      return setupPage(kit, request, reply, signedIn, { keyError: messageFor(result.failure), keyName: name }, statusOf(result.failure.code));
+      return screens.chooser(
+        request,
+        reply,
+        signedIn,
+        { card: { factor: 'webauthn', error: messageFor(result.failure), values: { name } } },
+        statusOf(result.failure.code),
+      );
     }
     if (!result.value.recoveryCodes && !result.value.newSessionToken) return reply.redirect('/profile/security?done=key-added', 303);
     return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security?done=key-added');
@@ -131,7 +152,8 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
       { id: (request.params as { id: string }).id, name: formString(request.body, 'name') },
       requestContext(request),
     );
-    if (!result.ok) return securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: statusOf(result.failure.code) });
+    if (!result.ok)
+      return screens.securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: statusOf(result.failure.code) });
     return reply.redirect('/profile/security?done=key-renamed', 303);
   });
 
@@ -142,7 +164,10 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, sec
     const result = await removeSecurityKey(kit.deps, signedIn, { id: keyId, confirmation: formConfirmation(request.body) }, requestContext(request));
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      return securityPage(request, reply, { keyRemoval: { keyId, error: messageFor(result.failure) }, status: statusOf(result.failure.code) });
+      return screens.securityPage(request, reply, {
+        itemError: { factor: 'webauthn', id: keyId, error: messageFor(result.failure) },
+        status: statusOf(result.failure.code),
+      });
     }
     return reply.redirect('/profile/security?done=key-removed', 303);
   });

@@ -4,8 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { completeSecondFactor, securityKeySignInOptions } from '../../services/challenge.js';
-import type { ServiceDeps } from '../../services/deps.js';
+import { completeSecondFactor, securityKeySignInOptions } from '../../../services/challenge.js';
+import type { ServiceDeps } from '../../../services/deps.js';
 import {
   KEY_NAME_MAX_LENGTH,
   confirmationOptions,
@@ -15,12 +15,12 @@ import {
   securityKeysOf,
   startKeyRegistration,
   type SecurityKey,
-} from '../../services/webauthn.js';
-import { sendApiFailure } from '../errors.js';
-import { requestContext } from '../request-context.js';
-import { signedInOf } from './authenticated.js';
-import { enrolmentDoneBody, iso, signInOutcomeBody } from './outcomes.js';
-import { Code, ConfirmationFields, ConfirmationMethod, Token, WebauthnCredential, bearerSecurity } from './schemas.js';
+} from '../../../services/webauthn.js';
+import { sendApiFailure } from '../../errors.js';
+import { requestContext } from '../../request-context.js';
+import { signedInOf } from '../../api/authenticated.js';
+import { enrolmentDoneBody, iso, signInOutcomeBody } from '../../api/outcomes.js';
+import { Code, ConfirmationFields, ConfirmationMethod, Token, WebauthnCredential, bearerSecurity } from '../../api/schemas.js';
 
 const KeyName = Type.String({ maxLength: KEY_NAME_MAX_LENGTH * 4 });
 const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });

@@ -1,0 +1,48 @@
+// The authenticator app (TOTP) on the pages and in the API.
+import { html } from '../../html.js';
+import { csrfField } from '../../pages/forms.js';
+import { passcodeField, typedCodeForm } from '../../pages/passcode-form.js';
+import type { HttpFactor } from '../http-factor.js';
+import { registerAuthenticatorAppRoutes } from './api-routes.js';
+import { registerAuthenticatorAppPages } from './pages.js';
+
+export const authenticatorAppHttp: HttpFactor<'totp'> = {
+  type: 'totp',
+
+  chooserCard({ csrf, summary, confirmationNeeded, confirmation, state }) {
+    if (summary.methods.includes('totp')) return '';
+    return html`<section class="card">
+        <h2>Use an authenticator app</h2>
+        <p>
+          <strong>Recommended.</strong> An app on your phone makes a new passcode every 30 seconds, even without a connection, and nobody can redirect it to
+          another phone.
+        </p>
+        <form method="post" action="/profile/two-factor/totp" novalidate>
+          ${csrfField(csrf)} ${confirmation('totp', state.error)}
+          ${!confirmationNeeded && state.error ? html`<p class="error" role="alert">${state.error}</p>` : ''}
+          <button type="submit" class="primary">Use an authenticator app</button>
+        </form>
+      </section>`;
+  },
+
+  async securitySection({ enrolled }) {
+    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">Add an authenticator app</a>` };
+  },
+
+  confirmation: { choice: 'A passcode from your authenticator app' },
+
+  passcode: {
+    form: ({ csrf, open, error, remember, otherLinks }) =>
+      typedCodeForm({
+        csrf,
+        method: 'totp',
+        intro: html`Open your authenticator app and enter the 6-digit passcode for <strong>${open.account.name}</strong>.`,
+        field: passcodeField('Passcode', error),
+        remember,
+        otherLinks,
+      }),
+  },
+
+  registerPages: registerAuthenticatorAppPages,
+  registerMeRoutes: registerAuthenticatorAppRoutes,
+};

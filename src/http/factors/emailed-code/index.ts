@@ -1,0 +1,66 @@
+// Emailed codes (DESIGN.md row 19) on the pages and in the API.
+import { sendEmailSignInCode, signInEmailCodeState } from '../../../services/email-factor.js';
+import { html } from '../../html.js';
+import { csrfField } from '../../pages/forms.js';
+import { passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
+import type { HttpFactor } from '../http-factor.js';
+import { registerEmailedCodeRoutes, registerSignInEmailRoutes } from './api-routes.js';
+import { registerEmailedCodePages } from './pages.js';
+
+export const emailedCodeHttp: HttpFactor<'email'> = {
+  type: 'email',
+
+  chooserCard({ signedIn, csrf, summary, confirmationNeeded, confirmation, state }) {
+    if (summary.methods.includes('email')) return '';
+    return html`<section class="card">
+          <h2>Use emailed codes</h2>
+          <p class="notice notice-info">
+            Emailed codes are the weakest method: whoever gets into your mailbox gets your codes too. Use them if you have no phone for an app or texts.
+          </p>
+          <form method="post" action="/profile/two-factor/email" novalidate>
+            ${csrfField(csrf)} ${confirmation('email', state.error)}
+            ${!confirmationNeeded && state.error ? html`<p class="error" role="alert">${state.error}</p>` : ''}
+            <p class="hint">We email a 6-digit code to ${signedIn.user.email} now, and whenever you sign in with it.</p>
+            <button type="submit">Email me a code</button>
+          </form>
+        </section>`;
+  },
+
+  async securitySection({ enrolled }) {
+    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">Add emailed codes</a>` };
+  },
+
+  confirmation: {
+    choice: 'An emailed code',
+    send: { formId: 'send-confirmation-email', action: '/profile/two-factor/email/send', label: 'Email me a code', hint: '(it works for 10 minutes)' },
+  },
+
+  passcode: {
+    form: ({ csrf, open, error, remember, otherLinks, sent }) =>
+      typedCodeForm({
+        csrf,
+        method: 'email',
+        intro:
+          sent && sent.sentAt !== null
+            ? html`We emailed a 6-digit code to <strong>${sent.destination}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
+            : html`We can email a 6-digit code to <strong>${sent?.destination ?? ''}</strong> for <strong>${open.account.name}</strong>.`,
+        field: passcodeField('Code from the email', error),
+        remember,
+        send: sent ? sendCodeForm({ csrf, method: 'email', sent, label: 'Email me a code' }) : '',
+        otherLinks,
+      }),
+    sentCode: {
+      state: (kit, open) => signInEmailCodeState(kit.deps.db, kit.deps, open),
+      send: sendEmailSignInCode,
+      sentAgain: 'We emailed a new code. The code we emailed before no longer works.',
+    },
+  },
+
+  notices: { 'email-on': 'Emailed codes are on: you can ask for a code by email when you sign in.' },
+  codeSentNotice: 'We emailed you a code.',
+  auditEventSentences: { email_code_sent: 'Code emailed', email_code_quota_exceeded: 'Emailed-code quota reached' },
+
+  registerPages: registerEmailedCodePages,
+  registerSignInRoutes: registerSignInEmailRoutes,
+  registerMeRoutes: registerEmailedCodeRoutes,
+};

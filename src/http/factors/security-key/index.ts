@@ -1,0 +1,68 @@
+// Security keys and passkeys (WebAuthn, DESIGN.md row 15) on the pages and in the API.
+import { securityKeysOf, justProvedPasscode } from '../../../services/webauthn.js';
+import { html } from '../../html.js';
+import { csrfField } from '../../pages/forms.js';
+import type { HttpFactor } from '../http-factor.js';
+import { registerSecurityKeyRoutes, registerSecurityKeySignInRoutes } from './api-routes.js';
+import { securityKeyCard } from './card.js';
+import { registerSecurityKeyPages, securityKeysList } from './pages.js';
+
+export const securityKeyHttp: HttpFactor<'webauthn'> = {
+  type: 'webauthn',
+
+  chooserCard({ kit, signedIn, csrf, confirmationNeeded, confirmation, phishingResistantRequired, state }) {
+    // A setup-only session that proved a passcode moments ago is not asked for another.
+    const needsConfirmation = confirmationNeeded && !justProvedPasscode(signedIn, kit.deps.now());
+    return securityKeyCard(kit, {
+      csrf,
+      confirmation: needsConfirmation ? confirmation('key', state.error) : '',
+      error: needsConfirmation ? null : state.error,
+      required: phishingResistantRequired,
+      name: state.values?.name,
+    });
+  },
+
+  async securitySection({ kit, signedIn, csrf, enrolled, confirmWith, itemError }) {
+    const keys = enrolled ? await securityKeysOf(kit.deps.db, signedIn.user.id) : [];
+    return {
+      name: `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`,
+      addLink: html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
+      details: securityKeysList(keys, csrf, { confirmation: confirmWith('remove-key', null), error: itemError?.error ?? null, keyId: itemError?.id ?? null }),
+      askedFor: enrolled ? 'your security key' : undefined,
+    };
+  },
+
+  confirmation: { choice: 'Your security key', signs: true },
+
+  passcode: {
+    form: ({ csrf, open, error, remember, otherLinks }) => html` <h1>Two-factor authentication</h1>
+      <p>Use your security key or passkey for <strong>${open.account.name}</strong>: press the button, then touch your key or confirm on your device.</p>
+      <form method="post" action="/sign-in/two-factor" data-webauthn-sign-in="/sign-in/two-factor/webauthn/options" novalidate>
+        ${csrfField(csrf)}
+        <input type="hidden" name="method" value="webauthn" />
+        <input type="hidden" name="code" value="" />
+        ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+        <p class="error" data-webauthn-error role="alert" hidden></p>
+        <noscript><p class="error">Security keys need JavaScript in this browser. Use another method below.</p></noscript>
+        ${remember}
+        <button type="submit" class="primary" autofocus>Use your security key</button>
+      </form>
+      <p class="aside">${otherLinks}</p>
+      <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`,
+  },
+
+  notices: {
+    'key-added': 'Your security key is added. You will be asked for it first when you sign in.',
+    'key-renamed': 'The key is renamed.',
+    'key-removed': 'The security key is removed. Computers you trusted will ask for a passcode again.',
+  },
+  auditEventSentences: {
+    security_key_counter_mismatch: 'Security key may have been copied',
+    security_key_removed: 'Security key removed',
+    security_key_renamed: 'Security key renamed',
+  },
+
+  registerPages: registerSecurityKeyPages,
+  registerSignInRoutes: registerSecurityKeySignInRoutes,
+  registerMeRoutes: registerSecurityKeyRoutes,
+};

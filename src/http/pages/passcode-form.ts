@@ -1,0 +1,57 @@
+// The passcode page's form for a typed code (app, text, email, recovery code): each
+// factor says what the page tells the person and which field it asks for; the frame
+// around them is the same for all (challenge-pages.ts).
+import { html, type Html } from '../html.js';
+import { sendButton } from './code-sending.js';
+import { csrfField, field } from './forms.js';
+
+export interface TypedCodeForm {
+  csrf: string;
+  method: string;
+  intro: Html;
+  /** Under the intro: what became of a text that has not arrived. */
+  notice?: Html | '';
+  /** The form takes a code from an incoming text (WebOTP, app.js). */
+  webOtp?: boolean;
+  field: Html;
+  remember: Html | '';
+  /** Under the form: the "send me a code" form of a factor whose code Tessera sends. */
+  send?: Html | '';
+  otherLinks: Html;
+}
+
+export function typedCodeForm(input: TypedCodeForm): Html {
+  return html` <h1>Two-factor authentication</h1>
+    <p>${input.intro}</p>
+    ${input.notice ?? ''}
+    <form method="post" action="/sign-in/two-factor" novalidate${input.webOtp ? html` data-webotp` : ''}>
+      ${csrfField(input.csrf)}
+      <input type="hidden" name="method" value="${input.method}" />
+      ${input.field}
+      ${input.remember}
+      <button type="submit" class="primary">Verify</button>
+    </form>
+    ${input.send ?? ''}
+    <p class="aside">${input.otherLinks}</p>
+    <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`;
+}
+
+/** The 6-digit code's field, named after where the code comes from ("Code from the text"). */
+export function passcodeField(label: string, error: string | null): Html {
+  return field({ name: 'code', label, autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 });
+}
+
+/** "Text me a code" / "Email me a code" / "Send again" for this sign-in. */
+export function sendCodeForm(input: {
+  csrf: string;
+  method: string;
+  sent: { sentAt: number | null; resendAfterSeconds: number };
+  /** The button's words before the first send ("Text me a code"). */
+  label: string;
+}): Html {
+  return html`<div class="actions">
+            <form method="post" action="/sign-in/two-factor/${input.method}" class="inline">
+              ${csrfField(input.csrf)} ${sendButton({ sent: input.sent.sentAt !== null, resendAfterSeconds: input.sent.resendAfterSeconds, label: input.label })}
+            </form>
+          </div>`;
+}
