@@ -122,5 +122,5 @@ export function factorDescriptor(type: SecondFactorMethod): FactorDescriptor<Sec
 
 /** Methods sorted in the order they are offered. */
 export function inFactorOrder<T extends SecondFactorMethod>(methods: readonly T[]): T[] {
-  return [...new Set(methods)].sort((a, b) => factorDescriptor(a).order - factorDescriptor(b).order);
+  return SECOND_FACTOR_METHODS.filter((method): method is T => (methods as readonly SecondFactorMethod[]).includes(method));
 }

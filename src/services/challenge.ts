@@ -6,7 +6,7 @@ import { parseToken, secretMatches } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
-import type { NextStep } from '../domain/sign-in-decision.js';
+import type { NextStep, Proof } from '../domain/sign-in-decision.js';
 import type { FactorType, SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, SignInFlow, TwoFactorMethod, User } from '../store/schema.js';
@@ -32,6 +32,8 @@ export interface OpenChallenge {
   factors: FactorType[];
   /** Their rows, as read with the challenge. */
   activeMethods: TwoFactorMethod[];
+  /** What the flow holds as proven so far (its first factor, at least). */
+  proofs: Proof[];
 }
 
 /** The live flow behind a token while it waits for a second factor, or invalid_challenge
@@ -48,17 +50,18 @@ export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, tok
   if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
   const activeMethods = await listActiveMethods(db, user.id);
   const types = activeMethods.map((m) => m.type);
+  const proofs = proofsOf(challenge);
   const step = decideFor({
     account,
     user,
     activeMethods: types,
-    proofs: proofsOf(challenge),
+    proofs,
     requirements: requirementsOf(challenge),
     trustedDevice: false,
     now,
   });
   if (step.kind !== 'second_factor') return fail('invalid_challenge');
-  return ok({ challenge, user, account, methods: step.methods, factors: types, activeMethods });
+  return ok({ challenge, user, account, methods: step.methods, factors: types, activeMethods, proofs });
 }
 
 /** Options for signing this challenge with a security key (when it offers one). */
@@ -102,7 +105,14 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
         // update lets exactly one request move it.
         claim: async (db, success) => {
           const proof = success.recoveryCodeKind === 'admin' ? 'admin_code' : success.method;
-          const taken = await claimSecondStep(db, deps, { flow: challenge, account, user, activeMethods: opened.value.factors, proof });
+          const taken = await claimSecondStep(db, deps, {
+            flow: challenge,
+            proofs: opened.value.proofs,
+            account,
+            user,
+            activeMethods: opened.value.factors,
+            proof,
+          });
           claimed = taken?.step ?? null;
           return taken ? null : { code: 'invalid_challenge' };
         },
@@ -139,7 +149,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       } else if (step.kind === 'enrolment') {
         await audit('sign_in_setup_required', { method, security_key_required: true });
       } else if (step.kind === 'signed_in') {
-        await audit('sign_in_succeeded', { method, first_factor: proofsOf(challenge)[0]?.kind ?? null });
+        await audit('sign_in_succeeded', { method, first_factor: opened.value.proofs[0]?.kind ?? null });
         if (method === 'recovery_code') {
           const left = await recoveryCodesLeft(trx, user.id, now);
           await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });

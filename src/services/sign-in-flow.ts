@@ -276,10 +276,10 @@ export async function startSignInFlow(
 export async function claimSecondStep(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  input: { flow: SignInFlow; account: Account; user: User; activeMethods: readonly FactorType[]; proof: ProofKind },
+  input: { flow: SignInFlow; proofs: readonly Proof[]; account: Account; user: User; activeMethods: readonly FactorType[]; proof: ProofKind },
 ): Promise<{ step: NextStep; proofs: Proof[] } | null> {
   const now = deps.now();
-  const proofs = [...proofsOf(input.flow), { kind: input.proof, at: now }];
+  const proofs = [...input.proofs, { kind: input.proof, at: now }];
   const step = decideFor({ ...input, proofs, requirements: requirementsOf(input.flow), trustedDevice: false, now });
   const state = stateAfter(step);
   const claimed = await advanceFlow(db, {

@@ -43,6 +43,14 @@ function sqlitePath(url: string): string {
 
 const STATEMENT_CACHE_SIZE = 500;
 
+/** Opens a query whose rows better-sqlite3 should hand back as arrays of values, not
+ * objects: the joined reads (joined-rows.ts) name some fifty columns, and making an
+ * object of them on every request cost more than reading the row. Kept because bench/
+ * measured it: without it the session check ran 12.0k/s instead of 14.2k/s (two quick
+ * runs each, 2 cores, issue 18), a loss above the 10% that a micro-optimisation must
+ * save to stay. PostgreSQL ignores the comment and returns objects. */
+export const ROWS_AS_ARRAYS = '/* rows as arrays */ ';
+
 /** Kysely asks better-sqlite3 to prepare every statement anew; keeping the last few
  * hundred prepared saves that on every request (about an eighth of the main thread
  * in the benchmark's profile, bench/README.md). Statements are only ever used one at
@@ -57,6 +65,7 @@ function withStatementCache(database: SQLite.Database): SqliteDatabase {
         cache.delete(sqlText);
       } else {
         statement = database.prepare(sqlText);
+        if (sqlText.startsWith(ROWS_AS_ARRAYS)) statement.raw(true);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       }
       cache.set(sqlText, statement);

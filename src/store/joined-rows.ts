@@ -3,6 +3,7 @@
 // Each column list is checked against schema.ts: the compiler refuses a column added
 // there but not listed here.
 import { sql, type Kysely } from 'kysely';
+import { ROWS_AS_ARRAYS } from './database.js';
 import { preparedQuery } from './prepared.js';
 import type { Account, AccountTable, Database, SessionTable, SignInFlowTable, User, UserTable } from './schema.js';
 
@@ -101,18 +102,20 @@ function joinedSelection(tables: Record<string, readonly string[]>): string {
     .join(', ');
 }
 
-/** Each column with its `alias__column` key in the joined result. The keys are made
- * once per reader: a key built anew on every read is a new string to hash for every
- * column of every request, which cost the session check a fifth of its rate
- * (bench/README.md, issue 18). */
-function columnKeys(alias: string, columns: readonly string[]): readonly (readonly [column: string, key: string])[] {
-  return columns.map((column) => [column, `${alias}__${column}`] as const);
+/** Each column with its `alias__column` key in the joined result (PostgreSQL's objects)
+ * and its position in it (SQLite's arrays), made once per reader. */
+function columnKeys(alias: string, columns: readonly string[], offset: number): readonly (readonly [column: string, key: string, index: number])[] {
+  return columns.map((column, i) => [column, `${alias}__${column}`, offset + i] as const);
 }
 
 /** One table's row out of a joined result. */
-function readRow(joined: Record<string, unknown>, keys: readonly (readonly [column: string, key: string])[]): Record<string, unknown> {
+function readRow(
+  joined: unknown[] | Record<string, unknown>,
+  keys: readonly (readonly [column: string, key: string, index: number])[],
+): Record<string, unknown> {
   const row: Record<string, unknown> = {};
-  for (const [column, key] of keys) row[column] = joined[key];
+  if (Array.isArray(joined)) for (const [column, , index] of keys) row[column] = joined[index];
+  else for (const [column, key] of keys) row[column] = joined[key];
   return row;
 }
 
@@ -131,21 +134,21 @@ export function ownedRowReader<Row>(
   columns: readonly string[],
 ): (db: Kysely<Database>, id: string) => Promise<OwnedRow<Row> | undefined> {
   const text = sql.raw(
-    `select ${joinedSelection({ [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS })} from "${table}" as "${alias}"` +
+    `${ROWS_AS_ARRAYS}select ${joinedSelection({ [alias]: columns, u: USER_COLUMNS, a: ACCOUNT_COLUMNS })} from "${table}" as "${alias}"` +
       ` left join "users" as "u" on "u"."id" = "${alias}"."user_id"` +
       ` left join "accounts" as "a" on "a"."id" = "${alias}"."account_id"` +
       ` where "${alias}"."id" = `,
   );
-  const read = preparedQuery<{ id: string }, Record<string, unknown>>((_db, slot) => sql`${text}${slot('id')}`);
-  const rowKeys = columnKeys(alias, columns);
-  const userKeys = columnKeys('u', USER_COLUMNS);
-  const accountKeys = columnKeys('a', ACCOUNT_COLUMNS);
+  const read = preparedQuery<{ id: string }, unknown[] | Record<string, unknown>>((_db, slot) => sql`${text}${slot('id')}`);
+  const rowKeys = columnKeys(alias, columns, 0);
+  const userKeys = columnKeys('u', USER_COLUMNS, columns.length);
+  const accountKeys = columnKeys('a', ACCOUNT_COLUMNS, columns.length + USER_COLUMNS.length);
   return async (db, id) => {
     const joined = (await read(db, { id })).rows[0];
     if (!joined) return undefined;
     // A left join that found no row gives nulls in every column, the id's included.
-    const user = joined.u__id == null ? undefined : (readRow(joined, userKeys) as User);
-    const account = joined.a__id == null ? undefined : (readRow(joined, accountKeys) as Account);
-    return { row: readRow(joined, rowKeys) as Row, user, account };
+    const user = readRow(joined, userKeys) as User;
+    const account = readRow(joined, accountKeys) as Account;
+    return { row: readRow(joined, rowKeys) as Row, user: user.id == null ? undefined : user, account: account.id == null ? undefined : account };
   };
 }
