@@ -48,7 +48,7 @@ export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, tok
   const now = deps.now();
   if (challenge.state !== 'second_factor' || challenge.expires_at <= now) return fail('invalid_challenge');
   if (!user || !account || user.account_id !== account.id || user.suspended_at !== null || user.two_factor_enabled !== 1) return fail('invalid_challenge');
-  const activeMethods = await listActiveMethods(db, user.id);
+  const activeMethods = await listActiveMethods(db, user);
   const types = activeMethods.map((m) => m.type);
   const proofs = proofsOf(challenge);
   const step = decideFor({

@@ -42,7 +42,7 @@ export async function confirmationMethods(db: Kysely<Database>, user: User, acco
   // The same methods as at sign-in: an admin who must use a security key confirms with it.
   return challengeMethods(
     user.role,
-    (await listActiveMethods(db, user.id)).map((m) => m.type),
+    (await listActiveMethods(db, user)).map((m) => m.type),
     twoFactorPolicyOf(account),
   );
 }

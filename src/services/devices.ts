@@ -29,7 +29,7 @@ export interface TrustedDeviceView {
 
 export async function listSessions(deps: ServiceDeps, signedIn: SignedIn): Promise<SessionView[]> {
   const now = deps.now();
-  const sessions = await listUserSessions(deps.db, signedIn.user.id);
+  const sessions = await listUserSessions(deps.db, signedIn.user);
   return sessions
     .filter((s) => s.expires_at > now)
     .map((s) => ({
@@ -44,7 +44,7 @@ export async function listSessions(deps: ServiceDeps, signedIn: SignedIn): Promi
 }
 
 export async function listTrusted(deps: ServiceDeps, signedIn: SignedIn): Promise<TrustedDeviceView[]> {
-  const devices = await listTrustedDevices(deps.db, signedIn.user.id, deps.now());
+  const devices = await listTrustedDevices(deps.db, signedIn.user, deps.now());
   return devices.map((d) => ({
     id: d.id,
     browser: d.browser,
@@ -60,7 +60,7 @@ export async function revokeSessions(deps: ServiceDeps, signedIn: SignedIn, id: 
   return deps.db.transaction().execute(async (trx) => {
     let count: number;
     if (id === undefined) {
-      count = await deleteUserSessions(trx, signedIn.user.id, signedIn.session.id);
+      count = await deleteUserSessions(trx, signedIn.user, signedIn.session.id);
     } else {
       if (!(await deleteUserSession(trx, signedIn.user, id))) return fail<number>('not_found', { message: 'There is no such session.' });
       count = 1;
@@ -85,7 +85,7 @@ export async function revokeSessions(deps: ServiceDeps, signedIn: SignedIn, id: 
 /** Forgets one trusted computer (by id) or all of them (id undefined). */
 export async function forgetTrustedDevices(deps: ServiceDeps, signedIn: SignedIn, id: string | undefined, context: RequestContext): Promise<Result<number>> {
   return deps.db.transaction().execute(async (trx) => {
-    const count = await deleteTrustedDevices(trx, signedIn.user.id, id);
+    const count = await deleteTrustedDevices(trx, signedIn.user, id);
     if (id !== undefined && count === 0) return fail<number>('not_found', { message: 'There is no such trusted computer.' });
     await appendAuditEvent(
       trx,

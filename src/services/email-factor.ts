@@ -16,6 +16,7 @@ import { AccountUsers } from '../store/users.js';
 import { openChallenge, type OpenChallenge } from './challenge.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import type { UserRef } from '../store/users.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { emailCodeBinding } from './factors/emailed-code.js';
 import type { CodeSentAnswer, FactorUse } from './factors/factor-module.js';
@@ -86,8 +87,8 @@ async function emailCode(
   return ok({ destination: maskEmailAddress(input.user.email), resendAfterSeconds: sent.resendAfterSeconds, expiresAt: sent.expiresAt });
 }
 
-async function livePending(db: Kysely<Database>, deps: ServiceDeps, userId: string): Promise<TwoFactorMethod | null> {
-  const pending = await findPendingMethod(db, userId, 'email');
+async function livePending(db: Kysely<Database>, deps: ServiceDeps, user: UserRef): Promise<TwoFactorMethod | null> {
+  const pending = await findPendingMethod(db, user, 'email');
   return pending && (pending.expires_at ?? 0) > deps.now() ? pending : null;
 }
 
@@ -108,11 +109,11 @@ export async function startEmailEnrolment(
   return deps.db.transaction().execute(async (trx): Promise<Result<CodeSentAnswer>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail('unauthorized');
-    if (await findActiveMethodOfType(trx, user.id, 'email')) return fail('two_factor_already_enabled');
+    if (await findActiveMethodOfType(trx, user, 'email')) return fail('two_factor_already_enabled');
     const now = deps.now();
     // Starting again is no way around "Send again": the last code's cooldown holds.
     // Checked before the confirmation, so a refused start does not spend a recovery code.
-    const previous = await livePending(trx, deps, user.id);
+    const previous = await livePending(trx, deps, user);
     if (previous) {
       const refusal = await sendRefusal(trx, deps, { ...emailCodeBinding({ purpose: 'enrolment', boundTo: previous.id }, user.id), userId: user.id });
       if (refusal) return resendTooSoon('rate_limited', refusal.retryAfterSeconds);
@@ -166,7 +167,7 @@ export async function resendEmailEnrolmentCode(deps: ServiceDeps, signedIn: Sign
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   return deps.db.transaction().execute(async (trx): Promise<Result<CodeSentAnswer>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
-    const pending = user ? await livePending(trx, deps, user.id) : null;
+    const pending = user ? await livePending(trx, deps, user) : null;
     if (!user || !pending) return fail('invalid_request', { message: 'Emailed codes are not being set up. Start again.' });
     return emailCode(trx, deps, {
       account: signedIn.account,
@@ -183,7 +184,7 @@ export async function pendingEmailEnrolment(
   deps: ServiceDeps,
   signedIn: SignedIn,
 ): Promise<(SentCodeState & { destination: string; expiresAt: number }) | null> {
-  const pending = await livePending(deps.db, deps, signedIn.user.id);
+  const pending = await livePending(deps.db, deps, signedIn.user);
   if (!pending) return null;
   const state = await sentCodeState(deps.db, deps, emailCodeBinding({ purpose: 'enrolment', boundTo: pending.id }, signedIn.user.id));
   return { ...state, destination: maskEmailAddress(signedIn.user.email), expiresAt: pending.expires_at! };
@@ -195,7 +196,7 @@ export async function verifyEmailEnrolment(deps: ServiceDeps, signedIn: SignedIn
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   if (notAllowed(signedIn.account)) return fail('factor_not_allowed');
   return deps.db.transaction().execute(async (trx): Promise<Result<EnrolmentDone>> => {
-    const pending = await livePending(trx, deps, signedIn.user.id);
+    const pending = await livePending(trx, deps, signedIn.user);
     if (!pending) return fail('invalid_code', { field: 'code', message: 'This setup has expired. Start again to get a new code.' });
     const verified = await verifySecondFactor(trx, deps, {
       user: signedIn.user,
@@ -238,7 +239,7 @@ export async function sendEmailSignInCode(deps: ServiceDeps, challengeToken: unk
 export async function sendEmailedConfirmationCode(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<CodeSentAnswer>> {
   return deps.db.transaction().execute(async (trx): Promise<Result<CodeSentAnswer>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
-    const method = user ? await findActiveMethodOfType(trx, user.id, 'email') : undefined;
+    const method = user ? await findActiveMethodOfType(trx, user, 'email') : undefined;
     if (!user || user.two_factor_enabled !== 1 || !method || notAllowed(signedIn.account))
       return fail('two_factor_not_enabled', { message: 'Emailed codes are not one of your two-factor methods.' });
     return emailCode(trx, deps, {

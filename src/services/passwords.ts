@@ -51,11 +51,11 @@ export async function changePassword(
   await deps.db.transaction().execute(async (trx) => {
     const now = deps.now();
     await new AccountUsers(trx, account.id).update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now });
-    await deleteUserSessions(trx, user.id, session.id);
+    await deleteUserSessions(trx, user, session.id);
     // A new password voids every trusted computer (SECURITY.md, trusted computers), and
     // every sign-in the old one had started.
-    await deleteTrustedDevices(trx, user.id);
-    await expireUserFlows(trx, user.id);
+    await deleteTrustedDevices(trx, user);
+    await expireUserFlows(trx, user);
     await appendAuditEvent(
       trx,
       { accountId: account.id, type: 'password_changed', actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent },
@@ -88,7 +88,7 @@ async function mailPasswordReset(deps: ServiceDeps, input: { account: string; em
   if (!(await deps.limits.passwordResetsByUser.hit(userLimitKey(account.slug, user.email))).allowed) return;
   await deps.db.transaction().execute(async (trx) => {
     const now = deps.now();
-    await voidActionTokens(trx, user.id, 'password_reset', now);
+    await voidActionTokens(trx, user, 'password_reset', now);
     const issued = issueToken();
     await insertActionToken(trx, {
       id: issued.id,
@@ -151,7 +151,7 @@ export async function setPasswordFromLink(
     await users.update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now, email_confirmed_at: user.email_confirmed_at ?? now });
     // A new password ends every way in the old one gave (SECURITY.md, trusted
     // computers): sessions, trusted computers and sign-ins already past the password.
-    await endEveryWayIn(trx, user.id);
+    await endEveryWayIn(trx, user);
     const type = purpose === 'invitation' ? 'invitation_accepted' : 'password_reset';
     await appendAuditEvent(
       trx,

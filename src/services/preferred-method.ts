@@ -23,7 +23,7 @@ export async function setPreferredMethod(
 ): Promise<Result<TwoFactorMethodType>> {
   if (signedIn.user.two_factor_enabled !== 1) return fail('two_factor_not_enabled');
   return deps.db.transaction().execute(async (trx): Promise<Result<TwoFactorMethodType>> => {
-    const types = [...new Set((await listActiveMethods(trx, signedIn.user.id)).map((m) => m.type))];
+    const types = [...new Set((await listActiveMethods(trx, signedIn.user)).map((m) => m.type))];
     const chosen = types.find((type) => type === method);
     if (!chosen) return fail('invalid_request', { field: 'method', message: `The preferred method must be one of yours: ${types.join(', ')}.` });
     const now = deps.now();

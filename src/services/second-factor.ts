@@ -140,7 +140,7 @@ export async function verifySecondFactor(
     // nothing; anything else is refused unlooked-at and uncounted while the lock lasts.
     const adminCode =
       input.factor.method === 'recovery_code' && input.allowed.includes('recovery_code')
-        ? await consumeAdminRecoveryCode(db, deps.keys, user.id, input.factor.code, now)
+        ? await consumeAdminRecoveryCode(db, deps.keys, user, input.factor.code, now)
         : false;
     if (!adminCode) return locked;
     success = { method: 'recovery_code', recoveryCodeKind: 'admin' };

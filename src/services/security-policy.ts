@@ -142,7 +142,7 @@ export async function updateSecurityPolicy(
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
     const next = validated.value;
-    if (next.securityKeysForAdmins && !current.securityKeysForAdmins && !(await listActiveMethods(trx, admin.user.id)).some((m) => m.type === 'webauthn')) {
+    if (next.securityKeysForAdmins && !current.securityKeysForAdmins && !(await listActiveMethods(trx, admin.user)).some((m) => m.type === 'webauthn')) {
       // The admin turning it on would be the first one sent to add a key.
       return fail<SecurityPolicy>('security_key_required', {
         field: 'require_security_keys_for_admins',

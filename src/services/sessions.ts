@@ -9,6 +9,7 @@ import { deleteSession, deleteUserSessions, findSessionWithOwner, touchSession }
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
 import type { Account, Database, Session, User } from '../store/schema.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import type { UserRef } from '../store/users.js';
 
 export interface SignedIn {
   session: Session;
@@ -65,8 +66,8 @@ export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context:
 /** Ends every way a person is in or on the way in: their sessions, trusted computers
  * and open sign-in challenges (suspension, and an admin's help, which presumes the
  * device lost: SECURITY.md, admin actions). */
-export async function endEveryWayIn(db: Kysely<Database>, userId: string): Promise<void> {
-  await deleteUserSessions(db, userId);
-  await deleteTrustedDevices(db, userId);
-  await expireUserFlows(db, userId);
+export async function endEveryWayIn(db: Kysely<Database>, user: UserRef): Promise<void> {
+  await deleteUserSessions(db, user);
+  await deleteTrustedDevices(db, user);
+  await expireUserFlows(db, user);
 }

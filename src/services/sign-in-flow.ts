@@ -193,7 +193,7 @@ export async function startSignInFlow(
   const { account, user, context } = input;
   const now = deps.now();
   const requirements = input.requirements ?? NO_REQUIREMENTS;
-  const methods = await listActiveMethods(db, user.id);
+  const methods = await listActiveMethods(db, user);
   const activeMethods = [...new Set(methods.map((m) => m.type))];
   const trusted = await checkTrustedDevice(db, deps, { account, user, token: input.trustedDeviceToken, context });
   const given: Proof[] = [{ kind: input.firstFactor, at: now }];
@@ -372,7 +372,7 @@ export async function continueAfterEnrolment(
   // A setup-only session from before flows existed proved a password when it was made.
   const earlier: Proof[] = flow ? proofsOf(flow) : [{ kind: 'password', at: session.created_at }];
   const proofs = [...earlier, { kind: input.factor, at: now }];
-  const methods = await listActiveMethods(db, user.id);
+  const methods = await listActiveMethods(db, user);
   const activeMethods = [...new Set(methods.map((m) => m.type))];
   const step = decideFor({ account, user, activeMethods, proofs, requirements: flow ? requirementsOf(flow) : NO_REQUIREMENTS, trustedDevice: false, now });
   if (step.kind !== 'signed_in') return null;

@@ -15,6 +15,7 @@ import { findSmsMethod } from '../store/sms.js';
 import { NO_METHOD_DETAILS, deleteMethod, deletePendingMethods, insertMethod } from '../store/two-factor.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import type { UserRef } from '../store/users.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { lockUserRow, verifySecondFactor } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
@@ -48,8 +49,8 @@ export interface SmsEnrolmentInput {
   confirmation?: Confirmation;
 }
 
-async function livePending(db: Kysely<Database>, deps: ServiceDeps, userId: string): Promise<TwoFactorMethod | null> {
-  const pending = await findSmsMethod(db, userId, 'pending');
+async function livePending(db: Kysely<Database>, deps: ServiceDeps, user: UserRef): Promise<TwoFactorMethod | null> {
+  const pending = await findSmsMethod(db, user, 'pending');
   return pending && (pending.expires_at ?? 0) > deps.now() ? pending : null;
 }
 
@@ -81,7 +82,7 @@ export async function startSmsEnrolment(
     // Starting again voids the previous number's code; the cooldown still holds, so
     // restarting is no way around "Send again". Checked before the confirmation, so a
     // refused start does not spend a recovery code.
-    const previous = await livePending(trx, deps, user.id);
+    const previous = await livePending(trx, deps, user);
     const previousCode = previous ? await sentCodeState(trx, deps, { purpose: SMS_CODE_PURPOSE.enrolment, boundTo: previous.id }) : null;
     const cooldown = cooldownFailure(previousCode?.sentAt ?? null, now);
     if (!cooldown.ok) return cooldown;
@@ -126,7 +127,7 @@ export async function startSmsEnrolment(
       },
       now,
     );
-    const replacesNumber = (await findSmsMethod(trx, user.id, 'active')) !== undefined;
+    const replacesNumber = (await findSmsMethod(trx, user, 'active')) !== undefined;
     return ok({ ...sent.value, replacesNumber });
   });
 }
@@ -138,7 +139,7 @@ export async function resendSmsEnrolmentCode(deps: ServiceDeps, signedIn: Signed
   if (!smsAvailable(deps)) return fail('sms_unavailable');
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsCodeSent>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
-    const pending = user ? await livePending(trx, deps, user.id) : null;
+    const pending = user ? await livePending(trx, deps, user) : null;
     if (!user || !pending) return fail('invalid_request', { message: 'There is no phone number being verified. Enter your number again.' });
     return textEnrolmentCode(trx, deps, { account: signedIn.account, user, method: pending, context });
   });
@@ -146,22 +147,22 @@ export async function resendSmsEnrolmentCode(deps: ServiceDeps, signedIn: Signed
 
 /** The number being verified, if any (the enrolment page, and `GET /api/v1/me/two-factor/sms`). */
 export async function pendingSmsEnrolment(deps: ServiceDeps, signedIn: SignedIn): Promise<SmsEnrolmentState | null> {
-  const pending = await livePending(deps.db, deps, signedIn.user.id);
+  const pending = await livePending(deps.db, deps, signedIn.user);
   if (!pending) return null;
   const state = await codeState(deps.db, deps, {
     phoneLastDigits: pending.phone_last_digits,
     binding: { purpose: SMS_CODE_PURPOSE.enrolment, boundTo: pending.id },
   });
-  const replacesNumber = (await findSmsMethod(deps.db, signedIn.user.id, 'active')) !== undefined;
+  const replacesNumber = (await findSmsMethod(deps.db, signedIn.user, 'active')) !== undefined;
   return { ...state, expiresAt: pending.expires_at!, replacesNumber };
 }
 
 /** The enrolled number, masked, if any. */
 export async function enrolledPhone(
   deps: ServiceDeps,
-  userId: string,
+  user: UserRef,
 ): Promise<{ phoneMasked: string; resendAfterSeconds: number; delivery: SmsDelivery } | null> {
-  const active = await findSmsMethod(deps.db, userId, 'active');
+  const active = await findSmsMethod(deps.db, user, 'active');
   if (!active) return null;
   const state = await codeState(deps.db, deps, {
     phoneLastDigits: active.phone_last_digits,
@@ -175,7 +176,7 @@ export async function enrolledPhone(
 export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, rawCode: unknown, context: RequestContext): Promise<Result<EnrolmentDone>> {
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   return deps.db.transaction().execute(async (trx): Promise<Result<EnrolmentDone>> => {
-    const pending = await livePending(trx, deps, signedIn.user.id);
+    const pending = await livePending(trx, deps, signedIn.user);
     if (!pending) return fail('invalid_code', { field: 'code', message: 'This phone number setup has expired. Enter your number again.' });
     const verified = await verifySecondFactor(trx, deps, {
       user: signedIn.user,
@@ -186,12 +187,12 @@ export async function verifySmsEnrolment(deps: ServiceDeps, signedIn: SignedIn, 
     });
     if (!verified.ok) return verified;
     const now = deps.now();
-    const replaced = await findSmsMethod(trx, signedIn.user.id, 'active');
+    const replaced = await findSmsMethod(trx, signedIn.user, 'active');
     if (replaced) {
       // A new number replaces the old one: the old phone may be lost or in other hands,
       // so the computers trusted so far are forgotten too (SECURITY.md, trusted computers).
       await deleteMethod(trx, signedIn.user, replaced.id);
-      await deleteTrustedDevices(trx, signedIn.user.id);
+      await deleteTrustedDevices(trx, signedIn.user);
       await appendAuditEvent(
         trx,
         {

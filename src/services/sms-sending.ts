@@ -220,7 +220,7 @@ export async function sendSignInCode(deps: ServiceDeps, challengeToken: unknown,
     if (!smsAvailable(deps)) return fail('sms_unavailable');
     // The person's row serialises two sends for one challenge (the cooldown holds).
     const user = await lockUserRow(trx, deps, opened.value.user);
-    const method = user ? await findSmsMethod(trx, user.id, 'active') : undefined;
+    const method = user ? await findSmsMethod(trx, user, 'active') : undefined;
     if (!user || !method) return fail('invalid_challenge');
     return textCode(trx, deps, {
       account: opened.value.account,
@@ -239,7 +239,7 @@ export async function sendSignInCode(deps: ServiceDeps, challengeToken: unknown,
 export async function sendConfirmationCode(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<Result<SmsCodeSent>> {
   return deps.db.transaction().execute(async (trx): Promise<Result<SmsCodeSent>> => {
     const user = await lockUserRow(trx, deps, signedIn.user);
-    const method = user ? await findSmsMethod(trx, user.id, 'active') : undefined;
+    const method = user ? await findSmsMethod(trx, user, 'active') : undefined;
     if (!user || user.two_factor_enabled !== 1 || !method)
       return fail('two_factor_not_enabled', { message: 'Text messages are not one of your two-factor methods.' });
     if (!smsAvailable(deps)) return fail('sms_unavailable');
@@ -284,7 +284,7 @@ export async function codeState(
 /** The texted code of a sign-in challenge (the passcode page and the status API). */
 export async function signInCodeState(db: Kysely<Database>, deps: ServiceDeps, open: OpenChallenge): Promise<SmsCodeState | null> {
   if (!open.methods.includes('sms')) return null;
-  const method = await findSmsMethod(db, open.user.id, 'active');
+  const method = await findSmsMethod(db, open.user, 'active');
   return codeState(db, deps, {
     phoneLastDigits: method?.phone_last_digits ?? null,
     binding: { purpose: SMS_CODE_PURPOSE.sign_in, boundTo: open.challenge.id },

@@ -80,7 +80,7 @@ export async function startTotpEnrolment(
   const expiresAt = now + ENROLMENT_LIFETIME_IN_MILLISECONDS;
   const started = await deps.db.transaction().execute(async (trx) => {
     const user = await lockUserRow(trx, deps, signedIn.user);
-    const active = await listActiveMethods(trx, signedIn.user.id);
+    const active = await listActiveMethods(trx, signedIn.user);
     if (active.some((m) => m.type === 'totp')) return fail<null>('two_factor_already_enabled');
     if (user && (addingFactorNeedsConfirmation(signedIn, user, deps.now()) || confirmation !== undefined)) {
       const confirmed = await confirm(trx, deps, { ...signedIn, user }, confirmation, context, passwordChecked.value);
@@ -123,7 +123,7 @@ export async function startTotpEnrolment(
 
 /** The pending enrolment again (the page shows the QR code until a code is right). */
 export async function pendingTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn): Promise<TotpEnrolment | null> {
-  const pending = await findPendingMethod(deps.db, signedIn.user.id, 'totp');
+  const pending = await findPendingMethod(deps.db, signedIn.user, 'totp');
   if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= deps.now()) return null;
   const secret = new Uint8Array(
     Buffer.from(decryptSecret(deps.keys, pending.secret_ciphertext, sealedPlace('two_factor_methods', 'secret_ciphertext', pending.id)), 'base64'),
@@ -238,7 +238,7 @@ export async function verifyTotpEnrolment(deps: ServiceDeps, signedIn: SignedIn,
     // waiting for their row deadlocked with a reset holding the row on PostgreSQL.
     await lockUserRow(trx, deps, signedIn.user);
     const now = deps.now();
-    const pending = await findPendingMethod(trx, signedIn.user.id, 'totp');
+    const pending = await findPendingMethod(trx, signedIn.user, 'totp');
     if (!pending || !pending.secret_ciphertext || (pending.expires_at ?? 0) <= now) {
       return fail<EnrolmentDone>('invalid_code', { message: 'This enrolment has expired. Start again to get a new QR code.' });
     }
@@ -311,8 +311,8 @@ export async function removeAllFactors(trx: Kysely<Database>, user: Pick<User, '
     updated_at: now,
   });
   await deleteAllMethods(trx, user);
-  await deleteAllRecoveryCodes(trx, user.id);
-  await deleteTrustedDevices(trx, user.id);
+  await deleteAllRecoveryCodes(trx, user);
+  await deleteTrustedDevices(trx, user);
 }
 
 export async function disableTwoFactor(

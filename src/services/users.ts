@@ -41,7 +41,7 @@ async function sendInvitation(
   input: { account: Account; user: User; inviterName: string; context: RequestContext },
 ): Promise<void> {
   const now = deps.now();
-  await voidActionTokens(db, input.user.id, 'invitation', now);
+  await voidActionTokens(db, input.user, 'invitation', now);
   const issued = issueToken();
   await insertActionToken(db, {
     id: issued.id,
@@ -269,7 +269,7 @@ export async function setSuspended(
         const suspendedAt = suspended ? (user.suspended_at ?? now) : null;
         await new AccountUsers(trx, admin.account.id).update(user.id, { suspended_at: suspendedAt, updated_at: now });
         // Suspension ends every way back in at once: sessions, trusted computers, open challenges.
-        if (suspended) await endEveryWayIn(trx, user.id);
+        if (suspended) await endEveryWayIn(trx, user);
         // The admin's confirmed action is audited even where it changed nothing (a
         // request sent again); the person hears only of a change.
         await appendAuditEvent(

@@ -17,6 +17,7 @@ import { AccountUsers } from '../store/users.js';
 import { findCredential, listSecurityKeys, saveCeremony, takeCeremony } from '../store/webauthn.js';
 import { addingFactorNeedsConfirmation, confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import type { UserRef } from '../store/users.js';
 import { needsEmailConfirmation } from './email-confirmation.js';
 import { twoFactorPolicyOf } from './two-factor-policy.js';
 import { emailUser } from './notify.js';
@@ -59,8 +60,8 @@ function credentialDescriptors(keys: TwoFactorMethod[]): { id: string; transport
   return keys.map((key) => ({ id: key.webauthn_credential_id!, transports: parseTransports(key.webauthn_transports) }));
 }
 
-export async function securityKeysOf(db: Kysely<Database>, userId: string): Promise<SecurityKey[]> {
-  return (await listSecurityKeys(db, userId)).map(describeKey);
+export async function securityKeysOf(db: Kysely<Database>, user: UserRef): Promise<SecurityKey[]> {
+  return (await listSecurityKeys(db, user)).map(describeKey);
 }
 
 /** A key name as typed, trimmed; blank becomes "Security key N". */
@@ -93,7 +94,7 @@ export async function startKeyRegistration(
   return deps.db.transaction().execute(async (trx) => {
     const user = await lockUserRow(trx, deps, signedIn.user);
     if (!user) return fail<PublicKeyCredentialCreationOptionsJSON>('unauthorized');
-    const keys = await listSecurityKeys(trx, user.id);
+    const keys = await listSecurityKeys(trx, user);
     if (keys.length >= MAX_KEYS_PER_PERSON) {
       return fail<PublicKeyCredentialCreationOptionsJSON>('invalid_request', {
         message: `You can have at most ${MAX_KEYS_PER_PERSON} security keys. Remove one first.`,
@@ -181,7 +182,7 @@ export async function finishKeyRegistration(
     if (await findCredential(trx, info.credential.id)) {
       return fail<EnrolmentDone & { key: SecurityKey }>('two_factor_already_enabled', { message: 'This security key is already added.' });
     }
-    const existing = await listSecurityKeys(trx, signedIn.user.id);
+    const existing = await listSecurityKeys(trx, signedIn.user);
     const name = normalizeKeyName(input.name, existing.length);
     if (!name.ok) return name;
     const methodId = newId();
@@ -217,7 +218,7 @@ export async function finishKeyRegistration(
         compose: (c) => mails.securityKeyAdded(c, { name: name.value }),
       });
     }
-    const row = await findMethod(trx, signedIn.user.id, methodId);
+    const row = await findMethod(trx, signedIn.user, methodId);
     return ok({ ...done.value, key: describeKey(row!) });
   });
 }
@@ -231,7 +232,7 @@ export async function assertionOptions(
 ): Promise<Result<PublicKeyCredentialRequestOptionsJSON>> {
   const rp = relyingParty(deps.config);
   if (!rp) return fail('webauthn_unavailable');
-  const keys = await listSecurityKeys(db, input.user.id);
+  const keys = await listSecurityKeys(db, input.user);
   if (keys.length === 0) return fail('invalid_request', { message: 'You have no security key. Use another method.' });
   const { generateAuthenticationOptions } = await simpleWebAuthn();
   const options = await generateAuthenticationOptions({
@@ -267,7 +268,7 @@ export async function renameSecurityKey(
   if (typeof input.id !== 'string') return fail('not_found');
   const keyId = input.id;
   return deps.db.transaction().execute(async (trx) => {
-    const keys = await listSecurityKeys(trx, signedIn.user.id);
+    const keys = await listSecurityKeys(trx, signedIn.user);
     const key = keys.find((k) => k.id === keyId);
     if (!key) return fail<SecurityKey>('not_found', { message: 'There is no such security key.' });
     if (typeof input.name !== 'string' || input.name.trim() === '')
@@ -310,7 +311,7 @@ export async function removeSecurityKey(
     // The person's row first: two removals in parallel must not each see the other's
     // key still there and leave two-factor on with no method at all.
     if (!(await lockUserRow(trx, deps, signedIn.user))) return fail<null>('not_found');
-    const active = await listActiveMethods(trx, signedIn.user.id);
+    const active = await listActiveMethods(trx, signedIn.user);
     const key = active.find((m) => m.id === keyId && m.type === 'webauthn');
     if (!key) return fail<null>('not_found', { message: 'There is no such security key.' });
     // Whether the removal is allowed, before the confirmation is checked: a refused
@@ -330,7 +331,7 @@ export async function removeSecurityKey(
     if (!confirmed.ok) return confirmed;
     const now = deps.now();
     await deleteMethod(trx, signedIn.user, key.id);
-    await deleteTrustedDevices(trx, signedIn.user.id);
+    await deleteTrustedDevices(trx, signedIn.user);
     if (signedIn.user.preferred_method === 'webauthn' && !others.some((m) => m.type === 'webauthn')) {
       await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: others[0]!.type, updated_at: now });
     }

@@ -90,11 +90,6 @@ export async function spendOneTimeCodeTry(db: Kysely<Database>, id: string, maxT
   return row ? row.attempts : null;
 }
 
-/** Every code bound to one thing stops working (a factor turned on, a number replaced). */
-export async function voidOneTimeCodes(db: Kysely<Database>, boundTo: string, now: number): Promise<void> {
-  await db.updateTable('one_time_codes').set({ used_at: now }).where('bound_to', '=', boundTo).where('used_at', 'is', null).execute();
-}
-
 /** What became of the message carrying a code: its outbox row's status and attempts. */
 export function findMessageState(db: Kysely<Database>, messageId: string | null): Promise<Pick<OutboxMessage, 'status' | 'attempts'> | undefined> {
   if (messageId === null) return Promise.resolve(undefined);

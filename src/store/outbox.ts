@@ -56,32 +56,6 @@ export function listMessages(db: Kysely<Database>, limit = 100): Promise<OutboxM
   return db.selectFrom('outbox_messages').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 
-export function findDueMessageIds(db: Kysely<Database>, now: number, limit: number): Promise<{ id: string }[]> {
-  return db
-    .selectFrom('outbox_messages')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .orderBy('next_attempt_at')
-    .limit(limit)
-    .execute();
-}
-
-/** Claims a message for one worker by a conditional update: of several instances
- * racing for the same row, exactly one sees a changed row. */
-export async function claimMessage(db: Kysely<Database>, id: string, now: number, claimForMilliseconds: number): Promise<OutboxMessage | null> {
-  const result = await db
-    .updateTable('outbox_messages')
-    .set({ claimed_until: now + claimForMilliseconds })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) return null;
-  return (await db.selectFrom('outbox_messages').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
-}
-
 /** Claims the next due message for one worker, in one statement. On PostgreSQL the
  * candidate row is locked with `FOR UPDATE SKIP LOCKED`, so instances draining at
  * the same time take different rows instead of queueing on the same one; SQLite

@@ -9,7 +9,7 @@ export async function replaceUserRecoveryCodes(
   input: { accountId: string; userId: string; codeHmacs: string[]; now: number },
 ): Promise<void> {
   // The old set dies with the new one (SECURITY.md, recovery codes).
-  await db.deleteFrom('recovery_codes').where('user_id', '=', input.userId).where('kind', '=', 'user').execute();
+  await db.deleteFrom('recovery_codes').where('account_id', '=', input.accountId).where('user_id', '=', input.userId).where('kind', '=', 'user').execute();
   await db
     .insertInto('recovery_codes')
     .values(
@@ -53,13 +53,15 @@ export async function replaceAdminRecoveryCode(
  * row. `onlyKind` limits it to one kind of code. */
 export async function consumeRecoveryCode(
   db: Kysely<Database>,
-  input: { userId: string; codeHmac: string; now: number; onlyKind?: 'admin' },
+  user: UserRef,
+  input: { codeHmac: string; now: number; onlyKind?: 'admin' },
 ): Promise<'user' | 'admin' | null> {
   const row = await db
     .updateTable('recovery_codes')
     .set({ used_at: input.now })
     .$if(input.onlyKind !== undefined, (query) => query.where('kind', '=', input.onlyKind!))
-    .where('user_id', '=', input.userId)
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
     .where('code_hmac', '=', input.codeHmac)
     .where('used_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', input.now)]))
@@ -69,17 +71,18 @@ export async function consumeRecoveryCode(
 }
 
 /** Whether this code was one of the person's and is spent (to say so, not "not right"). */
-export async function wasRecoveryCodeUsed(db: Kysely<Database>, input: { userId: string; codeHmac: string }): Promise<boolean> {
+export async function wasRecoveryCodeUsed(db: Kysely<Database>, user: UserRef, codeHmac: string): Promise<boolean> {
   const row = await db
     .selectFrom('recovery_codes')
     .select('id')
-    .where('user_id', '=', input.userId)
-    .where('code_hmac', '=', input.codeHmac)
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .where('code_hmac', '=', codeHmac)
     .where('used_at', 'is not', null)
     .executeTakeFirst();
   return row !== undefined;
 }
 
-export async function deleteAllRecoveryCodes(db: Kysely<Database>, userId: string): Promise<void> {
-  await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+export async function deleteAllRecoveryCodes(db: Kysely<Database>, user: UserRef): Promise<void> {
+  await db.deleteFrom('recovery_codes').where('account_id', '=', user.account_id).where('user_id', '=', user.id).execute();
 }

@@ -68,10 +68,6 @@ export async function insertSession(db: Kysely<Database>, session: NewSession): 
   });
 }
 
-export function findSession(db: Kysely<Database>, id: string): Promise<Session | undefined> {
-  return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 /** The session with its person and account, in one read (the check behind every
  * authenticated request). */
 export const findSessionWithOwner = ownedRowReader<Session>('sessions', 's', SESSION_COLUMNS);
@@ -80,8 +76,8 @@ export async function deleteSession(db: Kysely<Database>, id: string): Promise<v
   await db.deleteFrom('sessions').where('id', '=', id).execute();
 }
 
-export async function deleteUserSessions(db: Kysely<Database>, userId: string, exceptSessionId: string | null = null): Promise<number> {
-  let query = db.deleteFrom('sessions').where('user_id', '=', userId);
+export async function deleteUserSessions(db: Kysely<Database>, user: UserRef, exceptSessionId: string | null = null): Promise<number> {
+  let query = db.deleteFrom('sessions').where('account_id', '=', user.account_id).where('user_id', '=', user.id);
   if (exceptSessionId !== null) query = query.where('id', '!=', exceptSessionId);
   const result = await query.executeTakeFirst();
   return Number(result.numDeletedRows);
@@ -127,6 +123,13 @@ export async function touchSession(db: Kysely<Database>, id: string, now: number
   await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).where('last_seen_at', '<', notSince).execute();
 }
 
-export function listUserSessions(db: Kysely<Database>, userId: string): Promise<Session[]> {
-  return db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+export function listUserSessions(db: Kysely<Database>, user: UserRef): Promise<Session[]> {
+  return db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
 }

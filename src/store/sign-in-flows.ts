@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import { FLOW_COLUMNS, ownedRowReader } from './joined-rows.js';
 import { preparedQuery } from './prepared.js';
+import type { UserRef } from './users.js';
 import type { Database, FlowState, SignInFlow } from './schema.js';
 
 export interface NewFlow {
@@ -115,6 +116,12 @@ export async function countFlowFailure(db: Kysely<Database>, id: string, limit: 
 
 /** Ends a person's unfinished flows: a finished sign-in, a password change, a suspension
  * or an admin's help leaves none of them open. */
-export async function expireUserFlows(db: Kysely<Database>, userId: string): Promise<void> {
-  await db.updateTable('sign_in_flows').set({ state: 'expired' }).where('user_id', '=', userId).where('state', 'in', ['second_factor', 'enrolment']).execute();
+export async function expireUserFlows(db: Kysely<Database>, user: UserRef): Promise<void> {
+  await db
+    .updateTable('sign_in_flows')
+    .set({ state: 'expired' })
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .where('state', 'in', ['second_factor', 'enrolment'])
+    .execute();
 }

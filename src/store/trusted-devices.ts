@@ -1,4 +1,5 @@
 import type { Insertable, Kysely } from 'kysely';
+import type { UserRef } from './users.js';
 import type { Database, TrustedDevice, TrustedDeviceTable } from './schema.js';
 
 export async function insertTrustedDevice(db: Kysely<Database>, device: Insertable<TrustedDeviceTable>): Promise<void> {
@@ -9,11 +10,12 @@ export function findTrustedDevice(db: Kysely<Database>, id: string): Promise<Tru
   return db.selectFrom('trusted_devices').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export function listTrustedDevices(db: Kysely<Database>, userId: string, now: number): Promise<TrustedDevice[]> {
+export function listTrustedDevices(db: Kysely<Database>, user: UserRef, now: number): Promise<TrustedDevice[]> {
   return db
     .selectFrom('trusted_devices')
     .selectAll()
-    .where('user_id', '=', userId)
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
     .where('expires_at', '>', now)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
@@ -34,8 +36,8 @@ export async function rotateTrustedDevice(
   return Number(result.numUpdatedRows) === 1;
 }
 
-export async function deleteTrustedDevices(db: Kysely<Database>, userId: string, id?: string): Promise<number> {
-  let query = db.deleteFrom('trusted_devices').where('user_id', '=', userId);
+export async function deleteTrustedDevices(db: Kysely<Database>, user: UserRef, id?: string): Promise<number> {
+  let query = db.deleteFrom('trusted_devices').where('account_id', '=', user.account_id).where('user_id', '=', user.id);
   if (id !== undefined) query = query.where('id', '=', id);
   return Number((await query.executeTakeFirst()).numDeletedRows);
 }

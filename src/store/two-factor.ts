@@ -29,12 +29,18 @@ export const NO_METHOD_DETAILS = {
   expires_at: null,
 } as const satisfies Partial<TwoFactorMethod>;
 
-const activeMethods = preparedQuery<{ userId: string }, TwoFactorMethod>((db, slot) =>
-  db.selectFrom('two_factor_methods').selectAll().where('user_id', '=', slot('userId')).where('status', '=', 'active').orderBy('created_at'),
+const activeMethods = preparedQuery<{ accountId: string; userId: string }, TwoFactorMethod>((db, slot) =>
+  db
+    .selectFrom('two_factor_methods')
+    .selectAll()
+    .where('user_id', '=', slot('userId'))
+    .where('status', '=', 'active')
+    .where('account_id', '=', slot('accountId'))
+    .orderBy('created_at'),
 );
 
-export async function listActiveMethods(db: Kysely<Database>, userId: string): Promise<TwoFactorMethod[]> {
-  return (await activeMethods(db, { userId })).rows;
+export async function listActiveMethods(db: Kysely<Database>, user: UserRef): Promise<TwoFactorMethod[]> {
+  return (await activeMethods(db, { accountId: user.account_id, userId: user.id })).rows;
 }
 
 const totpStepClaim = preparedQuery<{ id: string; step: number; now: number }, never>((db, slot) =>
@@ -52,26 +58,34 @@ export async function claimTotpStep(db: Kysely<Database>, input: { id: string; s
   return Number((await totpStepClaim(db, input)).numAffectedRows) === 1;
 }
 
-export function findMethod(db: Kysely<Database>, userId: string, id: string): Promise<TwoFactorMethod | undefined> {
-  return db.selectFrom('two_factor_methods').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
-}
-
-export function findActiveMethodOfType(db: Kysely<Database>, userId: string, type: TwoFactorMethod['type']): Promise<TwoFactorMethod | undefined> {
+export function findMethod(db: Kysely<Database>, user: UserRef, id: string): Promise<TwoFactorMethod | undefined> {
   return db
     .selectFrom('two_factor_methods')
     .selectAll()
-    .where('user_id', '=', userId)
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export function findActiveMethodOfType(db: Kysely<Database>, user: UserRef, type: TwoFactorMethod['type']): Promise<TwoFactorMethod | undefined> {
+  return db
+    .selectFrom('two_factor_methods')
+    .selectAll()
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
     .where('type', '=', type)
     .where('status', '=', 'active')
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
 }
 
-export function findPendingMethod(db: Kysely<Database>, userId: string, type: TwoFactorMethod['type']): Promise<TwoFactorMethod | undefined> {
+export function findPendingMethod(db: Kysely<Database>, user: UserRef, type: TwoFactorMethod['type']): Promise<TwoFactorMethod | undefined> {
   return db
     .selectFrom('two_factor_methods')
     .selectAll()
-    .where('user_id', '=', userId)
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
     .where('type', '=', type)
     .where('status', '=', 'pending')
     .orderBy('created_at', 'desc')

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { newId } from '../crypto/tokens.js';
+import type { UserRef } from './users.js';
 import type { Database, TwoFactorMethod, WebauthnPurpose } from './schema.js';
 
 /** Keeps one live ceremony per (what it is bound to, purpose): asking again replaces
@@ -51,11 +52,12 @@ export async function takeCeremony(
   return row.challenge;
 }
 
-export function listSecurityKeys(db: Kysely<Database>, userId: string): Promise<TwoFactorMethod[]> {
+export function listSecurityKeys(db: Kysely<Database>, user: UserRef): Promise<TwoFactorMethod[]> {
   return db
     .selectFrom('two_factor_methods')
     .selectAll()
-    .where('user_id', '=', userId)
+    .where('account_id', '=', user.account_id)
+    .where('user_id', '=', user.id)
     .where('type', '=', 'webauthn')
     .where('status', '=', 'active')
     .orderBy('created_at')

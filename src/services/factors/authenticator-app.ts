@@ -24,7 +24,7 @@ export const authenticatorAppFactor: FactorModule = {
     const code = typeof input.code === 'string' ? normalizePasscodeInput(input.code) : null;
     if (code === null) return { kind: 'wrong' };
     let replayed = false;
-    const methods = input.activeMethods ?? (await listActiveMethods(db, input.user.id));
+    const methods = input.activeMethods ?? (await listActiveMethods(db, input.user));
     const now = deps.now();
     for (const method of methods) {
       if (method.type !== 'totp' || !method.secret_ciphertext) continue;

@@ -8,6 +8,7 @@ import { RECOVERY_CODE_FACTOR } from '../../domain/factors.js';
 import { normalizeRecoveryCode } from '../../domain/recovery-codes.js';
 import { consumeRecoveryCode, wasRecoveryCodeUsed } from '../../store/recovery-codes.js';
 import type { Database } from '../../store/schema.js';
+import type { UserRef } from '../../store/users.js';
 import type { FactorModule } from './factor-module.js';
 
 export function recoveryCodeHmac(keys: KeyRing, canonical: string): string {
@@ -16,11 +17,11 @@ export function recoveryCodeHmac(keys: KeyRing, canonical: string): string {
 
 /** Spends the code an admin issued for this person, if that is what `raw` is: the one
  * code that works through a passcode lock (second-factor.ts says why). */
-export async function consumeAdminRecoveryCode(db: Kysely<Database>, keys: KeyRing, userId: string, raw: unknown, now: number): Promise<boolean> {
+export async function consumeAdminRecoveryCode(db: Kysely<Database>, keys: KeyRing, user: UserRef, raw: unknown, now: number): Promise<boolean> {
   if (typeof raw !== 'string') return false;
   const canonical = normalizeRecoveryCode(raw);
   if (canonical === null) return false;
-  return (await consumeRecoveryCode(db, { userId, codeHmac: recoveryCodeHmac(keys, canonical), now, onlyKind: 'admin' })) !== null;
+  return (await consumeRecoveryCode(db, user, { codeHmac: recoveryCodeHmac(keys, canonical), now, onlyKind: 'admin' })) !== null;
 }
 
 export const recoveryCodeFactor: FactorModule = {
@@ -29,9 +30,9 @@ export const recoveryCodeFactor: FactorModule = {
     const canonical = typeof input.code === 'string' ? normalizeRecoveryCode(input.code) : null;
     if (canonical === null) return { kind: 'wrong' };
     const codeHmac = recoveryCodeHmac(deps.keys, canonical);
-    const kind = await consumeRecoveryCode(db, { userId: input.user.id, codeHmac, now: deps.now() });
+    const kind = await consumeRecoveryCode(db, input.user, { codeHmac, now: deps.now() });
     if (kind) return { kind: 'right', recoveryCodeKind: kind };
-    if (await wasRecoveryCodeUsed(db, { userId: input.user.id, codeHmac }))
+    if (await wasRecoveryCodeUsed(db, input.user, codeHmac))
       return { kind: 'wrong', message: 'That recovery code was already used. Each code works once: use another one.' };
     return { kind: 'wrong' };
   },

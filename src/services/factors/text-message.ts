@@ -18,7 +18,7 @@ export const textMessageFactor: FactorModule = {
   async verify(db, deps, input) {
     // A confirmation's code is bound to the enrolled number's row, like the text it came in.
     let boundTo = input.use.boundTo;
-    if (input.use.purpose === 'confirmation') boundTo = (await findSmsMethod(db, input.user.id, 'active'))?.id ?? '';
+    if (input.use.purpose === 'confirmation') boundTo = (await findSmsMethod(db, input.user, 'active'))?.id ?? '';
     const verdict = await checkOneTimeCode(db, deps, { purpose: SMS_CODE_PURPOSE[input.use.purpose], boundTo }, input.code);
     return sentCodeCheck(verdict, {
       noneSent: 'No code has been texted yet. Ask for one with "Text me a code".',

@@ -79,7 +79,7 @@ export function registerSecurityKeyRoutes(scope: FastifyInstance, deps: ServiceD
   api.get(
     '/api/v1/me/two-factor/webauthn',
     { config: { allowSetupSession: true }, schema: { tags: ['two-factor'], summary: 'Your security keys and passkeys', security: bearerSecurity } },
-    async (request) => ({ keys: (await securityKeysOf(deps.db, signedInOf(request).user.id)).map(keyBody) }),
+    async (request) => ({ keys: (await securityKeysOf(deps.db, signedInOf(request).user)).map(keyBody) }),
   );
 
   api.post(

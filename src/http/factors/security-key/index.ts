@@ -23,7 +23,7 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
   },
 
   async securitySection({ kit, signedIn, csrf, enrolled, confirmWith, itemError }) {
-    const keys = enrolled ? await securityKeysOf(kit.deps.db, signedIn.user.id) : [];
+    const keys = enrolled ? await securityKeysOf(kit.deps.db, signedIn.user) : [];
     return {
       name: `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`,
       addLink: html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,

@@ -77,7 +77,7 @@ export function registerTextMessageRoutes(scope: FastifyInstance, deps: ServiceD
     },
     async (request) => {
       const signedIn = signedInOf(request);
-      const enrolled = await enrolledPhone(deps, signedIn.user.id);
+      const enrolled = await enrolledPhone(deps, signedIn.user);
       const pending = await pendingSmsEnrolment(deps, signedIn);
       return {
         enrolled: enrolled ? { phone: enrolled.phoneMasked } : null,

@@ -51,7 +51,7 @@ export const textMessageHttp: HttpFactor<'sms'> = {
   },
 
   async securitySection({ kit, signedIn, enrolled }) {
-    const phone = enrolled ? await enrolledPhone(kit.deps, signedIn.user.id) : null;
+    const phone = enrolled ? await enrolledPhone(kit.deps, signedIn.user) : null;
     return {
       name: phone ? html`Text messages to <span class="phone">${phone.phoneMasked}</span>` : undefined,
       addLink: html`<a href="/profile/two-factor/setup">${enrolled ? 'Change your phone number' : 'Add text messages'}</a>`,
