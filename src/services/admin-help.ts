@@ -50,6 +50,34 @@ async function loadTarget(db: Kysely<Database>, deps: ServiceDeps, helper: Helpe
   return ok(user);
 }
 
+/** Writes an admin's help to the audit log: who helped whom, why, and whether an admin
+ * or the command line did it. */
+function recordHelp(
+  db: Kysely<Database>,
+  helper: Helper,
+  target: User,
+  type: string,
+  reason: string,
+  context: RequestContext,
+  now: number,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  return appendAuditEvent(
+    db,
+    {
+      accountId: helper.account.id,
+      type,
+      actorUserId: helper.admin?.user.id ?? null,
+      subjectUserId: target.id,
+      ip: context.ip,
+      userAgent: context.userAgent,
+      reason,
+      details: { ...details, by: helper.admin ? 'admin' : 'cli' },
+    },
+    now,
+  );
+}
+
 /** Runs an admin's help action: reason, target checks (and `allowed`, before the
  * admin's confirmation is spent), confirmation, in one transaction. */
 function withConfirmation<T>(
@@ -91,20 +119,7 @@ export async function issueRecoveryCodeFor(
       const expiresAt = now + ADMIN_CODE_LIFETIME_IN_MILLISECONDS;
       // One admin code at a time: a new one voids the last.
       await replaceAdminRecoveryCode(trx, target, { codeHmac: recoveryCodeHmac(deps.keys, normalizeRecoveryCode(code)!), now, expiresAt });
-      await appendAuditEvent(
-        trx,
-        {
-          accountId: helper.account.id,
-          type: 'admin_recovery_code_issued',
-          actorUserId: helper.admin?.user.id ?? null,
-          subjectUserId: target.id,
-          ip: input.context.ip,
-          userAgent: input.context.userAgent,
-          reason,
-          details: { by: helper.admin ? 'admin' : 'cli' },
-        },
-        now,
-      );
+      await recordHelp(trx, helper, target, 'admin_recovery_code_issued', reason, input.context, now);
       await emailUser(trx, deps, {
         account: helper.account,
         user: target,
@@ -137,20 +152,7 @@ export async function resetTwoFactorFor(
     // They enrol again at their next sign-in, starting with a code to their email.
     await new AccountUsers(trx, helper.account.id).update(target.id, { two_factor_setup_required: 1, updated_at: now });
     await endEveryWayIn(trx, target);
-    await appendAuditEvent(
-      trx,
-      {
-        accountId: helper.account.id,
-        type: 'two_factor_reset_by_admin',
-        actorUserId: helper.admin?.user.id ?? null,
-        subjectUserId: target.id,
-        ip: input.context.ip,
-        userAgent: input.context.userAgent,
-        reason,
-        details: { had_two_factor: hadTwoFactor, by: helper.admin ? 'admin' : 'cli' },
-      },
-      now,
-    );
+    await recordHelp(trx, helper, target, 'two_factor_reset_by_admin', reason, input.context, now, { had_two_factor: hadTwoFactor });
     await emailUser(trx, deps, {
       account: helper.account,
       user: target,
@@ -199,20 +201,7 @@ export async function unlockSignInFor(
   const result = await withConfirmation(deps, helper, input, async (trx, target, reason) => {
     const now = deps.now();
     await liftPasscodeLock(trx, target, now);
-    await appendAuditEvent(
-      trx,
-      {
-        accountId: helper.account.id,
-        type: 'sign_in_unlocked_by_admin',
-        actorUserId: helper.admin?.user.id ?? null,
-        subjectUserId: target.id,
-        ip: input.context.ip,
-        userAgent: input.context.userAgent,
-        reason,
-        details: { by: helper.admin ? 'admin' : 'cli' },
-      },
-      now,
-    );
+    await recordHelp(trx, helper, target, 'sign_in_unlocked_by_admin', reason, input.context, now);
     await emailUser(trx, deps, {
       account: helper.account,
       user: target,
