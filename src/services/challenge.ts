@@ -8,7 +8,6 @@ import { fail, ok, type Result } from '../domain/failures.js';
 import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
 import type { NextStep, Proof } from '../domain/sign-in-decision.js';
 import type { FactorType, SecondFactorMethod } from '../domain/types.js';
-import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, SignInFlow, TwoFactorMethod, User } from '../store/schema.js';
 import { countFlowFailure, findFlowWithOwner } from '../store/sign-in-flows.js';
 import { listActiveMethods } from '../store/two-factor.js';
@@ -133,30 +132,19 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       }
       const step: NextStep = claimed!;
       const method = verified.value.method;
-      const audit = (type: string, details: Record<string, unknown>) =>
-        appendAuditEvent(
-          trx,
-          { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details },
-          now,
-        );
-
       if (step.kind === 'enrolment' && step.reason === 'admin_code') {
         // An admin-issued code means the old device is presumed lost: its factors go,
         // and the session may only enrol again (DESIGN.md row 9).
         await removeAllFactors(trx, user, now);
         await new AccountUsers(trx, account.id).update(user.id, { two_factor_setup_required: 1 });
-        await audit('sign_in_setup_required', { method, admin_issued_code: true });
-      } else if (step.kind === 'enrolment') {
-        await audit('sign_in_setup_required', { method, security_key_required: true });
-      } else if (step.kind === 'signed_in') {
-        await audit('sign_in_succeeded', { method, first_factor: opened.value.proofs[0]?.kind ?? null });
-        if (method === 'recovery_code') {
-          const left = await recoveryCodesLeft(trx, user.id, now);
-          await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
-        }
+      } else if (step.kind === 'signed_in' && method === 'recovery_code') {
+        const left = await recoveryCodesLeft(trx, user.id, now);
+        await emailUser(trx, deps, { account, user, purpose: 'recovery_code_used', context, compose: (c) => mails.recoveryCodeUsed(c, { left }) });
       }
       return finishSecondStep(trx, deps, {
         flow: challenge,
+        proofs: opened.value.proofs,
+        method,
         account,
         user,
         step,

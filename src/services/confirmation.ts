@@ -11,7 +11,7 @@ import type { SecondFactorMethod } from '../domain/types.js';
 import { userLimitKey } from './sign-in.js';
 import type { Account, Database, User } from '../store/schema.js';
 import { markPasscodeVerified } from '../store/sessions.js';
-import { listActiveMethods } from '../store/two-factor.js';
+import { listActiveFactorTypes } from '../store/two-factor.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { verifySecondFactor, type SecondFactorInput, type SecondFactorSuccess } from './second-factor.js';
 import type { SignedIn } from './sessions.js';
@@ -40,11 +40,7 @@ export function addingFactorNeedsConfirmation(signedIn: Pick<SignedIn, 'session'
 export async function confirmationMethods(db: Kysely<Database>, user: User, account: Account): Promise<(SecondFactorMethod | 'password')[]> {
   if (user.two_factor_enabled !== 1) return ['password'];
   // The same methods as at sign-in: an admin who must use a security key confirms with it.
-  return challengeMethods(
-    user.role,
-    (await listActiveMethods(db, user)).map((m) => m.type),
-    twoFactorPolicyOf(account),
-  );
+  return challengeMethods(user.role, await listActiveFactorTypes(db, user), twoFactorPolicyOf(account));
 }
 
 /** Checks a confirmation inside the caller's transaction; the password path hashes, so

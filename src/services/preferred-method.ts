@@ -4,7 +4,7 @@
 import { fail, ok, type Result } from '../domain/failures.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { TwoFactorMethodType } from '../store/schema.js';
-import { listActiveMethods } from '../store/two-factor.js';
+import { listActiveFactorTypes } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
@@ -23,7 +23,7 @@ export async function setPreferredMethod(
 ): Promise<Result<TwoFactorMethodType>> {
   if (signedIn.user.two_factor_enabled !== 1) return fail('two_factor_not_enabled');
   return deps.db.transaction().execute(async (trx): Promise<Result<TwoFactorMethodType>> => {
-    const types = [...new Set((await listActiveMethods(trx, signedIn.user)).map((m) => m.type))];
+    const types = await listActiveFactorTypes(trx, signedIn.user);
     const chosen = types.find((type) => type === method);
     if (!chosen) return fail('invalid_request', { field: 'method', message: `The preferred method must be one of yours: ${types.join(', ')}.` });
     const now = deps.now();

@@ -25,7 +25,7 @@ import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, FlowState, Session, SessionKind, SignInFlow, TwoFactorMethodType, User } from '../store/schema.js';
 import { insertSession } from '../store/sessions.js';
 import { advanceFlow, findFlow, insertFlow } from '../store/sign-in-flows.js';
-import { listActiveMethods } from '../store/two-factor.js';
+import { listActiveFactorTypes } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { noteSignInDevice } from './known-devices.js';
@@ -131,6 +131,22 @@ function lifetimeOf(state: FlowState): number {
   return state === 'enrolment' ? SETUP_SESSION_LIFETIME_IN_MILLISECONDS : CHALLENGE_LIFETIME_IN_MILLISECONDS;
 }
 
+/** A step of the person's own sign-in, in the audit log. */
+function recordSignInEvent(
+  db: Kysely<Database>,
+  input: { account: Account; user: User; context: RequestContext },
+  type: string,
+  details: Record<string, unknown>,
+  now: number,
+): Promise<void> {
+  const { account, user, context } = input;
+  return appendAuditEvent(
+    db,
+    { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details },
+    now,
+  );
+}
+
 async function issueSession(
   db: Kysely<Database>,
   deps: ServiceDeps,
@@ -193,8 +209,7 @@ export async function startSignInFlow(
   const { account, user, context } = input;
   const now = deps.now();
   const requirements = input.requirements ?? NO_REQUIREMENTS;
-  const methods = await listActiveMethods(db, user);
-  const activeMethods = [...new Set(methods.map((m) => m.type))];
+  const activeMethods = await listActiveFactorTypes(db, user);
   const trusted = await checkTrustedDevice(db, deps, { account, user, token: input.trustedDeviceToken, context });
   const given: Proof[] = [{ kind: input.firstFactor, at: now }];
   const step = decideFor({ account, user, activeMethods, proofs: given, requirements, trustedDevice: trusted.valid, now });
@@ -219,12 +234,7 @@ export async function startSignInFlow(
     ip: context.ip,
     userAgent: context.userAgent,
   });
-  const audit = (type: string, details?: Record<string, unknown>) =>
-    appendAuditEvent(
-      db,
-      { accountId: account.id, type, actorUserId: user.id, subjectUserId: user.id, ip: context.ip, userAgent: context.userAgent, details },
-      now,
-    );
+  const audit = (type: string, details: Record<string, unknown>) => recordSignInEvent(db, { account, user, context }, type, details, now);
 
   if (step.kind === 'second_factor') {
     await audit('sign_in_password_accepted', { first_factor: input.firstFactor });
@@ -298,11 +308,25 @@ export async function claimSecondStep(
 export async function finishSecondStep(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  input: { flow: SignInFlow; account: Account; user: User; step: NextStep; rememberDevice: boolean; context: RequestContext; challengeToken: string },
+  input: {
+    flow: SignInFlow;
+    /** The flow's proofs before this step (its first factor first). */
+    proofs: readonly Proof[];
+    /** The second factor this step was given. */
+    method: SecondFactorMethod;
+    account: Account;
+    user: User;
+    step: NextStep;
+    rememberDevice: boolean;
+    context: RequestContext;
+    challengeToken: string;
+  },
 ): Promise<Result<SignInOutcome>> {
-  const { flow, account, user, step, context } = input;
+  const { flow, account, user, step, context, method } = input;
+  const audit = (type: string, details: Record<string, unknown>) => recordSignInEvent(db, { account, user, context }, type, details, deps.now());
   switch (step.kind) {
     case 'enrolment': {
+      await audit('sign_in_setup_required', step.reason === 'admin_code' ? { method, admin_issued_code: true } : { method, security_key_required: true });
       // After an admin-issued code the address is proven by the admin's help; an admin
       // adding a required key must first confirm theirs (see decideNextStep).
       // The passcode just given counts as fresh: adding the key needs no second one.
@@ -321,6 +345,7 @@ export async function finishSecondStep(
     case 'second_factor':
       return ok({ status: 'two_factor_required', challengeToken: input.challengeToken, methods: step.methods, preferred: null });
     case 'signed_in': {
+      await audit('sign_in_succeeded', { method, first_factor: input.proofs[0]?.kind ?? null });
       const trusting = input.rememberDevice && account.trusted_device_days > 0;
       const mailedNewComputer = await noteSignInDevice(db, deps, { account, user, context, trusted: trusting });
       const trusted = trusting ? await rememberDevice(db, deps, { account, user, context, mailed: mailedNewComputer }) : null;
@@ -372,8 +397,7 @@ export async function continueAfterEnrolment(
   // A setup-only session from before flows existed proved a password when it was made.
   const earlier: Proof[] = flow ? proofsOf(flow) : [{ kind: 'password', at: session.created_at }];
   const proofs = [...earlier, { kind: input.factor, at: now }];
-  const methods = await listActiveMethods(db, user);
-  const activeMethods = [...new Set(methods.map((m) => m.type))];
+  const activeMethods = await listActiveFactorTypes(db, user);
   const step = decideFor({ account, user, activeMethods, proofs, requirements: flow ? requirementsOf(flow) : NO_REQUIREMENTS, trustedDevice: false, now });
   if (step.kind !== 'signed_in') return null;
   if (flow) await advanceFlow(db, { id: flow.id, from: 'enrolment', to: 'done', proofs: JSON.stringify(proofs), now });

@@ -58,6 +58,11 @@ export async function claimTotpStep(db: Kysely<Database>, input: { id: string; s
   return Number((await totpStepClaim(db, input)).numAffectedRows) === 1;
 }
 
+/** The kinds of factor a person has on, each once (a person may have two keys or apps). */
+export async function listActiveFactorTypes(db: Kysely<Database>, user: UserRef): Promise<TwoFactorMethodType[]> {
+  return [...new Set((await listActiveMethods(db, user)).map((method) => method.type))];
+}
+
 export function findMethod(db: Kysely<Database>, user: UserRef, id: string): Promise<TwoFactorMethod | undefined> {
   return db
     .selectFrom('two_factor_methods')
