@@ -15,6 +15,7 @@ import * as hotPathIndexes from './migrations/0006-hot-path-indexes.js';
 import * as redundantIndexes from './migrations/0007-redundant-indexes.js';
 import * as signInFlows from './migrations/0008-sign-in-flows.js';
 import * as oneTimeCodes from './migrations/0009-one-time-codes.js';
+import * as appsAndOpenIdConnect from './migrations/0010-apps-and-openid-connect.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -135,6 +136,7 @@ const migrations: Record<string, Migration> = {
   '0007-redundant-indexes': redundantIndexes,
   '0008-sign-in-flows': signInFlows,
   '0009-one-time-codes': oneTimeCodes,
+  '0010-apps-and-openid-connect': appsAndOpenIdConnect,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -253,6 +253,55 @@ export interface OutboxMessageTable {
   created_at: number;
 }
 
+export type AppKind = 'confidential' | 'public' | 'proxy';
+
+/** An app of an account (DESIGN.md rows 16, 17); its id is the OpenID Connect client_id.
+ * The URI and role lists are JSON arrays. */
+export interface AppTable {
+  id: string;
+  account_id: string;
+  name: string;
+  kind: AppKind;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  backchannel_logout_uri: string | null;
+  /** A proxy app's host (forward-auth). */
+  host: string | null;
+  first_party: number;
+  allowed_roles: string;
+  required_acr: string | null;
+  /** SHA-256 of a confidential app's secret. */
+  secret_hash: string | null;
+  created_by_user_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** What oidc-provider stores; `key` is an HMAC of the model's id (a bearer secret for
+ * codes, tokens, sessions and interactions). Times in milliseconds. */
+export interface OidcRecordTable {
+  model: string;
+  key: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  /** The person (oidc-provider's accountId, our user id). */
+  person_id: string | null;
+  client_id: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+export interface OidcSigningKeyTable {
+  id: string;
+  alg: string;
+  public_jwk: string;
+  private_key_ciphertext: string;
+  created_at: number;
+  signs_from: number;
+  retires_at: number | null;
+}
+
 export interface Database {
   accounts: AccountTable;
   users: UserTable;
@@ -267,6 +316,9 @@ export interface Database {
   one_time_codes: OneTimeCodeTable;
   audit_events: AuditEventTable;
   outbox_messages: OutboxMessageTable;
+  apps: AppTable;
+  oidc_records: OidcRecordTable;
+  oidc_signing_keys: OidcSigningKeyTable;
 }
 
 export type Account = Selectable<AccountTable>;
@@ -280,6 +332,8 @@ export type ActionToken = Selectable<ActionTokenTable>;
 export type OneTimeCode = Selectable<OneTimeCodeTable>;
 export type AuditEvent = Selectable<AuditEventTable>;
 export type OutboxMessage = Selectable<OutboxMessageTable>;
+export type App = Selectable<AppTable>;
+export type OidcSigningKey = Selectable<OidcSigningKeyTable>;
 export type NewUser = Insertable<UserTable>;
 export type UserUpdate = Updateable<UserTable>;
 export type { Generated };
