@@ -29,6 +29,38 @@ export const ACR = {
 } as const;
 export type Acr = (typeof ACR)[keyof typeof ACR];
 
+const ACR_ORDER: readonly Acr[] = [ACR.password, ACR.twoFactor, ACR.phishingResistant];
+
+/** Reads a stored or requested level; one this version does not know is null. */
+export function parseAcr(value: unknown): Acr | null {
+  return typeof value === 'string' && (ACR_ORDER as readonly string[]).includes(value) ? (value as Acr) : null;
+}
+
+/** Whether a sign-in at level `have` satisfies a demand for `want` (none: anything does). */
+export function acrSatisfies(have: Acr | null, want: Acr | null): boolean {
+  if (want === null) return true;
+  return have !== null && ACR_ORDER.indexOf(have) >= ACR_ORDER.indexOf(want);
+}
+
+/** The stronger of two demands. */
+export function strongerAcr(a: Acr | null, b: Acr | null): Acr | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return ACR_ORDER.indexOf(a) >= ACR_ORDER.indexOf(b) ? a : b;
+}
+
+/** What an app's `acr_values` (space-separated, in order of preference) demands: any of
+ * the listed levels will do, so the weakest of them; values of other providers are
+ * ignored, and a list of nothing but those demands nothing. */
+export function acrFromValues(acrValues: unknown): Acr | null {
+  if (typeof acrValues !== 'string') return null;
+  const known = acrValues
+    .split(' ')
+    .map(parseAcr)
+    .filter((acr): acr is Acr => acr !== null);
+  return known.length === 0 ? null : known.reduce((weakest, acr) => (ACR_ORDER.indexOf(acr) < ACR_ORDER.indexOf(weakest) ? acr : weakest));
+}
+
 /** What the caller of a flow demands (an app's `acr_values`, `max_age`, `prompt=login`). */
 export interface FlowRequirements {
   acr: Acr | null;

@@ -21,6 +21,7 @@ import { HTTP_FACTORS_IN_ORDER } from './factors/registry.js';
 import { sendApiFailure, type ErrorCode } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPages } from './pages/register.js';
+import { OidcHost, mountOidcProvider } from './oidc/host.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface AppOptions {
@@ -179,6 +180,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerAdminHelpRoutes(scope, deps);
     registerEmailConfirmationRoutes(scope, deps);
   });
-  await registerPages(app, deps);
+  // The OpenID Connect provider for the account's other apps (http/oidc/).
+  const oidc = new OidcHost(deps, {
+    onServerError: (error) => app.log.error({ err: { message: (error as Error)?.message, stack: (error as Error)?.stack } }, 'OpenID Connect request failed'),
+  });
+  await mountOidcProvider(app, oidc, config.baseUrl);
+  await registerPages(app, deps, oidc);
   return app;
 }

@@ -113,7 +113,7 @@ export async function issueRecoveryCodeFor(
       // The code exists because the device is presumed lost: whoever holds it or a
       // session made with it is out at once, and the person's passcode lock no longer
       // stands between them and the code made for them.
-      await endEveryWayIn(trx, target);
+      await endEveryWayIn(trx, deps, target);
       await liftPasscodeLock(trx, target, now);
       const code = generateRecoveryCode((size) => new Uint8Array(randomBytes(size)));
       const expiresAt = now + ADMIN_CODE_LIFETIME_IN_MILLISECONDS;
@@ -151,7 +151,7 @@ export async function resetTwoFactorFor(
     await removeAllFactors(trx, target, now);
     // They enrol again at their next sign-in, starting with a code to their email.
     await new AccountUsers(trx, helper.account.id).update(target.id, { two_factor_setup_required: 1, updated_at: now });
-    await endEveryWayIn(trx, target);
+    await endEveryWayIn(trx, deps, target);
     await recordHelp(trx, helper, target, 'two_factor_reset_by_admin', reason, input.context, now, { had_two_factor: hadTwoFactor });
     await emailUser(trx, deps, {
       account: helper.account,

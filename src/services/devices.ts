@@ -4,6 +4,7 @@ import { describeBrowser } from '../domain/browser-name.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { deleteUserSession, deleteUserSessions, listUserSessions } from '../store/sessions.js';
+import { signOutOfApps } from './app-sign-out.js';
 import { deleteTrustedDevices, listTrustedDevices } from '../store/trusted-devices.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import type { SignedIn } from './sessions.js';
@@ -61,6 +62,7 @@ export async function revokeSessions(deps: ServiceDeps, signedIn: SignedIn, id: 
     let count: number;
     if (id === undefined) {
       count = await deleteUserSessions(trx, signedIn.user, signedIn.session.id);
+      await signOutOfApps(trx, deps, signedIn.user);
     } else {
       if (!(await deleteUserSession(trx, signedIn.user, id))) return fail<number>('not_found', { message: 'There is no such session.' });
       count = 1;

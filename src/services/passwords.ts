@@ -20,6 +20,7 @@ import { startSignInFlow, type SignInOutcome } from './sign-in-flow.js';
 import { emailUser } from './notify.js';
 import { checkPasswordUnderLimits } from './password-attempts.js';
 import { endEveryWayIn, type SignedIn } from './sessions.js';
+import { signOutOfApps } from './app-sign-out.js';
 import { findSignInAccount, userLimitKey } from './sign-in.js';
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
 
@@ -52,6 +53,7 @@ export async function changePassword(
     const now = deps.now();
     await new AccountUsers(trx, account.id).update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now });
     await deleteUserSessions(trx, user, session.id);
+    await signOutOfApps(trx, deps, user);
     // A new password voids every trusted computer (SECURITY.md, trusted computers), and
     // every sign-in the old one had started.
     await deleteTrustedDevices(trx, user);
@@ -151,7 +153,7 @@ export async function setPasswordFromLink(
     await users.update(user.id, { password_hash: passwordHash, password_changed_at: now, updated_at: now, email_confirmed_at: user.email_confirmed_at ?? now });
     // A new password ends every way in the old one gave (SECURITY.md, trusted
     // computers): sessions, trusted computers and sign-ins already past the password.
-    await endEveryWayIn(trx, user);
+    await endEveryWayIn(trx, deps, user);
     const type = purpose === 'invitation' ? 'invitation_accepted' : 'password_reset';
     await appendAuditEvent(
       trx,

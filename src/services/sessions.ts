@@ -9,6 +9,7 @@ import { deleteSession, deleteUserSessions, findSessionWithOwner, touchSession }
 import { deleteTrustedDevices } from '../store/trusted-devices.js';
 import type { Account, Database, Session, User } from '../store/schema.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import { signOutOfApps } from './app-sign-out.js';
 import type { UserRef } from '../store/users.js';
 
 export interface SignedIn {
@@ -48,6 +49,7 @@ export async function authenticate(deps: ServiceDeps, token: unknown): Promise<S
 export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
     await deleteSession(trx, signedIn.session.id);
+    await signOutOfApps(trx, deps, signedIn.user);
     await appendAuditEvent(
       trx,
       {
@@ -66,8 +68,9 @@ export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context:
 /** Ends every way a person is in or on the way in: their sessions, trusted computers
  * and open sign-in challenges (suspension, and an admin's help, which presumes the
  * device lost: SECURITY.md, admin actions). */
-export async function endEveryWayIn(db: Kysely<Database>, user: UserRef): Promise<void> {
+export async function endEveryWayIn(db: Kysely<Database>, deps: Pick<ServiceDeps, 'now'>, user: UserRef): Promise<void> {
   await deleteUserSessions(db, user);
+  await signOutOfApps(db, deps, user);
   await deleteTrustedDevices(db, user);
   await expireUserFlows(db, user);
 }

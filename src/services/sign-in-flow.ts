@@ -404,3 +404,46 @@ export async function continueAfterEnrolment(
   const next = await issueSession(db, deps, { account, user, kind: 'full', flowId: flow?.id ?? null, step, context });
   return { ...next, returnTo: flow?.return_to ?? null };
 }
+
+/**
+ * Step-up (OpenID Connect): a person signed in asks for more than their session proved
+ * (an app demanding a security key). A new flow starts from the proofs of the session's
+ * own flow, so only what is missing is asked for. Null when the session's proofs no
+ * longer count (`max_age`), so the person signs in again from the start.
+ */
+export async function startStepUpFlow(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { session: Session; account: Account; user: User; requirements: FlowRequirements; returnTo: string; context: RequestContext },
+): Promise<Result<SignInOutcome> | null> {
+  const { session, account, user, context, requirements } = input;
+  const now = deps.now();
+  const earlier = session.flow_id !== null ? await findFlow(db, session.flow_id) : undefined;
+  if (!earlier || earlier.user_id !== user.id) return null;
+  // A trusted computer stood in for a passcode on that sign-in; it stands in for nothing here.
+  const proofs = proofsOf(earlier).filter((proof) => proof.kind !== 'trusted_device');
+  const activeMethods = await listActiveFactorTypes(db, user);
+  const step = decideFor({ account, user, activeMethods, proofs, requirements, trustedDevice: false, now });
+  if (step.kind === 'first_factor') return null;
+  if (step.kind === 'unmet') return fail('unmet_authentication_requirements');
+  if (step.kind !== 'second_factor') return null;
+  const flow = issueToken();
+  await insertFlow(db, {
+    id: flow.id,
+    accountId: account.id,
+    userId: user.id,
+    secretHash: flow.secretHash,
+    state: 'second_factor',
+    proofs: JSON.stringify(proofs),
+    returnTo: input.returnTo,
+    requiredAcr: requirements.acr,
+    maxAgeSeconds: requirements.maxAgeSeconds,
+    promptLogin: requirements.promptLogin,
+    now,
+    expiresAt: now + lifetimeOf('second_factor'),
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  await recordSignInEvent(db, { account, user, context }, 'sign_in_step_up', { required_acr: requirements.acr }, now);
+  return ok({ status: 'two_factor_required', challengeToken: flow.token, methods: step.methods, preferred: null });
+}

@@ -7,6 +7,7 @@ import { normalizeEmail, normalizeSlug } from '../domain/identity.js';
 import { mails } from '../delivery/email-templates.js';
 import { findAccountBySlug, findAccountsByName } from '../store/accounts.js';
 import type { Account } from '../store/schema.js';
+import type { FlowRequirements } from '../domain/sign-in-decision.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -21,6 +22,8 @@ export interface PasswordSignIn {
   trustedDeviceToken: string | null;
   /** Where to send the person once signed in (the page's `next`), kept on the flow. */
   returnTo?: string | null;
+  /** What the app that sent the person demands (OpenID Connect step-up). */
+  requirements?: FlowRequirements;
 }
 
 export function userLimitKey(accountSlug: string, email: string): string {
@@ -97,6 +100,7 @@ export async function signInWithPassword(deps: ServiceDeps, input: PasswordSignI
       firstFactor: 'password',
       trustedDeviceToken: input.trustedDeviceToken,
       returnTo: input.returnTo ?? null,
+      ...(input.requirements ? { requirements: input.requirements } : {}),
       context,
     }),
   );

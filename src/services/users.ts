@@ -269,7 +269,7 @@ export async function setSuspended(
         const suspendedAt = suspended ? (user.suspended_at ?? now) : null;
         await new AccountUsers(trx, admin.account.id).update(user.id, { suspended_at: suspendedAt, updated_at: now });
         // Suspension ends every way back in at once: sessions, trusted computers, open challenges.
-        if (suspended) await endEveryWayIn(trx, user);
+        if (suspended) await endEveryWayIn(trx, deps, user);
         // The admin's confirmed action is audited even where it changed nothing (a
         // request sent again); the person hears only of a change.
         await appendAuditEvent(

@@ -112,3 +112,8 @@ export async function pruneExpiredOidcRecords(db: Kysely<Database>, now: number)
   const result = await db.deleteFrom('oidc_records').where('expires_at', '<', now).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Everything one person holds at one app: their grant, its codes and tokens. */
+export async function deletePersonClientOidcRecords(db: Kysely<Database>, personId: string, clientId: string): Promise<void> {
+  await db.deleteFrom('oidc_records').where('person_id', '=', personId).where('client_id', '=', clientId).execute();
+}

@@ -27,6 +27,7 @@ export const AUDIT_EVENT_SENTENCES: Readonly<Record<string, string>> = {
   sign_in_locked: 'Sign-in locked after too many wrong passwords',
   sign_in_unlocked_by_admin: 'Sign-in unlocked by an admin',
   sign_in_password_accepted: 'Password accepted, passcode asked',
+  sign_in_step_up: 'Asked for a stronger sign-in by an app',
   sign_in_setup_required: 'Signed in to set up two-factor authentication',
   sign_in_succeeded: 'Signed in',
   sign_out: 'Signed out',

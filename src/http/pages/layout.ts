@@ -14,6 +14,8 @@ export interface PageFrame {
   notice?: { kind: 'info' | 'success' | 'error'; text: string } | null;
   banner?: Html | null;
   body: Html;
+  /** A page that moves on by itself names where (`<meta http-equiv="refresh">`). */
+  refreshTo?: string;
   /** Which navigation entry is current. */
   current?: 'security' | 'admin-users' | 'admin-security' | 'admin-audit' | 'outbox';
 }
@@ -47,6 +49,7 @@ export function renderPage(frame: PageFrame): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+${frame.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${frame.refreshTo}">` : ''}
 <title>${frame.title} · ${frame.productName}</title>
 <link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/app.css">

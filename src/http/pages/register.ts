@@ -13,6 +13,8 @@ import { registerChallengePages } from './challenge-pages.js';
 import { registerDevPages } from './dev-pages.js';
 import { setupPage } from './enrolment-chooser.js';
 import { PageKit } from './kit.js';
+import type { OidcHost } from '../oidc/host.js';
+import { registerInteractionPages } from '../oidc/interaction-pages.js';
 import { registerProfilePages, securityPageOf } from './profile-pages.js';
 import { registerSignInPages } from './sign-in-pages.js';
 
@@ -27,7 +29,7 @@ const ASSETS: Record<string, { file: URL; type: string }> = {
   },
 };
 
-export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Promise<void> {
+export async function registerPages(app: FastifyInstance, deps: ServiceDeps, oidc: OidcHost): Promise<void> {
   const kit = new PageKit(deps);
   const assets = new Map(Object.entries(ASSETS).map(([name, asset]) => [name, { body: readFileSync(asset.file), type: asset.type }]));
 
@@ -61,6 +63,7 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps): Pr
     };
     for (const factor of HTTP_FACTORS_IN_ORDER) factor.registerPages(pages, kit, screens);
     registerAdminPages(pages, kit);
+    registerInteractionPages(pages, kit, oidc);
     if (deps.config.mode === 'development') registerDevPages(pages, kit);
   });
 }

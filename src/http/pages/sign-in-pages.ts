@@ -276,7 +276,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
  * the POST that accepted the password (the passcode page's GET changes nothing). The
  * API never sends on its own. A refusal (a quota) is shown when the person presses
  * "Text me a code". */
-async function sendCodeIfPreferred(kit: PageKit, outcome: SignInOutcome, request: FastifyRequest): Promise<void> {
+export async function sendCodeIfPreferred(kit: PageKit, outcome: SignInOutcome, request: FastifyRequest): Promise<void> {
   if (outcome.status !== 'two_factor_required' || outcome.preferred === null) return;
   const sentCode = HTTP_FACTORS[outcome.preferred].passcode.sentCode;
   if (sentCode?.sendWhenPreferred) await sentCode.send(kit.deps, outcome.challengeToken, requestContext(request));

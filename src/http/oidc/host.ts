@@ -1,0 +1,105 @@
+// Mounts oidc-provider (a Koa application) in the Fastify app, and keeps its signing
+// keys current: every minute it reads the key set, and when a rotation has published a
+// key or made one sign, it builds the provider again (keys are fixed per provider).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { ServiceDeps } from '../../services/deps.js';
+import { signOutOfAppsAfterLogout } from '../../services/app-sign-out.js';
+import { authenticate, endSession } from '../../services/sessions.js';
+import { ensureSigningKeys, loadSigningKeySet } from '../../services/signing-keys.js';
+import { COOKIE, CookiePolicy } from '../request-context.js';
+import { createOidcProvider, OIDC_ROUTES } from './provider.js';
+
+const KEY_REFRESH_INTERVAL_IN_MILLISECONDS = 60 * 1000;
+
+export class OidcHost {
+  private built: { provider: Provider; handler: ReturnType<Provider['callback']>; fingerprint: string; checkedAt: number } | null = null;
+  private building: Promise<NonNullable<OidcHost['built']>> | null = null;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly options: { onServerError?: (error: unknown) => void },
+  ) {}
+
+  /** The provider with the key set as of now; built on first use (keys made then, if
+   * there are none yet), and rebuilt after a rotation. */
+  async provider(): Promise<Provider> {
+    return (await this.current()).provider;
+  }
+
+  /** The provider's request handler (Koa composes it once per provider). */
+  async handler(): Promise<ReturnType<Provider['callback']>> {
+    return (await this.current()).handler;
+  }
+
+  private current(): Promise<NonNullable<OidcHost['built']>> {
+    const now = this.deps.now();
+    if (this.built && now - this.built.checkedAt < KEY_REFRESH_INTERVAL_IN_MILLISECONDS) return Promise.resolve(this.built);
+    this.building ??= this.load().finally(() => {
+      this.building = null;
+    });
+    return this.building;
+  }
+
+  private async load(): Promise<NonNullable<OidcHost['built']>> {
+    const now = this.deps.now();
+    let keySet = await loadSigningKeySet(this.deps.db, this.deps.keys, now);
+    if (keySet.keys.length === 0 || !this.built) {
+      await ensureSigningKeys(this.deps.db, this.deps.keys, now);
+      keySet = await loadSigningKeySet(this.deps.db, this.deps.keys, now);
+    }
+    if (this.built && this.built.fingerprint === keySet.fingerprint) {
+      this.built.checkedAt = now;
+      return this.built;
+    }
+    const provider = createOidcProvider(this.deps, keySet, this.options);
+    const cookies = new CookiePolicy(this.deps.config.baseUrl);
+    // Signing out through an app's logout request signs the person out of Tessera too,
+    // and so out of every other app.
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path !== `${OIDC_ROUTES.end_session}/confirm` || ctx.status !== 303) return;
+      const personId = ctx.oidc?.session?.accountId;
+      const signedIn = await authenticate(this.deps, ctx.cookies.get(cookies.name(COOKIE.session), { signed: false }) ?? null);
+      const context = { ip: ctx.ip ?? null, userAgent: ctx.get('user-agent').slice(0, 512) || null };
+      if (signedIn) await endSession(this.deps, signedIn, context);
+      else if (personId) await signOutOfAppsAfterLogout(this.deps, personId);
+      ctx.cookies.set(cookies.name(COOKIE.session), null, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookies.secure, signed: false });
+    });
+    this.built = { provider, handler: provider.callback(), fingerprint: keySet.fingerprint, checkedAt: now };
+    return this.built;
+  }
+}
+
+/** Hands the provider's routes to it untouched: it reads its own bodies and cookies. */
+export async function mountOidcProvider(app: FastifyInstance, host: OidcHost, baseUrl: string): Promise<void> {
+  // Tessera's public address is TESSERA_BASE_URL, however a request reached it: the
+  // provider's addresses (and its cookies' Secure flag) follow it, never headers a
+  // client could send (X-Forwarded-* are read by Fastify, from trusted proxies only).
+  const base = new URL(baseUrl);
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+      const handler = await host.handler();
+      const headers = request.raw.headers;
+      headers['x-forwarded-proto'] = base.protocol.slice(0, -1);
+      headers['x-forwarded-host'] = base.host;
+      headers['x-forwarded-for'] = request.ip;
+      reply.hijack();
+      // The headers every answer carries (CSP, no framing, no-store), set by the
+      // onRequest hook on the Fastify reply, which a hijacked reply never writes.
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined) reply.raw.setHeader(name, value as string);
+      }
+      await new Promise<void>((resolve) => {
+        reply.raw.on('finish', resolve);
+        reply.raw.on('close', resolve);
+        void handler(request.raw, reply.raw);
+      });
+    };
+    const methods = ['GET', 'POST', 'OPTIONS'] as const;
+    scope.route({ method: [...methods], url: '/oidc/*', schema: { hide: true }, handler: forward });
+    scope.route({ method: ['GET', 'OPTIONS'], url: '/.well-known/openid-configuration', schema: { hide: true }, handler: forward });
+  });
+}
