@@ -5,7 +5,8 @@ import { ACR, acrFromValues, parseAcr, strongerAcr, type Acr, type FlowRequireme
 import { findAccountById } from '../store/accounts.js';
 import { findAppById, findAccountApp } from '../store/apps.js';
 import { deletePersonClientOidcRecords, listPersonOidcRecords } from '../store/oidc-records.js';
-import type { Account, App, Role, User } from '../store/schema.js';
+import type { Account, App, Role, Session, User } from '../store/schema.js';
+import { findFlow } from '../store/sign-in-flows.js';
 import { findUserById, type UserRef } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { startStepUpFlow } from './sign-in-flow.js';
@@ -129,4 +130,16 @@ export function askForStrongerSignIn(
   context: RequestContext,
 ): ReturnType<typeof startStepUpFlow> {
   return deps.db.transaction().execute((trx) => startStepUpFlow(trx, deps, { ...input, context }));
+}
+
+/** Whether a session was signed in for this very request of an app: its flow was
+ * started by the request's interaction page (whose path it returns to). */
+export async function signedInForInteraction(
+  deps: Pick<ServiceDeps, 'db'>,
+  session: Pick<Session, 'flow_id' | 'user_id'>,
+  interactionPath: string,
+): Promise<boolean> {
+  if (session.flow_id === null) return false;
+  const flow = await findFlow(deps.db, session.flow_id);
+  return flow !== undefined && flow.user_id === session.user_id && flow.return_to !== null && flow.return_to.startsWith(`${interactionPath}/`);
 }

@@ -56,8 +56,7 @@ for (const dialect of dialects()) {
         assert.match(page.url, /\/sign-in\/two-factor$/, page.body);
         // A new 30-second window, so the code is not one already used.
         app.clock.advance(30_000);
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        page = await browser.submit(page, '/sign-in/two-factor', { code: authenticators.get(email)!.code(Date.now() + 30_000 * (step + 1)) });
+        page = await browser.submit(page, '/sign-in/two-factor', { code: authenticators.get(email)!.code(app.clock.now()) });
       }
       return page;
     }
@@ -116,6 +115,195 @@ for (const dialect of dialects()) {
       const straight = await browser.go(again.url.toString());
       assert.ok(callbackParams(straight).get('code'));
       assert.ok(!browser.visited.slice(-6).some((url) => url.includes('/sign-in')), 'no sign-in page on the way');
+    });
+
+    /** Signs a browser in to Tessera itself, through /sign-in (a person without 2FA). */
+    async function signInToTessera(browser: FormBrowser, account: string, email: string): Promise<void> {
+      const page = await browser.go(`${app.baseUrl}/sign-in`);
+      const done = await browser.submit(page, '/sign-in', { account, email, password: STRONG_PASSWORD });
+      assert.match(done.url, /\/profile\/security$/, done.body);
+    }
+
+    async function redeem(page: BrowserPage, request: AuthorizationRequest, config = grafana) {
+      return client.authorizationCodeGrant(config, new URL(page.url), {
+        pkceCodeVerifier: request.codeVerifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      });
+    }
+
+    it('an app demanding a security key: a person with a passcode only gets a clear page, the app unmet_authentication_requirements', async () => {
+      const browser = new FormBrowser(app.baseUrl);
+      const request = await authorizationRequest(grafana, { acr_values: 'urn:tessera:acr:phishing-resistant' });
+      const signInPage = await browser.go(request.url.toString());
+      const refused = await browser.submit(signInPage, /\/sign-in$/, { email: 'agent@acme.test', password: STRONG_PASSWORD });
+      assert.equal(refused.status, 403);
+      assert.match(refused.body, /Grafana needs a security key/);
+      const back = await browser.submit(refused, /\/abort$/);
+      assert.equal(callbackParams(back).get('error'), 'unmet_authentication_requirements');
+      assert.equal(callbackParams(back).get('code'), null);
+
+      // Signed in with password and passcode, the same demand is a step-up, with the same answer.
+      const plain = await authorizationRequest(grafana);
+      await redeem(await signInThroughPages(browser, plain, 'agent@acme.test'), plain);
+      const demanding = await authorizationRequest(grafana, { acr_values: 'urn:tessera:acr:phishing-resistant' });
+      const stepUp = await browser.go(demanding.url.toString());
+      assert.equal(stepUp.status, 403, stepUp.body);
+      assert.match(stepUp.body, /needs a security key/);
+    });
+
+    it('prompt=none never shows a page: login_required without a session, a code with one', async () => {
+      const browser = new FormBrowser(app.baseUrl);
+      const silent = await authorizationRequest(grafana, { prompt: 'none' });
+      assert.equal(callbackParams(await browser.go(silent.url.toString())).get('error'), 'login_required');
+
+      const first = await authorizationRequest(grafana);
+      await redeem(await signInThroughPages(browser, first, 'agent@acme.test'), first);
+      const again = await authorizationRequest(grafana, { prompt: 'none' });
+      const landed = await browser.go(again.url.toString());
+      const tokens = await redeem(landed, again);
+      assert.equal(tokens.claims()!.email, 'agent@acme.test');
+
+      // Signed out of Tessera: the provider's own session does not carry on.
+      const securityPage = await browser.go(`${app.baseUrl}/profile/security`);
+      await browser.submit(securityPage, '/sign-out');
+      const afterSignOut = await authorizationRequest(grafana, { prompt: 'none' });
+      assert.equal(callbackParams(await browser.go(afterSignOut.url.toString())).get('error'), 'login_required');
+    });
+
+    it('prompt=login asks for password and passcode again, trusted session or not', async () => {
+      const browser = new FormBrowser(app.baseUrl);
+      const first = await authorizationRequest(grafana);
+      const firstTokens = await redeem(await signInThroughPages(browser, first, 'agent@acme.test'), first);
+      const fresh = await authorizationRequest(grafana, { prompt: 'login' });
+      const page = await browser.go(fresh.url.toString());
+      assert.match(page.body, /Sign in to Grafana/, 'the sign-in page, though signed in');
+      app.clock.advance(1000);
+      const landed = await browser.submit(page, /\/sign-in$/, { email: 'agent@acme.test', password: STRONG_PASSWORD });
+      assert.match(landed.url, /\/sign-in\/two-factor$/, 'the passcode is asked again too');
+      app.clock.advance(30_000);
+      const done = await browser.submit(landed, '/sign-in/two-factor', { code: authenticators.get('agent@acme.test')!.code(app.clock.now()) });
+      const tokens = await redeem(done, fresh);
+      assert.ok((tokens.claims()!.auth_time as number) > (firstTokens.claims()!.auth_time as number));
+    });
+
+    it('a person of another account, or of a role the app does not allow, is refused with a page and never gets a code', async () => {
+      await createExtraAccount(app, 'beta');
+      await addUser(app, { account: 'beta', email: 'bea@beta.test' });
+      const browser = new FormBrowser(app.baseUrl);
+      await signInToTessera(browser, 'beta', 'bea@beta.test');
+      const request = await authorizationRequest(grafana);
+      const refused = await browser.go(request.url.toString());
+      assert.equal(refused.status, 403);
+      assert.match(refused.body, /Grafana belongs to Acme Support, and you are signed in to beta team/);
+      // "Use another account" signs out and shows the app's sign-in page.
+      const other = await browser.submit(refused, /\/switch$/);
+      assert.match(other.body, /Sign in to Grafana/);
+
+      await addUser(app, { account: 'acme', email: 'customer@acme.test', role: 'end_user' });
+      const customer = new FormBrowser(app.baseUrl);
+      const forCustomer = await authorizationRequest(grafana);
+      const page = await customer.go(forCustomer.url.toString());
+      const notAllowed = await customer.submit(page, /\/sign-in$/, { email: 'customer@acme.test', password: STRONG_PASSWORD });
+      assert.equal(notAllowed.status, 403, notAllowed.body);
+      assert.match(notAllowed.body, /lets only some people use Grafana/);
+      const back = await customer.submit(notAllowed, /\/abort$/);
+      assert.equal(callbackParams(back).get('error'), 'access_denied');
+      assert.ok(!customer.visited.some((url) => url.startsWith('https://grafana.acme.test') && new URL(url).searchParams.has('code')));
+    });
+
+    it('a code works once: used again, it revokes what the first use gave; two at once give one token set', async () => {
+      const browser = new FormBrowser(app.baseUrl);
+      const request = await authorizationRequest(grafana);
+      const landed = await signInThroughPages(browser, request, 'agent@acme.test');
+      const tokens = await redeem(landed, request);
+      await assert.rejects(redeem(landed, request), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+      await assert.rejects(client.fetchUserInfo(grafana, tokens.access_token, tokens.claims()!.sub), 'the first use is revoked too');
+
+      const raced = await authorizationRequest(grafana);
+      const racedLanding = await browser.go(raced.url.toString());
+      const outcomes = await Promise.allSettled([redeem(racedLanding, raced), redeem(racedLanding, raced), redeem(racedLanding, raced)]);
+      assert.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled').length <= 1, true);
+      assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'));
+    });
+
+    it("a new password, signing out everywhere and a suspension end the apps' tokens at once", async () => {
+      await withTotp('pat@acme.test');
+      const browser = new FormBrowser(app.baseUrl);
+      const request = await authorizationRequest(grafana);
+      const tokens = await redeem(await signInThroughPages(browser, request, 'pat@acme.test'), request);
+      const token = await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'pat@acme.test').executeTakeFirstOrThrow();
+      assert.ok(token.id);
+      // Signing out everywhere (from Security settings) ends the refresh token.
+      const settings = await browser.go(`${app.baseUrl}/profile/security`);
+      assert.equal(settings.status, 200);
+      const api = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'pat@acme.test', password: STRONG_PASSWORD } });
+      app.clock.advance(30_000);
+      const second = await app.api('POST', '/api/v1/sign-in/two-factor', {
+        body: { challenge_token: api.json().challenge_token, method: 'totp', code: authenticators.get('pat@acme.test')!.code(app.clock.now()) },
+      });
+      const sessionToken = second.json().session_token as string;
+      const everywhere = await app.api('DELETE', '/api/v1/me/sessions', { token: sessionToken });
+      assert.ok(everywhere.statusCode < 300, everywhere.body);
+      await assert.rejects(client.refreshTokenGrant(grafana, tokens.refresh_token!), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+      await assert.rejects(client.fetchUserInfo(grafana, tokens.access_token, tokens.claims()!.sub));
+    });
+
+    it("signing out through the app's logout request signs the person out of Tessera; only registered addresses are followed", async () => {
+      const browser = new FormBrowser(app.baseUrl);
+      const request = await authorizationRequest(grafana);
+      const tokens = await redeem(await signInThroughPages(browser, request, 'agent@acme.test'), request);
+      const logout = client.buildEndSessionUrl(grafana, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: 'https://grafana.acme.test/',
+        state: 'bye',
+      });
+      const confirm = await browser.go(logout.toString());
+      assert.match(confirm.body, /Sign out\?/);
+      const done = await browser.submit(confirm, /\/oidc\/logout\/confirm$/, { logout: 'yes' });
+      assert.equal(done.url, 'https://grafana.acme.test/?state=bye');
+      const settings = await browser.go(`${app.baseUrl}/profile/security`);
+      assert.match(settings.url, /\/sign-in\?next=/, 'signed out of Tessera too');
+      await assert.rejects(client.refreshTokenGrant(grafana, tokens.refresh_token!));
+
+      const evil = new URL(logout);
+      evil.searchParams.set('post_logout_redirect_uri', 'https://evil.example/');
+      const refused = await browser.go(evil.toString());
+      assert.equal(refused.status, 400);
+      assert.ok(!browser.visited.some((url) => url.startsWith('https://evil.example')));
+    });
+
+    it('no open redirect, no token for a wrong secret, PKCE for public clients, secrets and tokens never stored in the clear', async () => {
+      const browser = new FormBrowser(app.baseUrl);
+      const wrongRedirect = await authorizationRequest(grafana, { redirect_uri: 'https://evil.example/callback' });
+      const page = await browser.go(wrongRedirect.url.toString());
+      assert.equal(page.status, 400);
+      assert.match(page.body, /redirect_uri/);
+      assert.ok(!browser.visited.some((url) => url.startsWith('https://evil.example')));
+
+      const wrongSecret = await discover(app, { clientId: registered.clientId, clientSecret: 'not-the-secret' });
+      const request = await authorizationRequest(grafana);
+      const landed = await signInThroughPages(browser, request, 'agent@acme.test');
+      await assert.rejects(
+        redeem(landed, request, wrongSecret),
+        (error: client.WWWAuthenticateChallengeError) => error.status === 401 && JSON.stringify(error.cause).includes('invalid_client'),
+      );
+      const tokens = await redeem(landed, request);
+
+      const stored = await app.runtime.deps.db.selectFrom('apps').select('secret_hash').where('id', '=', registered.clientId).executeTakeFirstOrThrow();
+      assert.notEqual(stored.secret_hash, registered.clientSecret);
+      const rows = await app.runtime.deps.db.selectFrom('oidc_records').select(['key', 'payload']).execute();
+      const everything = JSON.stringify(rows);
+      for (const secret of [tokens.access_token, tokens.refresh_token!, new URL(landed.url).searchParams.get('code')!]) {
+        assert.ok(!everything.includes(secret), 'a token or code is stored only as an HMAC');
+      }
+
+      const spa = await registerApp(app, { accountSlug: 'acme', name: 'Dashboard', kind: 'public' });
+      const spaConfig = await discover(app, spa);
+      const noPkce = client.buildAuthorizationUrl(spaConfig, { redirect_uri: 'https://grafana.acme.test/login/generic_oauth', scope: 'openid', state: 's' });
+      const answer = await browser.go(noPkce.toString());
+      assert.equal(callbackParams(answer).get('error'), 'invalid_request');
+      assert.match(callbackParams(answer).get('error_description') ?? '', /PKCE/);
     });
   });
 }

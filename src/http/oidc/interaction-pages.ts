@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Failure } from '../../domain/failures.js';
 import { acrSatisfies, parseAcr, type FlowRequirements } from '../../domain/sign-in-decision.js';
-import { appRefusal, askForStrongerSignIn, findOidcApp, requirementsOf, type AppRefusal } from '../../services/oidc.js';
+import { appRefusal, askForStrongerSignIn, findOidcApp, requirementsOf, signedInForInteraction, type AppRefusal } from '../../services/oidc.js';
 import { endSession } from '../../services/sessions.js';
 import { signInWithPassword } from '../../services/sign-in.js';
 import type { SignedIn } from '../../services/sessions.js';
@@ -27,7 +27,6 @@ import { OIDC_ROUTES, interactionPath } from './provider.js';
 
 interface InteractionDetails {
   uid: string;
-  iat: number;
   params: Record<string, unknown>;
   prompt: { name: string; reasons: string[]; details: Record<string, unknown> };
   session?: { accountId?: string };
@@ -97,14 +96,13 @@ export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, h
     return { provider, interaction, app: found.app, account: found.account, requirements };
   }
 
-  /** Whether the Tessera session is recent enough for this request: signed in during
-   * it, or (without prompt=login) within its max_age. */
-  function freshEnough(loaded: Loaded, signedIn: SignedIn): boolean {
+  /** Whether the Tessera session is recent enough for this request: signed in for it,
+   * or (without prompt=login) within its max_age. */
+  async function freshEnough(loaded: Loaded, signedIn: SignedIn): Promise<boolean> {
     const { requirements, interaction } = loaded;
-    const signedInAt = signedIn.session.created_at;
-    if (signedInAt >= interaction.iat * 1000) return true;
+    if (await signedInForInteraction(kit.deps, signedIn.session, interactionPath(interaction.uid))) return true;
     if (requirements.promptLogin) return false;
-    return requirements.maxAgeSeconds === null || signedInAt >= kit.deps.now() - requirements.maxAgeSeconds * 1000;
+    return requirements.maxAgeSeconds === null || signedIn.session.created_at >= kit.deps.now() - requirements.maxAgeSeconds * 1000;
   }
 
   const signInForm = (request: FastifyRequest, reply: FastifyReply, loaded: Loaded, values: { email: string }, failure: Failure | null, status = 200) => {
@@ -180,7 +178,7 @@ ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
     if (!loaded) return reply;
     const { interaction, app, account, requirements } = loaded;
     const signedIn = request.signedIn?.session.kind === 'full' ? request.signedIn : null;
-    if (!signedIn || !freshEnough(loaded, signedIn)) {
+    if (!signedIn || !(await freshEnough(loaded, signedIn))) {
       const email =
         signedIn?.account.id === account.id
           ? signedIn.user.email

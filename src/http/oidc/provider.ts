@@ -57,7 +57,7 @@ function tesseraSessionOf(deps: ServiceDeps, cookies: CookiePolicy, ctx: KoaCont
 /** The provider's session stands for exactly one Tessera session: the same person,
  * signed in at the same moment, still allowed into this app with proof enough. */
 function tesseraSessionCheck(deps: ServiceDeps, cookies: CookiePolicy): interactionPolicy.Check {
-  return new interactionPolicy.Check('tessera_session', 'Sign-in at Tessera is required', async (ctx) => {
+  return new interactionPolicy.Check('tessera_session', 'Sign-in at Tessera is required', 'login_required', async (ctx) => {
     const { oidc } = ctx;
     if (!oidc.session || !oidc.params) return interactionPolicy.Check.REQUEST_PROMPT;
     const signedIn = await tesseraSessionOf(deps, cookies, ctx);
