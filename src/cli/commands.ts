@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { addKeyToFile, pruneKeyFile } from '../crypto/keys.js';
+import { PUBLISH_AHEAD_IN_MILLISECONDS, ensureSigningKeys, rotateSigningKeys } from '../services/signing-keys.js';
 import type { Failure } from '../domain/failures.js';
 import { messageFor } from '../http/errors.js';
 import { readOutbox } from '../services/dev-outbox.js';
@@ -156,10 +157,25 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
       });
     }
     case 'keys rotate': {
-      checkKnownOptions(args, ['json', 'prune']);
+      checkKnownOptions(args, ['json', 'prune', 'signing']);
       const store = openStore(config.databaseUrl);
       try {
         await migrateToLatest(store.db, store.dialect);
+        if (args.options.has('signing')) {
+          // The OpenID Connect signing keys: a new key per algorithm, published now,
+          // signing once every instance has it; the old ones stay published a day.
+          const ring = await openKeyRing(config, store);
+          const now = Date.now();
+          await ensureSigningKeys(store.db, ring, now);
+          const rotated = await rotateSigningKeys(store.db, ring, now);
+          const signsAt = new Date(now + PUBLISH_AHEAD_IN_MILLISECONDS).toISOString();
+          print(
+            json
+              ? JSON.stringify({ added: rotated.added, retiring: rotated.retiring, signs_from: signsAt })
+              : `Added ${rotated.added} signing keys, published now; they sign from ${signsAt}. The ${rotated.retiring} keys they replace stay published for a day after that.`,
+          );
+          return 0;
+        }
         const fromFile = config.encryptionKeys === null;
         const prune = args.options.has('prune');
         let ring = await openKeyRing(config, store); // creates the key file on first use only

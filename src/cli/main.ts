@@ -17,6 +17,7 @@ Commands:
   user issue-recovery-code    Make a one-time recovery code for a locked-out person
   outbox                      Show messages in the outbox (newest first)
   keys rotate                 Add an encryption key and re-encrypt every secret
+                              (--signing: rotate the OpenID Connect signing keys)
 
 Run "tessera <command> --help" for a command's options.`,
   serve: 'Usage: tessera serve\n\nStarts Tessera on PORT (3000) with the configuration from the environment (see README).',
@@ -30,11 +31,11 @@ Run "tessera <command> --help" for a command's options.`,
   'user issue-recovery-code':
     'Usage: tessera user issue-recovery-code --account SLUG --email EMAIL --reason TEXT [--json]\n\nPrints a one-time recovery code (valid 1 hour). Signing in with it makes them set up 2FA again. They are emailed.',
   'keys rotate':
-    'Usage: tessera keys rotate [--prune] [--json]\n\nWith the key file (development): adds a new key and re-encrypts every stored secret under it. Once every instance has restarted, run it with --prune to re-encrypt anything written meanwhile and drop the old keys.\nWith TESSERA_ENCRYPTION_KEYS: put the new key first in the list, run this to re-encrypt under it, then remove the old keys from the list.',
+    'Usage: tessera keys rotate [--prune] [--json]\n       tessera keys rotate --signing [--json]\n\n--signing: adds a new OpenID Connect signing key per algorithm (ES256, RS256). It is published at once and signs from 10 minutes later, when every instance has reloaded its keys; the keys it replaces stay published a day longer, so tokens in flight still verify.\n\nWith the key file (development): adds a new key and re-encrypts every stored secret under it. Once every instance has restarted, run it with --prune to re-encrypt anything written meanwhile and drop the old keys.\nWith TESSERA_ENCRYPTION_KEYS: put the new key first in the list, run this to re-encrypt under it, then remove the old keys from the list.',
   outbox: 'Usage: tessera outbox [--json]\n\nShows the messages (emails and texts) in the outbox, newest first.',
 };
 
-const FLAGS = new Set(['json', 'help', 'password-stdin', 'prune']);
+const FLAGS = new Set(['json', 'help', 'password-stdin', 'prune', 'signing']);
 
 async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, FLAGS);
