@@ -200,6 +200,10 @@ function send(
       } else resolve(response!);
     };
     const onAbort = () => finish(limits.aborted());
+    if (limits.signal.aborted) {
+      onAbort();
+      return;
+    }
     limits.signal.addEventListener('abort', onAbort, { once: true });
     outgoing = (url.protocol === 'https:' ? httpsRequest : httpRequest)({
       protocol: url.protocol,
