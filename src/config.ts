@@ -1,6 +1,7 @@
 // The one reader of process.env. Every setting is validated here, at start, with a
 // clear message per bad value; the rest of the code receives a typed Config.
 import { isAbsolute, resolve } from 'node:path';
+import { parseIpRange, type IpRange } from './domain/outbound-addresses.js';
 
 export type Mode = 'development' | 'production';
 
@@ -53,6 +54,9 @@ export interface Config {
   /** When set, GET /metrics asks for `Authorization: Bearer <it>`; null leaves it open
    * (for a listen address that only the metrics collector reaches). */
   metricsToken: string | null;
+  /** Private, loopback and other non-public ranges that outgoing calls (back-channel
+   * logout, webhooks) may reach all the same; empty: public addresses only. */
+  outboundAllow: IpRange[];
 }
 
 export class ConfigError extends Error {
@@ -151,6 +155,20 @@ function readRedisKeyPrefix(raw: string | undefined): string {
   return prefix;
 }
 
+/** TESSERA_OUTBOUND_ALLOW: comma-separated CIDRs (`10.0.0.0/8,fd00::/8`); a bare address
+ * is one host. Any bad entry stops the start: a typo must not silently leave a range
+ * open or shut. */
+function readOutboundAllow(raw: string | undefined): IpRange[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const text = entry.trim();
+    if (text === '') throw new ConfigError('TESSERA_OUTBOUND_ALLOW has an empty entry; expected comma-separated ranges like "10.0.0.0/8,fd00::/8"');
+    const parsed = parseIpRange(text);
+    if (!parsed.ok) throw new ConfigError(`TESSERA_OUTBOUND_ALLOW: "${text}" ${parsed.reason}`);
+    return parsed.range;
+  });
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const mode = readMode(env);
   const port = readPort(env);
@@ -241,5 +259,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     smsDailyBudget,
     hashConcurrency,
     metricsToken,
+    outboundAllow: readOutboundAllow(env.TESSERA_OUTBOUND_ALLOW),
   };
 }

@@ -6,7 +6,8 @@ import { checkKeyIdsKnown, keyFilePath, loadKeyRing, type KeyRing } from './cryp
 import { holdsData, sealedKeyIds } from './store/sealed-values.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { OutboxWorker } from './delivery/outbox-worker.js';
-import { DevelopmentOutboxSender, DisabledSender, type Sender } from './delivery/senders.js';
+import { chooseBackchannelLogoutSender, type SignLogoutToken } from './delivery/backchannel-logout-sender.js';
+import { DevelopmentOutboxSender, DisabledSender, type OutboxSenders, type Sender } from './delivery/senders.js';
 import { SmtpSender } from './delivery/smtp-sender.js';
 import { chooseSmsSender } from './delivery/sms-senders.js';
 import { PASSWORD_FAILURES_BEFORE_LOCK } from './domain/passcode-attempts.js';
@@ -32,7 +33,10 @@ export interface RuntimeOptions {
   now?: () => number;
   logStream?: NodeJS.WritableStream;
   /** Replaces the senders chosen from configuration (tests capture deliveries). */
-  senders?: Partial<Record<'email' | 'sms', Sender>>;
+  senders?: Partial<OutboxSenders>;
+  /** Signs back-channel logout tokens (the OpenID Connect provider's keys). Without it,
+   * each back-channel logout fails at once: "OpenID Connect signing is not set up". */
+  signLogoutToken?: SignLogoutToken;
   /** Run the outbox worker on a timer (the server does; tests drain it by hand). */
   startWorker?: boolean;
 }
@@ -63,15 +67,17 @@ export function createSignInLimits(limitStore: LimitStore, config: Pick<Config, 
 }
 
 /** Email: SMTP whenever it is configured, in any mode; otherwise the development
- * outbox in development, and off (messages fail, listed as failed) in production. */
-export function chooseSenders(config: Config): Record<'email' | 'sms', Sender> {
+ * outbox in development, and off (messages fail, listed as failed) in production.
+ * Back-channel logout: really sent in both modes (through the guarded outbound client,
+ * TESSERA_OUTBOUND_ALLOW), once there is a signer for its tokens. */
+export function chooseSenders(config: Config, signLogoutToken?: SignLogoutToken): OutboxSenders {
   const email: Sender = config.smtp
     ? new SmtpSender(config.smtp)
     : config.mode === 'development'
       ? new DevelopmentOutboxSender()
       : new DisabledSender('email (TESSERA_SMTP_URL)');
   const sms: Sender = chooseSmsSender(config);
-  return { email, sms };
+  return { email, sms, backchannel: chooseBackchannelLogoutSender(config, signLogoutToken) };
 }
 
 /** The key ring, checked against what the database holds (SECURITY.md: a lost key file
@@ -117,7 +123,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   };
   const app = await buildApp({ deps, limitStore, config, logStream: options.logStream });
   log = app.log;
-  const senders = { ...chooseSenders(config), ...options.senders };
+  const senders: OutboxSenders = { ...chooseSenders(config, options.signLogoutToken), ...options.senders };
   const worker = new OutboxWorker({
     db: store.db,
     dialect: store.dialect,

@@ -10,8 +10,8 @@ import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keys.js';
 import type { Dialect } from '../store/database.js';
 import type { Database, OutboxChannel, OutboxMessage } from '../store/schema.js';
-import { claimNextMessage, markAttemptFailed, markSent, readPayload } from '../store/outbox.js';
-import { PermanentDeliveryError, type Sender } from './senders.js';
+import { claimNextMessage, markAttemptFailed, markSent, readPayload, type OutboxPayloads } from '../store/outbox.js';
+import { PermanentDeliveryError, type OutboxSenders, type Sender } from './senders.js';
 
 const CLAIM_IN_MILLISECONDS = 60_000;
 /** Well inside the claim: a send still running when its claim ran out could be taken
@@ -51,7 +51,7 @@ export interface DeliveryFailure {
 export interface OutboxWorkerOptions {
   db: Kysely<Database>;
   keys: KeyRing;
-  senders: Record<OutboxChannel, Sender>;
+  senders: OutboxSenders;
   now: () => number;
   /** Picks the claim statement (FOR UPDATE SKIP LOCKED on PostgreSQL); defaults to SQLite's. */
   dialect?: Dialect;
@@ -112,7 +112,9 @@ export class OutboxWorker {
 
   private async deliver(message: OutboxMessage): Promise<boolean> {
     const { db, keys, senders, now } = this.options;
-    const sender = senders[message.channel];
+    // Each channel's sender takes that channel's payload: enqueueMessage writes the
+    // channel and the payload together (NewOutboxMessage), and readPayload reads them so.
+    const sender: Sender<OutboxPayloads[OutboxChannel]> | undefined = senders[message.channel];
     try {
       if (!sender) throw new PermanentDeliveryError(`no sender for channel "${message.channel}"`);
       const maxAge = MAX_AGE_BY_PURPOSE[message.purpose];

@@ -1,6 +1,7 @@
 // A sender delivers one outbox message to the outside world. Development keeps
 // messages in the outbox table, readable at /dev/outbox.
-import type { OutboxPayload } from '../store/outbox.js';
+import type { OutboxPayload, OutboxPayloads } from '../store/outbox.js';
+import type { OutboxChannel } from '../store/schema.js';
 
 /** What the worker tells a sender about the message besides its content. */
 export interface Delivery {
@@ -11,13 +12,17 @@ export interface Delivery {
   signal?: AbortSignal;
 }
 
-export interface Sender {
+/** Takes an email or a text unless said otherwise. */
+export interface Sender<Payload = OutboxPayload> {
   /** Whether the payload stays readable after delivery (the development outbox). */
   readonly keepsPayload: boolean;
-  send(payload: OutboxPayload, delivery?: Delivery): Promise<void>;
+  send(payload: Payload, delivery?: Delivery): Promise<void>;
   /** Releases connections, if the sender holds any. */
   close?(): Promise<void> | void;
 }
+
+/** One sender per channel, each taking that channel's payload. */
+export type OutboxSenders = { [Channel in OutboxChannel]: Sender<OutboxPayloads[Channel]> };
 
 /** A failure that retrying cannot fix: the worker marks the message failed at once. */
 export class PermanentDeliveryError extends Error {

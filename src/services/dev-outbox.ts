@@ -1,10 +1,27 @@
 // The development outbox: what would have been emailed or texted, read back for the
-// /dev/outbox page, its JSON twin, `bin/tessera outbox` and the tests.
+// /dev/outbox page, its JSON twin, `bin/tessera outbox` and the tests. The page also
+// lists back-channel logout calls to apps.
+import type { KeyRing } from '../crypto/keys.js';
 import type { OutboxMessage } from '../store/schema.js';
-import { listMessages, readPayload, type OutboxPayload } from '../store/outbox.js';
+import { isOnChannel, listMessages, readPayload, type BackchannelLogoutPayload, type OutboxPayload } from '../store/outbox.js';
 import type { ServiceDeps } from './deps.js';
 
-export type { OutboxPayload };
+export type { BackchannelLogoutPayload, OutboxPayload };
+
+/** A message's content, told apart by its channel. */
+export type OutboxContent = { channel: 'email' | 'sms'; payload: OutboxPayload } | { channel: 'backchannel'; payload: BackchannelLogoutPayload };
+
+function readContent(keys: KeyRing, message: OutboxMessage): OutboxContent | null {
+  if (isOnChannel(message, 'backchannel')) {
+    const payload = readPayload(keys, message);
+    return payload && { channel: message.channel, payload };
+  }
+  if (isOnChannel(message, 'email') || isOnChannel(message, 'sms')) {
+    const payload = readPayload(keys, message);
+    return payload && { channel: message.channel, payload };
+  }
+  return null;
+}
 
 export interface OutboxEntry {
   id: string;
@@ -24,12 +41,13 @@ export async function readOutbox(deps: ServiceDeps): Promise<OutboxEntry[]> {
   await deps.background.settle();
   const messages = await listMessages(deps.db, 200);
   return messages.flatMap((message) => {
-    const payload = readPayload(deps.keys, message);
-    if (!payload) return [];
+    const content = readContent(deps.keys, message);
+    if (!content || content.channel === 'backchannel') return [];
+    const { payload } = content;
     return [
       {
         id: message.id,
-        channel: message.channel,
+        channel: content.channel,
         to: payload.to,
         subject: payload.subject,
         body: payload.text,
@@ -44,13 +62,13 @@ export async function readOutbox(deps: ServiceDeps): Promise<OutboxEntry[]> {
 
 /** The newest messages with their content where it can be read: a message sealed under a
  * key that is gone, or erased once sent, still shows its status. */
-export async function outboxMessages(deps: ServiceDeps, limit: number): Promise<{ message: OutboxMessage; payload: OutboxPayload | null }[]> {
+export async function outboxMessages(deps: ServiceDeps, limit: number): Promise<{ message: OutboxMessage; content: OutboxContent | null }[]> {
   const messages = await listMessages(deps.db, limit);
   return messages.map((message) => {
     try {
-      return { message, payload: readPayload(deps.keys, message) };
+      return { message, content: readContent(deps.keys, message) };
     } catch {
-      return { message, payload: null };
+      return { message, content: null };
     }
   });
 }

@@ -8,6 +8,7 @@ import { newId } from '../crypto/tokens.js';
 import type { Dialect } from './database.js';
 import type { Database, OutboxChannel, OutboxMessage } from './schema.js';
 
+/** An email's or a text message's content. */
 export interface OutboxPayload {
   to: string;
   subject: string;
@@ -15,13 +16,33 @@ export interface OutboxPayload {
   html?: string;
 }
 
-export interface NewOutboxMessage {
-  accountId: string | null;
-  userId: string | null;
-  channel: OutboxChannel;
-  purpose: string;
-  payload: OutboxPayload;
+/** One app to tell that a person signed out (OpenID Connect Back-Channel Logout 1.0):
+ * the logout token itself is signed when it is sent, so every attempt carries a fresh
+ * `iat` and no token sits in the database. */
+export interface BackchannelLogoutPayload {
+  /** The app's backchannel_logout_uri. */
+  uri: string;
+  client_id: string;
+  sub: string;
+  sid?: string;
 }
+
+/** What each channel's messages carry. */
+export interface OutboxPayloads {
+  email: OutboxPayload;
+  sms: OutboxPayload;
+  backchannel: BackchannelLogoutPayload;
+}
+
+export type NewOutboxMessage = {
+  [Channel in OutboxChannel]: {
+    accountId: string | null;
+    userId: string | null;
+    channel: Channel;
+    purpose: string;
+    payload: OutboxPayloads[Channel];
+  };
+}[OutboxChannel];
 
 export async function enqueueMessage(db: Kysely<Database>, keys: KeyRing, message: NewOutboxMessage, now: number): Promise<string> {
   const id = newId();
@@ -46,9 +67,37 @@ export async function enqueueMessage(db: Kysely<Database>, keys: KeyRing, messag
   return id;
 }
 
-export function readPayload(keys: KeyRing, message: OutboxMessage): OutboxPayload | null {
+/** Logs a person out of one app: an outbox message in the caller's transaction, so the
+ * call exists exactly when the sign-out does. Nothing is checked here (an app's bad
+ * address must never fail a sign-out): the sender refuses what it cannot call. */
+export function enqueueBackchannelLogout(
+  db: Kysely<Database>,
+  keys: KeyRing,
+  logout: { accountId: string; userId: string; uri: string; clientId: string; sub: string; sid?: string },
+  now: number,
+): Promise<string> {
+  return enqueueMessage(
+    db,
+    keys,
+    {
+      accountId: logout.accountId,
+      userId: logout.userId,
+      channel: 'backchannel',
+      purpose: 'backchannel_logout',
+      payload: { uri: logout.uri, client_id: logout.clientId, sub: logout.sub, ...(logout.sid === undefined ? {} : { sid: logout.sid }) },
+    },
+    now,
+  );
+}
+
+export function isOnChannel<Channel extends OutboxChannel>(message: OutboxMessage, channel: Channel): message is OutboxMessage & { channel: Channel } {
+  return message.channel === channel;
+}
+
+/** The message's content, of the shape its channel carries (enqueueMessage writes them together). */
+export function readPayload<Channel extends OutboxChannel>(keys: KeyRing, message: OutboxMessage & { channel: Channel }): OutboxPayloads[Channel] | null {
   return message.payload_ciphertext
-    ? (JSON.parse(decryptSecret(keys, message.payload_ciphertext, sealedPlace('outbox_messages', 'payload_ciphertext', message.id))) as OutboxPayload)
+    ? (JSON.parse(decryptSecret(keys, message.payload_ciphertext, sealedPlace('outbox_messages', 'payload_ciphertext', message.id))) as OutboxPayloads[Channel])
     : null;
 }
 

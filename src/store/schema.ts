@@ -13,7 +13,8 @@ export type SessionKind = 'full' | 'setup';
 export type FlowState = 'second_factor' | 'enrolment' | 'done' | 'expired' | 'locked';
 export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup';
 export type ActionTokenPurpose = 'invitation' | 'password_reset' | 'setup' | 'email_confirmation';
-export type OutboxChannel = 'email' | 'sms';
+/** `backchannel`: an OpenID Connect back-channel logout call to an app. */
+export type OutboxChannel = 'email' | 'sms' | 'backchannel';
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
 
 export interface AccountTable {

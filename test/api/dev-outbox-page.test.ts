@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { enqueueMessage } from '../../src/store/outbox.js';
+import { enqueueBackchannelLogout, enqueueMessage } from '../../src/store/outbox.js';
 import { setUpAccount, startTestApp, type TestApp } from '../support/harness.js';
 import { TestSmtpServer } from '../support/smtp-server.js';
 
@@ -87,6 +87,31 @@ describe('development outbox page', { timeout: 60_000 }, () => {
         '<a href="http://localhost:3000/profile/security">http://localhost:3000/profile/security</a>. Or &quot;&gt;&lt;script&gt;alert(3)&lt;/script&gt;',
       ),
     );
+  });
+
+  it('lists a back-channel logout call to an app, escaped, with why it failed', async () => {
+    await enqueueBackchannelLogout(
+      app.runtime.deps.db,
+      app.runtime.keys,
+      {
+        accountId: 'account-1',
+        userId: 'user-1',
+        uri: 'https://rp.example/logout?x="><script>alert(5)</script>',
+        clientId: 'grafana<b>',
+        sub: 'user-1',
+        sid: 'sid-1',
+      },
+      app.clock.now(),
+    );
+    await app.runtime.worker.drain();
+    const page = await getPage(app);
+    assertStrictPage(page);
+    assert.match(page.body, /<h2 class="subject">Back-channel logout<\/h2>/);
+    assert.ok(page.body.includes('to <strong>grafana&lt;b&gt;</strong> at https://rp.example/logout?x=&quot;&gt;&lt;script&gt;alert(5)&lt;/script&gt;'));
+    assert.match(page.body, /Signs out <code>user-1<\/code>, session <code>sid-1<\/code>\./);
+    assert.match(page.body, /<span class="badge badge-off">Failed<\/span> after 1 attempt/);
+    assert.match(page.body, /<p class="error">Last error: back-channel logout not sent: OpenID Connect signing is not set up<\/p>/);
+    assert.ok(!(await app.outbox()).some((entry) => entry.to.includes('rp.example')), 'not an email or a text');
   });
 
   it('a message that keeps failing shows its attempts, next try and last error', async () => {

@@ -482,14 +482,14 @@ for (const dialect of dialects()) {
           dialect: second.dialect,
           keys,
           now: app.clock.now,
-          senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender() },
+          senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender(), backchannel: new DevelopmentOutboxSender() },
         }),
         new OutboxWorker({
           db: second.db,
           dialect: second.dialect,
           keys,
           now: app.clock.now,
-          senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender() },
+          senders: { email: new SmtpSender({ url: smtp.url, from: FROM }), sms: new DevelopmentOutboxSender(), backchannel: new DevelopmentOutboxSender() },
         }),
       ];
       let total = 0;

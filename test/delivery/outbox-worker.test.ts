@@ -65,7 +65,7 @@ describe('outbox worker', { timeout: 60_000 }, () => {
       db: app.runtime.deps.db,
       keys: app.runtime.keys,
       now: app.clock.now,
-      senders: { email: sender, sms: new DevelopmentOutboxSender() },
+      senders: { email: sender, sms: new DevelopmentOutboxSender(), backchannel: new DevelopmentOutboxSender() },
       ...extra,
     });
   }
@@ -119,7 +119,12 @@ describe('outbox worker', { timeout: 60_000 }, () => {
         order.push('email');
       },
     };
-    await new OutboxWorker({ db: app.runtime.deps.db, keys: app.runtime.keys, now: app.clock.now, senders: { email: mail, sms } }).drain();
+    await new OutboxWorker({
+      db: app.runtime.deps.db,
+      keys: app.runtime.keys,
+      now: app.clock.now,
+      senders: { email: mail, sms, backchannel: new DevelopmentOutboxSender() },
+    }).drain();
     assert.deepEqual(smsSent, ['+447700900123']);
     assert.equal(order[0], 'sms', order.join(','));
   });
@@ -184,7 +189,7 @@ describe('outbox worker', { timeout: 60_000 }, () => {
       db: app.runtime.deps.db,
       keys: app.runtime.keys,
       now: app.clock.now,
-      senders: { email: sender, sms: new DevelopmentOutboxSender() },
+      senders: { email: sender, sms: new DevelopmentOutboxSender(), backchannel: new DevelopmentOutboxSender() },
       intervalInMilliseconds: 20,
     });
     app.clock.advance(24 * 60 * 60_000); // everything earlier is due or done
@@ -211,7 +216,7 @@ describe('outbox worker with its database gone', { timeout: 30_000 }, () => {
       db: store.db,
       keys: app.runtime.keys,
       now: Date.now,
-      senders: { email: new DevelopmentOutboxSender(), sms: new DevelopmentOutboxSender() },
+      senders: { email: new DevelopmentOutboxSender(), sms: new DevelopmentOutboxSender(), backchannel: new DevelopmentOutboxSender() },
       intervalInMilliseconds: 10,
       onError: (error) => errors.push(error),
     });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { OutboxMessage } from '../../store/schema.js';
-import { outboxMessages, type OutboxPayload } from '../../services/dev-outbox.js';
+import { outboxMessages, type BackchannelLogoutPayload, type OutboxContent } from '../../services/dev-outbox.js';
 import { html, type Html } from '../html.js';
 import type { PageKit } from './kit.js';
 
@@ -40,7 +40,25 @@ function status(message: OutboxMessage): Html {
   }
 }
 
-function renderMessage(message: OutboxMessage, payload: OutboxPayload | null, baseUrl: string): Html {
+function renderLogout(message: OutboxMessage, payload: BackchannelLogoutPayload | null): Html {
+  return html`<li class="card">
+  <h2 class="subject">Back-channel logout</h2>
+  <p class="meta"><span class="badge">App</span> ${
+    payload ? html`to <strong>${payload.client_id}</strong> at ${payload.uri}` : html`<span class="muted">app erased</span>`
+  } · ${utc(message.created_at)} · <span class="muted">${message.purpose}</span></p>
+  <p class="meta">${status(message)}</p>
+  ${message.last_error ? html`<p class="error">Last error: ${message.last_error}</p>` : ''}
+  ${
+    payload
+      ? html`<p>Signs out <code>${payload.sub}</code>${payload.sid ? html`, session <code>${payload.sid}</code>` : ''}. The logout token is signed when the call is made.</p>`
+      : html`<p class="muted">Delivered: the app and the person it named are erased from the database once the call succeeds.</p>`
+  }
+</li>`;
+}
+
+function renderMessage(message: OutboxMessage, content: OutboxContent | null, baseUrl: string): Html {
+  if (message.channel === 'backchannel') return renderLogout(message, content?.channel === 'backchannel' ? content.payload : null);
+  const payload = content && content.channel !== 'backchannel' ? content.payload : null;
   const email = message.channel === 'email';
   const heading = email ? (payload ? payload.subject : 'Email (content erased after sending)') : 'Text message';
   return html`<li class="card">
@@ -69,9 +87,9 @@ export function registerDevPages(app: FastifyInstance, kit: PageKit): void {
       current: 'outbox',
       body: html`
 <h1>Development outbox</h1>
-<p>In development mode, emails and text messages are kept here instead of being sent. With <code>TESSERA_SMTP_URL</code> set, emails go to that SMTP server instead, and each one's content is erased once it is sent, so only its status shows here.</p>
+<p>In development mode, emails and text messages are kept here instead of being sent. With <code>TESSERA_SMTP_URL</code> set, emails go to that SMTP server instead, and each one's content is erased once it is sent, so only its status shows here. Back-channel logout calls to apps are listed too: those are really made.</p>
 <p class="muted">${messages.length === 0 ? 'Nothing yet.' : `${messages.length} ${messages.length === 1 ? 'message' : 'messages'}, newest first.`}</p>
-<ol class="outbox">${messages.map(({ message, payload }) => renderMessage(message, payload, deps.config.baseUrl))}</ol>`,
+<ol class="outbox">${messages.map(({ message, content }) => renderMessage(message, content, deps.config.baseUrl))}</ol>`,
     });
   });
 }
