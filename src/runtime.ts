@@ -13,6 +13,7 @@ import { chooseSmsSender } from './delivery/sms-senders.js';
 import { PASSWORD_FAILURES_BEFORE_LOCK } from './domain/passcode-attempts.js';
 import { MAX_SMS_DAILY_BUDGET, SMS_QUOTAS } from './domain/sms-codes.js';
 import { BackgroundTasks } from './background-tasks.js';
+import { logoutTokenSigner } from './services/signing-keys.js';
 import { buildApp } from './http/app.js';
 import { LimitStore } from './limits/limits.js';
 import type { ServiceDeps, SignInLimits } from './services/deps.js';
@@ -123,7 +124,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   };
   const app = await buildApp({ deps, limitStore, config, logStream: options.logStream });
   log = app.log;
-  const senders: OutboxSenders = { ...chooseSenders(config, options.signLogoutToken), ...options.senders };
+  const signLogoutToken = options.signLogoutToken ?? logoutTokenSigner({ db: store.db, keys, now: deps.now, issuer: config.baseUrl });
+  const senders: OutboxSenders = { ...chooseSenders(config, signLogoutToken), ...options.senders };
   const worker = new OutboxWorker({
     db: store.db,
     dialect: store.dialect,

@@ -68,7 +68,7 @@ export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context:
 /** Ends every way a person is in or on the way in: their sessions, trusted computers
  * and open sign-in challenges (suspension, and an admin's help, which presumes the
  * device lost: SECURITY.md, admin actions). */
-export async function endEveryWayIn(db: Kysely<Database>, deps: Pick<ServiceDeps, 'now'>, user: UserRef): Promise<void> {
+export async function endEveryWayIn(db: Kysely<Database>, deps: Pick<ServiceDeps, 'now' | 'keys'>, user: UserRef): Promise<void> {
   await deleteUserSessions(db, user);
   await signOutOfApps(db, deps, user);
   await deleteTrustedDevices(db, user);

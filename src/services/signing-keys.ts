@@ -3,7 +3,8 @@
 // sealed under the key ring. A rotation adds a key that is published at once but signs
 // only from `signs_from` (apps refresh their copy of the key set first), and withdraws
 // the keys it replaces after the longest lifetime of a token they signed.
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { LOGOUT_TOKEN_TYPE, logoutTokenClaims, type LogoutTokenSubject } from '../domain/logout-token.js';
 import { randomBytes } from 'node:crypto';
 import { decryptSecret, encryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import type { Database } from '../store/schema.js';
@@ -76,4 +77,17 @@ export async function loadSigningKeySet(db: Kysely<Database>, ring: KeyRing, now
     (key) => JSON.parse(decryptSecret(ring, key.private_key_ciphertext, sealedPlace('oidc_signing_keys', 'private_key_ciphertext', key.id))) as JWK,
   );
   return { keys, fingerprint: `${signing.map((key) => key.id).join(',')}|${ordered.map((key) => key.id).join(',')}` };
+}
+
+/** Signs a back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.4)
+ * with the key that signs ID tokens now (ES256, as the apps' ID tokens). */
+export function logoutTokenSigner(deps: { db: Kysely<Database>; keys: KeyRing; now: () => number; issuer: string }) {
+  return async (subject: LogoutTokenSubject): Promise<string> => {
+    const now = deps.now();
+    const keySet = await loadSigningKeySet(deps.db, deps.keys, now);
+    const jwk = keySet.keys.find((key) => key.alg === 'ES256');
+    if (!jwk) throw new Error('no signing key yet');
+    const claims = logoutTokenClaims(subject, { issuer: deps.issuer, nowInMilliseconds: now, jti: randomBytes(16).toString('base64url') });
+    return new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', kid: jwk.kid!, typ: LOGOUT_TOKEN_TYPE }).sign(await importJWK(jwk, 'ES256'));
+  };
 }
