@@ -22,6 +22,7 @@ import { sendApiFailure, type ErrorCode } from './errors.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { registerPages } from './pages/register.js';
 import { OidcHost, mountOidcProvider } from './oidc/host.js';
+import { registerAllowedAppsRoutes } from './oidc/allowed-apps.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface AppOptions {
@@ -179,6 +180,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerPolicyRoutes(scope, deps);
     registerAdminHelpRoutes(scope, deps);
     registerEmailConfirmationRoutes(scope, deps);
+    registerAllowedAppsRoutes(scope, deps);
   });
   // The OpenID Connect provider for the account's other apps (http/oidc/).
   const oidc = new OidcHost(deps, {

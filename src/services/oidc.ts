@@ -7,6 +7,8 @@ import { findAppById, findAccountApp } from '../store/apps.js';
 import { deletePersonClientOidcRecords, listPersonOidcRecords } from '../store/oidc-records.js';
 import type { Account, App, Role, Session, User } from '../store/schema.js';
 import { findFlow } from '../store/sign-in-flows.js';
+import { appendAuditEvent } from '../store/audit.js';
+import type { SignedIn } from './sessions.js';
 import { findUserById, type UserRef } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { startStepUpFlow } from './sign-in-flow.js';
@@ -116,11 +118,27 @@ export async function listAllowedApps(deps: Pick<ServiceDeps, 'db' | 'now'>, use
 }
 
 /** Withdraws what a person allowed an app: its grant, codes and tokens. */
-export async function revokeAllowedApp(deps: Pick<ServiceDeps, 'db'>, user: UserRef, clientId: string): Promise<boolean> {
-  const app = await findAccountApp(deps.db, user.account_id, clientId);
-  if (!app) return false;
-  await deletePersonClientOidcRecords(deps.db, user.id, clientId);
-  return true;
+export async function revokeAllowedApp(deps: ServiceDeps, signedIn: SignedIn, clientId: string, context: RequestContext): Promise<boolean> {
+  const { user, account } = signedIn;
+  if (clientId.length > 200) return false;
+  return deps.db.transaction().execute(async (trx) => {
+    const app = await findAccountApp(trx, user.account_id, clientId);
+    if (!app || (await deletePersonClientOidcRecords(trx, user.id, clientId)) === 0) return false;
+    await appendAuditEvent(
+      trx,
+      {
+        accountId: account.id,
+        type: 'app_access_removed',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { app_id: app.id, app_name: app.name },
+      },
+      deps.now(),
+    );
+    return true;
+  });
 }
 
 /** Step-up for an app, in one transaction (services/sign-in-flow.ts startStepUpFlow). */

@@ -114,6 +114,7 @@ export async function pruneExpiredOidcRecords(db: Kysely<Database>, now: number)
 }
 
 /** Everything one person holds at one app: their grant, its codes and tokens. */
-export async function deletePersonClientOidcRecords(db: Kysely<Database>, personId: string, clientId: string): Promise<void> {
-  await db.deleteFrom('oidc_records').where('person_id', '=', personId).where('client_id', '=', clientId).execute();
+export async function deletePersonClientOidcRecords(db: Kysely<Database>, personId: string, clientId: string): Promise<number> {
+  const result = await db.deleteFrom('oidc_records').where('person_id', '=', personId).where('client_id', '=', clientId).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

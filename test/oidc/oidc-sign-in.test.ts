@@ -46,10 +46,16 @@ for (const dialect of dialects()) {
     after(async () => app?.close());
 
     /** Password and passcode through the pages, from the app's request to its callback. */
-    async function signInThroughPages(browser: FormBrowser, request: AuthorizationRequest, email: string, steps = 1): Promise<BrowserPage> {
+    async function signInThroughPages(
+      browser: FormBrowser,
+      request: AuthorizationRequest,
+      email: string,
+      steps = 1,
+      appName = 'Grafana',
+    ): Promise<BrowserPage> {
       const signInPage = await browser.go(request.url.toString());
       assert.equal(signInPage.status, 200, signInPage.body);
-      assert.match(signInPage.body, /Sign in to Grafana/);
+      assert.match(signInPage.body, new RegExp(`Sign in to ${appName}`));
       assert.match(signInPage.body, /Acme Support/);
       let page = await browser.submit(signInPage, /\/interaction\/[^/]+\/sign-in$/, { email, password: STRONG_PASSWORD });
       for (let step = 0; step < steps; step += 1) {
@@ -304,6 +310,37 @@ for (const dialect of dialects()) {
       const answer = await browser.go(noPkce.toString());
       assert.equal(callbackParams(answer).get('error'), 'invalid_request');
       assert.match(callbackParams(answer).get('error_description') ?? '', /PKCE/);
+    });
+
+    it('a third-party app asks for consent first; Security settings lists it and removing it ends its tokens', async () => {
+      const outline = await registerApp(app, { accountSlug: 'acme', name: 'Outline', firstParty: false });
+      const config = await discover(app, outline);
+      const browser = new FormBrowser(app.baseUrl);
+      const request = await authorizationRequest(config);
+      const consent = await signInThroughPages(browser, request, 'agent@acme.test', 1, 'Outline');
+      assert.match(consent.body, /Allow Outline to sign you in\?/);
+      assert.match(consent.body, /Your email address/);
+      const denied = await browser.submit(consent, /\/abort$/);
+      assert.equal(callbackParams(denied).get('error'), 'access_denied');
+
+      const again = await authorizationRequest(config);
+      const asked = await browser.go(again.url.toString());
+      assert.match(asked.body, /Allow Outline to sign you in\?/, 'asked again: nothing was allowed');
+      const allowed = await browser.submit(asked, /\/consent$/);
+      const tokens = await redeem(allowed, again, config);
+      assert.equal(tokens.claims()!.email, 'agent@acme.test');
+
+      const once = await authorizationRequest(config);
+      assert.ok(callbackParams(await browser.go(once.url.toString())).get('code'), 'allowed once, not asked again');
+
+      const settings = await browser.go(`${app.baseUrl}/profile/security`);
+      assert.match(settings.body, /Apps you allowed/);
+      assert.match(settings.body, /Outline/);
+      const removed = await browser.submit(settings, `/profile/apps/${outline.clientId}/remove`);
+      assert.match(removed.body, /The app is removed/);
+      await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!));
+      const afterRemoval = await authorizationRequest(config);
+      assert.match((await browser.go(afterRemoval.url.toString())).body, /Allow Outline to sign you in\?/);
     });
   });
 }

@@ -112,7 +112,10 @@ describe("the attacker's checklist", () => {
 
   it('every state-changing page route refuses a cross-site POST without the CSRF token', async () => {
     const token = await signInToken(app, { account: 'acme', email: 'owner@acme.test' });
-    const posts = listRoutes(app.runtime.app).filter((r) => r.method === 'POST' && !r.path.startsWith('/api/'));
+    // The OpenID Connect endpoints (/oidc/*, served by oidc-provider) take no session
+    // cookie of ours and guard themselves (client authentication, the logout form's own
+    // token): test/oidc covers them.
+    const posts = listRoutes(app.runtime.app).filter((r) => r.method === 'POST' && !r.path.startsWith('/api/') && !r.path.includes('*'));
     assert.ok(posts.length >= 15, `found ${posts.length} page POST routes`);
     for (const route of posts) {
       for (const cookie of [`tessera_session=${token}`, '']) {

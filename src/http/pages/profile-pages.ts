@@ -12,6 +12,7 @@ import type { SecurityPage } from './security-page.js';
 import { twoFactorSection } from './two-factor-section.js';
 import { registerTwoFactorPages } from './two-factor-pages.js';
 import { deviceSections, registerDevicePages } from './device-sections.js';
+import { allowedAppsSection, registerAllowedAppsPages } from '../oidc/allowed-apps.js';
 
 export type { SecurityPage };
 
@@ -23,6 +24,7 @@ const NOTICES: Readonly<Record<string, string>> = {
   'forgotten-all': 'No computer is trusted any more: every sign-in asks for a passcode.',
   'session-ended': 'That session has ended.',
   'sessions-ended': 'You are signed out everywhere else.',
+  'app-removed': 'The app is removed: you are signed out of it, and it asks again next time.',
   preferred: 'Your preferred method is saved.',
   ...Object.fromEntries(HTTP_FACTORS_IN_ORDER.flatMap((factor) => Object.entries(factor.notices ?? {}))),
 };
@@ -34,6 +36,7 @@ export function securityPageOf(kit: PageKit): SecurityPage {
     const csrf = kit.csrfToken(request, reply);
     const section = await twoFactorSection(kit, signedIn, csrf, { ...options.twoFactorErrors, itemError: options.itemError });
     const devices = await deviceSections(kit, signedIn, csrf);
+    const apps = await allowedAppsSection(kit, signedIn, csrf);
     return kit.send(
       request,
       reply,
@@ -45,6 +48,7 @@ export function securityPageOf(kit: PageKit): SecurityPage {
 <h1>Security settings</h1>
 ${section}
 ${devices}
+${apps}
 <section class="card" aria-labelledby="password-heading">
   <h2 id="password-heading">Password</h2>
   <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
@@ -68,6 +72,7 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
   const securityPage = securityPageOf(kit);
   registerTwoFactorPages(app, kit, securityPage);
   registerDevicePages(app, kit);
+  registerAllowedAppsPages(app, kit);
 
   app.get('/profile/security', async (request, reply) => {
     if (!kit.requireFull(request, reply)) return reply;
