@@ -166,7 +166,7 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
           // signing once every instance has it; the old ones stay published a day.
           const ring = await openKeyRing(config, store);
           const now = Date.now();
-          await ensureSigningKeys(store.db, ring, now);
+          await ensureSigningKeys(store.db, store.dialect, ring, now);
           const rotated = await rotateSigningKeys(store.db, ring, now);
           const signsAt = new Date(now + PUBLISH_AHEAD_IN_MILLISECONDS).toISOString();
           print(

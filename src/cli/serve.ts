@@ -2,10 +2,13 @@ import type { Config } from '../config.js';
 import { lowerHashingThreadPriority } from '../crypto/hashing-priority.js';
 import { createRuntime } from '../runtime.js';
 import { issueSetupLink } from '../services/accounts.js';
+import { ensureSigningKeys } from '../services/signing-keys.js';
 
 export async function serve(config: Config): Promise<void> {
   const runtime = await createRuntime(config, { startWorker: true });
   const { app } = runtime;
+  // The OpenID Connect signing keys exist from the first start (DESIGN.md).
+  await ensureSigningKeys(runtime.store.db, runtime.store.dialect, runtime.keys, Date.now());
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -8,7 +8,14 @@ import { LOGOUT_TOKEN_TYPE, logoutTokenClaims, type LogoutTokenSubject } from '.
 import { randomBytes } from 'node:crypto';
 import { decryptSecret, encryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import type { Database } from '../store/schema.js';
-import { deleteWithdrawnSigningKeys, insertSigningKey, listLiveSigningKeys, scheduleSigningKeyRetirement } from '../store/oidc-signing-keys.js';
+import {
+  deleteWithdrawnSigningKeys,
+  insertSigningKey,
+  listLiveSigningKeys,
+  lockSigningKeys,
+  scheduleSigningKeyRetirement,
+} from '../store/oidc-signing-keys.js';
+import type { Dialect } from '../store/database.js';
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keys.js';
 
@@ -47,11 +54,14 @@ async function newKey(db: Kysely<Database>, ring: KeyRing, alg: SigningAlgorithm
 
 /** On first start (or after every key was withdrawn): one key per algorithm, signing at
  * once. Safe to run from several instances: a second set would only be published too. */
-export async function ensureSigningKeys(db: Kysely<Database>, ring: KeyRing, now: number): Promise<void> {
-  const live = await listLiveSigningKeys(db, now);
-  for (const alg of SIGNING_ALGORITHMS) {
-    if (!live.some((key) => key.alg === alg)) await newKey(db, ring, alg, now, now);
-  }
+export async function ensureSigningKeys(db: Kysely<Database>, dialect: Dialect, ring: KeyRing, now: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await lockSigningKeys(trx, dialect);
+    const live = await listLiveSigningKeys(trx, now);
+    for (const alg of SIGNING_ALGORITHMS) {
+      if (!live.some((key) => key.alg === alg)) await newKey(trx, ring, alg, now, now);
+    }
+  });
 }
 
 /** Adds the next key of each algorithm and schedules the ones it replaces for withdrawal. */

@@ -1,5 +1,6 @@
 // The keys that sign ID tokens and logout tokens (services/signing-keys.ts).
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
+import type { Dialect } from './database.js';
 import type { Database, OidcSigningKey, OidcSigningKeyTable } from './schema.js';
 
 export async function insertSigningKey(db: Kysely<Database>, key: Insertable<OidcSigningKeyTable>): Promise<void> {
@@ -31,4 +32,11 @@ export async function scheduleSigningKeyRetirement(db: Kysely<Database>, ids: re
 
 export async function deleteWithdrawnSigningKeys(db: Kysely<Database>, now: number): Promise<void> {
   await db.deleteFrom('oidc_signing_keys').where('retires_at', '<=', now).execute();
+}
+
+/** Holds, until the transaction ends, the right to create the first keys: instances
+ * starting together on PostgreSQL make one set, not one each. (SQLite's writer lock
+ * serialises its one process's transactions already.) */
+export async function lockSigningKeys(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('tessera.oidc_signing_keys'))`.execute(db);
 }

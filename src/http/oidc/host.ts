@@ -45,7 +45,7 @@ export class OidcHost {
     const now = this.deps.now();
     let keySet = await loadSigningKeySet(this.deps.db, this.deps.keys, now);
     if (keySet.keys.length === 0 || !this.built) {
-      await ensureSigningKeys(this.deps.db, this.deps.keys, now);
+      await ensureSigningKeys(this.deps.db, this.deps.dialect, this.deps.keys, now);
       keySet = await loadSigningKeySet(this.deps.db, this.deps.keys, now);
     }
     if (this.built && this.built.fingerprint === keySet.fingerprint) {
