@@ -4,7 +4,7 @@
 import { ACR, acrFromValues, parseAcr, strongerAcr, type Acr, type FlowRequirements } from '../domain/sign-in-decision.js';
 import { findAccountById } from '../store/accounts.js';
 import { findAppById, findAccountApp } from '../store/apps.js';
-import { deletePersonClientOidcRecords, listPersonOidcRecords } from '../store/oidc-records.js';
+import { deletePersonClientOidcRecords, listPersonOidcRecords, pruneExpiredOidcRecords } from '../store/oidc-records.js';
 import type { Account, App, Role, Session, User } from '../store/schema.js';
 import { findFlow } from '../store/sign-in-flows.js';
 import { appendAuditEvent } from '../store/audit.js';
@@ -160,4 +160,10 @@ export async function signedInForInteraction(
   if (session.flow_id === null) return false;
   const flow = await findFlow(deps.db, session.flow_id);
   return flow !== undefined && flow.user_id === session.user_id && flow.return_to !== null && flow.return_to.startsWith(`${interactionPath}/`);
+}
+
+/** Deletes what oidc-provider stored and no longer needs (expired codes, tokens,
+ * sessions, interactions); run about once a minute by each instance. */
+export function pruneExpiredAppRecords(deps: Pick<ServiceDeps, 'db' | 'now'>): Promise<number> {
+  return pruneExpiredOidcRecords(deps.db, deps.now());
 }

@@ -71,5 +71,13 @@ describe('OpenID Connect signing keys', () => {
     const later = await jwks();
     assert.equal(later.keys.length, 2);
     assert.ok(!later.keys.some((key) => key.kid === kid(first)));
+    // The same visit deleted the provider's expired records (codes live a minute,
+    // interactions an hour, access tokens an hour).
+    const left = await app.runtime.deps.db
+      .selectFrom('oidc_records')
+      .select('model')
+      .where('model', 'in', ['AuthorizationCode', 'Interaction', 'AccessToken'])
+      .execute();
+    assert.deepEqual(left, []);
   });
 });

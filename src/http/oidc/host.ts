@@ -1,10 +1,12 @@
 // Mounts oidc-provider (a Koa application) in the Fastify app, and keeps its signing
 // keys current: every minute it reads the key set, and when a rotation has published a
-// key or made one sign, it builds the provider again (keys are fixed per provider).
+// key or made one sign, it builds the provider again (keys are fixed per provider). The
+// same minute's visit deletes the provider's expired records.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { ServiceDeps } from '../../services/deps.js';
 import { signOutOfAppsAfterLogout } from '../../services/app-sign-out.js';
+import { pruneExpiredAppRecords } from '../../services/oidc.js';
 import { authenticate, endSession } from '../../services/sessions.js';
 import { ensureSigningKeys, loadSigningKeySet } from '../../services/signing-keys.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
@@ -43,6 +45,7 @@ export class OidcHost {
 
   private async load(): Promise<NonNullable<OidcHost['built']>> {
     const now = this.deps.now();
+    await pruneExpiredAppRecords(this.deps);
     let keySet = await loadSigningKeySet(this.deps.db, this.deps.keys, now);
     if (keySet.keys.length === 0 || !this.built) {
       await ensureSigningKeys(this.deps.db, this.deps.dialect, this.deps.keys, now);
