@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { Authenticator } from '../support/authenticator.js';
-import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, setUpAccount, signInToken } from '../support/harness.js';
+import { OTHER_STRONG_PASSWORD, STRONG_PASSWORD, addUser, createExtraAccount, dialects, setUpAccount, signInToken } from '../support/harness.js';
 import {
   authorizationRequest,
   callbackParams,
@@ -233,26 +233,66 @@ for (const dialect of dialects()) {
       assert.ok(outcomes.some((outcome) => outcome.status === 'rejected'));
     });
 
-    it("a new password, signing out everywhere and a suspension end the apps' tokens at once", async () => {
+    it("signing out everywhere, a new password, a 2FA reset and a role the app does not allow end the apps' tokens at once", async () => {
       await withTotp('pat@acme.test');
-      const browser = new FormBrowser(app.baseUrl);
-      const request = await authorizationRequest(grafana);
-      const tokens = await redeem(await signInThroughPages(browser, request, 'pat@acme.test'), request);
-      const token = await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'pat@acme.test').executeTakeFirstOrThrow();
-      assert.ok(token.id);
-      // Signing out everywhere (from Security settings) ends the refresh token.
-      const settings = await browser.go(`${app.baseUrl}/profile/security`);
-      assert.equal(settings.status, 200);
-      const api = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'pat@acme.test', password: STRONG_PASSWORD } });
-      app.clock.advance(30_000);
-      const second = await app.api('POST', '/api/v1/sign-in/two-factor', {
-        body: { challenge_token: api.json().challenge_token, method: 'totp', code: authenticators.get('pat@acme.test')!.code(app.clock.now()) },
+      const patId = (await app.runtime.deps.db.selectFrom('users').select('id').where('email', '=', 'pat@acme.test').executeTakeFirstOrThrow()).id;
+      const ownerToken = await signInToken(app, { account: 'acme', email: 'owner@acme.test' });
+      /** A fresh token set at Grafana, then the API session of the same person. */
+      async function signedInTwice() {
+        const browser = new FormBrowser(app.baseUrl);
+        const request = await authorizationRequest(grafana);
+        const tokens = await redeem(await signInThroughPages(browser, request, 'pat@acme.test'), request);
+        const started = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'pat@acme.test', password: STRONG_PASSWORD } });
+        app.clock.advance(30_000);
+        const done = await app.api('POST', '/api/v1/sign-in/two-factor', {
+          body: { challenge_token: started.json().challenge_token, method: 'totp', code: authenticators.get('pat@acme.test')!.code(app.clock.now()) },
+        });
+        return { tokens, sessionToken: done.json().session_token as string };
+      }
+      async function assertEnded(tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, what: string) {
+        await assert.rejects(
+          client.refreshTokenGrant(grafana, tokens.refresh_token!),
+          (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+          what,
+        );
+        await assert.rejects(client.fetchUserInfo(grafana, tokens.access_token, tokens.claims()!.sub), what);
+      }
+
+      const everywhere = await signedInTwice();
+      assert.equal((await app.api('DELETE', '/api/v1/me/sessions', { token: everywhere.sessionToken })).statusCode, 204);
+      await assertEnded(everywhere.tokens, 'signing out everywhere');
+
+      const password = await signedInTwice();
+      const changed = await app.api('PUT', '/api/v1/me/password', {
+        token: password.sessionToken,
+        body: { current_password: STRONG_PASSWORD, new_password: OTHER_STRONG_PASSWORD },
       });
-      const sessionToken = second.json().session_token as string;
-      const everywhere = await app.api('DELETE', '/api/v1/me/sessions', { token: sessionToken });
-      assert.ok(everywhere.statusCode < 300, everywhere.body);
-      await assert.rejects(client.refreshTokenGrant(grafana, tokens.refresh_token!), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
-      await assert.rejects(client.fetchUserInfo(grafana, tokens.access_token, tokens.claims()!.sub));
+      assert.equal(changed.statusCode, 200, changed.body);
+      await assertEnded(password.tokens, 'a new password');
+      await app.api('PUT', '/api/v1/me/password', {
+        token: password.sessionToken,
+        body: { current_password: OTHER_STRONG_PASSWORD, new_password: STRONG_PASSWORD },
+      });
+
+      const role = await signedInTwice();
+      const demoted = await app.api('PATCH', `/api/v1/admin/users/${patId}`, {
+        token: ownerToken,
+        body: { role: 'end_user', reason: 'Moved to a customer account', method: 'password', code: STRONG_PASSWORD },
+      });
+      assert.equal(demoted.statusCode, 200, demoted.body);
+      await assert.rejects(client.refreshTokenGrant(grafana, role.tokens.refresh_token!), 'Grafana does not let end users in');
+      await app.api('PATCH', `/api/v1/admin/users/${patId}`, {
+        token: ownerToken,
+        body: { role: 'agent', reason: 'Back', method: 'password', code: STRONG_PASSWORD },
+      });
+
+      const reset = await signedInTwice();
+      const resetDone = await app.api('DELETE', `/api/v1/admin/users/${patId}/two-factor`, {
+        token: ownerToken,
+        body: { reason: 'Lost phone', method: 'password', code: STRONG_PASSWORD },
+      });
+      assert.equal(resetDone.statusCode, 200, resetDone.body);
+      await assertEnded(reset.tokens, 'a 2FA reset');
     });
 
     it("signing out through the app's logout request signs the person out of Tessera; only registered addresses are followed", async () => {
