@@ -30,6 +30,9 @@ export interface Config {
   host: string;
   port: number;
   baseUrl: string;
+  /** TESSERA_COOKIE_DOMAIN: the parent domain of Tessera and the hosts it guards by
+   * forward-auth, which the forward-auth cookie is sent to; null: forward-auth is off. */
+  cookieDomain: string | null;
   dataDir: string;
   databaseUrl: string;
   redisUrl: string | null;
@@ -98,6 +101,20 @@ function readUrl(name: string, raw: string, protocols: string[]): string {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${withoutCredentials(raw)}"`);
   }
   return raw;
+}
+
+/** A parent domain of TESSERA_BASE_URL's host: `example.com` for auth.example.com. */
+function readCookieDomain(raw: string | undefined, baseUrl: string): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const domain = raw.trim().toLowerCase().replace(/^\./, '');
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/.test(domain)) {
+    throw new ConfigError(`TESSERA_COOKIE_DOMAIN must be a domain name with at least one dot, like example.com, got "${raw}"`);
+  }
+  const host = new URL(baseUrl).hostname;
+  if (host !== domain && !host.endsWith(`.${domain}`)) {
+    throw new ConfigError(`TESSERA_COOKIE_DOMAIN (${domain}) must be TESSERA_BASE_URL's host (${host}) or a parent domain of it`);
+  }
+  return domain;
 }
 
 function readTrustProxy(raw: string | undefined): string | boolean {
@@ -243,6 +260,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host,
     port,
     baseUrl,
+    cookieDomain: readCookieDomain(env.TESSERA_COOKIE_DOMAIN, baseUrl),
     dataDir,
     databaseUrl,
     redisUrl,

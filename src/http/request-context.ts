@@ -30,8 +30,41 @@ export function bearerToken(request: FastifyRequest): string | null {
  * (SECURITY.md, sessions), plain names on http://localhost for development. */
 export class CookiePolicy {
   readonly secure: boolean;
-  constructor(baseUrl: string) {
+  constructor(
+    baseUrl: string,
+    /** TESSERA_COOKIE_DOMAIN, for the forward-auth cookie alone. */
+    readonly forwardAuthDomain: string | null = null,
+  ) {
     this.secure = new URL(baseUrl).protocol === 'https:';
+  }
+
+  /** The forward-auth cookie (services/sessions.ts forwardAuthTokenFor) reaches every
+   * host under the cookie domain; `__Host-` forbids a domain, so over HTTPS it is
+   * `__Secure-`. Every other cookie stays on Tessera's own host. */
+  get forwardAuthName(): string {
+    return this.secure ? `__Secure-${COOKIE.forwardAuth}` : COOKIE.forwardAuth;
+  }
+
+  setForwardAuth(reply: FastifyReply, value: string, maxAgeInSeconds?: number): void {
+    if (this.forwardAuthDomain === null) return;
+    reply.setCookie(this.forwardAuthName, value, {
+      domain: this.forwardAuthDomain,
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure,
+      ...(maxAgeInSeconds !== undefined ? { maxAge: maxAgeInSeconds } : {}),
+    });
+  }
+
+  clearForwardAuth(reply: FastifyReply): void {
+    if (this.forwardAuthDomain === null) return;
+    reply.clearCookie(this.forwardAuthName, { domain: this.forwardAuthDomain, path: '/', httpOnly: true, sameSite: 'lax', secure: this.secure });
+  }
+
+  readForwardAuth(request: FastifyRequest): string | null {
+    const value = request.cookies[this.forwardAuthName];
+    return typeof value === 'string' && value.length > 0 ? value : null;
   }
 
   name(base: string): string {
@@ -66,6 +99,8 @@ export const COOKIE = {
   device: 'tessera_device',
   /** The account last signed in to on this computer, to fill in the sign-in form. */
   lastAccount: 'tessera_last_account',
+  /** Proves the session to forward-auth checks, on every host under TESSERA_COOKIE_DOMAIN. */
+  forwardAuth: 'tessera_forward_auth',
   /** An admin-issued recovery code, sealed, shown once after the POST that made it. */
   issuedCode: 'tessera_issued_code',
 } as const;

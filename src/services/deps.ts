@@ -41,7 +41,7 @@ export interface ServiceDeps {
   hasher: PasswordHasher;
   limits: SignInLimits;
   background: BackgroundWork;
-  config: Pick<Config, 'productName' | 'baseUrl' | 'mode' | 'smtp' | 'smsProvider' | 'smsDailyBudget'>;
+  config: Pick<Config, 'productName' | 'baseUrl' | 'cookieDomain' | 'mode' | 'smtp' | 'smsProvider' | 'smsDailyBudget'>;
   now: () => number;
 }
 

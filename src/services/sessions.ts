@@ -1,7 +1,9 @@
 // Server-side sessions: the client holds `id.secret`, the database only SHA-256(secret).
 // They are created by services/sign-in-flow.ts alone; here they are checked and ended.
 import type { Kysely } from 'kysely';
-import { parseToken, secretMatches } from '../crypto/tokens.js';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { KeyRing } from '../crypto/keys.js';
+import { hashSecret, parseToken, secretMatches } from '../crypto/tokens.js';
 import { DAY_IN_MILLISECONDS, SESSION_TOUCH_INTERVAL_IN_MILLISECONDS } from '../domain/policy.js';
 import { appendAuditEvent } from '../store/audit.js';
 import { expireUserFlows } from '../store/sign-in-flows.js';
@@ -27,6 +29,11 @@ export async function authenticate(deps: ServiceDeps, token: unknown): Promise<S
   // kept between requests, so a revocation on any instance holds on the next one.
   const found = await findSessionWithOwner(deps.db, parsed.id);
   if (!found || !secretMatches(parsed.secret, found.row.secret_hash)) return null;
+  return stillValid(deps, found);
+}
+
+/** A session found by its token: still live, its person still in, and touched now and then. */
+async function stillValid(deps: ServiceDeps, found: NonNullable<Awaited<ReturnType<typeof findSessionWithOwner>>>): Promise<SignedIn | null> {
   const { row: session, user, account } = found;
   const now = deps.now();
   if (session.expires_at <= now) {
@@ -44,6 +51,35 @@ export async function authenticate(deps: ServiceDeps, token: unknown): Promise<S
     await touchSession(deps.db, session.id, now, now - SESSION_TOUCH_INTERVAL_IN_MILLISECONDS);
   }
   return { session, user, account };
+}
+
+/**
+ * The forward-auth cookie (DESIGN.md, Forward-auth): it is sent to every host under
+ * TESSERA_COOKIE_DOMAIN, so to the apps behind the proxy too, and must not open
+ * Tessera itself. It names the session and carries an HMAC of the session's stored
+ * hash, not its secret: it proves the session to the forward-auth check alone, and
+ * dies with the session.
+ */
+export function forwardAuthTokenFor(keys: KeyRing, sessionToken: string): string | null {
+  const parsed = parseToken(sessionToken);
+  return parsed ? `${parsed.id}.${forwardAuthMac(keys, parsed.id, hashSecret(parsed.secret))}` : null;
+}
+
+function forwardAuthMac(keys: KeyRing, sessionId: string, secretHash: string): string {
+  return createHmac('sha256', keys.hmacKey).update(`forward-auth:${sessionId}:${secretHash}`).digest('base64url');
+}
+
+/** The session behind a forward-auth cookie, or null. */
+export async function authenticateForwardAuth(deps: ServiceDeps, token: unknown): Promise<SignedIn | null> {
+  const parsed = parseToken(token);
+  if (!parsed) return null;
+  const found = await findSessionWithOwner(deps.db, parsed.id);
+  if (!found) return null;
+  const expected = Buffer.from(forwardAuthMac(deps.keys, found.row.id, found.row.secret_hash));
+  const actual = Buffer.from(parsed.secret);
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
+  const signedIn = await stillValid(deps, found);
+  return signedIn?.session.kind === 'full' ? signedIn : null;
 }
 
 export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context: RequestContext): Promise<void> {

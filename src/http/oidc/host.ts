@@ -56,7 +56,7 @@ export class OidcHost {
       return this.built;
     }
     const provider = createOidcProvider(this.deps, keySet, this.options);
-    const cookies = new CookiePolicy(this.deps.config.baseUrl);
+    const cookies = new CookiePolicy(this.deps.config.baseUrl, this.deps.config.cookieDomain);
     // Signing out through an app's logout request signs the person out of Tessera too,
     // and so out of every other app.
     provider.use(async (ctx, next) => {
@@ -68,6 +68,16 @@ export class OidcHost {
       if (signedIn) await endSession(this.deps, signedIn, context);
       else if (personId) await signOutOfAppsAfterLogout(this.deps, personId);
       ctx.cookies.set(cookies.name(COOKIE.session), null, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookies.secure, signed: false });
+      if (cookies.forwardAuthDomain !== null) {
+        ctx.cookies.set(cookies.forwardAuthName, null, {
+          domain: cookies.forwardAuthDomain,
+          path: '/',
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: cookies.secure,
+          signed: false,
+        });
+      }
     });
     this.built = { provider, handler: provider.callback(), fingerprint: keySet.fingerprint, checkedAt: now };
     return this.built;

@@ -330,7 +330,7 @@ ${cancelForm(request, reply, loaded, 'unmet_authentication_requirements', `Back 
     const loaded = await load(request, reply);
     if (!loaded) return reply;
     if (request.signedIn) await endSession(kit.deps, request.signedIn, requestContext(request));
-    kit.cookies.clear(reply, COOKIE.session);
+    kit.clearSession(reply);
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(loaded.interaction.params)) if (typeof value === 'string') params.set(name, value);
     return reply.redirect(`${OIDC_ROUTES.authorization}?${params.toString()}`, 303);

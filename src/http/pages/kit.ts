@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceDeps } from '../../services/deps.js';
 import type { SignInOutcome } from '../../services/sign-in-flow.js';
 import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
-import { authenticate, type SignedIn } from '../../services/sessions.js';
+import { authenticate, forwardAuthTokenFor, type SignedIn } from '../../services/sessions.js';
 import { Csrf } from '../csrf.js';
 import { html, type Html } from '../html.js';
 import { formatMoment } from '../../domain/dates.js';
@@ -27,7 +27,7 @@ export class PageKit {
   readonly csrf: Csrf;
 
   constructor(readonly deps: ServiceDeps) {
-    this.cookies = new CookiePolicy(deps.config.baseUrl);
+    this.cookies = new CookiePolicy(deps.config.baseUrl, deps.config.cookieDomain);
     const csrfKey = createHmac('sha256', deps.keys.hmacKey).update('tessera csrf key').digest();
     this.csrf = new Csrf(csrfKey, this.cookies);
   }
@@ -132,6 +132,14 @@ export class PageKit {
   setSession(reply: FastifyReply, token: string, expiresAt: number | null): void {
     const maxAge = expiresAt === null ? undefined : Math.max(1, Math.floor((expiresAt - this.deps.now()) / 1000));
     this.cookies.set(reply, COOKIE.session, token, maxAge);
+    const forwardAuth = forwardAuthTokenFor(this.deps.keys, token);
+    if (forwardAuth) this.cookies.setForwardAuth(reply, forwardAuth, maxAge);
+  }
+
+  /** Forgets the session on this browser: its cookie and the forward-auth one. */
+  clearSession(reply: FastifyReply): void {
+    this.cookies.clear(reply, COOKIE.session);
+    this.cookies.clearForwardAuth(reply);
   }
 
   /** Sends the browser where a sign-in outcome leads, with the right cookies. */
@@ -148,7 +156,7 @@ export class PageKit {
         return reply.redirect(ENROL_PATH, 303);
       case 'two_factor_required':
         // Not a session: the challenge cookie opens only the passcode page.
-        this.cookies.clear(reply, COOKIE.session);
+        this.clearSession(reply);
         this.cookies.set(reply, COOKIE.challenge, outcome.challengeToken, CHALLENGE_COOKIE_MAX_AGE_IN_SECONDS);
         // The flow holds the return address: the URL need not carry it.
         return reply.redirect('/sign-in/two-factor', 303);

@@ -86,7 +86,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   app.post('/sign-out', async (request, reply) => {
     if (!kit.checkCsrf(request, reply)) return reply;
     if (request.signedIn) await endSession(kit.deps, request.signedIn, requestContext(request));
-    kit.cookies.clear(reply, COOKIE.session);
+    kit.clearSession(reply);
     kit.cookies.clear(reply, COOKIE.challenge);
     return reply.redirect('/sign-in?signed_out=1', 303);
   });
