@@ -6,6 +6,9 @@ import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
 
 export const AUDIT_EVENT_SENTENCES: Readonly<Record<string, string>> = {
   account_created: 'Account created',
+  app_created: 'App added',
+  app_deleted: 'App removed',
+  app_updated: 'App changed',
   admin_recovery_code_issued: 'One-time recovery code issued by an admin',
   device_trusted: 'Computer trusted',
   email_confirmation_sent: 'Email confirmation code sent',
