@@ -68,4 +68,6 @@ export const COOKIE = {
   lastAccount: 'tessera_last_account',
   /** An admin-issued recovery code, sealed, shown once after the POST that made it. */
   issuedCode: 'tessera_issued_code',
+  /** A new app's client secret, sealed, shown once after the POST that made it. */
+  appSecret: 'tessera_app_secret',
 } as const;
