@@ -149,9 +149,10 @@ function appAuditor(db: Kysely<Database>, manager: AppManager, context: RequestC
     );
 }
 
-/** The account's apps, oldest first. */
+/** The account's apps, newest first like every list of the API (an account has a
+ * handful, so one page holds them all). */
 export async function listApps(deps: Pick<ServiceDeps, 'db'>, manager: AppManager): Promise<RegisteredApp[]> {
-  return (await listAccountApps(deps.db, manager.account.id)).map(registeredApp);
+  return (await listAccountApps(deps.db, manager.account.id)).map(registeredApp).reverse();
 }
 
 /** One app of the account; another account's app is not found. */

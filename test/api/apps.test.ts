@@ -122,12 +122,15 @@ for (const dialect of dialects()) {
       const row = await app.runtime.deps.db.selectFrom('apps').select('secret_hash').where('id', '=', spa.json().id).executeTakeFirstOrThrow();
       assert.equal(row.secret_hash, null);
 
+      app.clock.advance(1000);
       const proxy = await create({ name: 'Wiki', type: 'proxy', host: 'Wiki.Example.com', allowed_roles: ['agent', 'end_user'] });
       assert.equal(proxy.statusCode, 200, proxy.body);
       assert.equal(proxy.json().host, 'wiki.example.com');
       assert.deepEqual(proxy.json().redirect_uris, []);
       assert.deepEqual(proxy.json().allowed_roles, ['agent', 'end_user']);
       assert.equal(proxy.json().client_secret, undefined);
+      const ids = ((await app.api('GET', '/api/v1/admin/apps', { token: ownerToken })).json().apps as { id: string }[]).map((a) => a.id);
+      assert.ok(ids.indexOf(proxy.json().id) < ids.indexOf(spa.json().id), 'newest first');
     });
 
     it("needs the admin's confirmation and a reason; a refusal creates nothing", async () => {

@@ -317,8 +317,8 @@ describe('bin/tessera on SQLite', () => {
     assert.deepEqual(
       apps.map((a) => [a.name, a.type, a.first_party]),
       [
-        ['Grafana', 'confidential', false],
         ['Dashboard', 'public', true],
+        ['Grafana', 'confidential', false],
       ],
     );
     assert.ok(apps.every((a) => !('client_secret' in a)));

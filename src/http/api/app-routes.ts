@@ -104,7 +104,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
       preHandler: requireAdmin,
       schema: {
         tags: ['admin'],
-        summary: "The account's apps (OpenID Connect clients and forward-auth hosts), oldest first",
+        summary: "The account's apps (OpenID Connect clients and forward-auth hosts), newest first, all in one page",
         security: bearerSecurity,
         response: { 200: Type.Object({ apps: Type.Array(AppBody) }) },
       },
