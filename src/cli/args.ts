@@ -1,7 +1,11 @@
 // A small, strict argument parser: `--name value`, `--flag`, and positional words.
 export interface ParsedArgs {
   words: string[];
+  /** Each option's value (the last one, when it was given more than once). */
   options: Map<string, string | true>;
+  /** Every value of each option with a value, in the order given (`--redirect-uri A
+   * --redirect-uri B`). */
+  repeated: Map<string, string[]>;
 }
 
 export class UsageError extends Error {
@@ -16,6 +20,7 @@ export class CommandFailure extends Error {
 export function parseArgs(argv: string[], flags: ReadonlySet<string>): ParsedArgs {
   const words: string[] = [];
   const options = new Map<string, string | true>();
+  const repeated = new Map<string, string[]>();
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index]!;
     if (!arg.startsWith('--')) {
@@ -33,8 +38,9 @@ export function parseArgs(argv: string[], flags: ReadonlySet<string>): ParsedArg
     if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
     if (eq < 0) index += 1;
     options.set(name, value);
+    repeated.set(name, [...(repeated.get(name) ?? []), value]);
   }
-  return { words, options };
+  return { words, options, repeated };
 }
 
 export function requireOption(args: ParsedArgs, name: string): string {
@@ -46,6 +52,11 @@ export function requireOption(args: ParsedArgs, name: string): string {
 export function optionalOption(args: ParsedArgs, name: string): string | null {
   const value = args.options.get(name);
   return typeof value === 'string' ? value : null;
+}
+
+/** Every value of an option that may be given more than once. */
+export function optionValues(args: ParsedArgs, name: string): string[] {
+  return args.repeated.get(name) ?? [];
 }
 
 export function checkKnownOptions(args: ParsedArgs, known: string[]): void {

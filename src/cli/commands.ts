@@ -13,9 +13,14 @@ import { issueRecoveryCodeFor, operatorHelper, resetTwoFactorFor } from '../serv
 import { NO_REQUEST_CONTEXT } from '../services/deps.js';
 import { reencryptAll } from '../services/key-rotation.js';
 import { createUser, listUsers } from '../services/users.js';
+import { createApp, deleteApp, listApps, operatorAppManager } from '../services/apps.js';
+import { appBody } from '../http/api/app-routes.js';
 import { migrateToLatest, openStore } from '../store/database.js';
-import { CommandFailure, UsageError, checkKnownOptions, optionalOption, requireOption, type ParsedArgs } from './args.js';
+import { CommandFailure, UsageError, checkKnownOptions, optionValues, optionalOption, requireOption, type ParsedArgs } from './args.js';
 import { serve } from './serve.js';
+
+/** Who acts, for the audit log, when the operator runs a command. */
+const OPERATOR_CONTEXT = { ip: null, userAgent: 'bin/tessera' };
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -143,6 +148,69 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
               : `One-time recovery code for ${email} (valid until ${expiresAt}):\n\n  ${result.value.code}\n`,
           );
         }
+        return 0;
+      });
+    }
+    case 'app create': {
+      checkKnownOptions(args, ['account', 'name', 'redirect-uri', 'public', 'first-party', 'reason', 'json']);
+      const slug = requireOption(args, 'account');
+      const name = requireOption(args, 'name');
+      const redirectUris = optionValues(args, 'redirect-uri');
+      if (redirectUris.length === 0) throw new UsageError('--redirect-uri is required (give it once for each URI)');
+      return withRuntime(config, async ({ deps }) => {
+        const manager = await operatorAppManager(deps, slug);
+        if (!manager.ok) failWith(manager.failure);
+        const result = await createApp(
+          deps,
+          manager.value,
+          {
+            name,
+            type: args.options.has('public') ? 'public' : 'confidential',
+            redirect_uris: redirectUris,
+            first_party: args.options.has('first-party'),
+            reason: optionalOption(args, 'reason') ?? 'Added with bin/tessera',
+          },
+          OPERATOR_CONTEXT,
+        );
+        if (!result.ok) failWith(result.failure);
+        const { app, clientSecret } = result.value;
+        if (json) print(JSON.stringify({ ...appBody(app), ...(clientSecret !== null ? { client_secret: clientSecret } : {}) }));
+        else {
+          print(`Created ${app.type} app ${app.name}.`);
+          print(`  client_id:     ${app.id}`);
+          if (clientSecret !== null) print(`  client_secret: ${clientSecret}   (shown once: only its SHA-256 is kept)`);
+          print(`  discovery:     ${config.baseUrl}/.well-known/openid-configuration`);
+        }
+        return 0;
+      });
+    }
+    case 'app list': {
+      checkKnownOptions(args, ['account', 'json']);
+      const slug = requireOption(args, 'account');
+      return withRuntime(config, async ({ deps }) => {
+        const manager = await operatorAppManager(deps, slug);
+        if (!manager.ok) failWith(manager.failure);
+        const apps = await listApps(deps, manager.value);
+        if (json) print(JSON.stringify({ apps: apps.map(appBody) }));
+        else if (apps.length === 0) print('No apps yet.');
+        else for (const app of apps) print(`${app.id}\t${app.type}\t${app.name}\t${app.type === 'proxy' ? (app.host ?? '') : app.redirectUris.join(' ')}`);
+        return 0;
+      });
+    }
+    case 'app delete': {
+      checkKnownOptions(args, ['account', 'id', 'reason', 'json']);
+      const slug = requireOption(args, 'account');
+      const id = requireOption(args, 'id');
+      return withRuntime(config, async ({ deps }) => {
+        const manager = await operatorAppManager(deps, slug);
+        if (!manager.ok) failWith(manager.failure);
+        const result = await deleteApp(deps, manager.value, id, { reason: optionalOption(args, 'reason') ?? 'Removed with bin/tessera' }, OPERATOR_CONTEXT);
+        if (!result.ok) failWith(result.failure);
+        print(
+          json
+            ? JSON.stringify({ status: 'deleted', id: result.value.id })
+            : `Removed app ${result.value.name} (${result.value.id}); its tokens no longer work.`,
+        );
         return 0;
       });
     }

@@ -37,6 +37,13 @@ export function issueToken(): IssuedToken {
   return { id, secretHash: hashSecret(secret), token: `${id}.${secret}` };
 }
 
+/** An OpenID Connect client secret: 256 random bits, handed to the admin once; only
+ * its SHA-256 is stored (a client authenticates with client_secret_basic or _post). */
+export function issueClientSecret(): { secret: string; secretHash: string } {
+  const secret = randomBytes(32).toString('base64url');
+  return { secret, secretHash: hashSecret(secret) };
+}
+
 export function parseToken(token: unknown): { id: string; secret: string } | null {
   if (typeof token !== 'string' || token.length > 200) return null;
   const match = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(token);

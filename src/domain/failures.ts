@@ -8,6 +8,8 @@ export type FailureCode =
   | 'slug_taken'
   | 'account_not_found'
   | 'user_not_found'
+  | 'app_not_found'
+  | 'host_taken'
   | 'invalid_token'
   | 'invalid_challenge'
   | 'invalid_code'

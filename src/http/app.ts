@@ -9,6 +9,7 @@ import { HashingOverloadedError } from '../crypto/passwords.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
 import { registerAdminHelpRoutes } from './api/admin-help-routes.js';
+import { registerAppRoutes } from './api/app-routes.js';
 import { registerEmailConfirmationRoutes } from './api/email-confirmation-routes.js';
 import { registerDeviceRoutes } from './api/device-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
@@ -177,6 +178,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     for (const factor of HTTP_FACTORS_IN_ORDER) factor.registerMeRoutes(scope, deps);
     registerDeviceRoutes(scope, deps);
     registerAdminRoutes(scope, deps);
+    registerAppRoutes(scope, deps);
     registerPolicyRoutes(scope, deps);
     registerAdminHelpRoutes(scope, deps);
     registerEmailConfirmationRoutes(scope, deps);

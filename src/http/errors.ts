@@ -18,6 +18,8 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   slug_taken: { status: 409, message: 'Another account already uses this slug.' },
   account_not_found: { status: 404, message: 'There is no account with this slug.' },
   user_not_found: { status: 404, message: 'There is no such person in this account.' },
+  app_not_found: { status: 404, message: 'There is no such app in this account.' },
+  host_taken: { status: 409, message: 'Another app already guards this host. Each host can belong to one app only.' },
   invalid_token: { status: 400, message: 'This link is not valid any more. Ask for a new one.' },
   invalid_challenge: { status: 401, message: 'This sign-in has expired. Sign in again.' },
   invalid_code: { status: 400, message: 'That code is not right. Check it and try again.' },

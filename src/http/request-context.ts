@@ -103,4 +103,6 @@ export const COOKIE = {
   forwardAuth: 'tessera_forward_auth',
   /** An admin-issued recovery code, sealed, shown once after the POST that made it. */
   issuedCode: 'tessera_issued_code',
+  /** A new app's client secret, sealed, shown once after the POST that made it. */
+  appSecret: 'tessera_app_secret',
 } as const;

@@ -18,6 +18,12 @@ function checkReason(reason: unknown): Result<string> {
   return ok(text);
 }
 
+/** What an admin's request carries for a confirmed action, besides the action itself. */
+export interface ConfirmedChange {
+  reason?: unknown;
+  confirmation?: Confirmation;
+}
+
 export interface ConfirmedAction<Target, T> {
   /** The person acted on, when there is one: their row and the admin's are locked in
    * one order (by id) before anything else, so two admins acting on each other at the

@@ -15,7 +15,7 @@ import { AccountUsers } from '../store/users.js';
 import { newUserRow } from './accounts.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
-import { confirmedAdminAction } from './admin-confirmation.js';
+import { confirmedAdminAction, type ConfirmedChange } from './admin-confirmation.js';
 import type { Confirmation } from './confirmation.js';
 import { endEveryWayIn, type SignedIn } from './sessions.js';
 
@@ -182,10 +182,7 @@ function checkTarget(admin: SignedIn, target: User): Result<null> {
   return ok(null);
 }
 
-export interface ConfirmedChange {
-  reason?: unknown;
-  confirmation?: Confirmation;
-}
+export type { ConfirmedChange };
 
 /** The person an admin acts on, their row locked, if the admin may act on them. */
 async function loadTarget(trx: Kysely<Database>, deps: ServiceDeps, admin: SignedIn, userId: string): Promise<Result<User>> {

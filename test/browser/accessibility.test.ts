@@ -1,6 +1,6 @@
 // axe-core over every page of a normal walkthrough (sign in, turn on an authenticator
 // app, the recovery codes, Security settings, the admin's People, a person, Account
-// security, the audit log, the passcode page): zero violations. And a keyboard user
+// security, the audit log, the apps, the passcode page): zero violations. And a keyboard user
 // sees where the focus is (WCAG 2.2 focus appearance).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createAccount } from '../../src/services/accounts.js';
+import { createApp, operatorAppManager } from '../../src/services/apps.js';
 import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
@@ -81,6 +82,12 @@ describe('accessibility in Chromium', { skip: chromiumSkipReason() }, () => {
       ] as const) {
         assert.ok((await createUser(app.runtime.deps, { account: 'acme', email, name, role, password: STRONG_PASSWORD }, NO_REQUEST_CONTEXT)).ok);
       }
+      const operator = await operatorAppManager(app.runtime.deps, 'acme');
+      assert.ok(operator.ok);
+      assert.ok(
+        (await createApp(app.runtime.deps, operator.value, { name: 'Wiki', type: 'proxy', host: 'wiki.acme.test', reason: 'team wiki' }, NO_REQUEST_CONTEXT))
+          .ok,
+      );
       browser = await launchBrowser();
       // axe goes in as an inline script, which the app's CSP rightly refuses: the CSP is
       // set aside in this browser only.
@@ -131,6 +138,20 @@ describe('accessibility in Chromium', { skip: chromiumSkipReason() }, () => {
     await assertAccessible('account-security-review');
     await page.goto(`${app.baseUrl}/admin/audit`);
     await assertAccessible('audit-log');
+    await page.goto(`${app.baseUrl}/admin/apps`);
+    await assertAccessible('apps');
+    await page.getByLabel('Name', { exact: true }).fill('Grafana');
+    await page.getByLabel('Redirect URIs (confidential and public apps)').fill('http://grafana.example.com/login');
+    await page.getByRole('button', { name: 'Review and add' }).click();
+    await page.getByText('must use https').waitFor();
+    await assertAccessible('apps-form-error');
+    await page.getByLabel('Redirect URIs (confidential and public apps)').fill('https://grafana.example.com/login');
+    await page.getByRole('button', { name: 'Review and add' }).click();
+    await page.getByRole('heading', { name: 'Add Grafana' }).waitFor();
+    await assertAccessible('app-review');
+    await page.goto(`${app.baseUrl}/admin/apps`);
+    await page.getByRole('link', { name: 'Wiki' }).click();
+    await assertAccessible('app');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in/);
@@ -139,7 +160,7 @@ describe('accessibility in Chromium', { skip: chromiumSkipReason() }, () => {
     await assertAccessible('passcode');
     await page.getByRole('link', { name: 'Use a recovery code' }).click();
     await assertAccessible('passcode-recovery-code');
-    assert.equal(checked.length, 14);
+    assert.equal(checked.length, 18);
   });
 
   it('the keyboard focus shows as a solid ring that stands out from the page', { timeout: 60_000 }, async () => {

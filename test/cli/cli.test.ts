@@ -7,10 +7,11 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { POSTGRES_URL, STRONG_PASSWORD, skipReason } from '../support/harness.js';
+import { openStore } from '../../src/store/database.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin', 'tessera');
@@ -96,13 +97,23 @@ describe('bin/tessera on SQLite', () => {
     const result = await run(['--help']);
     assertSucceeded(result);
     assert.match(result.stdout, /^Usage: tessera <command>/);
-    for (const command of ['serve', 'migrate', 'account create', 'user create', 'user list', 'outbox']) {
+    for (const command of ['serve', 'migrate', 'account create', 'user create', 'user list', 'outbox', 'app create', 'app list', 'app delete']) {
       assert.match(result.stdout, new RegExp(`^  ${command} `, 'm'), `--help mentions ${command}`);
     }
   });
 
   it("each command's --help shows its own usage and exits 0", async () => {
-    const commands = [['serve'], ['migrate'], ['account', 'create'], ['user', 'create'], ['user', 'list'], ['outbox']];
+    const commands = [
+      ['serve'],
+      ['migrate'],
+      ['account', 'create'],
+      ['user', 'create'],
+      ['user', 'list'],
+      ['outbox'],
+      ['app', 'create'],
+      ['app', 'list'],
+      ['app', 'delete'],
+    ];
     const results = await Promise.all(commands.map((words) => run([...words, '--help'])));
     results.forEach((result, index) => {
       const words = commands[index]!;
@@ -243,6 +254,112 @@ describe('bin/tessera on SQLite', () => {
     assertOneLineFailure(await run(['user', 'list', '--account', 'nope']), /account/i);
   });
 
+  it('app create registers a confidential app: its client id and secret printed once, only a SHA-256 of the secret stored', async () => {
+    const created = parseJson(
+      await run([
+        'app',
+        'create',
+        '--account',
+        'acme',
+        '--name',
+        'Grafana',
+        '--redirect-uri',
+        'https://grafana.acme.test/login/generic_oauth',
+        '--redirect-uri',
+        'http://localhost:3000/login/generic_oauth',
+        '--json',
+      ]),
+    ) as Record<string, unknown>;
+    assert.equal(created.type, 'confidential');
+    assert.equal(created.client_id, created.id);
+    assert.deepEqual(created.redirect_uris, ['https://grafana.acme.test/login/generic_oauth', 'http://localhost:3000/login/generic_oauth']);
+    assert.deepEqual(created.allowed_roles, ['admin', 'agent']);
+    assert.equal(created.first_party, false);
+    const secret = created.client_secret as string;
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    const store = openStore(`sqlite:${join(dataDir, 'tessera.db')}`);
+    try {
+      const row = await store.db
+        .selectFrom('apps')
+        .selectAll()
+        .where('id', '=', created.id as string)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.secret_hash, createHash('sha256').update(secret).digest('hex'));
+      const event = await store.db.selectFrom('audit_events').selectAll().where('type', '=', 'app_created').executeTakeFirstOrThrow();
+      assert.equal(event.actor_user_id, null);
+      assert.equal(JSON.parse(event.details!).by, 'cli');
+    } finally {
+      await store.close();
+    }
+
+    const text = await run([
+      'app',
+      'create',
+      '--account',
+      'acme',
+      '--name',
+      'Dashboard',
+      '--redirect-uri',
+      'https://dash.acme.test/cb',
+      '--public',
+      '--first-party',
+    ]);
+    assertSucceeded(text);
+    assert.match(
+      text.stdout,
+      /^Created public app Dashboard\.\n  client_id: +[A-Za-z0-9_-]{22}\n  discovery: +http:\/\/\S+\/\.well-known\/openid-configuration\n$/,
+    );
+    assert.doesNotMatch(text.stdout, /client_secret/, 'a public app has no secret');
+  });
+
+  it('app list shows the apps of the account, never a secret', async () => {
+    const { apps } = parseJson(await run(['app', 'list', '--account', 'acme', '--json'])) as { apps: Record<string, unknown>[] };
+    assert.deepEqual(
+      apps.map((a) => [a.name, a.type, a.first_party]),
+      [
+        ['Dashboard', 'public', true],
+        ['Grafana', 'confidential', false],
+      ],
+    );
+    assert.ok(apps.every((a) => !('client_secret' in a)));
+    const text = await run(['app', 'list', '--account', 'acme']);
+    assertSucceeded(text);
+    assert.match(
+      text.stdout,
+      /^[A-Za-z0-9_-]{22}\tconfidential\tGrafana\thttps:\/\/grafana\.acme\.test\/login\/generic_oauth http:\/\/localhost:3000\/login\/generic_oauth$/m,
+    );
+    assert.deepEqual(parseJson(await run(['app', 'list', '--account', 'globex', '--json'])), { apps: [] });
+    assertSucceeded(await run(['app', 'list', '--account', 'globex']));
+  });
+
+  it('app create refuses a bad redirect URI, a missing one, an unknown account, with one line and nothing created', async () => {
+    assertOneLineFailure(await run(['app', 'create', '--account', 'acme', '--name', 'Bad', '--redirect-uri', 'http://evil.example/cb']), /must use https/);
+    assertOneLineFailure(await run(['app', 'create', '--account', 'acme', '--name', 'Bad', '--redirect-uri', 'https://a.example/cb#x']), /fragment/);
+    assertOneLineFailure(await run(['app', 'create', '--account', 'acme', '--name', 'Bad']), /--redirect-uri/, 2);
+    assertOneLineFailure(await run(['app', 'create', '--account', 'nope', '--name', 'Bad', '--redirect-uri', 'https://a.example/cb']), /account/i);
+    assertOneLineFailure(await run(['app', 'create', '--account', 'acme', '--name', 'Bad', '--redirect-uri', 'https://a.example/cb', '--proxy']), /--proxy/, 2);
+    const { apps } = parseJson(await run(['app', 'list', '--account', 'acme', '--json'])) as { apps: { name: string }[] };
+    assert.ok(!apps.some((a) => a.name === 'Bad'));
+  });
+
+  it('app delete removes the app of that account only', async () => {
+    const { apps } = parseJson(await run(['app', 'list', '--account', 'acme', '--json'])) as { apps: { id: string; name: string }[] };
+    const grafana = apps.find((a) => a.name === 'Grafana')!;
+    assertOneLineFailure(await run(['app', 'delete', '--account', 'globex', '--id', grafana.id]), /no such app/i);
+    assertOneLineFailure(await run(['app', 'delete', '--account', 'acme']), /--id/, 2);
+    const removed = await run(['app', 'delete', '--account', 'acme', '--id', grafana.id]);
+    assertSucceeded(removed);
+    assert.match(removed.stdout, /Removed app Grafana/);
+    const left = parseJson(await run(['app', 'list', '--account', 'acme', '--json'])) as { apps: { name: string }[] };
+    assert.deepEqual(
+      left.apps.map((a) => a.name),
+      ['Dashboard'],
+    );
+    const dashboard = apps.find((a) => a.name === 'Dashboard')!;
+    assert.deepEqual(parseJson(await run(['app', 'delete', '--account', 'acme', '--id', dashboard.id, '--json'])), { status: 'deleted', id: dashboard.id });
+    assertOneLineFailure(await run(['app', 'delete', '--account', 'acme', '--id', dashboard.id]), /no such app/i);
+  });
+
   it('a bad PORT is a one-line configuration error', async () => {
     assertOneLineFailure(await run(['migrate'], { env: { PORT: 'abc' } }), /PORT.*abc/);
   });
@@ -290,7 +407,7 @@ describe('bin/tessera on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Postgre
 
   const run = (args: string[], input?: string) => tessera(args, { dataDir, env: { TESSERA_DATABASE_URL: database.url }, input });
 
-  it('migrates, creates an account and a person, and lists them, all in PostgreSQL', async () => {
+  it('migrates, creates an account, a person and an app, and lists them, all in PostgreSQL', async () => {
     const migrated = parseJson(await run(['migrate', '--json'])) as { applied: string[] };
     assert.ok(Array.isArray(migrated.applied) && migrated.applied.length > 0, `migrations applied: ${JSON.stringify(migrated)}`);
     assert.deepEqual(parseJson(await run(['migrate', '--json'])), { applied: [] });
@@ -307,6 +424,19 @@ describe('bin/tessera on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Postgre
       users.map((u) => ({ email: u.email, role: u.role })),
       [{ email: 'a@acme.test', role: 'admin' }],
     );
+    const app = parseJson(
+      await run(['app', 'create', '--account', 'acme', '--name', 'Grafana', '--redirect-uri', 'https://grafana.acme.test/cb', '--json']),
+    ) as {
+      id: string;
+      client_secret: string;
+    };
+    assert.match(app.client_secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(
+      (parseJson(await run(['app', 'list', '--account', 'acme', '--json'])) as { apps: { id: string }[] }).apps.map((a) => a.id),
+      [app.id],
+    );
+    assertSucceeded(await run(['app', 'delete', '--account', 'acme', '--id', app.id]));
+    assert.deepEqual(parseJson(await run(['app', 'list', '--account', 'acme', '--json'])), { apps: [] });
 
     // It really is PostgreSQL, in our schema: not a SQLite file in the data dir.
     assert.ok(!existsSync(join(dataDir, 'tessera.db')), 'no SQLite database was created');

@@ -10,7 +10,8 @@
 //   request ends none;
 // - afterwards /healthz and /readyz answer 200, and no failed request wrote half of
 //   anything (people and accounts only from successful invitations, each with its
-//   invitation token and audit event).
+//   invitation token and audit event; no app added, changed or removed, since that
+//   takes the owner's confirmation).
 //
 // test/api/bad-input.test.ts is the table of known bad inputs; this suite explores
 // around them. Each route has a fixed seed derived from its method and path, so a
@@ -28,6 +29,8 @@ import { authenticate } from '../../src/services/sessions.js';
 import { startSignInFlow } from '../../src/services/sign-in-flow.js';
 import { findAccountBySlug } from '../../src/store/accounts.js';
 import { AccountUsers } from '../../src/store/users.js';
+import { createApp, operatorAppManager } from '../../src/services/apps.js';
+import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 
 /** Runs per route; about half of them carry the owner's session token. */
 const RUNS = Number(process.env.TESSERA_FUZZ_RUNS ?? 60);
@@ -656,11 +659,14 @@ function queryString(route: FuzzRoute): fc.Arbitrary<string> {
     .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => (v === null ? k : `${k}=${v}`)).join('&')}`));
 }
 
-type RealId = 'owner_user' | 'target_user' | 'owner_session' | 'agent_session';
+type RealId = 'owner_user' | 'target_user' | 'owner_session' | 'agent_session' | 'owner_app';
 type ParamCase = { real: RealId } | { text: string };
 
 const paramCase: fc.Arbitrary<ParamCase> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom<RealId>('owner_user', 'target_user', 'owner_session', 'agent_session').map((real): ParamCase => ({ real })) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<RealId>('owner_user', 'target_user', 'owner_session', 'agent_session', 'owner_app').map((real): ParamCase => ({ real })),
+  },
   { weight: 3, arbitrary: base64url(22).map((text): ParamCase => ({ text })) },
   { weight: 3, arbitrary: tricky('id').map((text): ParamCase => ({ text: percentEncodeLoosely(text) })) },
   { weight: 1, arbitrary: fc.integer({ min: 60, max: 5000 }).map((n): ParamCase => ({ text: 'a'.repeat(n) })) },
@@ -724,6 +730,8 @@ interface RowCounts {
   accounts: number;
   invitation_tokens: number;
   user_invited_events: number;
+  /** Apps as they are: none may be added, changed or removed without the owner's password. */
+  apps: string;
 }
 
 async function countRows(app: TestApp): Promise<RowCounts> {
@@ -746,7 +754,14 @@ async function countRows(app: TestApp): Promise<RowCounts> {
     .select((eb) => eb.fn.countAll().as('n'))
     .where('type', '=', 'user_invited')
     .executeTakeFirstOrThrow();
-  return { users: Number(users.n), accounts: Number(accounts.n), invitation_tokens: Number(invitations.n), user_invited_events: Number(invited.n) };
+  const apps = await db.selectFrom('apps').selectAll().orderBy('id').execute();
+  return {
+    users: Number(users.n),
+    accounts: Number(accounts.n),
+    invitation_tokens: Number(invitations.n),
+    user_invited_events: Number(invited.n),
+    apps: JSON.stringify(apps),
+  };
 }
 
 for (const dialect of dialects()) {
@@ -755,7 +770,7 @@ for (const dialect of dialects()) {
     let routes: FuzzRoute[] = [];
     let before0: RowCounts;
     const tokens: Record<Who, string> = { owner: '', agent: '' };
-    const ids: Record<'owner_user' | 'target_user', string> = { owner_user: '', target_user: '' };
+    const ids: Record<'owner_user' | 'target_user' | 'owner_app', string> = { owner_user: '', target_user: '', owner_app: '' };
     const stats: Stats = { cases: 0, asOwner: 0, byClass: {}, invited: 0, reminted: 0, byRoute: new Map() };
     let ipCounter = 0;
     let started = 0;
@@ -878,6 +893,17 @@ for (const dialect of dialects()) {
       const users = new AccountUsers(app.runtime.deps.db, account.id);
       ids.owner_user = (await users.findByEmail('owner@acme.test'))!.id;
       ids.target_user = (await users.findByEmail('target@acme.test'))!.id;
+      // An app of the account, so the apps routes are fuzzed with a real id too.
+      const operator = await operatorAppManager(app.runtime.deps, 'acme');
+      assert.ok(operator.ok);
+      const registered = await createApp(
+        app.runtime.deps,
+        operator.value,
+        { name: 'Fuzzed app', type: 'confidential', redirect_uris: ['https://app.acme.test/cb'], reason: 'fuzz target' },
+        NO_REQUEST_CONTEXT,
+      );
+      assert.ok(registered.ok);
+      ids.owner_app = registered.value.app.id;
       routes = await documentedRoutes(app);
       before0 = await countRows(app);
     });
@@ -930,6 +956,7 @@ for (const dialect of dialects()) {
       assert.equal(now.users, before0.users + stats.invited, 'people only from successful invitations');
       assert.equal(now.invitation_tokens, before0.invitation_tokens + stats.invited, 'one invitation link per invitation');
       assert.equal(now.user_invited_events, before0.user_invited_events + stats.invited, 'one audit event per invitation');
+      assert.equal(now.apps, before0.apps, 'no app added, changed or removed without the confirmation');
       // The owner is still an admin who can work, and the agent still an agent.
       for (const who of ['owner', 'agent'] as const) if (!(await alive(tokens[who]))) tokens[who] = await mint(who);
       const me = await app.inject({ method: 'GET', url: '/api/v1/me', headers: { authorization: `Bearer ${tokens.owner}` } });

@@ -1,6 +1,7 @@
 // The review step of an admin action that gives or takes power (a role change, a
-// suspension, an admin's invitation): it says what will happen and asks for a reason
-// and the admin's own confirmation, which the action's POST then carries.
+// suspension, an admin's invitation, an app added, changed or removed): it says what
+// will happen and asks for a reason and the admin's own confirmation, which the
+// action's POST then carries.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Failure } from '../../domain/failures.js';
 import { confirmationMethods } from '../../services/confirmation.js';
@@ -10,6 +11,7 @@ import { html, type Html } from '../html.js';
 import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
+import type { PageFrame } from './layout.js';
 
 export interface AdminActionReview {
   /** What is about to happen, as a heading ("Make Ana Agent an admin"). */
@@ -24,7 +26,18 @@ export interface AdminActionReview {
   danger?: boolean;
   /** Where "Text me a code" comes back to: this review's own address. */
   back: string;
+  /** The admin page the action belongs to, for the way back and the navigation
+   * (People when left out). */
+  section?: ReviewSection;
 }
+
+export interface ReviewSection {
+  href: string;
+  label: string;
+  current: NonNullable<PageFrame['current']>;
+}
+
+const PEOPLE: ReviewSection = { href: '/admin/users', label: 'People', current: 'admin-users' };
 
 /** Whether a posted admin form already carries its confirmation (else: review first). */
 export function carriesConfirmation(body: unknown): boolean {
@@ -44,14 +57,15 @@ export async function reviewAdminAction(
   const reasonError = failure?.field === 'reason' ? messageFor(failure) : null;
   const confirmationError = failure && failure.field !== 'reason' ? messageFor(failure) : null;
   const hidden: Html[] = Object.entries(review.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`);
+  const section = review.section ?? PEOPLE;
   return kit.send(
     request,
     reply,
     {
       title: review.heading,
-      current: 'admin-users',
+      current: section.current,
       notice: null,
-      body: html` <p><a href="/admin/users">← People</a></p>
+      body: html` <p><a href="${section.href}">← ${section.label}</a></p>
         ${sendConfirmationCodeForms(csrf, review.back, methods)}
         <h1>${review.heading}</h1>
         <section class="card" aria-labelledby="review-heading">
@@ -62,7 +76,7 @@ export async function reviewAdminAction(
             ${field({ name: 'reason', label: 'Reason (kept in the audit log)', value: formString(request.body, 'reason'), error: reasonError, maxlength: 500 })}
             ${confirmationFields({ prefix: 'review', error: confirmationError, methods: methods })}
             <button type="submit" class="${review.danger ? 'danger' : 'primary'}">${review.submitLabel}</button>
-            <a href="/admin/users" class="button">Cancel</a>
+            <a href="${section.href}" class="button">Cancel</a>
           </form>
         </section>`,
     },

@@ -16,6 +16,7 @@ import { peopleCsv } from '../../services/audit-log.js';
 import { registerAdminSecurityPages } from './admin-security-pages.js';
 import { registerAdminHelpPages } from './admin-help-pages.js';
 import { registerAuditPages } from './audit-pages.js';
+import { registerAdminAppPages } from './admin-app-pages.js';
 
 const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
 
@@ -165,6 +166,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   registerAdminSecurityPages(app, kit, requireAdmin);
   registerAdminHelpPages(app, kit, requireAdmin);
   registerAuditPages(app, kit, requireAdmin);
+  registerAdminAppPages(app, kit, requireAdmin);
 
   app.get('/admin/users.csv', async (request, reply) => {
     const signedIn = requireAdmin(request, reply);

@@ -6,6 +6,9 @@ import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
 
 export const AUDIT_EVENT_SENTENCES: Readonly<Record<string, string>> = {
   account_created: 'Account created',
+  app_created: 'App added',
+  app_deleted: 'App removed',
+  app_updated: 'App changed',
   admin_recovery_code_issued: 'One-time recovery code issued by an admin',
   app_access_removed: 'App removed from their allowed apps',
   device_trusted: 'Computer trusted',

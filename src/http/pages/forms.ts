@@ -36,6 +36,20 @@ export function field(options: FieldOptions): Html {
 </div>`;
 }
 
+/** A labelled multi-line input (one value a line), with its hint and error beside it. */
+export function textareaField(options: { name: string; label: string; value: string; hint?: string; error?: string | null; rows?: number }): Html {
+  const id = `field-${options.name}`;
+  const describedBy = [options.hint ? `${id}-hint` : null, options.error ? `${id}-error` : null].filter(Boolean).join(' ');
+  return html`<div class="field${options.error ? ' has-error' : ''}">
+  <label for="${id}">${options.label}</label>
+  ${options.hint ? html`<p class="hint" id="${id}-hint">${options.hint}</p>` : ''}
+  ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
+  <textarea id="${id}" name="${options.name}" rows="${String(options.rows ?? 3)}" spellcheck="false" autocomplete="off"${
+    describedBy ? html` aria-describedby="${describedBy}"` : ''
+  }${options.error ? html` aria-invalid="true"` : ''}>${options.value}</textarea>
+</div>`;
+}
+
 export function csrfField(token: string): Html {
   return html`<input type="hidden" name="_csrf" value="${token}">`;
 }

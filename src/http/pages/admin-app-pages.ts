@@ -1,0 +1,674 @@
+// /admin/apps: the account's apps (DESIGN.md rows 16 and 17), the apps that send people
+// here to sign in (OpenID Connect) and the hosts a reverse proxy guards (forward-auth).
+// Adding, changing, removing one and making a new secret are reviewed in words, then
+// confirmed with a reason and the admin's own passcode; a new secret is shown once,
+// from a sealed cookie, by the page the action leads to.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decryptSecret, encryptSecret, sealedPlace } from '../../crypto/secret-box.js';
+import { ACR_VALUES, type AppFieldsInput, type AppSettings, type AppType } from '../../domain/apps.js';
+import { formatMoment } from '../../domain/dates.js';
+import type { Failure } from '../../domain/failures.js';
+import { ROLES } from '../../domain/identity.js';
+import { ACR, type Acr } from '../../domain/sign-in-decision.js';
+import type { Role } from '../../domain/types.js';
+import {
+  adminAppManager,
+  checkAppToCreate,
+  checkAppToUpdate,
+  createApp,
+  deleteApp,
+  getApp,
+  listApps,
+  updateApp,
+  type RegisteredApp,
+} from '../../services/apps.js';
+import type { SignedIn } from '../../services/sessions.js';
+import { ERROR_TABLE, messageFor } from '../errors.js';
+import { html, type Html } from '../html.js';
+import { COOKIE, requestContext } from '../request-context.js';
+import { carriesConfirmation, reviewAdminAction, type AdminActionReview, type ReviewSection } from './admin-confirm-pages.js';
+import { csrfField, field, formConfirmation, formString, textareaField } from './forms.js';
+import type { PageKit } from './kit.js';
+
+const APPS: ReviewSection = { href: '/admin/apps', label: 'Apps', current: 'admin-apps' };
+
+const TYPE_NAMES: Record<AppType, string> = { confidential: 'Confidential', public: 'Public', proxy: 'Proxy' };
+const TYPE_EXPLANATIONS: Record<AppType, string> = {
+  confidential: 'a server-side app that can keep a secret',
+  public: 'a single-page or mobile app; uses PKCE',
+  proxy: 'a host guarded by your reverse proxy',
+};
+const ROLE_NAMES: Record<Role, string> = { admin: 'Admins', agent: 'Agents', end_user: 'End users' };
+const STRENGTH_NAMES: Record<Acr, string> = {
+  [ACR.password]: 'Password',
+  [ACR.twoFactor]: 'Two-factor',
+  [ACR.phishingResistant]: 'Security key or passkey',
+};
+
+/** How long the sealed secret waits for the page that shows it. */
+const SECRET_COOKIE_MAX_AGE_IN_SECONDS = 120;
+/** A review's own address carries the typed form; longer ones would be cut, so past
+ * this the way back after "Text me a code" is the apps page itself. */
+const REVIEW_ADDRESS_MAX_LENGTH = 3000;
+
+/** The form's fields as text: as the admin typed them, or from the saved app. Roles are
+ * one checkbox each (role_admin…), so a review can carry them as plain hidden fields. */
+type FormValues = Record<
+  | 'name'
+  | 'type'
+  | 'redirect_uris'
+  | 'post_logout_redirect_uris'
+  | 'backchannel_logout_uri'
+  | 'host'
+  | 'first_party'
+  | 'role_admin'
+  | 'role_agent'
+  | 'role_end_user'
+  | 'required_acr',
+  string
+>;
+
+const FORM_FIELDS = [
+  'name',
+  'type',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'backchannel_logout_uri',
+  'host',
+  'first_party',
+  'role_admin',
+  'role_agent',
+  'role_end_user',
+  'required_acr',
+] as const satisfies readonly (keyof FormValues)[];
+
+const NEW_APP_VALUES: FormValues = {
+  name: '',
+  type: 'confidential',
+  redirect_uris: '',
+  post_logout_redirect_uris: '',
+  backchannel_logout_uri: '',
+  host: '',
+  first_party: '',
+  role_admin: '1',
+  role_agent: '1',
+  role_end_user: '',
+  required_acr: '',
+};
+
+function valuesFrom(source: unknown): FormValues {
+  const values = { ...NEW_APP_VALUES };
+  for (const name of FORM_FIELDS) values[name] = formString(source, name, name.endsWith('_uris') ? 30_000 : 4096);
+  return values;
+}
+
+function valuesOf(app: RegisteredApp): FormValues {
+  return {
+    name: app.name,
+    type: app.type,
+    redirect_uris: app.redirectUris.join('\n'),
+    post_logout_redirect_uris: app.postLogoutRedirectUris.join('\n'),
+    backchannel_logout_uri: app.backchannelLogoutUri ?? '',
+    host: app.host ?? '',
+    first_party: app.firstParty ? '1' : '',
+    role_admin: app.allowedRoles.includes('admin') ? '1' : '',
+    role_agent: app.allowedRoles.includes('agent') ? '1' : '',
+    role_end_user: app.allowedRoles.includes('end_user') ? '1' : '',
+    required_acr: app.requiredAcr ?? '',
+  };
+}
+
+/** One URI a line; blank lines and the spaces around each line do not count. */
+function lines(text: string): string[] {
+  return text
+    .split(/\r\n|\r|\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}
+
+/** What the form asks for, as the service takes it. A new app sends every field; a
+ * change sends those its type has (the type itself never changes). */
+function fieldsFrom(values: FormValues, existing: AppType | null): AppFieldsInput {
+  const type = existing ?? values.type;
+  const oidc = type !== 'proxy';
+  const common: AppFieldsInput = {
+    name: values.name,
+    allowed_roles: ROLES.filter((role) => values[`role_${role}`] === '1'),
+    required_acr: values.required_acr === '' ? null : values.required_acr,
+  };
+  const uris: AppFieldsInput = {
+    redirect_uris: lines(values.redirect_uris),
+    post_logout_redirect_uris: lines(values.post_logout_redirect_uris),
+    backchannel_logout_uri: values.backchannel_logout_uri.trim() === '' ? null : values.backchannel_logout_uri.trim(),
+  };
+  const host: AppFieldsInput = { host: values.host.trim() === '' ? null : values.host };
+  if (existing === null) return { type, ...common, ...uris, ...host, first_party: values.first_party === '1' };
+  return oidc ? { ...common, ...uris, first_party: values.first_party === '1' } : { ...common, ...host };
+}
+
+const APP_FIELD_NAMES = new Set([
+  'name',
+  'type',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'backchannel_logout_uri',
+  'host',
+  'first_party',
+  'allowed_roles',
+  'required_acr',
+]);
+
+/** A failure about the app itself goes back to its form; one about the reason or the
+ * confirmation stays on the review. */
+function isAboutTheApp(failure: Failure): boolean {
+  return failure.field !== undefined && APP_FIELD_NAMES.has(failure.field);
+}
+
+function statusOf(failure: Failure): number {
+  return ERROR_TABLE[failure.code].status;
+}
+
+function rolesSentence(roles: readonly Role[], strength: Acr | null): string {
+  const names = roles.map((role) => ROLE_NAMES[role].toLowerCase());
+  const who = names.length === 1 ? `Only ${names[0]}` : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  const how =
+    strength === ACR.twoFactor
+      ? ', with two-factor authentication'
+      : strength === ACR.phishingResistant
+        ? ', with a security key or passkey'
+        : strength === ACR.password
+          ? ', with at least their password'
+          : '';
+  return `${who.charAt(0).toUpperCase()}${who.slice(1)} of the account may use it${how}.`;
+}
+
+/** What adding the app will do, in plain words. */
+function describeNewApp(settings: AppSettings): string {
+  const roles = rolesSentence(settings.allowedRoles, settings.requiredAcr);
+  switch (settings.type) {
+    case 'confidential':
+      return `${settings.name} will send people here to sign in and get them back at its redirect URIs. ${roles} ${settings.firstParty ? 'People are not asked to consent.' : 'People are asked once to let it know who they are.'} Next you will see its client ID and its secret, shown only once.`;
+    case 'public':
+      return `${settings.name} will send people here to sign in, proving itself with PKCE instead of a secret. ${roles} ${settings.firstParty ? 'People are not asked to consent.' : 'People are asked once to let it know who they are.'} Next you will see its client ID.`;
+    case 'proxy':
+      return `Your reverse proxy will ask ${settings.host ?? ''} visitors to sign in here before it lets them through. ${roles}`;
+  }
+}
+
+const CHANGE_WORDS: Record<keyof AppSettings, string> = {
+  name: 'its name',
+  type: 'its type',
+  redirectUris: 'its redirect URIs',
+  postLogoutRedirectUris: 'where it may send people after signing out',
+  backchannelLogoutUri: 'its back-channel logout URI',
+  host: 'its host',
+  firstParty: 'whether people are asked to consent',
+  allowedRoles: 'who may use it',
+  requiredAcr: 'the sign-in strength it needs',
+};
+
+function describeChange(app: RegisteredApp, settings: AppSettings): string {
+  const changed = (Object.keys(CHANGE_WORDS) as (keyof AppSettings)[]).filter((key) => JSON.stringify(app[key]) !== JSON.stringify(settings[key]));
+  if (changed.length === 0) return 'Nothing changes.';
+  const words = changed.map((key) => CHANGE_WORDS[key]);
+  const list = words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+  return `This changes ${list}. ${rolesSentence(settings.allowedRoles, settings.requiredAcr)}`;
+}
+
+/** The new secret, sealed for this admin's session and this app only. */
+function secretPlace(admin: SignedIn, appId: string): string {
+  return sealedPlace('app_secret_cookie', admin.session.id, appId);
+}
+
+/** A review's own address, when the form fits in it (else the apps page). */
+function reviewAddress(path: string, values: FormValues): string {
+  const address = `${path}?${new URLSearchParams(values).toString()}`;
+  return address.length <= REVIEW_ADDRESS_MAX_LENGTH ? address : APPS.href;
+}
+
+export function registerAdminAppPages(
+  app: FastifyInstance,
+  kit: PageKit,
+  requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null,
+): void {
+  const sealSecret = (reply: FastifyReply, admin: SignedIn, appId: string, secret: string) => {
+    const sealed = encryptSecret(
+      kit.deps.keys,
+      JSON.stringify({ secret, showUntil: kit.deps.now() + SECRET_COOKIE_MAX_AGE_IN_SECONDS * 1000 }),
+      secretPlace(admin, appId),
+    );
+    kit.cookies.set(reply, COOKIE.appSecret, sealed, SECRET_COOKIE_MAX_AGE_IN_SECONDS);
+  };
+
+  const openSecret = (request: FastifyRequest, admin: SignedIn, appId: string): string | null => {
+    const sealed = kit.cookies.read(request, COOKIE.appSecret);
+    if (!sealed) return null;
+    try {
+      const opened = JSON.parse(decryptSecret(kit.deps.keys, sealed, secretPlace(admin, appId))) as { secret: string; showUntil: number };
+      return opened.showUntil > kit.deps.now() ? opened.secret : null;
+    } catch {
+      return null;
+    }
+  };
+
+  /** The add form, or an app's edit form (whose type is fixed). */
+  const appForm = (csrf: string, action: string, values: FormValues, failure: Failure | null, existing: RegisteredApp | null): Html => {
+    const error = (name: string) => (failure && failure.field === name ? messageFor(failure) : null);
+    const type = existing?.type ?? null;
+    const oidc = type === null || type !== 'proxy';
+    const proxy = type === null || type === 'proxy';
+    const strengths = ACR_VALUES.filter((acr) => acr !== ACR.password || values.required_acr === ACR.password);
+    return html`<form method="post" action="${action}" novalidate>
+      ${csrfField(csrf)}
+      ${field({ name: 'name', label: 'Name', value: values.name, maxlength: 100, autocomplete: 'off', hint: 'What people see on the sign-in page, e.g. Grafana.', error: error('name') })}
+      ${
+        type === null
+          ? html`<fieldset${error('type') ? html` class="has-error" aria-describedby="type-error"` : ''}>
+              <legend>Type</legend>
+              ${error('type') ? html`<p class="error" id="type-error">${error('type')}</p>` : ''}
+              ${(['confidential', 'public', 'proxy'] as const).map(
+                (option) =>
+                  html`<label class="checkbox"
+                    ><input type="radio" name="type" value="${option}"${values.type === option ? html` checked` : ''}> ${TYPE_NAMES[option]} —
+                    ${TYPE_EXPLANATIONS[option]}</label
+                  >`,
+              )}
+            </fieldset>`
+          : ''
+      }
+      ${
+        oidc
+          ? html`${textareaField({ name: 'redirect_uris', label: type === null ? 'Redirect URIs (confidential and public apps)' : 'Redirect URIs', value: values.redirect_uris, rows: 3, hint: 'One a line, exactly as the app sends them: https://, or http:// only for 127.0.0.1, localhost or [::1]. Up to 10.', error: error('redirect_uris') })}
+            ${textareaField({ name: 'post_logout_redirect_uris', label: 'After signing out, back to (optional)', value: values.post_logout_redirect_uris, rows: 2, hint: 'One a line: where the app may send people after they sign out here. Up to 10.', error: error('post_logout_redirect_uris') })}
+            ${field({ name: 'backchannel_logout_uri', label: 'Back-channel logout URI (optional)', value: values.backchannel_logout_uri, required: false, autocomplete: 'off', hint: 'Where Tessera tells the app that someone signed out, so it signs them out too.', error: error('backchannel_logout_uri') })}
+            <label class="checkbox"><input type="checkbox" name="first_party" value="1"${values.first_party === '1' ? html` checked` : ''}> Trusted: skip the consent screen</label>
+            <p class="hint">For your own apps. Others ask people once whether the app may know who they are.</p>`
+          : ''
+      }
+      ${
+        proxy
+          ? field({
+              name: 'host',
+              label: type === null ? 'Host (proxy apps)' : 'Host',
+              value: values.host,
+              required: false,
+              autocomplete: 'off',
+              hint: 'The host name your reverse proxy guards, e.g. wiki.example.com (with :port if it has one).',
+              error: error('host'),
+            })
+          : ''
+      }
+      <fieldset${error('allowed_roles') ? html` class="has-error" aria-describedby="roles-error"` : ''}>
+        <legend>Who may use it</legend>
+        ${error('allowed_roles') ? html`<p class="error" id="roles-error">${error('allowed_roles')}</p>` : ''}
+        ${ROLES.map(
+          (role) =>
+            html`<label class="checkbox"><input type="checkbox" name="role_${role}" value="1"${values[`role_${role}`] === '1' ? html` checked` : ''}> ${ROLE_NAMES[role]}</label>`,
+        )}
+      </fieldset>
+      <div class="field${error('required_acr') ? ' has-error' : ''}">
+        <label for="field-required_acr">Required sign-in strength</label>
+        ${error('required_acr') ? html`<p class="error" id="field-required_acr-error">${error('required_acr')}</p>` : ''}
+        <select id="field-required_acr" name="required_acr">
+          <option value=""${values.required_acr === '' ? html` selected` : ''}>Any</option>
+          ${strengths.map((acr) => html`<option value="${acr}"${values.required_acr === acr ? html` selected` : ''}>${STRENGTH_NAMES[acr]}</option>`)}
+        </select>
+      </div>
+      <button type="submit" class="primary">${existing ? 'Review changes' : 'Review and add'}</button>
+    </form>`;
+  };
+
+  const appsPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    admin: SignedIn,
+    options: { notice?: { kind: 'success' | 'error'; text: string } | null; failure?: Failure | null; values?: FormValues; status?: number } = {},
+  ) => {
+    const apps = await listApps(kit.deps, adminAppManager(admin));
+    const failure = options.failure ?? null;
+    const csrf = kit.csrfToken(request, reply);
+    return kit.send(
+      request,
+      reply,
+      {
+        title: 'Apps',
+        current: 'admin-apps',
+        notice: options.notice ?? (failure && !isAboutTheApp(failure) ? { kind: 'error', text: messageFor(failure) } : null),
+        body: html`<h1>Apps of ${admin.account.name}</h1>
+          <p>Apps that send people here to sign in (OpenID Connect), and web apps your reverse proxy guards. People pass the same password and second step as here.</p>
+          <section class="card" aria-labelledby="apps-heading">
+            <h2 id="apps-heading">Apps</h2>
+            ${
+              apps.length === 0
+                ? html`<p class="muted">No apps yet.</p>`
+                : html`<div class="table-wrap">
+                    <table>
+                      <thead>
+                        <tr>
+                          <th scope="col">App</th>
+                          <th scope="col">Type</th>
+                          <th scope="col">Client ID</th>
+                          <th scope="col">Redirect URIs or host</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        ${apps.map(
+                          (registered) =>
+                            html`<tr>
+                              <th scope="row"><a href="/admin/apps/${registered.id}">${registered.name}</a></th>
+                              <td data-label="Type">${TYPE_NAMES[registered.type]}</td>
+                              <td data-label="Client ID"><span class="mono">${registered.type === 'proxy' ? '—' : registered.id}</span></td>
+                              <td data-label="Redirect URIs or host">
+                                ${registered.type === 'proxy' ? html`<span class="mono">${registered.host ?? ''}</span>` : registered.redirectUris.map((uri) => html`<span class="mono">${uri}</span><br />`)}
+                              </td>
+                            </tr>`,
+                        )}
+                      </tbody>
+                    </table>
+                  </div>`
+            }
+          </section>
+          <section class="card" aria-labelledby="add-heading">
+            <h2 id="add-heading">Add an app</h2>
+            ${appForm(csrf, '/admin/apps', options.values ?? NEW_APP_VALUES, failure, null)}
+          </section>`,
+      },
+      options.status ?? 200,
+    );
+  };
+
+  const notFound = (request: FastifyRequest, reply: FastifyReply) =>
+    kit.send(
+      request,
+      reply,
+      {
+        title: 'Not found',
+        current: 'admin-apps',
+        notice: { kind: 'error', text: messageFor({ code: 'app_not_found' }) },
+        body: html`<p><a href="/admin/apps">← Apps</a></p>`,
+      },
+      404,
+    );
+
+  /** One app: how to connect it, its settings, and its actions. */
+  const appPage = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    admin: SignedIn,
+    appId: string,
+    options: {
+      notice?: { kind: 'success' | 'error'; text: string } | null;
+      failure?: Failure | null;
+      values?: FormValues;
+      shown?: { secret: string | null } | null;
+      status?: number;
+    } = {},
+  ) => {
+    const found = await getApp(kit.deps, adminAppManager(admin), appId);
+    if (!found.ok) return notFound(request, reply);
+    const registered = found.value;
+    const csrf = kit.csrfToken(request, reply);
+    const failure = options.failure ?? null;
+    const discovery = `${kit.deps.config.baseUrl}/.well-known/openid-configuration`;
+    const oidc = registered.type !== 'proxy';
+    return kit.send(
+      request,
+      reply,
+      {
+        title: registered.name,
+        current: 'admin-apps',
+        notice: options.notice ?? (failure && !isAboutTheApp(failure) ? { kind: 'error', text: messageFor(failure) } : null),
+        body: html`<p><a href="/admin/apps">← Apps</a></p>
+          <h1>${registered.name}</h1>
+          <p>${TYPE_NAMES[registered.type]} — ${TYPE_EXPLANATIONS[registered.type]}. Added ${formatMoment(registered.createdAt)}.</p>
+          ${
+            options.shown && options.shown.secret !== null
+              ? html`<section class="card" aria-labelledby="secret-heading">
+                  <h2 id="secret-heading">Client secret</h2>
+                  <p>Copy it into ${registered.name}'s settings now: it is shown only this once, and only a fingerprint of it is kept.</p>
+                  <p><span class="secret" id="client-secret">${options.shown.secret}</span> <button type="button" data-copy-target="client-secret">Copy</button></p>
+                </section>`
+              : ''
+          }
+          ${
+            oidc
+              ? html`<section class="card" aria-labelledby="connect-heading">
+                  <h2 id="connect-heading">Connecting ${registered.name}</h2>
+                  <p>Client ID<br /><span class="secret" id="client-id">${registered.id}</span> <button type="button" data-copy-target="client-id">Copy</button></p>
+                  <p>
+                    Discovery URL (the app finds everything else there)<br /><span class="secret" id="discovery-url">${discovery}</span>
+                    <button type="button" data-copy-target="discovery-url">Copy</button>
+                  </p>
+                  <p class="hint">
+                    ${registered.type === 'confidential' ? 'The app proves itself to Tessera with its client ID and secret.' : 'The app has no secret: it uses PKCE (S256) on every sign-in.'}
+                  </p>
+                </section>`
+              : html`<section class="card" aria-labelledby="connect-heading">
+                  <h2 id="connect-heading">Guarded host</h2>
+                  <p><span class="secret">${registered.host ?? ''}</span></p>
+                  <p class="hint">Your reverse proxy asks Tessera before each request to this host; people who may not use it are refused.</p>
+                </section>`
+          }
+          <section class="card" aria-labelledby="edit-heading">
+            <h2 id="edit-heading">Settings</h2>
+            ${appForm(csrf, `/admin/apps/${registered.id}`, options.values ?? valuesOf(registered), failure, registered)}
+          </section>
+          ${
+            registered.type === 'confidential'
+              ? html`<section class="card" aria-labelledby="rotate-heading">
+                  <h2 id="rotate-heading">Make a new secret</h2>
+                  <p>If the secret was lost or may have leaked. The current one stops working at once.</p>
+                  <form method="get" action="/admin/apps/${registered.id}/secret">
+                    <button type="submit">Make a new secret</button>
+                  </form>
+                </section>`
+              : ''
+          }
+          <section class="card" aria-labelledby="remove-heading">
+            <h2 id="remove-heading">Remove ${registered.name}</h2>
+            <p>Every sign-in and token it holds ends at once.</p>
+            <form method="get" action="/admin/apps/${registered.id}/delete">
+              <button type="submit" class="danger">Remove the app</button>
+            </form>
+          </section>`,
+      },
+      options.status ?? 200,
+    );
+  };
+
+  // -------------------------------------------------------------------------------
+  // Adding an app: the form, its review, then the confirmed POST.
+
+  const reviewNewApp = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, values: FormValues, failure: Failure | null) => {
+    const checked = await checkAppToCreate(kit.deps, fieldsFrom(values, null));
+    if (!checked.ok) return appsPage(request, reply, admin, { failure: checked.failure, values, status: statusOf(checked.failure) });
+    const review: AdminActionReview = {
+      heading: `Add ${checked.value.name}`,
+      explanation: describeNewApp(checked.value),
+      action: '/admin/apps',
+      hidden: values,
+      submitLabel: 'Add the app',
+      back: reviewAddress('/admin/apps/review', values),
+      section: APPS,
+    };
+    return reviewAdminAction(kit, request, reply, admin, review, failure);
+  };
+
+  app.get('/admin/apps', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin) return reply;
+    const done = (request.query as Record<string, unknown>).done;
+    return appsPage(request, reply, admin, {
+      notice: done === 'deleted' ? { kind: 'success', text: 'The app was removed; its sign-ins and tokens have ended.' } : null,
+    });
+  });
+
+  // The review again, after "Text me a code" (its form travels in the address).
+  app.get('/admin/apps/review', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin) return reply;
+    return reviewNewApp(request, reply, admin, valuesFrom(request.query), null);
+  });
+
+  app.post('/admin/apps', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin || !kit.checkCsrf(request, reply)) return reply;
+    const values = valuesFrom(request.body);
+    if (!carriesConfirmation(request.body)) return reviewNewApp(request, reply, admin, values, null);
+    const result = await createApp(
+      kit.deps,
+      adminAppManager(admin),
+      { ...fieldsFrom(values, null), reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) },
+      requestContext(request),
+    );
+    if (!result.ok)
+      return isAboutTheApp(result.failure)
+        ? appsPage(request, reply, admin, { failure: result.failure, values, status: statusOf(result.failure) })
+        : reviewNewApp(request, reply, admin, values, result.failure);
+    if (result.value.clientSecret !== null) sealSecret(reply, admin, result.value.app.id, result.value.clientSecret);
+    return reply.redirect(`/admin/apps/${encodeURIComponent(result.value.app.id)}?done=created`, 303);
+  });
+
+  // -------------------------------------------------------------------------------
+  // One app: its page, a change, a new secret, its removal.
+
+  app.get('/admin/apps/:id', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin) return reply;
+    const appId = (request.params as { id: string }).id;
+    const done = (request.query as Record<string, unknown>).done;
+    if (done === 'created' || done === 'secret') {
+      // The secret is shown from its sealed cookie once; a reload shows it no more.
+      const secret = openSecret(request, admin, appId);
+      kit.cookies.clear(reply, COOKIE.appSecret);
+      const found = await getApp(kit.deps, adminAppManager(admin), appId);
+      const expectsSecret = found.ok && found.value.type === 'confidential';
+      const notice =
+        expectsSecret && secret === null
+          ? { kind: 'error' as const, text: 'The secret was shown once and is not kept. If it was lost, make a new one: the old one stops working.' }
+          : { kind: 'success' as const, text: done === 'created' ? 'The app was added.' : 'A new secret was made; the old one no longer works.' };
+      return appPage(request, reply, admin, appId, { notice, shown: { secret } });
+    }
+    return appPage(request, reply, admin, appId, { notice: done === 'updated' ? { kind: 'success', text: 'The changes were saved.' } : null });
+  });
+
+  const reviewChange = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, appId: string, values: FormValues, failure: Failure | null) => {
+    const found = await getApp(kit.deps, adminAppManager(admin), appId);
+    if (!found.ok) return notFound(request, reply);
+    const checked = await checkAppToUpdate(kit.deps, adminAppManager(admin), appId, fieldsFrom(values, found.value.type));
+    if (!checked.ok) return appPage(request, reply, admin, appId, { failure: checked.failure, values, status: statusOf(checked.failure) });
+    const path = `/admin/apps/${encodeURIComponent(appId)}`;
+    return reviewAdminAction(
+      kit,
+      request,
+      reply,
+      admin,
+      {
+        heading: `Save the changes to ${checked.value.app.name}`,
+        explanation: describeChange(checked.value.app, checked.value.settings),
+        action: path,
+        hidden: values,
+        submitLabel: 'Save changes',
+        back: reviewAddress(`${path}/review`, values),
+        section: APPS,
+      },
+      failure,
+    );
+  };
+
+  app.get('/admin/apps/:id/review', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin) return reply;
+    return reviewChange(request, reply, admin, (request.params as { id: string }).id, valuesFrom(request.query), null);
+  });
+
+  app.post('/admin/apps/:id', async (request, reply) => {
+    const admin = requireAdmin(request, reply);
+    if (!admin || !kit.checkCsrf(request, reply)) return reply;
+    const appId = (request.params as { id: string }).id;
+    const values = valuesFrom(request.body);
+    if (!carriesConfirmation(request.body)) return reviewChange(request, reply, admin, appId, values, null);
+    const found = await getApp(kit.deps, adminAppManager(admin), appId);
+    if (!found.ok) return notFound(request, reply);
+    const result = await updateApp(
+      kit.deps,
+      adminAppManager(admin),
+      appId,
+      { ...fieldsFrom(values, found.value.type), reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      if (result.failure.code === 'app_not_found') return notFound(request, reply);
+      return isAboutTheApp(result.failure)
+        ? appPage(request, reply, admin, appId, { failure: result.failure, values, status: statusOf(result.failure) })
+        : reviewChange(request, reply, admin, appId, values, result.failure);
+    }
+    return reply.redirect(`/admin/apps/${encodeURIComponent(appId)}?done=updated`, 303);
+  });
+
+  /** A confirmed action on one app with nothing to type but the reason: GET reviews it,
+   * POST (with the reason and the admin's confirmation) does it. */
+  const confirmedAppAction = (
+    path: string,
+    describe: (registered: RegisteredApp) => Omit<AdminActionReview, 'action' | 'back' | 'hidden' | 'section'> | null,
+    act: (admin: SignedIn, registered: RegisteredApp, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | { failure: Failure }>,
+  ) => {
+    const review = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, failure: Failure | null) => {
+      const appId = (request.params as { id: string }).id;
+      const found = await getApp(kit.deps, adminAppManager(admin), appId);
+      if (!found.ok) return notFound(request, reply);
+      const described = describe(found.value);
+      if (!described) return appPage(request, reply, admin, appId, { failure: { code: 'invalid_request', message: 'This app has no secret.' }, status: 400 });
+      const action = `/admin/apps/${encodeURIComponent(appId)}/${path}`;
+      return reviewAdminAction(kit, request, reply, admin, { ...described, action, back: action, hidden: {}, section: APPS }, failure);
+    };
+    app.get(`/admin/apps/:id/${path}`, async (request, reply) => {
+      const admin = requireAdmin(request, reply);
+      if (!admin) return reply;
+      return review(request, reply, admin, null);
+    });
+    app.post(`/admin/apps/:id/${path}`, async (request, reply) => {
+      const admin = requireAdmin(request, reply);
+      if (!admin || !kit.checkCsrf(request, reply)) return reply;
+      const found = await getApp(kit.deps, adminAppManager(admin), (request.params as { id: string }).id);
+      if (!found.ok) return notFound(request, reply);
+      const outcome = await act(admin, found.value, request, reply);
+      if ('failure' in outcome) return outcome.failure.code === 'app_not_found' ? notFound(request, reply) : review(request, reply, admin, outcome.failure);
+      return outcome;
+    });
+  };
+
+  const change = (request: FastifyRequest) => ({ reason: formString(request.body, 'reason'), confirmation: formConfirmation(request.body) });
+
+  confirmedAppAction(
+    'secret',
+    (registered) =>
+      registered.type === 'confidential'
+        ? {
+            heading: `Make a new secret for ${registered.name}`,
+            explanation: `The current secret stops working at once: ${registered.name} cannot sign anyone in until you put the new one in its settings. Next you will see the new secret, shown only once.`,
+            submitLabel: 'Make a new secret',
+          }
+        : null,
+    async (admin, registered, request, reply) => {
+      const result = await updateApp(kit.deps, adminAppManager(admin), registered.id, { rotate_secret: true, ...change(request) }, requestContext(request));
+      if (!result.ok) return { failure: result.failure };
+      if (result.value.clientSecret !== null) sealSecret(reply, admin, registered.id, result.value.clientSecret);
+      return reply.redirect(`/admin/apps/${encodeURIComponent(registered.id)}?done=secret`, 303);
+    },
+  );
+  confirmedAppAction(
+    'delete',
+    (registered) => ({
+      heading: `Remove ${registered.name}`,
+      explanation: `People can no longer sign in to ${registered.name} through Tessera, and every sign-in, grant and token it holds ends now. Adding it again makes a new client ID${registered.type === 'confidential' ? ' and secret' : ''}.`,
+      submitLabel: 'Remove the app',
+      danger: true,
+    }),
+    async (admin, registered, request, reply) => {
+      const result = await deleteApp(kit.deps, adminAppManager(admin), registered.id, change(request), requestContext(request));
+      if (!result.ok) return { failure: result.failure };
+      return reply.redirect('/admin/apps?done=deleted', 303);
+    },
+  );
+}
