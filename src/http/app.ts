@@ -24,12 +24,13 @@ import { registerOpsRoutes } from './ops-routes.js';
 import { registerPages } from './pages/register.js';
 import { OidcHost, mountOidcProvider } from './oidc/host.js';
 import { registerAllowedAppsRoutes } from './oidc/allowed-apps.js';
+import { registerForwardAuthRoute } from './forward-auth/route.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface AppOptions {
   deps: ServiceDeps;
   limitStore: LimitStore;
-  config: Pick<Config, 'mode' | 'baseUrl' | 'productName' | 'trustProxy' | 'logLevel' | 'metricsToken'>;
+  config: Pick<Config, 'mode' | 'baseUrl' | 'cookieDomain' | 'productName' | 'trustProxy' | 'logLevel' | 'metricsToken'>;
   /** Where log lines go; tests capture them to check no secret is ever written. */
   logStream?: NodeJS.WritableStream;
 }
@@ -168,6 +169,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
 
   registerOpsRoutes(app, deps, options.limitStore, options.config.metricsToken);
+  registerForwardAuthRoute(app, deps, config);
   registerSignInRoutes(app, deps);
   registerSecondStepRoute(app, deps);
   // Each factor's routes (http/factors/): those of a sign-in take the challenge token.

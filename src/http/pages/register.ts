@@ -15,6 +15,7 @@ import { setupPage } from './enrolment-chooser.js';
 import { PageKit } from './kit.js';
 import type { OidcHost } from '../oidc/host.js';
 import { registerInteractionPages } from '../oidc/interaction-pages.js';
+import { registerForwardAuthPages } from '../forward-auth/pages.js';
 import { registerProfilePages, securityPageOf } from './profile-pages.js';
 import { registerSignInPages } from './sign-in-pages.js';
 
@@ -64,6 +65,7 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps, oid
     for (const factor of HTTP_FACTORS_IN_ORDER) factor.registerPages(pages, kit, screens);
     registerAdminPages(pages, kit);
     registerInteractionPages(pages, kit, oidc);
+    registerForwardAuthPages(pages, kit);
     if (deps.config.mode === 'development') registerDevPages(pages, kit);
   });
 }

@@ -6,6 +6,9 @@ import { endSession } from '../../services/sessions.js';
 import { signInWithPassword } from '../../services/sign-in.js';
 import type { Failure } from '../../domain/failures.js';
 import { HTTP_FACTORS } from '../factors/registry.js';
+import { guardedReturnAddress, type GuardedApp } from '../../services/forward-auth.js';
+import { NO_REQUIREMENTS, parseAcr } from '../../domain/sign-in-decision.js';
+import { continuePath, sendSignedInTo } from '../forward-auth/pages.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
@@ -25,19 +28,52 @@ function newPasswordHint(): string {
 }
 
 export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
-  const signInForm = (csrf: string, values: { account: string; email: string; next: string | null }, failure: Failure | null): Html => html`
-<h1>Sign in</h1>
-<form method="post" action="/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}" novalidate>
+  /** The sign-in form; for a host guarded by forward-auth (`rd`), its account is fixed. */
+  const signInForm = (
+    csrf: string,
+    values: { account: string; email: string; next: string | null },
+    failure: Failure | null,
+    guarded: (GuardedApp & { url: URL }) | null = null,
+  ): Html => {
+    const action = guarded
+      ? `/sign-in?rd=${encodeURIComponent(guarded.url.toString())}`
+      : `/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}`;
+    return html`
+<h1>${guarded ? `Sign in to ${guarded.url.host}` : 'Sign in'}</h1>
+${guarded ? html`<p class="aside">${guarded.account.name}</p>` : ''}
+<form method="post" action="${action}" novalidate>
   ${csrfField(csrf)}
-  ${field({ name: 'account', label: 'Account', value: values.account, autocomplete: 'organization', hint: 'The short name of your team, as in your invitation.', autofocus: values.account === '' })}
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: values.account !== '' })}
+  ${
+    guarded
+      ? html`<input type="hidden" name="account" value="${guarded.account.slug}">`
+      : field({
+          name: 'account',
+          label: 'Account',
+          value: values.account,
+          autocomplete: 'organization',
+          hint: 'The short name of your team, as in your invitation.',
+          autofocus: values.account === '',
+        })
+  }
+  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: guarded !== null || values.account !== '' })}
   ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
   <button type="submit" class="primary">Sign in</button>
 </form>
 <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
+  };
 
   app.get('/sign-in', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
+    // Sent by a proxy's forward-auth check: back to the guarded address once signed in.
+    const guarded = query.rd === undefined ? null : await guardedReturnAddress(kit.deps, query.rd);
+    if (guarded) {
+      if (request.signedIn?.session.kind === 'full') return sendSignedInTo(kit, request, reply, request.signedIn, guarded);
+      return kit.send(request, reply, {
+        title: `Sign in to ${guarded.url.host}`,
+        narrow: true,
+        body: signInForm(kit.csrfToken(request, reply), { account: guarded.account.slug, email: '', next: null }, null, guarded),
+      });
+    }
     if (request.signedIn?.session.kind === 'full') return reply.redirect(safeNextPath(query.next) ?? '/profile/security', 303);
     const account = typeof query.account === 'string' ? query.account.slice(0, 100) : (kit.cookies.read(request, COOKIE.lastAccount) ?? '');
     return kit.send(request, reply, {
@@ -49,13 +85,22 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
 
   app.post('/sign-in', async (request, reply) => {
     if (!kit.checkCsrf(request, reply)) return reply;
-    const next = safeNextPath((request.query as Record<string, unknown>).next);
-    const account = formString(request.body, 'account');
+    const query = request.query as Record<string, unknown>;
+    const guarded = query.rd === undefined ? null : await guardedReturnAddress(kit.deps, query.rd);
+    const next = guarded ? continuePath(guarded.url) : safeNextPath(query.next);
+    const account = guarded ? guarded.account.slug : formString(request.body, 'account');
     const email = formString(request.body, 'email');
     const password = formString(request.body, 'password');
     const result = await signInWithPassword(
       kit.deps,
-      { account, email, password, trustedDeviceToken: kit.cookies.read(request, COOKIE.trustedDevice), returnTo: next },
+      {
+        account,
+        email,
+        password,
+        trustedDeviceToken: kit.cookies.read(request, COOKIE.trustedDevice),
+        returnTo: next,
+        ...(guarded ? { requirements: { ...NO_REQUIREMENTS, acr: parseAcr(guarded.app.required_acr) } } : {}),
+      },
       requestContext(request),
     );
     if (!result.ok) {
@@ -68,7 +113,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
           title: 'Sign in',
           narrow: true,
           notice: { kind: 'error', text: messageFor(result.failure) },
-          body: signInForm(kit.csrfToken(request, reply), { account, email, next }, null),
+          body: signInForm(kit.csrfToken(request, reply), { account, email, next: guarded ? null : next }, null, guarded),
         },
         status,
       );

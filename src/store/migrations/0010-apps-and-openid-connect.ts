@@ -50,6 +50,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('oidc_records_grant_idx').on('oidc_records').column('grant_id').execute();
   await db.schema.createIndex('oidc_records_uid_idx').on('oidc_records').columns(['uid', 'model']).execute();
   await db.schema.createIndex('oidc_records_person_idx').on('oidc_records').columns(['person_id', 'model']).execute();
+  await db.schema.createIndex('oidc_records_client_idx').on('oidc_records').column('client_id').execute();
   await db.schema.createIndex('oidc_records_expiry_idx').on('oidc_records').column('expires_at').execute();
 
   await db.schema
