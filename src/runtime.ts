@@ -35,8 +35,8 @@ export interface RuntimeOptions {
   logStream?: NodeJS.WritableStream;
   /** Replaces the senders chosen from configuration (tests capture deliveries). */
   senders?: Partial<OutboxSenders>;
-  /** Signs back-channel logout tokens (the OpenID Connect provider's keys). Without it,
-   * each back-channel logout fails at once: "OpenID Connect signing is not set up". */
+  /** Signs back-channel logout tokens; by default, with the OpenID Connect signing keys
+   * (services/signing-keys.ts logoutTokenSigner). */
   signLogoutToken?: SignLogoutToken;
   /** Run the outbox worker on a timer (the server does; tests drain it by hand). */
   startWorker?: boolean;
@@ -124,7 +124,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   };
   const app = await buildApp({ deps, limitStore, config, logStream: options.logStream });
   log = app.log;
-  const signLogoutToken = options.signLogoutToken ?? logoutTokenSigner({ db: store.db, keys, now: deps.now, issuer: config.baseUrl });
+  const signLogoutToken = options.signLogoutToken ?? logoutTokenSigner({ db: store.db, dialect: store.dialect, keys, now: deps.now, issuer: config.baseUrl });
   const senders: OutboxSenders = { ...chooseSenders(config, signLogoutToken), ...options.senders };
   const worker = new OutboxWorker({
     db: store.db,

@@ -91,12 +91,16 @@ export async function loadSigningKeySet(db: Kysely<Database>, ring: KeyRing, now
 
 /** Signs a back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.4)
  * with the key that signs ID tokens now (ES256, as the apps' ID tokens). */
-export function logoutTokenSigner(deps: { db: Kysely<Database>; keys: KeyRing; now: () => number; issuer: string }) {
+export function logoutTokenSigner(deps: { db: Kysely<Database>; dialect: Dialect; keys: KeyRing; now: () => number; issuer: string }) {
   return async (subject: LogoutTokenSubject): Promise<string> => {
     const now = deps.now();
-    const keySet = await loadSigningKeySet(deps.db, deps.keys, now);
+    let keySet = await loadSigningKeySet(deps.db, deps.keys, now);
+    if (!keySet.keys.some((key) => key.alg === 'ES256')) {
+      await ensureSigningKeys(deps.db, deps.dialect, deps.keys, now);
+      keySet = await loadSigningKeySet(deps.db, deps.keys, now);
+    }
     const jwk = keySet.keys.find((key) => key.alg === 'ES256');
-    if (!jwk) throw new Error('no signing key yet');
+    if (!jwk) throw new Error('no signing key');
     const claims = logoutTokenClaims(subject, { issuer: deps.issuer, nowInMilliseconds: now, jti: randomBytes(16).toString('base64url') });
     return new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', kid: jwk.kid!, typ: LOGOUT_TOKEN_TYPE }).sign(await importJWK(jwk, 'ES256'));
   };
