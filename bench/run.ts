@@ -1,20 +1,33 @@
 // `npm run bench` (and `npm run bench:quick`): Tessera side by side with better-auth,
-// the argon2id ceiling, Tessera under 2× overload, and Tessera at 10k, 100k and 1M
-// users. Prints tables with Tessera ÷ peer ratios and writes the raw figures to
-// results/<date>.json. See README.md beside this file for the method.
+// the argon2id ceiling, Tessera under 2× overload, Tessera as an OpenID Connect
+// provider, and Tessera at 10k, 100k and 1M users. Prints tables with Tessera ÷ peer
+// ratios and writes the raw figures to results/<date>.json. See README.md beside this
+// file for the method.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hash, verify } from '@node-rs/argon2';
+import Database from 'better-sqlite3';
 import { ARGON2ID_OPTIONS } from './peer/auth.js';
 import { startPeer } from './peer/system.js';
 import { closedLoop, openLoop, percentiles, type LoopStats, type OpResult } from './lib/load.js';
-import { cpuDelta, peakRssMiB, resetPeakRss, snapshot } from './lib/proc.js';
-import { renderReport, type OverloadReport, type Report, type SystemReport, type WorkloadResult } from './lib/report.js';
+import { cpuDelta, peakRssMiB, resetPeakRss, snapshot, type CpuDelta } from './lib/proc.js';
+import { renderReport, type OidcReport, type OverloadReport, type Report, type SystemReport, type WorkloadResult } from './lib/report.js';
 import type { Challenge, SystemUnderTest } from './lib/system.js';
 import { PASSWORD } from './lib/users.js';
+import {
+  CODE_LIFETIME_IN_SECONDS,
+  OidcPerson,
+  checkWithOpenidClient,
+  exchangeCode,
+  refreshGrant,
+  registerBenchApp,
+  userinfo,
+  type Code,
+  type Tokens,
+} from './tessera/oidc.js';
 import { TESSERA_ROOT, startTessera } from './tessera/system.js';
 
 const BENCH_ROOT = fileURLToPath(new URL('.', import.meta.url));
@@ -27,37 +40,43 @@ interface Options {
   users: number;
   growth: number[];
   overloadMs: number;
+  ceiling: boolean;
   sideBySide: boolean;
   peer: boolean;
   overload: boolean;
+  oidc: boolean;
   keep: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const known = ['--quick', '--no-side-by-side', '--no-peer', '--no-overload', '--no-growth', '--keep', '--help'];
+  const known = ['--quick', '--no-side-by-side', '--no-peer', '--no-overload', '--no-oidc', '--no-growth', '--only=oidc', '--keep', '--help'];
   for (const arg of argv) {
     if (!known.includes(arg) && !/^--(duration|users|growth|overload-seconds)=/.test(arg)) {
       throw new Error(`unknown option ${arg}; see README.md`);
     }
   }
+  // --only=oidc: the OpenID Connect workload alone (no ceiling, side by side or growth).
+  const onlyOidc = argv.includes('--only=oidc');
+  if (onlyOidc && argv.includes('--no-oidc')) throw new Error('--only=oidc and --no-oidc contradict each other');
   if (argv.includes('--help')) {
     process.stdout.write(
-      'Usage: npm run bench [-- options]\n  --quick                 ~3 s per workload, small growth sizes (smoke test)\n  --duration=S            seconds per measured workload (default 20, quick 3)\n  --users=N               users seeded for the side-by-side run (default 50000, quick 20000)\n  --growth=N,N,N          Tessera-alone sizes (default 10000,100000,1000000)\n  --overload-seconds=S    length of the 2× overload (default 60, quick 10)\n  --no-side-by-side --no-peer --no-overload --no-growth   skip a part\n  --keep                  keep the temporary data directories\n',
+      'Usage: npm run bench [-- options]\n  --quick                 ~3 s per workload, small growth sizes (smoke test)\n  --duration=S            seconds per measured workload (default 20, quick 3)\n  --users=N               users seeded for the side-by-side and OpenID Connect runs (default 50000, quick 20000)\n  --growth=N,N,N          Tessera-alone sizes (default 10000,100000,1000000)\n  --overload-seconds=S    length of the 2× overload (default 60, quick 10)\n  --no-side-by-side --no-peer --no-overload --no-oidc --no-growth   skip a part\n  --only=oidc             the OpenID Connect workload alone (code exchange, refresh, userinfo)\n  --keep                  keep the temporary data directories\n',
     );
     process.exit(0);
   }
   const durationMs = 1000 * Number(value('duration') ?? (quick ? 3 : 20));
   const users = Number(value('users') ?? (quick ? 20_000 : 50_000));
   const growthRaw = value('growth');
-  const growth = argv.includes('--no-growth')
-    ? []
-    : growthRaw
-      ? growthRaw.split(',').map(Number)
-      : quick
-        ? [2_000, 10_000, 40_000]
-        : [10_000, 100_000, 1_000_000];
+  const growth =
+    argv.includes('--no-growth') || onlyOidc
+      ? []
+      : growthRaw
+        ? growthRaw.split(',').map(Number)
+        : quick
+          ? [2_000, 10_000, 40_000]
+          : [10_000, 100_000, 1_000_000];
   const overloadMs = 1000 * Number(value('overload-seconds') ?? (quick ? 10 : 60));
   if (!(durationMs > 0) || !(users >= 1000) || growth.some((n) => !(n >= 1000)) || !(overloadMs > 0))
     throw new Error('bad --duration, --users, --growth or --overload-seconds');
@@ -68,9 +87,11 @@ function parseOptions(argv: string[]): Options {
     users,
     growth,
     overloadMs,
-    sideBySide: !argv.includes('--no-side-by-side'),
+    ceiling: !onlyOidc,
+    sideBySide: !argv.includes('--no-side-by-side') && !onlyOidc,
     peer: !argv.includes('--no-peer'),
     overload: !argv.includes('--no-overload'),
+    oidc: !argv.includes('--no-oidc'),
     keep: argv.includes('--keep'),
   };
 }
@@ -182,6 +203,209 @@ async function runWorkloads(system: SystemUnderTest & { seedSeconds: number }, o
   }
   log(`  ${sessionCheck.perSecond.toFixed(0)} req/s, p99 ${sessionCheck.p99.toFixed(1)} ms; revocation on the next request: ${revokedOnNextRequest}`);
   return { label: system.label, users: system.users, seedSeconds: system.seedSeconds, fullSignIn, secondStep, sessionCheck, revokedOnNextRequest };
+}
+
+/** Load stats and CPU of several measured windows, as one. */
+class Windows {
+  private readonly stats: LoopStats = { ok: 0, failed: 0, statuses: {}, elapsedMs: 0, latencies: [], ended: 'time' };
+  private readonly cpu: CpuDelta = { serverMs: 0, clientMs: 0, otherShare: 0 };
+  private peakRss: number | null = null;
+  private rssReset = true;
+  count = 0;
+  exhausted = 0;
+
+  constructor(private readonly pid: number) {}
+
+  /** Runs one closed loop with CPU (and, if `rss`, peak RSS) measured over it alone. */
+  async run(loop: Parameters<typeof closedLoop>[0], rss = true): Promise<LoopStats> {
+    if (rss) this.rssReset = resetPeakRss(this.pid) && this.rssReset;
+    const before = snapshot(this.pid);
+    const stats = await closedLoop(loop);
+    const after = snapshot(this.pid);
+    const cpu = cpuDelta(before, after, CORES);
+    if (rss) this.peakRss = Math.max(this.peakRss ?? 0, peakRssMiB(this.pid));
+    this.count += 1;
+    if (stats.ended !== 'time') this.exhausted += 1;
+    this.stats.ok += stats.ok;
+    this.stats.failed += stats.failed;
+    for (const [status, n] of Object.entries(stats.statuses)) this.stats.statuses[status] = (this.stats.statuses[status] ?? 0) + n;
+    for (const latency of stats.latencies) this.stats.latencies.push(latency);
+    // The other processes' share, weighted by each window's length.
+    this.cpu.otherShare = (this.cpu.otherShare * this.stats.elapsedMs + cpu.otherShare * stats.elapsedMs) / (this.stats.elapsedMs + stats.elapsedMs || 1);
+    this.stats.elapsedMs += stats.elapsedMs;
+    this.cpu.serverMs += cpu.serverMs;
+    this.cpu.clientMs += cpu.clientMs;
+    return stats;
+  }
+
+  result(): WorkloadResult {
+    const result = summarize(this.stats, { serverPid: this.pid, cpu: this.cpu, peakRss: this.peakRss });
+    if (!this.rssReset) result.note = 'peak RSS is the process lifetime peak (clear_refs not allowed)';
+    return result;
+  }
+}
+
+/** People signed in to Tessera, each at their own browser, for the OpenID Connect
+ * workload: one per worker, so a worker's refresh tokens are its own. */
+const OIDC_PEOPLE = 16;
+/** The code exchange is measured in windows of at most this long, each after minting
+ * its codes: a code lives 60 s (ttl.AuthorizationCode). */
+const EXCHANGE_WINDOW_MS = 10_000;
+/** A window's codes are minted and exchanged within this (of the 60 s they live). */
+const CODE_AGE_BUDGET_MS = 45_000;
+
+/**
+ * Tessera as an OpenID Connect provider (Tessera alone: better-auth has no comparable
+ * provider here). A fresh server with `users` users; 16 of them sign in (password and
+ * TOTP through the API) and go once through an app's authorization with their session
+ * cookie (Tessera's interaction pages, no form: the app is first-party). From then on
+ * /oidc/auth answers each of them with a code straight away, which is how the codes
+ * are minted: in a batch just before each measured exchange window (see README.md).
+ */
+async function runOidcWorkloads(options: Options, workDir: string): Promise<OidcReport> {
+  const system = await startTessera({
+    users: options.users,
+    workDir,
+    logFile: join(workDir, 'tessera-oidc.log'),
+    log,
+    connections: 1024,
+    dataDirName: 'tessera-oidc',
+  });
+  log(`Tessera seeded with ${options.users} users in ${system.seedSeconds.toFixed(1)} s (OpenID Connect)`);
+  try {
+    const pid = system.server.pid;
+    const app = await registerBenchApp(system.databasePath);
+    const people: OidcPerson[] = [];
+    while (people.length < OIDC_PEOPLE) {
+      const signedIn = await system.fullSignIn();
+      if (!signedIn.ok || !signedIn.credential) throw new Error(`OpenID Connect: a person could not sign in (${signedIn.status})`);
+      people.push(new OidcPerson(people.length, system.http, app, signedIn.credential));
+    }
+    for (const person of people) {
+      const first = await person.authorize(12);
+      if (!first.code)
+        throw new Error(`OpenID Connect: the first authorization of person ${person.index} ended with ${first.status} after ${first.hops} requests`);
+      const again = await person.authorize(1);
+      if (!again.code) throw new Error(`OpenID Connect: person ${person.index} got no code straight from /oidc/auth (${again.status})`);
+    }
+    const check = await checkWithOpenidClient(system.http, app, people[0]!);
+    log(`  ${check}`);
+
+    const authorizeWindows = new Windows(pid);
+    const mint = async (count: number, withinMs: number, measured: boolean): Promise<Code[]> => {
+      const codes: Code[] = [];
+      if (count < 1) throw new Error('OpenID Connect: no codes could be minted in time');
+      const loop = {
+        concurrency: OIDC_PEOPLE,
+        durationMs: withinMs,
+        maxOps: count,
+        op: async (worker: number): Promise<OpResult> => {
+          const minted = await people[worker]!.authorize(1);
+          if (minted.code) codes.push(minted.code);
+          return { ok: minted.code !== null, status: minted.status };
+        },
+      };
+      const stats = measured ? await authorizeWindows.run(loop, false) : await closedLoop(loop);
+      if (codes.length === 0) throw new Error(`OpenID Connect: /oidc/auth gave no code (${JSON.stringify(stats.statuses)})`);
+      return codes;
+    };
+
+    // The latest tokens of each person, from the exchanges: the refresh and userinfo
+    // workloads start from them.
+    const latest: (Tokens | undefined)[] = new Array(OIDC_PEOPLE);
+    let codes: Code[] = [];
+    let maxCodeAgeMs = 0;
+    const exchange = async (): Promise<OpResult> => {
+      // Newest first: the codes left over at the end of a window are the oldest.
+      const code = codes.pop();
+      if (!code) return { ok: false, status: -1, exhausted: true };
+      maxCodeAgeMs = Math.max(maxCodeAgeMs, performance.now() - code.mintedAt);
+      const result = await exchangeCode(system.http, app, code);
+      if (result.tokens) latest[code.person] = result.tokens;
+      return result;
+    };
+
+    log('Tessera: OpenID Connect code exchange (codes minted through /oidc/auth just before each window)');
+    let t0 = performance.now();
+    codes = await mint(options.quick ? 2000 : 6000, CODE_AGE_BUDGET_MS, false);
+    // Codes per second the minting reaches: how many a window may ask for in time.
+    let authorizeRate = codes.length / ((performance.now() - t0) / 1000);
+    const warm = await closedLoop({ concurrency: 16, durationMs: options.warmupMs, maxOps: codes.length, op: exchange });
+    let estimate = warm.ok / (warm.elapsedMs / 1000);
+    log(`  warm-up: ${authorizeRate.toFixed(0)} codes minted/s, ${estimate.toFixed(0)} exchanges/s`);
+    maxCodeAgeMs = 0;
+    const exchangeWindows = new Windows(pid);
+    let codesMinted = 0;
+    let remaining = options.durationMs;
+    for (let window = 1; remaining > 100 && window <= 50; window++) {
+      const windowMs = Math.min(EXCHANGE_WINDOW_MS, remaining);
+      // Enough for the window at 1.5× the best exchange rate seen, as many as can be
+      // minted in time for the oldest to be exchanged within CODE_AGE_BUDGET_MS.
+      const wanted = Math.ceil(estimate * (windowMs / 1000) * 1.5) + 200;
+      const mintable = Math.floor(authorizeRate * ((CODE_AGE_BUDGET_MS - windowMs) / 1000));
+      t0 = performance.now();
+      codes = await mint(Math.min(wanted, mintable), CODE_AGE_BUDGET_MS - windowMs, true);
+      const mintSeconds = (performance.now() - t0) / 1000;
+      authorizeRate = codes.length / mintSeconds;
+      codesMinted += codes.length;
+      const stats = await exchangeWindows.run({ concurrency: 16, durationMs: windowMs, maxOps: codes.length, op: exchange });
+      remaining -= stats.elapsedMs;
+      const rate = stats.ok / (stats.elapsedMs / 1000);
+      estimate = Math.max(estimate, rate);
+      log(
+        `  window ${window}: ${stats.ok + stats.failed + codes.length} codes minted in ${mintSeconds.toFixed(1)} s, ${rate.toFixed(0)} exchanges/s for ${(stats.elapsedMs / 1000).toFixed(1)} s${stats.ended === 'time' ? '' : ' (ran out of codes)'}`,
+      );
+    }
+    codes = [];
+    const codeExchange = {
+      ...exchangeWindows.result(),
+      codesMinted,
+      windows: exchangeWindows.count,
+      windowsRanOut: exchangeWindows.exhausted,
+      maxCodeAgeSeconds: maxCodeAgeMs / 1000,
+      codeLifetimeSeconds: CODE_LIFETIME_IN_SECONDS,
+    };
+    const authorize = authorizeWindows.result();
+    log(
+      `  ${codeExchange.perSecond.toFixed(0)} exchanges/s, p99 ${codeExchange.p99.toFixed(1)} ms; oldest code exchanged ${codeExchange.maxCodeAgeSeconds.toFixed(1)} s old`,
+    );
+
+    const chains = latest.map((tokens, person) => {
+      if (!tokens) throw new Error(`OpenID Connect: person ${person} has no tokens from the exchanges`);
+      return { refreshToken: tokens.refreshToken, accessToken: tokens.accessToken };
+    });
+    log('Tessera: OpenID Connect refresh grants (each worker chains its own refresh token)');
+    const refresh = await measure(system, options, async (worker) => {
+      const chain = chains[worker]!;
+      const result = await refreshGrant(system.http, app, chain.refreshToken);
+      if (result.tokens) {
+        chain.refreshToken = result.tokens.refreshToken;
+        chain.accessToken = result.tokens.accessToken;
+      }
+      return result;
+    });
+    log(`  ${refresh.perSecond.toFixed(0)} refresh grants/s, p99 ${refresh.p99.toFixed(1)} ms, ${refresh.serverCpuMsPerOp.toFixed(2)} ms of server CPU each`);
+
+    log('Tessera: OpenID Connect userinfo (bearer access tokens)');
+    const info = await measure(system, options, (worker) => userinfo(system.http, chains[worker]!.accessToken));
+    log(`  ${info.perSecond.toFixed(0)} userinfo/s, p99 ${info.p99.toFixed(1)} ms`);
+
+    const records = countOidcRecords(system.databasePath);
+    return { users: options.users, people: OIDC_PEOPLE, seedSeconds: system.seedSeconds, check, authorize, codeExchange, refresh, userinfo: info, records };
+  } finally {
+    await system.stop();
+  }
+}
+
+/** What oidc_records holds at the end, by model (read-only, the server still running). */
+function countOidcRecords(databasePath: string): Record<string, number> {
+  const database = new Database(databasePath, { readonly: true, fileMustExist: true });
+  try {
+    const rows = database.prepare('select model, count(*) as n from oidc_records group by model order by model').all() as { model: string; n: number }[];
+    return Object.fromEntries(rows.map((row) => [row.model, row.n]));
+  } finally {
+    database.close();
+  }
 }
 
 async function scrapeEventLoopP99(origin: string): Promise<number | null> {
@@ -310,6 +534,7 @@ async function main(): Promise<void> {
     tessera: null,
     peer: null,
     overload: null,
+    oidc: null,
     growth: [],
     notes: [],
   };
@@ -319,9 +544,11 @@ async function main(): Promise<void> {
       .join(' ')} on ${CORES} cores`,
   );
   try {
-    log('argon2id ceiling (raw @node-rs/argon2 verify, 2 at once)');
-    report.ceiling.push(await argon2Ceiling(options));
-    log(`  ${report.ceiling[0]!.perSecond.toFixed(1)} verifications/s`);
+    if (options.ceiling) {
+      log('argon2id ceiling (raw @node-rs/argon2 verify, 2 at once)');
+      report.ceiling.push(await argon2Ceiling(options));
+      log(`  ${report.ceiling[0]!.perSecond.toFixed(1)} verifications/s`);
+    }
 
     if (options.sideBySide) {
       const tessera = await startTessera({ users: options.users, workDir, logFile: join(workDir, 'tessera.log'), log, connections: 1024 });
@@ -344,9 +571,19 @@ async function main(): Promise<void> {
       }
     }
 
-    log('argon2id ceiling again');
-    report.ceiling.push(await argon2Ceiling(options));
-    log(`  ${report.ceiling[1]!.perSecond.toFixed(1)} verifications/s`);
+    if (options.ceiling) {
+      log('argon2id ceiling again');
+      report.ceiling.push(await argon2Ceiling(options));
+      log(`  ${report.ceiling[1]!.perSecond.toFixed(1)} verifications/s`);
+    }
+
+    if (options.oidc) {
+      try {
+        report.oidc = await runOidcWorkloads(options, workDir);
+      } finally {
+        if (!options.keep) rmSync(join(workDir, 'tessera-oidc'), { recursive: true, force: true });
+      }
+    }
 
     for (const size of options.growth) {
       // Other engineers change src/ while this runs: a size that cannot start is noted

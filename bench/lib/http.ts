@@ -5,6 +5,8 @@ export interface HttpResponse {
   status: number;
   body: unknown;
   setCookies: string[];
+  /** The Location header of a redirect (redirects are never followed here). */
+  location: string | null;
 }
 
 export class HttpClient {
@@ -26,12 +28,19 @@ export class HttpClient {
     });
   }
 
-  async request(method: 'GET' | 'POST', path: string, options: { headers?: Record<string, string>; json?: unknown } = {}): Promise<HttpResponse> {
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { headers?: Record<string, string>; json?: unknown; form?: Record<string, string> } = {},
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'user-agent': 'tessera-bench/1', ...options.headers };
     let body: string | undefined;
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
+    } else if (options.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(options.form).toString();
     }
     const response = await this.pool.request({ method, path, headers, body });
     const text = await response.body.text();
@@ -45,7 +54,8 @@ export class HttpClient {
     }
     const raw = response.headers['set-cookie'];
     const setCookies = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-    return { status: response.statusCode, body: parsed, setCookies };
+    const location = response.headers.location;
+    return { status: response.statusCode, body: parsed, setCookies, location: typeof location === 'string' ? location : null };
   }
 
   async close(): Promise<void> {

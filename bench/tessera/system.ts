@@ -248,8 +248,10 @@ export async function startTessera(input: {
   logFile: string;
   log: (line: string) => void;
   connections: number;
+  /** The data directory's name under workDir (default `tessera-<users>`). */
+  dataDirName?: string;
 }): Promise<SystemUnderTest & { seedSeconds: number; databasePath: string }> {
-  const dataDir = join(input.workDir, `tessera-${input.users}`);
+  const dataDir = join(input.workDir, input.dataDirName ?? `tessera-${input.users}`);
   mkdirSync(dataDir, { recursive: true });
   const keys: TesseraKeys = { encryptionKeys: `k1:${randomBytes(32).toString('base64')}`, hmacKey: randomBytes(32).toString('base64') };
   const port = await freePort();
