@@ -264,6 +264,31 @@ describe('OpenID Connect in Chromium', { skip: chromiumSkipReason() }, () => {
     },
   );
 
+  it('the app\'s logout: "Stay signed in" goes back to the app and keeps the Tessera session', { timeout: 30_000 }, async () => {
+    const signedIn = grafana.landings.find((landed) => landed.claims?.email === 'ann@acme.test')!.tokens!;
+    await annPage.goto(grafana.logoutUrl(signedIn.id_token!, 'stay'));
+    await annPage.getByRole('heading', { name: 'Sign out?' }).waitFor();
+    await annPage.getByRole('button', { name: 'Stay signed in' }).click();
+    await annPage.getByRole('heading', { name: 'Grafana home' }).waitFor();
+    assert.equal(annPage.url(), `${grafana.origin}/?state=stay`);
+    await annPage.goto(`${tessera.baseUrl}/profile/security`);
+    assert.equal(annPage.url(), `${tessera.baseUrl}/profile/security`, 'still signed in to Tessera');
+    await assert.rejects(grafana.refresh(signedIn.refresh_token!), 'what the app had is ended');
+  });
+
+  it('the app\'s logout: "Sign out" signs out of Tessera and goes back to the app', { timeout: 30_000 }, async () => {
+    const before = grafana.landings.length;
+    await annPage.goto(grafana.loginUrl());
+    const landed = await landing(annPage, before);
+    await annPage.goto(grafana.logoutUrl(landed.tokens!.id_token!, 'bye'));
+    await annPage.getByRole('heading', { name: 'Sign out?' }).waitFor();
+    await annPage.getByRole('button', { name: 'Sign out', exact: true }).last().click();
+    await annPage.getByRole('heading', { name: 'Grafana home' }).waitFor();
+    assert.equal(annPage.url(), `${grafana.origin}/?state=bye`);
+    await annPage.goto(`${tessera.baseUrl}/profile/security`);
+    assert.match(annPage.url(), /\/sign-in\?next=/, 'signed out of Tessera');
+  });
+
   it('step-up: signed in with the passcode, an app asking for a security key gets one touch of the key, no password', { timeout: 90_000 }, async () => {
     const context = await watchedContext();
     const page = await context.newPage();

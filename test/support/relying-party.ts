@@ -57,6 +57,19 @@ export class RelyingParty {
     return `${this.origin}/login?${new URLSearchParams(extra).toString()}`;
   }
 
+  /** Where the app sends the browser to sign out at Tessera (RP-initiated logout),
+   * asking to come back to its home page. */
+  logoutUrl(idToken: string, state: string): string {
+    if (!this.config) throw new Error('the app is not connected to Tessera yet');
+    return client.buildEndSessionUrl(this.config, { id_token_hint: idToken, post_logout_redirect_uri: `${this.origin}/`, state }).toString();
+  }
+
+  /** Uses a refresh token, as the app would to stay signed in. */
+  refresh(refreshToken: string): Promise<client.TokenEndpointResponse> {
+    if (!this.config) throw new Error('the app is not connected to Tessera yet');
+    return client.refreshTokenGrant(this.config, refreshToken);
+  }
+
   /** Discovers Tessera as this registered app. */
   async connect(tesseraBaseUrl: string, registered: { clientId: string; clientSecret: string | null }): Promise<void> {
     this.config = await discover({ baseUrl: tesseraBaseUrl }, registered);
@@ -89,6 +102,11 @@ export class RelyingParty {
       const text = landing.claims ? `Signed in as ${String(landing.claims.email)}` : `Sign-in failed: ${landing.error ?? 'unknown'}`;
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end(`<!doctype html><html lang="en"><head><title>Grafana</title></head><body><h1>${text}</h1></body></html>`);
+      return;
+    }
+    if (url.pathname === '/') {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end('<!doctype html><html lang="en"><head><title>Grafana</title></head><body><h1>Grafana home</h1></body></html>');
       return;
     }
     // No icon: said without an error, so the browser's console stays quiet.
