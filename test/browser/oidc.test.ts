@@ -16,7 +16,16 @@ import { NO_REQUEST_CONTEXT } from '../../src/services/deps.js';
 import { createUser } from '../../src/services/users.js';
 import { readQrCode } from '../support/authenticator.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
-import { chromiumSkipReason, launchBrowser, newBrowserContext, screenshot, signInWithPassword, startServedApp, type ServedApp } from '../support/browser.js';
+import {
+  chromiumSkipReason,
+  documentationScreenshot,
+  launchBrowser,
+  newBrowserContext,
+  screenshot,
+  signInWithPassword,
+  startServedApp,
+  type ServedApp,
+} from '../support/browser.js';
 import { registerApp } from '../support/oidc.js';
 import { RelyingParty, type Landing } from '../support/relying-party.js';
 
@@ -185,7 +194,7 @@ describe('OpenID Connect in Chromium', { skip: chromiumSkipReason() }, () => {
     assert.match(annPage.url(), new RegExp(`^${tessera.baseUrl}/interaction/[^/]+$`));
     await annPage.getByText('Acme Support', { exact: true }).waitFor();
     assert.equal(await annPage.getByLabel('Account').count(), 0, 'the account is the app’s, not asked');
-    await screenshot(annPage, 'oidc-sign-in-to-grafana');
+    await documentationScreenshot(annPage, 'sign-in-to-an-app');
     await annPage.getByLabel('Email').fill('ann@acme.test');
     await annPage.getByLabel('Password').fill(STRONG_PASSWORD);
     await annPage.getByRole('button', { name: 'Sign in' }).click();
