@@ -6,6 +6,7 @@ import * as client from 'openid-client';
 import { randomBytes } from 'node:crypto';
 import { hashSecret } from '../../src/crypto/tokens.js';
 import { insertApp } from '../../src/store/apps.js';
+import type { Runtime } from '../../src/runtime.js';
 import type { AppKind, Role } from '../../src/store/schema.js';
 import { freePort } from './browser.js';
 import { Clock, startTestApp, type DialectName, type TestApp } from './harness.js';
@@ -35,7 +36,7 @@ export const CALLBACK = 'https://grafana.acme.test/login/generic_oauth';
 
 /** Registers an app straight in the store (the admin API has tests of its own). */
 export async function registerApp(
-  app: TestApp,
+  app: { runtime: Runtime },
   input: {
     accountSlug: string;
     name?: string;
@@ -53,7 +54,7 @@ export async function registerApp(
   const clientId = randomBytes(16).toString('base64url');
   const kind = input.kind ?? 'confidential';
   const clientSecret = kind === 'confidential' ? randomBytes(32).toString('base64url') : null;
-  const now = app.clock.now();
+  const now = app.runtime.deps.now();
   await insertApp(db, {
     id: clientId,
     account_id: account.id,
@@ -75,7 +76,7 @@ export async function registerApp(
 }
 
 /** openid-client's view of Tessera, as an app registered there. */
-export async function discover(app: ListeningApp, registered: { clientId: string; clientSecret: string | null }): Promise<client.Configuration> {
+export async function discover(app: { baseUrl: string }, registered: { clientId: string; clientSecret: string | null }): Promise<client.Configuration> {
   return client.discovery(
     new URL(app.baseUrl),
     registered.clientId,

@@ -10,7 +10,7 @@ import { pruneExpiredAppRecords } from '../../services/oidc.js';
 import { authenticate, endSession } from '../../services/sessions.js';
 import { ensureSigningKeys, loadSigningKeySet } from '../../services/signing-keys.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
-import { createOidcProvider, OIDC_ROUTES } from './provider.js';
+import { createOidcProvider, handOverPage, OIDC_ROUTES } from './provider.js';
 
 const KEY_REFRESH_INTERVAL_IN_MILLISECONDS = 60 * 1000;
 
@@ -57,27 +57,41 @@ export class OidcHost {
     }
     const provider = createOidcProvider(this.deps, keySet, this.options);
     const cookies = new CookiePolicy(this.deps.config.baseUrl, this.deps.config.cookieDomain);
-    // Signing out through an app's logout request signs the person out of Tessera too,
-    // and so out of every other app.
+    const origin = new URL(this.deps.config.baseUrl).origin;
     provider.use(async (ctx, next) => {
       await next();
       if (ctx.path !== `${OIDC_ROUTES.end_session}/confirm` || ctx.status !== 303) return;
-      const personId = ctx.oidc?.session?.accountId;
-      const signedIn = await authenticate(this.deps, ctx.cookies.get(cookies.name(COOKIE.session), { signed: false }) ?? null);
-      const context = { ip: ctx.ip ?? null, userAgent: ctx.get('user-agent').slice(0, 512) || null };
-      if (signedIn) await endSession(this.deps, signedIn, context);
-      else if (personId) await signOutOfAppsAfterLogout(this.deps, personId);
-      ctx.cookies.set(cookies.name(COOKIE.session), null, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookies.secure, signed: false });
-      if (cookies.forwardAuthDomain !== null) {
-        ctx.cookies.set(cookies.forwardAuthName, null, {
-          domain: cookies.forwardAuthDomain,
-          path: '/',
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: cookies.secure,
-          signed: false,
-        });
+      // "Sign out" on an app's logout request signs the person out of Tessera too, and
+      // so out of every other app; "Stay signed in" (no `logout`) ends only what that
+      // app had, which the provider did.
+      if (ctx.oidc?.params?.logout) {
+        const personId = ctx.oidc.session?.accountId;
+        const signedIn = await authenticate(this.deps, ctx.cookies.get(cookies.name(COOKIE.session), { signed: false }) ?? null);
+        const context = { ip: ctx.ip ?? null, userAgent: ctx.get('user-agent').slice(0, 512) || null };
+        if (signedIn) await endSession(this.deps, signedIn, context);
+        else if (personId) await signOutOfAppsAfterLogout(this.deps, personId);
+        ctx.cookies.set(cookies.name(COOKIE.session), null, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookies.secure, signed: false });
+        if (cookies.forwardAuthDomain !== null) {
+          ctx.cookies.set(cookies.forwardAuthName, null, {
+            domain: cookies.forwardAuthDomain,
+            path: '/',
+            httpOnly: true,
+            sameSite: 'lax',
+            secure: cookies.secure,
+            signed: false,
+          });
+        }
       }
+      // The confirmation is a form of the logout page, whose CSP has `form-action
+      // 'self'`: browsers apply it to the redirect that answers the form, so Chromium
+      // would block the way back to the app's post_logout_redirect_uri. A page that
+      // moves on by itself hands over instead (as http/oidc/interaction-pages.ts does).
+      const location = ctx.response.get('location');
+      if (!location || new URL(location, origin).origin === origin) return;
+      ctx.remove('location');
+      ctx.status = 200;
+      ctx.type = 'html';
+      ctx.body = handOverPage(this.deps.config.productName, ctx.oidc?.client?.clientName ?? 'the app', location);
     });
     this.built = { provider, handler: provider.callback(), fingerprint: keySet.fingerprint, checkedAt: now };
     return this.built;

@@ -84,6 +84,20 @@ function errorPage(productName: string, title: string, text: string): string {
   });
 }
 
+/** A page that moves on by itself to an app's address: what answers a form of the
+ * provider's whose result is a redirect to the app (see http/oidc/host.ts). */
+export function handOverPage(productName: string, appName: string, url: string): string {
+  return renderPage({
+    title: `Back to ${appName}`,
+    productName,
+    csrfToken: '',
+    keyOrigin: '',
+    narrow: true,
+    refreshTo: url,
+    body: html`<h1>Back to ${appName}…</h1><p><a href="${url}">Continue</a></p>`,
+  });
+}
+
 export function createOidcProvider(deps: ServiceDeps, keySet: SigningKeySet, options: { onServerError?: (error: unknown) => void }): Provider {
   const cookies = new CookiePolicy(deps.config.baseUrl);
   const productName = deps.config.productName;
