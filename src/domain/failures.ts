@@ -35,7 +35,8 @@ export type FailureCode =
   | 'security_key_required'
   | 'factor_not_allowed'
   | 'last_two_factor_method'
-  | 'unmet_authentication_requirements';
+  | 'unmet_authentication_requirements'
+  | 'passkey_not_verified';
 
 export interface Failure {
   code: FailureCode;

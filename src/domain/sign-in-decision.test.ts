@@ -59,7 +59,33 @@ const twoFactor = agent({ twoFactorEnabled: true, activeMethods: ['totp'] });
 const withKey = agent({ twoFactorEnabled: true, activeMethods: ['totp', 'webauthn'] });
 const passcode = (kind: Proof['kind']): Proof[] => [PASSWORD, { kind, at: NOW - 1000 }];
 
+const PASSKEY: Proof = { kind: 'passkey', at: NOW - 1000 };
+const passkeyIn = signedIn({ amr: ['hwk', 'user', 'mfa'], acr: ACR.phishingResistant, passcodeAt: NOW - 1000 });
+
 const rows: Row[] = [
+  // A passkey alone (row 18): both factors in one, phishing-resistant.
+  { rule: 'row 18: a passkey alone signs in, hwk + user + mfa, phishing-resistant', subject: withKey, proofs: [PASSKEY], expected: passkeyIn },
+  {
+    rule: 'row 18: a passkey meets "security keys for admins"',
+    subject: { ...withKey, role: 'admin' },
+    policy: policy({ securityKeysForAdmins: true }),
+    proofs: [PASSKEY],
+    expected: passkeyIn,
+  },
+  {
+    rule: 'row 18: a passkey meets an app demanding phishing resistance',
+    subject: withKey,
+    proofs: [PASSKEY],
+    requirements: { acr: ACR.phishingResistant },
+    expected: passkeyIn,
+  },
+  {
+    rule: 'row 18: max_age voids a passkey as it voids a password',
+    subject: withKey,
+    proofs: [{ kind: 'passkey', at: NOW - 10 * 60_000 }],
+    requirements: { maxAgeSeconds: 60 },
+    expected: { kind: 'first_factor' },
+  },
   // After the first factor (rows 5, 8, 9, 12).
   { rule: 'no 2FA, not required: signed in with the password alone', subject: agent(), expected: signedIn() },
   {

@@ -12,8 +12,9 @@ export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup'
  * old device is presumed lost); `trusted_device` is a computer the person trusted,
  * which stands in for a passcode but proves no factor; `email_confirmation` is a code
  * emailed to the person's address before a forced enrolment, which proves the address
- * but is no second factor. */
-export type ProofKind = FirstFactor | SecondFactorMethod | 'admin_code' | 'trusted_device' | 'email_confirmation';
+ * but is no second factor. `passkey` is a passkey that verified its user (PIN,
+ * fingerprint): both factors in one, phishing-resistant (row 18). */
+export type ProofKind = FirstFactor | SecondFactorMethod | 'admin_code' | 'trusted_device' | 'email_confirmation' | 'passkey';
 
 export interface Proof {
   kind: ProofKind;
@@ -147,8 +148,10 @@ export function challengeMethods(
   return secondFactorMethods(usableFactors(activeMethods, policy));
 }
 
-const FIRST_FACTORS: readonly ProofKind[] = ['password', 'password_reset', 'invitation', 'setup'];
-const SECOND_FACTORS: readonly ProofKind[] = [...SECOND_FACTOR_METHODS, 'admin_code'];
+const FIRST_FACTORS: readonly ProofKind[] = ['password', 'password_reset', 'invitation', 'setup', 'passkey'];
+const SECOND_FACTORS: readonly ProofKind[] = [...SECOND_FACTOR_METHODS, 'admin_code', 'passkey'];
+/** Proofs that cannot be phished: a security key, or a passkey. */
+const PHISHING_RESISTANT: readonly ProofKind[] = ['webauthn', 'passkey'];
 
 /** RFC 8176 method references, as DESIGN.md's OpenID Connect section lists them: each
  * factor declares its own (factors.ts). A trusted computer stands in for a passcode but
@@ -161,7 +164,9 @@ function methodReference(kind: ProofKind): string | null {
 }
 
 function methodReferences(proofs: readonly Proof[]): string[] {
-  const kinds = [...new Set(proofs.map((proof) => methodReference(proof.kind)).filter((amr): amr is string => amr !== null))];
+  // A passkey is a key (hwk) that verified its user (user): two methods in one proof.
+  const references = proofs.flatMap((proof) => (proof.kind === 'passkey' ? ['hwk', 'user'] : [methodReference(proof.kind)]));
+  const kinds = [...new Set(references.filter((amr): amr is string => amr !== null))];
   return kinds.length >= 2 ? [...kinds, 'mfa'] : kinds;
 }
 
@@ -209,10 +214,10 @@ export function decideNextStep(input: {
     // to them, so a password and passcode relayed by a phishing page cannot enrol the
     // phisher's key.
     if (keyRequired && !subject.activeMethods.includes('webauthn')) return { kind: 'enrolment', reason: 'security_key', emailProven: false };
-    if (wantsKey && second.kind !== 'webauthn') {
+    if (wantsKey && !PHISHING_RESISTANT.includes(second.kind)) {
       return subject.activeMethods.includes('webauthn') ? { kind: 'second_factor', methods: ['webauthn'] } : { kind: 'unmet' };
     }
-    return signedIn(proofs, second.kind === 'webauthn' ? ACR.phishingResistant : ACR.twoFactor, false);
+    return signedIn(proofs, PHISHING_RESISTANT.includes(second.kind) ? ACR.phishingResistant : ACR.twoFactor, false);
   }
 
   if (hasFactors) {

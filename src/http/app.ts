@@ -16,6 +16,7 @@ import { registerPolicyRoutes } from './api/policy-routes.js';
 import { authenticatedScope } from './api/authenticated.js';
 import { registerMeRoutes } from './api/me-routes.js';
 import { registerSignInRoutes } from './api/sign-in-routes.js';
+import { registerPasskeySignInRoutes } from './api/passkey-routes.js';
 import { registerSecondStepRoute, registerTwoFactorRoutes } from './api/two-factor-routes.js';
 import { ErrorBody } from './api/schemas.js';
 import { HTTP_FACTORS_IN_ORDER } from './factors/registry.js';
@@ -172,6 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerForwardAuthRoute(app, deps, config);
   registerSignInRoutes(app, deps);
   registerSecondStepRoute(app, deps);
+  registerPasskeySignInRoutes(app, deps);
   // Each factor's routes (http/factors/): those of a sign-in take the challenge token.
   for (const factor of HTTP_FACTORS_IN_ORDER) factor.registerSignInRoutes?.(app, deps);
   await authenticatedScope(app, deps, (scope) => {

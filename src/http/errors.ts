@@ -51,6 +51,10 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
     message: 'Your account requires security keys, so emailed codes cannot be a two-factor method here. Use a security key or an authenticator app.',
   },
   last_two_factor_method: { status: 409, message: 'This is your only two-factor method. Add another one first, or turn two-factor authentication off.' },
+  passkey_not_verified: {
+    status: 401,
+    message: 'Your passkey did not check your PIN, fingerprint or face, so it cannot sign you in alone. Sign in with your email and password.',
+  },
   unmet_authentication_requirements: {
     status: 403,
     message: 'This needs a stronger sign-in than you can give now, such as a security key. Ask your admin.',

@@ -46,6 +46,7 @@ async function insertNewAccount(
     session_days: 14,
     trusted_device_days: 30,
     require_phishing_resistant_admins: 0,
+    passkey_sign_in: 1,
     country: 'US',
     sms_daily_budget: null,
     sms_allowed_countries: null,

@@ -31,6 +31,8 @@ export interface SecurityPolicy {
   smsAllowedCountries: string[] | null;
   /** Admins must sign in with a security key or passkey (phishing-resistant). */
   securityKeysForAdmins: boolean;
+  /** People may sign in with a passkey alone (row 18); off, passkeys are second factors. */
+  passkeySignIn: boolean;
 }
 
 export const SMS_DAILY_BUDGET = { min: 1, max: 1_000_000 } as const;
@@ -46,6 +48,7 @@ export function policyOf(account: Account): SecurityPolicy {
     smsDailyBudget: account.sms_daily_budget,
     smsAllowedCountries: parseCountryList(account.sms_allowed_countries),
     securityKeysForAdmins: account.require_phishing_resistant_admins === 1,
+    passkeySignIn: account.passkey_sign_in === 1,
   };
 }
 
@@ -64,6 +67,7 @@ export interface PolicyChange {
   sms_daily_budget?: unknown;
   sms_allowed_countries?: unknown;
   require_security_keys_for_admins?: unknown;
+  passkey_sign_in?: unknown;
 }
 
 function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBudget: number): Result<Omit<SecurityPolicy, 'requireTwoFactorSince'>> {
@@ -100,6 +104,11 @@ function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBu
       return fail('invalid_request', { field: 'require_security_keys_for_admins', message: 'require_security_keys_for_admins must be true or false.' });
     }
     next.securityKeysForAdmins = change.require_security_keys_for_admins;
+  }
+  if (change.passkey_sign_in !== undefined) {
+    if (typeof change.passkey_sign_in !== 'boolean')
+      return fail('invalid_request', { field: 'passkey_sign_in', message: 'passkey_sign_in must be true or false.' });
+    next.passkeySignIn = change.passkey_sign_in;
   }
   if (change.require_two_factor !== undefined) {
     if (change.require_two_factor !== 'off' && change.require_two_factor !== 'staff') {
@@ -164,6 +173,7 @@ export async function updateSecurityPolicy(
       sms_daily_budget: next.smsDailyBudget,
       sms_allowed_countries: next.smsAllowedCountries === null ? null : next.smsAllowedCountries.join(','),
       require_phishing_resistant_admins: next.securityKeysForAdmins ? 1 : 0,
+      passkey_sign_in: next.passkeySignIn ? 1 : 0,
       updated_at: now,
     });
     if (next.securityKeysForAdmins && !current.securityKeysForAdmins) {

@@ -24,7 +24,7 @@ import type { FactorType, SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, FlowState, Session, SessionKind, SignInFlow, TwoFactorMethodType, User } from '../store/schema.js';
 import { insertSession } from '../store/sessions.js';
-import { advanceFlow, findFlow, insertFlow } from '../store/sign-in-flows.js';
+import { advanceFlow, findFlow, insertFlow, settlePasskeyFlow } from '../store/sign-in-flows.js';
 import { listActiveFactorTypes } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
@@ -59,6 +59,7 @@ const PROOF_KINDS: readonly ProofKind[] = [
   'admin_code',
   'trusted_device',
   'email_confirmation',
+  'passkey',
 ];
 
 /** The proofs a flow row holds; anything unreadable counts as no proof at all. */
@@ -446,4 +447,60 @@ export async function startStepUpFlow(
   });
   await recordSignInEvent(db, { account, user, context }, 'sign_in_step_up', { required_acr: requirements.acr }, now);
   return ok({ status: 'two_factor_required', challengeToken: flow.token, methods: step.methods, preferred: null });
+}
+
+/** A passkey sign-in whose assertion was just checked (services/passkeys.ts): the flow,
+ * started before anyone was known, now names the person, and goes as far as it can. */
+export async function finishPasskeyFlow(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { flow: SignInFlow; account: Account; user: User; context: RequestContext },
+): Promise<Result<SignInOutcome>> {
+  const { flow, account, user, context } = input;
+  const now = deps.now();
+  const proofs: Proof[] = [{ kind: 'passkey', at: now }];
+  const activeMethods = await listActiveFactorTypes(db, user);
+  const step = decideFor({ account, user, activeMethods, proofs, requirements: requirementsOf(flow), trustedDevice: false, now });
+  if (step.kind !== 'signed_in' && step.kind !== 'enrolment') return fail('unmet_authentication_requirements');
+  const state = stateAfter(step);
+  if (
+    !(await settlePasskeyFlow(db, {
+      id: flow.id,
+      accountId: account.id,
+      userId: user.id,
+      to: state,
+      proofs: JSON.stringify(proofs),
+      now,
+      expiresAt: now + lifetimeOf(state),
+    }))
+  ) {
+    return fail('invalid_challenge');
+  }
+  const audit = (type: string, details: Record<string, unknown>) => recordSignInEvent(db, { account, user, context }, type, details, now);
+  await new AccountUsers(db, account.id).update(user.id, { last_sign_in_at: now, last_passcode_used_at: now, updated_at: now });
+  await noteSignInDevice(db, deps, { account, user, context });
+  if (step.kind === 'enrolment') {
+    const session = await issueSession(db, deps, {
+      account,
+      user,
+      kind: 'setup',
+      flowId: flow.id,
+      step,
+      context,
+      emailConfirmed: step.emailProven,
+      passcodeVerifiedAt: now,
+    });
+    await audit('sign_in_setup_required', { first_factor: 'passkey' });
+    return ok({ status: 'two_factor_setup_required', sessionToken: session.token });
+  }
+  const session = await issueSession(db, deps, { account, user, kind: 'full', flowId: flow.id, step, context });
+  await audit('sign_in_succeeded', { first_factor: 'passkey', method: 'passkey' });
+  return ok({
+    status: 'signed_in',
+    sessionToken: session.token,
+    sessionExpiresAt: session.expiresAt,
+    trustedDeviceToken: null,
+    enrolmentDeadline: null,
+    returnTo: flow.return_to,
+  });
 }

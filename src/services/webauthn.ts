@@ -41,6 +41,8 @@ export interface SecurityKey {
   lastUsedAt: number | null;
   /** Synced passkey (backed up by its provider) rather than a single device. */
   backedUp: boolean;
+  /** Added as a passkey: it signs in alone (row 18). */
+  passkey: boolean;
   transports: string[];
 }
 
@@ -51,6 +53,7 @@ function describeKey(row: TwoFactorMethod): SecurityKey {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     backedUp: row.webauthn_backed_up === 1,
+    passkey: row.webauthn_passkey === 1,
     transports: parseTransports(row.webauthn_transports),
   };
 }
@@ -65,10 +68,10 @@ export async function securityKeysOf(db: Kysely<Database>, user: UserRef): Promi
 }
 
 /** A key name as typed, trimmed; blank becomes "Security key N". */
-export function normalizeKeyName(raw: unknown, existingCount: number): Result<string> {
+export function normalizeKeyName(raw: unknown, existingCount: number, passkey = false): Result<string> {
   const name = typeof raw === 'string' ? raw.replace(/\s+/g, ' ').trim() : '';
   if (name.length > KEY_NAME_MAX_LENGTH) return fail('invalid_request', { field: 'name', message: `A key name is at most ${KEY_NAME_MAX_LENGTH} characters.` });
-  return ok(name || `Security key ${existingCount + 1}`);
+  return ok(name || `${passkey ? 'Passkey' : 'Security key'} ${existingCount + 1}`);
 }
 
 /** A setup-only session that began with a passcode moments ago (an admin sent to add
@@ -85,6 +88,8 @@ export async function startKeyRegistration(
   signedIn: SignedIn,
   confirmation: Confirmation | undefined,
   context: RequestContext,
+  /** A passkey: a discoverable credential that verifies its user, which signs in alone. */
+  passkey = false,
 ): Promise<Result<PublicKeyCredentialCreationOptionsJSON>> {
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   const rp = relyingParty(deps.config);
@@ -115,13 +120,14 @@ export async function startKeyRegistration(
       timeout: CEREMONY_LIFETIME_IN_MILLISECONDS,
       // A key already added is refused by the browser itself.
       excludeCredentials: credentialDescriptors(keys),
-      authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+      // The user handle is the person's opaque id, never their email (row 18).
+      authenticatorSelection: passkey ? { residentKey: 'required', userVerification: 'required' } : { residentKey: 'preferred', userVerification: 'preferred' },
     });
     const now = deps.now();
     await saveCeremony(trx, {
       accountId: signedIn.account.id,
       userId: user.id,
-      purpose: 'registration',
+      purpose: passkey ? 'passkey_registration' : 'registration',
       boundTo: signedIn.session.id,
       challenge: options.challenge,
       now,
@@ -136,7 +142,7 @@ export async function startKeyRegistration(
         subjectUserId: user.id,
         ip: context.ip,
         userAgent: context.userAgent,
-        details: { method: 'webauthn' },
+        details: { method: 'webauthn', ...(passkey ? { passkey: true } : {}) },
       },
       now,
     );
@@ -145,22 +151,29 @@ export async function startKeyRegistration(
 }
 
 const NOT_VERIFIED = 'The security key could not be verified. Try again, or use another key.';
+const NOT_A_PASSKEY = 'This did not make a passkey that checks your PIN, fingerprint or face. Try again, or use another device.';
 
 /** Step 2 of adding a key: the browser's attestation, checked against this session's
  * ceremony, this origin and RP ID. Turns 2FA on when it is the first factor. */
 export async function finishKeyRegistration(
   deps: ServiceDeps,
   signedIn: SignedIn,
-  input: { name: unknown; credential: unknown },
+  input: { name: unknown; credential: unknown; passkey?: boolean },
   context: RequestContext,
 ): Promise<Result<EnrolmentDone & { key: SecurityKey }>> {
+  const passkey = input.passkey === true;
   if (needsEmailConfirmation(signedIn)) return fail('email_confirmation_required');
   const rp = relyingParty(deps.config);
   if (!rp) return fail('webauthn_unavailable');
   const credential = credentialJson(input.credential);
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.now();
-    const expectedChallenge = await takeCeremony(trx, { userId: signedIn.user.id, boundTo: signedIn.session.id, purpose: 'registration', now });
+    const expectedChallenge = await takeCeremony(trx, {
+      userId: signedIn.user.id,
+      boundTo: signedIn.session.id,
+      purpose: passkey ? 'passkey_registration' : 'registration',
+      now,
+    });
     if (!expectedChallenge)
       return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { message: 'This request to add a key has expired. Start again.' });
     if (!credential) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
@@ -172,10 +185,11 @@ export async function finishKeyRegistration(
         expectedChallenge,
         expectedOrigin: rp.origin,
         expectedRPID: rp.id,
-        requireUserVerification: false,
+        // A passkey signs in alone: it must have checked its user's PIN or fingerprint.
+        requireUserVerification: passkey,
       });
     } catch {
-      return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
+      return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: passkey ? NOT_A_PASSKEY : NOT_VERIFIED });
     }
     if (!verified.verified) return fail<EnrolmentDone & { key: SecurityKey }>('invalid_code', { field: 'credential', message: NOT_VERIFIED });
     const info = verified.registrationInfo;
@@ -183,7 +197,7 @@ export async function finishKeyRegistration(
       return fail<EnrolmentDone & { key: SecurityKey }>('two_factor_already_enabled', { message: 'This security key is already added.' });
     }
     const existing = await listSecurityKeys(trx, signedIn.user);
-    const name = normalizeKeyName(input.name, existing.length);
+    const name = normalizeKeyName(input.name, existing.length, passkey);
     if (!name.ok) return name;
     const methodId = newId();
     // The same key added from two sessions at once: one of them wins.
@@ -201,6 +215,7 @@ export async function finishKeyRegistration(
       webauthn_transports: JSON.stringify(info.credential.transports ?? []),
       webauthn_backed_up: info.credentialBackedUp ? 1 : 0,
       webauthn_device_type: info.credentialDeviceType,
+      webauthn_passkey: passkey ? 1 : 0,
       created_at: now,
     });
     if (!inserted) {

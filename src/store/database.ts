@@ -16,6 +16,7 @@ import * as redundantIndexes from './migrations/0007-redundant-indexes.js';
 import * as signInFlows from './migrations/0008-sign-in-flows.js';
 import * as oneTimeCodes from './migrations/0009-one-time-codes.js';
 import * as appsAndOpenIdConnect from './migrations/0010-apps-and-openid-connect.js';
+import * as passkeys from './migrations/0011-passkeys.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -137,6 +138,7 @@ const migrations: Record<string, Migration> = {
   '0008-sign-in-flows': signInFlows,
   '0009-one-time-codes': oneTimeCodes,
   '0010-apps-and-openid-connect': appsAndOpenIdConnect,
+  '0011-passkeys': passkeys,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -45,6 +45,7 @@ export const FLOW_COLUMNS = [
   'completed_at',
   'ip',
   'user_agent',
+  'passkey_challenge',
 ] as const satisfies readonly (keyof SignInFlowTable)[];
 export const USER_COLUMNS = [
   'id',
@@ -82,6 +83,7 @@ export const ACCOUNT_COLUMNS = [
   'sms_daily_budget',
   'sms_allowed_countries',
   'require_phishing_resistant_admins',
+  'passkey_sign_in',
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof AccountTable)[];

@@ -9,8 +9,9 @@ export type TwoFactorRequirement = 'off' | 'staff';
 /** Defined once, by the factor list (domain/factors.ts). */
 export type TwoFactorMethodType = FactorType;
 export type SessionKind = 'full' | 'setup';
-/** second_factor: a passcode or key is owed; enrolment: a setup-only session enrols one. */
-export type FlowState = 'second_factor' | 'enrolment' | 'done' | 'expired' | 'locked';
+/** passkey: waiting for a passkey, nobody known yet; second_factor: a passcode or key is
+ * owed; enrolment: a setup-only session enrols one. */
+export type FlowState = 'passkey' | 'second_factor' | 'enrolment' | 'done' | 'expired' | 'locked';
 export type FirstFactor = 'password' | 'password_reset' | 'invitation' | 'setup';
 export type ActionTokenPurpose = 'invitation' | 'password_reset' | 'setup' | 'email_confirmation';
 /** `backchannel`: an OpenID Connect back-channel logout call to an app. */
@@ -32,6 +33,8 @@ export interface AccountTable {
   sms_allowed_countries: string | null;
   /** 1: admins must sign in with a security key or passkey. */
   require_phishing_resistant_admins: Generated<number>;
+  /** 1 (the default): people may sign in with a passkey alone. */
+  passkey_sign_in: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -101,6 +104,8 @@ export interface SignInFlowTable {
   completed_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** A passkey sign-in's challenge, until the one request that checks it takes it. */
+  passkey_challenge: Generated<string | null>;
 }
 
 export interface TwoFactorMethodTable {
@@ -129,6 +134,8 @@ export interface TwoFactorMethodTable {
   webauthn_sign_count: Generated<number | null>;
   webauthn_transports: Generated<string | null>;
   webauthn_backed_up: Generated<number | null>;
+  /** 1: added as a passkey (discoverable, user verification), which signs in alone. */
+  webauthn_passkey: Generated<number>;
   webauthn_device_type: Generated<string | null>;
   created_at: number;
   activated_at: number | null;
@@ -136,7 +143,8 @@ export interface TwoFactorMethodTable {
   expires_at: number | null;
 }
 
-export type WebauthnPurpose = 'registration' | 'sign_in' | 'confirmation';
+/** passkey_registration: adding a passkey (discoverable, user verification). */
+export type WebauthnPurpose = 'registration' | 'passkey_registration' | 'sign_in' | 'confirmation';
 
 export interface WebauthnChallengeTable {
   id: string;

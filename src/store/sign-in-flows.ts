@@ -24,6 +24,8 @@ export interface NewFlow {
   expiresAt: number;
   ip: string | null;
   userAgent: string | null;
+  /** A passkey sign-in's challenge (state passkey). */
+  passkeyChallenge?: string | null;
 }
 
 export async function insertFlow(db: Kysely<Database>, flow: NewFlow): Promise<void> {
@@ -47,8 +49,46 @@ export async function insertFlow(db: Kysely<Database>, flow: NewFlow): Promise<v
       completed_at: done ? flow.now : null,
       ip: flow.ip,
       user_agent: flow.userAgent?.slice(0, 512) ?? null,
+      passkey_challenge: flow.passkeyChallenge ?? null,
     })
     .execute();
+}
+
+/** A passkey sign-in's challenge, used up by this call: of two requests checking
+ * assertions against one flow, one gets it. */
+export async function takePasskeyChallenge(db: Kysely<Database>, id: string): Promise<string | null> {
+  const row = await db.selectFrom('sign_in_flows').select('passkey_challenge').where('id', '=', id).executeTakeFirst();
+  const challenge = row?.passkey_challenge ?? null;
+  if (challenge === null) return null;
+  const taken = await db
+    .updateTable('sign_in_flows')
+    .set({ passkey_challenge: null })
+    .where('id', '=', id)
+    .where('passkey_challenge', '=', challenge)
+    .executeTakeFirst();
+  return Number(taken.numUpdatedRows) === 1 ? challenge : null;
+}
+
+/** Names the person and account of a passkey sign-in and records its outcome, once. */
+export async function settlePasskeyFlow(
+  db: Kysely<Database>,
+  input: { id: string; accountId: string; userId: string; to: FlowState; proofs: string; now: number; expiresAt: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('sign_in_flows')
+    .set({
+      account_id: input.accountId,
+      user_id: input.userId,
+      state: input.to,
+      proofs: input.proofs,
+      expires_at: input.expiresAt,
+      completed_at: input.to === 'done' ? input.now : null,
+    })
+    .where('id', '=', input.id)
+    .where('state', '=', 'passkey')
+    .where((eb) => eb.or([eb('account_id', 'is', null), eb('account_id', '=', input.accountId)]))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }
 
 export function findFlow(db: Kysely<Database>, id: string): Promise<SignInFlow | undefined> {

@@ -24,6 +24,7 @@ export const NO_METHOD_DETAILS = {
   webauthn_transports: null,
   webauthn_backed_up: null,
   webauthn_device_type: null,
+  webauthn_passkey: 0,
   activated_at: null,
   last_used_at: null,
   expires_at: null,

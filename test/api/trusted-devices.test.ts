@@ -266,6 +266,7 @@ for (const dialect of dialects()) {
         sms_daily_budget: null,
         sms_allowed_countries: null,
         require_security_keys_for_admins: false,
+        passkey_sign_in: true,
       });
       const noConfirmation = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 3 } });
       assert.equal(noConfirmation.statusCode, 400);

@@ -49,6 +49,8 @@ export class SoftwareSecurityKey {
   private readonly privateKey: KeyObject;
   private readonly publicKey: KeyObject;
   signCount = 0;
+  /** The user handle of the registration (base64url), sent back in assertions. */
+  userHandle: string | null = null;
 
   constructor(
     readonly origin: string,
@@ -81,12 +83,13 @@ export class SoftwareSecurityKey {
   }
 
   /** What navigator.credentials.create() would answer for these options. */
-  register(options: RegistrationOptions, overrides: { origin?: string; rpId?: string } = {}): Record<string, unknown> {
+  register(options: RegistrationOptions, overrides: { origin?: string; rpId?: string; userVerified?: boolean } = {}): Record<string, unknown> {
     const rpId = overrides.rpId ?? options.rp.id ?? this.rpId;
+    this.userHandle = options.user.id;
     const idLength = Buffer.from([this.credentialId.length >> 8, this.credentialId.length & 0xff]);
     const authData = Buffer.concat([
       sha256(rpId),
-      Buffer.from([FLAG_USER_PRESENT | FLAG_USER_VERIFIED | FLAG_ATTESTED_CREDENTIAL]),
+      Buffer.from([FLAG_USER_PRESENT | (overrides.userVerified === false ? 0 : FLAG_USER_VERIFIED) | FLAG_ATTESTED_CREDENTIAL]),
       Buffer.alloc(4), // sign count 0 at creation
       Buffer.alloc(16), // AAGUID: none
       idLength,
@@ -106,19 +109,33 @@ export class SoftwareSecurityKey {
   }
 
   /** What navigator.credentials.get() would answer; each call counts up the signature counter. */
-  assert(options: AssertionOptions, overrides: { origin?: string; rpId?: string; signCount?: number } = {}): Record<string, unknown> {
+  assert(
+    options: AssertionOptions,
+    overrides: { origin?: string; rpId?: string; signCount?: number; userVerified?: boolean; userHandle?: string | null } = {},
+  ): Record<string, unknown> {
     this.signCount = overrides.signCount ?? this.signCount + 1;
     const rpId = overrides.rpId ?? options.rpId ?? this.rpId;
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(this.signCount);
-    const authenticatorData = Buffer.concat([sha256(rpId), Buffer.from([FLAG_USER_PRESENT | FLAG_USER_VERIFIED]), counter]);
+    const authenticatorData = Buffer.concat([
+      sha256(rpId),
+      Buffer.from([FLAG_USER_PRESENT | (overrides.userVerified === false ? 0 : FLAG_USER_VERIFIED)]),
+      counter,
+    ]);
+    // A discoverable credential (a passkey) names its user: the handle it was made with.
+    const userHandle = overrides.userHandle === undefined ? this.userHandle : overrides.userHandle;
     const clientDataJSON = this.clientData('webauthn.get', options.challenge, overrides.origin ?? this.origin);
     const signature = sign('sha256', Buffer.concat([authenticatorData, sha256(clientDataJSON)]), this.privateKey);
     return {
       id: this.id,
       rawId: this.id,
       type: 'public-key',
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authenticatorData), signature: b64url(signature) },
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        authenticatorData: b64url(authenticatorData),
+        signature: b64url(signature),
+        ...(userHandle ? { userHandle } : {}),
+      },
       clientExtensionResults: {},
       authenticatorAttachment: 'cross-platform',
     };

@@ -20,6 +20,7 @@ export function policyBody(policy: SecurityPolicy): Record<string, unknown> {
     sms_daily_budget: policy.smsDailyBudget,
     sms_allowed_countries: policy.smsAllowedCountries,
     require_security_keys_for_admins: policy.securityKeysForAdmins,
+    passkey_sign_in: policy.passkeySignIn,
   };
 }
 
@@ -40,7 +41,7 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
         tags: ['admin'],
         summary: 'Change the security policy (fields left out keep their value; needs a confirmation)',
         description:
-          "Turning `require_two_factor` off and on again never changes anyone's two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90. Text messages: `country` (ISO code national numbers are read in), `sms_daily_budget` (null: the default 1000), `sms_allowed_countries` (ISO codes, null: every country). `require_security_keys_for_admins`: admins must sign in with a security key or passkey (those without one add one at their next sign-in); you need a key yourself to turn it on.",
+          "Turning `require_two_factor` off and on again never changes anyone's two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90. Text messages: `country` (ISO code national numbers are read in), `sms_daily_budget` (null: the default 1000), `sms_allowed_countries` (ISO codes, null: every country). `require_security_keys_for_admins`: admins must sign in with a security key or passkey (those without one add one at their next sign-in); you need a key yourself to turn it on. `passkey_sign_in` (default true): people may sign in with a passkey alone; false keeps passkeys as second factors after the password.",
         security: bearerSecurity,
         body: Type.Object({
           require_two_factor: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('staff')])),
@@ -51,6 +52,7 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
           sms_daily_budget: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
           sms_allowed_countries: Type.Optional(Type.Union([Type.Array(Type.String({ maxLength: 2 }), { maxItems: 250 }), Type.Null()])),
           require_security_keys_for_admins: Type.Optional(Type.Boolean()),
+          passkey_sign_in: Type.Optional(Type.Boolean()),
           method: ConfirmationMethod,
           code: Code,
         }),

@@ -168,6 +168,63 @@
     });
   });
 
+  // Passkey sign-in: "Sign in with a passkey" asks the browser at once; meanwhile the
+  // same ceremony waits behind the email field, where the browser offers the saved
+  // passkeys of this site (conditional mediation). Either way the signed answer is
+  // posted with the form.
+  document.querySelectorAll('form[data-passkey-sign-in]').forEach(function (form) {
+    var box = form.querySelector('[data-webauthn-error]');
+    var button = form.querySelector('button[type="submit"]');
+    if (!keySupported || wrongAddress) {
+      if (button) button.hidden = true;
+      return;
+    }
+    var ceremony = function (autofill) {
+      var csrf = form.querySelector('input[name="_csrf"]');
+      var fields = { _csrf: csrf ? csrf.value : '' };
+      ['next', 'account'].forEach(function (name) {
+        var input = form.querySelector('input[name="' + name + '"]');
+        if (input) fields[name] = input.value;
+      });
+      return fetch(form.getAttribute('data-passkey-sign-in'), {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok) throw new Error(body && body.error ? body.error.message : 'Passkeys cannot be used right now.');
+            return body;
+          });
+        })
+        .then(function (body) {
+          form.querySelector('input[name="flow_token"]').value = body.flow_token;
+          return webauthn.startAuthentication({ optionsJSON: body.options, useBrowserAutofill: autofill });
+        })
+        .then(function (credential) {
+          form.querySelector('input[name="credential"]').value = JSON.stringify(credential);
+          form.submit();
+        });
+    };
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      if (button) button.disabled = true;
+      ceremony(false).catch(function (error) {
+        if (button) button.disabled = false;
+        if (error && error.name === 'NotAllowedError')
+          return showKeyError(box, { message: 'No passkey was chosen. Try again, or sign in with your email and password.' });
+        showKeyError(box, error);
+      });
+    });
+    if (webauthn.browserSupportsWebAuthnAutofill) {
+      webauthn.browserSupportsWebAuthnAutofill().then(function (supported) {
+        // Cancelled when the button starts its own ceremony; nothing to show then.
+        if (supported) ceremony(true).catch(function () {});
+      });
+    }
+  });
+
   // Confirm dangerous actions.
   document.querySelectorAll('form[data-confirm]').forEach(function (form) {
     form.addEventListener('submit', function (event) {

@@ -21,7 +21,8 @@ import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString } from '../pages/forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from '../pages/kit.js';
-import { sendCodeIfPreferred } from '../pages/sign-in-pages.js';
+import { passkeyForm, sendCodeIfPreferred } from '../pages/sign-in-pages.js';
+import { securityKeysAvailable } from '../../services/webauthn.js';
 import type { OidcHost } from './host.js';
 import { OIDC_ROUTES, interactionPath } from './provider.js';
 
@@ -57,6 +58,7 @@ const REFUSALS: Record<AppRefusal, (app: App, account: Account, signedIn: Signed
 };
 
 export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, host: OidcHost): void {
+  const passkeys = securityKeysAvailable(kit.deps);
   const expired = (request: FastifyRequest, reply: FastifyReply) =>
     kit.send(
       request,
@@ -119,10 +121,11 @@ export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, h
 <p class="aside">${account.name}</p>
 <form method="post" action="${interactionPath(interaction.uid)}/sign-in" novalidate>
   ${csrfField(kit.csrfToken(request, reply))}
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: values.email === '' })}
+  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: passkeys ? 'username webauthn' : 'username', autofocus: values.email === '' })}
   ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: values.email !== '' })}
   <button type="submit" class="primary">Sign in</button>
 </form>
+${passkeys ? passkeyForm(kit.csrfToken(request, reply), { next: `${interactionPath(interaction.uid)}/continue`, account: account.slug }) : ''}
 <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>
 ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
       },

@@ -37,6 +37,7 @@ function readChange(body: unknown): PolicyChange {
     sms_daily_budget: budget === '' ? null : /^\d+$/.test(budget) ? Number(budget) : budget,
     sms_allowed_countries: formString(body, 'sms_allowed_countries'),
     require_security_keys_for_admins: formString(body, 'require_security_keys_for_admins') === '1',
+    passkey_sign_in: formString(body, 'passkey_sign_in') === '1',
   };
 }
 
@@ -70,6 +71,11 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
     );
   } else if (change.require_security_keys_for_admins === false && current.securityKeysForAdmins) {
     lines.push('Admins may sign in with any of their two-factor methods again.');
+  }
+  if (change.passkey_sign_in === false && current.passkeySignIn) {
+    lines.push('Passkeys will no longer sign anyone in alone: people give their password first, then their passkey counts as the second step.');
+  } else if (change.passkey_sign_in === true && !current.passkeySignIn) {
+    lines.push('People with a passkey may sign in with it alone again: one touch, no password or code.');
   }
   if (change.session_days !== undefined && change.session_days !== current.sessionDays) {
     lines.push(
@@ -111,6 +117,7 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
 type FormValues = Record<
   | 'require_two_factor'
   | 'require_security_keys_for_admins'
+  | 'passkey_sign_in'
   | 'grace_days'
   | 'session_days'
   | 'trusted_device_days'
@@ -124,6 +131,7 @@ function valuesOf(policy: SecurityPolicy): FormValues {
   return {
     require_two_factor: policy.requireTwoFactor === 'staff' ? 'staff' : '',
     require_security_keys_for_admins: policy.securityKeysForAdmins ? '1' : '',
+    passkey_sign_in: policy.passkeySignIn ? '1' : '',
     grace_days: String(policy.graceDays),
     session_days: String(policy.sessionDays),
     trusted_device_days: String(policy.trustedDeviceDays),
@@ -138,6 +146,7 @@ function valuesFrom(body: unknown): FormValues {
   return {
     require_two_factor: text('require_two_factor') === 'staff' ? 'staff' : '',
     require_security_keys_for_admins: text('require_security_keys_for_admins') === '1' ? '1' : '',
+    passkey_sign_in: text('passkey_sign_in') === '1' ? '1' : '',
     grace_days: text('grace_days'),
     session_days: text('session_days'),
     trusted_device_days: text('trusted_device_days'),
@@ -175,6 +184,11 @@ export function registerAdminSecurityPages(
           A fake sign-in page gets nothing from a key, so the people who can change everyone's access cannot be phished. Add a key to your own sign-in first.
         </p>
         ${error?.field === 'require_security_keys_for_admins' ? html`<p class="error" role="alert">${error.text}</p>` : ''}
+        <label class="checkbox"
+          ><input type="checkbox" name="passkey_sign_in" value="1"${values.passkey_sign_in === '1' ? html` checked` : ''}>
+          Let people sign in with a passkey alone</label
+        >
+        <p class="hint">A passkey checks the person's PIN, fingerprint or face and cannot be phished. Off, a passkey is asked for after the password instead.</p>
         ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: values.grace_days, required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
       </section>
       <section class="card" aria-labelledby="durations-heading">

@@ -3,13 +3,15 @@ import type { SignInOutcome } from '../../services/sign-in-flow.js';
 import { checkSetupToken, completeSetup } from '../../services/accounts.js';
 import { checkEmailedToken, requestPasswordReset, setPasswordFromLink } from '../../services/passwords.js';
 import { endSession } from '../../services/sessions.js';
-import { signInWithPassword } from '../../services/sign-in.js';
+import { findSignInAccount, signInWithPassword } from '../../services/sign-in.js';
+import { finishPasskeySignIn, startPasskeySignIn } from '../../services/passkeys.js';
+import { securityKeysAvailable } from '../../services/webauthn.js';
 import type { Failure } from '../../domain/failures.js';
 import { HTTP_FACTORS } from '../factors/registry.js';
 import { guardedReturnAddress, type GuardedApp } from '../../services/forward-auth.js';
 import { NO_REQUIREMENTS, parseAcr } from '../../domain/sign-in-decision.js';
 import { continuePath, sendSignedInTo } from '../forward-auth/pages.js';
-import { messageFor } from '../errors.js';
+import { messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
@@ -21,6 +23,21 @@ function fieldError(failure: Failure | null, name: string): string | null {
 
 function generalError(failure: Failure | null, fields: string[]): { kind: 'error'; text: string } | null {
   return failure && (!failure.field || !fields.includes(failure.field)) ? { kind: 'error', text: messageFor(failure) } : null;
+}
+
+/** "Sign in with a passkey": app.js fetches the options, lets the browser ask, and posts
+ * the signed answer here. The same ceremony also runs quietly behind the email field,
+ * where the browser offers saved passkeys (conditional mediation). */
+export function passkeyForm(csrf: string, input: { next: string | null; account: string | null }): Html {
+  return html`<form method="post" action="/sign-in/passkey" data-passkey-sign-in="/sign-in/passkey/options" class="passkey" novalidate>
+  ${csrfField(csrf)}
+  <input type="hidden" name="flow_token" value="">
+  <input type="hidden" name="credential" value="">
+  ${input.next ? html`<input type="hidden" name="next" value="${input.next}">` : ''}
+  ${input.account ? html`<input type="hidden" name="account" value="${input.account}">` : ''}
+  <p class="error" data-webauthn-error role="alert" hidden></p>
+  <button type="submit">Sign in with a passkey</button>
+</form>`;
 }
 
 function newPasswordHint(): string {
@@ -55,12 +72,14 @@ ${guarded ? html`<p class="aside">${guarded.account.name}</p>` : ''}
           autofocus: values.account === '',
         })
   }
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: 'username', autofocus: guarded !== null || values.account !== '' })}
+  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: passkeys ? 'username webauthn' : 'username', autofocus: guarded !== null || values.account !== '' })}
   ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
   <button type="submit" class="primary">Sign in</button>
 </form>
+${passkeys ? passkeyForm(csrf, { next: guarded ? continuePath(guarded.url) : values.next, account: guarded ? guarded.account.slug : null }) : ''}
 <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
   };
+  const passkeys = securityKeysAvailable(kit.deps);
 
   app.get('/sign-in', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
@@ -126,6 +145,43 @@ ${guarded ? html`<p class="aside">${guarded.account.name}</p>` : ''}
     kit.cookies.set(reply, COOKIE.lastAccount, account.trim().slice(0, 100), DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     await sendCodeIfPreferred(kit, result.value, request);
     return kit.followOutcome(reply, result.value, next);
+  });
+
+  // Passkey sign-in (row 18): JSON options for app.js, then the signed assertion posted
+  // as a form, which sets the session cookie like the password form.
+  app.post('/sign-in/passkey/options', async (request, reply) => {
+    if (!kit.csrfValid(request)) return sendApiFailure(reply, { code: 'csrf_failed' });
+    const next = safeNextPath(formString(request.body, 'next'));
+    const accountSlug = formString(request.body, 'account');
+    const account = accountSlug ? await findSignInAccount(kit.deps.db, accountSlug) : undefined;
+    const result = await startPasskeySignIn(kit.deps, { accountId: account?.id ?? null, returnTo: next }, requestContext(request));
+    if (!result.ok) return sendApiFailure(reply, result.failure);
+    return reply.header('cache-control', 'no-store').send({ flow_token: result.value.flowToken, options: result.value.options });
+  });
+
+  app.post('/sign-in/passkey', async (request, reply) => {
+    if (!kit.checkCsrf(request, reply)) return reply;
+    const result = await finishPasskeySignIn(
+      kit.deps,
+      { flowToken: formString(request.body, 'flow_token'), credential: formString(request.body, 'credential', 16_384) },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      const next = safeNextPath(formString(request.body, 'next'));
+      return kit.send(
+        request,
+        reply,
+        {
+          title: 'Sign in',
+          narrow: true,
+          notice: { kind: 'error', text: messageFor(result.failure) },
+          body: signInForm(kit.csrfToken(request, reply), { account: kit.cookies.read(request, COOKIE.lastAccount) ?? '', email: '', next }, null),
+        },
+        result.failure.code === 'rate_limited' || result.failure.code === 'two_factor_locked' ? 429 : 401,
+      );
+    }
+    return kit.followOutcome(reply, result.value, null);
   });
 
   app.post('/sign-out', async (request, reply) => {

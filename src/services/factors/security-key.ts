@@ -9,7 +9,7 @@ import { mails } from '../../delivery/email-templates.js';
 import { SECURITY_KEY_FACTOR } from '../../domain/factors.js';
 import { findAccountById } from '../../store/accounts.js';
 import { appendAuditEvent } from '../../store/audit.js';
-import type { Database, User, WebauthnPurpose } from '../../store/schema.js';
+import type { Database, TwoFactorMethod, User, WebauthnPurpose } from '../../store/schema.js';
 import { advanceSignCount, findCredential, takeCeremony } from '../../store/webauthn.js';
 import type { RequestContext, ServiceDeps } from '../deps.js';
 import { emailUser } from '../notify.js';
@@ -90,8 +90,6 @@ export function securityKeyCheck(
   context: RequestContext,
 ): SecurityKeyCheck {
   return async (db, user, raw) => {
-    const rp = relyingParty(deps.config);
-    if (!rp) return false;
     const now = deps.now();
     // The ceremony is used up first: a replayed or failed assertion cannot be retried
     // against the same challenge.
@@ -100,65 +98,81 @@ export function securityKeyCheck(
     if (!expectedChallenge || !credential) return false;
     const key = await findCredential(db, credential.id as string);
     if (!key || key.user_id !== user.id || key.status !== 'active' || key.type !== 'webauthn' || !key.webauthn_public_key) return false;
-    const { verifyAuthenticationResponse } = await simpleWebAuthn();
-    let verified;
-    try {
-      verified = await verifyAuthenticationResponse({
-        response: credential as unknown as AuthenticationResponseJSON,
-        expectedChallenge,
-        expectedOrigin: rp.origin,
-        expectedRPID: rp.id,
-        credential: {
-          id: key.webauthn_credential_id!,
-          publicKey: new Uint8Array(Buffer.from(key.webauthn_public_key, 'base64url')),
-          // The counter is checked below, after the signature, so that a clone is told apart.
-          counter: 0,
-          transports: parseTransports(key.webauthn_transports),
-        },
-        requireUserVerification: false,
-      });
-    } catch {
-      return false;
-    }
-    if (!verified.verified) return false;
-    const stored = key.webauthn_sign_count ?? 0;
-    const next = verified.authenticationInfo.newCounter;
-    if ((stored > 0 || next > 0) && next <= stored) {
-      // A valid signature with a counter that did not grow: the key has probably been
-      // cloned (WebAuthn §6.1.1). Refused, recorded, and the person is told.
-      await appendAuditEvent(
-        db,
-        {
-          accountId: user.account_id,
-          type: 'security_key_counter_mismatch',
-          actorUserId: user.id,
-          subjectUserId: user.id,
-          ip: context.ip,
-          userAgent: context.userAgent,
-          details: { key_id: key.id, stored, received: next },
-        },
-        now,
-      );
-      const account = await findAccountById(db, user.account_id);
-      if (account) {
-        await emailUser(db, deps, {
-          account,
-          user,
-          purpose: 'security_key_cloned',
-          context,
-          compose: (c) => mails.securityKeyCloned(c, { name: key.name ?? 'Security key' }),
-        });
-      }
-      return false;
-    }
-    // Compare-and-set on the counter: two uses of one key at the same instant cannot
-    // both be accepted.
-    return advanceSignCount(db, key, {
-      signCount: verified.authenticationInfo.newCounter,
-      backedUp: verified.authenticationInfo.credentialBackedUp,
-      now,
-    });
+    const checked = await checkAssertion(db, deps, { user, key, credential, expectedChallenge, context });
+    return typeof checked === 'object';
   };
+}
+
+/**
+ * Checks a signed assertion of one of the person's keys against a challenge: the
+ * signature, this origin and RP ID, and the counter. 'wrong': the signature does not
+ * hold; 'refused': it holds but the key looks cloned (recorded, the person emailed) or
+ * another request used the same counter value first.
+ */
+export async function checkAssertion(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  input: { user: User; key: TwoFactorMethod; credential: Record<string, unknown>; expectedChallenge: string; context: RequestContext },
+): Promise<{ userVerified: boolean } | 'wrong' | 'refused'> {
+  const { user, key, credential, context } = input;
+  const rp = relyingParty(deps.config);
+  if (!rp || !key.webauthn_public_key) return 'wrong';
+  const now = deps.now();
+  const { verifyAuthenticationResponse } = await simpleWebAuthn();
+  let verified;
+  try {
+    verified = await verifyAuthenticationResponse({
+      response: credential as unknown as AuthenticationResponseJSON,
+      expectedChallenge: input.expectedChallenge,
+      expectedOrigin: rp.origin,
+      expectedRPID: rp.id,
+      credential: {
+        id: key.webauthn_credential_id!,
+        publicKey: new Uint8Array(Buffer.from(key.webauthn_public_key, 'base64url')),
+        // The counter is checked below, after the signature, so that a clone is told apart.
+        counter: 0,
+        transports: parseTransports(key.webauthn_transports),
+      },
+      requireUserVerification: false,
+    });
+  } catch {
+    return 'wrong';
+  }
+  if (!verified.verified) return 'wrong';
+  const stored = key.webauthn_sign_count ?? 0;
+  const next = verified.authenticationInfo.newCounter;
+  if ((stored > 0 || next > 0) && next <= stored) {
+    // A valid signature with a counter that did not grow: the key has probably been
+    // cloned (WebAuthn §6.1.1). Refused, recorded, and the person is told.
+    await appendAuditEvent(
+      db,
+      {
+        accountId: user.account_id,
+        type: 'security_key_counter_mismatch',
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        ip: context.ip,
+        userAgent: context.userAgent,
+        details: { key_id: key.id, stored, received: next },
+      },
+      now,
+    );
+    const account = await findAccountById(db, user.account_id);
+    if (account) {
+      await emailUser(db, deps, {
+        account,
+        user,
+        purpose: 'security_key_cloned',
+        context,
+        compose: (c) => mails.securityKeyCloned(c, { name: key.name ?? 'Security key' }),
+      });
+    }
+    return 'refused';
+  }
+  // Compare-and-set on the counter: two uses of one key at the same instant cannot
+  // both be accepted.
+  const advanced = await advanceSignCount(db, key, { signCount: next, backedUp: verified.authenticationInfo.credentialBackedUp, now });
+  return advanced ? { userVerified: verified.authenticationInfo.userVerified } : 'refused';
 }
 
 /** The security key as a factor: a key counts as a passcode for every rule, so a bad

@@ -26,7 +26,15 @@ const KeyName = Type.String({ maxLength: KEY_NAME_MAX_LENGTH * 4 });
 const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 
 function keyBody(key: SecurityKey): Record<string, unknown> {
-  return { id: key.id, name: key.name, created_at: iso(key.createdAt), last_used_at: iso(key.lastUsedAt), backed_up: key.backedUp, transports: key.transports };
+  return {
+    id: key.id,
+    name: key.name,
+    passkey: key.passkey,
+    created_at: iso(key.createdAt),
+    last_used_at: iso(key.lastUsedAt),
+    backed_up: key.backedUp,
+    transports: key.transports,
+  };
 }
 
 /** The second-factor routes for keys: with /sign-in/two-factor, the only ones that accept
@@ -93,15 +101,18 @@ export function registerSecurityKeyRoutes(scope: FastifyInstance, deps: ServiceD
         tags: ['two-factor'],
         summary: 'Start adding a security key or passkey: the options for navigator.credentials.create()',
         description:
-          'Good for 5 minutes and one registration. When two-factor authentication is already on, this adds a factor: send a confirmation (`method` and `code`). Answers 409 `webauthn_unavailable` when TESSERA_BASE_URL is an IP address or plain HTTP other than localhost.',
+          'Good for 5 minutes and one registration. `passkey: true` asks for a passkey (a discoverable credential with user verification), which can sign in alone; without it, a security key for the second step. When two-factor authentication is already on, this adds a factor: send a confirmation (`method` and `code`). Answers 409 `webauthn_unavailable` when TESSERA_BASE_URL is an IP address or plain HTTP other than localhost.',
         security: bearerSecurity,
-        body: Type.Union([Type.Null(), Type.Object({ method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code) })]),
+        body: Type.Union([
+          Type.Null(),
+          Type.Object({ method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code), passkey: Type.Optional(Type.Boolean()) }),
+        ]),
       },
     },
     async (request, reply) => {
       const body = request.body ?? {};
       const confirmation = body.method !== undefined || body.code !== undefined ? { method: body.method, code: body.code } : undefined;
-      const result = await startKeyRegistration(deps, signedInOf(request), confirmation, requestContext(request));
+      const result = await startKeyRegistration(deps, signedInOf(request), confirmation, requestContext(request), body.passkey === true);
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return { options: result.value };
     },
@@ -117,14 +128,14 @@ export function registerSecurityKeyRoutes(scope: FastifyInstance, deps: ServiceD
         description:
           'Answers `recovery_codes` (shown once) when this is the first factor, a new full `session_token` when it completes a setup-only session, and the `key`.',
         security: bearerSecurity,
-        body: Type.Object({ name: Type.Optional(KeyName), credential: WebauthnCredential }),
+        body: Type.Object({ name: Type.Optional(KeyName), credential: WebauthnCredential, passkey: Type.Optional(Type.Boolean()) }),
       },
     },
     async (request, reply) => {
       const result = await finishKeyRegistration(
         deps,
         signedInOf(request),
-        { name: request.body.name, credential: request.body.credential },
+        { name: request.body.name, credential: request.body.credential, passkey: request.body.passkey === true },
         requestContext(request),
       );
       if (!result.ok) return sendApiFailure(reply, result.failure);

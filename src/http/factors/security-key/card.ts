@@ -26,7 +26,9 @@ export function securityKeyCard(
       ${csrfField(input.csrf)}
       ${field({ name: 'name', label: 'Name', required: false, value: input.name ?? '', hint: 'So you can tell your keys apart, like "Blue YubiKey".', maxlength: KEY_NAME_MAX_LENGTH })}
       ${input.confirmation} ${input.error ? html`<p class="error" role="alert">${input.error}</p>` : ''}
-      <button type="submit" ${input.required ? html` class="primary"` : ''}>Add a security key or passkey</button>
+      <button type="submit" name="kind" value="passkey" class="primary">Add a passkey</button>
+      <button type="submit" name="kind" value="key">Add a security key</button>
+      <p class="hint">A passkey signs you in with one touch and your device's PIN, fingerprint or face: no email, password or code. A security key is asked for after your password.</p>
     </form>
   </section>`;
 }

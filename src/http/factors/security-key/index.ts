@@ -53,6 +53,7 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
 
   notices: {
     'key-added': 'Your security key is added. You will be asked for it first when you sign in.',
+    'passkey-added': 'Your passkey is added. Next time, choose "Sign in with a passkey" (or pick it from the email field) and unlock it: that is all.',
     'key-renamed': 'The key is renamed.',
     'key-removed': 'The security key is removed. Computers you trusted will ask for a passcode again.',
   },

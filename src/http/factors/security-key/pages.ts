@@ -23,21 +23,33 @@ import type { PageKit } from '../../pages/kit.js';
 import { showEnrolmentDone } from '../../pages/enrolment-done.js';
 import type { FactorScreens } from '../http-factor.js';
 
-function touchPage(kit: PageKit, request: FastifyRequest, reply: FastifyReply, options: PublicKeyCredentialCreationOptionsJSON, name: string): FastifyReply {
+function touchPage(
+  kit: PageKit,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: PublicKeyCredentialCreationOptionsJSON,
+  name: string,
+  passkey: boolean,
+): FastifyReply {
   const csrf = kit.csrfToken(request, reply);
   return kit.send(request, reply, {
-    title: 'Add a security key',
+    title: passkey ? 'Add a passkey' : 'Add a security key',
     current: 'security',
-    body: html` <h1>Add a security key or passkey</h1>
+    body: html` <h1>${passkey ? 'Add a passkey' : 'Add a security key'}</h1>
       <section class="card">
-        <p>Press the button, then follow your browser: insert your key and touch it, or choose where to save a passkey. This works for 5 minutes.</p>
+        <p>${
+          passkey
+            ? 'Press the button, then follow your browser: choose where to save the passkey (this computer, your phone or your password manager) and unlock it with your PIN, fingerprint or face. This works for 5 minutes.'
+            : 'Press the button, then follow your browser: insert your key and touch it. This works for 5 minutes.'
+        }</p>
         <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
           ${csrfField(csrf)}
           <input type="hidden" name="name" value="${name}" />
+          <input type="hidden" name="kind" value="${passkey ? 'passkey' : 'key'}" />
           <input type="hidden" name="credential" value="" />
           <p class="error" data-webauthn-error role="alert" hidden></p>
           <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
-          <button type="submit" class="primary">Use my security key</button>
+          <button type="submit" class="primary">${passkey ? 'Create my passkey' : 'Use my security key'}</button>
         </form>
         <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
       </section>`,
@@ -52,7 +64,7 @@ export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { c
     <ul class="keys">
       ${keys.map(
         (key) => html`<li>
-    <strong>${key.name}</strong>${key.backedUp ? ' (synced passkey)' : ''}
+    <strong>${key.name}</strong>${key.passkey ? html` <span class="badge">Passkey: signs in alone</span>` : ''}${key.backedUp ? ' (synced)' : ''}
     <p class="hint">Added ${date(key.createdAt)} · last used ${date(key.lastUsedAt)}</p>
     <details>
       <summary>Rename</summary>
@@ -95,7 +107,8 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
     const method = formString(request.body, 'method');
     const name = formString(request.body, 'name').slice(0, KEY_NAME_MAX_LENGTH * 4);
     const confirmation = method ? { method, code: formCode(request.body) } : undefined;
-    const result = await startKeyRegistration(kit.deps, signedIn, confirmation, requestContext(request));
+    const passkey = formString(request.body, 'kind') === 'passkey';
+    const result = await startKeyRegistration(kit.deps, signedIn, confirmation, requestContext(request), passkey);
     if (!result.ok) {
       if (result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
@@ -107,7 +120,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
         statusOf(result.failure.code),
       );
     }
-    return touchPage(kit, request, reply, result.value, name);
+    return touchPage(kit, request, reply, result.value, name, passkey);
   });
 
   app.post('/profile/two-factor/webauthn/finish', async (request, reply) => {
@@ -117,7 +130,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
     const result = await finishKeyRegistration(
       kit.deps,
       signedIn,
-      { name, credential: formString(request.body, 'credential', 16_384) },
+      { name, credential: formString(request.body, 'credential', 16_384), passkey: formString(request.body, 'kind') === 'passkey' },
       requestContext(request),
     );
     if (!result.ok) {
@@ -129,8 +142,9 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
         statusOf(result.failure.code),
       );
     }
-    if (!result.value.recoveryCodes && !result.value.newSessionToken) return reply.redirect('/profile/security?done=key-added', 303);
-    return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security?done=key-added');
+    const done = result.value.key.passkey ? '/profile/security?done=passkey-added' : '/profile/security?done=key-added';
+    if (!result.value.recoveryCodes && !result.value.newSessionToken) return reply.redirect(done, 303);
+    return showEnrolmentDone(kit, request, reply, signedIn, result.value, done);
   });
 
   // JSON for app.js: the options a confirmation with a key signs.
