@@ -64,6 +64,8 @@ export function createSignInLimits(limitStore: LimitStore, config: Pick<Config, 
     // Each account's own budget is checked per hit (accounts.sms_daily_budget).
     smsByAccount: limitStore.limiter({ name: 'sms-by-account', points: MAX_SMS_DAILY_BUDGET, windowInSeconds: day }),
     smsGlobal: limitStore.limiter({ name: 'sms-global', points: config.smsDailyBudget, windowInSeconds: day }),
+    // A sign-in page asks for one on each view (the email field's passkey suggestions).
+    passkeyStartsByAddress: limitStore.limiter({ name: 'passkey-starts-by-address', points: 120, windowInSeconds: 60 }),
   };
 }
 

@@ -25,6 +25,8 @@ export interface SignInLimits {
   smsByAddress: Limiter;
   smsByAccount: Limiter;
   smsGlobal: Limiter;
+  /** Passkey sign-ins started per client address: each one is a flow row. */
+  passkeyStartsByAddress: Limiter;
 }
 
 /** Runs work after the request that started it has been answered. */

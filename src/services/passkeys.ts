@@ -6,6 +6,7 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { issueToken, parseToken, secretMatches } from '../crypto/tokens.js';
 import { fail, ok, type Result } from '../domain/failures.js';
+import { limitKeyForAddress } from '../domain/network.js';
 import { findAccountById } from '../store/accounts.js';
 import { insertFlow, takePasskeyChallenge, findFlow } from '../store/sign-in-flows.js';
 import { findCredential } from '../store/webauthn.js';
@@ -34,6 +35,8 @@ export async function startPasskeySignIn(
 ): Promise<Result<PasskeySignInStart>> {
   const rp = relyingParty(deps.config);
   if (!rp) return fail('webauthn_unavailable');
+  const started = await deps.limits.passkeyStartsByAddress.hit(limitKeyForAddress(context.ip));
+  if (!started.allowed) return fail('rate_limited', { retryAfterSeconds: started.retryAfterSeconds });
   const { generateAuthenticationOptions } = await simpleWebAuthn();
   const options = await generateAuthenticationOptions({
     rpID: rp.id,

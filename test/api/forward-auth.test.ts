@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, setUpAccount, startTestApp, type TestApp } from '../support/harness.js';
+import { trustedProxies } from '../../src/http/forward-auth/route.js';
 
 const BASE = 'http://auth.acme.test';
 const GUARDED = 'http://grafana.acme.test/d/abc?x=1&y=%C3%A9';
@@ -248,3 +249,17 @@ for (const dialect of dialects()) {
     });
   });
 }
+
+describe('who forward-auth believes', () => {
+  it('takes the addresses, ranges and names TESSERA_TRUST_PROXY takes', () => {
+    const loopback = trustedProxies('loopback');
+    assert.equal(loopback('127.0.0.1'), true);
+    assert.equal(loopback('::1'), true);
+    assert.equal(loopback('10.0.0.1'), false);
+    const listed = trustedProxies('10.1.0.0/16, 192.0.2.7');
+    assert.equal(listed('10.1.200.3'), true);
+    assert.equal(listed('192.0.2.7'), true);
+    assert.equal(listed('192.0.2.8'), false);
+    assert.equal(trustedProxies(false)('127.0.0.1'), false, 'nobody, when no proxy is trusted');
+  });
+});

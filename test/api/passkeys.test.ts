@@ -145,6 +145,14 @@ for (const dialect of dialects()) {
       assert.equal((await passkeySignIn(resetKey)).done.statusCode, 400, 'a 2FA reset removes the passkey too');
     });
 
+    it('starting passkey sign-ins is limited per address (each is a flow)', async () => {
+      const ip = '198.51.100.23';
+      const answers = [];
+      for (let i = 0; i < 121; i += 1) answers.push((await app.api('POST', '/api/v1/sign-in/passkey/options', { body: {}, ip })).statusCode);
+      assert.equal(answers.filter((status) => status === 200).length, 120);
+      assert.equal(answers.at(-1), 429);
+    });
+
     it('a cloned passkey (its counter going backwards) is refused and reported', async () => {
       const { authenticator } = await withPasskey('cal@acme.test');
       assert.equal((await passkeySignIn(authenticator, { signCount: 5 })).done.statusCode, 200);

@@ -17,8 +17,15 @@ import { sendApiFailure } from '../errors.js';
 import { CookiePolicy } from '../request-context.js';
 import { refusalPage } from './pages.js';
 
+/** The names Fastify's trustProxy (proxy-addr) also takes, as ranges. */
+const NAMED_RANGES: Record<string, string[]> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
 /** Who may ask: every address (`true`), none (`false`) or the listed ones. */
-function trustedProxies(setting: Config['trustProxy']): (address: string) => boolean {
+export function trustedProxies(setting: Config['trustProxy']): (address: string) => boolean {
   if (setting === true) return () => true;
   if (setting === false) return () => false;
   const ranges: IpRange[] = [];
@@ -26,8 +33,10 @@ function trustedProxies(setting: Config['trustProxy']): (address: string) => boo
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean)) {
-    const parsed = parseIpRange(entry);
-    if (parsed.ok) ranges.push(parsed.range);
+    for (const text of NAMED_RANGES[entry.toLowerCase()] ?? [entry]) {
+      const parsed = parseIpRange(text);
+      if (parsed.ok) ranges.push(parsed.range);
+    }
   }
   return (address) => {
     const parsed = parseIpAddress(address);
