@@ -98,7 +98,7 @@ describe('first sign-in in Chromium', { skip: chromiumSkipReason() }, () => {
     await page.getByLabel('Account').fill('acme-support');
     await page.getByLabel('Email').fill('olive@acme.test');
     await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
-    await Promise.all([page.waitForURL('**/profile/security'), page.getByRole('button', { name: 'Sign in' }).click()]);
+    await Promise.all([page.waitForURL('**/profile/security'), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
     await page.getByRole('heading', { level: 1, name: 'Security settings' }).waitFor();
     assert.match(await page.locator('header').innerText(), /Olive Owner/);
     await screenshot(page, 'first-sign-in-signed-in-again');
@@ -112,7 +112,7 @@ describe('first sign-in in Chromium', { skip: chromiumSkipReason() }, () => {
     await page.getByLabel('Password', { exact: true }).fill('not the password at all');
     const [answer] = await Promise.all([
       page.waitForResponse((response) => response.request().method() === 'POST' && new URL(response.url()).pathname === '/sign-in'),
-      page.getByRole('button', { name: 'Sign in' }).click(),
+      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
     ]);
     // The 401 document makes Chromium log "Failed to load resource … 401": expected.
     expectedErrorDocuments.push({ url: answer.url(), status: 401 });
