@@ -16,6 +16,9 @@ export function registerPasskeySignInRoutes(app: FastifyInstance, deps: ServiceD
   api.post(
     '/api/v1/sign-in/passkey/options',
     {
+      preValidation: async (request, reply) => {
+        if (request.body === null) return sendApiFailure(reply, { code: 'invalid_request', message: 'The body must be a JSON object.' });
+      },
       schema: {
         tags: ['sign-in'],
         summary: 'Sign in with a passkey alone: the options for navigator.credentials.get()',
