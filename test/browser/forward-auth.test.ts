@@ -11,6 +11,8 @@
 // check's every answer without a proxy.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as OTPAuth from 'otpauth';
 import { createAccount } from '../../src/services/accounts.js';
@@ -20,7 +22,9 @@ import { STRONG_PASSWORD } from '../support/harness.js';
 import { chromiumSkipReason, launchBrowser, newBrowserContext, resolveToLoopback, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
 import {
   IDENTITY_HEADERS,
+  caddyConfig,
   caddySkipReason,
+  nginxConfig,
   nginxSkipReason,
   startCaddy,
   startEchoUpstream,
@@ -48,6 +52,37 @@ const PROXIES = [
   { name: 'nginx', skip: nginxSkipReason(), start: startNginx, person: { email: 'nia@acme.test', name: 'Nia Núñez' } },
   { name: 'Caddy', skip: caddySkipReason(), start: startCaddy, person: { email: 'cy@acme.test', name: 'Cy Ødegård' } },
 ] as const;
+
+describe('docs/deploy.md shows the proxy configurations this suite runs', () => {
+  const docs = readFileSync(fileURLToPath(new URL('../../docs/deploy.md', import.meta.url)), 'utf8');
+  /** The lines of the first fenced block of this language in the "Forward-auth" section. */
+  const documented = (language: string): string[] => {
+    const section = docs.slice(docs.indexOf('## Forward-auth'));
+    const block = new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``).exec(section);
+    assert.ok(block, `a ${language} block in docs/deploy.md, "Forward-auth"`);
+    return block[1]!.split('\n').map((line) => line.trim());
+  };
+  /** The lines of `config` from the first holding `from` to the last holding `to`,
+   * but those naming the test's own addresses. */
+  const tested = (config: string, from: string, to: string): string[] => {
+    const lines = config.split('\n').map((line) => line.trim());
+    const first = lines.findIndex((line) => line.includes(from));
+    const last = lines.findLastIndex((line) => line.includes(to));
+    assert.ok(first >= 0 && last > first, `${from} … ${to} in the tested configuration`);
+    return lines.slice(first, last + 1).filter((line) => line !== '' && !line.includes('127.0.0.1'));
+  };
+  const target = { host: GUARDED_HOST, tessera: '127.0.0.1:3001', upstream: '127.0.0.1:3000', port: 8080, dir: '/tmp/x' };
+
+  it('nginx: every line of the guarded location and of the check', () => {
+    const lines = documented('nginx');
+    for (const line of tested(nginxConfig(target), 'location / {', 'X-Original-URL')) assert.ok(lines.includes(line), `docs/deploy.md lacks: ${line}`);
+  });
+
+  it('Caddy: every line of the route', () => {
+    const lines = documented('caddy');
+    for (const line of tested(caddyConfig(target), 'route {', 'reverse_proxy')) assert.ok(lines.includes(line), `docs/deploy.md lacks: ${line}`);
+  });
+});
 
 describe('forward-auth behind real nginx and Caddy, in Chromium', { skip: chromiumSkipReason() }, () => {
   let tessera: ServedApp;

@@ -134,10 +134,11 @@ http {
     location = /tessera-forward-auth {
       internal;
       proxy_pass http://${target.tessera}/api/v1/forward-auth?mode=nginx;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-      proxy_set_header X-Original-Method $request_method;
     }
   }
 }
