@@ -250,12 +250,14 @@ export async function startTessera(input: {
   connections: number;
   /** The data directory's name under workDir (default `tessera-<users>`). */
   dataDirName?: string;
+  /** More settings for the server (e.g. TESSERA_COOKIE_DOMAIN for forward-auth.ts). */
+  env?: Record<string, string>;
 }): Promise<SystemUnderTest & { seedSeconds: number; databasePath: string }> {
   const dataDir = join(input.workDir, input.dataDirName ?? `tessera-${input.users}`);
   mkdirSync(dataDir, { recursive: true });
   const keys: TesseraKeys = { encryptionKeys: `k1:${randomBytes(32).toString('base64')}`, hmacKey: randomBytes(32).toString('base64') };
   const port = await freePort();
-  const env = tesseraEnv(dataDir, port, keys);
+  const env = { ...tesseraEnv(dataDir, port, keys), ...input.env };
   const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
   // What `npm start` runs: the build into dist/, then bin/tessera, which runs it.
   await run(process.execPath, [join(TESSERA_ROOT, 'scripts', 'build.mjs')], { cwd: TESSERA_ROOT, env });

@@ -27,6 +27,7 @@ import type { Account, App, Database } from '../store/schema.js';
 import type { Kysely } from 'kysely';
 import { confirmedAdminAction, type ConfirmedChange } from './admin-confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import { forgetGuardedHosts } from './guarded-hosts.js';
 import type { SignedIn } from './sessions.js';
 
 /** Who manages an account's apps: one of its admins, or the operator (admin null). */
@@ -119,14 +120,18 @@ async function checkHostFree(db: Kysely<Database>, settings: AppSettings, appId:
   return holder && holder.id !== appId ? fail('host_taken', { field: 'host' }) : ok(null);
 }
 
-/** Two admins taking one host at the same moment: the unique index lets one win, and
- * the other hears what a check would have told them. */
-async function hostRaceAsFailure<T>(work: Promise<Result<T>>): Promise<Result<T>> {
+/** An app's change, once its transaction is over. Two admins taking one host at the
+ * same moment: the unique index lets one win, and the other hears what a check would
+ * have told them. And forward-auth on this instance reads the hosts' apps again at
+ * once (the others within a few seconds: guarded-hosts.ts). */
+async function appChange<T>(deps: Pick<ServiceDeps, 'db'>, work: Promise<Result<T>>): Promise<Result<T>> {
   try {
     return await work;
   } catch (error) {
     if (isHostTakenError(error)) return fail('host_taken', { field: 'host' });
     throw error;
+  } finally {
+    forgetGuardedHosts(deps);
   }
 }
 
@@ -195,7 +200,8 @@ export async function createApp(
 ): Promise<Result<AppWithSecret>> {
   const settings = checkNewApp(input);
   if (!settings.ok) return settings;
-  return hostRaceAsFailure(
+  return appChange(
+    deps,
     confirmedAdminAction(
       deps,
       manager.admin,
@@ -237,7 +243,8 @@ export async function updateApp(
   if (input.rotate_secret !== undefined && typeof input.rotate_secret !== 'boolean')
     return fail('invalid_request', { field: 'rotate_secret', message: 'rotate_secret must be true or false.' });
   const rotate = input.rotate_secret === true;
-  return hostRaceAsFailure(
+  return appChange(
+    deps,
     confirmedAdminAction(
       deps,
       manager.admin,
@@ -281,23 +288,26 @@ export async function deleteApp(
   change: ConfirmedChange,
   context: RequestContext,
 ): Promise<Result<RegisteredApp>> {
-  return confirmedAdminAction(
+  return appChange(
     deps,
-    manager.admin,
-    { ...change, context },
-    {
-      check: async (trx) => {
-        const row = await lockAccountApp(trx, manager.account.id, id, deps.dialect);
-        return row ? ok(registeredApp(row)) : fail('app_not_found');
+    confirmedAdminAction(
+      deps,
+      manager.admin,
+      { ...change, context },
+      {
+        check: async (trx) => {
+          const row = await lockAccountApp(trx, manager.account.id, id, deps.dialect);
+          return row ? ok(registeredApp(row)) : fail('app_not_found');
+        },
+        apply: async (trx, app, reason) => {
+          const now = deps.now();
+          await deleteOidcClientRecords(trx, app.id);
+          await deleteAccountApp(trx, manager.account.id, app.id);
+          const audit = appAuditor(trx, manager, context, now);
+          await audit('app_deleted', app, reason, { type: app.type });
+          return ok(app);
+        },
       },
-      apply: async (trx, app, reason) => {
-        const now = deps.now();
-        await deleteOidcClientRecords(trx, app.id);
-        await deleteAccountApp(trx, manager.account.id, app.id);
-        const audit = appAuditor(trx, manager, context, now);
-        await audit('app_deleted', app, reason, { type: app.type });
-        return ok(app);
-      },
-    },
+    ),
   );
 }

@@ -3,17 +3,13 @@
 // answer never changes anything: whatever method or path the proxy reports, this is a
 // read of the session and the app.
 import { acrSatisfies, parseAcr } from '../domain/sign-in-decision.js';
-import { findAccountById } from '../store/accounts.js';
-import { findAppByHost } from '../store/apps.js';
-import type { Account, App } from '../store/schema.js';
+import type { App } from '../store/schema.js';
 import type { ServiceDeps } from './deps.js';
+import { keptGuardedHost, readGuardedHost, type GuardedApp } from './guarded-hosts.js';
 import { appRefusal, type AppRefusal } from './oidc.js';
 import { authenticateForwardAuth, type SignedIn } from './sessions.js';
 
-export interface GuardedApp {
-  app: App;
-  account: Account;
-}
+export type { GuardedApp } from './guarded-hosts.js';
 
 export type ForwardAuthAnswer =
   | { kind: 'not_guarded' }
@@ -21,15 +17,13 @@ export type ForwardAuthAnswer =
   | ({ kind: 'refused'; reason: AppRefusal | 'stronger_sign_in'; signedIn: SignedIn } & GuardedApp)
   | ({ kind: 'allowed'; signedIn: SignedIn } & GuardedApp);
 
-/** The proxy app guarding an address: its host with the port, else without. */
-export async function findGuardedApp(deps: Pick<ServiceDeps, 'db'>, url: URL): Promise<GuardedApp | null> {
+/** The proxy app guarding an address: its host with the port, else without. `kept`:
+ * as read a few seconds ago at most (guarded-hosts.ts), for the check on every request. */
+export async function findGuardedApp(deps: Pick<ServiceDeps, 'db' | 'now'>, url: URL, options: { kept?: boolean } = {}): Promise<GuardedApp | null> {
   const candidates = [...new Set([url.host.toLowerCase(), url.hostname.toLowerCase()])];
   for (const host of candidates) {
-    const app = await findAppByHost(deps.db, host);
-    if (app && app.kind === 'proxy') {
-      const account = await findAccountById(deps.db, app.account_id);
-      if (account) return { app, account };
-    }
+    const guarded = options.kept ? await keptGuardedHost(deps, host) : await readGuardedHost(deps, host);
+    if (guarded) return guarded;
   }
   return null;
 }
@@ -43,7 +37,7 @@ export function proxyRefusal(app: App, signedIn: SignedIn): AppRefusal | 'strong
 }
 
 export async function checkForwardAuth(deps: ServiceDeps, input: { token: string | null; url: URL }): Promise<ForwardAuthAnswer> {
-  const guarded = await findGuardedApp(deps, input.url);
+  const guarded = await findGuardedApp(deps, input.url, { kept: true });
   if (!guarded) return { kind: 'not_guarded' };
   const signedIn = input.token ? await authenticateForwardAuth(deps, input.token) : null;
   if (!signedIn) return { kind: 'signed_out', ...guarded };
@@ -57,7 +51,7 @@ export async function checkForwardAuth(deps: ServiceDeps, input: { token: string
  * control character, a user name, a relative or scheme-relative address (`//evil`) or
  * a look-alike host (`grafana.example.com.evil.net`) is refused, never "fixed".
  */
-export async function guardedReturnAddress(deps: Pick<ServiceDeps, 'db' | 'config'>, raw: unknown): Promise<({ url: URL } & GuardedApp) | null> {
+export async function guardedReturnAddress(deps: Pick<ServiceDeps, 'db' | 'config' | 'now'>, raw: unknown): Promise<({ url: URL } & GuardedApp) | null> {
   if (typeof raw !== 'string' || raw.length > 8192 || !/^[\x21-\x7e]+$/.test(raw) || raw.includes('\\')) return null;
   if (!/^https?:\/\/[^/]/i.test(raw)) return null;
   let url: URL;
@@ -69,6 +63,7 @@ export async function guardedReturnAddress(deps: Pick<ServiceDeps, 'db' | 'confi
   if (url.username !== '' || url.password !== '') return null;
   // Plain http only when Tessera itself is served so (development, tests).
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && deps.config.baseUrl.startsWith('http:'))) return null;
+  // Read now, not kept: `rd` follows the apps as they are this moment.
   const guarded = await findGuardedApp(deps, url);
   return guarded ? { url, ...guarded } : null;
 }

@@ -4,6 +4,7 @@
 // cookie, and every way `rd` could be turned into an open redirect.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { GUARDED_HOST_CACHE_MILLISECONDS } from '../../src/services/guarded-hosts.js';
 import { STRONG_PASSWORD, addUser, createExtraAccount, dialects, setUpAccount, startTestApp, type TestApp } from '../support/harness.js';
 import { trustedProxies } from '../../src/http/forward-auth/route.js';
 
@@ -204,6 +205,62 @@ for (const dialect of dialects()) {
       const missing = await app.inject({ method: 'GET', url: '/api/v1/forward-auth', remoteAddress: PROXY });
       assert.equal(missing.statusCode, 400);
       assert.equal(missing.json().error.code, 'invalid_request');
+    });
+
+    it('an app changed or removed in Apps is honoured at once by this instance, and a new one too', async () => {
+      const WIKI = 'http://wiki.acme.test/page';
+      await addUser(app, { account: 'acme', email: 'ivy@acme.test' });
+      const { jar } = await signInFor('ivy@acme.test');
+      assert.equal((await check(jar, { url: WIKI })).statusCode, 403, 'not guarded yet');
+      const created = await app.api('POST', '/api/v1/admin/apps', {
+        token: ownerToken,
+        body: { name: 'Wiki', type: 'proxy', host: 'wiki.acme.test', allowed_roles: ['admin', 'agent'], ...CONFIRMATION },
+      });
+      assert.equal(created.statusCode, 200, created.body);
+      const id = created.json().id as string;
+      assert.equal((await check(jar, { url: WIKI })).statusCode, 200, 'guarded at once');
+      const changed = await app.api('PATCH', `/api/v1/admin/apps/${id}`, { token: ownerToken, body: { allowed_roles: ['admin'], ...CONFIRMATION } });
+      assert.equal(changed.statusCode, 200, changed.body);
+      assert.equal((await check(jar, { url: WIKI })).statusCode, 403, 'agents refused at once');
+      const removed = await app.api('DELETE', `/api/v1/admin/apps/${id}`, { token: ownerToken, body: CONFIRMATION });
+      assert.equal(removed.statusCode, 204, removed.body);
+      const gone = await check(jar, { url: WIKI });
+      assert.equal(gone.statusCode, 403);
+      assert.equal(gone.json().error.code, 'forbidden', 'no longer guarded, so no longer let through');
+    });
+
+    it(`an app changed or removed by another instance (or bin/tessera) is honoured within ${GUARDED_HOST_CACHE_MILLISECONDS / 1000} s`, async () => {
+      const DOCS = 'http://docs.acme.test/';
+      const created = await app.api('POST', '/api/v1/admin/apps', {
+        token: ownerToken,
+        body: { name: 'Docs', type: 'proxy', host: 'docs.acme.test', allowed_roles: ['admin', 'agent'], ...CONFIRMATION },
+      });
+      assert.equal(created.statusCode, 200, created.body);
+      const id = created.json().id as string;
+      await addUser(app, { account: 'acme', email: 'jo@acme.test' });
+      const { jar } = await signInFor('jo@acme.test');
+      assert.equal((await check(jar, { url: DOCS })).statusCode, 200);
+      // Another instance's change: the row changes, this instance is not told.
+      const db = app.runtime.deps.db;
+      await db
+        .updateTable('apps')
+        .set({ allowed_roles: JSON.stringify(['admin']) })
+        .where('id', '=', id)
+        .execute();
+      app.clock.advance(GUARDED_HOST_CACHE_MILLISECONDS - 1000);
+      assert.equal((await check(jar, { url: DOCS })).statusCode, 200, 'kept for a few seconds');
+      app.clock.advance(1000);
+      assert.equal((await check(jar, { url: DOCS })).statusCode, 403, `refused ${GUARDED_HOST_CACHE_MILLISECONDS / 1000} s after the change at most`);
+      await db.deleteFrom('apps').where('id', '=', id).execute();
+      app.clock.advance(GUARDED_HOST_CACHE_MILLISECONDS);
+      const gone = await check(jar, { url: DOCS });
+      assert.equal(gone.statusCode, 403);
+      assert.equal(gone.json().error.code, 'forbidden', 'no longer guarded');
+      // The session is never kept: signing out holds on the very next check, cache or not.
+      const jo = await db.selectFrom('users').select('id').where('email', '=', 'jo@acme.test').executeTakeFirstOrThrow();
+      assert.equal((await check(jar)).statusCode, 200);
+      await db.deleteFrom('sessions').where('user_id', '=', jo.id).execute();
+      assert.equal((await check(jar)).statusCode, 302, 'signed out on the very next check');
     });
 
     it('rd returns only to a registered host: no open redirect through look-alikes, backslashes or encodings', async () => {

@@ -35,8 +35,14 @@ export function chromiumSkipReason(): string | false {
   return skipReason(!existsSync(CHROMIUM_PATH), `browser suite skipped: ${CHROMIUM_PATH} does not exist (apt-get install chromium)`);
 }
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+export function launchBrowser(options: { args?: string[] } = {}): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...(options.args ?? [])], timeout: 30_000 });
+}
+
+/** Chromium's argument that makes every name under `domain` (e.g. tessera.test) resolve
+ * to 127.0.0.1, so that a suite can serve several host names from loopback. */
+export function resolveToLoopback(domain: string): string {
+  return `--host-resolver-rules=MAP *.${domain} 127.0.0.1`;
 }
 
 /** Saves a full-page PNG to test-artifacts/<name>.png and returns its path. */
@@ -139,9 +145,11 @@ export interface ServedAppOptions {
   /** Extra environment for loadConfig (PORT, TESSERA_BASE_URL and the data dir are set here). */
   env?: Record<string, string>;
   runtime?: RuntimeOptions;
-  /** The base URL's host name (default 127.0.0.1). WebAuthn needs "localhost": a
-   * browser refuses an IP address as the relying party's ID. */
-  hostname?: 'localhost' | '127.0.0.1';
+  /** The base URL's host name (default 127.0.0.1); the server listens on 127.0.0.1
+   * whatever it is. WebAuthn needs "localhost": a browser refuses an IP address as the
+   * relying party's ID. Another name (auth.tessera.test) needs a browser launched with
+   * resolveToLoopback. */
+  hostname?: string;
 }
 
 async function listenOnFreePort(options: ServedAppOptions, dataDir: string): Promise<{ runtime: Runtime; config: Config; logs: string[]; baseUrl: string }> {
