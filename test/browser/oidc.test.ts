@@ -197,7 +197,7 @@ describe('OpenID Connect in Chromium', { skip: chromiumSkipReason() }, () => {
     await documentationScreenshot(annPage, 'sign-in-to-an-app');
     await annPage.getByLabel('Email').fill('ann@acme.test');
     await annPage.getByLabel('Password').fill(STRONG_PASSWORD);
-    await annPage.getByRole('button', { name: 'Sign in' }).click();
+    await annPage.getByRole('button', { name: 'Sign in', exact: true }).click();
     await annPage.waitForURL(/\/sign-in\/two-factor$/);
     await annPage.getByLabel('Passcode').fill(nextCode(annTotp));
     await annPage.getByRole('button', { name: 'Verify' }).click();
@@ -316,7 +316,7 @@ describe('OpenID Connect in Chromium', { skip: chromiumSkipReason() }, () => {
     await page.waitForURL(/\/profile\/security$/);
     await page.getByRole('link', { name: 'Enable two-factor authentication' }).click();
     await page.getByLabel('Name').fill('Blue YubiKey');
-    await page.getByRole('button', { name: 'Add a security key or passkey' }).click();
+    await page.getByRole('button', { name: 'Add a security key', exact: true }).click();
     await page.getByRole('button', { name: 'Use my security key' }).click();
     await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
     await page.getByLabel('I have saved these recovery codes').check();
@@ -342,7 +342,7 @@ describe('OpenID Connect in Chromium', { skip: chromiumSkipReason() }, () => {
     await page.getByRole('heading', { name: 'Sign in to Grafana' }).waitFor();
     await page.getByLabel('Email').fill('kim@acme.test');
     await page.getByLabel('Password').fill(STRONG_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/\/sign-in\/two-factor$/);
     await page.getByRole('link', { name: 'Use your authenticator app' }).click();
     await page.getByLabel('Passcode').fill(nextCode(totp));

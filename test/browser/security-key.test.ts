@@ -78,7 +78,7 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     await page.getByRole('link', { name: 'Enable two-factor authentication' }).click();
     await page.getByLabel('Name').fill('Blue YubiKey');
     await documentationScreenshot(page, 'add-security-key');
-    await page.getByRole('button', { name: 'Add a security key or passkey' }).click();
+    await page.getByRole('button', { name: 'Add a security key', exact: true }).click();
     await page.getByRole('button', { name: 'Use my security key' }).click();
     await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
     assert.equal((await key.credentials()).length, 1, 'the virtual key holds one credential');

@@ -85,7 +85,7 @@ export async function signInWithPassword(page: Page, baseUrl: string, input: { a
   await page.getByLabel('Account').fill(input.account ?? 'acme');
   await page.getByLabel('Email').fill(input.email);
   await page.getByLabel('Password').fill(STRONG_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForLoadState('domcontentloaded');
 }
 
