@@ -26,10 +26,11 @@ function generalError(failure: Failure | null, fields: string[]): { kind: 'error
 }
 
 /** "Sign in with a passkey": app.js fetches the options, lets the browser ask, and posts
- * the signed answer here. The same ceremony also runs quietly behind the email field,
- * where the browser offers saved passkeys (conditional mediation). */
-export function passkeyForm(csrf: string, input: { next: string | null; account: string | null }): Html {
-  return html`<form method="post" action="/sign-in/passkey" data-passkey-sign-in="/sign-in/passkey/options" class="passkey" novalidate>
+ * the signed answer to `action` (/sign-in/passkey, or the page of the app being signed
+ * in to, which shows a refusal itself). The same ceremony also runs quietly behind the
+ * email field, where the browser offers saved passkeys (conditional mediation). */
+export function passkeyForm(csrf: string, input: { next: string | null; account: string | null; action?: string }): Html {
+  return html`<form method="post" action="${input.action ?? '/sign-in/passkey'}" data-passkey-sign-in="/sign-in/passkey/options" class="passkey" novalidate>
   ${csrfField(csrf)}
   <input type="hidden" name="flow_token" value="">
   <input type="hidden" name="credential" value="">
