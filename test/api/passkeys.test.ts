@@ -154,6 +154,36 @@ for (const dialect of dialects()) {
       assert.ok(reported.length >= 1);
     });
 
+    it('the 2FA overview shows who has passkeys: a label on the people page, `passkeys` in the JSON and last in the CSV', async () => {
+      await withPasskey('paula@acme.test');
+      await withPasskey('keith@acme.test', { passkey: false });
+      type Listed = { email: string; two_factor: { methods: string[]; passkeys: number } };
+      const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as Listed[];
+      const twoFactorOf = (email: string) => users.find((user) => user.email === email)!.two_factor;
+      assert.deepEqual(twoFactorOf('paula@acme.test').methods, ['webauthn'], 'a passkey is a webauthn key among the methods');
+      assert.equal(twoFactorOf('paula@acme.test').passkeys, 1);
+      assert.equal(twoFactorOf('keith@acme.test').passkeys, 0, 'a security key is no passkey');
+      assert.equal(users.find((user) => user.email === 'owner@acme.test')?.two_factor.passkeys ?? 0, 0);
+
+      const cookie = `tessera_session=${encodeURIComponent(ownerToken)}`;
+      for (const csv of [
+        (await app.api('GET', '/api/v1/admin/users?format=csv', { token: ownerToken })).body,
+        (await app.inject({ method: 'GET', url: '/admin/users.csv', headers: { cookie } })).body,
+      ]) {
+        assert.match(csv, /^"email","name","role","suspended","two_factor","methods","last_passcode_at","recovery_codes_left","passkeys"\r\n/);
+        assert.match(csv, /"paula@acme\.test",[^\r\n]*,"webauthn",[^\r\n]*,"10","1"\r\n/);
+        assert.match(csv, /"keith@acme\.test",[^\r\n]*,"webauthn",[^\r\n]*,"10","0"\r\n/);
+      }
+
+      const page = await app.inject({ method: 'GET', url: '/admin/users', headers: { cookie } });
+      assert.equal(page.statusCode, 200);
+      const rowOf = (email: string) => page.body.split('<tr>').find((row) => row.includes(email))!;
+      assert.match(rowOf('paula@acme.test'), /<span class="badge">Passkey<\/span>/);
+      assert.doesNotMatch(rowOf('keith@acme.test'), /Passkey</);
+      const person = await app.inject({ method: 'GET', url: `/admin/users/${await userId('paula@acme.test')}`, headers: { cookie } });
+      assert.match(person.body, /<span class="badge">Passkey<\/span>/, "and on the person's own page");
+    });
+
     it('meets "security keys for admins"; an account can turn passkey-only sign-in off; a passkey of account A never signs into account B', async () => {
       const { authenticator: admin, token: adaToken } = await withPasskey('ada@acme.test', { role: 'admin' });
       const confirmOptions = (await app.api('POST', '/api/v1/me/two-factor/webauthn/confirmation/options', { token: adaToken })).json().options;
