@@ -267,8 +267,13 @@ if (navigator.credentials && navigator.credentials.get) {
       .execute();
     assert.deepEqual(stored, [{ webauthn_passkey: 1, status: 'active' }]);
 
+    // The sign-in page after signing out asks quietly for a passkey at once, which this
+    // device would answer by itself: the person does not touch it now.
+    await device.presence(false);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/sign-in/);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    assert.equal((await device.credentials())[0]!.signCount, passkey.signCount, 'not used since');
     await context.close();
   });
 
@@ -327,6 +332,60 @@ if (navigator.credentials && navigator.credentials.get) {
     await carryOn(device);
     await context.close();
   });
+
+  it(
+    "the page's two ceremonies do not trip over each other: late options for the email field do not cancel the button's; a cancelled button offers passkeys in the email field again",
+    { timeout: 60_000 },
+    async () => {
+      const context = await watchedContext();
+      const page = await context.newPage();
+      // The device waits for a touch that does not come: both requests stay pending.
+      await attachAuthenticator(page, { presence: false, credentials: [passkey] });
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let optionsRequests = 0;
+      await page.route(
+        (url) => url.pathname === '/sign-in/passkey/options',
+        async (route) => {
+          optionsRequests += 1;
+          // The email field's options are slow to come; the button's are not.
+          if (optionsRequests === 1) await held;
+          await route.continue();
+        },
+      );
+      mediations.length = 0;
+      await page.goto(`${tessera.baseUrl}/sign-in`);
+      const button = page.getByRole('button', { name: 'Sign in with a passkey' });
+      for (let tries = 0; tries < 100 && optionsRequests < 1; tries += 1) await page.waitForTimeout(50);
+      await button.click();
+      for (let tries = 0; tries < 100 && mediations.length < 1; tries += 1) await page.waitForTimeout(50);
+      assert.deepEqual(mediations, ['none'], "the button's request is with the browser");
+      release();
+      await page.waitForTimeout(1000);
+      assert.deepEqual(mediations, ['none'], 'the late options were dropped, not started over the button’s request');
+      assert.equal(await button.isDisabled(), true, "the button's request still waits for the touch");
+      assert.equal(await page.locator('form.passkey [data-webauthn-error]').isVisible(), false, 'no error');
+      await context.close();
+
+      // A device without this passkey: the button's request ends with nothing chosen, and
+      // the email field asks quietly again.
+      const other = await watchedContext();
+      const second = await other.newPage();
+      await attachAuthenticator(second);
+      const traffic = await PasskeyTraffic.watch(second);
+      mediations.length = 0;
+      await second.goto(`${tessera.baseUrl}/sign-in`);
+      await traffic.optionsCount(1, second);
+      await second.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await second.getByText('No passkey was chosen. Try again, or sign in with your email and password.').waitFor();
+      await traffic.optionsCount(3, second);
+      for (let tries = 0; tries < 100 && mediations.length < 3; tries += 1) await second.waitForTimeout(50);
+      assert.deepEqual(mediations, ['conditional', 'none', 'conditional']);
+      assert.equal(await second.getByRole('button', { name: 'Sign in with a passkey' }).isEnabled(), true);
+      assert.equal(traffic.posted.length, 0);
+      await other.close();
+    },
+  );
 
   it('a key that cannot check a PIN or fingerprint gets the fallback; password then the same key as second step works', { timeout: 60_000 }, async () => {
     const context = await watchedContext();
