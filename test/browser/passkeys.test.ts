@@ -248,6 +248,7 @@ if (navigator.credentials && navigator.credentials.get) {
     await page.getByLabel('I have saved these recovery codes').check();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.waitForURL(/\/profile\/security/);
+    await page.getByText('Your passkey is added. Next time, choose "Sign in with a passkey" (or pick it from the email field)').waitFor();
     const listed = page.locator('ul.keys li');
     assert.equal(await listed.count(), 1);
     await listed.getByText('Passkey: signs in alone').waitFor();
