@@ -17,6 +17,7 @@ import {
 } from '../support/harness.js';
 import { SoftwareSecurityKey } from '../support/security-key.js';
 import { startPasskeySignIn, finishPasskeySignIn } from '../../src/services/passkeys.js';
+import { insertApp } from '../../src/store/apps.js';
 
 function authenticatorFor(app: TestApp): SoftwareSecurityKey {
   const url = new URL(app.config.baseUrl);
@@ -182,6 +183,47 @@ for (const dialect of dialects()) {
       assert.doesNotMatch(rowOf('keith@acme.test'), /Passkey</);
       const person = await app.inject({ method: 'GET', url: `/admin/users/${await userId('paula@acme.test')}`, headers: { cookie } });
       assert.match(person.body, /<span class="badge">Passkey<\/span>/, "and on the person's own page");
+    });
+
+    it('refused on the sign-in page of a host guarded by forward-auth, the person sees that page again, its account fixed', async () => {
+      const acme = await app.runtime.deps.db.selectFrom('accounts').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow();
+      const now = app.runtime.deps.now();
+      await insertApp(app.runtime.deps.db, {
+        id: 'guarded-wiki',
+        account_id: acme.id,
+        name: 'Wiki',
+        kind: 'proxy',
+        redirect_uris: '[]',
+        post_logout_redirect_uris: '[]',
+        backchannel_logout_uri: null,
+        host: 'wiki.acme.test',
+        first_party: 1,
+        allowed_roles: JSON.stringify(['admin', 'agent']),
+        required_acr: null,
+        secret_hash: null,
+        created_by_user_id: null,
+        created_at: now,
+        updated_at: now,
+      });
+      const rd = encodeURIComponent('http://wiki.acme.test/page');
+      const page = await app.inject({ method: 'GET', url: `/sign-in?rd=${rd}` });
+      assert.match(page.body, /Sign in to wiki\.acme\.test/);
+      assert.ok(page.body.includes(`action="/sign-in/passkey?rd=${rd}"`), 'the passkey form keeps the guarded address');
+      const cookie = [page.headers['set-cookie']]
+        .flat()
+        .map((line) => String(line).split(';')[0])
+        .join('; ');
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+      const refused = await app.inject({
+        method: 'POST',
+        url: `/sign-in/passkey?rd=${rd}`,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrf, flow_token: 'not.a-flow', credential: '{}' }).toString(),
+      });
+      assert.equal(refused.statusCode, 401);
+      assert.match(refused.body, /<h1>Sign in to wiki\.acme\.test<\/h1>/);
+      assert.match(refused.body, /<input type="hidden" name="account" value="acme">/);
+      assert.ok(refused.body.includes(`action="/sign-in/passkey?rd=${rd}"`));
     });
 
     it('meets "security keys for admins"; an account can turn passkey-only sign-in off; a passkey of account A never signs into account B', async () => {
