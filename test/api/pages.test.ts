@@ -185,7 +185,8 @@ describe('pages (sqlite)', () => {
       assert.ok(input.get('autocomplete'), `input ${input.get('name')} has an autocomplete attribute`);
     }
     const byName = (name: string) => visible.find((input) => input.get('name') === name)!;
-    assert.equal(byName('email').get('autocomplete'), 'username');
+    // `webauthn`: the browser offers saved passkeys there too (conditional mediation).
+    assert.equal(byName('email').get('autocomplete'), 'username webauthn');
     assert.equal(byName('email').get('type'), 'email');
     assert.equal(byName('password').get('autocomplete'), 'current-password');
     assert.equal(byName('password').get('type'), 'password');
