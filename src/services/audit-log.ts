@@ -117,10 +117,12 @@ export function peopleCsv(
     methods: string[];
     lastUsedAt: number | null;
     recoveryCodesLeft: number;
+    passkeys: number;
   }[],
 ): string {
+  // New columns go last, so spreadsheets and scripts that read these keep working.
   return toCsv(
-    ['email', 'name', 'role', 'suspended', 'two_factor', 'methods', 'last_passcode_at', 'recovery_codes_left'],
+    ['email', 'name', 'role', 'suspended', 'two_factor', 'methods', 'last_passcode_at', 'recovery_codes_left', 'passkeys'],
     rows.map((r) => [
       r.email,
       r.name,
@@ -130,6 +132,7 @@ export function peopleCsv(
       r.methods.join(' '),
       r.lastUsedAt === null ? '' : new Date(r.lastUsedAt).toISOString(),
       r.enabled ? String(r.recoveryCodesLeft) : '',
+      r.enabled ? String(r.passkeys) : '',
     ]),
   );
 }

@@ -11,6 +11,8 @@ export interface TwoFactorSummary {
   preferred: TwoFactorMethodType | null;
   recoveryCodesLeft: number;
   lastUsedAt: number | null;
+  /** Of the security keys, how many are passkeys (which sign in alone). */
+  passkeys: number;
 }
 
 export async function twoFactorSummary(db: Kysely<Database>, user: User, now: number): Promise<TwoFactorSummary> {
@@ -23,5 +25,6 @@ export async function twoFactorSummary(db: Kysely<Database>, user: User, now: nu
     preferred: enabled ? firstOfferedMethod(user.preferred_method, types) : null,
     recoveryCodesLeft: enabled ? active.recoveryCodesLeft : 0,
     lastUsedAt: user.last_passcode_used_at,
+    passkeys: enabled ? active.passkeys : 0,
   };
 }

@@ -165,12 +165,15 @@ function usableOwnRecoveryCode(now: number): RawBuilder<boolean> {
   return sql<boolean>`r.kind = 'user' and r.used_at is null and (r.expires_at is null or r.expires_at > ${now})`;
 }
 
-/** The types of the active methods, oldest first, and the unused recovery codes, in one
- * statement: the two-factor summary behind every GET /me (bench/README.md, session
+/** The types of the active methods, oldest first (each key marked when it is a
+ * passkey), and the unused recovery codes, in one statement: the two-factor summary behind every GET /me (bench/README.md, session
  * check). With no active method there is no row, and no code to count either. */
-const methodTypesAndCodesLeft = preparedQuery<{ userId: string; now: number }, { type: TwoFactorMethodType; codes_left: number | string }>(
+const methodTypesAndCodesLeft = preparedQuery<
+  { userId: string; now: number },
+  { type: TwoFactorMethodType; webauthn_passkey: number | string; codes_left: number | string }
+>(
   (_db, slot) => sql`
-    select m.type, (select count(*) from recovery_codes r where r.user_id = m.user_id and ${usableOwnRecoveryCode(slot('now'))}) as codes_left
+    select m.type, m.webauthn_passkey, (select count(*) from recovery_codes r where r.user_id = m.user_id and ${usableOwnRecoveryCode(slot('now'))}) as codes_left
     from two_factor_methods m
     where m.user_id = ${slot('userId')} and m.status = 'active'
     order by m.created_at`,
@@ -180,9 +183,13 @@ export async function activeMethodTypesAndCodesLeft(
   db: Kysely<Database>,
   userId: string,
   now: number,
-): Promise<{ types: TwoFactorMethodType[]; recoveryCodesLeft: number }> {
+): Promise<{ types: TwoFactorMethodType[]; passkeys: number; recoveryCodesLeft: number }> {
   const { rows } = await methodTypesAndCodesLeft(db, { userId, now });
-  return { types: rows.map((row) => row.type), recoveryCodesLeft: Number(rows[0]?.codes_left ?? 0) };
+  return {
+    types: rows.map((row) => row.type),
+    passkeys: rows.filter((row) => row.type === 'webauthn' && Number(row.webauthn_passkey) === 1).length,
+    recoveryCodesLeft: Number(rows[0]?.codes_left ?? 0),
+  };
 }
 
 export async function countUnusedRecoveryCodes(db: Kysely<Database>, userId: string, now: number): Promise<number> {

@@ -182,7 +182,7 @@ for (const dialect of dialects()) {
       assert.ok(!without.some((u) => u.email === 'keeper@acme.test'));
       const csv = await app.api('GET', '/api/v1/admin/users?format=csv', { token: ownerToken });
       assert.match(String(csv.headers['content-type']), /text\/csv/);
-      assert.match(csv.body, /^"email","name","role","suspended","two_factor","methods","last_passcode_at","recovery_codes_left"\r\n/);
+      assert.match(csv.body, /^"email","name","role","suspended","two_factor","methods","last_passcode_at","recovery_codes_left","passkeys"\r\n/);
       assert.match(csv.body, /"keeper@acme\.test","keeper","agent","no","on","totp"/);
     });
 

@@ -17,6 +17,7 @@ import {
 } from '../support/harness.js';
 import { SoftwareSecurityKey } from '../support/security-key.js';
 import { startPasskeySignIn, finishPasskeySignIn } from '../../src/services/passkeys.js';
+import { insertApp } from '../../src/store/apps.js';
 
 function authenticatorFor(app: TestApp): SoftwareSecurityKey {
   const url = new URL(app.config.baseUrl);
@@ -160,6 +161,77 @@ for (const dialect of dialects()) {
       assert.equal(cloned.done.statusCode, 400);
       const reported = await app.runtime.deps.db.selectFrom('audit_events').select('type').where('type', '=', 'security_key_counter_mismatch').execute();
       assert.ok(reported.length >= 1);
+    });
+
+    it('the 2FA overview shows who has passkeys: a label on the people page, `passkeys` in the JSON and last in the CSV', async () => {
+      await withPasskey('paula@acme.test');
+      await withPasskey('keith@acme.test', { passkey: false });
+      type Listed = { email: string; two_factor: { methods: string[]; passkeys: number } };
+      const users = (await app.api('GET', '/api/v1/admin/users', { token: ownerToken })).json().users as Listed[];
+      const twoFactorOf = (email: string) => users.find((user) => user.email === email)!.two_factor;
+      assert.deepEqual(twoFactorOf('paula@acme.test').methods, ['webauthn'], 'a passkey is a webauthn key among the methods');
+      assert.equal(twoFactorOf('paula@acme.test').passkeys, 1);
+      assert.equal(twoFactorOf('keith@acme.test').passkeys, 0, 'a security key is no passkey');
+      assert.equal(users.find((user) => user.email === 'owner@acme.test')?.two_factor.passkeys ?? 0, 0);
+
+      const cookie = `tessera_session=${encodeURIComponent(ownerToken)}`;
+      for (const csv of [
+        (await app.api('GET', '/api/v1/admin/users?format=csv', { token: ownerToken })).body,
+        (await app.inject({ method: 'GET', url: '/admin/users.csv', headers: { cookie } })).body,
+      ]) {
+        assert.match(csv, /^"email","name","role","suspended","two_factor","methods","last_passcode_at","recovery_codes_left","passkeys"\r\n/);
+        assert.match(csv, /"paula@acme\.test",[^\r\n]*,"webauthn",[^\r\n]*,"10","1"\r\n/);
+        assert.match(csv, /"keith@acme\.test",[^\r\n]*,"webauthn",[^\r\n]*,"10","0"\r\n/);
+      }
+
+      const page = await app.inject({ method: 'GET', url: '/admin/users', headers: { cookie } });
+      assert.equal(page.statusCode, 200);
+      const rowOf = (email: string) => page.body.split('<tr>').find((row) => row.includes(email))!;
+      assert.match(rowOf('paula@acme.test'), /<span class="badge">Passkey<\/span>/);
+      assert.doesNotMatch(rowOf('keith@acme.test'), /Passkey</);
+      const person = await app.inject({ method: 'GET', url: `/admin/users/${await userId('paula@acme.test')}`, headers: { cookie } });
+      assert.match(person.body, /<span class="badge">Passkey<\/span>/, "and on the person's own page");
+    });
+
+    it('refused on the sign-in page of a host guarded by forward-auth, the person sees that page again, its account fixed', async () => {
+      const acme = await app.runtime.deps.db.selectFrom('accounts').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow();
+      const now = app.runtime.deps.now();
+      await insertApp(app.runtime.deps.db, {
+        id: 'guarded-wiki',
+        account_id: acme.id,
+        name: 'Wiki',
+        kind: 'proxy',
+        redirect_uris: '[]',
+        post_logout_redirect_uris: '[]',
+        backchannel_logout_uri: null,
+        host: 'wiki.acme.test',
+        first_party: 1,
+        allowed_roles: JSON.stringify(['admin', 'agent']),
+        required_acr: null,
+        secret_hash: null,
+        created_by_user_id: null,
+        created_at: now,
+        updated_at: now,
+      });
+      const rd = encodeURIComponent('http://wiki.acme.test/page');
+      const page = await app.inject({ method: 'GET', url: `/sign-in?rd=${rd}` });
+      assert.match(page.body, /Sign in to wiki\.acme\.test/);
+      assert.ok(page.body.includes(`action="/sign-in/passkey?rd=${rd}"`), 'the passkey form keeps the guarded address');
+      const cookie = [page.headers['set-cookie']]
+        .flat()
+        .map((line) => String(line).split(';')[0])
+        .join('; ');
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+      const refused = await app.inject({
+        method: 'POST',
+        url: `/sign-in/passkey?rd=${rd}`,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrf, flow_token: 'not.a-flow', credential: '{}' }).toString(),
+      });
+      assert.equal(refused.statusCode, 401);
+      assert.match(refused.body, /<h1>Sign in to wiki\.acme\.test<\/h1>/);
+      assert.match(refused.body, /<input type="hidden" name="account" value="acme">/);
+      assert.ok(refused.body.includes(`action="/sign-in/passkey?rd=${rd}"`));
     });
 
     it('meets "security keys for admins"; an account can turn passkey-only sign-in off; a passkey of account A never signs into account B', async () => {

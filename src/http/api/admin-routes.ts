@@ -25,7 +25,13 @@ export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Reco
     created_at: iso(user.created_at),
     last_sign_in_at: iso(user.last_sign_in_at),
     passcode_locked_until: user.passcode_locked_until !== null && user.passcode_locked_until > deps.now() ? iso(user.passcode_locked_until) : null,
-    two_factor: { enabled: summary.enabled, methods: summary.methods, last_used_at: iso(summary.lastUsedAt), recovery_codes_left: summary.recoveryCodesLeft },
+    two_factor: {
+      enabled: summary.enabled,
+      methods: summary.methods,
+      last_used_at: iso(summary.lastUsedAt),
+      recovery_codes_left: summary.recoveryCodesLeft,
+      passkeys: summary.passkeys,
+    },
   };
 }
 
@@ -41,6 +47,8 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       schema: {
         tags: ['admin'],
         summary: "The account's people and their two-factor state, newest first",
+        description:
+          '`two_factor.methods` are method codes (a passkey is a `webauthn` key); `two_factor.passkeys` counts the keys that are passkeys, which sign in alone. `format=csv`: the same, one row a person, with `passkeys` as the last column.',
         security: bearerSecurity,
         querystring: Type.Object({
           filter: Type.Optional(Type.Union([Type.Literal('staff_without_2fa')])),

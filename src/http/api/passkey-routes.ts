@@ -24,7 +24,7 @@ export function registerPasskeySignInRoutes(app: FastifyInstance, deps: ServiceD
         summary: 'Sign in with a passkey alone: the options for navigator.credentials.get()',
         description:
           'Starts a sign-in that waits for a passkey: `flow_token` names it (good for 5 minutes and one verification). No account or email: the passkey the person picks names them.',
-        body: Type.Union([Type.Null(), Type.Object({})]),
+        body: Type.Object({}),
       },
     },
     async (request, reply) => {

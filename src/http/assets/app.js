@@ -171,7 +171,10 @@
   // Passkey sign-in: "Sign in with a passkey" asks the browser at once; meanwhile the
   // same ceremony waits behind the email field, where the browser offers the saved
   // passkeys of this site (conditional mediation). Either way the signed answer is
-  // posted with the form.
+  // posted with the form, with the flow token of the ceremony that signed it. Only the
+  // latest ceremony counts: options that arrive for an older one are dropped (they
+  // would cancel the newer one), and after a button ceremony that did not sign in, the
+  // email field offers the passkeys again.
   document.querySelectorAll('form[data-passkey-sign-in]').forEach(function (form) {
     var box = form.querySelector('[data-webauthn-error]');
     var button = form.querySelector('button[type="submit"]');
@@ -179,7 +182,15 @@
       if (button) button.hidden = true;
       return;
     }
+    var latest = 0;
+    var superseded = function () {
+      var error = new Error('A newer passkey request took over.');
+      error.name = 'AbortError';
+      return error;
+    };
     var ceremony = function (autofill) {
+      latest += 1;
+      var mine = latest;
       var csrf = form.querySelector('input[name="_csrf"]');
       var fields = { _csrf: csrf ? csrf.value : '' };
       ['next', 'account'].forEach(function (name) {
@@ -199,13 +210,24 @@
           });
         })
         .then(function (body) {
-          form.querySelector('input[name="flow_token"]').value = body.flow_token;
-          return webauthn.startAuthentication({ optionsJSON: body.options, useBrowserAutofill: autofill });
+          if (mine !== latest) throw superseded();
+          return webauthn.startAuthentication({ optionsJSON: body.options, useBrowserAutofill: autofill }).then(function (credential) {
+            return { flowToken: body.flow_token, credential: credential };
+          });
         })
-        .then(function (credential) {
-          form.querySelector('input[name="credential"]').value = JSON.stringify(credential);
+        .then(function (signed) {
+          if (mine !== latest) throw superseded();
+          form.querySelector('input[name="flow_token"]').value = signed.flowToken;
+          form.querySelector('input[name="credential"]').value = JSON.stringify(signed.credential);
           form.submit();
         });
+    };
+    var offerInEmailField = function () {
+      if (!webauthn.browserSupportsWebAuthnAutofill) return;
+      webauthn.browserSupportsWebAuthnAutofill().then(function (supported) {
+        // Cancelled when the button starts its own ceremony; nothing to show then.
+        if (supported) ceremony(true).catch(function () {});
+      });
     };
     form.addEventListener('submit', function (event) {
       event.preventDefault();
@@ -213,16 +235,12 @@
       ceremony(false).catch(function (error) {
         if (button) button.disabled = false;
         if (error && error.name === 'NotAllowedError')
-          return showKeyError(box, { message: 'No passkey was chosen. Try again, or sign in with your email and password.' });
-        showKeyError(box, error);
+          showKeyError(box, { message: 'No passkey was chosen. Try again, or sign in with your email and password.' });
+        else showKeyError(box, error);
+        offerInEmailField();
       });
     });
-    if (webauthn.browserSupportsWebAuthnAutofill) {
-      webauthn.browserSupportsWebAuthnAutofill().then(function (supported) {
-        // Cancelled when the button starts its own ceremony; nothing to show then.
-        if (supported) ceremony(true).catch(function () {});
-      });
-    }
+    offerInEmailField();
   });
 
   // Confirm dangerous actions.

@@ -12,6 +12,7 @@ import type Provider from 'oidc-provider';
 import type { Failure } from '../../domain/failures.js';
 import { acrSatisfies, parseAcr, type FlowRequirements } from '../../domain/sign-in-decision.js';
 import { appRefusal, askForStrongerSignIn, findOidcApp, requirementsOf, signedInForInteraction, type AppRefusal } from '../../services/oidc.js';
+import { finishPasskeySignIn } from '../../services/passkeys.js';
 import { endSession } from '../../services/sessions.js';
 import { signInWithPassword } from '../../services/sign-in.js';
 import type { SignedIn } from '../../services/sessions.js';
@@ -125,7 +126,7 @@ export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, h
   ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: values.email !== '' })}
   <button type="submit" class="primary">Sign in</button>
 </form>
-${passkeys ? passkeyForm(kit.csrfToken(request, reply), { next: `${interactionPath(interaction.uid)}/continue`, account: account.slug }) : ''}
+${passkeys ? passkeyForm(kit.csrfToken(request, reply), { next: `${interactionPath(interaction.uid)}/continue`, account: account.slug, action: `${interactionPath(interaction.uid)}/passkey` }) : ''}
 <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>
 ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
       },
@@ -302,6 +303,26 @@ ${cancelForm(request, reply, loaded, 'unmet_authentication_requirements', `Back 
     }
     kit.cookies.set(reply, COOKIE.lastAccount, loaded.account.slug, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     await sendCodeIfPreferred(kit, result.value, request);
+    return kit.followOutcome(reply, result.value, null);
+  });
+
+  // A passkey on the app's sign-in page (its options fixed to the app's account): a
+  // refusal shows this page again, the app's, with the reason.
+  pages.post('/interaction/:uid/passkey', async (request, reply) => {
+    if (!kit.checkCsrf(request, reply)) return reply;
+    const loaded = await load(request, reply);
+    if (!loaded) return reply;
+    const result = await finishPasskeySignIn(
+      kit.deps,
+      { flowToken: formString(request.body, 'flow_token'), credential: formString(request.body, 'credential', 16_384) },
+      requestContext(request),
+    );
+    if (!result.ok) {
+      if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
+      const limited = result.failure.code === 'rate_limited' || result.failure.code === 'two_factor_locked';
+      return signInForm(request, reply, loaded, { email: '' }, result.failure, limited ? 429 : 401);
+    }
+    kit.cookies.set(reply, COOKIE.lastAccount, loaded.account.slug, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     return kit.followOutcome(reply, result.value, null);
   });
 

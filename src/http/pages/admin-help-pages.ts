@@ -22,7 +22,7 @@ import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fi
 import { when } from './device-sections.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
-import { methodNames } from './method-names.js';
+import { methodNames, passkeyLabel } from './method-names.js';
 
 /** How long the sealed code waits for the page that shows it. */
 const ISSUED_CODE_COOKIE_MAX_AGE_IN_SECONDS = 120;
@@ -85,6 +85,7 @@ export function registerAdminHelpPages(
         404,
       );
     const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
+    const passkeys = passkeyLabel(summary.passkeys);
     const locks = await signInLocksOf(kit.deps, admin.account, user);
     const locked = locks.passcodeLockedUntil !== null || locks.passwordLockedForSeconds !== null;
     const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
@@ -127,7 +128,7 @@ export function registerAdminHelpPages(
           <section class="card" aria-labelledby="state-heading">
             <h2 id="state-heading">Two-factor authentication</h2>
             <p>
-              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
+              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}${passkeys ? html` <span class="badge">${passkeys}</span>` : ''} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
             </p>
           </section>
           ${

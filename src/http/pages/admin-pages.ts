@@ -11,7 +11,7 @@ import { csrfField, field, formConfirmation, formString } from './forms.js';
 import { carriesConfirmation, reviewAdminAction, type AdminActionReview } from './admin-confirm-pages.js';
 import type { User } from '../../store/schema.js';
 import type { PageKit } from './kit.js';
-import { methodNames } from './method-names.js';
+import { methodNames, passkeyLabel } from './method-names.js';
 import { peopleCsv } from '../../services/audit-log.js';
 import { registerAdminSecurityPages } from './admin-security-pages.js';
 import { registerAdminHelpPages } from './admin-help-pages.js';
@@ -52,6 +52,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     const rows = await Promise.all(
       users.map(async (user) => {
         const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
+        const passkeys = passkeyLabel(summary.passkeys);
         const self = user.id === signedIn.user.id;
         const owner = user.id === signedIn.account.owner_user_id;
         const status = user.suspended_at !== null ? 'Suspended' : user.password_hash === null ? 'Invited' : 'Active';
@@ -79,6 +80,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
           <td data-label="Status">${status}</td>
           <td data-label="Two-factor">
             ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}` : html`<span class="badge badge-off">Off</span>`}
+            ${passkeys ? html`<span class="badge">${passkeys}</span>` : ''}
           </td>
           <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
           <td data-label="Last passcode">${when(summary.lastUsedAt)}</td>

@@ -22,8 +22,9 @@ function recoveryCodesText(productName: string, signedIn: SignedIn, codes: strin
   ].join('\n');
 }
 
-/** Shown once, right after they were made: download, copy, print, and "I have saved these". */
-export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: string[], heading: string): Html {
+/** Shown once, right after they were made: download, copy, print, and "I have saved these".
+ * `done` is the Security settings notice to show after (what was just turned on). */
+export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: string[], heading: string, done: string | null = null): Html {
   const text = recoveryCodesText(kit.productName, signedIn, codes);
   const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
   // role="list": Safari drops a list's semantics once its markers are styled away.
@@ -39,6 +40,7 @@ export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: strin
         <button type="button" data-print>Print</button>
       </div>
       <form method="get" action="/profile/security">
+        ${done ? html`<input type="hidden" name="done" value="${done}" />` : ''}
         <label class="checkbox"
           ><input type="checkbox" name="saved" value="1" required data-enables="codes-continue" /> I have saved these recovery codes</label
         >
@@ -66,6 +68,14 @@ export async function showEnrolmentDone(
     title: 'Save your recovery codes',
     current: 'security',
     notice: { kind: 'success', text: 'Two-factor authentication is on.' },
-    body: recoveryCodesBody(kit, request.signedIn ?? signedIn, done.recoveryCodes, 'Save your recovery codes'),
+    // What the factor's own page would have said ("Your passkey is added…") waits
+    // until the codes are saved.
+    body: recoveryCodesBody(
+      kit,
+      request.signedIn ?? signedIn,
+      done.recoveryCodes,
+      'Save your recovery codes',
+      new URLSearchParams(backTo.split('?')[1] ?? '').get('done'),
+    ),
   });
 }

@@ -9,3 +9,10 @@ export const METHOD_NAMES = Object.fromEntries(FACTORS.map((factor) => [factor.t
 export function methodNames(methods: readonly SecondFactorMethod[]): string {
   return methods.map((method) => METHOD_NAMES[method]).join(', ');
 }
+
+/** "Passkey" or "2 passkeys" beside a person's methods (a passkey is one of their
+ * security keys, which signs in alone); null without one. */
+export function passkeyLabel(passkeys: number): string | null {
+  if (passkeys <= 0) return null;
+  return passkeys === 1 ? 'Passkey' : `${passkeys} passkeys`;
+}

@@ -26,10 +26,11 @@ function generalError(failure: Failure | null, fields: string[]): { kind: 'error
 }
 
 /** "Sign in with a passkey": app.js fetches the options, lets the browser ask, and posts
- * the signed answer here. The same ceremony also runs quietly behind the email field,
- * where the browser offers saved passkeys (conditional mediation). */
-export function passkeyForm(csrf: string, input: { next: string | null; account: string | null }): Html {
-  return html`<form method="post" action="/sign-in/passkey" data-passkey-sign-in="/sign-in/passkey/options" class="passkey" novalidate>
+ * the signed answer to `action` (/sign-in/passkey, or the page of the app being signed
+ * in to, which shows a refusal itself). The same ceremony also runs quietly behind the
+ * email field, where the browser offers saved passkeys (conditional mediation). */
+export function passkeyForm(csrf: string, input: { next: string | null; account: string | null; action?: string }): Html {
+  return html`<form method="post" action="${input.action ?? '/sign-in/passkey'}" data-passkey-sign-in="/sign-in/passkey/options" class="passkey" novalidate>
   ${csrfField(csrf)}
   <input type="hidden" name="flow_token" value="">
   <input type="hidden" name="credential" value="">
@@ -76,7 +77,15 @@ ${guarded ? html`<p class="aside">${guarded.account.name}</p>` : ''}
   ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
   <button type="submit" class="primary">Sign in</button>
 </form>
-${passkeys ? passkeyForm(csrf, { next: guarded ? continuePath(guarded.url) : values.next, account: guarded ? guarded.account.slug : null }) : ''}
+${
+  passkeys
+    ? passkeyForm(csrf, {
+        next: guarded ? continuePath(guarded.url) : values.next,
+        account: guarded ? guarded.account.slug : null,
+        action: guarded ? `/sign-in/passkey?rd=${encodeURIComponent(guarded.url.toString())}` : undefined,
+      })
+    : ''
+}
 <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
   };
   const passkeys = securityKeysAvailable(kit.deps);
@@ -168,15 +177,19 @@ ${passkeys ? passkeyForm(csrf, { next: guarded ? continuePath(guarded.url) : val
     );
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      const next = safeNextPath(formString(request.body, 'next'));
+      // Refused for a host guarded by forward-auth (`rd`): its page again, its account fixed.
+      const query = request.query as Record<string, unknown>;
+      const guarded = query.rd === undefined ? null : await guardedReturnAddress(kit.deps, query.rd);
+      const next = guarded ? null : safeNextPath(formString(request.body, 'next'));
+      const account = guarded ? guarded.account.slug : (kit.cookies.read(request, COOKIE.lastAccount) ?? '');
       return kit.send(
         request,
         reply,
         {
-          title: 'Sign in',
+          title: guarded ? `Sign in to ${guarded.url.host}` : 'Sign in',
           narrow: true,
           notice: { kind: 'error', text: messageFor(result.failure) },
-          body: signInForm(kit.csrfToken(request, reply), { account: kit.cookies.read(request, COOKIE.lastAccount) ?? '', email: '', next }, null),
+          body: signInForm(kit.csrfToken(request, reply), { account, email: '', next }, null, guarded),
         },
         result.failure.code === 'rate_limited' || result.failure.code === 'two_factor_locked' ? 429 : 401,
       );
