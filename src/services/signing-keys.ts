@@ -3,7 +3,7 @@
 // sealed under the key ring. A rotation adds a key that is published at once but signs
 // only from `signs_from` (apps refresh their copy of the key set first), and withdraws
 // the keys it replaces after the longest lifetime of a token they signed.
-import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { LOGOUT_TOKEN_TYPE, logoutTokenClaims, type LogoutTokenSubject } from '../domain/logout-token.js';
 import { randomBytes } from 'node:crypto';
 import { decryptSecret, encryptSecret, sealedPlace } from '../crypto/secret-box.js';
@@ -38,6 +38,8 @@ export interface SigningKeySet {
 
 async function newKey(db: Kysely<Database>, ring: KeyRing, alg: SigningAlgorithm, now: number, signsFrom: number): Promise<void> {
   const id = randomBytes(12).toString('base64url');
+  // jose loads when a key is made or used, not at start (memory: bench/README.md).
+  const { exportJWK, generateKeyPair } = await import('jose');
   const { publicKey, privateKey } = await generateKeyPair(alg, alg === 'RS256' ? { extractable: true, modulusLength: 2048 } : { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: id, alg, use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid: id, alg, use: 'sig' };
@@ -102,6 +104,7 @@ export function logoutTokenSigner(deps: { db: Kysely<Database>; dialect: Dialect
     const jwk = keySet.keys.find((key) => key.alg === 'ES256');
     if (!jwk) throw new Error('no signing key');
     const claims = logoutTokenClaims(subject, { issuer: deps.issuer, nowInMilliseconds: now, jti: randomBytes(16).toString('base64url') });
+    const { SignJWT, importJWK } = await import('jose');
     return new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', kid: jwk.kid!, typ: LOGOUT_TOKEN_TYPE }).sign(await importJWK(jwk, 'ES256'));
   };
 }

@@ -10,7 +10,7 @@ import { pruneExpiredAppRecords } from '../../services/oidc.js';
 import { authenticate, endSession } from '../../services/sessions.js';
 import { ensureSigningKeys, loadSigningKeySet } from '../../services/signing-keys.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
-import { createOidcProvider, handOverPage, OIDC_ROUTES } from './provider.js';
+import { OIDC_ROUTES } from './routes.js';
 
 const KEY_REFRESH_INTERVAL_IN_MILLISECONDS = 60 * 1000;
 
@@ -55,6 +55,8 @@ export class OidcHost {
       this.built.checkedAt = now;
       return this.built;
     }
+    // oidc-provider (and Koa) load here, on the first OpenID Connect request.
+    const { createOidcProvider, handOverPage } = await import('./provider.js');
     const provider = createOidcProvider(this.deps, keySet, this.options);
     const cookies = new CookiePolicy(this.deps.config.baseUrl, this.deps.config.cookieDomain);
     const origin = new URL(this.deps.config.baseUrl).origin;

@@ -25,7 +25,7 @@ import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from '../pages/kit.js'
 import { passkeyForm, sendCodeIfPreferred } from '../pages/sign-in-pages.js';
 import { securityKeysAvailable } from '../../services/webauthn.js';
 import type { OidcHost } from './host.js';
-import { OIDC_ROUTES, interactionPath } from './provider.js';
+import { OIDC_ROUTES, interactionPath } from './routes.js';
 
 interface InteractionDetails {
   uid: string;

@@ -18,20 +18,7 @@ import { secretMatches } from '../../crypto/tokens.js';
 import { html, raw } from '../html.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage } from '../pages/layout.js';
-
-export const OIDC_ROUTES = {
-  authorization: '/oidc/auth',
-  token: '/oidc/token',
-  userinfo: '/oidc/userinfo',
-  jwks: '/oidc/jwks',
-  end_session: '/oidc/logout',
-  revocation: '/oidc/revoke',
-} as const;
-
-/** Where oidc-provider sends the browser for a page of ours. */
-export function interactionPath(uid: string): string {
-  return `/interaction/${encodeURIComponent(uid)}`;
-}
+import { OIDC_ROUTES, interactionPath } from './routes.js';
 
 const SCOPE_CLAIMS = {
   sid: null,
