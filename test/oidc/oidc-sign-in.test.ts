@@ -373,6 +373,23 @@ for (const dialect of dialects()) {
       const once = await authorizationRequest(config);
       assert.ok(callbackParams(await browser.go(once.url.toString())).get('code'), 'allowed once, not asked again');
 
+      // The same list through the API, with the person's own session token.
+      const started = await app.api('POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'agent@acme.test', password: STRONG_PASSWORD } });
+      app.clock.advance(30_000);
+      const apiSession = (
+        await app.api('POST', '/api/v1/sign-in/two-factor', {
+          body: { challenge_token: started.json().challenge_token, method: 'totp', code: authenticators.get('agent@acme.test')!.code(app.clock.now()) },
+        })
+      ).json().session_token as string;
+      const listed = await app.api('GET', '/api/v1/me/apps', { token: apiSession });
+      assert.equal(listed.statusCode, 200, listed.body);
+      const outlineEntry = (listed.json().apps as { client_id: string; name: string; scopes: string[] }[]).find(
+        (entry) => entry.client_id === outline.clientId,
+      );
+      assert.equal(outlineEntry?.name, 'Outline');
+      assert.ok(outlineEntry?.scopes.includes('email'));
+      assert.equal((await app.api('DELETE', '/api/v1/me/apps/not-an-app', { token: apiSession })).statusCode, 404);
+
       const settings = await browser.go(`${app.baseUrl}/profile/security`);
       assert.match(settings.body, /Apps you allowed/);
       assert.match(settings.body, /Outline/);
