@@ -191,6 +191,19 @@ for (const dialect of dialects()) {
       const done = await browser.submit(landed, '/sign-in/two-factor', { code: authenticators.get('agent@acme.test')!.code(app.clock.now()) });
       const tokens = await redeem(done, fresh);
       assert.ok((tokens.claims()!.auth_time as number) > (firstTokens.claims()!.auth_time as number));
+
+      // max_age: the same, and the sign-in it asks for meets it, however long the
+      // person takes between password and passcode.
+      app.clock.advance(10_000);
+      const strict = await authorizationRequest(grafana, { max_age: '5' });
+      const asked = await browser.go(strict.url.toString());
+      assert.match(asked.body, /Sign in to Grafana/, 'max_age=5, signed in longer ago: the sign-in page again');
+      const passcodePage = await browser.submit(asked, /\/sign-in$/, { email: 'agent@acme.test', password: STRONG_PASSWORD });
+      assert.match(passcodePage.url, /\/sign-in\/two-factor$/);
+      app.clock.advance(45_000);
+      const strictLanding = await browser.submit(passcodePage, '/sign-in/two-factor', { code: authenticators.get('agent@acme.test')!.code(app.clock.now()) });
+      const strictTokens = await redeem(strictLanding, strict);
+      assert.ok((strictTokens.claims()!.auth_time as number) >= (tokens.claims()!.auth_time as number));
     });
 
     it('a person of another account, or of a role the app does not allow, is refused with a page and never gets a code', async () => {

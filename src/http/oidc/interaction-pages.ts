@@ -43,6 +43,14 @@ interface Loaded {
   requirements: FlowRequirements;
 }
 
+/** The requirements of a sign-in started on an app's page. Every proof of it is new, so
+ * `max_age` is met by the sign-in itself; were it kept, proofs would age out while the
+ * person types (max_age=0 could never be met). It still means "everything again": a
+ * trusted computer skips nothing, as under prompt=login. */
+function freshSignIn(requirements: FlowRequirements): FlowRequirements {
+  return { ...requirements, maxAgeSeconds: null, promptLogin: requirements.promptLogin || requirements.maxAgeSeconds !== null };
+}
+
 /** What an app's request carries that a fresh sign-in must honour. */
 function requestedMaxAge(params: Record<string, unknown>): number | null {
   const raw = params.max_age;
@@ -289,7 +297,7 @@ ${cancelForm(request, reply, loaded, 'unmet_authentication_requirements', `Back 
         password: formString(request.body, 'password'),
         trustedDeviceToken: kit.cookies.read(request, COOKIE.trustedDevice),
         returnTo: `${interactionPath(loaded.interaction.uid)}/continue`,
-        requirements: loaded.requirements,
+        requirements: freshSignIn(loaded.requirements),
       },
       requestContext(request),
     );
