@@ -37,6 +37,12 @@ export function parseAcr(value: unknown): Acr | null {
   return typeof value === 'string' && (ACR_ORDER as readonly string[]).includes(value) ? (value as Acr) : null;
 }
 
+/** A stored demand (an app's or a flow's `required_acr`): a level this version does
+ * not know is read as the strictest one, never as none. */
+export function storedAcr(value: string | null): Acr | null {
+  return value === null ? null : (parseAcr(value) ?? ACR.phishingResistant);
+}
+
 /** Whether a sign-in at level `have` satisfies a demand for `want` (none: anything does). */
 export function acrSatisfies(have: Acr | null, want: Acr | null): boolean {
   if (want === null) return true;

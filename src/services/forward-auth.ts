@@ -2,7 +2,7 @@
 // an admin registered as a proxy app, whether the browser's person may go on. The
 // answer never changes anything: whatever method or path the proxy reports, this is a
 // read of the session and the app.
-import { acrSatisfies, parseAcr } from '../domain/sign-in-decision.js';
+import { acrSatisfies, parseAcr, storedAcr } from '../domain/sign-in-decision.js';
 import type { App } from '../store/schema.js';
 import type { ServiceDeps } from './deps.js';
 import { keptGuardedHost, readGuardedHost, type GuardedApp } from './guarded-hosts.js';
@@ -32,8 +32,7 @@ export async function findGuardedApp(deps: Pick<ServiceDeps, 'db' | 'now'>, url:
 export function proxyRefusal(app: App, signedIn: SignedIn): AppRefusal | 'stronger_sign_in' | null {
   const refusal = appRefusal(app, signedIn.user);
   if (refusal !== null) return refusal;
-  const required = app.required_acr === null ? null : (parseAcr(app.required_acr) ?? parseAcr('urn:tessera:acr:phishing-resistant'));
-  return acrSatisfies(parseAcr(signedIn.session.acr), required) ? null : 'stronger_sign_in';
+  return acrSatisfies(parseAcr(signedIn.session.acr), storedAcr(app.required_acr)) ? null : 'stronger_sign_in';
 }
 
 export async function checkForwardAuth(deps: ServiceDeps, input: { token: string | null; url: URL }): Promise<ForwardAuthAnswer> {

@@ -1,7 +1,7 @@
 // A team's other apps signing people in through Tessera (DESIGN.md, OpenID Connect):
 // who an app admits, what it learns about them, and ending their access. The HTTP side
 // (oidc-provider and Tessera's interaction pages) lives in http/oidc/.
-import { ACR, acrFromValues, parseAcr, strongerAcr, type Acr, type FlowRequirements } from '../domain/sign-in-decision.js';
+import { acrFromValues, storedAcr, strongerAcr, type Acr, type FlowRequirements } from '../domain/sign-in-decision.js';
 import { findAccountById } from '../store/accounts.js';
 import { findAppById, findAccountApp } from '../store/apps.js';
 import { deletePersonClientOidcRecords, listPersonOidcRecords, pruneExpiredOidcRecords } from '../store/oidc-records.js';
@@ -61,10 +61,10 @@ export async function findPersonForApp(deps: Pick<ServiceDeps, 'db'>, personId: 
 /** What the app demands of a sign-in: its own `required_acr` and the request's
  * `acr_values`, `max_age` and `prompt=login`. */
 export function requirementsOf(app: Pick<App, 'required_acr'>, request: { acrValues: unknown; maxAge: unknown; promptLogin: boolean }): FlowRequirements {
-  // A stored level this version does not know is read as the strictest one.
-  const appAcr = app.required_acr === null ? null : (parseAcr(app.required_acr) ?? ACR.phishingResistant);
-  const maxAge = typeof request.maxAge === 'number' && Number.isInteger(request.maxAge) && request.maxAge >= 0 ? request.maxAge : null;
-  return { acr: strongerAcr(appAcr, acrFromValues(request.acrValues)), maxAgeSeconds: maxAge, promptLogin: request.promptLogin };
+  // oidc-provider hands `max_age` over as the request sent it: a number or its digits.
+  const raw = request.maxAge;
+  const maxAge = typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw : typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : null;
+  return { acr: strongerAcr(storedAcr(app.required_acr), acrFromValues(request.acrValues)), maxAgeSeconds: maxAge, promptLogin: request.promptLogin };
 }
 
 export type { Acr };

@@ -10,15 +10,14 @@ import { SECOND_FACTOR_METHODS } from '../domain/factors.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { CHALLENGE_LIFETIME_IN_MILLISECONDS, DAY_IN_MILLISECONDS } from '../domain/policy.js';
 import {
-  ACR,
   NO_REQUIREMENTS,
   decideNextStep,
-  type Acr,
   type FirstFactor,
   type FlowRequirements,
   type NextStep,
   type Proof,
   type ProofKind,
+  storedAcr,
 } from '../domain/sign-in-decision.js';
 import type { FactorType, SecondFactorMethod } from '../domain/types.js';
 import { appendAuditEvent } from '../store/audit.js';
@@ -77,11 +76,8 @@ export function proofsOf(flow: Pick<SignInFlow, 'proofs'>): Proof[] {
   );
 }
 
-const ACR_VALUES: readonly string[] = Object.values(ACR);
-
 export function requirementsOf(flow: Pick<SignInFlow, 'required_acr' | 'max_age_seconds' | 'prompt_login'>): FlowRequirements {
-  // A level this version does not know is read as the strictest one, never as none.
-  const acr = flow.required_acr === null ? null : ACR_VALUES.includes(flow.required_acr) ? (flow.required_acr as Acr) : ACR.phishingResistant;
+  const acr = storedAcr(flow.required_acr);
   return {
     acr,
     maxAgeSeconds: flow.max_age_seconds,

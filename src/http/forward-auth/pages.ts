@@ -6,8 +6,7 @@ import type { AppRefusal } from '../../services/oidc.js';
 import { askForStrongerSignIn } from '../../services/oidc.js';
 import { guardedReturnAddress, proxyRefusal, type GuardedApp } from '../../services/forward-auth.js';
 import { forwardAuthTokenFor, type SignedIn } from '../../services/sessions.js';
-import { parseAcr } from '../../domain/sign-in-decision.js';
-import { NO_REQUIREMENTS } from '../../domain/sign-in-decision.js';
+import { NO_REQUIREMENTS, storedAcr } from '../../domain/sign-in-decision.js';
 import { html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { renderPage } from '../pages/layout.js';
@@ -48,7 +47,7 @@ export function refusalPage(
 async function handOver(kit: PageKit, request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, target: GuardedApp & { url: URL }, afterForm: boolean) {
   const reason = proxyRefusal(target.app, signedIn);
   if (reason === 'stronger_sign_in') {
-    const requirements = { ...NO_REQUIREMENTS, acr: parseAcr(target.app.required_acr) ?? parseAcr('urn:tessera:acr:phishing-resistant') };
+    const requirements = { ...NO_REQUIREMENTS, acr: storedAcr(target.app.required_acr) };
     const stepUp = await askForStrongerSignIn(
       kit.deps,
       { session: signedIn.session, account: signedIn.account, user: signedIn.user, requirements, returnTo: continuePath(target.url) },

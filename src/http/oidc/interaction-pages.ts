@@ -51,13 +51,6 @@ function freshSignIn(requirements: FlowRequirements): FlowRequirements {
   return { ...requirements, maxAgeSeconds: null, promptLogin: requirements.promptLogin || requirements.maxAgeSeconds !== null };
 }
 
-/** What an app's request carries that a fresh sign-in must honour. */
-function requestedMaxAge(params: Record<string, unknown>): number | null {
-  const raw = params.max_age;
-  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : null;
-  return value;
-}
-
 const REFUSALS: Record<AppRefusal, (app: App, account: Account, signedIn: SignedIn) => string> = {
   other_account: (app, account, signedIn) =>
     `${app.name} belongs to ${account.name}, and you are signed in to ${signedIn.account.name}. Sign in with your ${account.name} account to use it.`,
@@ -101,7 +94,7 @@ export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, h
     }
     const requirements = requirementsOf(found.app, {
       acrValues: interaction.params.acr_values,
-      maxAge: requestedMaxAge(interaction.params),
+      maxAge: interaction.params.max_age,
       promptLogin: interaction.prompt.reasons.includes('login_prompt'),
     });
     return { provider, interaction, app: found.app, account: found.account, requirements };

@@ -54,10 +54,9 @@ function tesseraSessionCheck(deps: ServiceDeps, cookies: CookiePolicy): interact
     const found = oidc.client ? await findOidcApp(deps, oidc.client.clientId) : null;
     if (!found || appRefusal(found.app, signedIn.user) !== null) return interactionPolicy.Check.REQUEST_PROMPT;
     const requirements = requirementsOf(found.app, { acrValues: oidc.params.acr_values, maxAge: oidc.params.max_age, promptLogin: false });
+    const maxAge = requirements.maxAgeSeconds;
     if (!acrSatisfies(parseAcr(signedIn.session.acr), requirements.acr)) return interactionPolicy.Check.REQUEST_PROMPT;
     // max_age against Tessera's own clock and session (the provider checks its copy too).
-    const rawMaxAge = oidc.params.max_age;
-    const maxAge = typeof rawMaxAge === 'number' ? rawMaxAge : typeof rawMaxAge === 'string' && /^\d{1,9}$/.test(rawMaxAge) ? Number(rawMaxAge) : null;
     if (maxAge !== null && !oidc.result?.login && signedIn.session.created_at < deps.now() - maxAge * 1000) return interactionPolicy.Check.REQUEST_PROMPT;
     return interactionPolicy.Check.NO_NEED_TO_PROMPT;
   });

@@ -9,7 +9,7 @@ import { securityKeysAvailable } from '../../services/webauthn.js';
 import type { Failure } from '../../domain/failures.js';
 import { HTTP_FACTORS } from '../factors/registry.js';
 import { guardedReturnAddress, type GuardedApp } from '../../services/forward-auth.js';
-import { NO_REQUIREMENTS, parseAcr } from '../../domain/sign-in-decision.js';
+import { NO_REQUIREMENTS, storedAcr } from '../../domain/sign-in-decision.js';
 import { continuePath, sendSignedInTo } from '../forward-auth/pages.js';
 import { messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
@@ -127,7 +127,7 @@ ${
         password,
         trustedDeviceToken: kit.cookies.read(request, COOKIE.trustedDevice),
         returnTo: next,
-        ...(guarded ? { requirements: { ...NO_REQUIREMENTS, acr: parseAcr(guarded.app.required_acr) } } : {}),
+        ...(guarded ? { requirements: { ...NO_REQUIREMENTS, acr: storedAcr(guarded.app.required_acr) } } : {}),
       },
       requestContext(request),
     );
