@@ -6,6 +6,9 @@ import { checkKeyIdsKnown, keyFilePath, loadKeyRing, type KeyRing } from './cryp
 import { holdsData, sealedKeyIds } from './store/sealed-values.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { OutboxWorker } from './delivery/outbox-worker.js';
+import { OutboundClient } from './delivery/outbound.js';
+import { WebhookWorker } from './delivery/webhook-worker.js';
+import { recordWebhookFailure, webhookEndpoint } from './services/webhooks.js';
 import { chooseBackchannelLogoutSender, type SignLogoutToken } from './delivery/backchannel-logout-sender.js';
 import { DevelopmentOutboxSender, DisabledSender, type OutboxSenders, type Sender } from './delivery/senders.js';
 import { SmtpSender } from './delivery/smtp-sender.js';
@@ -13,6 +16,7 @@ import { chooseSmsSender } from './delivery/sms-senders.js';
 import { PASSWORD_FAILURES_BEFORE_LOCK } from './domain/passcode-attempts.js';
 import { MAX_SMS_DAILY_BUDGET, SMS_QUOTAS } from './domain/sms-codes.js';
 import { BackgroundTasks } from './background-tasks.js';
+import { API_TOKEN_REQUESTS_PER_MINUTE } from './services/api-tokens.js';
 import { logoutTokenSigner } from './services/signing-keys.js';
 import { buildApp } from './http/app.js';
 import { LimitStore } from './limits/limits.js';
@@ -26,6 +30,7 @@ export interface Runtime {
   deps: ServiceDeps;
   limitStore: LimitStore;
   worker: OutboxWorker;
+  webhookWorker: WebhookWorker;
   app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -66,6 +71,9 @@ export function createSignInLimits(limitStore: LimitStore, config: Pick<Config, 
     smsGlobal: limitStore.limiter({ name: 'sms-global', points: config.smsDailyBudget, windowInSeconds: day }),
     // A sign-in page asks for one on each view (the email field's passkey suggestions).
     passkeyStartsByAddress: limitStore.limiter({ name: 'passkey-starts-by-address', points: 120, windowInSeconds: 60 }),
+    // Ten a second on average, bursts included: a sync of thousands of people pages
+    // through in well under a minute.
+    requestsByApiToken: limitStore.limiter({ name: 'requests-by-api-token', points: API_TOKEN_REQUESTS_PER_MINUTE, windowInSeconds: 60 }),
   };
 }
 
@@ -149,7 +157,19 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         failure.gaveUp ? 'outbox message failed for good' : 'outbox message not delivered; will retry',
       ),
   });
-  if (options.startWorker) worker.start();
+  const webhookWorker = new WebhookWorker({
+    db: store.db,
+    dialect: store.dialect,
+    client: new OutboundClient({ allowed: config.outboundAllow }),
+    now: deps.now,
+    endpointOf: (id) => webhookEndpoint(deps, id),
+    onWebhookFailing: (id, error) => recordWebhookFailure(deps, id, error),
+    onError: (error) => app.log.error({ err: { message: (error as Error).message } }, 'webhook worker failed'),
+  });
+  if (options.startWorker) {
+    worker.start();
+    webhookWorker.start();
+  }
   return {
     config,
     store,
@@ -157,11 +177,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     deps,
     limitStore,
     worker,
+    webhookWorker,
     app,
     async close() {
       await app.close();
       await background.settle();
       await worker.stop();
+      await webhookWorker.stop();
       for (const sender of new Set(Object.values(senders))) await sender.close?.();
       await limitStore.close();
       await store.close();

@@ -79,3 +79,21 @@ export function newNumericCode(): string {
 export function newId(): string {
   return randomBase64url(16);
 }
+
+/** An API token (DESIGN.md, Automation): `tsr_`, a 128-bit id, then 256 bits of secret,
+ * one word a secret scanner can match by its prefix. Only the secret's SHA-256 is kept. */
+export function issueApiToken(): IssuedToken {
+  const id = randomBase64url(16);
+  const secret = randomBase64url(32);
+  return { id, secretHash: hashSecret(secret), token: `tsr_${id}${secret}` };
+}
+
+export function parseApiToken(token: unknown): { id: string; secret: string } | null {
+  if (typeof token !== 'string' || token.length !== 69) return null;
+  const match = /^tsr_([A-Za-z0-9_-]{22})([A-Za-z0-9_-]{43})$/.exec(token);
+  return match ? { id: match[1]!, secret: match[2]! } : null;
+}
+
+export function looksLikeApiToken(token: unknown): boolean {
+  return typeof token === 'string' && token.startsWith('tsr_');
+}

@@ -220,6 +220,17 @@ export const mails = {
       notYou: `If the wrong attempts were not yours, someone may know your password: change it at ${context.baseUrl}/profile/security.`,
     });
   },
+  webhookPaused(context: MailContext, input: { url: string; lastError: string | null }): Mail {
+    return compose(context, {
+      subject: 'A webhook was paused',
+      lines: [
+        `The webhook of ${context.accountName} that sends events to ${input.url} has failed every delivery for a day, so it was paused. Nothing more is sent to it until an admin resumes it.`,
+        ...(input.lastError ? [`The last attempt: ${input.lastError}`] : []),
+        `Fix the receiver, then resume the webhook and resend what it missed at ${context.baseUrl}/admin/webhooks.`,
+      ],
+      notYou: false,
+    });
+  },
   recoveryCodeIssuedByAdmin(context: MailContext, input: { adminName: string; expiresAt: number }): Mail {
     return compose(context, {
       subject: 'An admin issued a recovery code for you',

@@ -36,7 +36,9 @@ export type FailureCode =
   | 'factor_not_allowed'
   | 'last_two_factor_method'
   | 'unmet_authentication_requirements'
-  | 'passkey_not_verified';
+  | 'passkey_not_verified'
+  | 'person_required'
+  | 'insufficient_scope';
 
 export interface Failure {
   code: FailureCode;

@@ -10,6 +10,7 @@ import type { ServiceDeps } from '../services/deps.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
 import { registerAdminHelpRoutes } from './api/admin-help-routes.js';
 import { registerAppRoutes } from './api/app-routes.js';
+import { registerAutomationRoutes } from './api/automation-routes.js';
 import { registerEmailConfirmationRoutes } from './api/email-confirmation-routes.js';
 import { registerDeviceRoutes } from './api/device-routes.js';
 import { registerPolicyRoutes } from './api/policy-routes.js';
@@ -126,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.decorateRequest('signedIn', null);
   app.decorateRequest('deviceId', null);
+  app.decorateRequest('apiTokenActor', null);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -185,6 +187,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerAppRoutes(scope, deps);
     registerPolicyRoutes(scope, deps);
     registerAdminHelpRoutes(scope, deps);
+    registerAutomationRoutes(scope, deps);
     registerEmailConfirmationRoutes(scope, deps);
     registerAllowedAppsRoutes(scope, deps);
   });

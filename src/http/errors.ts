@@ -37,6 +37,8 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   not_found: { status: 404, message: 'Not found.' },
   cannot_change_self: { status: 403, message: 'You cannot do this to yourself. Ask another admin.' },
   unauthorized: { status: 401, message: 'Sign in first.' },
+  person_required: { status: 403, message: 'Only a signed-in person can do this, not an API token.' },
+  insufficient_scope: { status: 403, message: 'This API token does not have the scope this needs.' },
   sms_rate_limited: { status: 429, message: 'Too many text messages for now.' },
   sms_unavailable: { status: 409, message: 'Text messages are not available here. Use an authenticator app or a recovery code.' },
   sms_not_delivered: { status: 409, message: 'We could not send a text. Try the app or a recovery code.' },

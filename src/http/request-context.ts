@@ -1,16 +1,22 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../services/deps.js';
 import type { SignedIn } from '../services/sessions.js';
+import type { TokenActor } from '../services/admin-actor.js';
+import type { ApiTokenScope } from '../domain/automation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     signedIn: SignedIn | null;
     /** The browser's long-lived device cookie (pages only). */
     deviceId: string | null;
+    /** The API token a request to an admin route came with (api/authenticated.ts). */
+    apiTokenActor: TokenActor | null;
   }
   interface FastifyContextConfig {
     /** A setup-only session (which may only enrol a second factor) may use this route. */
     allowSetupSession?: boolean;
+    /** An API token with this scope may use this route; without one, only people may. */
+    apiTokenScope?: ApiTokenScope;
   }
 }
 

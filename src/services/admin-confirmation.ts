@@ -9,6 +9,7 @@ import type { Database } from '../store/schema.js';
 import { AccountUsers } from '../store/users.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
+import { isTokenActor, type AdminActor } from './admin-actor.js';
 import type { SignedIn } from './sessions.js';
 
 function checkReason(reason: unknown): Result<string> {
@@ -36,20 +37,23 @@ export interface ConfirmedAction<Target, T> {
 }
 
 /** Runs an admin action: reason, target check, confirmation, then the action, in one
- * transaction. `admin` null is the operator's command line, which needs none. */
+ * transaction. `admin` null is the operator's command line, which needs none; nor does
+ * an API token, whose scope was confirmed by the admin who made it (the routes and
+ * services that need a person's confirmation refuse tokens before they get here). */
 export async function confirmedAdminAction<Target, T>(
   deps: ServiceDeps,
-  admin: SignedIn | null,
+  actor: AdminActor | null,
   input: { reason?: unknown; confirmation?: Confirmation; context: RequestContext },
   action: ConfirmedAction<Target, T>,
 ): Promise<Result<T>> {
   const reason = checkReason(input.reason);
   if (!reason.ok) return reason;
+  const admin = isTokenActor(actor) ? null : actor;
   const passwordChecked = admin ? await confirmPasswordFirst(deps, admin, input.confirmation) : ok(false);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
-    if (admin && action.targetUserId !== undefined) {
-      for (const id of [admin.user.id, action.targetUserId].sort()) await new AccountUsers(trx, admin.account.id).lockById(id, deps.dialect);
+    if (actor && action.targetUserId !== undefined) {
+      for (const id of [actor.user.id, action.targetUserId].sort()) await new AccountUsers(trx, actor.account.id).lockById(id, deps.dialect);
     }
     const target = await action.check(trx);
     if (!target.ok) return target;
@@ -58,5 +62,22 @@ export async function confirmedAdminAction<Target, T>(
       if (!confirmed.ok) return confirmed;
     }
     return action.apply(trx, target.value, reason.value);
+  });
+}
+
+/** An action only a person may take (making an API token or a webhook): their fresh
+ * confirmation, checked in the action's transaction. Check the input before: a refused
+ * action must not spend the admin's passcode. */
+export async function confirmedPersonAction<T>(
+  deps: ServiceDeps,
+  admin: SignedIn,
+  input: { confirmation?: Confirmation; context: RequestContext },
+  apply: (trx: Kysely<Database>) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  const passwordChecked = await confirmPasswordFirst(deps, admin, input.confirmation);
+  if (!passwordChecked.ok) return passwordChecked;
+  return deps.db.transaction().execute(async (trx) => {
+    const confirmed = await confirm(trx, deps, admin, input.confirmation, input.context, passwordChecked.value);
+    return confirmed.ok ? apply(trx) : confirmed;
   });
 }

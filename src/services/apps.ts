@@ -28,15 +28,16 @@ import type { Kysely } from 'kysely';
 import { confirmedAdminAction, type ConfirmedChange } from './admin-confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { forgetGuardedHosts } from './guarded-hosts.js';
-import type { SignedIn } from './sessions.js';
+import { auditActor, type AdminActor } from './admin-actor.js';
 
-/** Who manages an account's apps: one of its admins, or the operator (admin null). */
+/** Who manages an account's apps: one of its admins (or an API token with apps:write),
+ * or the operator (admin null). */
 export interface AppManager {
-  admin: SignedIn | null;
+  admin: AdminActor | null;
   account: Account;
 }
 
-export function adminAppManager(admin: SignedIn): AppManager {
+export function adminAppManager(admin: AdminActor): AppManager {
   return { admin, account: admin.account };
 }
 
@@ -144,7 +145,7 @@ function appAuditor(db: Kysely<Database>, manager: AppManager, context: RequestC
       {
         accountId: manager.account.id,
         type,
-        actorUserId: manager.admin?.user.id ?? null,
+        ...(manager.admin ? auditActor(manager.admin) : {}),
         ip: context.ip,
         userAgent: context.userAgent,
         reason,

@@ -1,11 +1,12 @@
 // The account's audit log as admins read it: filtered, paged, exported.
 import { fail, ok, type Result } from '../domain/failures.js';
 import { normalizeEmail } from '../domain/identity.js';
+import { listAccountApiTokens } from '../store/api-tokens.js';
 import { listAuditEvents } from '../store/audit.js';
 import type { AuditEvent } from '../store/schema.js';
 import { AccountUsers } from '../store/users.js';
 import type { ServiceDeps } from './deps.js';
-import type { SignedIn } from './sessions.js';
+import type { AdminActor } from './admin-actor.js';
 
 export interface AuditFilter {
   /** A person's id or email. */
@@ -20,6 +21,8 @@ export interface AuditEntryView {
   type: string;
   at: number;
   actor: { id: string; email: string } | null;
+  /** The API token the actor acted through. */
+  apiToken: { id: string; name: string } | null;
   subject: { id: string; email: string } | null;
   ip: string | null;
   userAgent: string | null;
@@ -37,7 +40,7 @@ function parseTime(raw: string | undefined, field: string): Result<number | unde
 
 export async function readAuditLog(
   deps: ServiceDeps,
-  admin: SignedIn,
+  admin: Pick<AdminActor, 'account'>,
   filter: AuditFilter,
   page: { limit: number; before: { createdAt: number; id: string } | null },
 ): Promise<Result<AuditEntryView[]>> {
@@ -65,12 +68,15 @@ export async function readAuditLog(
   });
   const emails = new Map((await users.list()).map((u) => [u.id, u.email]));
   const person = (id: string | null) => (id ? { id, email: emails.get(id) ?? '(deleted)' } : null);
+  const tokenNames = new Map((await listAccountApiTokens(deps.db, admin.account.id)).map((token) => [token.id, token.name]));
+  const apiToken = (id: string | null) => (id ? { id, name: tokenNames.get(id) ?? '(deleted)' } : null);
   return ok(
     events.map((event: AuditEvent) => ({
       id: event.id,
       type: event.type,
       at: event.created_at,
       actor: person(event.actor_user_id),
+      apiToken: apiToken(event.actor_token_id),
       subject: person(event.subject_user_id),
       ip: event.ip,
       userAgent: event.user_agent,
@@ -92,7 +98,8 @@ export function toCsv(header: string[], rows: string[][]): string {
 
 export function auditCsv(entries: AuditEntryView[]): string {
   return toCsv(
-    ['time', 'type', 'actor', 'subject', 'ip', 'browser', 'reason', 'details'],
+    // New columns go last, so spreadsheets and scripts that read these keep working.
+    ['time', 'type', 'actor', 'subject', 'ip', 'browser', 'reason', 'details', 'api_token'],
     entries.map((e) => [
       new Date(e.at).toISOString(),
       e.type,
@@ -102,6 +109,7 @@ export function auditCsv(entries: AuditEntryView[]): string {
       e.userAgent ?? '',
       e.reason ?? '',
       e.details ? JSON.stringify(e.details) : '',
+      e.apiToken?.name ?? '',
     ]),
   );
 }

@@ -27,6 +27,8 @@ export interface SignInLimits {
   smsGlobal: Limiter;
   /** Passkey sign-ins started per client address: each one is a flow row. */
   passkeyStartsByAddress: Limiter;
+  /** Requests per API token: a script in a loop must not crowd out the people. */
+  requestsByApiToken: Limiter;
 }
 
 /** Runs work after the request that started it has been answered. */
@@ -43,7 +45,7 @@ export interface ServiceDeps {
   hasher: PasswordHasher;
   limits: SignInLimits;
   background: BackgroundWork;
-  config: Pick<Config, 'productName' | 'baseUrl' | 'cookieDomain' | 'mode' | 'smtp' | 'smsProvider' | 'smsDailyBudget'>;
+  config: Pick<Config, 'productName' | 'baseUrl' | 'cookieDomain' | 'mode' | 'smtp' | 'smsProvider' | 'smsDailyBudget' | 'outboundAllow'>;
   now: () => number;
 }
 

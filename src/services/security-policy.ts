@@ -12,7 +12,7 @@ import type { Account } from '../store/schema.js';
 import { isCountryCode, parseCountryList } from '../domain/phone-numbers.js';
 import { confirm, confirmPasswordFirst, type Confirmation } from './confirmation.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
-import type { SignedIn } from './sessions.js';
+import { auditActor, isTokenActor, type AdminActor } from './admin-actor.js';
 import { listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import { deleteAdminSessions } from '../store/sessions.js';
@@ -137,9 +137,11 @@ export function checkPolicyChange(deps: ServiceDeps, account: Account, change: P
   return validated.ok ? ok(null) : validated;
 }
 
+/** An API token with policy:write changes it without a confirmation: its scope was
+ * confirmed by the admin who made it (admin-actor.ts). */
 export async function updateSecurityPolicy(
   deps: ServiceDeps,
-  admin: SignedIn,
+  admin: AdminActor,
   change: PolicyChange,
   confirmation: Confirmation | undefined,
   context: RequestContext,
@@ -147,7 +149,8 @@ export async function updateSecurityPolicy(
   const current = policyOf(admin.account);
   const validated = validate(change, current, deps.config.smsDailyBudget);
   if (!validated.ok) return validated;
-  const passwordChecked = await confirmPasswordFirst(deps, admin, confirmation);
+  const person = isTokenActor(admin) ? null : admin;
+  const passwordChecked = person ? await confirmPasswordFirst(deps, person, confirmation) : ok(false);
   if (!passwordChecked.ok) return passwordChecked;
   return deps.db.transaction().execute(async (trx) => {
     const next = validated.value;
@@ -158,8 +161,10 @@ export async function updateSecurityPolicy(
         message: 'Add a security key to your own sign-in before you require them for admins.',
       });
     }
-    const confirmed = await confirm(trx, deps, admin, confirmation, context, passwordChecked.value);
-    if (!confirmed.ok) return confirmed;
+    if (person) {
+      const confirmed = await confirm(trx, deps, person, confirmation, context, passwordChecked.value);
+      if (!confirmed.ok) return confirmed;
+    }
     const now = deps.now();
     const turnedOn = current.requireTwoFactor === 'off' && next.requireTwoFactor === 'staff';
     const since = next.requireTwoFactor === 'off' ? null : turnedOn ? now : current.requireTwoFactorSince;
@@ -179,14 +184,14 @@ export async function updateSecurityPolicy(
     if (next.securityKeysForAdmins && !current.securityKeysForAdmins) {
       // Admins' open sessions may have begun with a phishable passcode: they sign in
       // again, with a key. The admin making the change keeps this session.
-      await deleteAdminSessions(trx, admin.account.id, admin.session.id);
+      await deleteAdminSessions(trx, admin.account.id, person?.session.id ?? null);
     }
     await appendAuditEvent(
       trx,
       {
         accountId: admin.account.id,
         type: 'security_policy_changed',
-        actorUserId: admin.user.id,
+        ...auditActor(admin),
         ip: context.ip,
         userAgent: context.userAgent,
         details: {

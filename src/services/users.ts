@@ -17,7 +17,8 @@ import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
 import { confirmedAdminAction, type ConfirmedChange } from './admin-confirmation.js';
 import type { Confirmation } from './confirmation.js';
-import { endEveryWayIn, type SignedIn } from './sessions.js';
+import { endEveryWayIn } from './sessions.js';
+import { actorName, auditActor, isTokenActor, type AdminActor } from './admin-actor.js';
 
 interface NewPerson {
   email: string;
@@ -106,12 +107,14 @@ export async function createUser(
  * reason; other invitations take neither. */
 export async function inviteUser(
   deps: ServiceDeps,
-  admin: SignedIn,
+  admin: AdminActor,
   input: { email: unknown; name?: unknown; role: unknown; reason?: unknown; confirmation?: Confirmation },
   context: RequestContext,
 ): Promise<Result<User>> {
   const person = validatePerson(input);
   if (!person.ok) return person;
+  if (person.value.role === 'admin' && isTokenActor(admin))
+    return fail('person_required', { field: 'role', message: 'Only a person can make someone an admin, not an API token.' });
   const invite = async (trx: Kysely<Database>, reason: string | null): Promise<Result<User>> => {
     const users = new AccountUsers(trx, admin.account.id);
     const now = deps.now();
@@ -123,7 +126,7 @@ export async function inviteUser(
       {
         accountId: admin.account.id,
         type: 'user_invited',
-        actorUserId: admin.user.id,
+        ...auditActor(admin),
         subjectUserId: id,
         ip: context.ip,
         userAgent: context.userAgent,
@@ -132,7 +135,7 @@ export async function inviteUser(
       },
       now,
     );
-    await sendInvitation(trx, deps, { account: admin.account, user, inviterName: admin.user.name, context });
+    await sendInvitation(trx, deps, { account: admin.account, user, inviterName: actorName(admin), context });
     return ok(user);
   };
   const emailFree = async (trx: Kysely<Database>): Promise<Result<null>> =>
@@ -152,18 +155,18 @@ export async function inviteUser(
 }
 
 /** Sends a fresh invitation to someone who has not set a password yet. */
-export async function resendInvitation(deps: ServiceDeps, admin: SignedIn, userId: string, context: RequestContext): Promise<Result<User>> {
+export async function resendInvitation(deps: ServiceDeps, admin: AdminActor, userId: string, context: RequestContext): Promise<Result<User>> {
   return deps.db.transaction().execute(async (trx) => {
     const user = await new AccountUsers(trx, admin.account.id).findById(userId);
     if (!user) return fail<User>('user_not_found');
     if (user.password_hash !== null) return fail<User>('invalid_request', { message: 'This person has already set a password.' });
-    await sendInvitation(trx, deps, { account: admin.account, user, inviterName: admin.user.name, context });
+    await sendInvitation(trx, deps, { account: admin.account, user, inviterName: actorName(admin), context });
     await appendAuditEvent(
       trx,
       {
         accountId: admin.account.id,
         type: 'user_invited',
-        actorUserId: admin.user.id,
+        ...auditActor(admin),
         subjectUserId: user.id,
         ip: context.ip,
         userAgent: context.userAgent,
@@ -176,7 +179,7 @@ export async function resendInvitation(deps: ServiceDeps, admin: SignedIn, userI
 }
 
 /** An admin may not act on themselves here, nor on the owner unless they are the owner. */
-function checkTarget(admin: SignedIn, target: User): Result<null> {
+function checkTarget(admin: AdminActor, target: User): Result<null> {
   if (target.id === admin.user.id) return fail('cannot_change_self');
   if (target.id === admin.account.owner_user_id) return fail('forbidden', { message: 'Only the account owner can change the owner.' });
   return ok(null);
@@ -185,7 +188,7 @@ function checkTarget(admin: SignedIn, target: User): Result<null> {
 export type { ConfirmedChange };
 
 /** The person an admin acts on, their row locked, if the admin may act on them. */
-async function loadTarget(trx: Kysely<Database>, deps: ServiceDeps, admin: SignedIn, userId: string): Promise<Result<User>> {
+async function loadTarget(trx: Kysely<Database>, deps: ServiceDeps, admin: AdminActor, userId: string): Promise<Result<User>> {
   const user = await new AccountUsers(trx, admin.account.id).lockById(userId, deps.dialect);
   if (!user) return fail('user_not_found');
   const allowed = checkTarget(admin, user);
@@ -196,7 +199,7 @@ async function loadTarget(trx: Kysely<Database>, deps: ServiceDeps, admin: Signe
  * admin's confirmation and a reason, and the person is emailed. */
 export async function changeRole(
   deps: ServiceDeps,
-  admin: SignedIn,
+  admin: AdminActor,
   userId: string,
   role: unknown,
   change: ConfirmedChange,
@@ -209,7 +212,14 @@ export async function changeRole(
     { ...change, context },
     {
       targetUserId: userId,
-      check: (trx) => loadTarget(trx, deps, admin, userId),
+      check: async (trx) => {
+        const target = await loadTarget(trx, deps, admin, userId);
+        // Admin power is given and taken by people only: a token could otherwise make
+        // its own way back in through someone it promotes.
+        if (target.ok && isTokenActor(admin) && (role === 'admin' || target.value.role === 'admin'))
+          return fail<User>('person_required', { field: 'role', message: "Only a person can give or take an admin's role, not an API token." });
+        return target;
+      },
       apply: async (trx, user, reason) => {
         if (user.role === role) return ok(user);
         const now = deps.now();
@@ -219,7 +229,7 @@ export async function changeRole(
           {
             accountId: admin.account.id,
             type: 'role_changed',
-            actorUserId: admin.user.id,
+            ...auditActor(admin),
             subjectUserId: user.id,
             ip: context.ip,
             userAgent: context.userAgent,
@@ -233,7 +243,7 @@ export async function changeRole(
           user,
           purpose: 'role_changed',
           context,
-          compose: (c) => mails.roleChanged(c, { adminName: admin.user.name, role: ROLE_NAMES[role] }),
+          compose: (c) => mails.roleChanged(c, { adminName: actorName(admin), role: ROLE_NAMES[role] }),
         });
         return ok({ ...user, role });
       },
@@ -247,7 +257,7 @@ const ROLE_NAMES: Record<Role, string> = { admin: 'admin', agent: 'agent', end_u
  * person is emailed either way. */
 export async function setSuspended(
   deps: ServiceDeps,
-  admin: SignedIn,
+  admin: AdminActor,
   userId: string,
   suspended: boolean,
   change: ConfirmedChange,
@@ -274,7 +284,7 @@ export async function setSuspended(
           {
             accountId: admin.account.id,
             type: suspended ? 'user_suspended' : 'user_reactivated',
-            actorUserId: admin.user.id,
+            ...auditActor(admin),
             subjectUserId: user.id,
             ip: context.ip,
             userAgent: context.userAgent,
@@ -288,7 +298,7 @@ export async function setSuspended(
           user,
           purpose: suspended ? 'user_suspended' : 'user_reactivated',
           context,
-          compose: (c) => (suspended ? mails.accessSuspended(c, { adminName: admin.user.name }) : mails.accessRestored(c, { adminName: admin.user.name })),
+          compose: (c) => (suspended ? mails.accessSuspended(c, { adminName: actorName(admin) }) : mails.accessRestored(c, { adminName: actorName(admin) })),
         });
         return ok({ ...user, suspended_at: suspendedAt });
       },

@@ -244,6 +244,8 @@ export interface AuditEventTable {
   reason: string | null;
   details: string | null;
   created_at: number;
+  /** The API token the actor acted through (the actor is the token's creator). */
+  actor_token_id: string | null;
 }
 
 export interface OutboxMessageTable {
@@ -328,6 +330,9 @@ export interface Database {
   apps: AppTable;
   oidc_records: OidcRecordTable;
   oidc_signing_keys: OidcSigningKeyTable;
+  api_tokens: ApiTokenTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }
 
 export type Account = Selectable<AccountTable>;
@@ -346,3 +351,58 @@ export type OidcSigningKey = Selectable<OidcSigningKeyTable>;
 export type NewUser = Insertable<UserTable>;
 export type UserUpdate = Updateable<UserTable>;
 export type { Generated };
+
+/** An account's token for the admin API (DESIGN.md row 20). `scopes` is a JSON array. */
+export interface ApiTokenTable {
+  id: string;
+  account_id: string;
+  name: string;
+  scopes: string;
+  secret_hash: string;
+  created_by_user_id: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export type WebhookStatus = 'active' | 'paused';
+
+/** An account's webhook endpoint. `events` is a JSON array; the secret is sealed. */
+export interface WebhookTable {
+  id: string;
+  account_id: string;
+  url: string;
+  events: string;
+  secret_ciphertext: string;
+  status: WebhookStatus;
+  failing_since: number | null;
+  created_by_user_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event for one webhook: written with the action, drained by the webhook worker. */
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  account_id: string;
+  event_id: string;
+  event_type: string;
+  /** The JSON body sent (ids and facts only). */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_until: number | null;
+  last_response_status: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
+export type ApiToken = Selectable<ApiTokenTable>;
+export type Webhook = Selectable<WebhookTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveryTable>;

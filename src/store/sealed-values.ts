@@ -9,6 +9,7 @@ export const SEALED_COLUMNS = [
   { table: 'two_factor_methods', column: 'phone_ciphertext' },
   { table: 'outbox_messages', column: 'payload_ciphertext' },
   { table: 'oidc_signing_keys', column: 'private_key_ciphertext' },
+  { table: 'webhooks', column: 'secret_ciphertext' },
 ] as const;
 
 export type SealedColumn = (typeof SEALED_COLUMNS)[number];

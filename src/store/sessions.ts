@@ -110,11 +110,11 @@ export async function deleteUserSession(db: Kysely<Database>, user: UserRef, id:
 }
 
 /** Ends every session of the account's admins but one. */
-export async function deleteAdminSessions(db: Kysely<Database>, accountId: string, exceptSessionId: string): Promise<void> {
+export async function deleteAdminSessions(db: Kysely<Database>, accountId: string, exceptSessionId: string | null): Promise<void> {
   await db
     .deleteFrom('sessions')
     .where('account_id', '=', accountId)
-    .where('id', '!=', exceptSessionId)
+    .$if(exceptSessionId !== null, (query) => query.where('id', '!=', exceptSessionId!))
     .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('account_id', '=', accountId).where('role', '=', 'admin'))
     .execute();
 }

@@ -407,7 +407,7 @@ for (const dialect of dialects()) {
       const badDate = await app.api('GET', '/api/v1/admin/audit-events?since=yesterday', { token: ownerToken });
       assert.equal(badDate.statusCode, 400);
       const csv = await app.api('GET', '/api/v1/admin/audit-events?format=csv&type=two_factor_reset_by_admin', { token: ownerToken });
-      assert.match(csv.body, /^"time","type","actor","subject","ip","browser","reason","details"\r\n/);
+      assert.match(csv.body, /^"time","type","actor","subject","ip","browser","reason","details","api_token"\r\n/);
       assert.match(csv.body, /"two_factor_reset_by_admin","owner@acme\.test","reset@acme\.test"/);
       const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
       for (const [path, methods] of Object.entries(spec.paths)) {

@@ -25,6 +25,21 @@ describe('secrets at rest', () => {
       for (const code of verified.recovery_codes as string[]) secrets.push(code, code.replace(/-/g, '').toUpperCase());
       const challenge = (await signIn(app, { account: 'acme', email: 'ann@acme.test' })).json().challenge_token;
       secrets.push(challenge);
+      const confirm = { method: 'password', code: STRONG_PASSWORD };
+      const apiToken = (
+        await app.api('POST', '/api/v1/admin/api-tokens', {
+          token: owner.token,
+          body: { name: 'HR sync', scopes: ['users:read'], expires_in_days: 30, ...confirm },
+        })
+      ).json().token as string;
+      secrets.push(apiToken, apiToken.slice('tsr_'.length + 22));
+      const webhookSecret = (
+        await app.api('POST', '/api/v1/admin/webhooks', {
+          token: owner.token,
+          body: { url: 'https://hooks.example.com/tessera', events: ['user.suspended'], ...confirm },
+        })
+      ).json().secret as string;
+      secrets.push(webhookSecret, webhookSecret.slice('whsec_'.length));
       await app.api('POST', '/api/v1/password-reset', { body: { account: 'acme', email: 'ann@acme.test' } });
       const reset = (await app.outbox()).find((m) => /reset/i.test(m.subject))!;
       secrets.push(new URL(/http\S+token=\S+/.exec(reset.body)![0]).searchParams.get('token')!);

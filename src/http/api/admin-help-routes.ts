@@ -7,7 +7,7 @@ import type { ServiceDeps } from '../../services/deps.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { describeBrowser } from '../../domain/browser-name.js';
-import { requireAdmin, signedInOf } from './authenticated.js';
+import { adminActorOf, requireAdmin, signedInOf } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
 import { Code, ConfirmationMethod, Reason, bearerSecurity } from './schemas.js';
@@ -27,6 +27,7 @@ export function auditEntryBody(entry: AuditEntryView): Record<string, unknown> {
     type: entry.type,
     created_at: iso(entry.at),
     actor: entry.actor,
+    api_token: entry.apiToken,
     subject: entry.subject,
     ip: entry.ip,
     browser: entry.userAgent ? describeBrowser(entry.userAgent) : null,
@@ -104,6 +105,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
     '/api/v1/admin/audit-events',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'audit:read' },
       schema: {
         tags: ['admin'],
         summary: "The account's audit log, newest first (filters: user id or email, type, since, until; format json or csv)",
@@ -119,7 +121,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       },
     },
     async (request, reply) => {
-      const admin = signedInOf(request);
+      const admin = adminActorOf(request);
       const { cursor, format, ...filter } = request.query;
       const before = decodeCursor(cursor);
       if (before === 'invalid') return sendApiFailure(reply, { code: 'invalid_request', field: 'cursor', message: 'The cursor is not valid.' });

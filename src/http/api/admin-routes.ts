@@ -8,7 +8,7 @@ import { changeRole, inviteUser, listPeople, setSuspended } from '../../services
 import type { User } from '../../store/schema.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
-import { requireAdmin, signedInOf } from './authenticated.js';
+import { adminActorOf, requireAdmin } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
 import { Code, ConfirmationMethod, Email, Reason, Role, bearerSecurity } from './schemas.js';
@@ -44,6 +44,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
     '/api/v1/admin/users',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'users:read' },
       schema: {
         tags: ['admin'],
         summary: "The account's people and their two-factor state, newest first",
@@ -58,7 +59,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       },
     },
     async (request, reply) => {
-      const signedIn = signedInOf(request);
+      const signedIn = adminActorOf(request);
       if (request.query.format === 'csv') {
         const everyone = await listPeople(deps, signedIn.account.id, {
           limit: 100_000,
@@ -99,6 +100,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
     '/api/v1/admin/users',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'users:write' },
       schema: {
         tags: ['admin'],
         summary: 'Invite someone by email (a set-password link valid 72 hours)',
@@ -116,7 +118,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
     },
     async (request, reply) => {
       const { method, code, ...person } = request.body;
-      const result = await inviteUser(deps, signedInOf(request), { ...person, confirmation: { method, code } }, requestContext(request));
+      const result = await inviteUser(deps, adminActorOf(request), { ...person, confirmation: { method, code } }, requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return adminUserBody(deps, result.value);
     },
@@ -126,6 +128,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
     '/api/v1/admin/users/:id',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'users:write' },
       schema: {
         tags: ['admin'],
         summary: "Change someone's role, or suspend or reactivate them (suspension ends their sessions)",
@@ -142,7 +145,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       },
     },
     async (request, reply) => {
-      const signedIn = signedInOf(request);
+      const signedIn = adminActorOf(request);
       const context = requestContext(request);
       const { role, suspended, reason, method, code } = request.body;
       const change = { reason, confirmation: { method, code } };

@@ -10,7 +10,7 @@ import { adminAppManager, createApp, deleteApp, getApp, listApps, updateApp, typ
 import type { ServiceDeps } from '../../services/deps.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
-import { requireAdmin, signedInOf } from './authenticated.js';
+import { adminActorOf, requireAdmin } from './authenticated.js';
 import { iso } from './outcomes.js';
 import { Code, ConfirmationMethod, Reason, Role, bearerSecurity } from './schemas.js';
 
@@ -102,6 +102,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     '/api/v1/admin/apps',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'apps:write' },
       schema: {
         tags: ['admin'],
         summary: "The account's apps (OpenID Connect clients and forward-auth hosts), newest first, all in one page",
@@ -109,13 +110,14 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
         response: { 200: Type.Object({ apps: Type.Array(AppBody) }) },
       },
     },
-    async (request) => ({ apps: (await listApps(deps, adminAppManager(signedInOf(request)))).map(appBody) }),
+    async (request) => ({ apps: (await listApps(deps, adminAppManager(adminActorOf(request)))).map(appBody) }),
   );
 
   api.post(
     '/api/v1/admin/apps',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'apps:write' },
       schema: {
         tags: ['admin'],
         summary: 'Register an app; a confidential app gets its client_secret in this answer only',
@@ -127,7 +129,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     },
     async (request, reply) => {
       const { method, code, ...fields } = request.body;
-      const result = await createApp(deps, adminAppManager(signedInOf(request)), { ...fields, confirmation: { method, code } }, requestContext(request));
+      const result = await createApp(deps, adminAppManager(adminActorOf(request)), { ...fields, confirmation: { method, code } }, requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return withSecret(result.value.app, result.value.clientSecret);
     },
@@ -137,10 +139,11 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     '/api/v1/admin/apps/:id',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'apps:write' },
       schema: { tags: ['admin'], summary: 'One app of the account', security: bearerSecurity, params: AppId, response: { 200: AppBody } },
     },
     async (request, reply) => {
-      const result = await getApp(deps, adminAppManager(signedInOf(request)), request.params.id);
+      const result = await getApp(deps, adminAppManager(adminActorOf(request)), request.params.id);
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return appBody(result.value);
     },
@@ -150,6 +153,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     '/api/v1/admin/apps/:id',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'apps:write' },
       schema: {
         tags: ['admin'],
         summary: "Change an app (fields left out keep their value), or replace a confidential app's secret",
@@ -171,7 +175,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
       const { method, code, ...fields } = request.body;
       const result = await updateApp(
         deps,
-        adminAppManager(signedInOf(request)),
+        adminAppManager(adminActorOf(request)),
         request.params.id,
         { ...fields, confirmation: { method, code } },
         requestContext(request),
@@ -185,6 +189,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     '/api/v1/admin/apps/:id',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'apps:write' },
       schema: {
         tags: ['admin'],
         summary: 'Remove an app: every grant, code and token it holds ends with it',
@@ -199,7 +204,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
       const { reason, method, code } = request.body;
       const result = await deleteApp(
         deps,
-        adminAppManager(signedInOf(request)),
+        adminAppManager(adminActorOf(request)),
         request.params.id,
         { reason, confirmation: { method, code } },
         requestContext(request),

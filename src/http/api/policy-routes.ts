@@ -5,9 +5,9 @@ import type { ServiceDeps } from '../../services/deps.js';
 import { policyOf, updateSecurityPolicy, type SecurityPolicy } from '../../services/security-policy.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
-import { requireAdmin, signedInOf } from './authenticated.js';
+import { adminActorOf, requireAdmin } from './authenticated.js';
 import { iso } from './outcomes.js';
-import { Code, ConfirmationMethod, bearerSecurity } from './schemas.js';
+import { OptionalConfirmationFields, bearerSecurity } from './schemas.js';
 
 export function policyBody(policy: SecurityPolicy): Record<string, unknown> {
   return {
@@ -29,17 +29,22 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
 
   api.get(
     '/api/v1/admin/security-policy',
-    { preHandler: requireAdmin, schema: { tags: ['admin'], summary: "The account's security policy", security: bearerSecurity } },
-    async (request) => policyBody(policyOf(signedInOf(request).account)),
+    {
+      preHandler: requireAdmin,
+      config: { apiTokenScope: 'policy:read' },
+      schema: { tags: ['admin'], summary: "The account's security policy", security: bearerSecurity },
+    },
+    async (request) => policyBody(policyOf(adminActorOf(request).account)),
   );
 
   api.put(
     '/api/v1/admin/security-policy',
     {
       preHandler: requireAdmin,
+      config: { apiTokenScope: 'policy:write' },
       schema: {
         tags: ['admin'],
-        summary: 'Change the security policy (fields left out keep their value; needs a confirmation)',
+        summary: 'Change the security policy (fields left out keep their value; a person confirms it, an API token with policy:write needs no confirmation)',
         description:
           "Turning `require_two_factor` off and on again never changes anyone's two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90. Text messages: `country` (ISO code national numbers are read in), `sms_daily_budget` (null: the default 1000), `sms_allowed_countries` (ISO codes, null: every country). `require_security_keys_for_admins`: admins must sign in with a security key or passkey (those without one add one at their next sign-in); you need a key yourself to turn it on. `passkey_sign_in` (default true): people may sign in with a passkey alone; false keeps passkeys as second factors after the password.",
         security: bearerSecurity,
@@ -53,14 +58,13 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
           sms_allowed_countries: Type.Optional(Type.Union([Type.Array(Type.String({ maxLength: 2 }), { maxItems: 250 }), Type.Null()])),
           require_security_keys_for_admins: Type.Optional(Type.Boolean()),
           passkey_sign_in: Type.Optional(Type.Boolean()),
-          method: ConfirmationMethod,
-          code: Code,
+          ...OptionalConfirmationFields,
         }),
       },
     },
     async (request, reply) => {
       const { method, code, ...change } = request.body;
-      const result = await updateSecurityPolicy(deps, signedInOf(request), change, { method, code }, requestContext(request));
+      const result = await updateSecurityPolicy(deps, adminActorOf(request), change, { method, code }, requestContext(request));
       if (!result.ok) return sendApiFailure(reply, result.failure);
       return policyBody(result.value);
     },

@@ -48,3 +48,5 @@ export const WebauthnCredential = Type.Object(
 );
 /** A sensitive request's confirmation (DESIGN.md, API "Confirmation"). */
 export const ConfirmationFields = { method: ConfirmationMethod, code: Code };
+/** The same, left out by an API token, which confirms nothing (the service asks a person for them). */
+export const OptionalConfirmationFields = { method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code) };

@@ -17,6 +17,7 @@ import { registerAdminSecurityPages } from './admin-security-pages.js';
 import { registerAdminHelpPages } from './admin-help-pages.js';
 import { registerAuditPages } from './audit-pages.js';
 import { registerAdminAppPages } from './admin-app-pages.js';
+import { registerAdminAutomationPages } from './admin-automation-pages.js';
 
 const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
 
@@ -169,6 +170,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   registerAdminHelpPages(app, kit, requireAdmin);
   registerAuditPages(app, kit, requireAdmin);
   registerAdminAppPages(app, kit, requireAdmin);
+  registerAdminAutomationPages(app, kit, requireAdmin);
 
   app.get('/admin/users.csv', async (request, reply) => {
     const signedIn = requireAdmin(request, reply);

@@ -11,6 +11,8 @@ export const AUDIT_EVENT_SENTENCES: Readonly<Record<string, string>> = {
   app_updated: 'App changed',
   admin_recovery_code_issued: 'One-time recovery code issued by an admin',
   app_access_removed: 'App removed from their allowed apps',
+  api_token_created: 'API token made',
+  api_token_revoked: 'API token revoked',
   device_trusted: 'Computer trusted',
   email_confirmation_sent: 'Email confirmation code sent',
   email_confirmed: 'Email confirmed',
@@ -45,6 +47,10 @@ export const AUDIT_EVENT_SENTENCES: Readonly<Record<string, string>> = {
   user_invited: 'Person invited',
   user_reactivated: 'Person reactivated',
   user_suspended: 'Person suspended',
+  webhook_created: 'Webhook added',
+  webhook_deleted: 'Webhook removed',
+  webhook_paused: 'Webhook paused after a day of failed deliveries',
+  webhook_updated: 'Webhook changed',
   ...Object.fromEntries(HTTP_FACTORS_IN_ORDER.flatMap((factor) => Object.entries(factor.auditEventSentences ?? {}))),
 };
 

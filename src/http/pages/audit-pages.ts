@@ -87,7 +87,7 @@ export function registerAuditPages(app: FastifyInstance, kit: PageKit, requireAd
                     html`<tr>
                       <td data-label="When">${when(e.at)}</td>
                       <td data-label="Event">${auditEventSentence(e.type)}</td>
-                      <td data-label="Who">${e.actor?.email ?? '—'}</td>
+                      <td data-label="Who">${e.actor?.email ?? '—'}${e.apiToken ? ` (API token "${e.apiToken.name}")` : ''}</td>
                       <td data-label="Whom">${e.subject?.email ?? '—'}</td>
                       <td data-label="IP · browser">${e.ip ?? '—'}<br /><span class="muted">${e.userAgent ? describeBrowser(e.userAgent) : ''}</span></td>
                       <td data-label="Reason">${e.reason ?? ''}</td>

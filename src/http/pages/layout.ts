@@ -17,7 +17,7 @@ export interface PageFrame {
   /** A page that moves on by itself names where (`<meta http-equiv="refresh">`). */
   refreshTo?: string;
   /** Which navigation entry is current. */
-  current?: 'security' | 'admin-users' | 'admin-security' | 'admin-apps' | 'admin-audit' | 'outbox';
+  current?: 'security' | 'admin-users' | 'admin-security' | 'admin-apps' | 'admin-automation' | 'admin-audit' | 'outbox';
 }
 
 function navLink(href: string, label: string, active: boolean): Html {
@@ -33,6 +33,7 @@ export function renderPage(frame: PageFrame): string {
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/users', 'People', frame.current === 'admin-users') : ''}
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/security', 'Account security', frame.current === 'admin-security') : ''}
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/apps', 'Apps', frame.current === 'admin-apps') : ''}
+        ${full && signedIn.user.role === 'admin' ? navLink('/admin/automation', 'Automation', frame.current === 'admin-automation') : ''}
         ${full && signedIn.user.role === 'admin' ? navLink('/admin/audit', 'Audit log', frame.current === 'admin-audit') : ''}
         <form method="post" action="/sign-out" class="inline">
           <input type="hidden" name="_csrf" value="${frame.csrfToken}">

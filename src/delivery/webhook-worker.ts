@@ -1,0 +1,136 @@
+// Drains the webhooks' deliveries (DESIGN.md, Automation): claims due deliveries one at
+// a time (any number of workers, each delivery claimed by one: store/webhooks.ts),
+// signs each per the Standard Webhooks specification and POSTs it through the guarded
+// client (outbound.ts: never to a private or loopback address the operator did not
+// allow, never following a redirect). A 2xx answer delivers; anything else is tried
+// again with backoff for a day, then given up.
+//
+// Delivery is at least once: a worker killed between the receiver's answer and the
+// record of it leaves its claim to run out, and the delivery goes again, with the same
+// `webhook-id`, which receivers use to drop a repeat (the specification's advice).
+import type { Kysely } from 'kysely';
+import { webhookSignature } from '../crypto/webhook-signatures.js';
+import { WEBHOOK_RETRY_WINDOW_IN_MILLISECONDS, webhookRetryDelay } from '../domain/automation.js';
+import type { Dialect } from '../store/database.js';
+import type { Database, WebhookDelivery } from '../store/schema.js';
+import { claimNextDelivery, clearWebhookFailing, markDelivered, markDeliveryFailed } from '../store/webhooks.js';
+import { OutboundError, type OutboundClient } from './outbound.js';
+
+const CLAIM_IN_MILLISECONDS = 60_000;
+const DELIVERIES_PER_DRAIN = 500;
+
+/** Where a webhook's deliveries go, read at each delivery so a change holds at once. */
+export interface WebhookEndpoint {
+  url: string;
+  secret: string;
+  active: boolean;
+}
+
+export interface WebhookWorkerOptions {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  client: OutboundClient;
+  now: () => number;
+  endpointOf: (webhookId: string) => Promise<WebhookEndpoint | null>;
+  /** A delivery failed (the webhook may be paused by it). */
+  onWebhookFailing: (webhookId: string, error: string) => Promise<unknown>;
+  intervalInMilliseconds?: number;
+  claimInMilliseconds?: number;
+  onError?: (error: unknown) => void;
+}
+
+type Outcome = { delivered: true; status: number } | { delivered: false; status: number | null; error: string; retry: boolean };
+
+export class WebhookWorker {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+
+  constructor(private readonly options: WebhookWorkerOptions) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      void this.drain().catch((error: unknown) => this.options.onError?.(error));
+    }, this.options.intervalInMilliseconds ?? 500);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => 0);
+  }
+
+  /** Makes one attempt at every due delivery; returns how many were delivered. */
+  drain(): Promise<number> {
+    this.running ??= this.drainOnce().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async drainOnce(): Promise<number> {
+    const { db, dialect, now } = this.options;
+    let delivered = 0;
+    for (let i = 0; i < DELIVERIES_PER_DRAIN; i += 1) {
+      const delivery = await claimNextDelivery(db, dialect, now(), this.options.claimInMilliseconds ?? CLAIM_IN_MILLISECONDS);
+      if (!delivery) break;
+      try {
+        if (await this.deliver(delivery)) delivered += 1;
+      } catch (error) {
+        // Recording the outcome failed: the claim runs out and the delivery goes again.
+        this.options.onError?.(error);
+      }
+    }
+    return delivered;
+  }
+
+  private async deliver(delivery: WebhookDelivery): Promise<boolean> {
+    const { db, now } = this.options;
+    const outcome = await this.attempt(delivery);
+    if (outcome.delivered) {
+      await markDelivered(db, delivery.id, outcome.status, now());
+      await clearWebhookFailing(db, delivery.webhook_id);
+      return true;
+    }
+    const attempts = delivery.attempts + 1;
+    const at = now();
+    const giveUp = !outcome.retry || at - delivery.created_at >= WEBHOOK_RETRY_WINDOW_IN_MILLISECONDS;
+    await markDeliveryFailed(db, delivery.id, {
+      attempts,
+      responseStatus: outcome.status,
+      error: outcome.error,
+      nextAttemptAt: at + webhookRetryDelay(attempts),
+      giveUp,
+    });
+    if (outcome.retry) await this.options.onWebhookFailing(delivery.webhook_id, outcome.error);
+    return false;
+  }
+
+  private async attempt(delivery: WebhookDelivery): Promise<Outcome> {
+    const endpoint = await this.options.endpointOf(delivery.webhook_id);
+    if (!endpoint) return { delivered: false, status: null, error: 'the webhook was removed', retry: false };
+    if (!endpoint.active) return { delivered: false, status: null, error: 'the webhook is paused', retry: false };
+    const timestamp = Math.floor(this.options.now() / 1000);
+    try {
+      const { status } = await this.options.client.request(endpoint.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Tessera-Webhooks',
+          'webhook-id': delivery.event_id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': webhookSignature(endpoint.secret, delivery.event_id, timestamp, delivery.payload),
+        },
+        body: delivery.payload,
+        discardBody: true,
+      });
+      if (status >= 200 && status < 300) return { delivered: true, status };
+      return { delivered: false, status, error: `${new URL(endpoint.url).host} answered ${status}`, retry: true };
+    } catch (error) {
+      const message =
+        error instanceof OutboundError ? error.message : `${new URL(endpoint.url).host}: ${error instanceof Error ? error.message : String(error)}`;
+      return { delivered: false, status: null, error: message, retry: true };
+    }
+  }
+}

@@ -1,0 +1,185 @@
+// An account's webhooks and their deliveries (DESIGN.md, Automation). A delivery is
+// written in the transaction of the action it tells of (queueWebhookEvent, called with
+// each audit event) and drained by the webhook worker, claimed the way the outbox's
+// messages are (outbox.ts claimNextMessage): by one worker of any number.
+import { sql, type Insertable, type Kysely, type Updateable } from 'kysely';
+import { newId } from '../crypto/tokens.js';
+import type { WebhookEvent } from '../domain/automation.js';
+import type { Dialect } from './database.js';
+import type { Database, Webhook, WebhookDelivery, WebhookDeliveryTable, WebhookTable } from './schema.js';
+
+export async function insertWebhook(db: Kysely<Database>, webhook: Insertable<WebhookTable>): Promise<void> {
+  await db.insertInto('webhooks').values(webhook).execute();
+}
+
+export function findWebhook(db: Kysely<Database>, id: string): Promise<Webhook | undefined> {
+  return db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function findAccountWebhook(db: Kysely<Database>, accountId: string, id: string): Promise<Webhook | undefined> {
+  return db.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+}
+
+export function listAccountWebhooks(db: Kysely<Database>, accountId: string): Promise<Webhook[]> {
+  return db.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'asc').orderBy('id', 'asc').execute();
+}
+
+export async function updateWebhook(db: Kysely<Database>, id: string, changes: Updateable<WebhookTable>): Promise<void> {
+  await db.updateTable('webhooks').set(changes).where('id', '=', id).execute();
+}
+
+export async function deleteWebhook(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+  await db.deleteFrom('webhooks').where('id', '=', id).execute();
+}
+
+/** The active webhooks of the account that want this event. */
+export async function webhooksListening(db: Kysely<Database>, accountId: string, type: WebhookEvent): Promise<string[]> {
+  const webhooks = await db.selectFrom('webhooks').select(['id', 'events']).where('account_id', '=', accountId).where('status', '=', 'active').execute();
+  return webhooks.filter((webhook) => (JSON.parse(webhook.events) as string[]).includes(type)).map((webhook) => webhook.id);
+}
+
+/** Queues one event for the given webhooks, in the caller's transaction. One id for the
+ * event: the `webhook-id` every endpoint, every retry and every resend of it carries,
+ * so a receiver can drop a repeat. `body` is the Standard Webhooks body. */
+export async function queueWebhookEvent(
+  db: Kysely<Database>,
+  event: { accountId: string; type: WebhookEvent; body: string; webhookIds: readonly string[] },
+  now: number,
+): Promise<void> {
+  if (event.webhookIds.length === 0) return;
+  const eventId = `msg_${newId()}`;
+  await db
+    .insertInto('webhook_deliveries')
+    .values(
+      event.webhookIds.map((webhookId) => newDelivery({ webhookId, accountId: event.accountId, eventId, eventType: event.type, payload: event.body }, now)),
+    )
+    .execute();
+}
+
+function newDelivery(
+  delivery: { webhookId: string; accountId: string; eventId: string; eventType: string; payload: string },
+  now: number,
+): Insertable<WebhookDeliveryTable> {
+  return {
+    id: newId(),
+    webhook_id: delivery.webhookId,
+    account_id: delivery.accountId,
+    event_id: delivery.eventId,
+    event_type: delivery.eventType,
+    payload: delivery.payload,
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    claimed_until: null,
+    last_response_status: null,
+    last_error: null,
+    delivered_at: null,
+    created_at: now,
+  };
+}
+
+/** Sends a delivery again as a new one (same event id and body), listed on its own. */
+export async function queueDeliveryAgain(db: Kysely<Database>, delivery: WebhookDelivery, now: number): Promise<string> {
+  const again = newDelivery(
+    { webhookId: delivery.webhook_id, accountId: delivery.account_id, eventId: delivery.event_id, eventType: delivery.event_type, payload: delivery.payload },
+    now,
+  );
+  await db.insertInto('webhook_deliveries').values(again).execute();
+  return again.id!;
+}
+
+export function findWebhookDelivery(db: Kysely<Database>, webhookId: string, id: string): Promise<WebhookDelivery | undefined> {
+  return db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId).where('id', '=', id).executeTakeFirst();
+}
+
+export function listWebhookDeliveries(
+  db: Kysely<Database>,
+  webhookId: string,
+  page: { limit: number; before: { createdAt: number; id: string } | null },
+): Promise<WebhookDelivery[]> {
+  const before = page.before;
+  return db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('webhook_id', '=', webhookId)
+    .$if(before !== null, (query) =>
+      query.where((eb) => eb.or([eb('created_at', '<', before!.createdAt), eb.and([eb('created_at', '=', before!.createdAt), eb('id', '<', before!.id)])])),
+    )
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit)
+    .execute();
+}
+
+/** Claims the next due delivery for one worker, in one statement (as outbox.ts
+ * claimNextMessage does, with FOR UPDATE SKIP LOCKED on PostgreSQL). */
+export async function claimNextDelivery(db: Kysely<Database>, dialect: Dialect, now: number, claimForMilliseconds: number): Promise<WebhookDelivery | null> {
+  const due = db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .orderBy('next_attempt_at')
+    .orderBy('created_at')
+    .limit(1);
+  if (!(await due.executeTakeFirst())) return null;
+  const claimed = await db
+    .updateTable('webhook_deliveries')
+    .set({ claimed_until: now + claimForMilliseconds })
+    .where('id', '=', dialect === 'postgres' ? due.forUpdate().skipLocked() : due)
+    .where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .returningAll()
+    .executeTakeFirst();
+  return claimed ?? null;
+}
+
+export async function markDelivered(db: Kysely<Database>, id: string, responseStatus: number, now: number): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'delivered', attempts: sql`attempts + 1`, last_response_status: responseStatus, last_error: null, delivered_at: now, claimed_until: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function markDeliveryFailed(
+  db: Kysely<Database>,
+  id: string,
+  outcome: { attempts: number; responseStatus: number | null; error: string; nextAttemptAt: number; giveUp: boolean },
+): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({
+      status: outcome.giveUp ? 'failed' : 'pending',
+      attempts: outcome.attempts,
+      last_response_status: outcome.responseStatus,
+      last_error: outcome.error.slice(0, 500),
+      next_attempt_at: outcome.nextAttemptAt,
+      claimed_until: null,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** A good delivery ends the webhook's run of failures (a no-op write when there was none). */
+export async function clearWebhookFailing(db: Kysely<Database>, id: string): Promise<void> {
+  await db.updateTable('webhooks').set({ failing_since: null }).where('id', '=', id).where('failing_since', 'is not', null).execute();
+}
+
+/** Starts a webhook's run of failures, unless one is already running. */
+export async function markWebhookFailing(db: Kysely<Database>, id: string, now: number): Promise<void> {
+  await db.updateTable('webhooks').set({ failing_since: now }).where('id', '=', id).where('failing_since', 'is', null).execute();
+}
+
+/** Pauses an active webhook; false when it was not active (another worker paused it). */
+export async function pauseWebhook(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('webhooks')
+    .set({ status: 'paused', updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
