@@ -139,6 +139,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       servers: [{ url: config.baseUrl }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session token from POST /api/v1/sign-in' } } },
     },
+    // Shared schemas keep their own name in components (ErrorBody, not def-0), so
+    // generated clients name the type as we do.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   app.addSchema(ErrorBody);
   app.addHook('onRequest', securityHeaders(config.baseUrl));

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import { peopleCsv } from '../../services/audit-log.js';
@@ -11,9 +11,9 @@ import { requestContext } from '../request-context.js';
 import { requireAdmin, signedInOf } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
-import { Code, ConfirmationMethod, Email, Reason, Role, bearerSecurity } from './schemas.js';
+import { AdminUser, Code, ConfirmationMethod, Email, ErrorAnswers, Reason, Role, bearerSecurity } from './schemas.js';
 
-export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Record<string, unknown>> {
+export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Static<typeof AdminUser>> {
   const summary = await twoFactorSummary(deps.db, user, deps.now());
   return {
     id: user.id,
@@ -22,8 +22,8 @@ export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Reco
     role: user.role,
     suspended: user.suspended_at !== null,
     invitation_pending: user.password_hash === null,
-    created_at: iso(user.created_at),
-    updated_at: iso(user.updated_at),
+    created_at: iso(user.created_at)!,
+    updated_at: iso(user.updated_at)!,
     last_sign_in_at: iso(user.last_sign_in_at),
     passcode_locked_until: user.passcode_locked_until !== null && user.passcode_locked_until > deps.now() ? iso(user.passcode_locked_until) : null,
     two_factor: {
@@ -38,6 +38,18 @@ export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Reco
 
 const UserId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
+const UsersPage = Type.Object({
+  users: Type.Array(AdminUser),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Give it as `cursor` for the next page; null on the last one.' }),
+});
+/** JSON, or with `format=csv` the same people as CSV (one row a person). */
+const UsersAnswer = {
+  content: {
+    'application/json': { schema: UsersPage },
+    'text/csv': { schema: Type.String({ description: 'With `format=csv`: a header row, then one row a person.' }) },
+  },
+};
+
 export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
   const api = scope.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -48,6 +60,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       schema: {
         tags: ['admin'],
         summary: "The account's people and their two-factor state, newest first",
+        response: { 200: UsersAnswer, ...ErrorAnswers },
         description:
           '`two_factor.methods` are method codes (a passkey is a `webauthn` key); `two_factor.passkeys` counts the keys that are passkeys, which sign in alone. `format=csv`: the same, one row a person, with `passkeys` as the last column.\n\nFor sync scripts: `email` finds one person by address (case-insensitive); `updated_since` (ISO 8601, e.g. `2026-11-28T12:00:00Z`) keeps the people whose `updated_at` is at or after it. A change of role, suspension, two-factor methods or recovery codes, password, or a sign-in moves `updated_at`. Filters combine with each other and with `cursor` (pages stay newest first by `created_at`); keep the time you started a sync and give it as `updated_since` next time.',
         security: bearerSecurity,
@@ -100,6 +113,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       schema: {
         tags: ['admin'],
         summary: 'Invite someone by email (a set-password link valid 72 hours)',
+        response: { 200: AdminUser, ...ErrorAnswers },
         description: 'Inviting an admin gives power: it needs your confirmation (`method`, `code`) and a `reason` for the audit log.',
         security: bearerSecurity,
         body: Type.Object({
@@ -127,6 +141,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
       schema: {
         tags: ['admin'],
         summary: "Change someone's role, or suspend or reactivate them (suspension ends their sessions)",
+        response: { 200: AdminUser, ...ErrorAnswers },
         description: 'Each gives or takes power: it needs your confirmation (`method`, `code`) and a `reason` for the audit log, and the person is emailed.',
         security: bearerSecurity,
         params: UserId,
