@@ -34,6 +34,11 @@ export interface AppOptions {
   config: Pick<Config, 'mode' | 'baseUrl' | 'cookieDomain' | 'productName' | 'trustProxy' | 'logLevel' | 'metricsToken'>;
   /** Where log lines go; tests capture them to check no secret is ever written. */
   logStream?: NodeJS.WritableStream;
+  /** Tests only: serialise answers with JSON.stringify, not with their response schemas.
+   * fast-json-stringify drops a property its schema leaves out and writes a literal's
+   * value whatever the handler gave; the response-schemas test must see the real
+   * answer to tell whether /openapi.json describes it. */
+  serializeWithoutSchemas?: boolean;
 }
 
 const BODY_LIMIT_IN_BYTES = 64 * 1024;
@@ -124,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+  if (options.serializeWithoutSchemas) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorateRequest('signedIn', null);
   app.decorateRequest('deviceId', null);
 
