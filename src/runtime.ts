@@ -38,6 +38,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   now?: () => number;
   logStream?: NodeJS.WritableStream;
+  /** Answers as the handlers built them, unfiltered by their schemas (AppOptions). */
+  serializeWithoutSchemas?: boolean;
   /** Replaces the senders chosen from configuration (tests capture deliveries). */
   senders?: Partial<OutboxSenders>;
   /** Signs back-channel logout tokens; by default, with the OpenID Connect signing keys
@@ -132,7 +134,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     config,
     now: options.now ?? Date.now,
   };
-  const app = await buildApp({ deps, limitStore, config, logStream: options.logStream });
+  const app = await buildApp({ deps, limitStore, config, logStream: options.logStream, serializeWithoutSchemas: options.serializeWithoutSchemas });
   log = app.log;
   const signLogoutToken = options.signLogoutToken ?? logoutTokenSigner({ db: store.db, dialect: store.dialect, keys, now: deps.now, issuer: config.baseUrl });
   const senders: OutboxSenders = { ...chooseSenders(config, signLogoutToken), ...options.senders };

@@ -35,6 +35,11 @@ export interface AppOptions {
   config: Pick<Config, 'mode' | 'baseUrl' | 'cookieDomain' | 'productName' | 'trustProxy' | 'logLevel' | 'metricsToken'>;
   /** Where log lines go; tests capture them to check no secret is ever written. */
   logStream?: NodeJS.WritableStream;
+  /** Tests only: serialise answers with JSON.stringify, not with their response schemas.
+   * fast-json-stringify drops a property its schema leaves out and writes a literal's
+   * value whatever the handler gave; the response-schemas test must see the real
+   * answer to tell whether /openapi.json describes it. */
+  serializeWithoutSchemas?: boolean;
 }
 
 const BODY_LIMIT_IN_BYTES = 64 * 1024;
@@ -125,6 +130,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+  if (options.serializeWithoutSchemas) app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorateRequest('signedIn', null);
   app.decorateRequest('deviceId', null);
   app.decorateRequest('apiTokenActor', null);
@@ -141,6 +147,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       servers: [{ url: config.baseUrl }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session token from POST /api/v1/sign-in' } } },
     },
+    // Shared schemas keep their own name in components (ErrorBody, not def-0), so
+    // generated clients name the type as we do.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   app.addSchema(ErrorBody);
   app.addHook('onRequest', securityHeaders(config.baseUrl));

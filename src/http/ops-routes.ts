@@ -3,10 +3,25 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Type } from 'typebox';
 import type { LimitStore } from '../limits/limits.js';
 import type { ServiceDeps } from '../services/deps.js';
 import { readOutbox } from '../services/dev-outbox.js';
 import { databaseReachable } from '../services/health.js';
+import { ErrorAnswers, StatusAnswer, Timestamp } from './api/schemas.js';
+
+const OutboxAnswer = Type.Object({
+  messages: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      channel: Type.Union([Type.Literal('email'), Type.Literal('sms')]),
+      to: Type.String(),
+      subject: Type.String({ description: 'Empty for a text message.' }),
+      body: Type.String({ description: 'The plain text.' }),
+      created_at: Timestamp,
+    }),
+  ),
+});
 
 /** Compares a bearer token in constant time (of the digests, so lengths do not leak). */
 function bearerMatches(header: string | undefined, token: string): boolean {
@@ -47,29 +62,44 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limit
     done();
   });
 
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is alive' } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: StatusAnswer('ok'), ...ErrorAnswers } } },
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'The database and the limit store are reachable' } }, async (request, reply) => {
-    // The answer names what is down, never its error text (hosts, users, versions);
-    // the log has the details.
-    const problems: string[] = [];
-    try {
-      await databaseReachable(deps);
-    } catch (error) {
-      request.log.error({ err: { message: (error as Error).message } }, 'readiness: database unreachable');
-      problems.push('database unreachable');
-    }
-    try {
-      await limitStore.ping();
-    } catch (error) {
-      request.log.error({ err: { message: (error as Error).message } }, 'readiness: limit store unreachable');
-      problems.push('limit store unreachable');
-    }
-    if (problems.length > 0) {
-      return reply.code(503).send({ error: { code: 'service_unavailable', message: problems.join('; ') } });
-    }
-    return { status: 'ready' };
-  });
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The database and the limit store are reachable',
+        description: 'Answers 503 (ErrorBody, `service_unavailable`) naming what is down.',
+        response: { 200: StatusAnswer('ready'), ...ErrorAnswers },
+      },
+    },
+    async (request, reply) => {
+      // The answer names what is down, never its error text (hosts, users, versions);
+      // the log has the details.
+      const problems: string[] = [];
+      try {
+        await databaseReachable(deps);
+      } catch (error) {
+        request.log.error({ err: { message: (error as Error).message } }, 'readiness: database unreachable');
+        problems.push('database unreachable');
+      }
+      try {
+        await limitStore.ping();
+      } catch (error) {
+        request.log.error({ err: { message: (error as Error).message } }, 'readiness: limit store unreachable');
+        problems.push('limit store unreachable');
+      }
+      if (problems.length > 0) {
+        return reply.code(503).send({ error: { code: 'service_unavailable', message: problems.join('; ') } });
+      }
+      return { status: 'ready' };
+    },
+  );
 
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (metricsToken !== null && !bearerMatches(request.headers.authorization, metricsToken)) {
@@ -87,7 +117,13 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ServiceDeps, limit
   if (deps.config.mode === 'development') {
     app.get(
       '/api/v1/dev/outbox',
-      { schema: { tags: ['development'], summary: 'Messages that would have been emailed or texted (development mode only), newest first' } },
+      {
+        schema: {
+          tags: ['development'],
+          summary: 'Messages that would have been emailed or texted (development mode only), newest first',
+          response: { 200: OutboxAnswer, ...ErrorAnswers },
+        },
+      },
       async () => ({ messages: (await readOutbox(deps)).map(({ html: _html, purpose: _purpose, status: _status, ...rest }) => rest) }),
     );
   }

@@ -1,5 +1,6 @@
 // The account's audit log as admins read it: filtered, paged, exported.
-import { fail, ok, type Result } from '../domain/failures.js';
+import { parseFilterTime } from '../domain/dates.js';
+import { ok, type Result } from '../domain/failures.js';
 import { normalizeEmail } from '../domain/identity.js';
 import { listAccountApiTokens } from '../store/api-tokens.js';
 import { listAuditEvents } from '../store/audit.js';
@@ -30,23 +31,15 @@ export interface AuditEntryView {
   details: Record<string, unknown> | null;
 }
 
-function parseTime(raw: string | undefined, field: string): Result<number | undefined> {
-  if (raw === undefined || raw === '') return ok(undefined);
-  const time = Date.parse(raw);
-  if (!Number.isFinite(time) || !/^\d{4}-\d\d-\d\d/.test(raw))
-    return fail('invalid_request', { field, message: `${field} must be an ISO 8601 date or time, like 2026-11-28 or 2026-11-28T12:00:00Z.` });
-  return ok(time);
-}
-
 export async function readAuditLog(
   deps: ServiceDeps,
   admin: Pick<AdminActor, 'account'>,
   filter: AuditFilter,
   page: { limit: number; before: { createdAt: number; id: string } | null },
 ): Promise<Result<AuditEntryView[]>> {
-  const since = parseTime(filter.since, 'since');
+  const since = parseFilterTime(filter.since, 'since');
   if (!since.ok) return since;
-  const until = parseTime(filter.until, 'until');
+  const until = parseFilterTime(filter.until, 'until');
   if (!until.ok) return until;
   // A bare date as "until" means the whole of that day.
   const untilValue = until.value !== undefined && /^\d{4}-\d\d-\d\d$/.test(filter.until ?? '') ? until.value + 24 * 60 * 60 * 1000 - 1 : until.value;

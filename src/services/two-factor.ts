@@ -269,6 +269,8 @@ export async function regenerateRecoveryCodes(
     if (!confirmed.ok) return confirmed;
     const now = deps.now();
     const codes = await issueRecoveryCodes(trx, deps, signedIn.user, now);
+    // A new set changes recovery_codes_left: updated_at tells sync scripts.
+    await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { updated_at: now });
     await appendAuditEvent(
       trx,
       {

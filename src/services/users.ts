@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import { issueToken, newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
+import { parseFilterTime } from '../domain/dates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { isRole, isValidDisplayName, isValidEmail, normalizeDisplayName, normalizeEmail, normalizeSlug } from '../domain/identity.js';
 import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
@@ -11,7 +12,7 @@ import { insertActionToken, voidActionTokens } from '../store/action-tokens.js';
 import { findAccountBySlug } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, User } from '../store/schema.js';
-import { AccountUsers } from '../store/users.js';
+import { AccountUsers, type PeopleFilter } from '../store/users.js';
 import { newUserRow } from './accounts.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
@@ -245,7 +246,7 @@ export async function changeRole(
           context,
           compose: (c) => mails.roleChanged(c, { adminName: actorName(admin), role: ROLE_NAMES[role] }),
         });
-        return ok({ ...user, role });
+        return ok({ ...user, role, updated_at: now });
       },
     },
   );
@@ -292,7 +293,7 @@ export async function setSuspended(
           },
           now,
         );
-        if (!changes) return ok({ ...user, suspended_at: suspendedAt });
+        if (!changes) return ok({ ...user, suspended_at: suspendedAt, updated_at: now });
         await emailUser(trx, deps, {
           account: admin.account,
           user,
@@ -300,7 +301,7 @@ export async function setSuspended(
           context,
           compose: (c) => (suspended ? mails.accessSuspended(c, { adminName: actorName(admin) }) : mails.accessRestored(c, { adminName: actorName(admin) })),
         });
-        return ok({ ...user, suspended_at: suspendedAt });
+        return ok({ ...user, suspended_at: suspendedAt, updated_at: now });
       },
     },
   );
@@ -318,9 +319,21 @@ export async function listUsers(deps: ServiceDeps, accountSlug: string): Promise
 export function listPeople(
   deps: Pick<ServiceDeps, 'db'>,
   accountId: string,
-  input: { limit: number; before: { createdAt: number; id: string } | null; staffWithoutTwoFactor: boolean },
+  input: { limit: number; before: { createdAt: number; id: string } | null } & PeopleFilter,
 ): Promise<User[]> {
-  return new AccountUsers(deps.db, accountId).listPage(input.limit, input.before, { staffWithoutTwoFactor: input.staffWithoutTwoFactor });
+  const { limit, before, ...filter } = input;
+  return new AccountUsers(deps.db, accountId).listPage(limit, before, filter);
+}
+
+/** The filters a sync script gives the admin API: one address (matched like every
+ * email, case-insensitively) and the people changed at or after a time. */
+export function readPeopleFilter(input: { email?: string; updatedSince?: string }): Result<Pick<PeopleFilter, 'email' | 'updatedSince'>> {
+  const updatedSince = parseFilterTime(input.updatedSince, 'updated_since');
+  if (!updatedSince.ok) return updatedSince;
+  return ok({
+    ...(input.email !== undefined && input.email !== '' ? { email: normalizeEmail(input.email) } : {}),
+    ...(updatedSince.value !== undefined ? { updatedSince: updatedSince.value } : {}),
+  });
 }
 
 /** One person of the account, or undefined (another account's person included). */

@@ -347,9 +347,12 @@ export async function removeSecurityKey(
     const now = deps.now();
     await deleteMethod(trx, signedIn.user, key.id);
     await deleteTrustedDevices(trx, signedIn.user);
-    if (signedIn.user.preferred_method === 'webauthn' && !others.some((m) => m.type === 'webauthn')) {
-      await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: others[0]!.type, updated_at: now });
-    }
+    // The person's methods changed: updated_at tells sync scripts (GET /api/v1/admin/users?updated_since=).
+    const preferredGone = signedIn.user.preferred_method === 'webauthn' && !others.some((m) => m.type === 'webauthn');
+    await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, {
+      ...(preferredGone ? { preferred_method: others[0]!.type } : {}),
+      updated_at: now,
+    });
     await appendAuditEvent(
       trx,
       {

@@ -37,6 +37,12 @@ function staffWithoutTwoFactor(eb: ExpressionBuilder<Database, 'users'>) {
   return eb.and([eb('users.role', 'in', ['admin', 'agent']), eb.not(eb.and([eb('users.two_factor_enabled', '=', 1), eb.exists(activeMethod)]))]);
 }
 
+export interface PeopleFilter {
+  staffWithoutTwoFactor?: boolean;
+  email?: string;
+  updatedSince?: number;
+}
+
 /** Every query here is scoped to one account, so a service holding this object cannot
  * reach another account's people by mistake (Kratos' network scoping). */
 export class AccountUsers {
@@ -69,10 +75,13 @@ export class AccountUsers {
     return this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
   }
 
-  /** Newest first; `before` is the last row of the previous page. */
-  listPage(limit: number, before: { createdAt: number; id: string } | null, filter: { staffWithoutTwoFactor?: boolean } = {}): Promise<User[]> {
+  /** Newest first; `before` is the last row of the previous page. `email` is a
+   * normalised address; `updatedSince` keeps the rows changed at or after it. */
+  listPage(limit: number, before: { createdAt: number; id: string } | null, filter: PeopleFilter = {}): Promise<User[]> {
     let query = this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId);
     if (filter.staffWithoutTwoFactor) query = query.where(staffWithoutTwoFactor);
+    if (filter.email !== undefined) query = query.where('email', '=', filter.email);
+    if (filter.updatedSince !== undefined) query = query.where('updated_at', '>=', filter.updatedSince);
     if (before) {
       const { createdAt, id } = before;
       query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));

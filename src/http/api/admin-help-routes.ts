@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { adminHelper, issueRecoveryCodeFor, resetTwoFactorFor, unlockSignInFor } from '../../services/admin-help.js';
 import { auditCsv, readAuditLog, type AuditEntryView } from '../../services/audit-log.js';
 import type { ServiceDeps } from '../../services/deps.js';
@@ -10,10 +10,39 @@ import { describeBrowser } from '../../domain/browser-name.js';
 import { adminActorOf, requireAdmin, signedInOf } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
-import { Code, ConfirmationMethod, Reason, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationMethod, ErrorAnswers, NullableTimestamp, Reason, StatusAnswer, Timestamp, bearerSecurity } from './schemas.js';
 
 const UserId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const HelpBody = Type.Object({ reason: Reason, method: ConfirmationMethod, code: Code });
+
+const Person = Type.Union([Type.Object({ id: Type.String(), email: Type.String() }), Type.Null()]);
+const AuditEntry = Type.Object({
+  id: Type.String(),
+  type: Type.String({ description: 'What happened, e.g. `sign_in_succeeded`, `role_changed`.' }),
+  created_at: Timestamp,
+  actor: Person,
+  api_token: Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()], {
+    description: 'The API token the actor acted through, if any.',
+  }),
+  subject: Person,
+  ip: Type.Union([Type.String(), Type.Null()]),
+  browser: Type.Union([Type.String(), Type.Null()]),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Union([Type.Object({}, { additionalProperties: true, description: 'Depends on the type of event.' }), Type.Null()]),
+});
+/** JSON, or with `format=csv` the same events as CSV. */
+const AuditAnswer = {
+  content: {
+    'application/json': {
+      schema: Type.Object({
+        audit_events: Type.Array(AuditEntry),
+        next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Give it as `cursor` for the next page; null on the last one.' }),
+      }),
+    },
+    'text/csv': { schema: Type.String({ description: 'With `format=csv`: every event that matches, a header row first.' }) },
+  },
+};
 
 /** The person, the reason and the admin's confirmation, as both help routes take them. */
 function helpInput(request: FastifyRequest & { params: { id: string }; body: { reason: string; method: string; code: string } }) {
@@ -21,11 +50,11 @@ function helpInput(request: FastifyRequest & { params: { id: string }; body: { r
   return { userId: request.params.id, reason, confirmation: { method, code }, context: requestContext(request) };
 }
 
-export function auditEntryBody(entry: AuditEntryView): Record<string, unknown> {
+export function auditEntryBody(entry: AuditEntryView): Static<typeof AuditEntry> {
   return {
     id: entry.id,
     type: entry.type,
-    created_at: iso(entry.at),
+    created_at: iso(entry.at)!,
     actor: entry.actor,
     api_token: entry.apiToken,
     subject: entry.subject,
@@ -47,6 +76,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['admin'],
         summary: 'Issue a one-time recovery code for a locked-out person (shown once, expires in 1 hour)',
+        response: { 200: Type.Object({ code: Type.String({ description: 'Shown once.' }), expires_at: NullableTimestamp }), ...ErrorAnswers },
         description:
           'Signing in with it gives a setup-only session: the person must enrol again, and their old factors are removed. Not for yourself, nor the owner unless you are the owner.',
         security: bearerSecurity,
@@ -68,6 +98,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['admin'],
         summary: "Reset someone's two-factor authentication: they enrol again at their next sign-in",
+        response: { 200: StatusAnswer('reset'), ...ErrorAnswers },
         description: 'Removes their factors, recovery codes and trusted computers and ends their sessions.',
         security: bearerSecurity,
         params: UserId,
@@ -88,6 +119,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['admin'],
         summary: "Lift the pause that too many wrong passwords or passcodes put on someone's sign-in",
+        response: { 200: StatusAnswer('unlocked'), ...ErrorAnswers },
         description: 'The person is emailed. Not for yourself, nor the owner unless you are the owner.',
         security: bearerSecurity,
         params: UserId,
@@ -109,6 +141,7 @@ export function registerAdminHelpRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['admin'],
         summary: "The account's audit log, newest first (filters: user id or email, type, since, until; format json or csv)",
+        response: { 200: AuditAnswer, ...ErrorAnswers },
         security: bearerSecurity,
         querystring: Type.Object({
           user: Type.Optional(Type.String({ maxLength: 320 })),

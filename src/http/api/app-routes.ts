@@ -12,7 +12,7 @@ import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { adminActorOf, requireAdmin } from './authenticated.js';
 import { iso } from './outcomes.js';
-import { Code, ConfirmationMethod, Reason, Role, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationMethod, ErrorAnswers, Reason, Role, Timestamp, bearerSecurity } from './schemas.js';
 
 const AppId = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -63,8 +63,8 @@ const AppBodyFields = {
   first_party: Type.Boolean(),
   allowed_roles: Type.Array(Role),
   required_acr: RequiredAcr,
-  created_at: Type.String({ description: 'ISO 8601 UTC.' }),
-  updated_at: Type.String({ description: 'ISO 8601 UTC.' }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
 };
 const AppBody = Type.Object(AppBodyFields);
 const AppWithSecretBody = Type.Object({
@@ -107,7 +107,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
         tags: ['admin'],
         summary: "The account's apps (OpenID Connect clients and forward-auth hosts), newest first, all in one page",
         security: bearerSecurity,
-        response: { 200: Type.Object({ apps: Type.Array(AppBody) }) },
+        response: { 200: Type.Object({ apps: Type.Array(AppBody) }), ...ErrorAnswers },
       },
     },
     async (request) => ({ apps: (await listApps(deps, adminAppManager(adminActorOf(request)))).map(appBody) }),
@@ -124,7 +124,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
         description: 'Needs your confirmation (`method`, `code`) and a `reason` for the audit log. `client_id` is the OpenID Connect client id.',
         security: bearerSecurity,
         body: Type.Object({ name: Name, type: AppType, ...SettingsFields, ...ConfirmationFields }),
-        response: { 200: AppWithSecretBody },
+        response: { 200: AppWithSecretBody, ...ErrorAnswers },
       },
     },
     async (request, reply) => {
@@ -140,7 +140,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
     {
       preHandler: requireAdmin,
       config: { apiTokenScope: 'apps:write' },
-      schema: { tags: ['admin'], summary: 'One app of the account', security: bearerSecurity, params: AppId, response: { 200: AppBody } },
+      schema: { tags: ['admin'], summary: 'One app of the account', security: bearerSecurity, params: AppId, response: { 200: AppBody, ...ErrorAnswers } },
     },
     async (request, reply) => {
       const result = await getApp(deps, adminAppManager(adminActorOf(request)), request.params.id);
@@ -168,7 +168,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
           rotate_secret: Type.Optional(Type.Boolean({ description: 'Confidential apps: make a new secret.' })),
           ...ConfirmationFields,
         }),
-        response: { 200: AppWithSecretBody },
+        response: { 200: AppWithSecretBody, ...ErrorAnswers },
       },
     },
     async (request, reply) => {
@@ -197,7 +197,7 @@ export function registerAppRoutes(scope: FastifyInstance, deps: ServiceDeps): vo
         security: bearerSecurity,
         params: AppId,
         body: Type.Object(ConfirmationFields),
-        response: { 204: Type.Null({ description: 'Removed.' }) },
+        response: { 204: Type.Null({ description: 'Removed.' }), ...ErrorAnswers },
       },
     },
     async (request, reply) => {

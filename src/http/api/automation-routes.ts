@@ -23,14 +23,13 @@ import { requestContext } from '../request-context.js';
 import { requireAdmin, signedInOf } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
-import { ErrorBody, OptionalConfirmationFields, bearerSecurity } from './schemas.js';
+import { ErrorAnswers, OptionalConfirmationFields, bearerSecurity } from './schemas.js';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const Scope = Type.Enum([...API_TOKEN_SCOPES]);
 const WebhookEventName = Type.Enum([...WEBHOOK_EVENTS]);
-const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody };
 
 const ApiTokenBody = Type.Object({
   id: Type.String(),
@@ -118,7 +117,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
         tags,
         summary: "The account's API tokens, newest first (revoked ones included, with when)",
         security: bearerSecurity,
-        response: { 200: Type.Object({ api_tokens: Type.Array(ApiTokenBody) }), ...Errors },
+        response: { 200: Type.Object({ api_tokens: Type.Array(ApiTokenBody) }), ...ErrorAnswers },
       },
     },
     async (request) => ({ api_tokens: (await listApiTokens(deps, signedInOf(request))).map(apiTokenBody) }),
@@ -140,7 +139,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
           expires_in_days: Type.Integer({ minimum: 1, maximum: MAX_API_TOKEN_DAYS }),
           ...OptionalConfirmationFields,
         }),
-        response: { 200: Type.Object({ ...ApiTokenBody.properties, token: Type.String({ description: 'Shown once: store it now.' }) }), ...Errors },
+        response: { 200: Type.Object({ ...ApiTokenBody.properties, token: Type.String({ description: 'Shown once: store it now.' }) }), ...ErrorAnswers },
       },
     },
     async (request, reply) => {
@@ -160,7 +159,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
         summary: 'Revoke an API token: it is refused from the next request on',
         security: bearerSecurity,
         params: Id,
-        response: { 204: Type.Null({ description: 'Done.' }), ...Errors },
+        response: { 204: Type.Null({ description: 'Done.' }), ...ErrorAnswers },
       },
     },
     async (request, reply) => {
@@ -178,7 +177,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
         tags,
         summary: "The account's webhooks",
         security: bearerSecurity,
-        response: { 200: Type.Object({ webhooks: Type.Array(WebhookBody) }), ...Errors },
+        response: { 200: Type.Object({ webhooks: Type.Array(WebhookBody) }), ...ErrorAnswers },
       },
     },
     async (request) => ({ webhooks: (await listWebhooks(deps, signedInOf(request))).map(webhookBody) }),
@@ -199,7 +198,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
           events: Type.Array(WebhookEventName, { minItems: 1, maxItems: 100 }),
           ...OptionalConfirmationFields,
         }),
-        response: { 200: Type.Object({ ...WebhookBody.properties, secret: Type.String({ description: 'Shown once: store it now.' }) }), ...Errors },
+        response: { 200: Type.Object({ ...WebhookBody.properties, secret: Type.String({ description: 'Shown once: store it now.' }) }), ...ErrorAnswers },
       },
     },
     async (request, reply) => {
@@ -212,7 +211,10 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
 
   api.get(
     '/api/v1/admin/webhooks/:id',
-    { preHandler: requireAdmin, schema: { tags, summary: 'One webhook', security: bearerSecurity, params: Id, response: { 200: WebhookBody, ...Errors } } },
+    {
+      preHandler: requireAdmin,
+      schema: { tags, summary: 'One webhook', security: bearerSecurity, params: Id, response: { 200: WebhookBody, ...ErrorAnswers } },
+    },
     async (request, reply) => {
       const result = await getWebhook(deps, signedInOf(request), request.params.id);
       return result.ok ? webhookBody(result.value) : sendApiFailure(reply, result.failure);
@@ -242,7 +244,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
             ...WebhookBody.properties,
             secret: Type.Union([Type.String(), Type.Null()], { description: 'The new secret when `rotate_secret` was true (shown once), else null.' }),
           }),
-          ...Errors,
+          ...ErrorAnswers,
         },
       },
     },
@@ -269,7 +271,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
         summary: 'Remove a webhook and its deliveries',
         security: bearerSecurity,
         params: Id,
-        response: { 204: Type.Null({ description: 'Done.' }), ...Errors },
+        response: { 204: Type.Null({ description: 'Done.' }), ...ErrorAnswers },
       },
     },
     async (request, reply) => {
@@ -289,7 +291,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
         security: bearerSecurity,
         params: Id,
         querystring: Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 200 })) }),
-        response: { 200: Type.Object({ deliveries: Type.Array(DeliveryBody), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...Errors },
+        response: { 200: Type.Object({ deliveries: Type.Array(DeliveryBody), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...ErrorAnswers },
       },
     },
     async (request, reply) => {
@@ -315,7 +317,7 @@ export function registerAutomationRoutes(scope: FastifyInstance, deps: ServiceDe
         summary: 'Send a delivery again, now (a new delivery of the same event: same `webhook-id` and body)',
         security: bearerSecurity,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), delivery_id: Type.String({ minLength: 1, maxLength: 64 }) }),
-        response: { 200: DeliveryBody, ...Errors },
+        response: { 200: DeliveryBody, ...ErrorAnswers },
       },
     },
     async (request, reply) => {

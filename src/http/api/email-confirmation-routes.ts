@@ -6,7 +6,7 @@ import { sendEmailConfirmationCode, verifyEmailConfirmationCode } from '../../se
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
-import { Code, bearerSecurity } from './schemas.js';
+import { Code, ErrorAnswers, StatusAnswer, bearerSecurity } from './schemas.js';
 
 export function registerEmailConfirmationRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
   const api = scope.withTypeProvider<TypeBoxTypeProvider>();
@@ -15,7 +15,12 @@ export function registerEmailConfirmationRoutes(scope: FastifyInstance, deps: Se
     '/api/v1/me/email-confirmation',
     {
       config: { allowSetupSession: true },
-      schema: { tags: ['me'], summary: 'Email a 6-digit code (forced first enrolment starts here); 30 s between sends', security: bearerSecurity },
+      schema: {
+        tags: ['me'],
+        summary: 'Email a 6-digit code (forced first enrolment starts here); 30 s between sends',
+        security: bearerSecurity,
+        response: { 200: Type.Object({ status: Type.Literal('sent'), resend_after_seconds: Type.Integer() }), ...ErrorAnswers },
+      },
     },
     async (request, reply) => {
       const result = await sendEmailConfirmationCode(deps, signedInOf(request), requestContext(request));
@@ -28,7 +33,13 @@ export function registerEmailConfirmationRoutes(scope: FastifyInstance, deps: Se
     '/api/v1/me/email-confirmation/verify',
     {
       config: { allowSetupSession: true },
-      schema: { tags: ['me'], summary: 'Confirm the emailed code', security: bearerSecurity, body: Type.Object({ code: Code }) },
+      schema: {
+        tags: ['me'],
+        summary: 'Confirm the emailed code',
+        security: bearerSecurity,
+        body: Type.Object({ code: Code }),
+        response: { 200: StatusAnswer('confirmed'), ...ErrorAnswers },
+      },
     },
     async (request, reply) => {
       const result = await verifyEmailConfirmationCode(deps, signedInOf(request), request.body.code, requestContext(request));

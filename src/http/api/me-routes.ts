@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { changePassword } from '../../services/passwords.js';
 import { twoFactorSummary } from '../../services/profile.js';
@@ -8,9 +8,27 @@ import { endSession, type SignedIn } from '../../services/sessions.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
-import { Password, bearerSecurity } from './schemas.js';
+import { ErrorAnswers, FactorTypeSchema, Password, Role, StatusAnswer, Timestamp, bearerSecurity } from './schemas.js';
 
-export async function meBody(deps: ServiceDeps, signedIn: SignedIn): Promise<Record<string, unknown>> {
+const MeAnswer = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: Role,
+  account: Type.Object({ slug: Type.String(), name: Type.String() }),
+  two_factor: Type.Object({
+    enabled: Type.Boolean(),
+    methods: Type.Array(FactorTypeSchema),
+    preferred: Type.Union([FactorTypeSchema, Type.Null()]),
+    recovery_codes_left: Type.Integer(),
+  }),
+  session: Type.Object({
+    kind: Type.Union([Type.Literal('full'), Type.Literal('setup')], { description: '`setup`: a session that may only enrol a factor.' }),
+    expires_at: Timestamp,
+  }),
+});
+
+export async function meBody(deps: ServiceDeps, signedIn: SignedIn): Promise<Static<typeof MeAnswer>> {
   const { user, account, session } = signedIn;
   const summary = await twoFactorSummary(deps.db, user, deps.now());
   return {
@@ -29,13 +47,19 @@ export function registerMeRoutes(scope: FastifyInstance, deps: ServiceDeps): voi
 
   api.get(
     '/api/v1/me',
-    { config: { allowSetupSession: true }, schema: { tags: ['me'], summary: 'Who is signed in, and their two-factor state', security: bearerSecurity } },
+    {
+      config: { allowSetupSession: true },
+      schema: { tags: ['me'], summary: 'Who is signed in, and their two-factor state', security: bearerSecurity, response: { 200: MeAnswer, ...ErrorAnswers } },
+    },
     async (request) => meBody(deps, signedInOf(request)),
   );
 
   api.post(
     '/api/v1/sign-out',
-    { config: { allowSetupSession: true }, schema: { tags: ['sign-in'], summary: 'End this session', security: bearerSecurity } },
+    {
+      config: { allowSetupSession: true },
+      schema: { tags: ['sign-in'], summary: 'End this session', security: bearerSecurity, response: { 200: StatusAnswer('signed_out'), ...ErrorAnswers } },
+    },
     async (request) => {
       await endSession(deps, signedInOf(request), requestContext(request));
       return { status: 'signed_out' };
@@ -48,6 +72,7 @@ export function registerMeRoutes(scope: FastifyInstance, deps: ServiceDeps): voi
       schema: {
         tags: ['me'],
         summary: 'Change your password (your other sessions end)',
+        response: { 200: StatusAnswer('password_changed'), ...ErrorAnswers },
         security: bearerSecurity,
         body: Type.Object({ current_password: Password, new_password: Password }),
       },

@@ -1,8 +1,10 @@
 import type { SignInOutcome } from '../../services/sign-in-flow.js';
 import type { EnrolmentDone } from '../../services/two-factor.js';
+import type { Static } from 'typebox';
+import type { EnrolmentDoneAnswer, SignInAnswer } from './schemas.js';
 
 /** The sign-in answers of DESIGN.md's API section. */
-export function signInOutcomeBody(outcome: SignInOutcome): Record<string, unknown> {
+export function signInOutcomeBody(outcome: SignInOutcome): Static<typeof SignInAnswer> {
   switch (outcome.status) {
     case 'signed_in':
       return {
@@ -24,9 +26,9 @@ export function iso(time: number | null): string | null {
 
 /** A finished enrolment (app or text messages): recovery codes on the first factor,
  * and a full session when it ends a setup-only one. */
-export function enrolmentDoneBody(done: EnrolmentDone): Record<string, unknown> {
+export function enrolmentDoneBody(done: EnrolmentDone): Static<typeof EnrolmentDoneAnswer> {
   return {
-    status: 'enabled',
+    status: 'enabled' as const,
     ...(done.recoveryCodes ? { recovery_codes: done.recoveryCodes } : {}),
     ...(done.newSessionToken ? { session_token: done.newSessionToken } : {}),
   };

@@ -9,7 +9,7 @@ import { finishPasskeySignIn, startPasskeySignIn } from '../../services/passkeys
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signInOutcomeBody } from './outcomes.js';
-import { Token, WebauthnCredential } from './schemas.js';
+import { AnyObject, ErrorAnswers, SignInAnswer, Token, WebauthnCredential } from './schemas.js';
 
 export function registerPasskeySignInRoutes(app: FastifyInstance, deps: ServiceDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -22,6 +22,10 @@ export function registerPasskeySignInRoutes(app: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['sign-in'],
         summary: 'Sign in with a passkey alone: the options for navigator.credentials.get()',
+        response: {
+          200: Type.Object({ flow_token: Type.String(), options: AnyObject('PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get().') }),
+          ...ErrorAnswers,
+        },
         description:
           'Starts a sign-in that waits for a passkey: `flow_token` names it (good for 5 minutes and one verification). No account or email: the passkey the person picks names them.',
         body: Type.Object({}),
@@ -40,6 +44,7 @@ export function registerPasskeySignInRoutes(app: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['sign-in'],
         summary: 'Sign in with a passkey alone: the signed assertion',
+        response: { 200: SignInAnswer, ...ErrorAnswers },
         description:
           'A passkey that verified its user (PIN, fingerprint, face) signs in: `status: "signed_in"` with `amr` hwk, user, mfa. One that only proved presence answers 401 `passkey_not_verified`: sign in with the password instead. A wrong signature counts as a wrong passcode.',
         body: Type.Object({ flow_token: Token, credential: WebauthnCredential }),

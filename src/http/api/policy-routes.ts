@@ -1,15 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { ServiceDeps } from '../../services/deps.js';
 import { policyOf, updateSecurityPolicy, type SecurityPolicy } from '../../services/security-policy.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { adminActorOf, requireAdmin } from './authenticated.js';
 import { iso } from './outcomes.js';
-import { OptionalConfirmationFields, bearerSecurity } from './schemas.js';
+import { ErrorAnswers, NullableTimestamp, OptionalConfirmationFields, bearerSecurity } from './schemas.js';
 
-export function policyBody(policy: SecurityPolicy): Record<string, unknown> {
+const PolicyAnswer = Type.Object({
+  require_two_factor: Type.Union([Type.Literal('off'), Type.Literal('staff')]),
+  require_two_factor_since: NullableTimestamp,
+  grace_days: Type.Integer(),
+  session_days: Type.Integer(),
+  trusted_device_days: Type.Integer(),
+  country: Type.String({ description: 'ISO 3166-1 alpha-2: where national phone numbers are read.' }),
+  sms_daily_budget: Type.Union([Type.Integer(), Type.Null()], { description: 'null: the default budget.' }),
+  sms_allowed_countries: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: every country.' }),
+  require_security_keys_for_admins: Type.Boolean(),
+  passkey_sign_in: Type.Boolean(),
+});
+
+export function policyBody(policy: SecurityPolicy): Static<typeof PolicyAnswer> {
   return {
     require_two_factor: policy.requireTwoFactor,
     require_two_factor_since: iso(policy.requireTwoFactorSince),
@@ -32,7 +45,7 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
     {
       preHandler: requireAdmin,
       config: { apiTokenScope: 'policy:read' },
-      schema: { tags: ['admin'], summary: "The account's security policy", security: bearerSecurity },
+      schema: { tags: ['admin'], summary: "The account's security policy", security: bearerSecurity, response: { 200: PolicyAnswer, ...ErrorAnswers } },
     },
     async (request) => policyBody(policyOf(adminActorOf(request).account)),
   );
@@ -45,6 +58,7 @@ export function registerPolicyRoutes(scope: FastifyInstance, deps: ServiceDeps):
       schema: {
         tags: ['admin'],
         summary: 'Change the security policy (fields left out keep their value; a person confirms it, an API token with policy:write needs no confirmation)',
+        response: { 200: PolicyAnswer, ...ErrorAnswers },
         description:
           "Turning `require_two_factor` off and on again never changes anyone's two-factor authentication. `session_days` 1–90, `trusted_device_days` 0–90 (0: always ask), `grace_days` 0–90. Text messages: `country` (ISO code national numbers are read in), `sms_daily_budget` (null: the default 1000), `sms_allowed_countries` (ISO codes, null: every country). `require_security_keys_for_admins`: admins must sign in with a security key or passkey (those without one add one at their next sign-in); you need a key yourself to turn it on. `passkey_sign_in` (default true): people may sign in with a passkey alone; false keeps passkeys as second factors after the password.",
         security: bearerSecurity,

@@ -8,7 +8,7 @@ import { signInWithPassword } from '../../services/sign-in.js';
 import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signInOutcomeBody } from './outcomes.js';
-import { AccountSlug, Email, Password, Token } from './schemas.js';
+import { AccountSlug, Email, ErrorAnswers, Password, SignInAnswer, StatusAnswer, Token } from './schemas.js';
 
 export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -19,6 +19,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
       schema: {
         tags: ['sign-in'],
         summary: 'Sign in with account, email and password',
+        response: { 200: SignInAnswer, ...ErrorAnswers },
         description:
           'Answers `signed_in` with a session token, `two_factor_required` with a challenge token, or `two_factor_setup_required` with a setup-only session token.',
         body: Type.Object({ account: AccountSlug, email: Email, password: Password, trusted_device_token: Type.Optional(Token) }),
@@ -38,6 +39,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
       schema: {
         tags: ['sign-in'],
         summary: 'Email a password-reset link',
+        response: { 200: StatusAnswer('sent_if_known'), ...ErrorAnswers },
         description: 'Always answers the same, whether or not the email exists.',
         body: Type.Object({ account: AccountSlug, email: Email }),
       },
@@ -55,6 +57,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
       schema: {
         tags: ['sign-in'],
         summary: 'Set a new password from a reset link',
+        response: { 200: SignInAnswer, ...ErrorAnswers },
         description: 'Ends like a sign-in: a person with two-factor authentication gets `two_factor_required`.',
         body: Type.Object({ token: Token, new_password: Password }),
       },
@@ -77,6 +80,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
       schema: {
         tags: ['sign-in'],
         summary: 'Accept an invitation by choosing a password',
+        response: { 200: SignInAnswer, ...ErrorAnswers },
         body: Type.Object({ token: Token, password: Password }),
       },
     },
@@ -93,6 +97,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: ServiceDeps): v
       schema: {
         tags: ['sign-in'],
         summary: 'First run: create the first account and its owner from the setup link',
+        response: { 200: SignInAnswer, ...ErrorAnswers },
         body: Type.Object({
           token: Token,
           account_name: Type.String({ minLength: 1, maxLength: 200 }),

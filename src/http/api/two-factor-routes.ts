@@ -9,7 +9,9 @@ import { sendApiFailure } from '../errors.js';
 import { requestContext } from '../request-context.js';
 import { signedInOf } from './authenticated.js';
 import { signInOutcomeBody } from './outcomes.js';
-import { Code, ConfirmationFields, FactorTypeSchema, SecondStepMethod, Token, bearerSecurity } from './schemas.js';
+import { Code, ConfirmationFields, ErrorAnswers, FactorTypeSchema, SecondStepMethod, SignInAnswer, StatusAnswer, Token, bearerSecurity } from './schemas.js';
+
+const RecoveryCodesAnswer = Type.Object({ recovery_codes: Type.Array(Type.String(), { description: 'Shown once; each works once.' }) });
 
 /** The one route that accepts a challenge token (SECURITY.md: no other endpoint may). */
 export function registerSecondStepRoute(app: FastifyInstance, deps: ServiceDeps): void {
@@ -20,6 +22,7 @@ export function registerSecondStepRoute(app: FastifyInstance, deps: ServiceDeps)
       schema: {
         tags: ['sign-in'],
         summary: 'Second step of sign-in: a passcode or a recovery code for the challenge',
+        response: { 200: SignInAnswer, ...ErrorAnswers },
         description: '`remember_device` (default false) returns a `trusted_device_token` to send back on the next sign-in.',
         body: Type.Object({
           challenge_token: Token,
@@ -53,6 +56,7 @@ export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['two-factor'],
         summary: 'Make a new set of 10 recovery codes (the old set stops working)',
+        response: { 200: RecoveryCodesAnswer, ...ErrorAnswers },
         security: bearerSecurity,
         body: Type.Object(ConfirmationFields),
       },
@@ -70,6 +74,7 @@ export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['two-factor'],
         summary: 'Turn two-factor authentication off (needs a current passcode or a recovery code)',
+        response: { 200: StatusAnswer('disabled'), ...ErrorAnswers },
         description: 'Answers 403 `two_factor_required_by_account` when the account requires it.',
         security: bearerSecurity,
         body: Type.Object(ConfirmationFields),
@@ -88,6 +93,7 @@ export function registerTwoFactorRoutes(scope: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['two-factor'],
         summary: 'Choose the method the passcode page offers first',
+        response: { 200: Type.Object({ preferred: FactorTypeSchema }), ...ErrorAnswers },
         security: bearerSecurity,
         body: Type.Object({ method: FactorTypeSchema }),
       },

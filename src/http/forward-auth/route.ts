@@ -9,6 +9,7 @@
 //   (`?mode=nginx`, which cannot follow a redirect here) 401 with that Location;
 // - signed in but not let in: 403 with a page that says why.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import type { Config } from '../../config.js';
 import { parseIpAddress, parseIpRange, inIpRange, type IpRange } from '../../domain/outbound-addresses.js';
 import type { ServiceDeps } from '../../services/deps.js';
@@ -16,6 +17,7 @@ import { checkForwardAuth, type ForwardAuthAnswer } from '../../services/forward
 import { sendApiFailure } from '../errors.js';
 import { CookiePolicy } from '../request-context.js';
 import { refusalPage } from './pages.js';
+import { ErrorAnswers } from '../api/schemas.js';
 
 /** The names Fastify's trustProxy (proxy-addr) also takes, as ranges. */
 const NAMED_RANGES: Record<string, string[]> = {
@@ -69,6 +71,20 @@ function headerValue(text: string): string {
   return Buffer.from(text.replace(/[\x00-\x1f\x7f]/g, ''), 'utf8').toString('latin1');
 }
 
+const PlainText = (description: string) => ({ description, content: { 'text/plain': { schema: Type.String() } } });
+
+/** What a proxy reads: mostly the status and headers; bodies are for people. */
+const ForwardAuthAnswers = {
+  200: Type.Null({ description: 'Let in, with Remote-User, Remote-Email, Remote-Name, Remote-Role and Remote-Account; no body.' }),
+  302: PlainText('Not signed in: Location is the sign-in page, `rd` the original address.'),
+  401: PlainText('Not signed in, with `mode=nginx`: Location is the sign-in page.'),
+  403: {
+    description: 'Signed in but not let in (a page that says why), or the host is not guarded, or the proxy is not trusted (ErrorBody).',
+    content: { 'text/html': { schema: Type.String() }, 'application/json': { schema: Type.Ref('ErrorBody') } },
+  },
+  ...ErrorAnswers,
+};
+
 export function registerForwardAuthRoute(app: FastifyInstance, deps: ServiceDeps, config: Pick<Config, 'trustProxy' | 'baseUrl' | 'cookieDomain'>): void {
   const trusted = trustedProxies(config.trustProxy);
   const cookies = new CookiePolicy(config.baseUrl, config.cookieDomain);
@@ -82,6 +98,7 @@ export function registerForwardAuthRoute(app: FastifyInstance, deps: ServiceDeps
         description:
           'Reads the original request from X-Original-URL (nginx) or X-Forwarded-Proto/-Host/-Uri, from proxies in TESSERA_TRUST_PROXY only. 200 with Remote-User, Remote-Email, Remote-Name, Remote-Role, Remote-Account; not signed in: 302 to the sign-in page (401 with Location when mode=nginx); not let in: 403.',
         querystring: { type: 'object', properties: { mode: { type: 'string', enum: ['nginx', 'redirect'] } }, additionalProperties: true },
+        response: ForwardAuthAnswers,
       },
     },
     async (request: FastifyRequest, reply: FastifyReply) => {

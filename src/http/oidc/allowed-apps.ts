@@ -1,6 +1,8 @@
 // "Apps you allowed" in Security settings: the apps a person let sign them in through
 // Tessera, each of which they can withdraw (its tokens end at once).
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { listAllowedApps, revokeAllowedApp } from '../../services/oidc.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { formatMoment } from '../../domain/dates.js';
@@ -9,6 +11,7 @@ import { csrfField } from '../pages/forms.js';
 import type { PageKit } from '../pages/kit.js';
 import { sendApiFailure } from '../errors.js';
 import { signedInOf } from '../api/authenticated.js';
+import { ErrorAnswers, NoContent, NullableTimestamp, bearerSecurity } from '../api/schemas.js';
 import { requestContext } from '../request-context.js';
 import type { ServiceDeps } from '../../services/deps.js';
 
@@ -40,9 +43,20 @@ export function registerAllowedAppsPages(pages: FastifyInstance, kit: PageKit): 
   });
 }
 
+const AllowedAppsAnswer = Type.Object({
+  apps: Type.Array(
+    Type.Object({
+      client_id: Type.String(),
+      name: Type.String(),
+      allowed_at: NullableTimestamp,
+      scopes: Type.Array(Type.String()),
+    }),
+  ),
+});
+
 /** The same through the API: GET /api/v1/me/apps, DELETE /api/v1/me/apps/:client_id. */
-export function registerAllowedAppsRoutes(api: FastifyInstance, deps: ServiceDeps): void {
-  const bearerSecurity = [{ bearer: [] }];
+export function registerAllowedAppsRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
+  const api = scope.withTypeProvider<TypeBoxTypeProvider>();
   api.get(
     '/api/v1/me/apps',
     {
@@ -50,27 +64,7 @@ export function registerAllowedAppsRoutes(api: FastifyInstance, deps: ServiceDep
         tags: ['me'],
         summary: 'The apps you allowed to sign you in',
         security: bearerSecurity,
-        response: {
-          200: {
-            type: 'object',
-            required: ['apps'],
-            properties: {
-              apps: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['client_id', 'name', 'allowed_at', 'scopes'],
-                  properties: {
-                    client_id: { type: 'string' },
-                    name: { type: 'string' },
-                    allowed_at: { type: ['string', 'null'], format: 'date-time' },
-                    scopes: { type: 'array', items: { type: 'string' } },
-                  },
-                },
-              },
-            },
-          },
-        },
+        response: { 200: AllowedAppsAnswer, ...ErrorAnswers },
       },
     },
     async (request) => ({
@@ -89,13 +83,14 @@ export function registerAllowedAppsRoutes(api: FastifyInstance, deps: ServiceDep
         tags: ['me'],
         summary: 'Withdraw an app: it signs you out of it and asks again next time',
         security: bearerSecurity,
-        params: { type: 'object', required: ['client_id'], properties: { client_id: { type: 'string', maxLength: 200 } } },
+        params: Type.Object({ client_id: Type.String({ maxLength: 200 }) }),
+        response: { 204: NoContent, ...ErrorAnswers },
       },
     },
     async (request, reply) => {
-      const removed = await revokeAllowedApp(deps, signedInOf(request), (request.params as { client_id: string }).client_id, requestContext(request));
+      const removed = await revokeAllowedApp(deps, signedInOf(request), request.params.client_id, requestContext(request));
       if (!removed) return sendApiFailure(reply, { code: 'not_found', message: 'You have not allowed such an app.' });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 }

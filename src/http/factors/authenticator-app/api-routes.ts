@@ -9,7 +9,13 @@ import { sendApiFailure } from '../../errors.js';
 import { requestContext } from '../../request-context.js';
 import { signedInOf } from '../../api/authenticated.js';
 import { enrolmentDoneBody } from '../../api/outcomes.js';
-import { Code, ConfirmationMethod, bearerSecurity } from '../../api/schemas.js';
+import { Code, ConfirmationMethod, EnrolmentDoneAnswer, ErrorAnswers, bearerSecurity } from '../../api/schemas.js';
+
+const TotpEnrolmentAnswer = Type.Object({
+  secret: Type.String({ description: 'Base32, upper case, without padding or spaces.' }),
+  otpauth_uri: Type.String({ description: 'otpauth://totp/… for the app.' }),
+  qr_code: Type.String({ description: 'The otpauth URI as a QR code: a data:image/png;base64,… URI.' }),
+});
 
 export function registerAuthenticatorAppRoutes(scope: FastifyInstance, deps: ServiceDeps): void {
   const api = scope.withTypeProvider<TypeBoxTypeProvider>();
@@ -25,6 +31,7 @@ export function registerAuthenticatorAppRoutes(scope: FastifyInstance, deps: Ser
       schema: {
         tags: ['two-factor'],
         summary: 'Start enrolling an authenticator app: a secret, its otpauth URI and a QR code (PNG data URI)',
+        response: { 200: TotpEnrolmentAnswer, ...ErrorAnswers },
         description:
           'The enrolment stays pending for 15 minutes until a correct code is given to /verify. When two-factor authentication is already on (with text messages), this adds a factor: send a confirmation (`method` and `code`).',
         security: bearerSecurity,
@@ -47,6 +54,7 @@ export function registerAuthenticatorAppRoutes(scope: FastifyInstance, deps: Ser
       schema: {
         tags: ['two-factor'],
         summary: 'Finish enrolling an authenticator app with a code from it',
+        response: { 200: EnrolmentDoneAnswer, ...ErrorAnswers },
         description:
           'Answers `recovery_codes` (shown once) when this is the first factor, and a new full `session_token` when it completes a setup-only session.',
         security: bearerSecurity,

@@ -17,7 +17,14 @@ import { sendApiFailure } from '../../errors.js';
 import { requestContext } from '../../request-context.js';
 import { signedInOf } from '../../api/authenticated.js';
 import { enrolmentDoneBody, iso } from '../../api/outcomes.js';
-import { Code, ConfirmationMethod, Token, bearerSecurity } from '../../api/schemas.js';
+import { Code, ConfirmationMethod, EnrolmentDoneAnswer, ErrorAnswers, Timestamp, Token, bearerSecurity } from '../../api/schemas.js';
+
+const EmailSentAnswer = Type.Object({
+  status: Type.Literal('sent'),
+  email: Type.String({ description: 'Where the code went, masked ("a•••@acme.test").' }),
+  resend_after_seconds: Type.Integer(),
+  expires_at: Timestamp,
+});
 
 function sentBody(sent: CodeSentAnswer): Record<string, unknown> {
   return { status: 'sent', email: sent.destination, resend_after_seconds: sent.resendAfterSeconds, expires_at: iso(sent.expiresAt) };
@@ -35,6 +42,7 @@ export function registerSignInEmailRoutes(app: FastifyInstance, deps: ServiceDep
       schema: {
         tags: ['sign-in'],
         summary: 'Email a passcode for this sign-in (when emailed codes are one of its methods)',
+        response: { 200: EmailSentAnswer, ...ErrorAnswers },
         description: `The first code of a challenge is always allowed (within the quotas). ${COOLDOWN}`,
         body: Type.Object({ challenge_token: Token }),
       },
@@ -60,6 +68,7 @@ export function registerEmailedCodeRoutes(scope: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['two-factor'],
         summary: 'Start turning on emailed codes: emails a code to your address',
+        response: { 200: EmailSentAnswer, ...ErrorAnswers },
         description: `Finish with /verify within 15 minutes. When two-factor authentication is already on, this adds a factor: give a confirmation (\`method\` and \`code\`). Emailed codes are the weakest method; an account that requires security keys refuses them (403 \`factor_not_allowed\`). ${COOLDOWN}`,
         security: bearerSecurity,
         body: Type.Union([Type.Null(), Type.Object({ method: Type.Optional(ConfirmationMethod), code: Type.Optional(Code) })]),
@@ -81,6 +90,7 @@ export function registerEmailedCodeRoutes(scope: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['two-factor'],
         summary: 'Email a new code for the enrolment (after 30 seconds; the previous code stops working)',
+        response: { 200: EmailSentAnswer, ...ErrorAnswers },
         security: bearerSecurity,
       },
     },
@@ -98,6 +108,7 @@ export function registerEmailedCodeRoutes(scope: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['two-factor'],
         summary: 'Finish turning on emailed codes with the emailed code',
+        response: { 200: EnrolmentDoneAnswer, ...ErrorAnswers },
         description:
           'Answers `recovery_codes` (shown once) when this is the first factor, and a new full `session_token` when it completes a setup-only session.',
         security: bearerSecurity,
@@ -117,6 +128,7 @@ export function registerEmailedCodeRoutes(scope: FastifyInstance, deps: ServiceD
       schema: {
         tags: ['two-factor'],
         summary: 'Email a code to your address, for a confirmation with method "email"',
+        response: { 200: EmailSentAnswer, ...ErrorAnswers },
         description: COOLDOWN,
         security: bearerSecurity,
       },
