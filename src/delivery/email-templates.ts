@@ -220,13 +220,13 @@ export const mails = {
       notYou: `If the wrong attempts were not yours, someone may know your password: change it at ${context.baseUrl}/profile/security.`,
     });
   },
-  webhookPaused(context: MailContext, input: { url: string; lastError: string | null }): Mail {
+  webhookPaused(context: MailContext, input: { address: string; lastError: string | null }): Mail {
     return compose(context, {
       subject: 'A webhook was paused',
       lines: [
-        `The webhook of ${context.accountName} that sends events to ${input.url} has failed every delivery for a day, so it was paused. Nothing more is sent to it until an admin resumes it.`,
+        `The webhook of ${context.accountName} that sends events to ${input.address} has failed every delivery for a day, so it was paused. Its events are kept, and sent when an admin resumes it.`,
         ...(input.lastError ? [`The last attempt: ${input.lastError}`] : []),
-        `Fix the receiver, then resume the webhook and resend what it missed at ${context.baseUrl}/admin/webhooks.`,
+        `Fix the receiver, then resume the webhook at ${context.baseUrl}/admin/automation (and send again any delivery that failed before the pause).`,
       ],
       notYou: false,
     });

@@ -13,7 +13,7 @@ import { webhookSignature } from '../crypto/webhook-signatures.js';
 import { WEBHOOK_RETRY_WINDOW_IN_MILLISECONDS, webhookRetryDelay } from '../domain/automation.js';
 import type { Dialect } from '../store/database.js';
 import type { Database, WebhookDelivery } from '../store/schema.js';
-import { claimNextDelivery, clearWebhookFailing, markDelivered, markDeliveryFailed } from '../store/webhooks.js';
+import { claimNextDelivery, clearWebhookFailing, markDelivered, markDeliveryFailed, markDeliveryHeld } from '../store/webhooks.js';
 import { OutboundError, type OutboundClient } from './outbound.js';
 
 const CLAIM_IN_MILLISECONDS = 60_000;
@@ -39,7 +39,10 @@ export interface WebhookWorkerOptions {
   onError?: (error: unknown) => void;
 }
 
-type Outcome = { delivered: true; status: number } | { delivered: false; status: number | null; error: string; retry: boolean };
+type Outcome =
+  | { delivered: true; status: number }
+  | { delivered: false; held: true }
+  | { delivered: false; held?: false; status: number | null; error: string; retry: boolean };
 
 export class WebhookWorker {
   private timer: NodeJS.Timeout | null = null;
@@ -87,16 +90,21 @@ export class WebhookWorker {
 
   private async deliver(delivery: WebhookDelivery): Promise<boolean> {
     const { db, now } = this.options;
+    const claim = delivery.claimed_until;
     const outcome = await this.attempt(delivery);
     if (outcome.delivered) {
-      await markDelivered(db, delivery.id, outcome.status, now());
+      await markDelivered(db, delivery.id, claim, outcome.status, now());
       await clearWebhookFailing(db, delivery.webhook_id);
       return true;
+    }
+    if (outcome.held) {
+      await markDeliveryHeld(db, delivery.id, claim);
+      return false;
     }
     const attempts = delivery.attempts + 1;
     const at = now();
     const giveUp = !outcome.retry || at - delivery.created_at >= WEBHOOK_RETRY_WINDOW_IN_MILLISECONDS;
-    await markDeliveryFailed(db, delivery.id, {
+    await markDeliveryFailed(db, delivery.id, claim, {
       attempts,
       responseStatus: outcome.status,
       error: outcome.error,
@@ -110,7 +118,7 @@ export class WebhookWorker {
   private async attempt(delivery: WebhookDelivery): Promise<Outcome> {
     const endpoint = await this.options.endpointOf(delivery.webhook_id);
     if (!endpoint) return { delivered: false, status: null, error: 'the webhook was removed', retry: false };
-    if (!endpoint.active) return { delivered: false, status: null, error: 'the webhook is paused', retry: false };
+    if (!endpoint.active) return { delivered: false, held: true };
     const timestamp = Math.floor(this.options.now() / 1000);
     try {
       const { status } = await this.options.client.request(endpoint.url, {

@@ -1,6 +1,7 @@
 // Server-side sessions: the client holds `id.secret`, the database only SHA-256(secret).
 // They are created by services/sign-in-flow.ts alone; here they are checked and ended.
 import type { Kysely } from 'kysely';
+import { revokeApiTokensMadeBy } from '../store/api-tokens.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { KeyRing } from '../crypto/keys.js';
 import { hashSecret, parseToken, secretMatches } from '../crypto/tokens.js';
@@ -106,6 +107,7 @@ export async function endSession(deps: ServiceDeps, signedIn: SignedIn, context:
  * device lost: SECURITY.md, admin actions). */
 export async function endEveryWayIn(db: Kysely<Database>, deps: Pick<ServiceDeps, 'now' | 'keys'>, user: UserRef): Promise<void> {
   await deleteUserSessions(db, user);
+  await revokeApiTokensMadeBy(db, user.id, deps.now());
   await signOutOfApps(db, deps, user);
   await deleteTrustedDevices(db, user);
   await expireUserFlows(db, user);

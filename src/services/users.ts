@@ -13,6 +13,7 @@ import { findAccountBySlug } from '../store/accounts.js';
 import { appendAuditEvent } from '../store/audit.js';
 import type { Account, Database, User } from '../store/schema.js';
 import { AccountUsers, type PeopleFilter } from '../store/users.js';
+import { revokeApiTokensMadeBy } from '../store/api-tokens.js';
 import { newUserRow } from './accounts.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 import { emailUser } from './notify.js';
@@ -225,6 +226,8 @@ export async function changeRole(
         if (user.role === role) return ok(user);
         const now = deps.now();
         await new AccountUsers(trx, admin.account.id).update(user.id, { role, updated_at: now });
+        // The API tokens a former admin made die with their power.
+        if (user.role === 'admin') await revokeApiTokensMadeBy(trx, user.id, now);
         await appendAuditEvent(
           trx,
           {
@@ -270,7 +273,13 @@ export async function setSuspended(
     { ...change, context },
     {
       targetUserId: userId,
-      check: (trx) => loadTarget(trx, deps, admin, userId),
+      check: async (trx) => {
+        const target = await loadTarget(trx, deps, admin, userId);
+        // Suspending or reactivating an admin takes or gives back admin power: people only.
+        if (target.ok && isTokenActor(admin) && target.value.role === 'admin')
+          return fail<User>('person_required', { message: 'Only a person can suspend or reactivate an admin, not an API token.' });
+        return target;
+      },
       apply: async (trx, user, reason) => {
         const now = deps.now();
         const changes = (user.suspended_at !== null) !== suspended;

@@ -3,7 +3,7 @@
 // its signing secret shown once; changed, paused, resumed, removed; its deliveries
 // listed and sent again. And what the webhook worker reports back: a day of failures
 // pauses the webhook and tells the account's admins.
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import { decryptSecret, encryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { newId } from '../crypto/tokens.js';
 import { newWebhookSecret } from '../crypto/webhook-signatures.js';
@@ -20,7 +20,7 @@ import {
 import { fail, ok, type Result } from '../domain/failures.js';
 import { checkOutboundAddress, parseIpAddress } from '../domain/outbound-addresses.js';
 import { appendAuditEvent } from '../store/audit.js';
-import type { Database, Webhook, WebhookDelivery } from '../store/schema.js';
+import type { Database, Webhook, WebhookDelivery, WebhookTable } from '../store/schema.js';
 import { AccountUsers } from '../store/users.js';
 import {
   deleteWebhook as deleteWebhookRows,
@@ -29,10 +29,13 @@ import {
   findWebhookDelivery,
   insertWebhook,
   listAccountWebhooks,
+  holdDeliveries,
   listWebhookDeliveries,
+  lockAccountWebhook,
   markWebhookFailing,
   pauseWebhook,
   queueDeliveryAgain,
+  releaseDeliveries,
   updateWebhook as updateWebhookRow,
 } from '../store/webhooks.js';
 import { confirmedPersonAction } from './admin-confirmation.js';
@@ -117,6 +120,12 @@ function checkReachable(deps: Pick<ServiceDeps, 'config'>, url: string): Result<
       });
 }
 
+/** A webhook's address as the audit log and emails name it: its origin only. Many
+ * receivers carry a secret in the path or query (a Slack or Zapier hook). */
+function addressForRecords(url: string): string {
+  return new URL(url).origin;
+}
+
 function webhookAudit(trx: Kysely<Database>, admin: SignedIn, context: RequestContext, now: number) {
   return (type: 'webhook_created' | 'webhook_updated' | 'webhook_deleted', webhook: { id: string; url: string }, details: Record<string, unknown> = {}) =>
     appendAuditEvent(
@@ -127,7 +136,7 @@ function webhookAudit(trx: Kysely<Database>, admin: SignedIn, context: RequestCo
         actorUserId: admin.user.id,
         ip: context.ip,
         userAgent: context.userAgent,
-        details: { webhook_id: webhook.id, url: webhook.url, ...details },
+        details: { webhook_id: webhook.id, address: addressForRecords(webhook.url), ...details },
       },
       now,
     );
@@ -207,33 +216,35 @@ export async function updateWebhook(
   if (change.rotateSecret !== undefined && typeof change.rotateSecret !== 'boolean')
     return fail('invalid_request', { field: 'rotate_secret', message: 'rotate_secret is true or false.' });
   const apply = async (trx: Kysely<Database>): Promise<Result<{ webhook: WebhookView; secret: string | null }>> => {
+    // Read again, locked, in the transaction: only what this request changes is
+    // written, so a change made meanwhile (a rotated secret, a pause) is not undone.
+    const locked = await lockAccountWebhook(trx, admin.account.id, id, deps.dialect);
+    if (!locked) return fail('not_found', { message: 'There is no such webhook in this account.' });
     const now = deps.now();
     const secret = change.rotateSecret === true ? newWebhookSecret() : null;
-    const status = change.active === undefined ? current.status : change.active ? 'active' : 'paused';
-    const next: Webhook = {
-      ...current,
-      url: url.value,
-      events: JSON.stringify(events.value),
-      status,
-      failing_since: status === 'active' && current.status === 'paused' ? null : current.failing_since,
-      secret_ciphertext: secret === null ? current.secret_ciphertext : encryptSecret(deps.keys, secret, secretPlace(id)),
-      updated_at: now,
-    };
-    await updateWebhookRow(trx, id, {
-      url: next.url,
-      events: next.events,
-      status: next.status,
-      failing_since: next.failing_since,
-      secret_ciphertext: next.secret_ciphertext,
-      updated_at: now,
-    });
+    const changes: Updateable<WebhookTable> = {};
+    if (change.url !== undefined && url.value !== locked.url) changes.url = url.value;
+    if (change.events !== undefined && JSON.stringify(events.value) !== locked.events) changes.events = JSON.stringify(events.value);
+    if (secret !== null) changes.secret_ciphertext = encryptSecret(deps.keys, secret, secretPlace(id));
+    const status = change.active === undefined ? locked.status : change.active ? 'active' : 'paused';
+    if (status !== locked.status) {
+      changes.status = status;
+      // Resumed: a fresh start; what it missed goes now.
+      if (status === 'active') changes.failing_since = null;
+    }
     const changed = [
-      ...(next.url !== current.url ? ['url'] : []),
-      ...(next.events !== current.events ? ['events'] : []),
-      ...(next.status !== current.status ? [next.status === 'active' ? 'resumed' : 'paused'] : []),
+      ...(changes.url !== undefined ? ['url'] : []),
+      ...(changes.events !== undefined ? ['events'] : []),
+      ...(changes.status !== undefined ? [status === 'active' ? 'resumed' : 'paused'] : []),
       ...(secret !== null ? ['secret'] : []),
     ];
-    if (changed.length > 0) await webhookAudit(trx, admin, context, now)('webhook_updated', next, { changed });
+    if (changed.length > 0) {
+      await updateWebhookRow(trx, id, { ...changes, updated_at: now });
+      if (changes.status === 'paused') await holdDeliveries(trx, id);
+      if (changes.status === 'active') await releaseDeliveries(trx, id, now);
+      await webhookAudit(trx, admin, context, now)('webhook_updated', locked, { changed });
+    }
+    const next = (await findWebhook(trx, id))!;
     return ok({ webhook: webhookView(next), secret });
   };
   const needsConfirmation = url.value !== current.url || change.rotateSecret === true;
@@ -290,6 +301,7 @@ export async function recordWebhookFailure(deps: ServiceDeps, webhookId: string,
     }
     if (now - webhook.failing_since < WEBHOOK_PAUSE_AFTER_FAILING_FOR_MILLISECONDS) return 'failing';
     if (!(await pauseWebhook(trx, webhookId, now))) return 'paused';
+    await holdDeliveries(trx, webhookId);
     await appendAuditEvent(
       trx,
       {
@@ -307,7 +319,7 @@ export async function recordWebhookFailure(deps: ServiceDeps, webhookId: string,
         user: admin,
         purpose: 'webhook_paused',
         context: { ip: null, userAgent: null, deviceId: null },
-        compose: (c) => mails.webhookPaused(c, { url: webhook.url, lastError }),
+        compose: (c) => mails.webhookPaused(c, { address: addressForRecords(webhook.url), lastError }),
       });
     }
     return 'paused';

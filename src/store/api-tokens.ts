@@ -39,6 +39,12 @@ export async function revokeAccountApiToken(db: Kysely<Database>, accountId: str
   return Number(result.numUpdatedRows) > 0;
 }
 
+/** Revokes every live token a person made: they were suspended, demoted, or may have
+ * lost their account (a password reset, an admin's help). */
+export async function revokeApiTokensMadeBy(db: Kysely<Database>, userId: string, now: number): Promise<void> {
+  await db.updateTable('api_tokens').set({ revoked_at: now }).where('created_by_user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}
+
 /** "Last used" to the minute: one write a minute per token at most, not one a request. */
 export async function touchApiToken(db: Kysely<Database>, id: string, now: number, ifUsedBefore: number): Promise<void> {
   await db

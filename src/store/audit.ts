@@ -57,8 +57,8 @@ export async function appendAuditEvent(db: Kysely<Database>, entry: AuditEntry, 
 }
 
 async function queueAuditEventForWebhooks(db: Kysely<Database>, entry: AuditEntry & { accountId: string }, event: WebhookEvent, now: number): Promise<void> {
-  const webhookIds = await webhooksListening(db, entry.accountId, event);
-  if (webhookIds.length === 0) return;
+  const webhooks = await webhooksListening(db, entry.accountId, event);
+  if (webhooks.length === 0) return;
   const subjectId = entry.subjectUserId ?? null;
   const subject = subjectId ? await db.selectFrom('users').select(['id', 'email']).where('id', '=', subjectId).executeTakeFirst() : undefined;
   const fact = {
@@ -69,7 +69,7 @@ async function queueAuditEventForWebhooks(db: Kysely<Database>, entry: AuditEntr
     reason: entry.reason ?? null,
     details: entry.details ?? null,
   };
-  await queueWebhookEvent(db, { accountId: entry.accountId, type: event, body: webhookBody(event, fact, now), webhookIds }, now);
+  await queueWebhookEvent(db, { accountId: entry.accountId, type: event, body: webhookBody(event, fact, now), webhooks }, now);
 }
 
 export interface AuditQuery {

@@ -382,7 +382,8 @@ export interface WebhookTable {
   updated_at: number;
 }
 
-export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** `paused`: held while its webhook is paused, sent once it is resumed. */
+export type WebhookDeliveryStatus = 'pending' | 'paused' | 'delivered' | 'failed';
 
 /** One event for one webhook: written with the action, drained by the webhook worker. */
 export interface WebhookDeliveryTable {

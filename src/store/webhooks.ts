@@ -20,6 +20,18 @@ export function findAccountWebhook(db: Kysely<Database>, accountId: string, id: 
   return db.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
 }
 
+/** An account's webhook, its row locked on PostgreSQL until the transaction ends (SQLite
+ * runs one write transaction at a time). */
+export function lockAccountWebhook(db: Kysely<Database>, accountId: string, id: string, dialect: Dialect): Promise<Webhook | undefined> {
+  return db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('id', '=', id)
+    .$if(dialect === 'postgres', (query) => query.forUpdate())
+    .executeTakeFirst();
+}
+
 export function listAccountWebhooks(db: Kysely<Database>, accountId: string): Promise<Webhook[]> {
   return db.selectFrom('webhooks').selectAll().where('account_id', '=', accountId).orderBy('created_at', 'asc').orderBy('id', 'asc').execute();
 }
@@ -33,10 +45,11 @@ export async function deleteWebhook(db: Kysely<Database>, id: string): Promise<v
   await db.deleteFrom('webhooks').where('id', '=', id).execute();
 }
 
-/** The active webhooks of the account that want this event. */
-export async function webhooksListening(db: Kysely<Database>, accountId: string, type: WebhookEvent): Promise<string[]> {
-  const webhooks = await db.selectFrom('webhooks').select(['id', 'events']).where('account_id', '=', accountId).where('status', '=', 'active').execute();
-  return webhooks.filter((webhook) => (JSON.parse(webhook.events) as string[]).includes(type)).map((webhook) => webhook.id);
+/** The webhooks of the account that want this event, paused ones included: what a
+ * paused webhook misses is held for it until it is resumed. */
+export async function webhooksListening(db: Kysely<Database>, accountId: string, type: WebhookEvent): Promise<{ id: string; status: Webhook['status'] }[]> {
+  const webhooks = await db.selectFrom('webhooks').select(['id', 'events', 'status']).where('account_id', '=', accountId).execute();
+  return webhooks.filter((webhook) => (JSON.parse(webhook.events) as string[]).includes(type)).map(({ id, status }) => ({ id, status }));
 }
 
 /** Queues one event for the given webhooks, in the caller's transaction. One id for the
@@ -44,16 +57,39 @@ export async function webhooksListening(db: Kysely<Database>, accountId: string,
  * so a receiver can drop a repeat. `body` is the Standard Webhooks body. */
 export async function queueWebhookEvent(
   db: Kysely<Database>,
-  event: { accountId: string; type: WebhookEvent; body: string; webhookIds: readonly string[] },
+  event: { accountId: string; type: WebhookEvent; body: string; webhooks: readonly { id: string; status: Webhook['status'] }[] },
   now: number,
 ): Promise<void> {
-  if (event.webhookIds.length === 0) return;
+  if (event.webhooks.length === 0) return;
   const eventId = `msg_${newId()}`;
   await db
     .insertInto('webhook_deliveries')
     .values(
-      event.webhookIds.map((webhookId) => newDelivery({ webhookId, accountId: event.accountId, eventId, eventType: event.type, payload: event.body }, now)),
+      event.webhooks.map((webhook) => ({
+        ...newDelivery({ webhookId: webhook.id, accountId: event.accountId, eventId, eventType: event.type, payload: event.body }, now),
+        status: webhook.status === 'active' ? ('pending' as const) : ('paused' as const),
+      })),
     )
+    .execute();
+}
+
+/** Holds a webhook's waiting deliveries while it is paused. */
+export async function holdDeliveries(db: Kysely<Database>, webhookId: string): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'paused', claimed_until: null })
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/** Sends a resumed webhook's held deliveries now. */
+export async function releaseDeliveries(db: Kysely<Database>, webhookId: string, now: number): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'pending', next_attempt_at: now })
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'paused')
     .execute();
 }
 
@@ -136,17 +172,26 @@ export async function claimNextDelivery(db: Kysely<Database>, dialect: Dialect, 
   return claimed ?? null;
 }
 
-export async function markDelivered(db: Kysely<Database>, id: string, responseStatus: number, now: number): Promise<void> {
+/** Each outcome is written only by the worker that still holds the claim (`claim`, the
+ * claimed_until it set): one that stalled past it must not undo another's record. */
+export async function markDelivered(db: Kysely<Database>, id: string, claim: number | null, responseStatus: number, now: number): Promise<void> {
   await db
     .updateTable('webhook_deliveries')
     .set({ status: 'delivered', attempts: sql`attempts + 1`, last_response_status: responseStatus, last_error: null, delivered_at: now, claimed_until: null })
     .where('id', '=', id)
+    .where('claimed_until', '=', claim)
     .execute();
+}
+
+/** Puts a claimed delivery back on hold: its webhook was paused meanwhile. */
+export async function markDeliveryHeld(db: Kysely<Database>, id: string, claim: number | null): Promise<void> {
+  await db.updateTable('webhook_deliveries').set({ status: 'paused', claimed_until: null }).where('id', '=', id).where('claimed_until', '=', claim).execute();
 }
 
 export async function markDeliveryFailed(
   db: Kysely<Database>,
   id: string,
+  claim: number | null,
   outcome: { attempts: number; responseStatus: number | null; error: string; nextAttemptAt: number; giveUp: boolean },
 ): Promise<void> {
   await db
@@ -160,6 +205,7 @@ export async function markDeliveryFailed(
       claimed_until: null,
     })
     .where('id', '=', id)
+    .where('claimed_until', '=', claim)
     .execute();
 }
 

@@ -269,7 +269,8 @@ for (const dialect of dialects()) {
         passkey_sign_in: true,
       });
       const noConfirmation = await app.api('PUT', '/api/v1/admin/security-policy', { token: ownerToken, body: { session_days: 3 } });
-      assert.equal(noConfirmation.statusCode, 400);
+      assert.equal(noConfirmation.statusCode, 403);
+      assert.equal(noConfirmation.json().error.code, 'confirmation_required');
       const outOfBounds = await app.api('PUT', '/api/v1/admin/security-policy', {
         token: ownerToken,
         body: { session_days: 91, method: 'password', code: STRONG_PASSWORD },

@@ -196,6 +196,11 @@ for (const dialect of dialects()) {
       assert.equal(promote.json().error.code, 'person_required');
       const still = await app.runtime.deps.db.selectFrom('users').select('role').where('id', '=', agentId).executeTakeFirstOrThrow();
       assert.equal(still.role, 'agent');
+      const ada = (await app.api('GET', '/api/v1/me', { token: adminToken })).json().id;
+      const suspendAdmin = await app.api('PATCH', `/api/v1/admin/users/${ada}`, { token: made.token, body: { suspended: true, reason: 'token gone rogue' } });
+      assert.equal(suspendAdmin.statusCode, 403, 'suspending (or reactivating) an admin stays with people');
+      assert.equal(suspendAdmin.json().error.code, 'person_required');
+      assert.equal((await app.api('GET', '/api/v1/me', { token: adminToken })).statusCode, 200);
     });
 
     it('changes the policy with policy:write and no passcode', async () => {
@@ -228,6 +233,14 @@ for (const dialect of dialects()) {
       const demoted = await app.api('PATCH', `/api/v1/admin/users/${ada}`, { token: ownerToken, body: { role: 'agent', reason: 'moved team', ...CONFIRM } });
       assert.equal(demoted.statusCode, 200, demoted.body);
       assert.equal((await app.api('GET', '/api/v1/admin/users', { token: adas.token })).statusCode, 401, 'a token never outlasts its creator’s power');
+      const adasRow = (await app.api('GET', '/api/v1/admin/api-tokens', { token: ownerToken })).json().api_tokens.find((t: { id: string }) => t.id === adas.id);
+      assert.notEqual(adasRow.revoked_at, null, 'revoked, not paused: making them an admin again does not revive it');
+      const promoted = await app.api('PATCH', `/api/v1/admin/users/${ada}`, {
+        token: ownerToken,
+        body: { role: 'admin', reason: 'back in the team', ...CONFIRM },
+      });
+      assert.equal(promoted.statusCode, 200, promoted.body);
+      assert.equal((await app.api('GET', '/api/v1/admin/users', { token: adas.token })).statusCode, 401);
 
       const tampered = `${revoked.token.slice(0, -1)}${revoked.token.endsWith('A') ? 'B' : 'A'}`;
       assert.equal((await app.api('GET', '/api/v1/admin/users', { token: tampered })).statusCode, 401);

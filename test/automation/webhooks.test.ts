@@ -155,7 +155,7 @@ for (const dialect of dialects()) {
       assert.equal(receiver.received.length, 5, 'nothing goes twice');
     });
 
-    it('sends only the events a webhook chose, and nothing for a paused one', async () => {
+    it('sends only the events a webhook chose; a paused one keeps its events and gets them when resumed', async () => {
       const webhook = await addWebhook(['user.suspended']);
       assert.equal((await app.api('POST', '/api/v1/admin/users', { token: ownerToken, body: { email: 'otto@acme.test', role: 'agent' } })).statusCode, 200);
       await app.runtime.webhookWorker.drain();
@@ -165,8 +165,31 @@ for (const dialect of dialects()) {
       await app.api('PATCH', `/api/v1/admin/users/${amos}`, { token: ownerToken, body: { suspended: false, reason: 'back again', ...CONFIRM } });
       await app.api('PATCH', `/api/v1/admin/users/${amos}`, { token: ownerToken, body: { suspended: true, reason: 'left again', ...CONFIRM } });
       await app.runtime.webhookWorker.drain();
-      assert.equal(receiver.received.length, 0);
-      assert.deepEqual(await deliveries(webhook.id), []);
+      assert.equal(receiver.received.length, 0, 'nothing goes to a paused webhook');
+      const held = await deliveries(webhook.id);
+      assert.deepEqual(
+        held.map((d: { event: string; status: string }) => [d.event, d.status]),
+        [['user.suspended', 'paused']],
+      );
+      const resumed = await app.api('PATCH', `/api/v1/admin/webhooks/${webhook.id}`, { token: ownerToken, body: { active: true } });
+      assert.equal(resumed.json().status, 'active');
+      await app.runtime.webhookWorker.drain();
+      assert.equal(receiver.received.length, 1, 'what it missed goes once it is resumed');
+      assert.equal(JSON.parse(receiver.received[0]!.body).data.reason, 'left again');
+    });
+
+    it('keeps a secret rotated meanwhile when another change comes from an older read', async () => {
+      const webhook = await addWebhook(['user.invited']);
+      const rotated = await app.api('PATCH', `/api/v1/admin/webhooks/${webhook.id}`, { token: ownerToken, body: { rotate_secret: true, ...CONFIRM } });
+      assert.equal(rotated.statusCode, 200, rotated.body);
+      const newSecret = rotated.json().secret as string;
+      assert.match(newSecret, /^whsec_/);
+      await app.api('PATCH', `/api/v1/admin/webhooks/${webhook.id}`, { token: ownerToken, body: { events: ['user.invited', 'user.suspended'] } });
+      receiver.secret = newSecret;
+      await app.api('POST', '/api/v1/admin/users', { token: ownerToken, body: { email: 'rosa@acme.test', role: 'agent' } });
+      await app.runtime.webhookWorker.drain();
+      assert.equal(receiver.received.length, 1);
+      assert.ok(receiver.received[0]!.verified, 'signed with the rotated secret');
     });
 
     it('retries after 500s with backoff until the receiver takes it', async () => {
@@ -220,7 +243,8 @@ for (const dialect of dialects()) {
       const mails = (await app.outbox()).filter((m) => m.purpose === 'webhook_paused');
       assert.equal(mails.length, 1, 'the one admin is emailed once');
       assert.equal(mails[0]!.to, 'owner@acme.test');
-      assert.ok(mails[0]!.body.includes(`${receiverUrl}/hooks/tessera`));
+      assert.ok(mails[0]!.body.includes(receiverUrl), 'the mail names the receiver');
+      assert.ok(!mails[0]!.body.includes('/hooks/tessera'), 'but not its path, which may hold a secret');
       const paused = (await app.api('GET', '/api/v1/admin/audit-events?type=webhook_paused', { token: ownerToken })).json().audit_events;
       assert.equal(paused.length, 1);
 

@@ -81,7 +81,9 @@ const DeliveryBody = Type.Object({
   id: Type.String(),
   webhook_id: Type.String({ description: 'The `webhook-id` header of every attempt: the same for every retry and resend of this event.' }),
   event: Type.String({ description: 'The event type, such as user.suspended.' }),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('paused'), Type.Literal('delivered'), Type.Literal('failed')], {
+    description: '`paused`: held while the webhook is paused, sent when it is resumed.',
+  }),
   attempts: Type.Integer(),
   last_response_status: Type.Union([Type.Integer(), Type.Null()]),
   last_error: Type.Union([Type.String(), Type.Null()]),

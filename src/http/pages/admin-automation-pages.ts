@@ -314,7 +314,7 @@ export function registerAdminAutomationPages(
                     (delivery) => html`<tr>
                       <td data-label="When">${formatMoment(delivery.createdAt)}</td>
                       <td data-label="Event"><code>${delivery.event}</code></td>
-                      <td data-label="Status">${delivery.status === 'pending' && delivery.nextAttemptAt !== null ? `Next try ${formatMoment(delivery.nextAttemptAt)}` : delivery.status === 'delivered' ? 'Delivered' : 'Failed'}</td>
+                      <td data-label="Status">${delivery.status === 'pending' && delivery.nextAttemptAt !== null ? `Next try ${formatMoment(delivery.nextAttemptAt)}` : delivery.status === 'delivered' ? 'Delivered' : delivery.status === 'paused' ? 'Held until the webhook is resumed' : 'Failed'}</td>
                       <td data-label="Attempts">${String(delivery.attempts)}</td>
                       <td data-label="Last answer">${delivery.lastResponseStatus !== null ? String(delivery.lastResponseStatus) : (delivery.lastError ?? '—')}</td>
                       <td data-label="Actions">${hook.status === 'active' ? action(`deliveries/${delivery.id}/resend`, 'Send again') : ''}</td>
