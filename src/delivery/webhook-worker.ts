@@ -1,5 +1,5 @@
-// Drains the webhooks' deliveries (DESIGN.md, Automation): claims due deliveries one at
-// a time (any number of workers, each delivery claimed by one: store/webhooks.ts),
+// Drains the webhooks' deliveries (DESIGN.md, Automation): claims due deliveries, a few
+// in flight at once (any number of workers, each delivery claimed by one: store/webhooks.ts),
 // signs each per the Standard Webhooks specification and POSTs it through the guarded
 // client (outbound.ts: never to a private or loopback address the operator did not
 // allow, never following a redirect). A 2xx answer delivers; anything else is tried
@@ -18,6 +18,9 @@ import { OutboundError, type OutboundClient } from './outbound.js';
 
 const CLAIM_IN_MILLISECONDS = 60_000;
 const DELIVERIES_PER_DRAIN = 500;
+/** Deliveries in flight at once per worker: a receiver that never answers holds one
+ * lane for its timeout (10 s), not the whole queue of every account. */
+export const WEBHOOK_LANES = 4;
 
 /** Where a webhook's deliveries go, read at each delivery so a change holds at once. */
 export interface WebhookEndpoint {
@@ -74,17 +77,23 @@ export class WebhookWorker {
 
   private async drainOnce(): Promise<number> {
     const { db, dialect, now } = this.options;
+    let claimed = 0;
     let delivered = 0;
-    for (let i = 0; i < DELIVERIES_PER_DRAIN; i += 1) {
-      const delivery = await claimNextDelivery(db, dialect, now(), this.options.claimInMilliseconds ?? CLAIM_IN_MILLISECONDS);
-      if (!delivery) break;
-      try {
-        if (await this.deliver(delivery)) delivered += 1;
-      } catch (error) {
-        // Recording the outcome failed: the claim runs out and the delivery goes again.
-        this.options.onError?.(error);
+    const lane = async () => {
+      while (claimed < DELIVERIES_PER_DRAIN) {
+        claimed += 1;
+        const delivery = await claimNextDelivery(db, dialect, now(), this.options.claimInMilliseconds ?? CLAIM_IN_MILLISECONDS);
+        if (!delivery) return;
+        try {
+          if (await this.deliver(delivery)) delivered += 1;
+        } catch (error) {
+          // Recording the outcome failed: the claim runs out and the delivery goes again.
+          this.options.onError?.(error);
+        }
       }
-    }
+    };
+    // A lane that fails to claim (the database is gone) ends this drain; the timer tries again.
+    await Promise.all(Array.from({ length: WEBHOOK_LANES }, lane));
     return delivered;
   }
 

@@ -1,8 +1,9 @@
 // Webhook deliveries across three server processes on one PostgreSQL, one of them
 // killed with SIGKILL while deliveries are in flight (DESIGN.md, Automation; issue 26):
 // each event reaches the receiver, verified by an independent implementation of
-// Standard Webhooks; no event arrives twice, except the one the killed worker had in
-// flight, which goes again once its claim runs out, with the same webhook-id and body
+// Standard Webhooks; no event arrives twice, except those the killed worker had in
+// flight (a few lanes), which go again once their claim runs out, with the same
+// webhook-id and body
 // (at least once, by design: src/delivery/webhook-worker.ts). The claim running out is
 // not waited for (a minute): a worker in this process whose clock is a minute ahead
 // takes what the dead one left.
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OutboundClient } from '../../src/delivery/outbound.js';
-import { WebhookWorker } from '../../src/delivery/webhook-worker.js';
+import { WEBHOOK_LANES, WebhookWorker } from '../../src/delivery/webhook-worker.js';
 import { webhookEndpoint } from '../../src/services/webhooks.js';
 import {
   Clock,
@@ -149,7 +150,10 @@ describe('webhook deliveries across three processes, one killed', { skip, timeou
       receiver.received.find((r) => !r.verified)?.verifyError ?? '',
     );
     const repeats = receiver.received.length - EVENTS;
-    assert.ok(repeats >= 0 && repeats <= 1, `${repeats} repeats: only the delivery in flight at the kill may arrive twice`);
+    assert.ok(
+      repeats >= 0 && repeats <= WEBHOOK_LANES,
+      `${repeats} repeats: only the deliveries in flight at the kill (at most ${WEBHOOK_LANES}) may arrive twice`,
+    );
     const bodies = new Map<string, string>();
     for (const request of receiver.received) {
       const id = String(request.headers['webhook-id']);
