@@ -1,0 +1,86 @@
+// The English messages: they define every key (DESIGN.md row 21). ICU MessageFormat:
+// `{name}` placeholders, `{count, plural, one {…} other {…}}`, `<link>…</link>` for a
+// part that a page makes into markup. Values are the app's; quoting (') is not used.
+export const en = {
+  // The page frame (http/pages/layout.ts)
+  'layout.skip': 'Skip to content',
+  'layout.nav.main': 'Main',
+  'layout.nav.security': 'Security settings',
+  'layout.nav.people': 'People',
+  'layout.nav.accountSecurity': 'Account security',
+  'layout.nav.apps': 'Apps',
+  'layout.nav.audit': 'Audit log',
+  'layout.signOut': 'Sign out',
+  'layout.languageMenu': 'Language',
+  'layout.formExpired.title': 'Form expired',
+  'layout.formExpired.text': 'This form has expired or came from another site. Go back, reload the page and try again.',
+  'layout.backTo': 'Back to {product}',
+  'layout.enrolmentBanner':
+    '{account} requires two-factor authentication for staff. Set it up before {deadline}, or you will be asked to at sign-in. <link>Set it up now</link>',
+
+  // API and page errors (http/errors.ts): codes stay English, messages follow the reader.
+  'error.invalid_request': 'The request is not valid.',
+  'error.invalid_credentials': 'The account, email or password is not right.',
+  'error.weak_password': 'Choose a stronger password.',
+  'error.email_taken': 'Someone in this account already uses this email.',
+  'error.slug_taken': 'Another account already uses this slug.',
+  'error.account_not_found': 'There is no account with this slug.',
+  'error.user_not_found': 'There is no such person in this account.',
+  'error.app_not_found': 'There is no such app in this account.',
+  'error.host_taken': 'Another app already guards this host. Each host can belong to one app only.',
+  'error.invalid_token': 'This link is not valid any more. Ask for a new one.',
+  'error.invalid_challenge': 'This sign-in has expired. Sign in again.',
+  'error.invalid_code': 'That code is not right. Check it and try again.',
+  'error.two_factor_locked': 'Too many wrong codes.',
+  'error.rate_limited': 'Too many attempts.',
+  'error.confirmation_required': 'Confirm with a current passcode, a recovery code or your password.',
+  'error.passcode_required': 'Enter a current passcode to continue.',
+  'error.two_factor_already_enabled': 'Two-factor authentication is already on with this method.',
+  'error.two_factor_not_enabled': 'Two-factor authentication is not on.',
+  'error.two_factor_required_by_account': 'Your account requires two-factor authentication, so it cannot be turned off.',
+  'error.two_factor_setup_required': 'Set up two-factor authentication first.',
+  'error.email_confirmation_required': 'Confirm your email address first.',
+  'error.setup_already_done': 'Tessera is already set up. Sign in instead.',
+  'error.forbidden': 'You are not allowed to do that.',
+  'error.not_found': 'Not found.',
+  'error.cannot_change_self': 'You cannot do this to yourself. Ask another admin.',
+  'error.unauthorized': 'Sign in first.',
+  'error.sms_rate_limited': 'Too many text messages for now.',
+  'error.sms_unavailable': 'Text messages are not available here. Use an authenticator app or a recovery code.',
+  'error.sms_not_delivered': 'We could not send a text. Try the app or a recovery code.',
+  'error.phone_not_allowed': 'Your account does not allow text messages to this country. Use an authenticator app instead.',
+  'error.webauthn_unavailable': 'Security keys need Tessera to be reached by a domain name over HTTPS (or localhost). Use an authenticator app instead.',
+  'error.security_key_required': 'Your account requires admins to use a security key or passkey. Add one to continue.',
+  'error.factor_not_allowed':
+    'Your account requires security keys, so emailed codes cannot be a two-factor method here. Use a security key or an authenticator app.',
+  'error.last_two_factor_method': 'This is your only two-factor method. Add another one first, or turn two-factor authentication off.',
+  'error.passkey_not_verified':
+    'Your passkey did not check your PIN, fingerprint or face, so it cannot sign you in alone. Sign in with your email and password.',
+  'error.unmet_authentication_requirements': 'This needs a stronger sign-in than you can give now, such as a security key. Ask your admin.',
+  'error.csrf_failed': 'This form has expired. Reload the page and try again.',
+  'error.payload_too_large': 'The request body is too large.',
+  'error.unsupported_media_type': 'Send JSON (Content-Type: application/json).',
+  'error.service_unavailable': 'Tessera cannot reach a service it needs. Try again in a moment.',
+  'error.internal_error': 'Something went wrong on our side.',
+  'error.retryInSeconds': 'Try again in {seconds, plural, one {# second} other {# seconds}}.',
+  'error.retryInMinutes': 'Try again in {minutes, plural, one {# minute} other {# minutes}}.',
+  'error.retryLater': 'Try again later.',
+  // Details some failures carry (http/errors.ts DETAIL_KEYS): the English text is the key's.
+  'detail.totpReplayed': 'That passcode was already used. Wait for the next one in your app.',
+  'detail.recoveryCodeReplayed': 'That recovery code was already used. Each code works once: use another one.',
+  'detail.sentCodeExhausted': 'Too many wrong codes for this one. Ask for a new code.',
+  'detail.sentCodeReplayed': 'That code was already used. Ask for a new one.',
+  'detail.sentCodeExpired': 'This code has expired. Ask for a new one.',
+  'detail.challengeLocked': 'Too many wrong codes for this sign-in. Sign in again.',
+  'detail.emailNotSent': 'We could not send the email. Use another method.',
+  'detail.currentPasswordWrong': 'The current password is not right.',
+  'detail.passwordWrong': 'The password is not right.',
+  'detail.validEmail': 'Enter a valid email address.',
+  'detail.newPassword': 'Enter a new password.',
+  'detail.totpCode': 'Enter the 6-digit code from your app.',
+  'detail.totpWrongAtEnrolment': 'That code is not right. Check the time on your phone and enter the code the app shows now.',
+} as const satisfies Record<string, string>;
+
+export type MessageKey = keyof typeof en;
+/** Every other language: exactly the English keys, no more, no fewer. */
+export type Catalogue = Readonly<Record<MessageKey, string>>;
