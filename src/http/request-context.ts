@@ -1,12 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../services/deps.js';
 import type { SignedIn } from '../services/sessions.js';
+import type { Translator } from '../i18n/translator.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     signedIn: SignedIn | null;
     /** The browser's long-lived device cookie (pages only). */
     deviceId: string | null;
+    /** The reader's language and time zone: the API's by `Accept-Language`, a page's
+     * by the person, their account, a sign-in page's choice, then the browser. */
+    i18n: Translator;
   }
   interface FastifyContextConfig {
     /** A setup-only session (which may only enrol a second factor) may use this route. */
@@ -97,6 +101,8 @@ export const COOKIE = {
   csrf: 'tessera_csrf',
   trustedDevice: 'tessera_trusted_device',
   device: 'tessera_device',
+  /** The language chosen on a sign-in page (`?lang=`), before anyone is known. */
+  language: 'tessera_language',
   /** The account last signed in to on this computer, to fill in the sign-in form. */
   lastAccount: 'tessera_last_account',
   /** Proves the session to forward-auth checks, on every host under TESSERA_COOKIE_DOMAIN. */

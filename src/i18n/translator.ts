@@ -2,7 +2,7 @@
 // (ICU MessageFormat, plurals by CLDR rules), moments, numbers and lists through
 // `Intl`. Pages, emails and texts all speak through one of these.
 import { IntlMessageFormat } from 'intl-messageformat';
-import { DEFAULT_LANGUAGE, type Language, textDirection } from '../domain/languages.js';
+import { DEFAULT_LANGUAGE, chooseLanguage, isTimeZone, type Language, textDirection } from '../domain/languages.js';
 import { CATALOGUES } from './catalogues.js';
 import type { Catalogue, MessageKey } from './messages/en.js';
 
@@ -99,4 +99,17 @@ export function translatorFor(language: Language = DEFAULT_LANGUAGE, timeZone: s
     translators.set(id, translator);
   }
   return translator;
+}
+
+/** A known person's translator (DESIGN.md "Languages"): their language, else their
+ * account's default, else `acceptLanguage` when a browser asks, else English; their
+ * time zone, else UTC. For emails and texts, and pages answered outside a request's
+ * own choice (a proxy's refusal). */
+export function translatorForPerson(
+  person: { language: string | null; time_zone: string | null },
+  account: { default_language: string | null },
+  acceptLanguage: string | null | undefined = null,
+): Translator {
+  const language = chooseLanguage({ person: person.language, accountDefault: account.default_language, chosenBeforeSignIn: null, acceptLanguage });
+  return translatorFor(language, isTimeZone(person.time_zone) ? person.time_zone : DEFAULT_TIME_ZONE);
 }

@@ -17,6 +17,7 @@ import * as signInFlows from './migrations/0008-sign-in-flows.js';
 import * as oneTimeCodes from './migrations/0009-one-time-codes.js';
 import * as appsAndOpenIdConnect from './migrations/0010-apps-and-openid-connect.js';
 import * as passkeys from './migrations/0011-passkeys.js';
+import * as languages from './migrations/0012-languages.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -139,6 +140,7 @@ const migrations: Record<string, Migration> = {
   '0009-one-time-codes': oneTimeCodes,
   '0010-apps-and-openid-connect': appsAndOpenIdConnect,
   '0011-passkeys': passkeys,
+  '0012-languages': languages,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

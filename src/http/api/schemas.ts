@@ -20,6 +20,11 @@ export const Token = Type.String({ minLength: 1, maxLength: 200 });
 export const AccountSlug = Type.String({ minLength: 1, maxLength: 100 });
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('agent'), Type.Literal('end_user')]);
 
+/** One of the languages of domain/languages.ts (BCP 47), or null for "not chosen". */
+export const LanguageTag = Type.Union([Type.String({ maxLength: 16 }), Type.Null()]);
+/** An IANA time zone name, or null for UTC. */
+export const TimeZone = Type.Union([Type.String({ maxLength: 64 }), Type.Null()]);
+
 export const bearerSecurity = [{ bearer: [] as string[] }];
 
 /** Every factor of the factor list (domain/factors.ts), in its order, then the password. */

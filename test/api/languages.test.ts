@@ -1,0 +1,154 @@
+// Languages (DESIGN.md row 21, "Languages"): a person's language and time zone, the
+// account's default, the API's messages by Accept-Language, and the pages' lang/dir
+// chosen person → account default → sign-in page choice → browser → English.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { addUser, dialects, expectErrorShape, setUpAccount, signInToken, startTestApp, type TestApp } from '../support/harness.js';
+
+function htmlTag(body: string): string {
+  return /<html[^>]*>/.exec(body)?.[0] ?? '';
+}
+
+for (const dialect of dialects()) {
+  describe(`languages and time zones (${dialect.name})`, { skip: dialect.skip }, () => {
+    let app: TestApp;
+    let owner: string;
+    let agent: string;
+    before(async () => {
+      app = await startTestApp({ dialect: dialect.name });
+      owner = (await setUpAccount(app)).token;
+      await addUser(app, { account: 'acme', email: 'agent@acme.test' });
+      agent = await signInToken(app, { account: 'acme', email: 'agent@acme.test' });
+    });
+    after(() => app.close());
+
+    it('PUT /me/preferences sets a language and an IANA time zone; /me shows them; null clears them', async () => {
+      const me = (await app.api('GET', '/api/v1/me', { token: agent })).json();
+      assert.equal(me.language, null);
+      assert.equal(me.time_zone, null);
+      const set = await app.api('PUT', '/api/v1/me/preferences', { token: agent, body: { language: 'pt-br', time_zone: 'America/Sao_Paulo' } });
+      assert.equal(set.statusCode, 200, set.body);
+      assert.deepEqual(set.json(), { language: 'pt-BR', time_zone: 'America/Sao_Paulo' });
+      const after = (await app.api('GET', '/api/v1/me', { token: agent })).json();
+      assert.equal(after.language, 'pt-BR');
+      assert.equal(after.time_zone, 'America/Sao_Paulo');
+      const onlyLanguage = await app.api('PUT', '/api/v1/me/preferences', { token: agent, body: { language: 'ja' } });
+      assert.deepEqual(onlyLanguage.json(), { language: 'ja', time_zone: 'America/Sao_Paulo' });
+      const cleared = await app.api('PUT', '/api/v1/me/preferences', { token: agent, body: { language: null, time_zone: null } });
+      assert.deepEqual(cleared.json(), { language: null, time_zone: null });
+    });
+
+    it('refuses languages we do not speak and time zones that are not IANA names', async () => {
+      for (const body of [{ language: 'klingon' }, { language: 'pt' }, { time_zone: '+02:00' }, { time_zone: 'Mars/Base' }, { language: 3 }]) {
+        const response = await app.api('PUT', '/api/v1/me/preferences', { token: agent, body });
+        assert.equal(response.statusCode, 400, JSON.stringify(body));
+        expectErrorShape(response.json());
+        assert.equal(response.json().error.code, 'invalid_request');
+      }
+    });
+
+    it('GET|PATCH /admin/account: admins only, audited', async () => {
+      assert.deepEqual((await app.api('GET', '/api/v1/admin/account', { token: owner })).json(), {
+        slug: 'acme',
+        name: 'Acme Support',
+        default_language: null,
+      });
+      assert.equal((await app.api('GET', '/api/v1/admin/account', { token: agent })).statusCode, 403);
+      assert.equal((await app.api('PATCH', '/api/v1/admin/account', { token: agent, body: { default_language: 'de' } })).statusCode, 403);
+      const changed = await app.api('PATCH', '/api/v1/admin/account', { token: owner, body: { default_language: 'de', name: 'Acme Hilfe' } });
+      assert.equal(changed.statusCode, 200, changed.body);
+      assert.deepEqual(changed.json(), { slug: 'acme', name: 'Acme Hilfe', default_language: 'de' });
+      assert.equal((await app.api('PATCH', '/api/v1/admin/account', { token: owner, body: { default_language: 'xx' } })).statusCode, 400);
+      assert.equal((await app.api('PATCH', '/api/v1/admin/account', { token: owner, body: { name: ' ' } })).statusCode, 400);
+      const events = (await app.api('GET', '/api/v1/admin/audit-events?type=account_settings_changed', { token: owner })).json().audit_events;
+      assert.equal(events.length, 1);
+      await app.api('PATCH', '/api/v1/admin/account', { token: owner, body: { default_language: null, name: 'Acme Support' } });
+    });
+
+    it('an invitation may carry the person’s language', async () => {
+      const invited = await app.api('POST', '/api/v1/admin/users', { token: owner, body: { email: 'neu@acme.test', role: 'agent', language: 'de' } });
+      assert.equal(invited.statusCode, 200, invited.body);
+      const mail = (await app.outbox()).find((entry) => entry.to === 'neu@acme.test');
+      assert.ok(mail);
+      const refused = await app.api('POST', '/api/v1/admin/users', { token: owner, body: { email: 'x@acme.test', role: 'agent', language: 'xx' } });
+      assert.equal(refused.statusCode, 400);
+    });
+
+    it('API errors keep English codes; the message follows Accept-Language', async () => {
+      const wrong = { account: 'acme', email: 'agent@acme.test', password: 'not the password at all' };
+      const german = await app.api('POST', '/api/v1/sign-in', { body: wrong, headers: { 'accept-language': 'de-CH, en;q=0.5' } });
+      assert.equal(german.json().error.code, 'invalid_credentials');
+      assert.equal(german.json().error.message, 'Konto, E-Mail-Adresse oder Passwort stimmen nicht.');
+      const english = await app.api('POST', '/api/v1/sign-in', { body: wrong, headers: { 'accept-language': 'zh-CN' } });
+      assert.equal(english.json().error.message, 'The account, email or password is not right.');
+      const notFound = await app.api('GET', '/api/v1/nothing-here', { headers: { 'accept-language': 'ja' } });
+      assert.equal(notFound.json().error.code, 'not_found');
+    });
+  });
+}
+
+describe('the language of a page', () => {
+  let app: TestApp;
+  let agent: string;
+  before(async () => {
+    app = await startTestApp();
+    await setUpAccount(app);
+    await addUser(app, { account: 'acme', email: 'agent@acme.test' });
+    agent = await signInToken(app, { account: 'acme', email: 'agent@acme.test' });
+  });
+  after(() => app.close());
+
+  const page = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers });
+
+  it('English by default, left to right', async () => {
+    assert.equal(htmlTag((await page('/sign-in')).body), '<html lang="en" dir="ltr">');
+  });
+
+  it('the browser’s Accept-Language before sign-in; Arabic right to left', async () => {
+    assert.equal(htmlTag((await page('/sign-in', { 'accept-language': 'ar-EG,ar;q=0.9' })).body), '<html lang="ar" dir="rtl">');
+    assert.equal(htmlTag((await page('/sign-in', { 'accept-language': 'fr-CA;q=0.8, de;q=0.9' })).body), '<html lang="de" dir="ltr">');
+  });
+
+  it('?lang= on a sign-in page wins over the browser and is remembered in a cookie', async () => {
+    const chosen = await page('/sign-in?lang=ja', { 'accept-language': 'de' });
+    assert.equal(htmlTag(chosen.body), '<html lang="ja" dir="ltr">');
+    const cookie = chosen.cookies.find((c) => c.name === 'tessera_language');
+    assert.equal(cookie?.value, 'ja');
+    assert.equal(cookie?.httpOnly, true);
+    const later = await page('/password/forgot', { 'accept-language': 'de', cookie: 'tessera_language=ja' });
+    assert.equal(htmlTag(later.body), '<html lang="ja" dir="ltr">');
+    const junk = await page('/sign-in?lang=xx', { 'accept-language': 'es', cookie: 'tessera_language=<b>' });
+    assert.equal(htmlTag(junk.body), '<html lang="es" dir="ltr">');
+  });
+
+  it('the sign-in pages offer every language, each named in itself', async () => {
+    const body = (await page('/sign-in?next=%2Fprofile%2Fsecurity')).body;
+    for (const [tag, name] of <[string, string][]>[
+      ['de', 'Deutsch'],
+      ['ar', 'العربية'],
+      ['ja', '日本語'],
+      ['pt-BR', 'Português (Brasil)'],
+    ]) {
+      assert.match(
+        body,
+        new RegExp(`<a href="/sign-in\\?next=%2Fprofile%2Fsecurity&amp;lang=${tag}" lang="${tag}" hreflang="${tag}"[^>]*>${name.replace(/[()]/g, '\\$&')}</a>`),
+      );
+    }
+  });
+
+  it('once signed in: the person’s choice, else the account default, over the browser', async () => {
+    const cookie = `tessera_session=${agent}`;
+    const before = await page('/profile/security', { cookie, 'accept-language': 'fr' });
+    assert.equal(before.statusCode, 200);
+    assert.equal(htmlTag(before.body), '<html lang="fr" dir="ltr">');
+    assert.doesNotMatch(before.body, /class="languages"/, 'no language menu once signed in (Security settings has the choice)');
+    const owner = await signInToken(app, { account: 'acme', email: 'owner@acme.test' });
+    await app.api('PATCH', '/api/v1/admin/account', { token: owner, body: { default_language: 'es' } });
+    assert.equal(htmlTag((await page('/profile/security', { cookie, 'accept-language': 'fr' })).body), '<html lang="es" dir="ltr">');
+    await app.api('PUT', '/api/v1/me/preferences', { token: agent, body: { language: 'ar' } });
+    const arabic = await page('/profile/security', { cookie, 'accept-language': 'fr' });
+    assert.equal(htmlTag(arabic.body), '<html lang="ar" dir="rtl">');
+    assert.match(arabic.body, />إعدادات الأمان</);
+    assert.match(arabic.body, />تسجيل الخروج</);
+  });
+});
