@@ -67,6 +67,7 @@ export async function updateAccountSettings(
   change: { name?: unknown; default_language?: unknown },
   context: RequestContext,
 ): Promise<Result<AccountSettings>> {
+  if (admin.user.role !== 'admin' || admin.session.kind !== 'full') return fail('forbidden');
   const before = accountSettingsOf(admin.account);
   const next = { ...before };
   if (change.name !== undefined) {

@@ -151,4 +151,35 @@ describe('the language of a page', () => {
     assert.match(arabic.body, />إعدادات الأمان</);
     assert.match(arabic.body, />تسجيل الخروج</);
   });
+
+  it('Security settings saves a language and time zone; Account security the account default (CSRF checked)', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token: agent, body: { language: null } });
+    const session = `tessera_session=${agent}`;
+    const settings = await page('/profile/security', { cookie: session });
+    assert.match(settings.body, /<select id="field-language" name="language">/);
+    assert.match(settings.body, /<option value="ja" lang="ja">日本語<\/option>/);
+    assert.match(settings.body, /<select id="field-time_zone" name="time_zone" aria-describedby="field-time_zone-hint" data-guess-time-zone>/);
+    const csrfCookie = settings.cookies.find((c) => c.name === 'tessera_csrf')!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(settings.body)![1]!;
+    const post = (url: string, form: Record<string, string>, cookie = session) =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie: `${cookie}; tessera_csrf=${csrfCookie.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams(form).toString(),
+      });
+    assert.equal((await post('/profile/preferences', { language: 'de', time_zone: 'Europe/Berlin' })).statusCode, 403, 'no CSRF token, no change');
+    const saved = await post('/profile/preferences', { _csrf: csrf, language: 'de', time_zone: 'Europe/Berlin' });
+    assert.equal(saved.statusCode, 303);
+    assert.equal(saved.headers.location, '/profile/security?done=preferences');
+    const me = (await app.api('GET', '/api/v1/me', { token: agent })).json();
+    assert.equal(me.language, 'de');
+    assert.equal(me.time_zone, 'Europe/Berlin');
+    const german = await page('/profile/security?done=preferences', { cookie: session });
+    assert.match(german.body, /Ihre Sprache und Zeitzone wurden gespeichert\./);
+    assert.match(german.body, /<option value="Europe\/Berlin" selected>Europe\/Berlin<\/option>/);
+    assert.doesNotMatch(german.body, /data-guess-time-zone/);
+    assert.equal((await post('/profile/preferences', { _csrf: csrf, language: 'xx', time_zone: '' })).statusCode, 400);
+    assert.equal((await post('/admin/account/language', { _csrf: csrf, default_language: 'fr' })).statusCode, 403, 'an agent is no admin');
+  });
 });

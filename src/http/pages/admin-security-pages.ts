@@ -18,6 +18,7 @@ import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
+import { accountLanguageSection } from './preference-sections.js';
 import type { PageKit } from './kit.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -232,7 +233,8 @@ export function registerAdminSecurityPages(
         notice: options.notice ?? (error && !error.field ? { kind: 'error', text: error.text } : null),
         body: html`<h1>Security for ${admin.account.name}</h1>
           <p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>
-          ${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}`,
+          ${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}
+          ${accountLanguageSection(request.i18n, admin, kit.csrfToken(request, reply))}`,
       },
       options.status ?? 200,
     );
@@ -274,8 +276,9 @@ export function registerAdminSecurityPages(
   app.get('/admin/security', async (request, reply) => {
     const admin = requireAdmin(request, reply);
     if (!admin) return reply;
-    const done = (request.query as Record<string, unknown>).done === '1';
-    return settingsPage(request, reply, admin, { notice: done ? { kind: 'success', text: 'The security settings were saved.' } : null });
+    const done = (request.query as Record<string, unknown>).done;
+    const text = done === '1' ? 'The security settings were saved.' : done === 'language' ? request.i18n.t('accountLanguage.saved') : null;
+    return settingsPage(request, reply, admin, { notice: text ? { kind: 'success', text } : null });
   });
 
   app.post('/admin/security', async (request, reply) => {

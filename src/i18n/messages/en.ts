@@ -79,6 +79,21 @@ export const en = {
   'detail.newPassword': 'Enter a new password.',
   'detail.totpCode': 'Enter the 6-digit code from your app.',
   'detail.totpWrongAtEnrolment': 'That code is not right. Check the time on your phone and enter the code the app shows now.',
+  'preferences.heading': 'Language and time zone',
+  'preferences.intro': 'Pages, emails and text messages use your language; dates and times use your time zone.',
+  'preferences.language': 'Language',
+  'preferences.languageUnset': 'As my account or browser says',
+  'preferences.timeZone': 'Time zone',
+  'preferences.timeZoneHint': 'Your browser’s time zone is suggested; save to use it.',
+  'preferences.timeZoneUnset': 'Not set (UTC)',
+  'preferences.save': 'Save',
+  'preferences.saved': 'Your language and time zone are saved.',
+  'accountLanguage.heading': 'Language',
+  'accountLanguage.label': 'Default language',
+  'accountLanguage.hint': 'For people who have not chosen their own: their pages, emails and text messages.',
+  'accountLanguage.unset': 'Each person’s browser decides',
+  'accountLanguage.save': 'Save default language',
+  'accountLanguage.saved': 'The account’s default language is saved.',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;
