@@ -76,4 +76,12 @@ describe('message catalogues', () => {
     assert.equal(new Translator('de', 'UTC').t('error.retryInMinutes', { minutes: 5 }), 'Versuchen Sie es in 5 Minuten noch einmal.');
     assert.match(new Translator('ar', 'UTC').t('error.retryInMinutes', { minutes: 2 }), /دقيقتين/);
   });
+
+  it('one way to write a moment: the person’s locale and time zone, the zone named', () => {
+    const at = Date.UTC(2026, 11, 6, 3, 2);
+    assert.equal(new Translator('en', 'UTC').moment(at), '6 Dec 2026, 03:02 UTC');
+    assert.equal(new Translator('de', 'Europe/Berlin').moment(at), '6. Dez. 2026, 04:02 MEZ');
+    assert.equal(new Translator('ja', 'Asia/Tokyo').moment(at), '2026年12月6日 12:02 JST');
+    assert.match(new Translator('pt-BR', 'America/Sao_Paulo').moment(at), /^6 de dez\. de 2026.* 00:02 BRT$/);
+  });
 });

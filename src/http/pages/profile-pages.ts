@@ -35,9 +35,9 @@ export function securityPageOf(kit: PageKit): SecurityPage {
   return async (request, reply, options) => {
     const signedIn = request.signedIn!;
     const csrf = kit.csrfToken(request, reply);
-    const section = await twoFactorSection(kit, signedIn, csrf, { ...options.twoFactorErrors, itemError: options.itemError });
-    const devices = await deviceSections(kit, signedIn, csrf);
-    const apps = await allowedAppsSection(kit, signedIn, csrf);
+    const section = await twoFactorSection(kit, signedIn, csrf, request.i18n, { ...options.twoFactorErrors, itemError: options.itemError });
+    const devices = await deviceSections(kit, signedIn, csrf, request.i18n);
+    const apps = await allowedAppsSection(kit, signedIn, csrf, request.i18n);
     return kit.send(
       request,
       reply,
