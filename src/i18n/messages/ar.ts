@@ -90,4 +90,5 @@ export const ar: Catalogue = {
   'accountLanguage.unset': 'يحدد متصفح كل شخص اللغة',
   'accountLanguage.save': 'حفظ اللغة الافتراضية',
   'accountLanguage.saved': 'تم حفظ اللغة الافتراضية للحساب.',
+  'sms.code': 'رمز {product} ({account}): {code}',
 };

@@ -95,4 +95,5 @@ export const de: Catalogue = {
   'accountLanguage.unset': 'Der Browser jeder Person entscheidet',
   'accountLanguage.save': 'Standardsprache speichern',
   'accountLanguage.saved': 'Die Standardsprache des Kontos wurde gespeichert.',
+  'sms.code': '{code} ist Ihr Bestätigungscode für {product} ({account}).',
 };

@@ -94,6 +94,9 @@ export const en = {
   'accountLanguage.unset': 'Each person’s browser decides',
   'accountLanguage.save': 'Save default language',
   'accountLanguage.saved': 'The account’s default language is saved.',
+  // Texted codes (domain/sms-codes.ts): one segment, so GSM-7 letters where the language
+  // allows (Spanish and Portuguese texts go without accents, as their texts usually do).
+  'sms.code': '{code} is your {product} ({account}) verification code.',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -92,4 +92,5 @@ export const es: Catalogue = {
   'accountLanguage.unset': 'Lo decide el navegador de cada persona',
   'accountLanguage.save': 'Guardar idioma predeterminado',
   'accountLanguage.saved': 'Se ha guardado el idioma predeterminado de la cuenta.',
+  'sms.code': '{code} es tu codigo de verificacion de {product} ({account}).',
 };

@@ -93,4 +93,5 @@ export const fr: Catalogue = {
   'accountLanguage.unset': 'Le navigateur de chaque personne décide',
   'accountLanguage.save': 'Enregistrer la langue par défaut',
   'accountLanguage.saved': 'La langue par défaut du compte est enregistrée.',
+  'sms.code': '{code} est votre code de vérification {product} ({account}).',
 };

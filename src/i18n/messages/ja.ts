@@ -91,4 +91,5 @@ export const ja: Catalogue = {
   'accountLanguage.unset': '各ユーザーのブラウザに従う',
   'accountLanguage.save': 'デフォルトの言語を保存',
   'accountLanguage.saved': 'アカウントのデフォルトの言語を保存しました。',
+  'sms.code': '{product}（{account}）の確認コード：{code}',
 };

@@ -93,4 +93,5 @@ export const ptBR: Catalogue = {
   'accountLanguage.unset': 'O navegador de cada pessoa decide',
   'accountLanguage.save': 'Salvar idioma padrão',
   'accountLanguage.saved': 'O idioma padrão da conta foi salvo.',
+  'sms.code': '{code} e o seu codigo de verificacao do {product} ({account}).',
 };
