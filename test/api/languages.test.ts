@@ -182,4 +182,14 @@ describe('the language of a page', () => {
     assert.equal((await post('/profile/preferences', { _csrf: csrf, language: 'xx', time_zone: '' })).statusCode, 400);
     assert.equal((await post('/admin/account/language', { _csrf: csrf, default_language: 'fr' })).statusCode, 403, 'an agent is no admin');
   });
+
+  it('the sign-in page in German and Arabic, its errors too', async () => {
+    const german = (await page('/sign-in?lang=de')).body;
+    assert.match(german, /<h1>Anmelden<\/h1>/);
+    assert.match(german, /<label for="field-password">Passwort<\/label>/);
+    assert.match(german, /Passwort vergessen\?/);
+    const arabic = (await page('/sign-in', { 'accept-language': 'ar' })).body;
+    assert.match(arabic, /<h1>تسجيل الدخول<\/h1>/);
+    assert.match(arabic, /<title>تسجيل الدخول · Tessera<\/title>/);
+  });
 });

@@ -12,6 +12,7 @@ import { DEFAULT_TIME_ZONE, translatorFor, type Translator } from '../../i18n/tr
 import { enrolmentDeadline } from '../../domain/sign-in-decision.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage, type PageFrame } from './layout.js';
+import { safeNextPath } from './forms.js';
 import { createHmac, randomBytes } from 'node:crypto';
 
 export type PageContent = Omit<PageFrame, 'productName' | 'keyOrigin' | 'csrfToken' | 'signedIn' | 't' | 'languageLinks'>;
@@ -23,13 +24,24 @@ const CHALLENGE_COOKIE_MAX_AGE_IN_SECONDS = 10 * 60;
 /** Browsers cap cookie lifetimes at 400 days; trust itself expires server-side. */
 export const DEVICE_COOKIE_MAX_AGE_IN_SECONDS = 400 * 24 * 60 * 60;
 
-/** The page at `url` in each language: its path and query, `lang` set. */
+/** Query parameters a language link carries over: a return path only when it is one of
+ * ours, and a link's token; never `rd` or anything else a page did not accept. */
+const KEPT_PARAMETERS = ['account', 'token'] as const;
+
+/** The page at `url` in each language: its path, `lang` set, safe parameters kept. */
 function languageLinks(url: string): Record<Language, string> {
   const parsed = new URL(url, 'http://page.invalid');
+  const kept = new URLSearchParams();
+  const next = safeNextPath(parsed.searchParams.get('next'));
+  if (next) kept.set('next', next);
+  for (const name of KEPT_PARAMETERS) {
+    const value = parsed.searchParams.get(name);
+    if (value !== null) kept.set(name, value.slice(0, 512));
+  }
   return Object.fromEntries(
     LANGUAGES.map((language) => {
-      parsed.searchParams.set('lang', language);
-      return [language, `${parsed.pathname}${parsed.search}`];
+      kept.set('lang', language);
+      return [language, `${parsed.pathname}?${kept.toString()}`];
     }),
   ) as Record<Language, string>;
 }

@@ -91,4 +91,13 @@ export const ar: Catalogue = {
   'accountLanguage.save': 'حفظ اللغة الافتراضية',
   'accountLanguage.saved': 'تم حفظ اللغة الافتراضية للحساب.',
   'sms.code': 'رمز {product} ({account}): {code}',
+  'signIn.title': 'تسجيل الدخول',
+  'signIn.titleFor': 'تسجيل الدخول إلى {host}',
+  'signIn.account': 'الحساب',
+  'signIn.accountHint': 'الاسم المختصر لفريقك، كما ورد في الدعوة.',
+  'signIn.email': 'البريد الإلكتروني',
+  'signIn.password': 'كلمة المرور',
+  'signIn.submit': 'تسجيل الدخول',
+  'signIn.passkey': 'تسجيل الدخول باستخدام مفتاح مرور',
+  'signIn.forgot': 'هل نسيت كلمة المرور؟',
 };

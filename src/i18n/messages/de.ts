@@ -96,4 +96,13 @@ export const de: Catalogue = {
   'accountLanguage.save': 'Standardsprache speichern',
   'accountLanguage.saved': 'Die Standardsprache des Kontos wurde gespeichert.',
   'sms.code': '{code} ist Ihr Bestätigungscode für {product} ({account}).',
+  'signIn.title': 'Anmelden',
+  'signIn.titleFor': 'Bei {host} anmelden',
+  'signIn.account': 'Konto',
+  'signIn.accountHint': 'Der Kurzname Ihres Teams, wie in Ihrer Einladung.',
+  'signIn.email': 'E-Mail-Adresse',
+  'signIn.password': 'Passwort',
+  'signIn.submit': 'Anmelden',
+  'signIn.passkey': 'Mit einem Passkey anmelden',
+  'signIn.forgot': 'Passwort vergessen?',
 };

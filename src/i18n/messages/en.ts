@@ -97,6 +97,16 @@ export const en = {
   // Texted codes (domain/sms-codes.ts): one segment, so GSM-7 letters where the language
   // allows (Spanish and Portuguese texts go without accents, as their texts usually do).
   'sms.code': '{code} is your {product} ({account}) verification code.',
+  // The sign-in page (http/pages/sign-in-pages.ts)
+  'signIn.title': 'Sign in',
+  'signIn.titleFor': 'Sign in to {host}',
+  'signIn.account': 'Account',
+  'signIn.accountHint': 'The short name of your team, as in your invitation.',
+  'signIn.email': 'Email',
+  'signIn.password': 'Password',
+  'signIn.submit': 'Sign in',
+  'signIn.passkey': 'Sign in with a passkey',
+  'signIn.forgot': 'Forgot your password?',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -93,4 +93,13 @@ export const es: Catalogue = {
   'accountLanguage.save': 'Guardar idioma predeterminado',
   'accountLanguage.saved': 'Se ha guardado el idioma predeterminado de la cuenta.',
   'sms.code': '{code} es tu codigo de verificacion de {product} ({account}).',
+  'signIn.title': 'Iniciar sesión',
+  'signIn.titleFor': 'Iniciar sesión en {host}',
+  'signIn.account': 'Cuenta',
+  'signIn.accountHint': 'El nombre corto de tu equipo, como aparece en tu invitación.',
+  'signIn.email': 'Correo electrónico',
+  'signIn.password': 'Contraseña',
+  'signIn.submit': 'Iniciar sesión',
+  'signIn.passkey': 'Iniciar sesión con una llave de acceso',
+  'signIn.forgot': '¿Has olvidado tu contraseña?',
 };

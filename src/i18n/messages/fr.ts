@@ -94,4 +94,13 @@ export const fr: Catalogue = {
   'accountLanguage.save': 'Enregistrer la langue par défaut',
   'accountLanguage.saved': 'La langue par défaut du compte est enregistrée.',
   'sms.code': '{code} est votre code de vérification {product} ({account}).',
+  'signIn.title': 'Connexion',
+  'signIn.titleFor': 'Se connecter à {host}',
+  'signIn.account': 'Compte',
+  'signIn.accountHint': 'Le nom court de votre équipe, tel qu’indiqué dans votre invitation.',
+  'signIn.email': 'Adresse e-mail',
+  'signIn.password': 'Mot de passe',
+  'signIn.submit': 'Se connecter',
+  'signIn.passkey': 'Se connecter avec une clé d’accès',
+  'signIn.forgot': 'Mot de passe oublié ?',
 };

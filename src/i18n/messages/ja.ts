@@ -92,4 +92,13 @@ export const ja: Catalogue = {
   'accountLanguage.save': 'デフォルトの言語を保存',
   'accountLanguage.saved': 'アカウントのデフォルトの言語を保存しました。',
   'sms.code': '{product}（{account}）の確認コード：{code}',
+  'signIn.title': 'サインイン',
+  'signIn.titleFor': '{host} にサインイン',
+  'signIn.account': 'アカウント',
+  'signIn.accountHint': '招待メールに記載されているチームの短縮名です。',
+  'signIn.email': 'メールアドレス',
+  'signIn.password': 'パスワード',
+  'signIn.submit': 'サインイン',
+  'signIn.passkey': 'パスキーでサインイン',
+  'signIn.forgot': 'パスワードをお忘れですか？',
 };

@@ -94,4 +94,13 @@ export const ptBR: Catalogue = {
   'accountLanguage.save': 'Salvar idioma padrão',
   'accountLanguage.saved': 'O idioma padrão da conta foi salvo.',
   'sms.code': '{code} e o seu codigo de verificacao do {product} ({account}).',
+  'signIn.title': 'Fazer login',
+  'signIn.titleFor': 'Fazer login em {host}',
+  'signIn.account': 'Conta',
+  'signIn.accountHint': 'O nome curto da sua equipe, como no seu convite.',
+  'signIn.email': 'E-mail',
+  'signIn.password': 'Senha',
+  'signIn.submit': 'Fazer login',
+  'signIn.passkey': 'Fazer login com uma chave de acesso',
+  'signIn.forgot': 'Esqueceu sua senha?',
 };
