@@ -1,10 +1,12 @@
-import { formatMoment } from '../domain/dates.js';
+import type { Translator } from '../i18n/translator.js';
 
 // Every email Tessera sends, in one place so a rebrand is one product name away.
 // Each mail names the account, the time, the browser and the address, and says what
 // to do if it was not you. None holds a recovery code, a seed or a passcode, except
 // the email-confirmation code that is its whole purpose.
 export interface MailContext {
+  /** The recipient's language and time zone. */
+  t: Translator;
   productName: string;
   accountName: string;
   /** What the sign-in page asks for as "Account". */
@@ -27,7 +29,7 @@ function escapeHtml(value: string): string {
 }
 
 function when(context: MailContext): string {
-  return formatMoment(context.at);
+  return context.t.moment(context.at);
 }
 
 function recoveryCodes(count: number): string {
@@ -235,7 +237,7 @@ export const mails = {
     return compose(context, {
       subject: 'An admin issued a recovery code for you',
       lines: [
-        `${input.adminName}, an admin of ${context.accountName}, issued a one-time recovery code for you. It works once, until ${formatMoment(input.expiresAt)}.`,
+        `${input.adminName}, an admin of ${context.accountName}, issued a one-time recovery code for you. It works once, until ${context.t.moment(input.expiresAt)}.`,
         'After signing in with it you will set up two-factor authentication again.',
       ],
       notYou: 'If you did not ask for this, tell your account admin at once: someone may be trying to take over your sign-in.',

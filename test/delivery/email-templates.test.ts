@@ -3,8 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mails, type Mail, type MailContext } from '../../src/delivery/email-templates.js';
+import { translatorFor } from '../../src/i18n/translator.js';
 
 const context: MailContext = {
+  t: translatorFor('en'),
   productName: 'Tessera',
   accountName: 'Acme <b>Support</b> & Co',
   accountSlug: 'acme-support',

@@ -3,6 +3,7 @@
 // method chooser, its rows in Security settings, its part of the passcode page and of
 // confirmations, its notices, and its own pages and JSON API routes. The screens and
 // app.ts loop over the registry (registry.ts); none of them names a factor.
+import type { Translator } from '../../i18n/translator.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FactorType } from '../../domain/factors.js';
 import type { Result } from '../../domain/failures.js';
@@ -60,6 +61,8 @@ export interface ChooserCardInput {
 
 export interface SecuritySectionInput {
   kit: PageKit;
+  /** The reader's language and time zone. */
+  t: Translator;
   signedIn: SignedIn;
   csrf: string;
   summary: TwoFactorSummary;

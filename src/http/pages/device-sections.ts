@@ -1,18 +1,18 @@
 import { forgetTrustedDevices, listSessions, listTrusted, revokeSessions } from '../../services/devices.js';
 import type { SignedIn } from '../../services/sessions.js';
 import type { FastifyInstance } from 'fastify';
-import { formatMoment } from '../../domain/dates.js';
+import type { Translator } from '../../i18n/translator.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField } from './forms.js';
 import type { PageKit } from './kit.js';
 
-export function when(time: number): string {
-  return formatMoment(time);
+export function when(t: Translator, time: number): string {
+  return t.moment(time);
 }
 
 /** "Trusted computers" and "Active sessions" cards of Security settings. */
-export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: string): Promise<Html> {
+export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: string, t: Translator): Promise<Html> {
   const [sessions, devices] = await Promise.all([listSessions(kit.deps, signedIn), listTrusted(kit.deps, signedIn)]);
   const days = signedIn.account.trusted_device_days;
   return html`<section class="card" aria-labelledby="trusted-heading">
@@ -30,7 +30,7 @@ export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: str
     <tbody>${devices.map(
       (device) => html`<tr>
       <th scope="row">${device.browser}${device.current ? html` <span class="badge">This computer</span>` : ''}</th>
-      <td data-label="Trusted">${when(device.createdAt)}</td><td data-label="Last used">${when(device.lastUsedAt)}</td><td data-label="Expires">${when(device.expiresAt)}</td>
+      <td data-label="Trusted">${when(t, device.createdAt)}</td><td data-label="Last used">${when(t, device.lastUsedAt)}</td><td data-label="Expires">${when(t, device.expiresAt)}</td>
       <td><form method="post" action="/profile/trusted-devices/${device.id}/forget" class="inline">${csrfField(csrf)}<button type="submit" class="small">Forget</button></form></td>
     </tr>`,
     )}</tbody></table></div>
@@ -44,7 +44,7 @@ export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: str
     <tbody>${sessions.map(
       (session) => html`<tr>
       <th scope="row">${session.browser}${session.current ? html` <span class="badge">This session</span>` : ''}</th>
-      <td data-label="IP address">${session.ip ?? 'unknown'}</td><td data-label="Signed in">${when(session.createdAt)}</td><td data-label="Last seen">${when(session.lastSeenAt)}</td>
+      <td data-label="IP address">${session.ip ?? 'unknown'}</td><td data-label="Signed in">${when(t, session.createdAt)}</td><td data-label="Last seen">${when(t, session.lastSeenAt)}</td>
       <td>${session.current ? '' : html`<form method="post" action="/profile/sessions/${session.id}/revoke" class="inline">${csrfField(csrf)}<button type="submit" class="small">Sign out</button></form>`}</td>
     </tr>`,
     )}</tbody></table></div>

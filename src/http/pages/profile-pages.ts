@@ -10,6 +10,7 @@ import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './security-page.js';
 import { twoFactorSection } from './two-factor-section.js';
+import { preferencesSection, registerPreferencePages } from './preference-sections.js';
 import { registerTwoFactorPages } from './two-factor-pages.js';
 import { deviceSections, registerDevicePages } from './device-sections.js';
 import { allowedAppsSection, registerAllowedAppsPages } from '../oidc/allowed-apps.js';
@@ -34,9 +35,9 @@ export function securityPageOf(kit: PageKit): SecurityPage {
   return async (request, reply, options) => {
     const signedIn = request.signedIn!;
     const csrf = kit.csrfToken(request, reply);
-    const section = await twoFactorSection(kit, signedIn, csrf, { ...options.twoFactorErrors, itemError: options.itemError });
-    const devices = await deviceSections(kit, signedIn, csrf);
-    const apps = await allowedAppsSection(kit, signedIn, csrf);
+    const section = await twoFactorSection(kit, signedIn, csrf, request.i18n, { ...options.twoFactorErrors, itemError: options.itemError });
+    const devices = await deviceSections(kit, signedIn, csrf, request.i18n);
+    const apps = await allowedAppsSection(kit, signedIn, csrf, request.i18n);
     return kit.send(
       request,
       reply,
@@ -49,6 +50,7 @@ export function securityPageOf(kit: PageKit): SecurityPage {
 ${section}
 ${devices}
 ${apps}
+${preferencesSection(request.i18n, signedIn, csrf)}
 <section class="card" aria-labelledby="password-heading">
   <h2 id="password-heading">Password</h2>
   <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
@@ -73,13 +75,20 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
   registerTwoFactorPages(app, kit, securityPage);
   registerDevicePages(app, kit);
   registerAllowedAppsPages(app, kit);
+  registerPreferencePages(app, kit);
 
   app.get('/profile/security', async (request, reply) => {
     if (!kit.requireFull(request, reply)) return reply;
     const query = request.query as Record<string, unknown>;
     // A code sent for a confirmation (`?sms=sent`, in the factor list's order), else what was done.
     const sentBy = HTTP_FACTORS_IN_ORDER.find((factor) => factor.codeSentNotice && query[factor.type] === 'sent');
-    const text = sentBy ? `${sentBy.codeSentNotice} It works for 10 minutes.` : typeof query.done === 'string' ? NOTICES[query.done] : undefined;
+    const text = sentBy
+      ? `${sentBy.codeSentNotice} It works for 10 minutes.`
+      : query.done === 'preferences'
+        ? request.i18n.t('preferences.saved')
+        : typeof query.done === 'string'
+          ? NOTICES[query.done]
+          : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;
     return securityPage(request, reply, { notice });
   });

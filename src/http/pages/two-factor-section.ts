@@ -1,6 +1,7 @@
 // The "Two-factor authentication" card of Security settings: each enrolled factor as
 // its module lists it (http/factors/), the links to add the others, recovery codes and
 // turning 2FA off.
+import type { Translator } from '../../i18n/translator.js';
 import { factorAllowed } from '../../domain/sign-in-decision.js';
 import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
 import { twoFactorSummary } from '../../services/profile.js';
@@ -20,6 +21,7 @@ export async function twoFactorSection(
   kit: PageKit,
   signedIn: SignedIn,
   csrf: string,
+  t: Translator,
   errors: Pick<SecurityPageOptions, 'itemError'> & { regenerate?: string | null; disable?: string | null } = {},
 ): Promise<Html> {
   const summary = await twoFactorSummary(kit.deps.db, signedIn.user, kit.deps.now());
@@ -47,7 +49,7 @@ export async function twoFactorSection(
     HTTP_FACTORS_IN_ORDER.map(async (factor) => {
       const enrolled = summary.methods.includes(factor.type);
       const itemError = errors.itemError?.factor === factor.type ? errors.itemError : null;
-      const part = await factor.securitySection({ kit, signedIn, csrf, summary, enrolled, confirmWith, itemError });
+      const part = await factor.securitySection({ kit, t, signedIn, csrf, summary, enrolled, confirmWith, itemError });
       return { type: factor.type, ...part, addLink: factorAllowed(factor.type, policy) ? part.addLink : null };
     }),
   );

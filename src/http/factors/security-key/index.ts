@@ -22,12 +22,16 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
     });
   },
 
-  async securitySection({ kit, signedIn, csrf, enrolled, confirmWith, itemError }) {
+  async securitySection({ kit, t, signedIn, csrf, enrolled, confirmWith, itemError }) {
     const keys = enrolled ? await securityKeysOf(kit.deps.db, signedIn.user) : [];
     return {
       name: `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`,
       addLink: html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
-      details: securityKeysList(keys, csrf, { confirmation: confirmWith('remove-key', null), error: itemError?.error ?? null, keyId: itemError?.id ?? null }),
+      details: securityKeysList(t, keys, csrf, {
+        confirmation: confirmWith('remove-key', null),
+        error: itemError?.error ?? null,
+        keyId: itemError?.id ?? null,
+      }),
       askedFor: enrolled ? 'your security key' : undefined,
     };
   },
