@@ -3,6 +3,7 @@
 // method chooser, its rows in Security settings, its part of the passcode page and of
 // confirmations, its notices, and its own pages and JSON API routes. The screens and
 // app.ts loop over the registry (registry.ts); none of them names a factor.
+import type { MessageKey } from '../../i18n/messages/en.js';
 import type { Translator } from '../../i18n/translator.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FactorType } from '../../domain/factors.js';
@@ -94,6 +95,8 @@ export interface SentCode {
 }
 
 export interface PasscodeInput {
+  /** The reader's language. */
+  t: Translator;
   csrf: string;
   open: OpenChallenge;
   error: string | null;
@@ -128,7 +131,7 @@ export interface HttpFactor<Type extends FactorType = FactorType> {
       state(kit: PageKit, open: OpenChallenge): Promise<SentCode | null>;
       send(deps: ServiceDeps, challengeToken: unknown, context: RequestContext): Promise<Result<unknown>>;
       /** The notice after "Send again". */
-      sentAgain: string;
+      sentAgain: MessageKey;
       /** Sent from the password POST when it is the person's preferred method (texts). */
       sendWhenPreferred?: boolean;
     };

@@ -46,6 +46,12 @@ function languageLinks(url: string): Record<Language, string> {
   ) as Record<Language, string>;
 }
 
+/** A reader whose language settings are known: the signed-in person, or the person of a sign-in flow. */
+interface KnownReader {
+  user: { language: string | null; time_zone: string | null };
+  account: { default_language: string | null };
+}
+
 export class PageKit {
   readonly cookies: CookiePolicy;
   readonly csrf: Csrf;
@@ -90,14 +96,24 @@ export class PageKit {
   translatorOf(request: FastifyRequest, reply: FastifyReply): Translator {
     const asked = parseLanguage((request.query as Record<string, unknown> | undefined)?.lang);
     if (asked) this.cookies.set(reply, COOKIE.language, asked, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
-    const signedIn = request.signedIn;
+    return this.chooseTranslator(request, request.signedIn, asked);
+  }
+
+  /** The same choice for a person known before they are signed in (the passcode page
+   * knows them from their sign-in flow): their language and their account's default
+   * come before the sign-in page's choice and the browser, as once signed in. */
+  translatorOfPerson(request: FastifyRequest, person: KnownReader): Translator {
+    return this.chooseTranslator(request, person, null);
+  }
+
+  private chooseTranslator(request: FastifyRequest, reader: KnownReader | null, asked: Language | null): Translator {
     const language = chooseLanguage({
-      person: signedIn?.user.language ?? null,
-      accountDefault: signedIn?.account.default_language ?? null,
+      person: reader?.user.language ?? null,
+      accountDefault: reader?.account.default_language ?? null,
       chosenBeforeSignIn: asked ?? this.cookies.read(request, COOKIE.language),
       acceptLanguage: request.headers['accept-language'],
     });
-    const timeZone = signedIn && isTimeZone(signedIn.user.time_zone) ? signedIn.user.time_zone : DEFAULT_TIME_ZONE;
+    const timeZone = reader && isTimeZone(reader.user.time_zone) ? reader.user.time_zone : DEFAULT_TIME_ZONE;
     return translatorFor(language, timeZone);
   }
 

@@ -2,6 +2,7 @@
 import { securityKeysOf, justProvedPasscode } from '../../../services/webauthn.js';
 import { html } from '../../html.js';
 import { csrfField } from '../../pages/forms.js';
+import { boldSentence } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
 import { registerSecurityKeyRoutes, registerSecurityKeySignInRoutes } from './api-routes.js';
 import { securityKeyCard } from './card.js';
@@ -39,20 +40,20 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
   confirmation: { choice: 'Your security key', signs: true },
 
   passcode: {
-    form: ({ csrf, open, error, remember, otherLinks }) => html` <h1>Two-factor authentication</h1>
-      <p>Use your security key or passkey for <strong>${open.account.name}</strong>: press the button, then touch your key or confirm on your device.</p>
+    form: ({ t, csrf, open, error, remember, otherLinks }) => html` <h1>${t.t('passcode.title')}</h1>
+      <p>${boldSentence(t, 'passcode.webauthn.intro', { account: open.account.name })}</p>
       <form method="post" action="/sign-in/two-factor" data-webauthn-sign-in="/sign-in/two-factor/webauthn/options" novalidate>
         ${csrfField(csrf)}
         <input type="hidden" name="method" value="webauthn" />
         <input type="hidden" name="code" value="" />
         ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
         <p class="error" data-webauthn-error role="alert" hidden></p>
-        <noscript><p class="error">Security keys need JavaScript in this browser. Use another method below.</p></noscript>
+        <noscript><p class="error">${t.t('passcode.webauthn.noScript')}</p></noscript>
         ${remember}
-        <button type="submit" class="primary" autofocus>Use your security key</button>
+        <button type="submit" class="primary" autofocus>${t.t('passcode.webauthn.button')}</button>
       </form>
       <p class="aside">${otherLinks}</p>
-      <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`,
+      <p class="aside"><a href="/sign-in">${t.t('passcode.cancel')}</a></p>`,
   },
 
   notices: {

@@ -6,7 +6,7 @@ import { messageFor } from '../../errors.js';
 import { html, type Html } from '../../html.js';
 import { deliveryNotice } from './delivery-notice.js';
 import { csrfField, field } from '../../pages/forms.js';
-import { passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
+import { boldSentence, passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
 import { registerSignInSmsRoutes, registerTextMessageRoutes } from './api-routes.js';
 import { registerTextMessagePages } from './pages.js';
@@ -64,19 +64,20 @@ export const textMessageHttp: HttpFactor<'sms'> = {
   },
 
   passcode: {
-    form: ({ csrf, open, error, remember, otherLinks, sent }) =>
+    form: ({ t, csrf, open, error, remember, otherLinks, sent }) =>
       typedCodeForm({
+        t,
         csrf,
         method: 'sms',
-        intro:
-          sent && sent.sentAt !== null
-            ? html`We texted a 6-digit code to <strong class="phone">${sent.destination}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
-            : html`We can text a 6-digit code to <strong class="phone">${sent?.destination ?? ''}</strong> for <strong>${open.account.name}</strong>.`,
-        notice: sent ? deliveryNotice(sent.delivery) : '',
+        intro: boldSentence(t, sent && sent.sentAt !== null ? 'passcode.sms.sent' : 'passcode.sms.canSend', {
+          destination: sent?.destination ?? '',
+          account: open.account.name,
+        }),
+        notice: sent ? deliveryNotice(sent.delivery, t) : '',
         webOtp: true,
-        field: passcodeField('Code from the text', error),
+        field: passcodeField(t.t('passcode.sms.label'), error),
         remember,
-        send: sent ? sendCodeForm({ csrf, method: 'sms', sent, label: 'Text me a code' }) : '',
+        send: sent ? sendCodeForm({ t, csrf, method: 'sms', sent, label: t.t('passcode.sms.send') }) : '',
         otherLinks,
       }),
     sentCode: {
@@ -85,7 +86,7 @@ export const textMessageHttp: HttpFactor<'sms'> = {
         return sms && { destination: sms.phoneMasked, sentAt: sms.sentAt, resendAfterSeconds: sms.resendAfterSeconds, delivery: sms.delivery };
       },
       send: sendSignInCode,
-      sentAgain: 'We texted a new code. The code we texted before no longer works.',
+      sentAgain: 'passcode.sms.sentAgain',
       sendWhenPreferred: true,
     },
   },
