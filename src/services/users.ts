@@ -251,15 +251,13 @@ export async function changeRole(
           user,
           purpose: 'role_changed',
           context,
-          compose: (c) => mails.roleChanged(c, { adminName: actorName(admin), role: ROLE_NAMES[role] }),
+          compose: (c) => mails.roleChanged(c, { adminName: actorName(admin), role }),
         });
         return ok({ ...user, role, updated_at: now });
       },
     },
   );
 }
-
-const ROLE_NAMES: Record<Role, string> = { admin: 'admin', agent: 'agent', end_user: 'end user' };
 
 /** Suspending and reactivating take the admin's confirmation and a reason, and the
  * person is emailed either way. */

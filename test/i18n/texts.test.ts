@@ -61,13 +61,18 @@ describe('a Japanese person’s text and email', () => {
     assert.ok(smsLength(sms.body).units <= 70);
   });
 
-  it('an email’s time is in Japanese and in Tokyo time', async () => {
+  it('an email’s words and time are in Japanese, in Tokyo time', async () => {
     await app.api('PUT', '/api/v1/me/password', {
       token,
       body: { current_password: 'correct horse battery staple', new_password: 'violet lamp harbour 42 quietly' },
     });
     const mail = (await app.outbox()).find((entry) => entry.channel === 'email' && entry.to === 'hana@acme.test' && entry.purpose === 'password_changed');
     assert.ok(mail);
-    assert.match(mail.body, /When: 2026年11月28日 21:00 JST/);
+    assert.match(mail.body, /日時: 2026年11月28日 21:00 JST/);
+    assert.equal(mail.subject, 'パスワードが変更されました — Tessera (Acme Support)');
+    assert.match(mail.body, /^パスワードが変更されました。他のセッションはすべてサインアウトされました。\n/);
+    assert.match(mail.body, /アカウント: Acme Support（短縮名: acme）/);
+    assert.match(mail.body, /心当たりがない場合は、今すぐ http:\/\/localhost:\d+\/profile\/security でパスワードを変更し/);
+    assert.doesNotMatch(mail.body, /Account:|When:|If this was not you/);
   });
 });

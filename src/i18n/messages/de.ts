@@ -141,4 +141,113 @@ export const de: Catalogue = {
     'Verwenden Sie Ihren Sicherheitsschlüssel oder Passkey für <b>{account}</b>: Klicken Sie auf die Schaltfläche und berühren Sie dann Ihren Schlüssel oder bestätigen Sie auf Ihrem Gerät.',
   'passcode.webauthn.noScript': 'Sicherheitsschlüssel benötigen in diesem Browser JavaScript. Verwenden Sie unten eine andere Methode.',
   'passcode.webauthn.button': 'Sicherheitsschlüssel verwenden',
+  'mail.details.account': 'Konto: {account} (Kurzname: {slug})',
+  'mail.details.signIn': 'Anmelden: {url}',
+  'mail.details.when': 'Zeitpunkt: {when}',
+  'mail.details.browser': 'Browser: {browser}',
+  'mail.details.ip': 'IP-Adresse: {ip}',
+  'mail.details.unknown': 'unbekannt',
+  'mail.notYou': 'Falls Sie das nicht waren, ändern Sie jetzt Ihr Passwort unter {url} und informieren Sie den Admin Ihres Kontos.',
+  'mail.notExpected': 'Falls Sie das nicht erwartet haben, informieren Sie den Admin Ihres Kontos.',
+  'mail.invitation.subject': 'Sie wurden eingeladen',
+  'mail.invitation.line1': '{inviter} hat Sie zu {account} bei {product} eingeladen.',
+  'mail.invitation.line2': 'Legen Sie zum Start Ihr Passwort fest. Der Link ist 72 Stunden lang gültig.',
+  'mail.invitation.link': 'Passwort festlegen',
+  'mail.invitation.notYou': 'Falls Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.',
+  'mail.passwordReset.subject': 'Passwort zurücksetzen',
+  'mail.passwordReset.line1': 'Jemand hat angefordert, Ihr Passwort zurückzusetzen. Der Link ist 1 Stunde lang und nur einmal gültig.',
+  'mail.passwordReset.line2': 'Ihre Zwei-Faktor-Authentifizierung bleibt aktiv: Sie werden weiterhin nach einem Bestätigungscode gefragt.',
+  'mail.passwordReset.link': 'Neues Passwort wählen',
+  'mail.passwordReset.notYou': 'Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail: Ihr Passwort bleibt unverändert.',
+  'mail.passwordChanged.subject': 'Ihr Passwort wurde geändert',
+  'mail.passwordChanged.line': 'Ihr Passwort wurde geändert. Ihre anderen Sitzungen wurden abgemeldet.',
+  'mail.signInLocked.subject': 'Anmeldung nach fehlgeschlagenen Versuchen pausiert',
+  'mail.signInLocked.line': 'Es gab viele fehlgeschlagene Anmeldeversuche mit Ihrer E-Mail-Adresse, daher ist die Anmeldung eine Zeit lang pausiert.',
+  'mail.signInLocked.notYou':
+    'Falls diese Versuche nicht von Ihnen stammen, versucht möglicherweise jemand, Ihr Passwort zu erraten. Verwenden Sie ein langes, einmaliges Passwort und aktivieren Sie die Zwei-Faktor-Authentifizierung unter {url}.',
+  'mail.passcodeLocked.subject': 'Jemand kennt Ihr Passwort: Anmeldung nach falschen Bestätigungscodes pausiert',
+  'mail.passcodeLocked.line1':
+    'Ihr Passwort wurde richtig eingegeben, danach aber zu oft ein falscher Bestätigungscode, daher ist die Anmeldung eine Zeit lang pausiert.',
+  'mail.passcodeLocked.line2': 'Falls Sie das nicht waren, kennt jemand Ihr Passwort.',
+  'mail.passcodeLocked.notYou':
+    'Ändern Sie jetzt Ihr Passwort unter {url} und informieren Sie den Admin Ihres Kontos. Ihre Zwei-Faktor-Authentifizierung hat den Zugriff verhindert.',
+  'mail.twoFactorEnabled.subject': 'Die Zwei-Faktor-Authentifizierung ist aktiviert',
+  'mail.twoFactorEnabled.line1':
+    'Die Zwei-Faktor-Authentifizierung wurde mit {method, select, webauthn {einem Sicherheitsschlüssel} totp {einer Authentifizierungs-App} sms {SMS} email {Codes per E-Mail} other {Wiederherstellungscodes}} aktiviert.',
+  'mail.twoFactorEnabled.line2': 'Bewahren Sie Ihre Wiederherstellungscodes sicher auf. Neue können Sie unter {url} erstellen.',
+  'mail.securityKeyAdded.subject': 'Ein Sicherheitsschlüssel wurde hinzugefügt',
+  'mail.securityKeyAdded.line':
+    'Der Sicherheitsschlüssel „{name}“ wurde Ihrer Zwei-Faktor-Authentifizierung hinzugefügt. Ihre Schlüssel sehen Sie unter {url}.',
+  'mail.securityKeyRemoved.subject': 'Ein Sicherheitsschlüssel wurde entfernt',
+  'mail.securityKeyRemoved.line':
+    'Der Sicherheitsschlüssel „{name}“ wurde entfernt und meldet Sie nicht mehr an. Vertrauenswürdige Computer fragen wieder nach einem Bestätigungscode.',
+  'mail.securityKeyCloned.subject': 'Ihr Sicherheitsschlüssel wurde möglicherweise kopiert',
+  'mail.securityKeyCloned.line1':
+    'Eine Anmeldung mit Ihrem Sicherheitsschlüssel „{name}“ wurde abgelehnt: Der Schlüssel meldete einen niedrigeren Signaturzähler als zuvor, wie es ein kopierter Schlüssel tut.',
+  'mail.securityKeyCloned.line2': 'Falls Sie sich nicht gerade anmelden wollten, entfernen Sie diesen Schlüssel unter {url} und informieren Sie Ihren Admin.',
+  'mail.twoFactorDisabled.subject': 'Die Zwei-Faktor-Authentifizierung ist deaktiviert',
+  'mail.twoFactorDisabled.line': 'Die Zwei-Faktor-Authentifizierung wurde für Ihre Anmeldung deaktiviert.',
+  'mail.recoveryCodeUsed.subject': 'Ein Wiederherstellungscode wurde verwendet',
+  'mail.recoveryCodeUsed.subjectFew': 'Ein Wiederherstellungscode wurde verwendet; {left, plural, =0 {keiner mehr} other {nur noch #}} übrig',
+  'mail.recoveryCodeUsed.line':
+    'Zur Anmeldung wurde ein Wiederherstellungscode verwendet. {left, plural, one {# Wiederherstellungscode ist} other {# Wiederherstellungscodes sind}} übrig.',
+  'mail.recoveryCodeUsed.none': 'Es sind keine Wiederherstellungscodes mehr übrig. Erstellen Sie jetzt unter {url} neue.',
+  'mail.recoveryCodeUsed.few':
+    'Nur noch {left, plural, one {# Wiederherstellungscode ist} other {# Wiederherstellungscodes sind}} übrig. Erstellen Sie unter {url} neue.',
+  'mail.recoveryCodesRegenerated.subject': 'Neue Wiederherstellungscodes wurden erstellt',
+  'mail.recoveryCodesRegenerated.line1': 'Neue Wiederherstellungscodes wurden erstellt; die alten funktionieren nicht mehr.',
+  'mail.recoveryCodesRegenerated.line2': 'Wie viele noch übrig sind, sehen Sie unter {url}.',
+  'mail.twoFactorResetByAdmin.subject': 'Ihre Zwei-Faktor-Authentifizierung wurde zurückgesetzt',
+  'mail.twoFactorResetByAdmin.line1':
+    '{admin}, Admin von {account}, hat Ihre Zwei-Faktor-Authentifizierung zurückgesetzt. Ihre Authentifizierungs-App und Ihre Wiederherstellungscodes funktionieren nicht mehr.',
+  'mail.twoFactorResetByAdmin.line2': 'Bei Ihrer nächsten Anmeldung richten Sie die Zwei-Faktor-Authentifizierung neu ein.',
+  'mail.twoFactorResetByAdmin.notYou':
+    'Falls Sie das nicht angefordert haben, informieren Sie sofort den Admin Ihres Kontos und ändern Sie Ihr Passwort unter {url}.',
+  'mail.roleChanged.subject': 'Ihre Rolle wurde geändert',
+  'mail.roleChanged.line': '{admin}, Admin von {account}, hat Ihre Rolle in {role, select, admin {Admin} agent {Agent} other {Endnutzer}} geändert.',
+  'mail.accessSuspended.subject': 'Ihre Anmeldung wurde gesperrt',
+  'mail.accessSuspended.line':
+    '{admin}, Admin von {account}, hat Ihre Anmeldung gesperrt. Sie wurden überall abgemeldet und können sich erst wieder anmelden, wenn ein Admin Sie reaktiviert.',
+  'mail.accessSuspended.notYou': 'Falls Sie das nicht erwartet haben, fragen Sie den Admin Ihres Kontos.',
+  'mail.accessRestored.subject': 'Ihre Anmeldung wurde reaktiviert',
+  'mail.accessRestored.line': '{admin}, Admin von {account}, hat Ihre Anmeldung reaktiviert. Sie können sich wieder anmelden.',
+  'mail.signInUnlockedByAdmin.subject': 'Ein Admin hat Ihre Anmeldung entsperrt',
+  'mail.signInUnlockedByAdmin.line':
+    '{admin}, Admin von {account}, hat die Pause Ihrer Anmeldung aufgehoben, die zu viele falsche Passwörter oder Bestätigungscodes ausgelöst hatten. Sie können sich wieder anmelden.',
+  'mail.signInUnlockedByAdmin.notYou': 'Falls die falschen Versuche nicht von Ihnen stammen, kennt womöglich jemand Ihr Passwort: Ändern Sie es unter {url}.',
+  'mail.webhookPaused.subject': 'Ein Webhook wurde pausiert',
+  'mail.webhookPaused.line1':
+    'Der Webhook von {account}, der Ereignisse an {url} sendet, ist einen Tag lang bei jeder Zustellung gescheitert und wurde daher pausiert. Bis ein Admin ihn fortsetzt, wird nichts mehr an ihn gesendet.',
+  'mail.webhookPaused.lastError': 'Der letzte Versuch: {error}',
+  'mail.webhookPaused.line2': 'Beheben Sie das Problem beim Empfänger, setzen Sie dann den Webhook unter {url} fort und senden Sie das Verpasste erneut.',
+  'mail.recoveryCodeIssuedByAdmin.subject': 'Ein Admin hat einen Wiederherstellungscode für Sie ausgestellt',
+  'mail.recoveryCodeIssuedByAdmin.line1':
+    '{admin}, Admin von {account}, hat einen einmaligen Wiederherstellungscode für Sie ausgestellt. Er funktioniert einmal, bis {until}.',
+  'mail.recoveryCodeIssuedByAdmin.line2': 'Nach der Anmeldung damit richten Sie die Zwei-Faktor-Authentifizierung neu ein.',
+  'mail.recoveryCodeIssuedByAdmin.notYou':
+    'Falls Sie das nicht angefordert haben, informieren Sie sofort den Admin Ihres Kontos: Möglicherweise versucht jemand, Ihre Anmeldung zu übernehmen.',
+  'mail.emailConfirmationCode.subject': 'Ihr Bestätigungscode',
+  'mail.emailConfirmationCode.line1': 'Ihr Bestätigungscode lautet {code}.',
+  'mail.emailConfirmationCode.line2':
+    'Geben Sie ihn ein, um die Einrichtung der Zwei-Faktor-Authentifizierung fortzusetzen. Er ist {minutes, plural, one {# Minute} other {# Minuten}} lang gültig.',
+  'mail.emailConfirmationCode.notYou':
+    'Falls Sie gerade keine Zwei-Faktor-Authentifizierung einrichten, kennt jemand Ihr Passwort: Ändern Sie es jetzt unter {url} und informieren Sie den Admin Ihres Kontos. Geben Sie diesen Code niemandem weiter.',
+  'mail.emailedCode.subjectSignIn': 'Ihr Anmeldecode',
+  'mail.emailedCode.subject': 'Ihr Bestätigungscode',
+  'mail.emailedCode.line1': 'Ihr Code lautet {code}.',
+  'mail.emailedCode.signIn': 'Geben Sie ihn ein, um die Anmeldung abzuschließen. Er ist {minutes, plural, one {# Minute} other {# Minuten}} lang gültig.',
+  'mail.emailedCode.enrolment':
+    'Geben Sie ihn ein, um Codes per E-Mail für die Zwei-Faktor-Authentifizierung zu aktivieren. Er ist {minutes, plural, one {# Minute} other {# Minuten}} lang gültig.',
+  'mail.emailedCode.confirmation':
+    'Geben Sie ihn ein, um Ihre Aktion in den Sicherheitseinstellungen zu bestätigen. Er ist {minutes, plural, one {# Minute} other {# Minuten}} lang gültig.',
+  'mail.emailedCode.notYou':
+    'Falls Sie das nicht waren, kennt jemand Ihr Passwort: Ändern Sie es jetzt unter {url} und informieren Sie den Admin Ihres Kontos. Geben Sie diesen Code niemandem weiter.',
+  'mail.newComputer.subject': 'Anmeldung von einem neuen Computer',
+  'mail.newComputer.subjectTrusted': 'Anmeldung von einem neuen Computer, jetzt vertrauenswürdig',
+  'mail.newComputer.line': 'Ihr Konto wurde auf einem Computer angemeldet, den wir bisher nicht kannten.',
+  'mail.newComputer.trusted':
+    'Er gilt jetzt als vertrauenswürdig und fragt bei der Anmeldung nicht nach dem Bestätigungscode. Sie können ihn jederzeit in den Sicherheitseinstellungen entfernen.',
+  'mail.computerTrusted.subject': 'Ein Computer gilt jetzt als vertrauenswürdig',
+  'mail.computerTrusted.line':
+    'Ein Computer gilt jetzt als vertrauenswürdig und fragt bei der Anmeldung nicht nach dem Bestätigungscode. Sie können ihn jederzeit in den Sicherheitseinstellungen entfernen.',
 };

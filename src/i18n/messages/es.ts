@@ -138,4 +138,112 @@ export const es: Catalogue = {
     'Usa tu llave de seguridad o llave de acceso de <b>{account}</b>: pulsa el botón y después toca la llave o confirma en tu dispositivo.',
   'passcode.webauthn.noScript': 'Las llaves de seguridad necesitan JavaScript en este navegador. Usa otro de los métodos de abajo.',
   'passcode.webauthn.button': 'Usar tu llave de seguridad',
+  'mail.details.account': 'Cuenta: {account} (nombre corto: {slug})',
+  'mail.details.signIn': 'Iniciar sesión: {url}',
+  'mail.details.when': 'Fecha: {when}',
+  'mail.details.browser': 'Navegador: {browser}',
+  'mail.details.ip': 'Dirección IP: {ip}',
+  'mail.details.unknown': 'desconocido',
+  'mail.notYou': 'Si no has sido tú, cambia tu contraseña ahora en {url} y avisa al administrador de tu cuenta.',
+  'mail.notExpected': 'Si no lo esperabas, avisa al administrador de tu cuenta.',
+  'mail.invitation.subject': 'Tienes una invitación',
+  'mail.invitation.line1': '{inviter} te ha invitado a {account} en {product}.',
+  'mail.invitation.line2': 'Elige tu contraseña para empezar. El enlace es válido durante 72 horas.',
+  'mail.invitation.link': 'Elegir tu contraseña',
+  'mail.invitation.notYou': 'Si no esperabas esta invitación, puedes ignorar este correo.',
+  'mail.passwordReset.subject': 'Restablece tu contraseña',
+  'mail.passwordReset.line1': 'Alguien ha pedido restablecer tu contraseña. El enlace es válido durante 1 hora y una sola vez.',
+  'mail.passwordReset.line2': 'Tu autenticación en dos pasos sigue activada: se te seguirá pidiendo un código de verificación.',
+  'mail.passwordReset.link': 'Elegir una contraseña nueva',
+  'mail.passwordReset.notYou': 'Si no lo has pedido tú, ignora este correo: tu contraseña no cambia.',
+  'mail.passwordChanged.subject': 'Se ha cambiado tu contraseña',
+  'mail.passwordChanged.line': 'Se ha cambiado tu contraseña. Se han cerrado tus demás sesiones.',
+  'mail.signInLocked.subject': 'Inicio de sesión en pausa tras varios intentos fallidos',
+  'mail.signInLocked.line': 'Ha habido muchos intentos fallidos de iniciar sesión con tu correo, así que el inicio de sesión está en pausa durante un tiempo.',
+  'mail.signInLocked.notYou':
+    'Si no has sido tú, puede que alguien esté intentando adivinar tu contraseña. Usa una contraseña larga y única, y activa la autenticación en dos pasos en {url}.',
+  'mail.passcodeLocked.subject': 'Alguien tiene tu contraseña: inicio de sesión en pausa tras códigos incorrectos',
+  'mail.passcodeLocked.line1':
+    'Se introdujo bien tu contraseña, pero después el código de verificación falló demasiadas veces, así que el inicio de sesión está en pausa durante un tiempo.',
+  'mail.passcodeLocked.line2': 'Si no has sido tú, alguien conoce tu contraseña.',
+  'mail.passcodeLocked.notYou':
+    'Cambia tu contraseña ahora en {url} y avisa al administrador de tu cuenta. Tu autenticación en dos pasos le ha impedido entrar.',
+  'mail.twoFactorEnabled.subject': 'La autenticación en dos pasos está activada',
+  'mail.twoFactorEnabled.line1':
+    'Se ha activado la autenticación en dos pasos con {method, select, webauthn {una llave de seguridad} totp {una aplicación de autenticación} sms {mensajes SMS} email {códigos por correo} other {códigos de recuperación}}.',
+  'mail.twoFactorEnabled.line2': 'Guarda tus códigos de recuperación en un lugar seguro. Puedes generar otros nuevos en {url}.',
+  'mail.securityKeyAdded.subject': 'Se ha añadido una llave de seguridad',
+  'mail.securityKeyAdded.line': 'Se ha añadido la llave de seguridad «{name}» a tu autenticación en dos pasos. Puedes ver tus llaves en {url}.',
+  'mail.securityKeyRemoved.subject': 'Se ha quitado una llave de seguridad',
+  'mail.securityKeyRemoved.line':
+    'Se ha quitado la llave de seguridad «{name}» y ya no sirve para iniciar sesión. Los ordenadores de confianza volverán a pedirte un código de verificación.',
+  'mail.securityKeyCloned.subject': 'Puede que tu llave de seguridad se haya copiado',
+  'mail.securityKeyCloned.line1':
+    'Se ha rechazado un inicio de sesión con tu llave de seguridad «{name}»: la llave respondió con un contador de firmas inferior al anterior, que es lo que hace una llave copiada.',
+  'mail.securityKeyCloned.line2': 'Si no acabas de intentar iniciar sesión, quita esta llave en {url} y avisa a tu administrador.',
+  'mail.twoFactorDisabled.subject': 'La autenticación en dos pasos está desactivada',
+  'mail.twoFactorDisabled.line': 'Se ha desactivado la autenticación en dos pasos de tu inicio de sesión.',
+  'mail.recoveryCodeUsed.subject': 'Se ha usado un código de recuperación',
+  'mail.recoveryCodeUsed.subjectFew': 'Se ha usado un código de recuperación; {left, plural, =0 {no queda ninguno} one {solo queda #} other {solo quedan #}}',
+  'mail.recoveryCodeUsed.line':
+    'Se ha usado un código de recuperación para iniciar sesión. {left, plural, =0 {No queda ninguno} one {Queda # código de recuperación} other {Quedan # códigos de recuperación}}.',
+  'mail.recoveryCodeUsed.none': 'No te queda ningún código de recuperación. Genera otros nuevos ahora en {url}.',
+  'mail.recoveryCodeUsed.few':
+    '{left, plural, one {Solo queda # código de recuperación} other {Solo quedan # códigos de recuperación}}. Genera otros nuevos en {url}.',
+  'mail.recoveryCodesRegenerated.subject': 'Se han generado códigos de recuperación nuevos',
+  'mail.recoveryCodesRegenerated.line1': 'Se ha generado un conjunto nuevo de códigos de recuperación; los anteriores ya no funcionan.',
+  'mail.recoveryCodesRegenerated.line2': 'Puedes ver cuántos quedan en {url}.',
+  'mail.twoFactorResetByAdmin.subject': 'Se ha restablecido tu autenticación en dos pasos',
+  'mail.twoFactorResetByAdmin.line1':
+    '{admin}, administrador de {account}, ha restablecido tu autenticación en dos pasos. Tu aplicación de autenticación y tus códigos de recuperación ya no funcionan.',
+  'mail.twoFactorResetByAdmin.line2': 'Volverás a configurar la autenticación en dos pasos la próxima vez que inicies sesión.',
+  'mail.twoFactorResetByAdmin.notYou': 'Si no lo has pedido tú, avisa enseguida al administrador de tu cuenta y cambia tu contraseña en {url}.',
+  'mail.roleChanged.subject': 'Se ha cambiado tu rol',
+  'mail.roleChanged.line':
+    '{admin}, administrador de {account}, ha cambiado tu rol a {role, select, admin {administrador} agent {agente} other {usuario final}}.',
+  'mail.accessSuspended.subject': 'Se ha suspendido tu acceso',
+  'mail.accessSuspended.line':
+    '{admin}, administrador de {account}, ha suspendido tu acceso. Se han cerrado todas tus sesiones y no podrás iniciar sesión hasta que un administrador te reactive.',
+  'mail.accessSuspended.notYou': 'Si no lo esperabas, consulta al administrador de tu cuenta.',
+  'mail.accessRestored.subject': 'Se ha reactivado tu acceso',
+  'mail.accessRestored.line': '{admin}, administrador de {account}, ha reactivado tu acceso. Ya puedes volver a iniciar sesión.',
+  'mail.signInUnlockedByAdmin.subject': 'Un administrador ha desbloqueado tu inicio de sesión',
+  'mail.signInUnlockedByAdmin.line':
+    '{admin}, administrador de {account}, ha quitado la pausa que demasiadas contraseñas o códigos incorrectos habían puesto en tu inicio de sesión. Ya puedes volver a iniciar sesión.',
+  'mail.signInUnlockedByAdmin.notYou': 'Si los intentos fallidos no fueron tuyos, puede que alguien conozca tu contraseña: cámbiala en {url}.',
+  'mail.webhookPaused.subject': 'Se ha pausado un webhook',
+  'mail.webhookPaused.line1':
+    'El webhook de {account} que envía eventos a {url} ha fallado en todas las entregas durante un día, así que se ha pausado. No se le enviará nada más hasta que un administrador lo reanude.',
+  'mail.webhookPaused.lastError': 'Último intento: {error}',
+  'mail.webhookPaused.line2': 'Corrige el receptor y después reanuda el webhook y reenvía lo que se perdió en {url}.',
+  'mail.recoveryCodeIssuedByAdmin.subject': 'Un administrador ha emitido un código de recuperación para ti',
+  'mail.recoveryCodeIssuedByAdmin.line1':
+    '{admin}, administrador de {account}, ha emitido para ti un código de recuperación de un solo uso. Funciona una vez, hasta el {until}.',
+  'mail.recoveryCodeIssuedByAdmin.line2': 'Después de iniciar sesión con él, volverás a configurar la autenticación en dos pasos.',
+  'mail.recoveryCodeIssuedByAdmin.notYou':
+    'Si no lo has pedido tú, avisa enseguida al administrador de tu cuenta: puede que alguien esté intentando hacerse con tu acceso.',
+  'mail.emailConfirmationCode.subject': 'Tu código de confirmación',
+  'mail.emailConfirmationCode.line1': 'Tu código de confirmación es {code}.',
+  'mail.emailConfirmationCode.line2':
+    'Introdúcelo para seguir configurando la autenticación en dos pasos. Es válido durante {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailConfirmationCode.notYou':
+    'Si no estás configurando la autenticación en dos pasos, alguien conoce tu contraseña: cámbiala ahora en {url} y avisa al administrador de tu cuenta. No le des este código a nadie.',
+  'mail.emailedCode.subjectSignIn': 'Tu código de inicio de sesión',
+  'mail.emailedCode.subject': 'Tu código de verificación',
+  'mail.emailedCode.line1': 'Tu código es {code}.',
+  'mail.emailedCode.signIn': 'Introdúcelo para terminar de iniciar sesión. Es válido durante {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailedCode.enrolment':
+    'Introdúcelo para activar los códigos por correo en la autenticación en dos pasos. Es válido durante {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailedCode.confirmation':
+    'Introdúcelo para confirmar lo que estabas haciendo en la configuración de seguridad. Es válido durante {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailedCode.notYou':
+    'Si no has sido tú, alguien conoce tu contraseña: cámbiala ahora en {url} y avisa al administrador de tu cuenta. No le des este código a nadie.',
+  'mail.newComputer.subject': 'Inicio de sesión desde un ordenador nuevo',
+  'mail.newComputer.subjectTrusted': 'Inicio de sesión desde un ordenador nuevo, ahora de confianza',
+  'mail.newComputer.line': 'Se ha iniciado sesión en tu cuenta desde un ordenador que no habíamos visto antes.',
+  'mail.newComputer.trusted':
+    'Se ha marcado como de confianza, así que no pedirá el código de verificación al iniciar sesión. Puedes olvidarlo cuando quieras en la configuración de seguridad.',
+  'mail.computerTrusted.subject': 'Se ha marcado un ordenador como de confianza',
+  'mail.computerTrusted.line':
+    'Se ha marcado un ordenador como de confianza, así que no pedirá el código de verificación al iniciar sesión. Puedes olvidarlo cuando quieras en la configuración de seguridad.',
 };

@@ -139,4 +139,113 @@ export const fr: Catalogue = {
     'Utilisez votre clé de sécurité ou votre clé d’accès pour <b>{account}</b> : appuyez sur le bouton, puis touchez votre clé ou confirmez sur votre appareil.',
   'passcode.webauthn.noScript': 'Les clés de sécurité nécessitent JavaScript dans ce navigateur. Utilisez une autre méthode ci-dessous.',
   'passcode.webauthn.button': 'Utiliser votre clé de sécurité',
+  'mail.details.account': 'Compte : {account} (nom court : {slug})',
+  'mail.details.signIn': 'Connexion : {url}',
+  'mail.details.when': 'Date : {when}',
+  'mail.details.browser': 'Navigateur : {browser}',
+  'mail.details.ip': 'Adresse IP : {ip}',
+  'mail.details.unknown': 'inconnu',
+  'mail.notYou': 'Si ce n’était pas vous, changez votre mot de passe dès maintenant sur {url} et prévenez l’administrateur de votre compte.',
+  'mail.notExpected': 'Si vous ne vous y attendiez pas, prévenez l’administrateur de votre compte.',
+  'mail.invitation.subject': 'Vous êtes invité',
+  'mail.invitation.line1': '{inviter} vous a invité à rejoindre {account} sur {product}.',
+  'mail.invitation.line2': 'Choisissez votre mot de passe pour commencer. Le lien est valable 72 heures.',
+  'mail.invitation.link': 'Choisir votre mot de passe',
+  'mail.invitation.notYou': 'Si vous n’attendiez pas cette invitation, vous pouvez ignorer cet e-mail.',
+  'mail.passwordReset.subject': 'Réinitialiser votre mot de passe',
+  'mail.passwordReset.line1': 'Quelqu’un a demandé à réinitialiser votre mot de passe. Le lien est valable 1 heure, une seule fois.',
+  'mail.passwordReset.line2': 'Votre authentification à deux facteurs reste activée : un code de validation vous sera toujours demandé.',
+  'mail.passwordReset.link': 'Choisir un nouveau mot de passe',
+  'mail.passwordReset.notYou': 'Si vous n’avez rien demandé, ignorez cet e-mail : votre mot de passe reste inchangé.',
+  'mail.passwordChanged.subject': 'Votre mot de passe a été modifié',
+  'mail.passwordChanged.line': 'Votre mot de passe a été modifié. Vos autres sessions ont été déconnectées.',
+  'mail.signInLocked.subject': 'Connexion suspendue après des tentatives échouées',
+  'mail.signInLocked.line': 'De nombreuses tentatives de connexion avec votre adresse e-mail ont échoué : la connexion est donc suspendue pendant un moment.',
+  'mail.signInLocked.notYou':
+    'Si ces tentatives ne venaient pas de vous, quelqu’un essaie peut-être de deviner votre mot de passe. Utilisez un mot de passe long et unique, et activez l’authentification à deux facteurs sur {url}.',
+  'mail.passcodeLocked.subject': 'Quelqu’un connaît votre mot de passe : connexion suspendue après des codes incorrects',
+  'mail.passcodeLocked.line1':
+    'Votre mot de passe a été saisi correctement, puis le code de validation a été faux trop de fois : la connexion est donc suspendue pendant un moment.',
+  'mail.passcodeLocked.line2': 'Si ce n’était pas vous, quelqu’un connaît votre mot de passe.',
+  'mail.passcodeLocked.notYou':
+    'Changez votre mot de passe dès maintenant sur {url} et prévenez l’administrateur de votre compte. Votre authentification à deux facteurs a bloqué l’accès.',
+  'mail.twoFactorEnabled.subject': 'L’authentification à deux facteurs est activée',
+  'mail.twoFactorEnabled.line1':
+    'L’authentification à deux facteurs a été activée avec {method, select, webauthn {une clé de sécurité} totp {une application d’authentification} sms {les SMS} email {les codes par e-mail} other {les codes de récupération}}.',
+  'mail.twoFactorEnabled.line2': 'Conservez vos codes de récupération en lieu sûr. Vous pouvez en générer de nouveaux sur {url}.',
+  'mail.securityKeyAdded.subject': 'Une clé de sécurité a été ajoutée',
+  'mail.securityKeyAdded.line': 'La clé de sécurité « {name} » a été ajoutée à votre authentification à deux facteurs. Vous pouvez voir vos clés sur {url}.',
+  'mail.securityKeyRemoved.subject': 'Une clé de sécurité a été supprimée',
+  'mail.securityKeyRemoved.line':
+    'La clé de sécurité « {name} » a été supprimée et ne vous connecte plus. Les ordinateurs de confiance vous demanderont de nouveau un code de validation.',
+  'mail.securityKeyCloned.subject': 'Votre clé de sécurité a peut-être été copiée',
+  'mail.securityKeyCloned.line1':
+    'Une connexion avec votre clé de sécurité « {name} » a été refusée : la clé a renvoyé un compteur de signatures inférieur au précédent, ce que fait une clé copiée.',
+  'mail.securityKeyCloned.line2': 'Si vous n’avez pas essayé de vous connecter à l’instant, supprimez cette clé sur {url} et prévenez votre administrateur.',
+  'mail.twoFactorDisabled.subject': 'L’authentification à deux facteurs est désactivée',
+  'mail.twoFactorDisabled.line': 'L’authentification à deux facteurs a été désactivée pour votre connexion.',
+  'mail.recoveryCodeUsed.subject': 'Un code de récupération a été utilisé',
+  'mail.recoveryCodeUsed.subjectFew': 'Un code de récupération a été utilisé ; {left, plural, =0 {il n’en reste aucun} other {il n’en reste que #}}',
+  'mail.recoveryCodeUsed.line':
+    'Un code de récupération a été utilisé pour vous connecter. {left, plural, =0 {Il n’en reste aucun} one {Il reste # code de récupération} other {Il reste # codes de récupération}}.',
+  'mail.recoveryCodeUsed.none': 'Il ne reste aucun code de récupération. Générez-en de nouveaux dès maintenant sur {url}.',
+  'mail.recoveryCodeUsed.few':
+    '{left, plural, one {Il ne reste que # code de récupération} other {Il ne reste que # codes de récupération}}. Générez-en de nouveaux sur {url}.',
+  'mail.recoveryCodesRegenerated.subject': 'De nouveaux codes de récupération ont été générés',
+  'mail.recoveryCodesRegenerated.line1': 'Un nouveau jeu de codes de récupération a été généré ; les anciens ne fonctionnent plus.',
+  'mail.recoveryCodesRegenerated.line2': 'Vous pouvez voir combien il en reste sur {url}.',
+  'mail.twoFactorResetByAdmin.subject': 'Votre authentification à deux facteurs a été réinitialisée',
+  'mail.twoFactorResetByAdmin.line1':
+    '{admin}, administrateur de {account}, a réinitialisé votre authentification à deux facteurs. Votre application d’authentification et vos codes de récupération ne fonctionnent plus.',
+  'mail.twoFactorResetByAdmin.line2': 'Vous configurerez de nouveau l’authentification à deux facteurs à votre prochaine connexion.',
+  'mail.twoFactorResetByAdmin.notYou':
+    'Si vous n’avez rien demandé, prévenez immédiatement l’administrateur de votre compte et changez votre mot de passe sur {url}.',
+  'mail.roleChanged.subject': 'Votre rôle a été modifié',
+  'mail.roleChanged.line':
+    '{admin}, administrateur de {account}, a changé votre rôle en {role, select, admin {administrateur} agent {agent} other {utilisateur final}}.',
+  'mail.accessSuspended.subject': 'Votre accès a été suspendu',
+  'mail.accessSuspended.line':
+    '{admin}, administrateur de {account}, a suspendu votre accès. Vous avez été déconnecté partout et ne pourrez plus vous connecter tant qu’un administrateur ne vous aura pas réactivé.',
+  'mail.accessSuspended.notYou': 'Si vous ne vous y attendiez pas, adressez-vous à l’administrateur de votre compte.',
+  'mail.accessRestored.subject': 'Votre accès a été rétabli',
+  'mail.accessRestored.line': '{admin}, administrateur de {account}, a rétabli votre accès. Vous pouvez de nouveau vous connecter.',
+  'mail.signInUnlockedByAdmin.subject': 'Un administrateur a débloqué votre connexion',
+  'mail.signInUnlockedByAdmin.line':
+    '{admin}, administrateur de {account}, a levé la suspension de votre connexion causée par trop de mots de passe ou de codes incorrects. Vous pouvez de nouveau vous connecter.',
+  'mail.signInUnlockedByAdmin.notYou': 'Si ces tentatives ne venaient pas de vous, quelqu’un connaît peut-être votre mot de passe : changez-le sur {url}.',
+  'mail.webhookPaused.subject': 'Un webhook a été mis en pause',
+  'mail.webhookPaused.line1':
+    'Le webhook de {account} qui envoie des événements à {url} a échoué à chaque livraison pendant une journée : il a donc été mis en pause. Plus rien ne lui est envoyé tant qu’un administrateur ne l’a pas relancé.',
+  'mail.webhookPaused.lastError': 'Dernière tentative : {error}',
+  'mail.webhookPaused.line2': 'Corrigez le récepteur, puis relancez le webhook et renvoyez ce qu’il a manqué sur {url}.',
+  'mail.recoveryCodeIssuedByAdmin.subject': 'Un administrateur a émis un code de récupération pour vous',
+  'mail.recoveryCodeIssuedByAdmin.line1':
+    '{admin}, administrateur de {account}, a émis pour vous un code de récupération à usage unique. Il fonctionne une fois, jusqu’au {until}.',
+  'mail.recoveryCodeIssuedByAdmin.line2': 'Après vous être connecté avec ce code, vous configurerez de nouveau l’authentification à deux facteurs.',
+  'mail.recoveryCodeIssuedByAdmin.notYou':
+    'Si vous n’avez rien demandé, prévenez immédiatement l’administrateur de votre compte : quelqu’un essaie peut-être de prendre le contrôle de votre accès.',
+  'mail.emailConfirmationCode.subject': 'Votre code de confirmation',
+  'mail.emailConfirmationCode.line1': 'Votre code de confirmation est {code}.',
+  'mail.emailConfirmationCode.line2':
+    'Saisissez-le pour poursuivre la configuration de l’authentification à deux facteurs. Il est valable {minutes, plural, one {# minute} other {# minutes}}.',
+  'mail.emailConfirmationCode.notYou':
+    'Si vous n’êtes pas en train de configurer l’authentification à deux facteurs, quelqu’un connaît votre mot de passe : changez-le dès maintenant sur {url} et prévenez l’administrateur de votre compte. Ne communiquez ce code à personne.',
+  'mail.emailedCode.subjectSignIn': 'Votre code de connexion',
+  'mail.emailedCode.subject': 'Votre code de validation',
+  'mail.emailedCode.line1': 'Votre code est {code}.',
+  'mail.emailedCode.signIn': 'Saisissez-le pour terminer la connexion. Il est valable {minutes, plural, one {# minute} other {# minutes}}.',
+  'mail.emailedCode.enrolment':
+    'Saisissez-le pour activer les codes par e-mail comme authentification à deux facteurs. Il est valable {minutes, plural, one {# minute} other {# minutes}}.',
+  'mail.emailedCode.confirmation':
+    'Saisissez-le pour confirmer l’action en cours dans les paramètres de sécurité. Il est valable {minutes, plural, one {# minute} other {# minutes}}.',
+  'mail.emailedCode.notYou':
+    'Si ce n’était pas vous, quelqu’un connaît votre mot de passe : changez-le dès maintenant sur {url} et prévenez l’administrateur de votre compte. Ne communiquez ce code à personne.',
+  'mail.newComputer.subject': 'Connexion depuis un nouvel ordinateur',
+  'mail.newComputer.subjectTrusted': 'Connexion depuis un nouvel ordinateur, désormais de confiance',
+  'mail.newComputer.line': 'Quelqu’un s’est connecté à votre compte depuis un ordinateur que nous ne connaissions pas.',
+  'mail.newComputer.trusted':
+    'Cet ordinateur est désormais de confiance : il ne demandera plus de code de validation à la connexion. Vous pouvez le retirer à tout moment dans les paramètres de sécurité.',
+  'mail.computerTrusted.subject': 'Un ordinateur est désormais de confiance',
+  'mail.computerTrusted.line':
+    'Un ordinateur est désormais de confiance : il ne demandera plus de code de validation à la connexion. Vous pouvez le retirer à tout moment dans les paramètres de sécurité.',
 };

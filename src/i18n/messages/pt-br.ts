@@ -139,4 +139,111 @@ export const ptBR: Catalogue = {
     'Use sua chave de segurança ou chave de acesso de <b>{account}</b>: clique no botão e depois toque na chave ou confirme no seu dispositivo.',
   'passcode.webauthn.noScript': 'As chaves de segurança precisam de JavaScript neste navegador. Use outro método abaixo.',
   'passcode.webauthn.button': 'Usar sua chave de segurança',
+  'mail.details.account': 'Conta: {account} (nome curto: {slug})',
+  'mail.details.signIn': 'Fazer login: {url}',
+  'mail.details.when': 'Quando: {when}',
+  'mail.details.browser': 'Navegador: {browser}',
+  'mail.details.ip': 'Endereço IP: {ip}',
+  'mail.details.unknown': 'desconhecido',
+  'mail.notYou': 'Se não foi você, troque sua senha agora em {url} e avise o administrador da sua conta.',
+  'mail.notExpected': 'Se você não esperava isso, avise o administrador da sua conta.',
+  'mail.invitation.subject': 'Você recebeu um convite',
+  'mail.invitation.line1': '{inviter} convidou você para {account} no {product}.',
+  'mail.invitation.line2': 'Escolha sua senha para começar. O link vale por 72 horas.',
+  'mail.invitation.link': 'Definir sua senha',
+  'mail.invitation.notYou': 'Se você não esperava este convite, pode ignorar este e-mail.',
+  'mail.passwordReset.subject': 'Redefina sua senha',
+  'mail.passwordReset.line1': 'Alguém pediu para redefinir sua senha. O link vale por 1 hora e uma só vez.',
+  'mail.passwordReset.line2': 'Sua autenticação de dois fatores continua ativada: você ainda precisará informar um código de verificação.',
+  'mail.passwordReset.link': 'Escolher uma nova senha',
+  'mail.passwordReset.notYou': 'Se você não pediu isso, ignore este e-mail: sua senha continua a mesma.',
+  'mail.passwordChanged.subject': 'Sua senha foi alterada',
+  'mail.passwordChanged.line': 'Sua senha foi alterada. Suas outras sessões foram encerradas.',
+  'mail.signInLocked.subject': 'Login pausado após tentativas malsucedidas',
+  'mail.signInLocked.line': 'Houve muitas tentativas malsucedidas de login com seu e-mail, então o login está pausado por um tempo.',
+  'mail.signInLocked.notYou':
+    'Se essas tentativas não foram suas, alguém pode estar tentando adivinhar sua senha. Use uma senha longa e exclusiva e ative a autenticação de dois fatores em {url}.',
+  'mail.passcodeLocked.subject': 'Alguém tem sua senha: login pausado após códigos errados',
+  'mail.passcodeLocked.line1':
+    'Sua senha foi digitada corretamente, mas depois o código de verificação foi errado vezes demais, então o login está pausado por um tempo.',
+  'mail.passcodeLocked.line2': 'Se não foi você, alguém sabe sua senha.',
+  'mail.passcodeLocked.notYou': 'Troque sua senha agora em {url} e avise o administrador da sua conta. Sua autenticação de dois fatores impediu o acesso.',
+  'mail.twoFactorEnabled.subject': 'A autenticação de dois fatores está ativada',
+  'mail.twoFactorEnabled.line1':
+    'A autenticação de dois fatores foi ativada com {method, select, webauthn {uma chave de segurança} totp {um app de autenticação} sms {mensagens SMS} email {códigos por e-mail} other {códigos de recuperação}}.',
+  'mail.twoFactorEnabled.line2': 'Guarde seus códigos de recuperação em um lugar seguro. Você pode gerar novos em {url}.',
+  'mail.securityKeyAdded.subject': 'Uma chave de segurança foi adicionada',
+  'mail.securityKeyAdded.line': 'A chave de segurança "{name}" foi adicionada à sua autenticação de dois fatores. Você pode ver suas chaves em {url}.',
+  'mail.securityKeyRemoved.subject': 'Uma chave de segurança foi removida',
+  'mail.securityKeyRemoved.line':
+    'A chave de segurança "{name}" foi removida e não serve mais para fazer login. Os computadores confiáveis vão pedir um código de verificação de novo.',
+  'mail.securityKeyCloned.subject': 'Sua chave de segurança pode ter sido copiada',
+  'mail.securityKeyCloned.line1':
+    'Um login com sua chave de segurança "{name}" foi recusado: a chave respondeu com um contador de assinaturas menor que antes, que é o que uma chave copiada faz.',
+  'mail.securityKeyCloned.line2': 'Se você não acabou de tentar fazer login, remova esta chave em {url} e avise seu administrador.',
+  'mail.twoFactorDisabled.subject': 'A autenticação de dois fatores está desativada',
+  'mail.twoFactorDisabled.line': 'A autenticação de dois fatores foi desativada no seu login.',
+  'mail.recoveryCodeUsed.subject': 'Um código de recuperação foi usado',
+  'mail.recoveryCodeUsed.subjectFew': 'Um código de recuperação foi usado; {left, plural, =0 {não resta nenhum} one {resta só #} other {restam só #}}',
+  'mail.recoveryCodeUsed.line':
+    'Um código de recuperação foi usado para fazer login. {left, plural, =0 {Não resta nenhum} one {Resta # código de recuperação} other {Restam # códigos de recuperação}}.',
+  'mail.recoveryCodeUsed.none': 'Não resta nenhum código de recuperação. Gere um novo conjunto agora em {url}.',
+  'mail.recoveryCodeUsed.few':
+    '{left, plural, one {Resta só # código de recuperação} other {Restam só # códigos de recuperação}}. Gere um novo conjunto em {url}.',
+  'mail.recoveryCodesRegenerated.subject': 'Novos códigos de recuperação foram gerados',
+  'mail.recoveryCodesRegenerated.line1': 'Um novo conjunto de códigos de recuperação foi gerado; os antigos não funcionam mais.',
+  'mail.recoveryCodesRegenerated.line2': 'Você pode ver quantos restam em {url}.',
+  'mail.twoFactorResetByAdmin.subject': 'Sua autenticação de dois fatores foi redefinida',
+  'mail.twoFactorResetByAdmin.line1':
+    '{admin}, administrador de {account}, redefiniu sua autenticação de dois fatores. Seu app de autenticação e seus códigos de recuperação não funcionam mais.',
+  'mail.twoFactorResetByAdmin.line2': 'Você vai configurar a autenticação de dois fatores de novo no próximo login.',
+  'mail.twoFactorResetByAdmin.notYou': 'Se você não pediu isso, avise imediatamente o administrador da sua conta e troque sua senha em {url}.',
+  'mail.roleChanged.subject': 'Sua função foi alterada',
+  'mail.roleChanged.line':
+    '{admin}, administrador de {account}, mudou sua função para {role, select, admin {administrador} agent {agente} other {usuário final}}.',
+  'mail.accessSuspended.subject': 'Seu acesso foi suspenso',
+  'mail.accessSuspended.line':
+    '{admin}, administrador de {account}, suspendeu seu acesso. Você foi desconectado de todos os lugares e não poderá fazer login até que um administrador reative você.',
+  'mail.accessSuspended.notYou': 'Se você não esperava isso, fale com o administrador da sua conta.',
+  'mail.accessRestored.subject': 'Seu acesso foi reativado',
+  'mail.accessRestored.line': '{admin}, administrador de {account}, reativou seu acesso. Você já pode fazer login de novo.',
+  'mail.signInUnlockedByAdmin.subject': 'Um administrador desbloqueou seu login',
+  'mail.signInUnlockedByAdmin.line':
+    '{admin}, administrador de {account}, retirou a pausa que senhas ou códigos errados demais tinham colocado no seu login. Você já pode fazer login de novo.',
+  'mail.signInUnlockedByAdmin.notYou': 'Se as tentativas erradas não foram suas, alguém pode saber sua senha: troque-a em {url}.',
+  'mail.webhookPaused.subject': 'Um webhook foi pausado',
+  'mail.webhookPaused.line1':
+    'O webhook de {account} que envia eventos para {url} falhou em todas as entregas durante um dia, então foi pausado. Nada mais será enviado a ele até que um administrador o retome.',
+  'mail.webhookPaused.lastError': 'Última tentativa: {error}',
+  'mail.webhookPaused.line2': 'Corrija o receptor, depois retome o webhook e reenvie o que ele perdeu em {url}.',
+  'mail.recoveryCodeIssuedByAdmin.subject': 'Um administrador emitiu um código de recuperação para você',
+  'mail.recoveryCodeIssuedByAdmin.line1':
+    '{admin}, administrador de {account}, emitiu um código de recuperação de uso único para você. Ele funciona uma vez, até {until}.',
+  'mail.recoveryCodeIssuedByAdmin.line2': 'Depois de fazer login com ele, você vai configurar a autenticação de dois fatores de novo.',
+  'mail.recoveryCodeIssuedByAdmin.notYou':
+    'Se você não pediu isso, avise imediatamente o administrador da sua conta: alguém pode estar tentando tomar seu acesso.',
+  'mail.emailConfirmationCode.subject': 'Seu código de confirmação',
+  'mail.emailConfirmationCode.line1': 'Seu código de confirmação é {code}.',
+  'mail.emailConfirmationCode.line2':
+    'Digite-o para continuar configurando a autenticação de dois fatores. Ele vale por {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailConfirmationCode.notYou':
+    'Se você não está configurando a autenticação de dois fatores, alguém sabe sua senha: troque-a agora em {url} e avise o administrador da sua conta. Não passe este código para ninguém.',
+  'mail.emailedCode.subjectSignIn': 'Seu código de login',
+  'mail.emailedCode.subject': 'Seu código de verificação',
+  'mail.emailedCode.line1': 'Seu código é {code}.',
+  'mail.emailedCode.signIn': 'Digite-o para concluir o login. Ele vale por {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailedCode.enrolment':
+    'Digite-o para ativar os códigos por e-mail na autenticação de dois fatores. Ele vale por {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailedCode.confirmation':
+    'Digite-o para confirmar o que você estava fazendo nas configurações de segurança. Ele vale por {minutes, plural, one {# minuto} other {# minutos}}.',
+  'mail.emailedCode.notYou':
+    'Se não foi você, alguém sabe sua senha: troque-a agora em {url} e avise o administrador da sua conta. Não passe este código para ninguém.',
+  'mail.newComputer.subject': 'Login em um computador novo',
+  'mail.newComputer.subjectTrusted': 'Login em um computador novo, agora confiável',
+  'mail.newComputer.line': 'Foi feito login na sua conta em um computador que não tínhamos visto antes.',
+  'mail.newComputer.trusted':
+    'Ele foi marcado como confiável e não pedirá o código de verificação no login. Você pode esquecê-lo a qualquer momento nas configurações de segurança.',
+  'mail.computerTrusted.subject': 'Um computador foi marcado como confiável',
+  'mail.computerTrusted.line':
+    'Um computador foi marcado como confiável e não pedirá o código de verificação no login. Você pode esquecê-lo a qualquer momento nas configurações de segurança.',
 };
