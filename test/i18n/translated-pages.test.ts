@@ -78,3 +78,60 @@ describe('the passcode page in the person’s language', () => {
     assert.match(text, /Cancel and sign in again/);
   });
 });
+
+describe('Security settings in the person’s language', () => {
+  let app: TestApp;
+  let token: string;
+  before(async () => {
+    app = await startTestApp();
+    await setUpAccount(app);
+    await addUser(app, { account: 'acme', email: 'lena@acme.test' });
+    token = await signInToken(app, { account: 'acme', email: 'lena@acme.test' });
+    const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
+    const enrolled = await app.api('POST', '/api/v1/me/two-factor/totp/verify', {
+      token,
+      body: { code: Authenticator.fromQrCode(started.qr_code).code(app.clock.now()) },
+    });
+    assert.equal(enrolled.statusCode, 200, enrolled.body);
+  });
+  after(() => app.close());
+
+  const settings = async () => app.inject({ method: 'GET', url: '/profile/security', headers: { cookie: `tessera_session=${token}` } });
+
+  it('German: lang="de", the two-factor card, the recovery codes left, computers, sessions and the password card', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: 'de' } });
+    const page = await settings();
+    assert.equal(page.statusCode, 200);
+    assert.equal(htmlTag(page.body), '<html lang="de" dir="ltr">');
+    const text = pageText(page.body);
+    assert.match(text, /Sicherheitseinstellungen/);
+    assert.match(text, /An Nach Ihrem Passwort werden Sie nach einem Bestätigungscode gefragt\./);
+    assert.match(text, /Authentifizierungs-App/);
+    assert.match(text, /10 Wiederherstellungscodes übrig\./);
+    assert.match(text, /Vertrauenswürdige Computer/);
+    assert.match(text, /Aktive Sitzungen/);
+    assert.match(text, /Aktuelles Passwort/);
+    assert.match(page.body, /data-confirm="Zwei-Faktor-Authentifizierung deaktivieren\?"/);
+    assert.doesNotMatch(text, /Trusted computers|Active sessions|Change password|recovery codes left/);
+  });
+
+  it('Arabic: lang="ar" dir="rtl" and its words', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: 'ar' } });
+    const page = await settings();
+    assert.equal(htmlTag(page.body), '<html lang="ar" dir="rtl">');
+    const text = pageText(page.body);
+    assert.match(text, /إعدادات الأمان/);
+    assert.match(text, /الجلسات النشطة/);
+    assert.match(text, /تغيير كلمة المرور/);
+  });
+
+  it('English stays as it was', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: null } });
+    const text = pageText((await settings()).body);
+    assert.match(text, /On You are asked for a passcode after your password\./);
+    assert.match(text, /10 recovery codes left\./);
+    assert.match(text, /Signing in on these computers skips the passcode until the trust expires \(30 days after you trusted it\)\./);
+    assert.match(text, /Authenticator app/);
+    assert.match(text, /Change password/);
+  });
+});

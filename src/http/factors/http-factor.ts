@@ -82,8 +82,8 @@ export interface SecuritySectionPart {
   addLink: Html | null;
   /** Shown under the links while enrolled (the list of keys). */
   details?: Html;
-  /** For a factor proven without a code: what the person is asked for ("your security key"). */
-  askedFor?: string;
+  /** A factor proven without a code (a key): the person is asked for it instead of a passcode, and may confirm with it. */
+  askedInsteadOfPasscode?: boolean;
 }
 
 /** The code this sign-in sent by a factor (text or email), as the passcode page tells it. */
@@ -137,7 +137,7 @@ export interface HttpFactor<Type extends FactorType = FactorType> {
     };
   };
   /** Security settings' notices after this factor's pages: `?done=<key>`. */
-  notices?: Readonly<Record<string, string>>;
+  notices?: Readonly<Record<string, MessageKey>>;
   /** `?<type>=sent` on Security settings and the chooser: a code was sent for a confirmation. */
   codeSentNotice?: string;
   /** The audit log's sentences for the events this factor's use cases write. */

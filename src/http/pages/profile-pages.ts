@@ -1,6 +1,7 @@
 // Security settings (the two-factor section, trusted computers, sessions, password)
 // and changing the password.
 import type { FastifyInstance } from 'fastify';
+import type { MessageKey } from '../../i18n/messages/en.js';
 import { changePassword } from '../../services/passwords.js';
 import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
 import { messageFor } from '../errors.js';
@@ -18,15 +19,15 @@ import { allowedAppsSection, registerAllowedAppsPages } from '../oidc/allowed-ap
 export type { SecurityPage };
 
 /** Security settings' notices after an action (`?done=…`), each factor's included. */
-const NOTICES: Readonly<Record<string, string>> = {
-  password: 'Your password was changed. Your other sessions were signed out.',
-  'two-factor-off': 'Two-factor authentication is off.',
-  forgotten: 'That computer is no longer trusted.',
-  'forgotten-all': 'No computer is trusted any more: every sign-in asks for a passcode.',
-  'session-ended': 'That session has ended.',
-  'sessions-ended': 'You are signed out everywhere else.',
-  'app-removed': 'The app is removed: you are signed out of it, and it asks again next time.',
-  preferred: 'Your preferred method is saved.',
+const NOTICES: Readonly<Record<string, MessageKey>> = {
+  password: 'security.notice.password',
+  'two-factor-off': 'security.notice.twoFactorOff',
+  forgotten: 'security.notice.forgotten',
+  'forgotten-all': 'security.notice.forgottenAll',
+  'session-ended': 'security.notice.sessionEnded',
+  'sessions-ended': 'security.notice.sessionsEnded',
+  'app-removed': 'security.notice.appRemoved',
+  preferred: 'security.notice.preferred',
   ...Object.fromEntries(HTTP_FACTORS_IN_ORDER.flatMap((factor) => Object.entries(factor.notices ?? {}))),
 };
 
@@ -37,29 +38,30 @@ export function securityPageOf(kit: PageKit): SecurityPage {
     const csrf = kit.csrfToken(request, reply);
     const section = await twoFactorSection(kit, signedIn, csrf, request.i18n, { ...options.twoFactorErrors, itemError: options.itemError });
     const devices = await deviceSections(kit, signedIn, csrf, request.i18n);
+    const t = request.i18n;
     const apps = await allowedAppsSection(kit, signedIn, csrf, request.i18n);
     return kit.send(
       request,
       reply,
       {
-        title: 'Security settings',
+        title: t.t('security.title'),
         current: 'security',
         notice: options.notice ?? null,
         body: html`
-<h1>Security settings</h1>
+<h1>${t.t('security.title')}</h1>
 ${section}
 ${devices}
 ${apps}
 ${preferencesSection(request.i18n, signedIn, csrf)}
 <section class="card" aria-labelledby="password-heading">
-  <h2 id="password-heading">Password</h2>
-  <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
+  <h2 id="password-heading">${t.t('password.heading')}</h2>
+  <p>${t.t('password.intro')}</p>
   <form method="post" action="/profile/password" novalidate>
     ${csrfField(csrf)}
     <input type="hidden" name="username" value="${signedIn.user.email}" autocomplete="username">
-    ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', error: options.currentPasswordError ?? null })}
-    ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: 'At least 8 characters; a few unrelated words work well.', error: options.newPasswordError ?? null })}
-    <button type="submit">Change password</button>
+    ${field({ name: 'current_password', label: t.t('password.current'), type: 'password', autocomplete: 'current-password', error: options.currentPasswordError ?? null })}
+    ${field({ name: 'new_password', label: t.t('password.new'), type: 'password', autocomplete: 'new-password', hint: t.t('password.hint'), error: options.newPasswordError ?? null })}
+    <button type="submit">${t.t('password.submit')}</button>
   </form>
 </section>`,
       },
@@ -86,8 +88,8 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
       ? `${sentBy.codeSentNotice} It works for 10 minutes.`
       : query.done === 'preferences'
         ? request.i18n.t('preferences.saved')
-        : typeof query.done === 'string'
-          ? NOTICES[query.done]
+        : typeof query.done === 'string' && Object.hasOwn(NOTICES, query.done)
+          ? request.i18n.t(NOTICES[query.done]!)
           : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;
     return securityPage(request, reply, { notice });
@@ -103,7 +105,7 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
       requestContext(request),
     );
     if (!result.ok) {
-      const message = messageFor(result.failure);
+      const message = messageFor(result.failure, request.i18n);
       const field = result.failure.field;
       return securityPage(request, reply, {
         currentPasswordError: field === 'current_password' ? message : null,

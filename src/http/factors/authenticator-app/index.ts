@@ -25,8 +25,8 @@ export const authenticatorAppHttp: HttpFactor<'totp'> = {
       </section>`;
   },
 
-  async securitySection({ enrolled }) {
-    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">Add an authenticator app</a>` };
+  async securitySection({ t, enrolled }) {
+    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">${t.t('security.factor.addTotp')}</a>` };
   },
 
   confirmation: { choice: 'A passcode from your authenticator app' },

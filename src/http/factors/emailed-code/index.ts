@@ -26,8 +26,8 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
         </section>`;
   },
 
-  async securitySection({ enrolled }) {
-    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">Add emailed codes</a>` };
+  async securitySection({ t, enrolled }) {
+    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">${t.t('security.factor.addEmail')}</a>` };
   },
 
   confirmation: {
@@ -57,7 +57,7 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
     },
   },
 
-  notices: { 'email-on': 'Emailed codes are on: you can ask for a code by email when you sign in.' },
+  notices: { 'email-on': 'security.notice.emailOn' },
   codeSentNotice: 'We emailed you a code.',
   auditEventSentences: { email_code_sent: 'Code emailed', email_code_quota_exceeded: 'Emailed-code quota reached' },
 

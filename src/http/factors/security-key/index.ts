@@ -26,14 +26,14 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
   async securitySection({ kit, t, signedIn, csrf, enrolled, confirmWith, itemError }) {
     const keys = enrolled ? await securityKeysOf(kit.deps.db, signedIn.user) : [];
     return {
-      name: `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`,
-      addLink: html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
+      name: t.t('security.factor.keys', { count: keys.length }),
+      addLink: html`<a href="/profile/two-factor/setup">${t.t('security.factor.addKey')}</a>`,
       details: securityKeysList(t, keys, csrf, {
         confirmation: confirmWith('remove-key', null),
         error: itemError?.error ?? null,
         keyId: itemError?.id ?? null,
       }),
-      askedFor: enrolled ? 'your security key' : undefined,
+      askedInsteadOfPasscode: enrolled,
     };
   },
 
@@ -57,10 +57,10 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
   },
 
   notices: {
-    'key-added': 'Your security key is added. You will be asked for it first when you sign in.',
-    'passkey-added': 'Your passkey is added. Next time, choose "Sign in with a passkey" (or pick it from the email field) and unlock it: that is all.',
-    'key-renamed': 'The key is renamed.',
-    'key-removed': 'The security key is removed. Computers you trusted will ask for a passcode again.',
+    'key-added': 'security.notice.keyAdded',
+    'passkey-added': 'security.notice.passkeyAdded',
+    'key-renamed': 'security.notice.keyRenamed',
+    'key-removed': 'security.notice.keyRemoved',
   },
   auditEventSentences: {
     security_key_counter_mismatch: 'Security key may have been copied',

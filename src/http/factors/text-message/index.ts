@@ -50,11 +50,13 @@ export const textMessageHttp: HttpFactor<'sms'> = {
       </section>`;
   },
 
-  async securitySection({ kit, signedIn, enrolled }) {
+  async securitySection({ kit, t, signedIn, enrolled }) {
     const phone = enrolled ? await enrolledPhone(kit.deps, signedIn.user) : null;
     return {
-      name: phone ? html`Text messages to <span class="phone">${phone.phoneMasked}</span>` : undefined,
-      addLink: html`<a href="/profile/two-factor/setup">${enrolled ? 'Change your phone number' : 'Add text messages'}</a>`,
+      name: phone
+        ? html`${t.parts<Html>('security.factor.smsTo', { number: phone.phoneMasked }, { phone: (chunks) => html`<span class="phone">${chunks}</span>` })}`
+        : undefined,
+      addLink: html`<a href="/profile/two-factor/setup">${t.t(enrolled ? 'security.factor.changePhone' : 'security.factor.addSms')}</a>`,
     };
   },
 
@@ -91,7 +93,7 @@ export const textMessageHttp: HttpFactor<'sms'> = {
     },
   },
 
-  notices: { 'sms-on': 'Text messages are on: we text your passcodes to this number from now on.' },
+  notices: { 'sms-on': 'security.notice.smsOn' },
   codeSentNotice: 'We texted you a code.',
   auditEventSentences: {
     sms_code_sent: 'Code texted',
