@@ -35,6 +35,13 @@ module.exports = {
       to: { path: '^src/store/', dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'i18n-is-shared',
+      comment: 'src/i18n (catalogues, translator) serves pages, emails and texts alike: it imports only the domain.',
+      severity: 'error',
+      from: { path: '^src/i18n/' },
+      to: { path: '^src/', pathNot: '^src/(i18n|domain)/' },
+    },
+    {
       name: 'store-is-a-port',
       severity: 'error',
       comment: 'The store answers queries; use cases, pages and senders call it, never the other way round.',

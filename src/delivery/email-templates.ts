@@ -1,10 +1,14 @@
-import { formatMoment } from '../domain/dates.js';
+import type { FactorType } from '../domain/factors.js';
+import type { Role } from '../domain/types.js';
+import type { Translator } from '../i18n/translator.js';
 
 // Every email Tessera sends, in one place so a rebrand is one product name away.
 // Each mail names the account, the time, the browser and the address, and says what
 // to do if it was not you. None holds a recovery code, a seed or a passcode, except
 // the email-confirmation code that is its whole purpose.
 export interface MailContext {
+  /** The recipient's language and time zone. */
+  t: Translator;
   productName: string;
   accountName: string;
   /** What the sign-in page asks for as "Account". */
@@ -27,11 +31,7 @@ function escapeHtml(value: string): string {
 }
 
 function when(context: MailContext): string {
-  return formatMoment(context.at);
-}
-
-function recoveryCodes(count: number): string {
-  return count === 1 ? '1 recovery code' : `${count} recovery codes`;
+  return context.t.moment(context.at);
 }
 
 /** A line of the HTML part: escaped, with links to our own pages made clickable. */
@@ -50,17 +50,15 @@ interface MailParts {
 }
 
 function compose(context: MailContext, parts: MailParts): Mail {
+  const { t } = context;
   const details = [
-    `Account: ${context.accountName} (short name: ${context.accountSlug})`,
-    `Sign in: ${context.baseUrl}/sign-in?account=${encodeURIComponent(context.accountSlug)}`,
-    `When: ${when(context)}`,
-    `Browser: ${context.browser ?? 'unknown'}`,
-    `IP address: ${context.ip ?? 'unknown'}`,
+    t.t('mail.details.account', { account: context.accountName, slug: context.accountSlug }),
+    t.t('mail.details.signIn', { url: `${context.baseUrl}/sign-in?account=${encodeURIComponent(context.accountSlug)}` }),
+    t.t('mail.details.when', { when: when(context) }),
+    t.t('mail.details.browser', { browser: context.browser ?? t.t('mail.details.unknown') }),
+    t.t('mail.details.ip', { ip: context.ip ?? t.t('mail.details.unknown') }),
   ];
-  const notYou =
-    parts.notYou === false
-      ? null
-      : (parts.notYou ?? `If this was not you, change your password now at ${context.baseUrl}/profile/security and tell your account admin.`);
+  const notYou = parts.notYou === false ? null : (parts.notYou ?? t.t('mail.notYou', { url: securityUrl(context) }));
   const text = [
     ...parts.lines,
     ...(parts.link ? ['', `${parts.link.label}: ${parts.link.url}`] : []),
@@ -70,8 +68,10 @@ function compose(context: MailContext, parts: MailParts): Mail {
     '',
     `— ${context.productName}`,
   ].join('\n');
+  // English mail keeps its plain <html>; other languages say theirs, and Arabic reads right to left.
+  const htmlTag = t.language === 'en' ? '<html>' : `<html lang="${t.language}" dir="${t.direction}">`;
   const html = [
-    '<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a2e">',
+    `<!doctype html>${htmlTag}<body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1a1a2e">`,
     ...parts.lines.map((line) => `<p>${htmlLine(line, context.baseUrl)}</p>`),
     parts.link ? `<p><a href="${escapeHtml(parts.link.url)}">${escapeHtml(parts.link.label)}</a></p>` : '',
     `<p style="color:#555;font-size:14px">${details.map(escapeHtml).join('<br>')}</p>`,
@@ -82,203 +82,196 @@ function compose(context: MailContext, parts: MailParts): Mail {
   return { subject: `${parts.subject} — ${context.productName} (${context.accountName})`, text, html };
 }
 
+/** Security settings, where most mails send the person. */
+function securityUrl(context: MailContext): string {
+  return `${context.baseUrl}/profile/security`;
+}
+
 export const mails = {
   invitation(context: MailContext, input: { inviterName: string; link: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'You are invited',
+      subject: t.t('mail.invitation.subject'),
       lines: [
-        `${input.inviterName} invited you to ${context.accountName} on ${context.productName}.`,
-        'Choose your password to start. The link works for 72 hours.',
+        t.t('mail.invitation.line1', { inviter: input.inviterName, account: context.accountName, product: context.productName }),
+        t.t('mail.invitation.line2'),
       ],
-      link: { label: 'Set your password', url: input.link },
-      notYou: 'If you did not expect this invitation, you can ignore this email.',
+      link: { label: t.t('mail.invitation.link'), url: input.link },
+      notYou: t.t('mail.invitation.notYou'),
     });
   },
   passwordReset(context: MailContext, input: { link: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Reset your password',
-      lines: [
-        'Someone asked to reset your password. The link works for 1 hour and only once.',
-        'Your two-factor authentication stays on: you will still be asked for a passcode.',
-      ],
-      link: { label: 'Choose a new password', url: input.link },
-      notYou: 'If you did not ask for this, ignore this email: your password stays as it is.',
+      subject: t.t('mail.passwordReset.subject'),
+      lines: [t.t('mail.passwordReset.line1'), t.t('mail.passwordReset.line2')],
+      link: { label: t.t('mail.passwordReset.link'), url: input.link },
+      notYou: t.t('mail.passwordReset.notYou'),
     });
   },
   passwordChanged(context: MailContext): Mail {
-    return compose(context, { subject: 'Your password was changed', lines: ['Your password was changed. Your other sessions were signed out.'] });
+    const { t } = context;
+    return compose(context, { subject: t.t('mail.passwordChanged.subject'), lines: [t.t('mail.passwordChanged.line')] });
   },
   signInLocked(context: MailContext): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Sign-in paused after failed attempts',
-      lines: ['There were many failed attempts to sign in with your email, so sign-in is paused for a while.'],
-      notYou: `If these were not your attempts, someone may be guessing your password. Use a long, unique password and turn on two-factor authentication at ${context.baseUrl}/profile/security.`,
+      subject: t.t('mail.signInLocked.subject'),
+      lines: [t.t('mail.signInLocked.line')],
+      notYou: t.t('mail.signInLocked.notYou', { url: securityUrl(context) }),
     });
   },
   passcodeLocked(context: MailContext): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Someone has your password: sign-in paused after wrong passcodes',
-      lines: [
-        'Your password was entered correctly, then the passcode was wrong too many times, so signing in is paused for a while.',
-        'If that was not you, someone knows your password.',
-      ],
-      notYou: `Change your password now at ${context.baseUrl}/profile/security and tell your account admin. Your two-factor authentication kept them out.`,
+      subject: t.t('mail.passcodeLocked.subject'),
+      lines: [t.t('mail.passcodeLocked.line1'), t.t('mail.passcodeLocked.line2')],
+      notYou: t.t('mail.passcodeLocked.notYou', { url: securityUrl(context) }),
     });
   },
-  twoFactorEnabled(context: MailContext, input: { method: string }): Mail {
+  twoFactorEnabled(context: MailContext, input: { method: FactorType }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Two-factor authentication is on',
-      lines: [
-        `Two-factor authentication was turned on with ${input.method}.`,
-        `Keep your recovery codes somewhere safe. You can make new ones at ${context.baseUrl}/profile/security.`,
-      ],
+      subject: t.t('mail.twoFactorEnabled.subject'),
+      lines: [t.t('mail.twoFactorEnabled.line1', { method: input.method }), t.t('mail.twoFactorEnabled.line2', { url: securityUrl(context) })],
     });
   },
   securityKeyAdded(context: MailContext, input: { name: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'A security key was added',
-      lines: [`The security key "${input.name}" was added to your two-factor authentication. You can see your keys at ${context.baseUrl}/profile/security.`],
+      subject: t.t('mail.securityKeyAdded.subject'),
+      lines: [t.t('mail.securityKeyAdded.line', { name: input.name, url: securityUrl(context) })],
     });
   },
   securityKeyRemoved(context: MailContext, input: { name: string }): Mail {
-    return compose(context, {
-      subject: 'A security key was removed',
-      lines: [`The security key "${input.name}" was removed and no longer signs you in. Computers you had trusted will ask for a passcode again.`],
-    });
+    const { t } = context;
+    return compose(context, { subject: t.t('mail.securityKeyRemoved.subject'), lines: [t.t('mail.securityKeyRemoved.line', { name: input.name })] });
   },
   securityKeyCloned(context: MailContext, input: { name: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Your security key may have been copied',
-      lines: [
-        `A sign-in with your security key "${input.name}" was refused: the key answered with a signature counter lower than before, which is what a copied key does.`,
-        `If you did not just try to sign in, remove this key at ${context.baseUrl}/profile/security and tell your admin.`,
-      ],
+      subject: t.t('mail.securityKeyCloned.subject'),
+      lines: [t.t('mail.securityKeyCloned.line1', { name: input.name }), t.t('mail.securityKeyCloned.line2', { url: securityUrl(context) })],
     });
   },
   twoFactorDisabled(context: MailContext): Mail {
-    return compose(context, { subject: 'Two-factor authentication is off', lines: ['Two-factor authentication was turned off for your sign-in.'] });
+    const { t } = context;
+    return compose(context, { subject: t.t('mail.twoFactorDisabled.subject'), lines: [t.t('mail.twoFactorDisabled.line')] });
   },
   recoveryCodeUsed(context: MailContext, input: { left: number }): Mail {
-    const left = `${recoveryCodes(input.left)} ${input.left === 1 ? 'is' : 'are'} left`;
+    const { t } = context;
+    const { left } = input;
     // A warning at 3 or fewer (DESIGN.md row 11), before the last one is gone.
     const warning =
-      input.left === 0
-        ? [`No recovery codes are left. Make a new set now at ${context.baseUrl}/profile/security.`]
-        : input.left <= 3
-          ? [`Only ${left}. Make a new set at ${context.baseUrl}/profile/security.`]
+      left === 0
+        ? [t.t('mail.recoveryCodeUsed.none', { url: securityUrl(context) })]
+        : left <= 3
+          ? [t.t('mail.recoveryCodeUsed.few', { left, url: securityUrl(context) })]
           : [];
     return compose(context, {
-      subject: input.left <= 3 ? `A recovery code was used; ${input.left === 0 ? 'none' : `only ${input.left}`} left` : 'A recovery code was used',
-      lines: [`A recovery code was used to sign in. ${left}.`, ...warning],
+      subject: left <= 3 ? t.t('mail.recoveryCodeUsed.subjectFew', { left }) : t.t('mail.recoveryCodeUsed.subject'),
+      lines: [t.t('mail.recoveryCodeUsed.line', { left }), ...warning],
     });
   },
   recoveryCodesRegenerated(context: MailContext): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'New recovery codes were made',
-      lines: ['A new set of recovery codes was made; the old ones no longer work.', `You can see how many are left at ${context.baseUrl}/profile/security.`],
+      subject: t.t('mail.recoveryCodesRegenerated.subject'),
+      lines: [t.t('mail.recoveryCodesRegenerated.line1'), t.t('mail.recoveryCodesRegenerated.line2', { url: securityUrl(context) })],
     });
   },
   twoFactorResetByAdmin(context: MailContext, input: { adminName: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Your two-factor authentication was reset',
-      lines: [
-        `${input.adminName}, an admin of ${context.accountName}, reset your two-factor authentication. Your authenticator and recovery codes no longer work.`,
-        'You will set up two-factor authentication again at your next sign-in.',
-      ],
-      notYou: `If you did not ask for this, tell your account admin at once, and change your password at ${context.baseUrl}/profile/security.`,
+      subject: t.t('mail.twoFactorResetByAdmin.subject'),
+      lines: [t.t('mail.twoFactorResetByAdmin.line1', { admin: input.adminName, account: context.accountName }), t.t('mail.twoFactorResetByAdmin.line2')],
+      notYou: t.t('mail.twoFactorResetByAdmin.notYou', { url: securityUrl(context) }),
     });
   },
-  roleChanged(context: MailContext, input: { adminName: string; role: string }): Mail {
+  roleChanged(context: MailContext, input: { adminName: string; role: Role }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Your role was changed',
-      lines: [`${input.adminName}, an admin of ${context.accountName}, changed your role to ${input.role}.`],
-      notYou: 'If you did not expect this, tell your account admin.',
+      subject: t.t('mail.roleChanged.subject'),
+      lines: [t.t('mail.roleChanged.line', { admin: input.adminName, account: context.accountName, role: input.role })],
+      notYou: t.t('mail.notExpected'),
     });
   },
   accessSuspended(context: MailContext, input: { adminName: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Your sign-in was suspended',
-      lines: [
-        `${input.adminName}, an admin of ${context.accountName}, suspended your sign-in. You were signed out everywhere and cannot sign in until an admin reactivates you.`,
-      ],
-      notYou: 'If you did not expect this, ask your account admin.',
+      subject: t.t('mail.accessSuspended.subject'),
+      lines: [t.t('mail.accessSuspended.line', { admin: input.adminName, account: context.accountName })],
+      notYou: t.t('mail.accessSuspended.notYou'),
     });
   },
   accessRestored(context: MailContext, input: { adminName: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'Your sign-in was reactivated',
-      lines: [`${input.adminName}, an admin of ${context.accountName}, reactivated your sign-in. You can sign in again.`],
-      notYou: 'If you did not expect this, tell your account admin.',
+      subject: t.t('mail.accessRestored.subject'),
+      lines: [t.t('mail.accessRestored.line', { admin: input.adminName, account: context.accountName })],
+      notYou: t.t('mail.notExpected'),
     });
   },
   signInUnlockedByAdmin(context: MailContext, input: { adminName: string }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'An admin unlocked your sign-in',
-      lines: [
-        `${input.adminName}, an admin of ${context.accountName}, lifted the pause on your sign-in that too many wrong passwords or passcodes had set. You can sign in again.`,
-      ],
-      notYou: `If the wrong attempts were not yours, someone may know your password: change it at ${context.baseUrl}/profile/security.`,
+      subject: t.t('mail.signInUnlockedByAdmin.subject'),
+      lines: [t.t('mail.signInUnlockedByAdmin.line', { admin: input.adminName, account: context.accountName })],
+      notYou: t.t('mail.signInUnlockedByAdmin.notYou', { url: securityUrl(context) }),
     });
   },
   webhookPaused(context: MailContext, input: { address: string; lastError: string | null }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'A webhook was paused',
+      subject: t.t('mail.webhookPaused.subject'),
       lines: [
-        `The webhook of ${context.accountName} that sends events to ${input.address} has failed every delivery for a day, so it was paused. Its events are kept, and sent when an admin resumes it.`,
-        ...(input.lastError ? [`The last attempt: ${input.lastError}`] : []),
-        `Fix the receiver, then resume the webhook at ${context.baseUrl}/admin/automation (and send again any delivery that failed before the pause).`,
+        t.t('mail.webhookPaused.line1', { account: context.accountName, url: input.address }),
+        ...(input.lastError ? [t.t('mail.webhookPaused.lastError', { error: input.lastError })] : []),
+        t.t('mail.webhookPaused.line2', { url: `${context.baseUrl}/admin/automation` }),
       ],
       notYou: false,
     });
   },
   recoveryCodeIssuedByAdmin(context: MailContext, input: { adminName: string; expiresAt: number }): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: 'An admin issued a recovery code for you',
+      subject: t.t('mail.recoveryCodeIssuedByAdmin.subject'),
       lines: [
-        `${input.adminName}, an admin of ${context.accountName}, issued a one-time recovery code for you. It works once, until ${formatMoment(input.expiresAt)}.`,
-        'After signing in with it you will set up two-factor authentication again.',
+        t.t('mail.recoveryCodeIssuedByAdmin.line1', { admin: input.adminName, account: context.accountName, until: t.moment(input.expiresAt) }),
+        t.t('mail.recoveryCodeIssuedByAdmin.line2'),
       ],
-      notYou: 'If you did not ask for this, tell your account admin at once: someone may be trying to take over your sign-in.',
+      notYou: t.t('mail.recoveryCodeIssuedByAdmin.notYou'),
     });
   },
   emailConfirmationCode(context: MailContext, input: { code: string; expiresInMinutes: number }): Mail {
     // The one mail that carries a passcode: proving the mailbox is its whole purpose.
+    const { t } = context;
     return compose(context, {
-      subject: 'Your confirmation code',
-      lines: [
-        `Your confirmation code is ${input.code}.`,
-        `Enter it to continue setting up two-factor authentication. It works for ${input.expiresInMinutes} minutes.`,
-      ],
-      notYou: `If you are not setting up two-factor authentication, someone knows your password: change it now at ${context.baseUrl}/profile/security and tell your account admin. Do not give this code to anyone.`,
+      subject: t.t('mail.emailConfirmationCode.subject'),
+      lines: [t.t('mail.emailConfirmationCode.line1', { code: input.code }), t.t('mail.emailConfirmationCode.line2', { minutes: input.expiresInMinutes })],
+      notYou: t.t('mail.emailConfirmationCode.notYou', { url: securityUrl(context) }),
     });
   },
   emailedCode(context: MailContext, input: { code: string; expiresInMinutes: number; use: 'sign_in' | 'confirmation' | 'enrolment' }): Mail {
     // Emailed codes as a second factor (DESIGN.md row 19): the code is the mail's purpose.
+    const { t } = context;
     const what =
-      input.use === 'sign_in'
-        ? 'Enter it to finish signing in'
-        : input.use === 'enrolment'
-          ? 'Enter it to turn on emailed codes for two-factor authentication'
-          : 'Enter it to confirm what you were doing in Security settings';
+      input.use === 'sign_in' ? 'mail.emailedCode.signIn' : input.use === 'enrolment' ? 'mail.emailedCode.enrolment' : 'mail.emailedCode.confirmation';
     return compose(context, {
-      subject: input.use === 'sign_in' ? 'Your sign-in code' : 'Your verification code',
-      lines: [`Your code is ${input.code}.`, `${what}. It works for ${input.expiresInMinutes} minutes.`],
-      notYou: `If this was not you, someone knows your password: change it now at ${context.baseUrl}/profile/security and tell your account admin. Do not give this code to anyone.`,
+      subject: input.use === 'sign_in' ? t.t('mail.emailedCode.subjectSignIn') : t.t('mail.emailedCode.subject'),
+      lines: [t.t('mail.emailedCode.line1', { code: input.code }), t.t(what, { minutes: input.expiresInMinutes })],
+      notYou: t.t('mail.emailedCode.notYou', { url: securityUrl(context) }),
     });
   },
   newComputer(context: MailContext, input: { trusted?: boolean } = {}): Mail {
+    const { t } = context;
     return compose(context, {
-      subject: input.trusted ? 'Sign-in from a new computer, now trusted' : 'Sign-in from a new computer',
-      lines: [
-        'Your account was signed in to from a computer we had not seen before.',
-        ...(input.trusted ? ['It was trusted to skip the passcode at sign-in. You can forget it at any time in Security settings.'] : []),
-      ],
+      subject: input.trusted ? t.t('mail.newComputer.subjectTrusted') : t.t('mail.newComputer.subject'),
+      lines: [t.t('mail.newComputer.line'), ...(input.trusted ? [t.t('mail.newComputer.trusted')] : [])],
     });
   },
   computerTrusted(context: MailContext): Mail {
-    return compose(context, {
-      subject: 'A computer was trusted',
-      lines: ['A computer was trusted to skip the passcode at sign-in. You can forget it at any time in Security settings.'],
-    });
+    const { t } = context;
+    return compose(context, { subject: t.t('mail.computerTrusted.subject'), lines: [t.t('mail.computerTrusted.line')] });
   },
 };

@@ -1,20 +1,6 @@
-// One way to write a moment for people, in pages and emails alike: "6 Dec 2026,
-// 03:02 UTC". UTC until people can choose their time zone (DESIGN.md row 21).
+// Times people type into filters. Writing a moment for people is the reader's
+// Translator's (i18n/translator.ts moment: their language and time zone).
 import { fail, ok, type Result } from './failures.js';
-
-const FORMAT = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'UTC',
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
-
-export function formatMoment(timeInMilliseconds: number): string {
-  return `${FORMAT.format(new Date(timeInMilliseconds))} UTC`;
-}
 
 /** A time a filter is given in (`since`, `updated_since`): an ISO 8601 date or date
  * and time, read as UTC unless it names its offset. Left out or empty: no bound. */

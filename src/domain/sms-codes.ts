@@ -19,13 +19,41 @@ export const SMS_QUOTAS = {
   perAccountDefault: { points: 1000, windowInSeconds: 24 * 60 * 60 },
 } as const;
 
+// GSM 03.38: the basic table (one septet each) and its extension (two: escape + char).
+const GSM7_BASIC = new Set(
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
+);
+const GSM7_EXTENSION = new Set('^{}\\[~]|€\f');
+
+/** How long a text is in its encoding's units, and what fits in one segment: 160
+ * GSM-7 septets, or 70 UCS-2 units once one character is outside GSM-7 (Arabic,
+ * Japanese, most accented letters) (3GPP TS 23.038, 23.040). */
+export function smsLength(text: string): { encoding: 'gsm7' | 'ucs2'; units: number; segmentLimit: number } {
+  let septets = 0;
+  for (const character of text) {
+    if (GSM7_BASIC.has(character)) septets += 1;
+    else if (GSM7_EXTENSION.has(character)) septets += 2;
+    else return { encoding: 'ucs2', units: text.length, segmentLimit: 70 };
+  }
+  return { encoding: 'gsm7', units: septets, segmentLimit: 160 };
+}
+
 /**
- * The text: `<code> is your <product> (<account>) verification code.`, a blank line,
- * then `@<host> #<code>` as the last line, the origin-bound one-time code format that
- * WebOTP and iOS/Android autofill read (WICG sms-one-time-codes).
+ * The text: the person's language's `<code> is your <product> (<account>) verification
+ * code.` (`message`, made for an account name), a blank line, then `@<host> #<code>` as
+ * the last line, the origin-bound one-time code format that WebOTP and iOS/Android
+ * autofill read (WICG sms-one-time-codes). A long account name is shortened (...) so the
+ * text stays one segment.
  */
-export function smsCodeText(input: { code: string; productName: string; accountName: string; host: string }): string {
-  return `${input.code} is your ${input.productName} (${input.accountName}) verification code.\n\n@${input.host} #${input.code}`;
+export function smsCodeText(input: { code: string; accountName: string; host: string; message: (accountName: string) => string }): string {
+  const compose = (accountName: string) => `${input.message(accountName)}\n\n@${input.host} #${input.code}`;
+  const characters = [...input.accountName];
+  let text = compose(input.accountName);
+  // Shorter and shorter, with "..." (GSM-7, unlike "…"), until it fits.
+  for (let kept = characters.length - 1; kept >= 0 && smsLength(text).units > smsLength(text).segmentLimit; kept--) {
+    text = compose(`${characters.slice(0, kept).join('').trimEnd()}...`);
+  }
+  return text;
 }
 
 /** The largest daily budget an account or the deployment may set. */

@@ -7,6 +7,9 @@ import type { Config } from '../config.js';
 import { LimitsUnavailableError, type LimitStore } from '../limits/limits.js';
 import { HashingOverloadedError } from '../crypto/passwords.js';
 import type { ServiceDeps } from '../services/deps.js';
+import { DEFAULT_LANGUAGE, negotiateLanguage } from '../domain/languages.js';
+import { translatorFor, type Translator } from '../i18n/translator.js';
+import { registerAccountRoutes } from './api/account-routes.js';
 import { registerAdminRoutes } from './api/admin-routes.js';
 import { registerAdminHelpRoutes } from './api/admin-help-routes.js';
 import { registerAppRoutes } from './api/app-routes.js';
@@ -134,6 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest('signedIn', null);
   app.decorateRequest('deviceId', null);
   app.decorateRequest('apiTokenActor', null);
+  app.decorateRequest('i18n', null as unknown as Translator);
 
   await app.register(cookie);
   await app.register(swagger, {
@@ -153,6 +157,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.addSchema(ErrorBody);
   app.addHook('onRequest', securityHeaders(config.baseUrl));
+  // The API's messages follow Accept-Language (its codes stay English); pages refine
+  // this once they know who is reading (pages/kit.ts translatorOf).
+  app.addHook('onRequest', async (request) => {
+    request.i18n = translatorFor(negotiateLanguage(request.headers['accept-language']) ?? DEFAULT_LANGUAGE);
+  });
   // NUL bytes and lone surrogates have no business in any field: PostgreSQL refuses
   // NUL in text, and a lone surrogate would be stored as U+FFFD, another value.
   // Pages read their fields through formString, which drops such values.
@@ -195,6 +204,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerAdminRoutes(scope, deps);
     registerAppRoutes(scope, deps);
     registerPolicyRoutes(scope, deps);
+    registerAccountRoutes(scope, deps);
     registerAdminHelpRoutes(scope, deps);
     registerAutomationRoutes(scope, deps);
     registerEmailConfirmationRoutes(scope, deps);

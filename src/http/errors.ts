@@ -2,6 +2,8 @@
 // message a page shows (DESIGN.md, Architecture).
 import type { FastifyReply } from 'fastify';
 import type { Failure, FailureCode } from '../domain/failures.js';
+import { en, type MessageKey } from '../i18n/messages/en.js';
+import { translatorFor, type Translator } from '../i18n/translator.js';
 
 export type ErrorCode = FailureCode | 'payload_too_large' | 'unsupported_media_type' | 'service_unavailable' | 'internal_error' | 'csrf_failed';
 
@@ -68,28 +70,61 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
 };
 
-export function retryMessage(seconds: number): string {
-  if (seconds < 60) return `Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
-  const minutes = Math.ceil(seconds / 60);
-  return `Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+/** Details services give in English (`Failure.message`) that every language has: the
+ * reader gets theirs; a detail not listed here gives way to the code's own message in
+ * other languages (English readers keep the detail). */
+const DETAIL_KEYS: ReadonlyMap<string, MessageKey> = new Map(
+  (
+    [
+      'detail.totpReplayed',
+      'detail.recoveryCodeReplayed',
+      'detail.sentCodeExhausted',
+      'detail.sentCodeReplayed',
+      'detail.sentCodeExpired',
+      'detail.challengeLocked',
+      'detail.emailNotSent',
+      'detail.currentPasswordWrong',
+      'detail.passwordWrong',
+      'detail.validEmail',
+      'detail.newPassword',
+      'detail.totpCode',
+      'detail.totpWrongAtEnrolment',
+    ] as const
+  ).map((key) => [en[key], key]),
+);
+
+const ENGLISH = translatorFor('en');
+
+export function retryMessage(seconds: number, t: Translator = ENGLISH): string {
+  if (seconds < 60) return t.t('error.retryInSeconds', { seconds });
+  return t.t('error.retryInMinutes', { minutes: Math.ceil(seconds / 60) });
 }
 
 /** Failures that are about waiting: their message ends with when to try again. */
 const WAIT_CODES: ReadonlySet<ErrorCode> = new Set(['two_factor_locked', 'rate_limited']);
 
-export function messageFor(failure: Failure | { code: ErrorCode; message?: string; retryAfterSeconds?: number }): string {
-  if (failure.message) return failure.message;
-  const base = ERROR_TABLE[failure.code].message;
-  if (failure.retryAfterSeconds !== undefined) return `${base} ${retryMessage(failure.retryAfterSeconds)}`;
-  return WAIT_CODES.has(failure.code) ? `${base} Try again later.` : base;
+/** A failure in the reader's words (English unless `t` says otherwise). */
+export function messageFor(failure: Failure | { code: ErrorCode; message?: string; retryAfterSeconds?: number }, t: Translator = ENGLISH): string {
+  if (failure.message) {
+    if (t.language === 'en') return failure.message;
+    const detail = DETAIL_KEYS.get(failure.message);
+    if (detail) return t.t(detail);
+  }
+  const base = t.t(`error.${failure.code}`);
+  if (failure.retryAfterSeconds !== undefined) return `${base} ${retryMessage(failure.retryAfterSeconds, t)}`;
+  return WAIT_CODES.has(failure.code) ? `${base} ${t.t('error.retryLater')}` : base;
 }
 
 export interface ApiErrorBody {
   error: { code: ErrorCode; message: string; field?: string; retry_after_seconds?: number };
 }
 
-export function apiErrorBody(failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number }): ApiErrorBody {
-  const body: ApiErrorBody = { error: { code: failure.code, message: messageFor(failure) } };
+/** The API's error body: the code stays English, the message follows `Accept-Language`. */
+export function apiErrorBody(
+  failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number },
+  t: Translator = ENGLISH,
+): ApiErrorBody {
+  const body: ApiErrorBody = { error: { code: failure.code, message: messageFor(failure, t) } };
   if (failure.field) body.error.field = failure.field;
   if (failure.retryAfterSeconds !== undefined) body.error.retry_after_seconds = failure.retryAfterSeconds;
   return body;
@@ -100,5 +135,5 @@ export function sendApiFailure(
   failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number },
 ): FastifyReply {
   if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
-  return reply.code(ERROR_TABLE[failure.code].status).send(apiErrorBody(failure));
+  return reply.code(ERROR_TABLE[failure.code].status).send(apiErrorBody(failure, reply.request.i18n ?? ENGLISH));
 }

@@ -3,6 +3,7 @@ import type { RequestContext } from '../services/deps.js';
 import type { SignedIn } from '../services/sessions.js';
 import type { TokenActor } from '../services/admin-actor.js';
 import type { ApiTokenScope } from '../domain/automation.js';
+import type { Translator } from '../i18n/translator.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,6 +12,9 @@ declare module 'fastify' {
     deviceId: string | null;
     /** The API token a request to an admin route came with (api/authenticated.ts). */
     apiTokenActor: TokenActor | null;
+    /** The reader's language and time zone: the API's by `Accept-Language`, a page's
+     * by the person, their account, a sign-in page's choice, then the browser. */
+    i18n: Translator;
   }
   interface FastifyContextConfig {
     /** A setup-only session (which may only enrol a second factor) may use this route. */
@@ -103,6 +107,8 @@ export const COOKIE = {
   csrf: 'tessera_csrf',
   trustedDevice: 'tessera_trusted_device',
   device: 'tessera_device',
+  /** The language chosen on a sign-in page (`?lang=`), before anyone is known. */
+  language: 'tessera_language',
   /** The account last signed in to on this computer, to fill in the sign-in form. */
   lastAccount: 'tessera_last_account',
   /** Proves the session to forward-auth checks, on every host under TESSERA_COOKIE_DOMAIN. */

@@ -47,6 +47,7 @@ async function insertNewAccount(
     trusted_device_days: 30,
     require_phishing_resistant_admins: 0,
     passkey_sign_in: 1,
+    default_language: null,
     country: 'US',
     sms_daily_budget: null,
     sms_allowed_countries: null,
@@ -153,7 +154,15 @@ export async function completeSetup(deps: ServiceDeps, input: SetupInput, contex
   });
 }
 
-export function newUserRow(input: { id: string; email: string; name: string; role: 'admin' | 'agent' | 'end_user'; passwordHash: string | null; now: number }) {
+export function newUserRow(input: {
+  id: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'agent' | 'end_user';
+  passwordHash: string | null;
+  now: number;
+  language?: string | null;
+}) {
   return {
     id: input.id,
     email: input.email,
@@ -172,6 +181,8 @@ export function newUserRow(input: { id: string; email: string; name: string; rol
     email_confirmed_at: null,
     last_sign_in_at: null,
     last_passcode_used_at: null,
+    language: input.language ?? null,
+    time_zone: null,
     created_at: input.now,
     updated_at: input.now,
   };

@@ -43,7 +43,13 @@ function notAllowed(account: Account): boolean {
 async function emailCode(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  input: { account: Account; user: Pick<User, 'id' | 'email'>; binding: CodeBinding; use: FactorUse['purpose']; context: RequestContext },
+  input: {
+    account: Account;
+    user: Pick<User, 'id' | 'email' | 'language' | 'time_zone'>;
+    binding: CodeBinding;
+    use: FactorUse['purpose'];
+    context: RequestContext;
+  },
 ): Promise<Result<CodeSentAnswer>> {
   const now = deps.now();
   const refusal = await sendRefusal(db, deps, { ...input.binding, userId: input.user.id });

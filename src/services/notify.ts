@@ -3,12 +3,21 @@
 import type { Kysely } from 'kysely';
 import { describeBrowser } from '../domain/browser-name.js';
 import type { Mail, MailContext } from '../delivery/email-templates.js';
+import { translatorForPerson } from '../i18n/translator.js';
 import { enqueueMessage } from '../store/outbox.js';
 import type { Account, Database, User } from '../store/schema.js';
 import type { RequestContext, ServiceDeps } from './deps.js';
 
-export function mailContext(deps: ServiceDeps, account: Pick<Account, 'name' | 'slug'>, context: RequestContext): MailContext {
+/** The recipient's language and time zone (DESIGN.md row 21): theirs, else their
+ * account's default, else English, in UTC unless they chose a zone. */
+export function mailContext(
+  deps: ServiceDeps,
+  account: Pick<Account, 'name' | 'slug' | 'default_language'>,
+  recipient: Pick<User, 'language' | 'time_zone'>,
+  context: RequestContext,
+): MailContext {
   return {
+    t: translatorForPerson(recipient, account),
     productName: deps.config.productName,
     accountName: account.name,
     accountSlug: account.slug,
@@ -22,9 +31,15 @@ export function mailContext(deps: ServiceDeps, account: Pick<Account, 'name' | '
 export async function emailUser(
   db: Kysely<Database>,
   deps: ServiceDeps,
-  input: { account: Account; user: Pick<User, 'id' | 'email'>; purpose: string; context: RequestContext; compose: (context: MailContext) => Mail },
+  input: {
+    account: Account;
+    user: Pick<User, 'id' | 'email' | 'language' | 'time_zone'>;
+    purpose: string;
+    context: RequestContext;
+    compose: (context: MailContext) => Mail;
+  },
 ): Promise<string> {
-  const mail = input.compose(mailContext(deps, input.account, input.context));
+  const mail = input.compose(mailContext(deps, input.account, input.user, input.context));
   return enqueueMessage(
     db,
     deps.keys,

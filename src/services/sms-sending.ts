@@ -9,6 +9,7 @@ import { hmacHex } from '../crypto/tokens.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { limitKeyForAddress } from '../domain/network.js';
 import { isCountryAllowed, maskPhoneNumber, normalizePhoneNumber, parseCountryList } from '../domain/phone-numbers.js';
+import { translatorForPerson } from '../i18n/translator.js';
 import { SMS_QUOTAS, resendWaitInSeconds, smsCodeText, type SmsDelivery } from '../domain/sms-codes.js';
 import type { Limiter } from '../limits/limits.js';
 import { appendAuditEvent } from '../store/audit.js';
@@ -152,7 +153,7 @@ async function textCode(
   deps: ServiceDeps,
   input: {
     account: Account;
-    user: Pick<User, 'id'>;
+    user: Pick<User, 'id' | 'language' | 'time_zone'>;
     e164: string;
     lastDigits: string | null;
     binding: CodeBinding;
@@ -184,7 +185,12 @@ async function textCode(
           payload: {
             to: input.e164,
             subject: '',
-            text: smsCodeText({ code, productName: deps.config.productName, accountName: input.account.name, host: new URL(deps.config.baseUrl).hostname }),
+            text: smsCodeText({
+              code,
+              accountName: input.account.name,
+              host: new URL(deps.config.baseUrl).hostname,
+              message: (account) => translatorForPerson(input.user, input.account).t('sms.code', { code, product: deps.config.productName, account }),
+            }),
           },
         },
         now,
@@ -259,7 +265,7 @@ export async function sendConfirmationCode(deps: ServiceDeps, signedIn: SignedIn
 export function textEnrolmentCode(
   trx: Kysely<Database>,
   deps: ServiceDeps,
-  input: { account: Account; user: Pick<User, 'id'>; method: TwoFactorMethod; context: RequestContext },
+  input: { account: Account; user: Pick<User, 'id' | 'language' | 'time_zone'>; method: TwoFactorMethod; context: RequestContext },
 ): Promise<Result<SmsCodeSent>> {
   return textCode(trx, deps, {
     account: input.account,

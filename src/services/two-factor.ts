@@ -8,7 +8,6 @@ import { newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { isStaff } from '../domain/identity.js';
-import { factorDescriptor } from '../domain/factors.js';
 import { factorAllowed, mustUseSecurityKey } from '../domain/sign-in-decision.js';
 import { RECOVERY_CODE_COUNT, generateRecoveryCodes, normalizeRecoveryCode } from '../domain/recovery-codes.js';
 import { DEFAULT_TOTP_PARAMETERS, TOTP_SECRET_BYTES, buildOtpauthUri, encodeSecretBase32, normalizePasscodeInput, verifyTotp } from '../domain/totp.js';
@@ -195,7 +194,6 @@ export async function activateFactor(
     },
     now,
   );
-  const methodName = factorDescriptor(input.type).labelInSentence;
   // A key added beside other factors gets its own mail (services/webauthn.ts).
   if (firstFactor || input.type !== 'webauthn') {
     await emailUser(trx, deps, {
@@ -203,7 +201,7 @@ export async function activateFactor(
       user,
       purpose: 'two_factor_enabled',
       context: input.context,
-      compose: (c) => mails.twoFactorEnabled(c, { method: methodName }),
+      compose: (c) => mails.twoFactorEnabled(c, { method: input.type }),
     });
   }
   let newSessionToken: string | null = null;

@@ -4,6 +4,7 @@ import { issueToken, newId } from '../crypto/tokens.js';
 import { mails } from '../delivery/email-templates.js';
 import { parseFilterTime } from '../domain/dates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
+import { LANGUAGES, parseLanguage, type Language } from '../domain/languages.js';
 import { isRole, isValidDisplayName, isValidEmail, normalizeDisplayName, normalizeEmail, normalizeSlug } from '../domain/identity.js';
 import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
 import { INVITATION_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
@@ -26,16 +27,22 @@ interface NewPerson {
   email: string;
   name: string;
   role: Role;
+  /** Their language until they choose one (null: the account's default). */
+  language: Language | null;
 }
 
-function validatePerson(input: { email: unknown; name?: unknown; role: unknown }): Result<NewPerson> {
+function validatePerson(input: { email: unknown; name?: unknown; role: unknown; language?: unknown }): Result<NewPerson> {
   const email = typeof input.email === 'string' ? normalizeEmail(input.email) : '';
   if (!isValidEmail(email)) return fail('invalid_request', { field: 'email', message: 'Enter a valid email address.' });
   if (!isRole(input.role)) return fail('invalid_request', { field: 'role', message: 'The role must be admin, agent or end_user.' });
   const rawName = typeof input.name === 'string' && input.name.trim() !== '' ? input.name : email.split('@')[0]!;
   const name = normalizeDisplayName(rawName);
   if (!isValidDisplayName(name)) return fail('invalid_request', { field: 'name', message: 'The name must be 1 to 100 characters.' });
-  return ok({ email, name, role: input.role });
+  const language = input.language === undefined || input.language === null ? null : parseLanguage(input.language);
+  if (language === null && input.language !== undefined && input.language !== null) {
+    return fail('invalid_request', { field: 'language', message: `The language must be one of ${LANGUAGES.join(', ')}.` });
+  }
+  return ok({ email, name, role: input.role, language });
 }
 
 async function sendInvitation(
@@ -110,7 +117,7 @@ export async function createUser(
 export async function inviteUser(
   deps: ServiceDeps,
   admin: AdminActor,
-  input: { email: unknown; name?: unknown; role: unknown; reason?: unknown; confirmation?: Confirmation },
+  input: { email: unknown; name?: unknown; role: unknown; language?: unknown; reason?: unknown; confirmation?: Confirmation },
   context: RequestContext,
 ): Promise<Result<User>> {
   const person = validatePerson(input);
@@ -247,15 +254,13 @@ export async function changeRole(
           user,
           purpose: 'role_changed',
           context,
-          compose: (c) => mails.roleChanged(c, { adminName: actorName(admin), role: ROLE_NAMES[role] }),
+          compose: (c) => mails.roleChanged(c, { adminName: actorName(admin), role }),
         });
         return ok({ ...user, role, updated_at: now });
       },
     },
   );
 }
-
-const ROLE_NAMES: Record<Role, string> = { admin: 'admin', agent: 'agent', end_user: 'end user' };
 
 /** Suspending and reactivating take the admin's confirmation and a reason, and the
  * person is emailed either way. */

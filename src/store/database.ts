@@ -18,6 +18,7 @@ import * as oneTimeCodes from './migrations/0009-one-time-codes.js';
 import * as appsAndOpenIdConnect from './migrations/0010-apps-and-openid-connect.js';
 import * as passkeys from './migrations/0011-passkeys.js';
 import * as automation from './migrations/0012-automation.js';
+import * as languages from './migrations/0013-languages.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -141,6 +142,7 @@ const migrations: Record<string, Migration> = {
   '0010-apps-and-openid-connect': appsAndOpenIdConnect,
   '0011-passkeys': passkeys,
   '0012-automation': automation,
+  '0013-languages': languages,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

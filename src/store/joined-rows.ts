@@ -66,6 +66,8 @@ export const USER_COLUMNS = [
   'email_confirmed_at',
   'last_sign_in_at',
   'last_passcode_used_at',
+  'language',
+  'time_zone',
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof UserTable)[];
@@ -84,6 +86,7 @@ export const ACCOUNT_COLUMNS = [
   'sms_allowed_countries',
   'require_phishing_resistant_admins',
   'passkey_sign_in',
+  'default_language',
   'created_at',
   'updated_at',
 ] as const satisfies readonly (keyof AccountTable)[];

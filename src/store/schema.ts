@@ -35,6 +35,8 @@ export interface AccountTable {
   require_phishing_resistant_admins: Generated<number>;
   /** 1 (the default): people may sign in with a passkey alone. */
   passkey_sign_in: Generated<number>;
+  /** The language of people who chose none (domain/languages.ts), null: their browser's. */
+  default_language: Generated<string | null>;
   created_at: number;
   updated_at: number;
 }
@@ -58,6 +60,10 @@ export interface UserTable {
   email_confirmed_at: number | null;
   last_sign_in_at: number | null;
   last_passcode_used_at: number | null;
+  /** The person's language (domain/languages.ts), null: the account's default. */
+  language: Generated<string | null>;
+  /** An IANA time zone name, null: UTC. */
+  time_zone: Generated<string | null>;
   created_at: number;
   updated_at: number;
 }

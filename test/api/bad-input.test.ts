@@ -27,6 +27,8 @@ type JsonSchema = {
   required?: string[];
   minLength?: number;
   maxLength?: number;
+  /** OpenAPI 3.0's way to admit null (fastify-swagger writes a union with null so). */
+  nullable?: boolean;
 };
 
 interface Route {
@@ -151,6 +153,7 @@ async function discoverRoutes(app: TestApp): Promise<Route[]> {
 function typesOf(schema: JsonSchema): Set<string> {
   const types = new Set<string>();
   if (schema.type) for (const type of [schema.type].flat()) types.add(type);
+  if (schema.nullable) types.add('null');
   for (const value of schema.enum ?? []) types.add(value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
   for (const inner of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) for (const type of typesOf(inner)) types.add(type);
   if (types.has('integer')) types.add('number');

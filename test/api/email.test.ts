@@ -4,7 +4,10 @@
 // database sending each mail once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMoment } from '../../src/domain/dates.js';
+import { translatorFor } from '../../src/i18n/translator.js';
+
+/** How an English reader without a time zone sees a moment. */
+const formatMoment = (time: number): string => translatorFor('en').moment(time);
 import { Authenticator } from '../support/authenticator.js';
 import {
   OTHER_STRONG_PASSWORD,

@@ -282,6 +282,10 @@ for (const dialect of dialects()) {
         await api.expect(200, 'POST', '/api/v1/password-reset/complete', { body: { token: tokenFromLink(reset), new_password: OTHER_STRONG_PASSWORD } })
       ).json().session_token as string;
       await api.expect(200, 'PUT', '/api/v1/me/password', { token: ivy, body: { current_password: OTHER_STRONG_PASSWORD, new_password: STRONG_PASSWORD } });
+      await api.expect(200, 'PUT', '/api/v1/me/preferences', { token: ivy, body: { language: 'de', time_zone: 'Europe/Berlin' } });
+      await api.expect(400, 'PUT', '/api/v1/me/preferences', { token: ivy, body: { time_zone: 'Mars/Olympus' } });
+      await api.expect(200, 'GET', '/api/v1/me', { token: ivy });
+      await api.expect(200, 'PUT', '/api/v1/me/preferences', { token: ivy, body: { language: null, time_zone: null } });
       const ivyApp = Authenticator.fromQrCode((await api.expect(200, 'POST', '/api/v1/me/two-factor/totp', { token: ivy })).json().qr_code);
       await api.expect(200, 'POST', '/api/v1/me/two-factor/totp/verify', { token: ivy, body: { code: ivyApp.code(clock.now()) } });
       await api.expect(200, 'GET', '/api/v1/admin/users', { token: owner });
@@ -306,6 +310,10 @@ for (const dialect of dialects()) {
 
       // The security policy, and a staff member walked through forced enrolment.
       await api.expect(200, 'GET', '/api/v1/admin/security-policy', { token: owner });
+      await api.expect(200, 'GET', '/api/v1/admin/account', { token: owner });
+      await api.expect(200, 'PATCH', '/api/v1/admin/account', { token: owner, body: { default_language: 'fr' } });
+      await api.expect(400, 'PATCH', '/api/v1/admin/account', { token: owner, body: { default_language: 'tlh' } });
+      await api.expect(200, 'PATCH', '/api/v1/admin/account', { token: owner, body: { name: 'Acme Support', default_language: null } });
       await api.expect(200, 'PUT', '/api/v1/admin/security-policy', { token: owner, body: { require_two_factor: 'staff', ...confirm() } });
       await addUser(app, { account: 'acme', email: 'sam@acme.test', role: 'agent' });
       const setup = (await api.expect(200, 'POST', '/api/v1/sign-in', { body: { account: 'acme', email: 'sam@acme.test', password: STRONG_PASSWORD } })).json();

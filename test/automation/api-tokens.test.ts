@@ -38,6 +38,9 @@ const ROUTE_SCOPES: Record<string, string | null> = {
   'GET /api/v1/admin/apps/{id}': 'apps:write',
   'PATCH /api/v1/admin/apps/{id}': 'apps:write',
   'DELETE /api/v1/admin/apps/{id}': 'apps:write',
+  // The account's name and default language: people only (no scope names them).
+  'GET /api/v1/admin/account': null,
+  'PATCH /api/v1/admin/account': null,
 };
 
 for (const dialect of dialects()) {

@@ -3,8 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mails, type Mail, type MailContext } from '../../src/delivery/email-templates.js';
+import { translatorFor } from '../../src/i18n/translator.js';
 
 const context: MailContext = {
+  t: translatorFor('en'),
   productName: 'Tessera',
   accountName: 'Acme <b>Support</b> & Co',
   accountSlug: 'acme-support',
@@ -19,7 +21,7 @@ const all: [string, Mail][] = [
   ['passwordReset', mails.passwordReset(context, { link: 'https://id.acme.test/password/reset?token=a.b' })],
   ['passwordChanged', mails.passwordChanged(context)],
   ['signInLocked', mails.signInLocked(context)],
-  ['twoFactorEnabled', mails.twoFactorEnabled(context, { method: 'an authenticator app' })],
+  ['twoFactorEnabled', mails.twoFactorEnabled(context, { method: 'totp' })],
   ['twoFactorDisabled', mails.twoFactorDisabled(context)],
   ['recoveryCodeUsed', mails.recoveryCodeUsed(context, { left: 5 })],
   ['recoveryCodesRegenerated', mails.recoveryCodesRegenerated(context)],
@@ -75,5 +77,44 @@ describe('email templates', () => {
       if (name === 'emailConfirmationCode') assert.match(mail.text, /Your confirmation code is 123456\./);
       else assert.doesNotMatch(mail.text, /\b\d{6}\b/, name);
     }
+  });
+});
+
+describe('email templates in the recipient’s language', () => {
+  const german: MailContext = { ...context, t: translatorFor('de', 'Europe/Berlin') };
+  const arabic: MailContext = { ...context, t: translatorFor('ar') };
+
+  it('German: the words, the details, the plural of what is left, the time in Berlin; <html lang="de" dir="ltr">', () => {
+    const mail = mails.recoveryCodeUsed(german, { left: 2 });
+    assert.match(mail.subject, /^Ein Wiederherstellungscode wurde verwendet; nur noch 2 übrig — Tessera \(Acme <b>Support<\/b> & Co\)$/);
+    assert.match(mail.text, /Zur Anmeldung wurde ein Wiederherstellungscode verwendet\. 2 Wiederherstellungscodes sind übrig\./);
+    assert.match(mail.text, /Nur noch 2 Wiederherstellungscodes sind übrig\. Erstellen Sie unter https:\/\/id\.acme\.test\/profile\/security neue\./);
+    assert.match(mail.text, /Konto: Acme <b>Support<\/b> & Co \(Kurzname: acme-support\)/);
+    assert.match(mail.text, /Zeitpunkt: 28\. Nov\. 2026, 13:00 MEZ/);
+    assert.match(mail.text, /Falls Sie das nicht waren, ändern Sie jetzt Ihr Passwort/);
+    assert.ok(mail.html.startsWith('<!doctype html><html lang="de" dir="ltr"><body'));
+    assert.ok(mail.html.includes('<a href="https://id.acme.test/profile/security">https://id.acme.test/profile/security</a>'), 'our link stays a link');
+    assert.ok(!mail.html.includes('<b>'), 'the account name is escaped');
+    const enabled = mails.twoFactorEnabled(german, { method: 'totp' });
+    assert.match(enabled.text, /mit einer Authentifizierungs-App aktiviert\./);
+  });
+
+  it('Arabic: right to left, its words and plural forms', () => {
+    const mail = mails.passwordChanged(arabic);
+    assert.ok(mail.html.startsWith('<!doctype html><html lang="ar" dir="rtl"><body'));
+    assert.match(mail.subject, /^تم تغيير كلمة المرور — /);
+    assert.match(mail.text, /الحساب: Acme <b>Support<\/b> & Co/);
+    assert.match(mail.text, /إذا لم تكن أنت، فغيّر كلمة المرور الآن من https:\/\/id\.acme\.test\/profile\/security وأبلغ مشرف حسابك\./);
+    assert.match(mails.recoveryCodeUsed(arabic, { left: 2 }).text, /تبقّى رمزا استرداد/);
+    assert.match(mails.emailedCode(arabic, { code: '123456', expiresInMinutes: 10, use: 'sign_in' }).text, /رمزك هو 123456\./);
+  });
+
+  it('English is unchanged: the role and the method read as before', () => {
+    assert.match(mails.roleChanged(context, { adminName: 'Olive', role: 'end_user' }).text, /changed your role to end user\./);
+    assert.match(mails.twoFactorEnabled(context, { method: 'webauthn' }).text, /^Two-factor authentication was turned on with a security key\./);
+    assert.match(
+      mails.emailedCode(context, { code: '123456', expiresInMinutes: 10, use: 'enrolment' }).text,
+      /Enter it to turn on emailed codes for two-factor authentication\. It works for 10 minutes\./,
+    );
   });
 });

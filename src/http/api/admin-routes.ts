@@ -11,7 +11,7 @@ import { requestContext } from '../request-context.js';
 import { adminActorOf, requireAdmin } from './authenticated.js';
 import { PAGE_SIZE, decodeCursor, encodeCursor } from './cursor.js';
 import { iso } from './outcomes.js';
-import { AdminUser, Code, ConfirmationMethod, Email, ErrorAnswers, Reason, Role, bearerSecurity } from './schemas.js';
+import { AdminUser, Code, ConfirmationMethod, Email, ErrorAnswers, LanguageTag, Reason, Role, bearerSecurity } from './schemas.js';
 
 export async function adminUserBody(deps: ServiceDeps, user: User): Promise<Static<typeof AdminUser>> {
   const summary = await twoFactorSummary(deps.db, user, deps.now());
@@ -122,6 +122,7 @@ export function registerAdminRoutes(scope: FastifyInstance, deps: ServiceDeps): 
           email: Email,
           role: Role,
           name: Type.Optional(Type.String({ maxLength: 200 })),
+          language: Type.Optional(LanguageTag),
           reason: Type.Optional(Reason),
           method: Type.Optional(ConfirmationMethod),
           code: Type.Optional(Code),

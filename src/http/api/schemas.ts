@@ -1,6 +1,7 @@
 // Shared pieces of the API's route schemas (TypeBox), from which /openapi.json is built.
 import { Type } from 'typebox';
 import { FACTORS, FACTOR_TYPES, SECOND_FACTOR_METHODS, type FactorType, type SecondFactorMethod } from '../../domain/factors.js';
+import { LANGUAGES, type Language } from '../../domain/languages.js';
 
 export const ErrorBody = Type.Object(
   {
@@ -19,6 +20,11 @@ export const Password = Type.String({ minLength: 1, maxLength: 1024 });
 export const Token = Type.String({ minLength: 1, maxLength: 200 });
 export const AccountSlug = Type.String({ minLength: 1, maxLength: 100 });
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('agent'), Type.Literal('end_user')]);
+
+/** One of the languages of domain/languages.ts (BCP 47), or null for "not chosen". */
+export const LanguageTag = Type.Union([Type.String({ maxLength: 16 }), Type.Null()]);
+/** An IANA time zone name, or null for UTC. */
+export const TimeZone = Type.Union([Type.String({ maxLength: 64 }), Type.Null()]);
 
 export const bearerSecurity = [{ bearer: [] as string[] }];
 
@@ -101,6 +107,11 @@ export const EnrolmentDoneFields = {
   session_token: Type.Optional(Type.String({ description: 'A full session replacing the setup-only one.' })),
 };
 export const EnrolmentDoneAnswer = Type.Object(EnrolmentDoneFields);
+
+/** A chosen language (domain/languages.ts), or null when none is chosen. */
+export const LanguageAnswer = Type.Union([Type.Unsafe<Language>(Type.Union(LANGUAGES.map((language) => Type.Literal(language)))), Type.Null()]);
+/** A chosen IANA time zone, or null for UTC. */
+export const TimeZoneAnswer = Type.Union([Type.String(), Type.Null()]);
 
 /** A person as account admins see them (admin-routes.ts adminUserBody). */
 export const AdminUser = Type.Object({

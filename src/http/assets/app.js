@@ -243,6 +243,12 @@
     offerInEmailField();
   });
 
+  // Time zone: while none is saved, offer the browser's own (the person saves it).
+  document.querySelectorAll('select[data-guess-time-zone]').forEach(function (select) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && select.querySelector('option[value="' + zone.replace(/["\\]/g, '') + '"]')) select.value = zone;
+  });
+
   // Confirm dangerous actions.
   document.querySelectorAll('form[data-confirm]').forEach(function (form) {
     form.addEventListener('submit', function (event) {

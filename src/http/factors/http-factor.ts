@@ -3,6 +3,8 @@
 // method chooser, its rows in Security settings, its part of the passcode page and of
 // confirmations, its notices, and its own pages and JSON API routes. The screens and
 // app.ts loop over the registry (registry.ts); none of them names a factor.
+import type { MessageKey } from '../../i18n/messages/en.js';
+import type { Translator } from '../../i18n/translator.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FactorType } from '../../domain/factors.js';
 import type { Result } from '../../domain/failures.js';
@@ -60,6 +62,8 @@ export interface ChooserCardInput {
 
 export interface SecuritySectionInput {
   kit: PageKit;
+  /** The reader's language and time zone. */
+  t: Translator;
   signedIn: SignedIn;
   csrf: string;
   summary: TwoFactorSummary;
@@ -78,8 +82,8 @@ export interface SecuritySectionPart {
   addLink: Html | null;
   /** Shown under the links while enrolled (the list of keys). */
   details?: Html;
-  /** For a factor proven without a code: what the person is asked for ("your security key"). */
-  askedFor?: string;
+  /** A factor proven without a code (a key): the person is asked for it instead of a passcode, and may confirm with it. */
+  askedInsteadOfPasscode?: boolean;
 }
 
 /** The code this sign-in sent by a factor (text or email), as the passcode page tells it. */
@@ -91,6 +95,8 @@ export interface SentCode {
 }
 
 export interface PasscodeInput {
+  /** The reader's language. */
+  t: Translator;
   csrf: string;
   open: OpenChallenge;
   error: string | null;
@@ -125,13 +131,13 @@ export interface HttpFactor<Type extends FactorType = FactorType> {
       state(kit: PageKit, open: OpenChallenge): Promise<SentCode | null>;
       send(deps: ServiceDeps, challengeToken: unknown, context: RequestContext): Promise<Result<unknown>>;
       /** The notice after "Send again". */
-      sentAgain: string;
+      sentAgain: MessageKey;
       /** Sent from the password POST when it is the person's preferred method (texts). */
       sendWhenPreferred?: boolean;
     };
   };
   /** Security settings' notices after this factor's pages: `?done=<key>`. */
-  notices?: Readonly<Record<string, string>>;
+  notices?: Readonly<Record<string, MessageKey>>;
   /** `?<type>=sent` on Security settings and the chooser: a code was sent for a confirmation. */
   codeSentNotice?: string;
   /** The audit log's sentences for the events this factor's use cases write. */

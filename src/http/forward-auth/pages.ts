@@ -9,6 +9,7 @@ import { forwardAuthTokenFor, type SignedIn } from '../../services/sessions.js';
 import { NO_REQUIREMENTS, storedAcr } from '../../domain/sign-in-decision.js';
 import { html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
+import { translatorForPerson } from '../../i18n/translator.js';
 import { renderPage } from '../pages/layout.js';
 import type { PageKit } from '../pages/kit.js';
 
@@ -32,6 +33,7 @@ export function refusalPage(
 ): string {
   const signIn = `${baseUrl}/sign-in?rd=${encodeURIComponent(url.toString())}`;
   return renderPage({
+    t: translatorForPerson(answer.signedIn.user, answer.signedIn.account),
     title: `You cannot use ${url.host}`,
     productName,
     csrfToken: '',

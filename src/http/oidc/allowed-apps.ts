@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { listAllowedApps, revokeAllowedApp } from '../../services/oidc.js';
 import type { SignedIn } from '../../services/sessions.js';
-import { formatMoment } from '../../domain/dates.js';
+import type { Translator } from '../../i18n/translator.js';
 import { html, type Html } from '../html.js';
 import { csrfField } from '../pages/forms.js';
 import type { PageKit } from '../pages/kit.js';
@@ -16,7 +16,7 @@ import { requestContext } from '../request-context.js';
 import type { ServiceDeps } from '../../services/deps.js';
 
 /** Empty when the person has allowed no app. */
-export async function allowedAppsSection(kit: PageKit, signedIn: SignedIn, csrf: string): Promise<Html> {
+export async function allowedAppsSection(kit: PageKit, signedIn: SignedIn, csrf: string, t: Translator): Promise<Html> {
   const apps = await listAllowedApps(kit.deps, signedIn.user);
   if (apps.length === 0) return html``;
   return html`<section class="card" aria-labelledby="apps-heading">
@@ -27,7 +27,7 @@ export async function allowedAppsSection(kit: PageKit, signedIn: SignedIn, csrf:
     <tbody>${apps.map(
       (app) => html`<tr>
       <th scope="row">${app.name}</th>
-      <td data-label="Allowed">${app.allowedAt === null ? 'unknown' : formatMoment(app.allowedAt * 1000)}</td>
+      <td data-label="Allowed">${app.allowedAt === null ? 'unknown' : t.moment(app.allowedAt * 1000)}</td>
       <td><form method="post" action="/profile/apps/${encodeURIComponent(app.clientId)}/remove" class="inline">${csrfField(csrf)}<button type="submit" class="small">Remove</button></form></td>
     </tr>`,
     )}</tbody></table></div>

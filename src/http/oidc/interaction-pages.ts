@@ -127,7 +127,7 @@ export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, h
   ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: values.email !== '' })}
   <button type="submit" class="primary">Sign in</button>
 </form>
-${passkeys ? passkeyForm(kit.csrfToken(request, reply), { next: `${interactionPath(interaction.uid)}/continue`, account: account.slug, action: `${interactionPath(interaction.uid)}/passkey` }) : ''}
+${passkeys ? passkeyForm(kit.csrfToken(request, reply), { next: `${interactionPath(interaction.uid)}/continue`, account: account.slug, action: `${interactionPath(interaction.uid)}/passkey` }, request.i18n) : ''}
 <p class="aside"><a href="/password/forgot">Forgot your password?</a></p>
 ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
       },

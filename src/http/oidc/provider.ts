@@ -18,6 +18,7 @@ import { secretMatches } from '../../crypto/tokens.js';
 import { html, raw } from '../html.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage } from '../pages/layout.js';
+import { translatorFor } from '../../i18n/translator.js';
 import { OIDC_ROUTES, interactionPath } from './routes.js';
 
 const SCOPE_CLAIMS = {
@@ -64,6 +65,7 @@ function tesseraSessionCheck(deps: ServiceDeps, cookies: CookiePolicy): interact
 
 function errorPage(productName: string, title: string, text: string): string {
   return renderPage({
+    t: translatorFor(),
     title,
     productName,
     csrfToken: '',
@@ -78,6 +80,7 @@ function errorPage(productName: string, title: string, text: string): string {
  * provider's whose result is a redirect to the app (see http/oidc/host.ts). */
 export function handOverPage(productName: string, appName: string, url: string): string {
   return renderPage({
+    t: translatorFor(),
     title: `Back to ${appName}`,
     productName,
     csrfToken: '',
@@ -124,6 +127,7 @@ export function createOidcProvider(deps: ServiceDeps, keySet: SigningKeySet, opt
           const client = ctx.oidc.client;
           ctx.type = 'html';
           ctx.body = renderPage({
+            t: translatorFor(),
             title: 'Sign out',
             productName,
             csrfToken: '',
@@ -139,6 +143,7 @@ ${raw(form)}
         postLogoutSuccessSource: async (ctx) => {
           ctx.type = 'html';
           ctx.body = renderPage({
+            t: translatorFor(),
             title: 'Signed out',
             productName,
             csrfToken: '',

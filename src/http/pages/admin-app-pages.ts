@@ -6,7 +6,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decryptSecret, encryptSecret, sealedPlace } from '../../crypto/secret-box.js';
 import { ACR_VALUES, type AppFieldsInput, type AppSettings, type AppType } from '../../domain/apps.js';
-import { formatMoment } from '../../domain/dates.js';
 import type { Failure } from '../../domain/failures.js';
 import { ROLES } from '../../domain/identity.js';
 import { ACR, type Acr } from '../../domain/sign-in-decision.js';
@@ -420,7 +419,7 @@ export function registerAdminAppPages(
         notice: options.notice ?? (failure && !isAboutTheApp(failure) ? { kind: 'error', text: messageFor(failure) } : null),
         body: html`<p><a href="/admin/apps">← Apps</a></p>
           <h1>${registered.name}</h1>
-          <p>${TYPE_NAMES[registered.type]} — ${TYPE_EXPLANATIONS[registered.type]}. Added ${formatMoment(registered.createdAt)}.</p>
+          <p>${TYPE_NAMES[registered.type]} — ${TYPE_EXPLANATIONS[registered.type]}. Added ${request.i18n.moment(registered.createdAt)}.</p>
           ${
             options.shown && options.shown.secret !== null
               ? html`<section class="card" aria-labelledby="secret-heading">

@@ -4,8 +4,8 @@
 // page the form leads to, this once (the answer is not cached: security headers).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { API_TOKEN_SCOPES, API_TOKEN_SCOPE_WORDS, WEBHOOK_EVENTS, type WebhookEvent } from '../../domain/automation.js';
-import { formatMoment } from '../../domain/dates.js';
 import type { Failure } from '../../domain/failures.js';
+import type { Translator } from '../../i18n/translator.js';
 import { createApiToken, listApiTokens, revokeApiToken, type ApiTokenView } from '../../services/api-tokens.js';
 import { confirmationMethods } from '../../services/confirmation.js';
 import type { SignedIn } from '../../services/sessions.js';
@@ -50,10 +50,10 @@ function checkedChoices(body: unknown, prefix: string, choices: readonly string[
   return choices.filter((choice) => formString(body, `${prefix}:${choice}`) === '1');
 }
 
-function tokenStatus(token: ApiTokenView, now: number): string {
-  if (token.revokedAt !== null) return `Revoked ${formatMoment(token.revokedAt)}`;
+function tokenStatus(t: Translator, token: ApiTokenView, now: number): string {
+  if (token.revokedAt !== null) return `Revoked ${t.moment(token.revokedAt)}`;
   if (token.expiresAt <= now) return 'Expired';
-  return `Expires ${formatMoment(token.expiresAt)}`;
+  return `Expires ${t.moment(token.expiresAt)}`;
 }
 
 interface FormState {
@@ -91,8 +91,8 @@ export function registerAdminAutomationPages(
         <td data-label="Name">${token.name}</td>
         <td data-label="Scopes">${token.scopes.join(', ')}</td>
         <td data-label="Made by">${token.createdBy?.email ?? '—'}</td>
-        <td data-label="Last used">${token.lastUsedAt === null ? 'Never' : formatMoment(token.lastUsedAt)}</td>
-        <td data-label="Status">${tokenStatus(token, now)}</td>
+        <td data-label="Last used">${token.lastUsedAt === null ? 'Never' : request.i18n.moment(token.lastUsedAt)}</td>
+        <td data-label="Status">${tokenStatus(request.i18n, token, now)}</td>
         <td data-label="Actions">
           ${
             token.revokedAt === null && token.expiresAt > now
@@ -108,7 +108,7 @@ export function registerAdminAutomationPages(
       (webhook) => html`<tr>
         <td data-label="Address"><a href="/admin/webhooks/${webhook.id}">${webhook.url}</a></td>
         <td data-label="Events">${webhook.events.length === WEBHOOK_EVENTS.length ? 'All events' : webhook.events.join(', ')}</td>
-        <td data-label="Status">${webhookStatus(webhook)}</td>
+        <td data-label="Status">${webhookStatus(request.i18n, webhook)}</td>
       </tr>`,
     );
     return kit.send(
@@ -232,7 +232,7 @@ export function registerAdminAutomationPages(
       'Your new API token',
       `API token "${token.name}"`,
       value,
-      html`<p>Send it as <code>Authorization: Bearer …</code>. Scopes: ${token.scopes.join(', ')}. It expires ${formatMoment(token.expiresAt)}.</p>`,
+      html`<p>Send it as <code>Authorization: Bearer …</code>. Scopes: ${token.scopes.join(', ')}. It expires ${request.i18n.moment(token.expiresAt)}.</p>`,
     );
   });
 
@@ -299,7 +299,7 @@ export function registerAdminAutomationPages(
             <dl>
               <dt>Address</dt><dd>${hook.url}</dd>
               <dt>Events</dt><dd>${hook.events.join(', ')}</dd>
-              <dt>Status</dt><dd>${webhookStatus(hook)}</dd>
+              <dt>Status</dt><dd>${webhookStatus(request.i18n, hook)}</dd>
             </dl>
             <p>${hook.status === 'active' ? action('pause', 'Pause') : action('resume', 'Resume', 'primary')} ${action('delete', 'Remove this webhook')}</p>
           </section>
@@ -312,9 +312,9 @@ export function registerAdminAutomationPages(
                   <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Actions</th></tr></thead>
                   <tbody>${deliveries.value.map(
                     (delivery) => html`<tr>
-                      <td data-label="When">${formatMoment(delivery.createdAt)}</td>
+                      <td data-label="When">${request.i18n.moment(delivery.createdAt)}</td>
                       <td data-label="Event"><code>${delivery.event}</code></td>
-                      <td data-label="Status">${delivery.status === 'pending' && delivery.nextAttemptAt !== null ? `Next try ${formatMoment(delivery.nextAttemptAt)}` : delivery.status === 'delivered' ? 'Delivered' : delivery.status === 'paused' ? 'Held until the webhook is resumed' : 'Failed'}</td>
+                      <td data-label="Status">${delivery.status === 'pending' && delivery.nextAttemptAt !== null ? `Next try ${request.i18n.moment(delivery.nextAttemptAt)}` : delivery.status === 'delivered' ? 'Delivered' : delivery.status === 'paused' ? 'Held until the webhook is resumed' : 'Failed'}</td>
                       <td data-label="Attempts">${String(delivery.attempts)}</td>
                       <td data-label="Last answer">${delivery.lastResponseStatus !== null ? String(delivery.lastResponseStatus) : (delivery.lastError ?? '—')}</td>
                       <td data-label="Actions">${hook.status === 'active' ? action(`deliveries/${delivery.id}/resend`, 'Send again') : ''}</td>
@@ -375,7 +375,7 @@ export function registerAdminAutomationPages(
   });
 }
 
-function webhookStatus(webhook: WebhookView): string {
+function webhookStatus(t: Translator, webhook: WebhookView): string {
   if (webhook.status === 'paused') return 'Paused';
-  return webhook.failingSince === null ? 'Active' : `Active, failing since ${formatMoment(webhook.failingSince)}`;
+  return webhook.failingSince === null ? 'Active' : `Active, failing since ${t.moment(webhook.failingSince)}`;
 }

@@ -118,7 +118,7 @@ export function registerAdminHelpPages(
               ? html`<section class="card" aria-labelledby="issued-heading">
                   <h2 id="issued-heading">One-time recovery code for ${user.name}</h2>
                   <p>
-                    Give it to them by a channel you trust (in person or by phone). It works once, until ${when(state.issued.expiresAt)}, and is shown only now.
+                    Give it to them by a channel you trust (in person or by phone). It works once, until ${when(request.i18n, state.issued.expiresAt)}, and is shown only now.
                     They will set up two-factor authentication again after signing in with it.
                   </p>
                   <p><span class="secret" id="issued-code">${state.issued.code}</span> <button type="button" data-copy-target="issued-code">Copy</button></p>
@@ -128,7 +128,7 @@ export function registerAdminHelpPages(
           <section class="card" aria-labelledby="state-heading">
             <h2 id="state-heading">Two-factor authentication</h2>
             <p>
-              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}${passkeys ? html` <span class="badge">${passkeys}</span>` : ''} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
+              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}${passkeys ? html` <span class="badge">${passkeys}</span>` : ''} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(request.i18n, summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
             </p>
           </section>
           ${
@@ -136,7 +136,7 @@ export function registerAdminHelpPages(
               ? html`<section class="card" aria-labelledby="lock-heading">
                   <h2 id="lock-heading">Sign-in paused</h2>
                   <p>
-                    ${locks.passcodeLockedUntil !== null ? `Too many wrong passcodes: their sign-in is paused until ${when(locks.passcodeLockedUntil)}.` : ''}${locks.passcodeLockedUntil !== null && locks.passwordLockedForSeconds !== null ? ' ' : ''}${locks.passwordLockedForSeconds !== null ? `Too many wrong passwords: their sign-in is paused for about ${String(Math.ceil(locks.passwordLockedForSeconds / 60))} more minute${locks.passwordLockedForSeconds <= 60 ? '' : 's'}.` : ''}
+                    ${locks.passcodeLockedUntil !== null ? `Too many wrong passcodes: their sign-in is paused until ${when(request.i18n, locks.passcodeLockedUntil)}.` : ''}${locks.passcodeLockedUntil !== null && locks.passwordLockedForSeconds !== null ? ' ' : ''}${locks.passwordLockedForSeconds !== null ? `Too many wrong passwords: their sign-in is paused for about ${String(Math.ceil(locks.passwordLockedForSeconds / 60))} more minute${locks.passwordLockedForSeconds <= 60 ? '' : 's'}.` : ''}
                   </p>
                   ${
                     blocked

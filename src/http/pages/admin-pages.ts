@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatMoment } from '../../domain/dates.js';
+import type { Translator } from '../../i18n/translator.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { changeRole, findPerson, inviteUser, listPeople, resendInvitation, setSuspended, type ConfirmedChange } from '../../services/users.js';
@@ -21,8 +21,8 @@ import { registerAdminAutomationPages } from './admin-automation-pages.js';
 
 const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
 
-function when(time: number | null): string {
-  return time === null ? 'Never' : formatMoment(time);
+function when(t: Translator, time: number | null): string {
+  return time === null ? 'Never' : t.moment(time);
 }
 
 export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
@@ -84,7 +84,7 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
             ${passkeys ? html`<span class="badge">${passkeys}</span>` : ''}
           </td>
           <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
-          <td data-label="Last passcode">${when(summary.lastUsedAt)}</td>
+          <td data-label="Last passcode">${when(request.i18n, summary.lastUsedAt)}</td>
           <td>
             ${
               canAct

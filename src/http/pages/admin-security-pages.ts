@@ -1,7 +1,7 @@
 // /admin/security: require 2FA for staff (with a grace period) and the two durations.
 // Changes are reviewed in words first, then confirmed with the admin's own passcode.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formatMoment } from '../../domain/dates.js';
+import type { Translator } from '../../i18n/translator.js';
 import { confirmationMethods } from '../../services/confirmation.js';
 import {
   checkPolicyChange,
@@ -18,6 +18,7 @@ import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { confirmationFields, sendConfirmationCodeForms } from './confirmation-fields.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
+import { accountLanguageSection } from './preference-sections.js';
 import type { PageKit } from './kit.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -42,12 +43,12 @@ function readChange(body: unknown): PolicyChange {
 }
 
 /** What the change will do, in plain words (DESIGN.md row 8: the confirmation says exactly what happens). */
-function describeChange(current: SecurityPolicy, change: PolicyChange, staffWithout: number, now: number): string[] {
+function describeChange(current: SecurityPolicy, change: PolicyChange, staffWithout: number, now: number, t: Translator): string[] {
   const lines: string[] = [];
   const requireNext = change.require_two_factor as 'off' | 'staff';
   const grace = typeof change.grace_days === 'number' ? change.grace_days : 0;
   if (current.requireTwoFactor === 'off' && requireNext === 'staff') {
-    const deadline = formatMoment(now + grace * DAY);
+    const deadline = t.moment(now + grace * DAY);
     lines.push(
       `Two-factor authentication will be required for every agent and admin. End users are not affected.`,
       staffWithout === 0
@@ -220,7 +221,7 @@ export function registerAdminSecurityPages(
     const staffWithout = await staffWithoutTwoFactorCount(kit.deps, admin.account.id);
     const state =
       policy.requireTwoFactor === 'staff'
-        ? `Required for staff since ${formatMoment(policy.requireTwoFactorSince ?? 0)}${policy.graceDays > 0 ? `, with ${policy.graceDays} days of grace` : ''}. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} still without it.`
+        ? `Required for staff since ${request.i18n.moment(policy.requireTwoFactorSince ?? 0)}${policy.graceDays > 0 ? `, with ${policy.graceDays} days of grace` : ''}. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} still without it.`
         : `Not required. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it.`;
     const error = options.error ?? null;
     return kit.send(
@@ -232,7 +233,8 @@ export function registerAdminSecurityPages(
         notice: options.notice ?? (error && !error.field ? { kind: 'error', text: error.text } : null),
         body: html`<h1>Security for ${admin.account.name}</h1>
           <p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>
-          ${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}`,
+          ${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}
+          ${accountLanguageSection(request.i18n, admin, kit.csrfToken(request, reply))}`,
       },
       options.status ?? 200,
     );
@@ -243,7 +245,13 @@ export function registerAdminSecurityPages(
   const reviewPage = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, values: FormValues, confirmationError: string | null) => {
     const csrf = kit.csrfToken(request, reply);
     const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
-    const lines = describeChange(policyOf(admin.account), readChange(values), await staffWithoutTwoFactorCount(kit.deps, admin.account.id), kit.deps.now());
+    const lines = describeChange(
+      policyOf(admin.account),
+      readChange(values),
+      await staffWithoutTwoFactorCount(kit.deps, admin.account.id),
+      kit.deps.now(),
+      request.i18n,
+    );
     return kit.send(
       request,
       reply,
@@ -274,8 +282,9 @@ export function registerAdminSecurityPages(
   app.get('/admin/security', async (request, reply) => {
     const admin = requireAdmin(request, reply);
     if (!admin) return reply;
-    const done = (request.query as Record<string, unknown>).done === '1';
-    return settingsPage(request, reply, admin, { notice: done ? { kind: 'success', text: 'The security settings were saved.' } : null });
+    const done = (request.query as Record<string, unknown>).done;
+    const text = done === '1' ? 'The security settings were saved.' : done === 'language' ? request.i18n.t('accountLanguage.saved') : null;
+    return settingsPage(request, reply, admin, { notice: text ? { kind: 'success', text } : null });
   });
 
   app.post('/admin/security', async (request, reply) => {

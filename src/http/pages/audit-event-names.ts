@@ -6,6 +6,7 @@ import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
 
 export const AUDIT_EVENT_SENTENCES: Readonly<Record<string, string>> = {
   account_created: 'Account created',
+  account_settings_changed: 'Account name or default language changed',
   app_created: 'App added',
   app_deleted: 'App removed',
   app_updated: 'App changed',

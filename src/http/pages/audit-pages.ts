@@ -85,7 +85,7 @@ export function registerAuditPages(app: FastifyInstance, kit: PageKit, requireAd
                 ${entries.map(
                   (e) =>
                     html`<tr>
-                      <td data-label="When">${when(e.at)}</td>
+                      <td data-label="When">${when(request.i18n, e.at)}</td>
                       <td data-label="Event">${auditEventSentence(e.type)}</td>
                       <td data-label="Who">${e.actor?.email ?? '—'}${e.apiToken ? ` (API token "${e.apiToken.name}")` : ''}</td>
                       <td data-label="Whom">${e.subject?.email ?? '—'}</td>

@@ -1,7 +1,8 @@
 // The passcode page: the second step of sign-in. It is opened by the challenge cookie
 // alone, which grants nothing else.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { factorDescriptor, type FactorType, type SecondFactorMethod } from '../../domain/factors.js';
+import type { FactorType, SecondFactorMethod } from '../../domain/factors.js';
+import type { Translator } from '../../i18n/translator.js';
 import { firstOfferedMethod } from '../../services/preferred-method.js';
 import { completeSecondFactor, openChallenge, type OpenChallenge } from '../../services/challenge.js';
 import type { HttpFactor, SentCode } from '../factors/http-factor.js';
@@ -23,6 +24,7 @@ async function sentCodeFor(kit: PageKit, open: OpenChallenge, method: PasscodeMe
 }
 
 function passcodeForm(
+  t: Translator,
   csrf: string,
   open: OpenChallenge,
   input: { method: PasscodeMethod; error: string | null; remember: boolean; sent: SentCode | null },
@@ -33,32 +35,32 @@ function passcodeForm(
   const otherLinks = html`${open.methods
     .filter((method) => method !== input.method)
     .map((method, i) => {
-      const link = html`<a href="${switchTo(method)}">${factorDescriptor(method).signInOffer}</a>`;
+      const link = html`<a href="${switchTo(method)}">${t.t(`passcode.offer.${method}`)}</a>`;
       return i === 0 ? link : html` · ${link}`;
     })}`;
   const remember =
     days > 0
       ? html`<label class="checkbox"
-          ><input type="checkbox" name="remember" value="1"${input.remember ? html` checked` : ''}> Don't ask again on this computer for ${String(days)}
-          day${days === 1 ? '' : 's'}</label
+          ><input type="checkbox" name="remember" value="1"${input.remember ? html` checked` : ''}> ${t.t('passcode.remember', { days })}</label
         >`
       : '';
   if (input.method !== 'recovery_code') {
-    return httpFactor(input.method).passcode.form({ csrf, open, error: input.error, remember, otherLinks, sent: input.sent });
+    return httpFactor(input.method).passcode.form({ t, csrf, open, error: input.error, remember, otherLinks, sent: input.sent });
   }
   // Recovery codes are no enrolled factor: they come with the first one, and are asked for here.
   return typedCodeForm({
+    t,
     csrf,
     method: 'recovery_code',
-    intro: html`Enter one of your recovery codes. Each code works once.`,
+    intro: html`${t.t('passcode.recovery.intro')}`,
     field: field({
       name: 'code',
-      label: 'Recovery code',
+      label: t.t('passcode.recovery.label'),
       autocomplete: 'off',
       error: input.error,
       autofocus: true,
       maxlength: 40,
-      hint: 'Like xxxx-xxxx-xxxx-xxxx; case and dashes do not matter.',
+      hint: t.t('passcode.recovery.hint'),
     }),
     remember,
     otherLinks,
@@ -79,10 +81,10 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       request,
       reply,
       {
-        title: 'Sign in again',
+        title: request.i18n.t('passcode.expiredTitle'),
         narrow: true,
-        notice: { kind: 'error', text: messageFor({ code: 'invalid_challenge' }) },
-        body: html`<p><a class="button primary" href="/sign-in">Sign in</a></p>`,
+        notice: { kind: 'error', text: messageFor({ code: 'invalid_challenge' }, request.i18n) },
+        body: html`<p><a class="button primary" href="/sign-in">${request.i18n.t('signIn.submit')}</a></p>`,
       },
       401,
     );
@@ -95,14 +97,15 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     // person is, not to "expired".
     if (!open.ok && request.signedIn?.session.kind === 'full') return reply.redirect('/profile/security', 303);
     if (!open.ok) return expired(request, reply);
+    request.i18n = kit.translatorOfPerson(request, open.value);
     const method = chosenMethod(query.method, open.value);
     const sent = await sentCodeFor(kit, open.value, method);
     const again = method === 'recovery_code' ? undefined : httpFactor(method).passcode.sentCode?.sentAgain;
     return kit.send(request, reply, {
-      title: 'Two-factor authentication',
+      title: request.i18n.t('passcode.title'),
       narrow: true,
-      notice: query.sent === 'again' && again ? { kind: 'info', text: again } : null,
-      body: passcodeForm(kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, sent }),
+      notice: query.sent === 'again' && again ? { kind: 'info', text: request.i18n.t(again) } : null,
+      body: passcodeForm(request.i18n, kit.csrfToken(request, reply), open.value, { method, error: null, remember: true, sent }),
     });
   });
 
@@ -118,6 +121,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
     if (result.failure.code === 'invalid_challenge') return expired(request, reply);
     const open = await openChallenge(kit.deps.db, kit.deps, challengeToken);
     if (!open.ok) return expired(request, reply);
+    request.i18n = kit.translatorOfPerson(request, open.value);
     if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
     const shown = chosenMethod(method, open.value);
     const sent = await sentCodeFor(kit, open.value, shown);
@@ -125,10 +129,10 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       request,
       reply,
       {
-        title: 'Two-factor authentication',
+        title: request.i18n.t('passcode.title'),
         narrow: true,
-        notice: { kind: 'error', text: messageFor(result.failure) },
-        body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: null, remember: true, sent }),
+        notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+        body: passcodeForm(request.i18n, kit.csrfToken(request, reply), open.value, { method: shown, error: null, remember: true, sent }),
       },
       result.failure.code === 'sms_rate_limited' || result.failure.code === 'rate_limited' ? 429 : 400,
     );
@@ -152,6 +156,7 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
       if (result.failure.code === 'invalid_challenge') return expired(request, reply);
       const open = await openChallenge(kit.deps.db, kit.deps, challengeToken);
       if (!open.ok) return expired(request, reply);
+      request.i18n = kit.translatorOfPerson(request, open.value);
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       const shown = chosenMethod(method, open.value);
       const sent = await sentCodeFor(kit, open.value, shown);
@@ -159,9 +164,14 @@ export function registerChallengePages(app: FastifyInstance, kit: PageKit): void
         request,
         reply,
         {
-          title: 'Two-factor authentication',
+          title: request.i18n.t('passcode.title'),
           narrow: true,
-          body: passcodeForm(kit.csrfToken(request, reply), open.value, { method: shown, error: messageFor(result.failure), remember, sent }),
+          body: passcodeForm(request.i18n, kit.csrfToken(request, reply), open.value, {
+            method: shown,
+            error: messageFor(result.failure, request.i18n),
+            remember,
+            sent,
+          }),
         },
         result.failure.code === 'two_factor_locked' || result.failure.code === 'rate_limited' ? 429 : result.failure.code === 'sms_not_delivered' ? 409 : 400,
       );

@@ -83,3 +83,25 @@ export function safeNextPath(raw: unknown): string | null {
   if (!/^[\x21-\x7e]+$/.test(raw)) return null;
   return raw;
 }
+
+/** A labelled drop-down; each option may name its own `lang` (a language named in itself). */
+export function selectField(options: {
+  name: string;
+  label: string;
+  value: string;
+  choices: { value: string; label: string; lang?: string }[];
+  hint?: string;
+  attributes?: Html;
+}): Html {
+  const id = `field-${options.name}`;
+  return html`<div class="field">
+  <label for="${id}">${options.label}</label>
+  ${options.hint ? html`<p class="hint" id="${id}-hint">${options.hint}</p>` : ''}
+  <select id="${id}" name="${options.name}"${options.hint ? html` aria-describedby="${id}-hint"` : ''}${options.attributes ?? ''}>
+    ${options.choices.map(
+      (choice) =>
+        html`<option value="${choice.value}"${choice.lang ? html` lang="${choice.lang}"` : ''}${choice.value === options.value ? html` selected` : ''}>${choice.label}</option>`,
+    )}
+  </select>
+</div>`;
+}

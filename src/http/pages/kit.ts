@@ -7,13 +7,15 @@ import { twoFactorPolicyOf } from '../../services/two-factor-policy.js';
 import { authenticate, forwardAuthTokenFor, type SignedIn } from '../../services/sessions.js';
 import { Csrf } from '../csrf.js';
 import { html, type Html } from '../html.js';
-import { formatMoment } from '../../domain/dates.js';
+import { LANGUAGES, chooseLanguage, isTimeZone, parseLanguage, type Language } from '../../domain/languages.js';
+import { DEFAULT_TIME_ZONE, translatorFor, type Translator } from '../../i18n/translator.js';
 import { enrolmentDeadline } from '../../domain/sign-in-decision.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage, type PageFrame } from './layout.js';
+import { safeNextPath } from './forms.js';
 import { createHmac, randomBytes } from 'node:crypto';
 
-export type PageContent = Omit<PageFrame, 'productName' | 'keyOrigin' | 'csrfToken' | 'signedIn'>;
+export type PageContent = Omit<PageFrame, 'productName' | 'keyOrigin' | 'csrfToken' | 'signedIn' | 't' | 'languageLinks'>;
 
 /** Where a setup-only session is sent: it may do nothing but enrol. */
 export const ENROL_PATH = '/profile/two-factor/setup';
@@ -21,6 +23,34 @@ export const ENROL_PATH = '/profile/two-factor/setup';
 const CHALLENGE_COOKIE_MAX_AGE_IN_SECONDS = 10 * 60;
 /** Browsers cap cookie lifetimes at 400 days; trust itself expires server-side. */
 export const DEVICE_COOKIE_MAX_AGE_IN_SECONDS = 400 * 24 * 60 * 60;
+
+/** Query parameters a language link carries over: a return path only when it is one of
+ * ours, and a link's token; never `rd` or anything else a page did not accept. */
+const KEPT_PARAMETERS = ['account', 'token'] as const;
+
+/** The page at `url` in each language: its path, `lang` set, safe parameters kept. */
+function languageLinks(url: string): Record<Language, string> {
+  const parsed = new URL(url, 'http://page.invalid');
+  const kept = new URLSearchParams();
+  const next = safeNextPath(parsed.searchParams.get('next'));
+  if (next) kept.set('next', next);
+  for (const name of KEPT_PARAMETERS) {
+    const value = parsed.searchParams.get(name);
+    if (value !== null) kept.set(name, value.slice(0, 512));
+  }
+  return Object.fromEntries(
+    LANGUAGES.map((language) => {
+      kept.set('lang', language);
+      return [language, `${parsed.pathname}?${kept.toString()}`];
+    }),
+  ) as Record<Language, string>;
+}
+
+/** A reader whose language settings are known: the signed-in person, or the person of a sign-in flow. */
+interface KnownReader {
+  user: { language: string | null; time_zone: string | null };
+  account: { default_language: string | null };
+}
 
 export class PageKit {
   readonly cookies: CookiePolicy;
@@ -42,20 +72,58 @@ export class PageKit {
 
   send(request: FastifyRequest, reply: FastifyReply, content: PageContent, status = 200): FastifyReply {
     const csrfToken = this.csrf.tokenFor(request, reply);
-    const banner = content.banner ?? this.enrolmentBanner(request.signedIn);
+    const banner = content.banner ?? this.enrolmentBanner(request.signedIn, request.i18n);
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
-      .send(renderPage({ ...content, banner, productName: this.productName, keyOrigin: this.keyOrigin, csrfToken, signedIn: request.signedIn }));
+      .send(
+        renderPage({
+          ...content,
+          banner,
+          t: request.i18n,
+          languageLinks: request.signedIn ? null : languageLinks(request.url),
+          productName: this.productName,
+          keyOrigin: this.keyOrigin,
+          csrfToken,
+          signedIn: request.signedIn,
+        }),
+      );
+  }
+
+  /** DESIGN.md "Languages": the person's choice, their account's default, a choice made
+   * on a sign-in page (`?lang=`, kept in a cookie until someone is known), the browser,
+   * English; the person's time zone, else UTC. */
+  translatorOf(request: FastifyRequest, reply: FastifyReply): Translator {
+    const asked = parseLanguage((request.query as Record<string, unknown> | undefined)?.lang);
+    if (asked) this.cookies.set(reply, COOKIE.language, asked, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
+    return this.chooseTranslator(request, request.signedIn, asked);
+  }
+
+  /** The same choice for a person known before they are signed in (the passcode page
+   * knows them from their sign-in flow): their language and their account's default
+   * come before the sign-in page's choice and the browser, as once signed in. */
+  translatorOfPerson(request: FastifyRequest, person: KnownReader): Translator {
+    return this.chooseTranslator(request, person, null);
+  }
+
+  private chooseTranslator(request: FastifyRequest, reader: KnownReader | null, asked: Language | null): Translator {
+    const language = chooseLanguage({
+      person: reader?.user.language ?? null,
+      accountDefault: reader?.account.default_language ?? null,
+      chosenBeforeSignIn: asked ?? this.cookies.read(request, COOKIE.language),
+      acceptLanguage: request.headers['accept-language'],
+    });
+    const timeZone = reader && isTimeZone(reader.user.time_zone) ? reader.user.time_zone : DEFAULT_TIME_ZONE;
+    return translatorFor(language, timeZone);
   }
 
   /** While a grace period runs, staff without 2FA see the deadline on every page. */
-  private enrolmentBanner(signedIn: SignedIn | null): Html | null {
+  private enrolmentBanner(signedIn: SignedIn | null, t: Translator): Html | null {
     if (!signedIn || signedIn.session.kind !== 'full' || signedIn.user.two_factor_enabled === 1) return null;
     const { account } = signedIn;
     const deadline = enrolmentDeadline(signedIn.user.role, twoFactorPolicyOf(account));
     if (deadline === null || deadline <= this.deps.now()) return null;
-    return html`<p class="banner" role="status">${account.name} requires two-factor authentication for staff. Set it up before ${formatMoment(deadline)}, or you will be asked to at sign-in. <a href="/profile/two-factor/setup">Set it up now</a></p>`;
+    return html`<p class="banner" role="status">${t.parts<Html>('layout.enrolmentBanner', { account: account.name, deadline: t.moment(deadline) }, { link: (chunks) => html`<a href="/profile/two-factor/setup">${chunks}</a>` })}</p>`;
   }
 
   csrfToken(request: FastifyRequest, reply: FastifyReply): string {
@@ -75,10 +143,10 @@ export class PageKit {
       request,
       reply,
       {
-        title: 'Form expired',
+        title: request.i18n.t('layout.formExpired.title'),
         narrow: true,
-        notice: { kind: 'error', text: 'This form has expired or came from another site. Go back, reload the page and try again.' },
-        body: html`<p><a href="/">Back to ${this.productName}</a></p>`,
+        notice: { kind: 'error', text: request.i18n.t('layout.formExpired.text') },
+        body: html`<p><a href="/">${request.i18n.t('layout.backTo', { product: this.productName })}</a></p>`,
       },
       403,
     );

@@ -1,8 +1,14 @@
 // The page frame every HTML page plugs into: header, navigation, main content.
 import { html, type Html } from '../html.js';
 import type { SignedIn } from '../../services/sessions.js';
+import { LANGUAGES, LANGUAGE_NAMES, type Language } from '../../domain/languages.js';
+import type { Translator } from '../../i18n/translator.js';
 
 export interface PageFrame {
+  /** The reader's language and time zone. */
+  t: Translator;
+  /** Before sign-in, the page in each language (`?lang=`), for the language menu. */
+  languageLinks?: Record<Language, string> | null;
   title: string;
   productName: string;
   csrfToken: string;
@@ -24,20 +30,33 @@ function navLink(href: string, label: string, active: boolean): Html {
   return html`<a href="${href}"${active ? html` aria-current="page"` : ''}>${label}</a>`;
 }
 
+/** Each language named in itself, in its own `lang`, the current one marked. */
+function languageMenu(t: Translator, links: Record<Language, string>): Html {
+  return html`<nav class="languages" aria-label="${t.t('layout.languageMenu')}">
+  <ul>
+    ${LANGUAGES.map(
+      (language) =>
+        html`<li><a href="${links[language]}" lang="${language}" hreflang="${language}"${language === t.language ? html` aria-current="true"` : ''}>${LANGUAGE_NAMES[language]}</a></li>`,
+    )}
+  </ul>
+</nav>`;
+}
+
 export function renderPage(frame: PageFrame): string {
+  const { t } = frame;
   const signedIn = frame.signedIn ?? null;
   const full = signedIn?.session.kind === 'full';
   const nav = signedIn
-    ? html`<nav aria-label="Main">
-        ${full ? navLink('/profile/security', 'Security settings', frame.current === 'security') : ''}
-        ${full && signedIn.user.role === 'admin' ? navLink('/admin/users', 'People', frame.current === 'admin-users') : ''}
-        ${full && signedIn.user.role === 'admin' ? navLink('/admin/security', 'Account security', frame.current === 'admin-security') : ''}
-        ${full && signedIn.user.role === 'admin' ? navLink('/admin/apps', 'Apps', frame.current === 'admin-apps') : ''}
-        ${full && signedIn.user.role === 'admin' ? navLink('/admin/automation', 'Automation', frame.current === 'admin-automation') : ''}
-        ${full && signedIn.user.role === 'admin' ? navLink('/admin/audit', 'Audit log', frame.current === 'admin-audit') : ''}
+    ? html`<nav aria-label="${t.t('layout.nav.main')}">
+        ${full ? navLink('/profile/security', t.t('layout.nav.security'), frame.current === 'security') : ''}
+        ${full && signedIn.user.role === 'admin' ? navLink('/admin/users', t.t('layout.nav.people'), frame.current === 'admin-users') : ''}
+        ${full && signedIn.user.role === 'admin' ? navLink('/admin/security', t.t('layout.nav.accountSecurity'), frame.current === 'admin-security') : ''}
+        ${full && signedIn.user.role === 'admin' ? navLink('/admin/apps', t.t('layout.nav.apps'), frame.current === 'admin-apps') : ''}
+        ${full && signedIn.user.role === 'admin' ? navLink('/admin/automation', t.t('layout.nav.automation'), frame.current === 'admin-automation') : ''}
+        ${full && signedIn.user.role === 'admin' ? navLink('/admin/audit', t.t('layout.nav.audit'), frame.current === 'admin-audit') : ''}
         <form method="post" action="/sign-out" class="inline">
           <input type="hidden" name="_csrf" value="${frame.csrfToken}">
-          <button type="submit" class="link">Sign out</button>
+          <button type="submit" class="link">${t.t('layout.signOut')}</button>
         </form>
       </nav>`
     : '';
@@ -46,7 +65,7 @@ export function renderPage(frame: PageFrame): string {
     ? html`<p class="notice notice-${frame.notice.kind}" role="${frame.notice.kind === 'error' ? 'alert' : 'status'}">${frame.notice.text}</p>`
     : '';
   return html`<!doctype html>
-<html lang="en">
+<html lang="${t.language}" dir="${t.direction}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -59,7 +78,7 @@ ${frame.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${frame.refre
 <script src="/assets/app.js" defer></script>
 </head>
 <body data-key-origin="${frame.keyOrigin}">
-<a class="skip" href="#main">Skip to content</a>
+<a class="skip" href="#main">${t.t('layout.skip')}</a>
 <header class="top">
   <a class="brand" href="/">${frame.productName}</a>
   ${who}
@@ -70,6 +89,7 @@ ${frame.banner ?? ''}
   ${notice}
   ${frame.body}
 </main>
+${!signedIn && frame.languageLinks ? html`<footer class="bottom">${languageMenu(t, frame.languageLinks)}</footer>` : ''}
 </body>
 </html>`.value;
 }

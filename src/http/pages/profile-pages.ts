@@ -1,6 +1,7 @@
 // Security settings (the two-factor section, trusted computers, sessions, password)
 // and changing the password.
 import type { FastifyInstance } from 'fastify';
+import type { MessageKey } from '../../i18n/messages/en.js';
 import { changePassword } from '../../services/passwords.js';
 import { HTTP_FACTORS_IN_ORDER } from '../factors/registry.js';
 import { messageFor } from '../errors.js';
@@ -10,6 +11,7 @@ import { csrfField, field, formString } from './forms.js';
 import type { PageKit } from './kit.js';
 import type { SecurityPage } from './security-page.js';
 import { twoFactorSection } from './two-factor-section.js';
+import { preferencesSection, registerPreferencePages } from './preference-sections.js';
 import { registerTwoFactorPages } from './two-factor-pages.js';
 import { deviceSections, registerDevicePages } from './device-sections.js';
 import { allowedAppsSection, registerAllowedAppsPages } from '../oidc/allowed-apps.js';
@@ -17,15 +19,15 @@ import { allowedAppsSection, registerAllowedAppsPages } from '../oidc/allowed-ap
 export type { SecurityPage };
 
 /** Security settings' notices after an action (`?done=…`), each factor's included. */
-const NOTICES: Readonly<Record<string, string>> = {
-  password: 'Your password was changed. Your other sessions were signed out.',
-  'two-factor-off': 'Two-factor authentication is off.',
-  forgotten: 'That computer is no longer trusted.',
-  'forgotten-all': 'No computer is trusted any more: every sign-in asks for a passcode.',
-  'session-ended': 'That session has ended.',
-  'sessions-ended': 'You are signed out everywhere else.',
-  'app-removed': 'The app is removed: you are signed out of it, and it asks again next time.',
-  preferred: 'Your preferred method is saved.',
+const NOTICES: Readonly<Record<string, MessageKey>> = {
+  password: 'security.notice.password',
+  'two-factor-off': 'security.notice.twoFactorOff',
+  forgotten: 'security.notice.forgotten',
+  'forgotten-all': 'security.notice.forgottenAll',
+  'session-ended': 'security.notice.sessionEnded',
+  'sessions-ended': 'security.notice.sessionsEnded',
+  'app-removed': 'security.notice.appRemoved',
+  preferred: 'security.notice.preferred',
   ...Object.fromEntries(HTTP_FACTORS_IN_ORDER.flatMap((factor) => Object.entries(factor.notices ?? {}))),
 };
 
@@ -34,30 +36,32 @@ export function securityPageOf(kit: PageKit): SecurityPage {
   return async (request, reply, options) => {
     const signedIn = request.signedIn!;
     const csrf = kit.csrfToken(request, reply);
-    const section = await twoFactorSection(kit, signedIn, csrf, { ...options.twoFactorErrors, itemError: options.itemError });
-    const devices = await deviceSections(kit, signedIn, csrf);
-    const apps = await allowedAppsSection(kit, signedIn, csrf);
+    const section = await twoFactorSection(kit, signedIn, csrf, request.i18n, { ...options.twoFactorErrors, itemError: options.itemError });
+    const devices = await deviceSections(kit, signedIn, csrf, request.i18n);
+    const t = request.i18n;
+    const apps = await allowedAppsSection(kit, signedIn, csrf, request.i18n);
     return kit.send(
       request,
       reply,
       {
-        title: 'Security settings',
+        title: t.t('security.title'),
         current: 'security',
         notice: options.notice ?? null,
         body: html`
-<h1>Security settings</h1>
+<h1>${t.t('security.title')}</h1>
 ${section}
 ${devices}
 ${apps}
+${preferencesSection(request.i18n, signedIn, csrf)}
 <section class="card" aria-labelledby="password-heading">
-  <h2 id="password-heading">Password</h2>
-  <p>Changing your password signs you out everywhere else and forgets your trusted computers.</p>
+  <h2 id="password-heading">${t.t('password.heading')}</h2>
+  <p>${t.t('password.intro')}</p>
   <form method="post" action="/profile/password" novalidate>
     ${csrfField(csrf)}
     <input type="hidden" name="username" value="${signedIn.user.email}" autocomplete="username">
-    ${field({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', error: options.currentPasswordError ?? null })}
-    ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: 'At least 8 characters; a few unrelated words work well.', error: options.newPasswordError ?? null })}
-    <button type="submit">Change password</button>
+    ${field({ name: 'current_password', label: t.t('password.current'), type: 'password', autocomplete: 'current-password', error: options.currentPasswordError ?? null })}
+    ${field({ name: 'new_password', label: t.t('password.new'), type: 'password', autocomplete: 'new-password', hint: t.t('password.hint'), error: options.newPasswordError ?? null })}
+    <button type="submit">${t.t('password.submit')}</button>
   </form>
 </section>`,
       },
@@ -73,13 +77,20 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
   registerTwoFactorPages(app, kit, securityPage);
   registerDevicePages(app, kit);
   registerAllowedAppsPages(app, kit);
+  registerPreferencePages(app, kit);
 
   app.get('/profile/security', async (request, reply) => {
     if (!kit.requireFull(request, reply)) return reply;
     const query = request.query as Record<string, unknown>;
     // A code sent for a confirmation (`?sms=sent`, in the factor list's order), else what was done.
     const sentBy = HTTP_FACTORS_IN_ORDER.find((factor) => factor.codeSentNotice && query[factor.type] === 'sent');
-    const text = sentBy ? `${sentBy.codeSentNotice} It works for 10 minutes.` : typeof query.done === 'string' ? NOTICES[query.done] : undefined;
+    const text = sentBy
+      ? `${sentBy.codeSentNotice} It works for 10 minutes.`
+      : query.done === 'preferences'
+        ? request.i18n.t('preferences.saved')
+        : typeof query.done === 'string' && Object.hasOwn(NOTICES, query.done)
+          ? request.i18n.t(NOTICES[query.done]!)
+          : undefined;
     const notice = text ? ({ kind: 'success', text } as const) : null;
     return securityPage(request, reply, { notice });
   });
@@ -94,7 +105,7 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
       requestContext(request),
     );
     if (!result.ok) {
-      const message = messageFor(result.failure);
+      const message = messageFor(result.failure, request.i18n);
       const field = result.failure.field;
       return securityPage(request, reply, {
         currentPasswordError: field === 'current_password' ? message : null,

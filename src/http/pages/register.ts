@@ -53,6 +53,7 @@ export async function registerPages(app: FastifyInstance, deps: ServiceDeps, oid
     pages.addHook('preHandler', async (request, reply) => {
       kit.ensureDeviceCookie(request, reply);
       await kit.loadSession(request);
+      request.i18n = kit.translatorOf(request, reply);
     });
     registerSignInPages(pages, kit);
     registerChallengePages(pages, kit);

@@ -13,6 +13,7 @@ import { NO_REQUIREMENTS, storedAcr } from '../../domain/sign-in-decision.js';
 import { continuePath, sendSignedInTo } from '../forward-auth/pages.js';
 import { messageFor, sendApiFailure } from '../errors.js';
 import { html, type Html } from '../html.js';
+import type { Translator } from '../../i18n/translator.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
@@ -29,7 +30,7 @@ function generalError(failure: Failure | null, fields: string[]): { kind: 'error
  * the signed answer to `action` (/sign-in/passkey, or the page of the app being signed
  * in to, which shows a refusal itself). The same ceremony also runs quietly behind the
  * email field, where the browser offers saved passkeys (conditional mediation). */
-export function passkeyForm(csrf: string, input: { next: string | null; account: string | null; action?: string }): Html {
+export function passkeyForm(csrf: string, input: { next: string | null; account: string | null; action?: string }, t: Translator): Html {
   return html`<form method="post" action="${input.action ?? '/sign-in/passkey'}" data-passkey-sign-in="/sign-in/passkey/options" class="passkey" novalidate>
   ${csrfField(csrf)}
   <input type="hidden" name="flow_token" value="">
@@ -37,7 +38,7 @@ export function passkeyForm(csrf: string, input: { next: string | null; account:
   ${input.next ? html`<input type="hidden" name="next" value="${input.next}">` : ''}
   ${input.account ? html`<input type="hidden" name="account" value="${input.account}">` : ''}
   <p class="error" data-webauthn-error role="alert" hidden></p>
-  <button type="submit">Sign in with a passkey</button>
+  <button type="submit">${t.t('signIn.passkey')}</button>
 </form>`;
 }
 
@@ -48,6 +49,7 @@ function newPasswordHint(): string {
 export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
   /** The sign-in form; for a host guarded by forward-auth (`rd`), its account is fixed. */
   const signInForm = (
+    t: Translator,
     csrf: string,
     values: { account: string; email: string; next: string | null },
     failure: Failure | null,
@@ -57,7 +59,7 @@ export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
       ? `/sign-in?rd=${encodeURIComponent(guarded.url.toString())}`
       : `/sign-in${values.next ? `?next=${encodeURIComponent(values.next)}` : ''}`;
     return html`
-<h1>${guarded ? `Sign in to ${guarded.url.host}` : 'Sign in'}</h1>
+<h1>${guarded ? t.t('signIn.titleFor', { host: guarded.url.host }) : t.t('signIn.title')}</h1>
 ${guarded ? html`<p class="aside">${guarded.account.name}</p>` : ''}
 <form method="post" action="${action}" novalidate>
   ${csrfField(csrf)}
@@ -66,27 +68,31 @@ ${guarded ? html`<p class="aside">${guarded.account.name}</p>` : ''}
       ? html`<input type="hidden" name="account" value="${guarded.account.slug}">`
       : field({
           name: 'account',
-          label: 'Account',
+          label: t.t('signIn.account'),
           value: values.account,
           autocomplete: 'organization',
-          hint: 'The short name of your team, as in your invitation.',
+          hint: t.t('signIn.accountHint'),
           autofocus: values.account === '',
         })
   }
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: passkeys ? 'username webauthn' : 'username', autofocus: guarded !== null || values.account !== '' })}
-  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
-  <button type="submit" class="primary">Sign in</button>
+  ${field({ name: 'email', label: t.t('signIn.email'), type: 'email', value: values.email, autocomplete: passkeys ? 'username webauthn' : 'username', autofocus: guarded !== null || values.account !== '' })}
+  ${field({ name: 'password', label: t.t('signIn.password'), type: 'password', autocomplete: 'current-password' })}
+  <button type="submit" class="primary">${t.t('signIn.submit')}</button>
 </form>
 ${
   passkeys
-    ? passkeyForm(csrf, {
-        next: guarded ? continuePath(guarded.url) : values.next,
-        account: guarded ? guarded.account.slug : null,
-        action: guarded ? `/sign-in/passkey?rd=${encodeURIComponent(guarded.url.toString())}` : undefined,
-      })
+    ? passkeyForm(
+        csrf,
+        {
+          next: guarded ? continuePath(guarded.url) : values.next,
+          account: guarded ? guarded.account.slug : null,
+          action: guarded ? `/sign-in/passkey?rd=${encodeURIComponent(guarded.url.toString())}` : undefined,
+        },
+        t,
+      )
     : ''
 }
-<p class="aside"><a href="/password/forgot">Forgot your password?</a></p>`;
+<p class="aside"><a href="/password/forgot">${t.t('signIn.forgot')}</a></p>`;
   };
   const passkeys = securityKeysAvailable(kit.deps);
 
@@ -97,17 +103,17 @@ ${
     if (guarded) {
       if (request.signedIn?.session.kind === 'full') return sendSignedInTo(kit, request, reply, request.signedIn, guarded);
       return kit.send(request, reply, {
-        title: `Sign in to ${guarded.url.host}`,
+        title: request.i18n.t('signIn.titleFor', { host: guarded.url.host }),
         narrow: true,
-        body: signInForm(kit.csrfToken(request, reply), { account: guarded.account.slug, email: '', next: null }, null, guarded),
+        body: signInForm(request.i18n, kit.csrfToken(request, reply), { account: guarded.account.slug, email: '', next: null }, null, guarded),
       });
     }
     if (request.signedIn?.session.kind === 'full') return reply.redirect(safeNextPath(query.next) ?? '/profile/security', 303);
     const account = typeof query.account === 'string' ? query.account.slice(0, 100) : (kit.cookies.read(request, COOKIE.lastAccount) ?? '');
     return kit.send(request, reply, {
-      title: 'Sign in',
+      title: request.i18n.t('signIn.title'),
       narrow: true,
-      body: signInForm(kit.csrfToken(request, reply), { account, email: '', next: safeNextPath(query.next) }, null),
+      body: signInForm(request.i18n, kit.csrfToken(request, reply), { account, email: '', next: safeNextPath(query.next) }, null),
     });
   });
 
@@ -138,10 +144,10 @@ ${
         request,
         reply,
         {
-          title: 'Sign in',
+          title: request.i18n.t('signIn.title'),
           narrow: true,
-          notice: { kind: 'error', text: messageFor(result.failure) },
-          body: signInForm(kit.csrfToken(request, reply), { account, email, next: guarded ? null : next }, null, guarded),
+          notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+          body: signInForm(request.i18n, kit.csrfToken(request, reply), { account, email, next: guarded ? null : next }, null, guarded),
         },
         status,
       );
@@ -186,10 +192,10 @@ ${
         request,
         reply,
         {
-          title: guarded ? `Sign in to ${guarded.url.host}` : 'Sign in',
+          title: guarded ? request.i18n.t('signIn.titleFor', { host: guarded.url.host }) : request.i18n.t('signIn.title'),
           narrow: true,
-          notice: { kind: 'error', text: messageFor(result.failure) },
-          body: signInForm(kit.csrfToken(request, reply), { account, email: '', next }, null, guarded),
+          notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+          body: signInForm(request.i18n, kit.csrfToken(request, reply), { account, email: '', next }, null, guarded),
         },
         result.failure.code === 'rate_limited' || result.failure.code === 'two_factor_locked' ? 429 : 401,
       );

@@ -94,7 +94,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const result = await regenerateRecoveryCodes(kit.deps, signedIn, formConfirmation(request.body), requestContext(request));
     if (!result.ok) {
       return securityPage(request, reply, {
-        twoFactorErrors: { regenerate: messageFor(result.failure) },
+        twoFactorErrors: { regenerate: messageFor(result.failure, request.i18n) },
         status: result.failure.code === 'two_factor_locked' ? 429 : 400,
       });
     }
@@ -111,7 +111,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const result = await disableTwoFactor(kit.deps, signedIn, formConfirmation(request.body), requestContext(request));
     if (!result.ok) {
       return securityPage(request, reply, {
-        twoFactorErrors: { disable: messageFor(result.failure) },
+        twoFactorErrors: { disable: messageFor(result.failure, request.i18n) },
         status: result.failure.code === 'two_factor_locked' ? 429 : 400,
       });
     }

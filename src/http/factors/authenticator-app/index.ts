@@ -1,7 +1,7 @@
 // The authenticator app (TOTP) on the pages and in the API.
 import { html } from '../../html.js';
 import { csrfField } from '../../pages/forms.js';
-import { passcodeField, typedCodeForm } from '../../pages/passcode-form.js';
+import { boldSentence, passcodeField, typedCodeForm } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
 import { registerAuthenticatorAppRoutes } from './api-routes.js';
 import { registerAuthenticatorAppPages } from './pages.js';
@@ -25,19 +25,20 @@ export const authenticatorAppHttp: HttpFactor<'totp'> = {
       </section>`;
   },
 
-  async securitySection({ enrolled }) {
-    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">Add an authenticator app</a>` };
+  async securitySection({ t, enrolled }) {
+    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">${t.t('security.factor.addTotp')}</a>` };
   },
 
   confirmation: { choice: 'A passcode from your authenticator app' },
 
   passcode: {
-    form: ({ csrf, open, error, remember, otherLinks }) =>
+    form: ({ t, csrf, open, error, remember, otherLinks }) =>
       typedCodeForm({
+        t,
         csrf,
         method: 'totp',
-        intro: html`Open your authenticator app and enter the 6-digit passcode for <strong>${open.account.name}</strong>.`,
-        field: passcodeField('Passcode', error),
+        intro: boldSentence(t, 'passcode.totp.intro', { account: open.account.name }),
+        field: passcodeField(t.t('passcode.totp.label'), error),
         remember,
         otherLinks,
       }),

@@ -2,7 +2,7 @@
 import { sendEmailSignInCode, signInEmailCodeState } from '../../../services/email-factor.js';
 import { html } from '../../html.js';
 import { csrfField } from '../../pages/forms.js';
-import { passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
+import { boldSentence, passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
 import { registerEmailedCodeRoutes, registerSignInEmailRoutes } from './api-routes.js';
 import { registerEmailedCodePages } from './pages.js';
@@ -26,8 +26,8 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
         </section>`;
   },
 
-  async securitySection({ enrolled }) {
-    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">Add emailed codes</a>` };
+  async securitySection({ t, enrolled }) {
+    return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">${t.t('security.factor.addEmail')}</a>` };
   },
 
   confirmation: {
@@ -36,27 +36,28 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
   },
 
   passcode: {
-    form: ({ csrf, open, error, remember, otherLinks, sent }) =>
+    form: ({ t, csrf, open, error, remember, otherLinks, sent }) =>
       typedCodeForm({
+        t,
         csrf,
         method: 'email',
-        intro:
-          sent && sent.sentAt !== null
-            ? html`We emailed a 6-digit code to <strong>${sent.destination}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
-            : html`We can email a 6-digit code to <strong>${sent?.destination ?? ''}</strong> for <strong>${open.account.name}</strong>.`,
-        field: passcodeField('Code from the email', error),
+        intro: boldSentence(t, sent && sent.sentAt !== null ? 'passcode.email.sent' : 'passcode.email.canSend', {
+          destination: sent?.destination ?? '',
+          account: open.account.name,
+        }),
+        field: passcodeField(t.t('passcode.email.label'), error),
         remember,
-        send: sent ? sendCodeForm({ csrf, method: 'email', sent, label: 'Email me a code' }) : '',
+        send: sent ? sendCodeForm({ t, csrf, method: 'email', sent, label: t.t('passcode.email.send') }) : '',
         otherLinks,
       }),
     sentCode: {
       state: (kit, open) => signInEmailCodeState(kit.deps.db, kit.deps, open),
       send: sendEmailSignInCode,
-      sentAgain: 'We emailed a new code. The code we emailed before no longer works.',
+      sentAgain: 'passcode.email.sentAgain',
     },
   },
 
-  notices: { 'email-on': 'Emailed codes are on: you can ask for a code by email when you sign in.' },
+  notices: { 'email-on': 'security.notice.emailOn' },
   codeSentNotice: 'We emailed you a code.',
   auditEventSentences: { email_code_sent: 'Code emailed', email_code_quota_exceeded: 'Emailed-code quota reached' },
 

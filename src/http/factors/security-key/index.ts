@@ -2,6 +2,7 @@
 import { securityKeysOf, justProvedPasscode } from '../../../services/webauthn.js';
 import { html } from '../../html.js';
 import { csrfField } from '../../pages/forms.js';
+import { boldSentence } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
 import { registerSecurityKeyRoutes, registerSecurityKeySignInRoutes } from './api-routes.js';
 import { securityKeyCard } from './card.js';
@@ -22,40 +23,44 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
     });
   },
 
-  async securitySection({ kit, signedIn, csrf, enrolled, confirmWith, itemError }) {
+  async securitySection({ kit, t, signedIn, csrf, enrolled, confirmWith, itemError }) {
     const keys = enrolled ? await securityKeysOf(kit.deps.db, signedIn.user) : [];
     return {
-      name: `${keys.length === 1 ? 'Security key' : `${keys.length} security keys`} or passkey${keys.length === 1 ? '' : 's'}`,
-      addLink: html`<a href="/profile/two-factor/setup">Add a security key or passkey</a>`,
-      details: securityKeysList(keys, csrf, { confirmation: confirmWith('remove-key', null), error: itemError?.error ?? null, keyId: itemError?.id ?? null }),
-      askedFor: enrolled ? 'your security key' : undefined,
+      name: t.t('security.factor.keys', { count: keys.length }),
+      addLink: html`<a href="/profile/two-factor/setup">${t.t('security.factor.addKey')}</a>`,
+      details: securityKeysList(t, keys, csrf, {
+        confirmation: confirmWith('remove-key', null),
+        error: itemError?.error ?? null,
+        keyId: itemError?.id ?? null,
+      }),
+      askedInsteadOfPasscode: enrolled,
     };
   },
 
   confirmation: { choice: 'Your security key', signs: true },
 
   passcode: {
-    form: ({ csrf, open, error, remember, otherLinks }) => html` <h1>Two-factor authentication</h1>
-      <p>Use your security key or passkey for <strong>${open.account.name}</strong>: press the button, then touch your key or confirm on your device.</p>
+    form: ({ t, csrf, open, error, remember, otherLinks }) => html` <h1>${t.t('passcode.title')}</h1>
+      <p>${boldSentence(t, 'passcode.webauthn.intro', { account: open.account.name })}</p>
       <form method="post" action="/sign-in/two-factor" data-webauthn-sign-in="/sign-in/two-factor/webauthn/options" novalidate>
         ${csrfField(csrf)}
         <input type="hidden" name="method" value="webauthn" />
         <input type="hidden" name="code" value="" />
         ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
         <p class="error" data-webauthn-error role="alert" hidden></p>
-        <noscript><p class="error">Security keys need JavaScript in this browser. Use another method below.</p></noscript>
+        <noscript><p class="error">${t.t('passcode.webauthn.noScript')}</p></noscript>
         ${remember}
-        <button type="submit" class="primary" autofocus>Use your security key</button>
+        <button type="submit" class="primary" autofocus>${t.t('passcode.webauthn.button')}</button>
       </form>
       <p class="aside">${otherLinks}</p>
-      <p class="aside"><a href="/sign-in">Cancel and sign in again</a></p>`,
+      <p class="aside"><a href="/sign-in">${t.t('passcode.cancel')}</a></p>`,
   },
 
   notices: {
-    'key-added': 'Your security key is added. You will be asked for it first when you sign in.',
-    'passkey-added': 'Your passkey is added. Next time, choose "Sign in with a passkey" (or pick it from the email field) and unlock it: that is all.',
-    'key-renamed': 'The key is renamed.',
-    'key-removed': 'The security key is removed. Computers you trusted will ask for a passcode again.',
+    'key-added': 'security.notice.keyAdded',
+    'passkey-added': 'security.notice.passkeyAdded',
+    'key-renamed': 'security.notice.keyRenamed',
+    'key-removed': 'security.notice.keyRemoved',
   },
   auditEventSentences: {
     security_key_counter_mismatch: 'Security key may have been copied',

@@ -4,7 +4,7 @@
 // The browser side is app.js with @simplewebauthn/browser (assets/webauthn.js).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
-import { formatMoment } from '../../../domain/dates.js';
+import type { Translator } from '../../../i18n/translator.js';
 import { securityKeySignInOptions } from '../../../services/challenge.js';
 import {
   KEY_NAME_MAX_LENGTH,
@@ -57,9 +57,14 @@ function touchPage(
 }
 
 /** The keys list of Security settings: name, added, last used; rename; remove. */
-export function securityKeysList(keys: SecurityKey[], csrf: string, removal: { confirmation: Html; error: string | null; keyId: string | null }): Html {
+export function securityKeysList(
+  t: Translator,
+  keys: SecurityKey[],
+  csrf: string,
+  removal: { confirmation: Html; error: string | null; keyId: string | null },
+): Html {
   if (keys.length === 0) return html``;
-  const date = (time: number | null) => (time === null ? 'never' : formatMoment(time));
+  const date = (time: number | null) => (time === null ? 'never' : t.moment(time));
   return html`<h3>Security keys and passkeys</h3>
     <ul class="keys">
       ${keys.map(

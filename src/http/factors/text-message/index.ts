@@ -6,7 +6,7 @@ import { messageFor } from '../../errors.js';
 import { html, type Html } from '../../html.js';
 import { deliveryNotice } from './delivery-notice.js';
 import { csrfField, field } from '../../pages/forms.js';
-import { passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
+import { boldSentence, passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
 import { registerSignInSmsRoutes, registerTextMessageRoutes } from './api-routes.js';
 import { registerTextMessagePages } from './pages.js';
@@ -50,11 +50,13 @@ export const textMessageHttp: HttpFactor<'sms'> = {
       </section>`;
   },
 
-  async securitySection({ kit, signedIn, enrolled }) {
+  async securitySection({ kit, t, signedIn, enrolled }) {
     const phone = enrolled ? await enrolledPhone(kit.deps, signedIn.user) : null;
     return {
-      name: phone ? html`Text messages to <span class="phone">${phone.phoneMasked}</span>` : undefined,
-      addLink: html`<a href="/profile/two-factor/setup">${enrolled ? 'Change your phone number' : 'Add text messages'}</a>`,
+      name: phone
+        ? html`${t.parts<Html>('security.factor.smsTo', { number: phone.phoneMasked }, { phone: (chunks) => html`<span class="phone">${chunks}</span>` })}`
+        : undefined,
+      addLink: html`<a href="/profile/two-factor/setup">${t.t(enrolled ? 'security.factor.changePhone' : 'security.factor.addSms')}</a>`,
     };
   },
 
@@ -64,19 +66,20 @@ export const textMessageHttp: HttpFactor<'sms'> = {
   },
 
   passcode: {
-    form: ({ csrf, open, error, remember, otherLinks, sent }) =>
+    form: ({ t, csrf, open, error, remember, otherLinks, sent }) =>
       typedCodeForm({
+        t,
         csrf,
         method: 'sms',
-        intro:
-          sent && sent.sentAt !== null
-            ? html`We texted a 6-digit code to <strong class="phone">${sent.destination}</strong> for <strong>${open.account.name}</strong>. It works for 10 minutes.`
-            : html`We can text a 6-digit code to <strong class="phone">${sent?.destination ?? ''}</strong> for <strong>${open.account.name}</strong>.`,
-        notice: sent ? deliveryNotice(sent.delivery) : '',
+        intro: boldSentence(t, sent && sent.sentAt !== null ? 'passcode.sms.sent' : 'passcode.sms.canSend', {
+          destination: sent?.destination ?? '',
+          account: open.account.name,
+        }),
+        notice: sent ? deliveryNotice(sent.delivery, t) : '',
         webOtp: true,
-        field: passcodeField('Code from the text', error),
+        field: passcodeField(t.t('passcode.sms.label'), error),
         remember,
-        send: sent ? sendCodeForm({ csrf, method: 'sms', sent, label: 'Text me a code' }) : '',
+        send: sent ? sendCodeForm({ t, csrf, method: 'sms', sent, label: t.t('passcode.sms.send') }) : '',
         otherLinks,
       }),
     sentCode: {
@@ -85,12 +88,12 @@ export const textMessageHttp: HttpFactor<'sms'> = {
         return sms && { destination: sms.phoneMasked, sentAt: sms.sentAt, resendAfterSeconds: sms.resendAfterSeconds, delivery: sms.delivery };
       },
       send: sendSignInCode,
-      sentAgain: 'We texted a new code. The code we texted before no longer works.',
+      sentAgain: 'passcode.sms.sentAgain',
       sendWhenPreferred: true,
     },
   },
 
-  notices: { 'sms-on': 'Text messages are on: we text your passcodes to this number from now on.' },
+  notices: { 'sms-on': 'security.notice.smsOn' },
   codeSentNotice: 'We texted you a code.',
   auditEventSentences: {
     sms_code_sent: 'Code texted',
