@@ -97,7 +97,9 @@ const ENGLISH = translatorFor('en');
 
 export function retryMessage(seconds: number, t: Translator = ENGLISH): string {
   if (seconds < 60) return t.t('error.retryInSeconds', { seconds });
-  return t.t('error.retryInMinutes', { minutes: Math.ceil(seconds / 60) });
+  // Past two hours, hours read better than "1,440 minutes" (a daily text quota).
+  if (seconds < 2 * 60 * 60) return t.t('error.retryInMinutes', { minutes: Math.ceil(seconds / 60) });
+  return t.t('error.retryInHours', { hours: Math.ceil(seconds / 3600) });
 }
 
 /** Failures that are about waiting: their message ends with when to try again. */

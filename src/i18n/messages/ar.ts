@@ -64,6 +64,7 @@ export const ar: Catalogue = {
   'error.internal_error': 'حدث خطأ من جهتنا.',
   'error.retryInSeconds': 'حاول مرة أخرى بعد {seconds, plural, zero {# ثانية} one {ثانية واحدة} two {ثانيتين} few {# ثوانٍ} many {# ثانية} other {# ثانية}}.',
   'error.retryInMinutes': 'حاول مرة أخرى بعد {minutes, plural, zero {# دقيقة} one {دقيقة واحدة} two {دقيقتين} few {# دقائق} many {# دقيقة} other {# دقيقة}}.',
+  'error.retryInHours': 'حاول مرة أخرى بعد {hours, plural, zero {# ساعة} one {ساعة واحدة} two {ساعتين} few {# ساعات} many {# ساعة} other {# ساعة}}.',
   'error.retryLater': 'حاول مرة أخرى لاحقًا.',
   'detail.totpReplayed': 'سبق استخدام هذا الرمز. انتظر الرمز التالي في تطبيقك.',
   'detail.recoveryCodeReplayed': 'سبق استخدام رمز الاسترداد هذا. يعمل كل رمز مرة واحدة فقط: استخدم رمزًا آخر.',

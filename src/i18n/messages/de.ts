@@ -68,6 +68,7 @@ export const de: Catalogue = {
   'error.internal_error': 'Bei uns ist etwas schiefgelaufen.',
   'error.retryInSeconds': 'Versuchen Sie es in {seconds, plural, one {# Sekunde} other {# Sekunden}} noch einmal.',
   'error.retryInMinutes': 'Versuchen Sie es in {minutes, plural, one {# Minute} other {# Minuten}} noch einmal.',
+  'error.retryInHours': 'Versuchen Sie es in {hours, plural, one {# Stunde} other {# Stunden}} noch einmal.',
   'error.retryLater': 'Versuchen Sie es später noch einmal.',
   'detail.totpReplayed': 'Dieser Code wurde bereits verwendet. Warten Sie auf den nächsten in Ihrer App.',
   'detail.recoveryCodeReplayed': 'Dieser Wiederherstellungscode wurde bereits verwendet. Jeder Code funktioniert nur einmal: Verwenden Sie einen anderen.',

@@ -67,6 +67,7 @@ export const en = {
   'error.internal_error': 'Something went wrong on our side.',
   'error.retryInSeconds': 'Try again in {seconds, plural, one {# second} other {# seconds}}.',
   'error.retryInMinutes': 'Try again in {minutes, plural, one {# minute} other {# minutes}}.',
+  'error.retryInHours': 'Try again in {hours, plural, one {# hour} other {# hours}}.',
   'error.retryLater': 'Try again later.',
   // Details some failures carry (http/errors.ts DETAIL_KEYS): the English text is the key's.
   'detail.totpReplayed': 'That passcode was already used. Wait for the next one in your app.',

@@ -66,6 +66,7 @@ export const es: Catalogue = {
   'error.internal_error': 'Algo ha fallado por nuestra parte.',
   'error.retryInSeconds': 'Inténtalo de nuevo dentro de {seconds, plural, one {# segundo} other {# segundos}}.',
   'error.retryInMinutes': 'Inténtalo de nuevo dentro de {minutes, plural, one {# minuto} other {# minutos}}.',
+  'error.retryInHours': 'Inténtalo de nuevo dentro de {hours, plural, one {# hora} other {# horas}}.',
   'error.retryLater': 'Inténtalo de nuevo más tarde.',
   'detail.totpReplayed': 'Ese código ya se ha usado. Espera al siguiente en tu aplicación.',
   'detail.recoveryCodeReplayed': 'Ese código de recuperación ya se ha usado. Cada código funciona una sola vez: usa otro.',

@@ -67,6 +67,7 @@ export const fr: Catalogue = {
   'error.internal_error': 'Un problème est survenu de notre côté.',
   'error.retryInSeconds': 'Réessayez dans {seconds, plural, one {# seconde} other {# secondes}}.',
   'error.retryInMinutes': 'Réessayez dans {minutes, plural, one {# minute} other {# minutes}}.',
+  'error.retryInHours': 'Réessayez dans {hours, plural, one {# heure} other {# heures}}.',
   'error.retryLater': 'Réessayez plus tard.',
   'detail.totpReplayed': 'Ce code a déjà été utilisé. Attendez le suivant dans votre application.',
   'detail.recoveryCodeReplayed': 'Ce code de récupération a déjà été utilisé. Chaque code ne fonctionne qu’une fois : utilisez-en un autre.',

@@ -65,6 +65,7 @@ export const ja: Catalogue = {
   'error.internal_error': 'サーバー側で問題が発生しました。',
   'error.retryInSeconds': '{seconds, plural, other {# 秒}}後にもう一度お試しください。',
   'error.retryInMinutes': '{minutes, plural, other {# 分}}後にもう一度お試しください。',
+  'error.retryInHours': '{hours, plural, other {# 時間}}後にもう一度お試しください。',
   'error.retryLater': 'しばらくしてからもう一度お試しください。',
   'detail.totpReplayed': 'このコードはすでに使用されています。アプリに次のコードが表示されるまでお待ちください。',
   'detail.recoveryCodeReplayed': 'このリカバリーコードはすでに使用されています。各コードは 1 回しか使えません。別のコードを使用してください。',

@@ -67,6 +67,7 @@ export const ptBR: Catalogue = {
   'error.internal_error': 'Algo deu errado do nosso lado.',
   'error.retryInSeconds': 'Tente de novo em {seconds, plural, one {# segundo} other {# segundos}}.',
   'error.retryInMinutes': 'Tente de novo em {minutes, plural, one {# minuto} other {# minutos}}.',
+  'error.retryInHours': 'Tente de novo em {hours, plural, one {# hora} other {# horas}}.',
   'error.retryLater': 'Tente de novo mais tarde.',
   'detail.totpReplayed': 'Esse código já foi usado. Aguarde o próximo no seu app.',
   'detail.recoveryCodeReplayed': 'Esse código de recuperação já foi usado. Cada código funciona uma só vez: use outro.',
