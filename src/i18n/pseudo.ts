@@ -3,6 +3,12 @@
 // only fits English's short words shows its overflow. Placeholders, plural and select
 // syntax and <tags> are kept as they are.
 import { en, type Catalogue, type MessageKey } from './messages/en.js';
+import { Translator } from './translator.js';
+
+/** How a page asks for the pseudo-locale (`?lang=x-pseudo`): a private-use tag (RFC
+ * 5646 §2.2.7), so it can never be mistaken for a language a person speaks. Pages
+ * accept it in development mode only (pages/kit.ts). */
+export const PSEUDO_LOCALE = 'x-pseudo';
 
 const ACCENTED: Record<string, string> = Object.fromEntries(
   [...'abcdeghiklnorstuwyzABCDEGHIKLNORSTUWYZ'].map((letter, index) => [letter, [...'àƀçđéĝĥîķĺñöŕšţûŵýžÀßÇĐÉĜĤÎĶĹÑÖŔŠŢÛŴÝŽ'][index]!]),
@@ -38,4 +44,19 @@ export function pseudoLocalise(message: string): string {
 
 export function pseudoCatalogue(): Catalogue {
   return Object.fromEntries(Object.entries(en).map(([key, message]) => [key, pseudoLocalise(message)])) as Record<MessageKey, string>;
+}
+
+let catalogue: Catalogue | null = null;
+const translators = new Map<string, Translator>();
+
+/** The pseudo-locale's translator in a time zone: English's rules for plurals, dates
+ * and numbers (and `lang="en"`, `dir="ltr"`), the pseudo-localised messages. */
+export function pseudoTranslator(timeZone: string): Translator {
+  catalogue ??= pseudoCatalogue();
+  let translator = translators.get(timeZone);
+  if (!translator) {
+    translator = new Translator('en', timeZone, catalogue);
+    translators.set(timeZone, translator);
+  }
+  return translator;
 }

@@ -9,6 +9,7 @@ import { Csrf } from '../csrf.js';
 import { html, type Html } from '../html.js';
 import { LANGUAGES, chooseLanguage, isTimeZone, parseLanguage, type Language } from '../../domain/languages.js';
 import { DEFAULT_TIME_ZONE, translatorFor, type Translator } from '../../i18n/translator.js';
+import { PSEUDO_LOCALE, pseudoTranslator } from '../../i18n/pseudo.js';
 import { enrolmentDeadline } from '../../domain/sign-in-decision.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage, type PageFrame } from './layout.js';
@@ -94,7 +95,9 @@ export class PageKit {
    * on a sign-in page (`?lang=`, kept in a cookie until someone is known), the browser,
    * English; the person's time zone, else UTC. */
   translatorOf(request: FastifyRequest, reply: FastifyReply): Translator {
-    const asked = parseLanguage((request.query as Record<string, unknown> | undefined)?.lang);
+    const query = (request.query as Record<string, unknown> | undefined)?.lang;
+    if (query === PSEUDO_LOCALE && this.pseudoLocaleAllowed) this.cookies.set(reply, COOKIE.language, PSEUDO_LOCALE, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
+    const asked = parseLanguage(query);
     if (asked) this.cookies.set(reply, COOKIE.language, asked, DEVICE_COOKIE_MAX_AGE_IN_SECONDS);
     return this.chooseTranslator(request, request.signedIn, asked);
   }
@@ -106,14 +109,32 @@ export class PageKit {
     return this.chooseTranslator(request, person, null);
   }
 
+  /** The pseudo-locale (i18n/pseudo.ts) is for layout checks in development and tests:
+   * a production server never shows it, whatever the address or cookie says. */
+  private get pseudoLocaleAllowed(): boolean {
+    return this.deps.config.mode === 'development';
+  }
+
+  /** `?lang=x-pseudo`, or its cookie until another language is chosen: every page in the
+   * pseudo-locale, before any person's or account's language, so that each one can be
+   * checked for text that is not yet translated or does not fit. */
+  private pseudoLocaleAsked(request: FastifyRequest): boolean {
+    if (!this.pseudoLocaleAllowed) return false;
+    const query = (request.query as Record<string, unknown> | undefined)?.lang;
+    if (query === PSEUDO_LOCALE) return true;
+    if (parseLanguage(query)) return false;
+    return this.cookies.read(request, COOKIE.language) === PSEUDO_LOCALE;
+  }
+
   private chooseTranslator(request: FastifyRequest, reader: KnownReader | null, asked: Language | null): Translator {
+    const timeZone = reader && isTimeZone(reader.user.time_zone) ? reader.user.time_zone : DEFAULT_TIME_ZONE;
+    if (this.pseudoLocaleAsked(request)) return pseudoTranslator(timeZone);
     const language = chooseLanguage({
       person: reader?.user.language ?? null,
       accountDefault: reader?.account.default_language ?? null,
       chosenBeforeSignIn: asked ?? this.cookies.read(request, COOKIE.language),
       acceptLanguage: request.headers['accept-language'],
     });
-    const timeZone = reader && isTimeZone(reader.user.time_zone) ? reader.user.time_zone : DEFAULT_TIME_ZONE;
     return translatorFor(language, timeZone);
   }
 
