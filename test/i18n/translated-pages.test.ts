@@ -226,3 +226,70 @@ describe('a proxy’s refusal in the person’s language', () => {
     assert.match(text, /Go to Tessera/);
   });
 });
+
+describe('enrolment in the person’s language', () => {
+  let app: TestApp;
+  let token: string;
+  before(async () => {
+    app = await startTestApp();
+    await setUpAccount(app);
+    await addUser(app, { account: 'acme', email: 'lena@acme.test' });
+    token = await signInToken(app, { account: 'acme', email: 'lena@acme.test' });
+  });
+  after(() => app.close());
+
+  const asLena = (method: 'GET' | 'POST', url: string, form?: Record<string, string>) =>
+    app.inject({
+      method,
+      url,
+      headers: { cookie: `tessera_session=${token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(form ? { payload: new URLSearchParams(form).toString() } : {}),
+    });
+
+  it('German: the method chooser, each factor’s card', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: 'de' } });
+    const page = await asLena('GET', '/profile/two-factor/setup');
+    assert.equal(page.statusCode, 200);
+    assert.equal(htmlTag(page.body), '<html lang="de" dir="ltr">');
+    const text = pageText(page.body);
+    assert.match(text, /Zwei-Faktor-Authentifizierung aktivieren/);
+    assert.match(text, /Authentifizierungs-App verwenden/);
+    assert.match(text, /Empfohlen\./);
+    assert.match(text, /Sicherheitsschlüssel oder Passkey/);
+    assert.match(text, /Codes per E-Mail sind die schwächste Methode/);
+    assert.doesNotMatch(text, /Use an authenticator app|Recommended|Add a passkey|Choose what you will use/);
+  });
+
+  it('Arabic: the chooser and the authenticator app’s set-up, right to left', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: 'ar' } });
+    const chooser = await asLena('GET', '/profile/two-factor/setup');
+    assert.equal(htmlTag(chooser.body), '<html lang="ar" dir="rtl">');
+    assert.match(pageText(chooser.body), /استخدام تطبيق مصادقة/);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(chooser.body)![1]!;
+    const cookies = ([] as string[])
+      .concat(chooser.headers['set-cookie'] ?? [])
+      .map((line) => line.split(';')[0])
+      .join('; ');
+    const started = await app.inject({
+      method: 'POST',
+      url: '/profile/two-factor/totp',
+      headers: { cookie: `tessera_session=${token}; ${cookies}`, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: csrf }).toString(),
+    });
+    assert.equal(started.statusCode, 303, started.body);
+    const setup = await asLena('GET', '/profile/two-factor/totp');
+    assert.equal(htmlTag(setup.body), '<html lang="ar" dir="rtl">');
+    const text = pageText(setup.body);
+    assert.match(text, /وجّه الكاميرا نحو رمز QR/);
+    assert.match(text, /التحقق والتفعيل/);
+    assert.match(setup.body, /alt="رمز QR لتطبيق المصادقة"/);
+  });
+
+  it('English stays as it was', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: null } });
+    const text = pageText((await asLena('GET', '/profile/two-factor/totp')).body);
+    assert.match(text, /Point the camera at the QR code\. The entry appears as Tessera \(Acme Support\) with your email, lena@acme\.test\./);
+    assert.match(text, /Can't scan it\? Enter the key by hand/);
+    assert.match(text, /This setup expires 15 minutes after it started\./);
+  });
+});

@@ -32,26 +32,23 @@ function touchPage(
   passkey: boolean,
 ): FastifyReply {
   const csrf = kit.csrfToken(request, reply);
+  const t = request.i18n;
   return kit.send(request, reply, {
-    title: passkey ? 'Add a passkey' : 'Add a security key',
+    title: t.t(passkey ? 'keyEnrol.addPasskey' : 'keyEnrol.addKey'),
     current: 'security',
-    body: html` <h1>${passkey ? 'Add a passkey' : 'Add a security key'}</h1>
+    body: html` <h1>${t.t(passkey ? 'keyEnrol.addPasskey' : 'keyEnrol.addKey')}</h1>
       <section class="card">
-        <p>${
-          passkey
-            ? 'Press the button, then follow your browser: choose where to save the passkey (this computer, your phone or your password manager) and unlock it with your PIN, fingerprint or face. This works for 5 minutes.'
-            : 'Press the button, then follow your browser: insert your key and touch it. This works for 5 minutes.'
-        }</p>
+        <p>${t.t(passkey ? 'keyEnrol.touchPasskey' : 'keyEnrol.touchKey')}</p>
         <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
           ${csrfField(csrf)}
           <input type="hidden" name="name" value="${name}" />
           <input type="hidden" name="kind" value="${passkey ? 'passkey' : 'key'}" />
           <input type="hidden" name="credential" value="" />
           <p class="error" data-webauthn-error role="alert" hidden></p>
-          <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
-          <button type="submit" class="primary">${passkey ? 'Create my passkey' : 'Use my security key'}</button>
+          <noscript><p class="error">${t.t('keyEnrol.noScript')}</p></noscript>
+          <button type="submit" class="primary">${t.t(passkey ? 'keyEnrol.createPasskey' : 'keyEnrol.useKey')}</button>
         </form>
-        <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
+        <p class="aside"><a href="/profile/two-factor/setup">${t.t('common.cancel')}</a></p>
       </section>`,
   });
 }
@@ -121,7 +118,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
         request,
         reply,
         signedIn,
-        { card: { factor: 'webauthn', error: messageFor(result.failure), values: { name } } },
+        { card: { factor: 'webauthn', error: messageFor(result.failure, request.i18n), values: { name } } },
         statusOf(result.failure.code),
       );
     }
@@ -143,7 +140,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
         request,
         reply,
         signedIn,
-        { card: { factor: 'webauthn', error: messageFor(result.failure), values: { name } } },
+        { card: { factor: 'webauthn', error: messageFor(result.failure, request.i18n), values: { name } } },
         statusOf(result.failure.code),
       );
     }
@@ -172,7 +169,10 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
       requestContext(request),
     );
     if (!result.ok)
-      return screens.securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: statusOf(result.failure.code) });
+      return screens.securityPage(request, reply, {
+        notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+        status: statusOf(result.failure.code),
+      });
     return reply.redirect('/profile/security?done=key-renamed', 303);
   });
 
@@ -184,7 +184,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       return screens.securityPage(request, reply, {
-        itemError: { factor: 'webauthn', id: keyId, error: messageFor(result.failure) },
+        itemError: { factor: 'webauthn', id: keyId, error: messageFor(result.failure, request.i18n) },
         status: statusOf(result.failure.code),
       });
     }
