@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { Authenticator } from '../support/authenticator.js';
 import { FormBrowser, pageText } from '../support/form-browser.js';
 import { refusalPage } from '../../src/http/forward-auth/pages.js';
-import { addUser, linkFrom, setUpAccount, signInToken, startTestApp, type TestApp } from '../support/harness.js';
+import { SoftwareSecurityKey } from '../support/security-key.js';
+import { addUser, linkFrom, setUpAccount, signInToken, STRONG_PASSWORD, startTestApp, type TestApp } from '../support/harness.js';
 
 function htmlTag(body: string): string {
   return /<html[^>]*>/.exec(body)?.[0] ?? '';
@@ -291,5 +292,62 @@ describe('enrolment in the person’s language', () => {
     assert.match(text, /Point the camera at the QR code\. The entry appears as Tessera \(Acme Support\) with your email, lena@acme\.test\./);
     assert.match(text, /Can't scan it\? Enter the key by hand/);
     assert.match(text, /This setup expires 15 minutes after it started\./);
+  });
+});
+
+describe('the security keys of Security settings in the person’s language', () => {
+  let app: TestApp;
+  let token: string;
+  before(async () => {
+    app = await startTestApp();
+    await setUpAccount(app);
+    await addUser(app, { account: 'acme', email: 'lena@acme.test' });
+    token = await signInToken(app, { account: 'acme', email: 'lena@acme.test' });
+    const url = new URL(app.config.baseUrl);
+    const key = new SoftwareSecurityKey(url.origin, url.hostname);
+    const options = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration/options', {
+      token,
+      body: { method: 'password', code: STRONG_PASSWORD },
+    });
+    assert.equal(options.statusCode, 200, options.body);
+    const added = await app.api('POST', '/api/v1/me/two-factor/webauthn/registration', {
+      token,
+      body: { name: 'Blue key', credential: key.register(options.json().options) },
+    });
+    assert.equal(added.statusCode, 200, added.body);
+  });
+  after(() => app.close());
+
+  const settings = async () => app.inject({ method: 'GET', url: '/profile/security', headers: { cookie: `tessera_session=${token}` } });
+
+  it('German: the list of keys, renaming and removing one, the confirmation', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: 'de' } });
+    const page = await settings();
+    const text = pageText(page.body);
+    assert.match(text, /Sicherheitsschlüssel und Passkeys/);
+    assert.match(text, /Hinzugefügt .* · zuletzt verwendet /);
+    assert.match(text, /Umbenennen/);
+    assert.match(text, /Bestätigen mit/);
+    assert.match(page.body, /data-confirm="Sicherheitsschlüssel „Blue key“ entfernen\?"/);
+    assert.doesNotMatch(text, /Security keys and passkeys|Rename|Remove this key|Confirm with/);
+  });
+
+  it('Arabic', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: 'ar' } });
+    const page = await settings();
+    assert.equal(htmlTag(page.body), '<html lang="ar" dir="rtl">');
+    const text = pageText(page.body);
+    assert.match(text, /مفاتيح الأمان ومفاتيح المرور/);
+    assert.match(text, /إزالة هذا المفتاح/);
+  });
+
+  it('English stays as it was', async () => {
+    await app.api('PUT', '/api/v1/me/preferences', { token, body: { language: null } });
+    const page = await settings();
+    const text = pageText(page.body);
+    assert.match(text, /Security keys and passkeys/);
+    assert.match(text, /Added .* · last used /);
+    assert.match(text, /Confirm with/);
+    assert.match(page.body, /data-confirm="Remove the security key &quot;Blue key&quot;\?"/);
   });
 });

@@ -472,6 +472,22 @@ export const en = {
   'confirm.sms': 'A texted passcode',
   'confirm.email': 'An emailed code',
   'confirm.recovery_code': 'A recovery code',
+  // Security settings' security keys and allowed apps (http/factors/security-key/pages.ts, http/oidc/allowed-apps.ts)
+  'keys.heading': 'Security keys and passkeys',
+  'keys.passkeyBadge': 'Passkey: signs in alone',
+  'keys.synced': '(synced)',
+  'keys.added': 'Added {added} · last used {lastUsed}',
+  'keys.never': 'never',
+  'keys.rename': 'Rename',
+  'keys.newName': 'New name',
+  'keys.saveName': 'Save name',
+  'keys.remove': 'Remove',
+  'keys.removeConfirm': 'Remove the security key "{name}"?',
+  'keys.removeButton': 'Remove this key',
+  'apps.heading': 'Apps you allowed',
+  'apps.intro': 'These apps sign you in with your {product} account. Removing one signs you out of it; it asks again next time.',
+  'apps.column.app': 'App',
+  'apps.column.allowed': 'Allowed',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

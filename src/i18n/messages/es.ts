@@ -476,4 +476,21 @@ export const es: Catalogue = {
   'confirm.sms': 'Un código por SMS',
   'confirm.email': 'Un código por correo',
   'confirm.recovery_code': 'Un código de recuperación',
+  // Security settings' security keys and allowed apps (http/factors/security-key/pages.ts, http/oidc/allowed-apps.ts)
+  'keys.heading': 'Llaves de seguridad y llaves de acceso',
+  'keys.passkeyBadge': 'Llave de acceso: inicia sesión por sí sola',
+  'keys.synced': '(sincronizada)',
+  'keys.added': 'Añadida: {added} · último uso: {lastUsed}',
+  'keys.never': 'nunca',
+  'keys.rename': 'Cambiar nombre',
+  'keys.newName': 'Nombre nuevo',
+  'keys.saveName': 'Guardar nombre',
+  'keys.remove': 'Quitar',
+  'keys.removeConfirm': '¿Quitar la llave de seguridad «{name}»?',
+  'keys.removeButton': 'Quitar esta llave',
+  'apps.heading': 'Aplicaciones que has permitido',
+  'apps.intro':
+    'Estas aplicaciones inician tu sesión con tu cuenta de {product}. Si quitas una, se cierra tu sesión en ella y te lo volverá a pedir la próxima vez.',
+  'apps.column.app': 'Aplicación',
+  'apps.column.allowed': 'Permitida',
 };

@@ -481,4 +481,21 @@ export const fr: Catalogue = {
   'confirm.sms': 'Un code reçu par SMS',
   'confirm.email': 'Un code reçu par e-mail',
   'confirm.recovery_code': 'Un code de récupération',
+  // Security settings' security keys and allowed apps (http/factors/security-key/pages.ts, http/oidc/allowed-apps.ts)
+  'keys.heading': 'Clés de sécurité et clés d’accès',
+  'keys.passkeyBadge': 'Clé d’accès : connecte à elle seule',
+  'keys.synced': '(synchronisée)',
+  'keys.added': 'Ajoutée le {added} · dernière utilisation : {lastUsed}',
+  'keys.never': 'jamais',
+  'keys.rename': 'Renommer',
+  'keys.newName': 'Nouveau nom',
+  'keys.saveName': 'Enregistrer le nom',
+  'keys.remove': 'Supprimer',
+  'keys.removeConfirm': 'Supprimer la clé de sécurité « {name} » ?',
+  'keys.removeButton': 'Supprimer cette clé',
+  'apps.heading': 'Applications autorisées',
+  'apps.intro':
+    'Ces applications vous connectent avec votre compte {product}. En supprimer une vous en déconnecte ; elle vous redemandera l’autorisation la prochaine fois.',
+  'apps.column.app': 'Application',
+  'apps.column.allowed': 'Autorisée le',
 };

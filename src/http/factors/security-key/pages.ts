@@ -61,28 +61,28 @@ export function securityKeysList(
   removal: { confirmation: Html; error: string | null; keyId: string | null },
 ): Html {
   if (keys.length === 0) return html``;
-  const date = (time: number | null) => (time === null ? 'never' : t.moment(time));
-  return html`<h3>Security keys and passkeys</h3>
+  const date = (time: number | null) => (time === null ? t.t('keys.never') : t.moment(time));
+  return html`<h3>${t.t('keys.heading')}</h3>
     <ul class="keys">
       ${keys.map(
         (key) => html`<li>
-    <strong>${key.name}</strong>${key.passkey ? html` <span class="badge">Passkey: signs in alone</span>` : ''}${key.backedUp ? ' (synced)' : ''}
-    <p class="hint">Added ${date(key.createdAt)} · last used ${date(key.lastUsedAt)}</p>
+    <strong>${key.name}</strong>${key.passkey ? html` <span class="badge">${t.t('keys.passkeyBadge')}</span>` : ''}${key.backedUp ? ` ${t.t('keys.synced')}` : ''}
+    <p class="hint">${t.t('keys.added', { added: date(key.createdAt), lastUsed: date(key.lastUsedAt) })}</p>
     <details>
-      <summary>Rename</summary>
+      <summary>${t.t('keys.rename')}</summary>
       <form method="post" action="/profile/two-factor/webauthn/${key.id}/rename" novalidate>
         ${csrfField(csrf)}
-        ${field({ name: 'name', label: 'New name', value: key.name, maxlength: KEY_NAME_MAX_LENGTH })}
-        <button type="submit">Save name</button>
+        ${field({ name: 'name', label: t.t('keys.newName'), value: key.name, maxlength: KEY_NAME_MAX_LENGTH })}
+        <button type="submit">${t.t('keys.saveName')}</button>
       </form>
     </details>
     <details${removal.keyId === key.id ? html` open` : ''}>
-      <summary>Remove</summary>
-      <form method="post" action="/profile/two-factor/webauthn/${key.id}/remove" data-confirm="${`Remove the security key "${key.name}"?`}" novalidate>
+      <summary>${t.t('keys.remove')}</summary>
+      <form method="post" action="/profile/two-factor/webauthn/${key.id}/remove" data-confirm="${t.t('keys.removeConfirm', { name: key.name })}" novalidate>
         ${csrfField(csrf)}
         ${removal.keyId === key.id && removal.error ? html`<p class="error" role="alert">${removal.error}</p>` : ''}
         ${removal.confirmation}
-        <button type="submit" class="danger">Remove this key</button>
+        <button type="submit" class="danger">${t.t('keys.removeButton')}</button>
       </form>
     </details>
   </li>`,
