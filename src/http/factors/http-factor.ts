@@ -48,6 +48,8 @@ export interface FactorScreens {
 
 export interface ChooserCardInput {
   kit: PageKit;
+  /** The reader's language. */
+  t: Translator;
   signedIn: SignedIn;
   csrf: string;
   summary: TwoFactorSummary;
@@ -109,11 +111,11 @@ export interface PasscodeInput {
 
 /** How a factor is offered in the confirmation of a sensitive action. */
 export interface ConfirmationChoice {
-  choice: string;
+  choice: MessageKey;
   /** Proven by signing (a key), not by a typed code. */
   signs?: boolean;
   /** A factor whose code Tessera sends: the small form that sends one (confirmation-fields.ts). */
-  send?: { formId: string; action: string; label: string; hint: string };
+  send?: { formId: string; action: string; label: MessageKey; hint: MessageKey };
 }
 
 export interface HttpFactor<Type extends FactorType = FactorType> {
@@ -139,7 +141,7 @@ export interface HttpFactor<Type extends FactorType = FactorType> {
   /** Security settings' notices after this factor's pages: `?done=<key>`. */
   notices?: Readonly<Record<string, MessageKey>>;
   /** `?<type>=sent` on Security settings and the chooser: a code was sent for a confirmation. */
-  codeSentNotice?: string;
+  codeSentNotice?: MessageKey;
   /** The audit log's sentences for the events this factor's use cases write. */
   auditEventSentences?: Readonly<Record<string, string>>;
   /** Its enrolment and management pages (the pages' scope: cookies, CSRF). */

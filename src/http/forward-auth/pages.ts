@@ -9,19 +9,12 @@ import { forwardAuthTokenFor, type SignedIn } from '../../services/sessions.js';
 import { NO_REQUIREMENTS, storedAcr } from '../../domain/sign-in-decision.js';
 import { html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
-import { translatorForPerson } from '../../i18n/translator.js';
+import { translatorForPerson, type Translator } from '../../i18n/translator.js';
 import { renderPage } from '../pages/layout.js';
 import type { PageKit } from '../pages/kit.js';
 
-const REASONS: Record<AppRefusal | 'stronger_sign_in', (host: string, account: string, signedIn: SignedIn) => string> = {
-  other_account: (host, account, signedIn) => `${host} belongs to ${account}, and you are signed in to ${signedIn.account.name}.`,
-  role_not_allowed: (host, account) => `${account} lets only some people use ${host}, and you are not one of them. Ask an admin of ${account} if you need it.`,
-  suspended: (host) => `Your access is suspended, so you cannot use ${host}.`,
-  stronger_sign_in: (host) => `${host} asks for a sign-in with a security key or passkey.`,
-};
-
-export function refusalText(reason: AppRefusal | 'stronger_sign_in', guarded: GuardedApp, url: URL, signedIn: SignedIn): string {
-  return REASONS[reason](url.host, guarded.account.name, signedIn);
+export function refusalText(t: Translator, reason: AppRefusal | 'stronger_sign_in', guarded: GuardedApp, url: URL, signedIn: SignedIn): string {
+  return t.t(`proxy.refusal.${reason}`, { host: url.host, account: guarded.account.name, current: signedIn.account.name });
 }
 
 /** The 403 a proxy shows (Caddy and Traefik pass the body on). */
@@ -32,16 +25,21 @@ export function refusalPage(
   productName: string,
 ): string {
   const signIn = `${baseUrl}/sign-in?rd=${encodeURIComponent(url.toString())}`;
+  const t = translatorForPerson(answer.signedIn.user, answer.signedIn.account);
   return renderPage({
-    t: translatorForPerson(answer.signedIn.user, answer.signedIn.account),
-    title: `You cannot use ${url.host}`,
+    t,
+    title: t.t('refused.title', { name: url.host }),
     productName,
     csrfToken: '',
     keyOrigin: '',
     narrow: true,
-    notice: { kind: 'error', text: refusalText(answer.reason, answer, url, answer.signedIn) },
-    body: html`<h1>You cannot use ${url.host}</h1>
-<p>${answer.reason === 'stronger_sign_in' ? html`<a href="${signIn}">Sign in with your security key</a>` : html`<a href="${baseUrl}/profile/security">Go to ${productName}</a>`}</p>`,
+    notice: { kind: 'error', text: refusalText(t, answer.reason, answer, url, answer.signedIn) },
+    body: html`<h1>${t.t('refused.title', { name: url.host })}</h1>
+<p>${
+      answer.reason === 'stronger_sign_in'
+        ? html`<a href="${signIn}">${t.t('proxy.signInWithKey')}</a>`
+        : html`<a href="${baseUrl}/profile/security">${t.t('proxy.goTo', { product: productName })}</a>`
+    }</p>`,
   });
 }
 
@@ -62,10 +60,10 @@ async function handOver(kit: PageKit, request: FastifyRequest, reply: FastifyRep
       request,
       reply,
       {
-        title: `You cannot use ${target.url.host}`,
+        title: request.i18n.t('refused.title', { name: target.url.host }),
         narrow: true,
-        notice: { kind: 'error', text: refusalText(reason, target, target.url, signedIn) },
-        body: html`<h1>You cannot use ${target.url.host}</h1><p><a href="/profile/security">Go to Security settings</a></p>`,
+        notice: { kind: 'error', text: refusalText(request.i18n, reason, target, target.url, signedIn) },
+        body: html`<h1>${request.i18n.t('refused.title', { name: target.url.host })}</h1><p><a href="/profile/security">${request.i18n.t('proxy.goToSecurity')}</a></p>`,
       },
       403,
     );
@@ -81,10 +79,10 @@ async function handOver(kit: PageKit, request: FastifyRequest, reply: FastifyRep
   // After a form, a redirect to another host would meet the page's `form-action 'self'`:
   // the hand-over is a page that moves on by itself.
   return kit.send(request, reply, {
-    title: `Continuing to ${target.url.host}`,
+    title: request.i18n.t('continuing.title', { name: target.url.host }),
     narrow: true,
     refreshTo: to,
-    body: html`<h1>Continuing to ${target.url.host}…</h1><p><a href="${to}">Continue</a></p>`,
+    body: html`<h1>${request.i18n.t('continuing.heading', { name: target.url.host })}</h1><p><a href="${to}">${request.i18n.t('continuing.link')}</a></p>`,
   });
 }
 

@@ -19,6 +19,7 @@ import type { SignedIn } from '../../services/sessions.js';
 import type { Account, App } from '../../store/schema.js';
 import { messageFor } from '../errors.js';
 import { html, type Html } from '../html.js';
+import type { Translator } from '../../i18n/translator.js';
 import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString } from '../pages/forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from '../pages/kit.js';
@@ -51,13 +52,9 @@ function freshSignIn(requirements: FlowRequirements): FlowRequirements {
   return { ...requirements, maxAgeSeconds: null, promptLogin: requirements.promptLogin || requirements.maxAgeSeconds !== null };
 }
 
-const REFUSALS: Record<AppRefusal, (app: App, account: Account, signedIn: SignedIn) => string> = {
-  other_account: (app, account, signedIn) =>
-    `${app.name} belongs to ${account.name}, and you are signed in to ${signedIn.account.name}. Sign in with your ${account.name} account to use it.`,
-  role_not_allowed: (app, account) =>
-    `${account.name} lets only some people use ${app.name}, and you are not one of them. Ask an admin of ${account.name} if you need it.`,
-  suspended: (app) => `Your access is suspended, so you cannot sign in to ${app.name}.`,
-};
+function refusalText(t: Translator, refusal: AppRefusal, app: App, account: Account, signedIn: SignedIn): string {
+  return t.t(`oidc.refusal.${refusal}`, { app: app.name, account: account.name, current: signedIn.account.name });
+}
 
 export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, host: OidcHost): void {
   const passkeys = securityKeysAvailable(kit.deps);
@@ -66,10 +63,10 @@ export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, h
       request,
       reply,
       {
-        title: 'Sign-in expired',
+        title: request.i18n.t('oidc.expired.title'),
         narrow: true,
-        notice: { kind: 'error', text: 'This sign-in request has expired or was already used.' },
-        body: html`<p>Go back to the app you came from and sign in again.</p>`,
+        notice: { kind: 'error', text: request.i18n.t('oidc.expired.notice') },
+        body: html`<p>${request.i18n.t('oidc.expired.text')}</p>`,
       },
       400,
     );
@@ -111,25 +108,26 @@ export function registerInteractionPages(pages: FastifyInstance, kit: PageKit, h
 
   const signInForm = (request: FastifyRequest, reply: FastifyReply, loaded: Loaded, values: { email: string }, failure: Failure | null, status = 200) => {
     const { app, account, interaction } = loaded;
+    const t = request.i18n;
     return kit.send(
       request,
       reply,
       {
-        title: `Sign in to ${app.name}`,
+        title: t.t('signIn.titleFor', { host: app.name }),
         narrow: true,
-        notice: failure ? { kind: 'error', text: messageFor(failure) } : null,
+        notice: failure ? { kind: 'error', text: messageFor(failure, t) } : null,
         body: html`
-<h1>Sign in to ${app.name}</h1>
+<h1>${t.t('signIn.titleFor', { host: app.name })}</h1>
 <p class="aside">${account.name}</p>
 <form method="post" action="${interactionPath(interaction.uid)}/sign-in" novalidate>
   ${csrfField(kit.csrfToken(request, reply))}
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email, autocomplete: passkeys ? 'username webauthn' : 'username', autofocus: values.email === '' })}
-  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: values.email !== '' })}
-  <button type="submit" class="primary">Sign in</button>
+  ${field({ name: 'email', label: t.t('signIn.email'), type: 'email', value: values.email, autocomplete: passkeys ? 'username webauthn' : 'username', autofocus: values.email === '' })}
+  ${field({ name: 'password', label: t.t('signIn.password'), type: 'password', autocomplete: 'current-password', autofocus: values.email !== '' })}
+  <button type="submit" class="primary">${t.t('signIn.submit')}</button>
 </form>
-${passkeys ? passkeyForm(kit.csrfToken(request, reply), { next: `${interactionPath(interaction.uid)}/continue`, account: account.slug, action: `${interactionPath(interaction.uid)}/passkey` }, request.i18n) : ''}
-<p class="aside"><a href="/password/forgot">Forgot your password?</a></p>
-${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
+${passkeys ? passkeyForm(kit.csrfToken(request, reply), { next: `${interactionPath(interaction.uid)}/continue`, account: account.slug, action: `${interactionPath(interaction.uid)}/passkey` }, t) : ''}
+<p class="aside"><a href="/password/forgot">${t.t('signIn.forgot')}</a></p>
+${cancelForm(request, reply, loaded, 'access_denied', t.t('layout.backTo', { product: app.name }))}`,
       },
       status,
     );
@@ -146,11 +144,12 @@ ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
   async function finish(request: FastifyRequest, reply: FastifyReply, loaded: Loaded, result: Record<string, unknown>, afterForm: boolean) {
     const url = await loaded.provider.interactionResult(request.raw, reply.raw, result as never, { mergeWithLastSubmission: true });
     if (!afterForm) return reply.redirect(url, 303);
+    const t = request.i18n;
     return kit.send(request, reply, {
-      title: `Continuing to ${loaded.app.name}`,
+      title: t.t('continuing.title', { name: loaded.app.name }),
       narrow: true,
       refreshTo: url,
-      body: html`<h1>Continuing to ${loaded.app.name}…</h1><p><a href="${url}">Continue</a></p>`,
+      body: html`<h1>${t.t('continuing.heading', { name: loaded.app.name })}</h1><p><a href="${url}">${t.t('continuing.link')}</a></p>`,
     });
   }
 
@@ -171,12 +170,8 @@ ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
     return grant.save();
   }
 
-  const SCOPE_WORDS: Record<string, string> = {
-    openid: 'Who you are (an id that stays the same)',
-    email: 'Your email address',
-    profile: 'Your name, your account and your role in it',
-    offline_access: 'Stay connected while you are away',
-  };
+  const SCOPES = ['openid', 'email', 'profile', 'offline_access'] as const;
+  const isScope = (scope: string): scope is (typeof SCOPES)[number] => (SCOPES as readonly string[]).includes(scope);
 
   async function proceed(request: FastifyRequest, reply: FastifyReply, afterForm: boolean) {
     const loaded = await load(request, reply);
@@ -192,25 +187,26 @@ ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
             : '';
       return signInForm(request, reply, loaded, { email }, null);
     }
+    const t = request.i18n;
     const refusal = appRefusal(app, signedIn.user);
     if (refusal !== null) {
       return kit.send(
         request,
         reply,
         {
-          title: `You cannot use ${app.name}`,
+          title: t.t('refused.title', { name: app.name }),
           narrow: true,
-          notice: { kind: 'error', text: REFUSALS[refusal](app, account, signedIn) },
-          body: html`<h1>You cannot use ${app.name}</h1>
+          notice: { kind: 'error', text: refusalText(t, refusal, app, account, signedIn) },
+          body: html`<h1>${t.t('refused.title', { name: app.name })}</h1>
 ${
   refusal === 'other_account'
     ? html`<form method="post" action="${interactionPath(interaction.uid)}/switch">
   ${csrfField(kit.csrfToken(request, reply))}
-  <button type="submit" class="primary">Sign out and use another account</button>
+  <button type="submit" class="primary">${t.t('oidc.switchAccount')}</button>
 </form>`
     : ''
 }
-${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
+${cancelForm(request, reply, loaded, 'access_denied', t.t('layout.backTo', { product: app.name }))}`,
         },
         403,
       );
@@ -241,38 +237,41 @@ ${cancelForm(request, reply, loaded, 'access_denied', `Back to ${app.name}`)}`,
       if (app.first_party === 1) return finish(request, reply, loaded, { consent: { grantId: await grantAll(loaded, signedIn.user.id) } }, afterForm);
       const scopes = String(interaction.params.scope ?? 'openid')
         .split(' ')
-        .filter((scope) => scope in SCOPE_WORDS);
+        .filter(isScope);
       return kit.send(request, reply, {
-        title: `Allow ${app.name}?`,
+        title: t.t('oidc.consent.title', { app: app.name }),
         narrow: true,
-        body: html`<h1>Allow ${app.name} to sign you in?</h1>
-<p>${app.name} (${account.name}) will learn:</p>
-<ul>${scopes.map((scope) => html`<li>${SCOPE_WORDS[scope]!}</li>`)}</ul>
-<p class="aside">You can withdraw this at any time in Security settings.</p>
+        body: html`<h1>${t.t('oidc.consent.heading', { app: app.name })}</h1>
+<p>${t.t('oidc.consent.learns', { app: app.name, account: account.name })}</p>
+<ul>${scopes.map((scope) => html`<li>${t.t(`oidc.scope.${scope}`)}</li>`)}</ul>
+<p class="aside">${t.t('oidc.consent.withdraw')}</p>
 <form method="post" action="${interactionPath(interaction.uid)}/consent">
   ${csrfField(kit.csrfToken(request, reply))}
-  <button type="submit" class="primary">Allow</button>
+  <button type="submit" class="primary">${t.t('oidc.consent.allow')}</button>
 </form>
-${cancelForm(request, reply, loaded, 'access_denied', 'Do not allow')}`,
+${cancelForm(request, reply, loaded, 'access_denied', t.t('oidc.consent.deny'))}`,
       });
     }
     return expired(request, reply);
   }
 
-  const unmetPage = (request: FastifyRequest, reply: FastifyReply, loaded: Loaded) =>
-    kit.send(
+  const unmetPage = (request: FastifyRequest, reply: FastifyReply, loaded: Loaded) => {
+    const t = request.i18n;
+    const app = loaded.app.name;
+    return kit.send(
       request,
       reply,
       {
-        title: `${loaded.app.name} needs a security key`,
+        title: t.t('oidc.unmet.title', { app }),
         narrow: true,
-        notice: { kind: 'error', text: `${loaded.app.name} asks for a sign-in you cannot give yet: a security key or passkey.` },
-        body: html`<h1>${loaded.app.name} needs a security key</h1>
-<p>Add a security key or passkey in <a href="/profile/security">Security settings</a>, then sign in to ${loaded.app.name} again.</p>
-${cancelForm(request, reply, loaded, 'unmet_authentication_requirements', `Back to ${loaded.app.name}`)}`,
+        notice: { kind: 'error', text: t.t('oidc.unmet.notice', { app }) },
+        body: html`<h1>${t.t('oidc.unmet.title', { app })}</h1>
+<p>${t.parts<Html>('oidc.unmet.text', { app }, { link: (chunks) => html`<a href="/profile/security">${chunks}</a>` })}</p>
+${cancelForm(request, reply, loaded, 'unmet_authentication_requirements', t.t('layout.backTo', { product: app }))}`,
       },
       403,
     );
+  };
 
   pages.get('/interaction/:uid', async (request, reply) => proceed(request, reply, false));
   pages.get('/interaction/:uid/continue', async (request, reply) => proceed(request, reply, true));

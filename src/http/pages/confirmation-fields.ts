@@ -5,12 +5,13 @@ import { SECOND_FACTOR_METHODS, type SecondFactorMethod } from '../../domain/fac
 import type { ConfirmationChoice } from '../factors/http-factor.js';
 import { HTTP_FACTORS } from '../factors/registry.js';
 import { html, type Html } from '../html.js';
+import { translatorFor, type Translator } from '../../i18n/translator.js';
 
 /** How each factor is offered in a confirmation (its http module says), recovery codes
  * too. A factor whose code Tessera sends names the route that sends one (`send`); the
  * page holds that small form once (sendConfirmationCodeForms), since forms cannot nest. */
 function choiceOf(method: SecondFactorMethod): ConfirmationChoice {
-  return method === 'recovery_code' ? { choice: 'A recovery code' } : HTTP_FACTORS[method].confirmation;
+  return method === 'recovery_code' ? { choice: 'confirm.recovery_code' } : HTTP_FACTORS[method].confirmation;
 }
 
 /** The small forms behind every "Text me a code" / "Email me a code" button of a page's
@@ -29,13 +30,15 @@ export function sendConfirmationCodeForms(csrf: string, back: string, methods: r
 
 /** A passcode-, security-key- or recovery-code confirmation inside a form. `methods`
  * are what the person may confirm with (services/confirmation.ts, confirmationMethods);
- * the page must also hold sendConfirmationCodeForms for the same methods. */
-export function confirmationFields(options: { prefix: string; error: string | null; methods: readonly string[] }): Html {
+ * the page must also hold sendConfirmationCodeForms for the same methods. In `t`'s
+ * language (English where a page does not say). */
+export function confirmationFields(options: { prefix: string; error: string | null; methods: readonly string[]; t?: Translator }): Html {
   const id = `${options.prefix}-code`;
+  const t = options.t ?? translatorFor('en');
   if (options.methods.includes('password')) {
     return html`<input type="hidden" name="method" value="password" />
       <div class="field${options.error ? ' has-error' : ''}">
-        <label for="${id}">Your password</label>
+        <label for="${id}">${t.t('confirm.password')}</label>
         ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
         <input
           id="${id}"
@@ -50,26 +53,26 @@ export function confirmationFields(options: { prefix: string; error: string | nu
   const offered = SECOND_FACTOR_METHODS.filter((method) => method === 'recovery_code' || options.methods.includes(method));
   const checked = offered.find((method) => !choiceOf(method).signs);
   return html`<fieldset>
-      <legend>Confirm with</legend>
+      <legend>${t.t('confirm.legend')}</legend>
       ${offered.map((method) => {
         const words = choiceOf(method);
         const radio = html`<label class="checkbox"
-          ><input type="radio" name="method" value="${method}"${method === checked ? html` checked` : ''}> ${words.choice}</label
+          ><input type="radio" name="method" value="${method}"${method === checked ? html` checked` : ''}> ${t.t(words.choice)}</label
         >`;
         if (words.signs) {
           return html`${radio}
-            <p class="hint"><button type="button" class="link" data-webauthn-confirm>Use your security key</button> (no code to type)</p>
+            <p class="hint"><button type="button" class="link" data-webauthn-confirm>${t.t('passcode.webauthn.button')}</button> ${t.t('confirm.noCode')}</p>
             <p class="error" data-webauthn-error hidden></p>`;
         }
         if (words.send) {
           return html`${radio}
-            <p class="hint"><button type="submit" class="link" form="${words.send.formId}">${words.send.label}</button> ${words.send.hint}</p>`;
+            <p class="hint"><button type="submit" class="link" form="${words.send.formId}">${t.t(words.send.label)}</button> ${t.t(words.send.hint)}</p>`;
         }
         return radio;
       })}
     </fieldset>
     <div class="field${options.error ? ' has-error' : ''}">
-      <label for="${id}">Code</label>
+      <label for="${id}">${t.t('confirm.code')}</label>
       ${options.error ? html`<p class="error" id="${id}-error">${options.error}</p>` : ''}
       <input
         id="${id}"

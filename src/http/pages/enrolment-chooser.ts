@@ -37,8 +37,9 @@ export async function setupPage(
   const policy = twoFactorPolicyOf(signedIn.account);
   const confirmable = await confirmationMethods(kit.deps.db, signedIn.user, signedIn.account);
   const confirmationNeeded = addingFactorNeedsConfirmation(signedIn, signedIn.user, kit.deps.now());
+  const t = request.i18n;
   const confirmation = (prefix: string, error: string | null | undefined) =>
-    confirmationNeeded ? confirmationFields({ prefix, error: error ?? null, methods: confirmable }) : '';
+    confirmationNeeded ? confirmationFields({ prefix, error: error ?? null, methods: confirmable, t }) : '';
   // One card per factor, in the factor list's order (only phishing-resistant ones when
   // the account requires a key of this person); one the account forbids stays empty.
   const offered = HTTP_FACTORS_IN_ORDER.filter((factor) => !keysOnly || factorDescriptor(factor.type).phishingResistant).map((factor) =>
@@ -46,6 +47,7 @@ export async function setupPage(
       ? ''
       : factor.chooserCard({
           kit,
+          t,
           signedIn,
           csrf,
           summary,
@@ -59,22 +61,20 @@ export async function setupPage(
     request,
     reply,
     {
-      title: on ? 'Add a two-factor method' : 'Enable two-factor authentication',
+      title: t.t(on ? 'enrol.titleAdd' : 'security.twoFactor.enable'),
       current: 'security',
       notice:
         state.notice ??
         (keysOnly
-          ? { kind: 'info', text: `${signedIn.account.name} requires admins to sign in with a security key or passkey. Add one to continue.` }
+          ? { kind: 'info', text: t.t('enrol.keysRequired', { account: signedIn.account.name }) }
           : forced
-            ? { kind: 'info', text: 'Set up two-factor authentication to continue. It takes a minute.' }
+            ? { kind: 'info', text: t.t('enrol.forced') }
             : null),
       body: html` ${confirmationNeeded ? sendConfirmationCodeForms(csrf, '/profile/two-factor/setup', confirmable) : ''}
-        <h1>${on ? 'Add a two-factor method' : 'Enable two-factor authentication'}</h1>
-        <p>
-          ${on ? 'Adding a method, or changing your phone number, needs a current passcode or a recovery code first.' : confirmationNeeded ? 'Choose what you will use after your password, and confirm with your password.' : 'Choose what you will use after your password.'}
-        </p>
+        <h1>${t.t(on ? 'enrol.titleAdd' : 'security.twoFactor.enable')}</h1>
+        <p>${t.t(on ? 'enrol.introAdd' : confirmationNeeded ? 'enrol.introConfirm' : 'enrol.intro')}</p>
         <div class="method-choice">${offered.map((card, i) => (i === 0 ? card : html` ${card}`))}</div>
-        ${forced ? '' : html`<p class="aside"><a href="/profile/security">Cancel</a></p>`}`,
+        ${forced ? '' : html`<p class="aside"><a href="/profile/security">${t.t('common.cancel')}</a></p>`}`,
     },
     status,
   );

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SignedIn } from '../../services/sessions.js';
 import type { EnrolmentDone } from '../../services/two-factor.js';
 import { html, type Html } from '../html.js';
+import type { Translator } from '../../i18n/translator.js';
 import type { PageKit } from './kit.js';
 
 export function recoveryCodesFileName(productName: string, accountSlug: string): string {
@@ -11,11 +12,11 @@ export function recoveryCodesFileName(productName: string, accountSlug: string):
   return `${safe(productName)}-${safe(accountSlug)}-recovery-codes.txt`;
 }
 
-function recoveryCodesText(productName: string, signedIn: SignedIn, codes: string[]): string {
+function recoveryCodesText(t: Translator, productName: string, signedIn: SignedIn, codes: string[]): string {
   return [
-    `${productName} recovery codes for ${signedIn.user.email} (${signedIn.account.name})`,
+    t.t('codes.fileTitle', { product: productName, email: signedIn.user.email, account: signedIn.account.name }),
     '',
-    'Each code works once, wherever a passcode is asked. Keep them somewhere safe.',
+    t.t('codes.fileText'),
     '',
     ...codes,
     '',
@@ -24,27 +25,27 @@ function recoveryCodesText(productName: string, signedIn: SignedIn, codes: strin
 
 /** Shown once, right after they were made: download, copy, print, and "I have saved these".
  * `done` is the Security settings notice to show after (what was just turned on). */
-export function recoveryCodesBody(kit: PageKit, signedIn: SignedIn, codes: string[], heading: string, done: string | null = null): Html {
-  const text = recoveryCodesText(kit.productName, signedIn, codes);
+export function recoveryCodesBody(t: Translator, kit: PageKit, signedIn: SignedIn, codes: string[], heading: string, done: string | null = null): Html {
+  const text = recoveryCodesText(t, kit.productName, signedIn, codes);
   const download = `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`;
   // role="list": Safari drops a list's semantics once its markers are styled away.
   return html` <h1 id="codes-heading">${heading}</h1>
     <section class="card" aria-labelledby="codes-heading">
-      <p>If you lose your phone, a recovery code lets you sign in. Each code works once. This is the only time they are shown.</p>
+      <p>${t.t('codes.intro')}</p>
       <ol class="codes" id="recovery-codes" role="list">
         ${codes.map((code) => html`<li><code>${code}</code></li>`)}
       </ol>
       <div class="actions">
-        <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">Download</a>
-        <button type="button" data-copy-target="recovery-codes">Copy</button>
-        <button type="button" data-print>Print</button>
+        <a class="button" href="${download}" download="${recoveryCodesFileName(kit.productName, signedIn.account.slug)}">${t.t('codes.download')}</a>
+        <button type="button" data-copy-target="recovery-codes">${t.t('codes.copy')}</button>
+        <button type="button" data-print>${t.t('codes.print')}</button>
       </div>
       <form method="get" action="/profile/security">
         ${done ? html`<input type="hidden" name="done" value="${done}" />` : ''}
         <label class="checkbox"
-          ><input type="checkbox" name="saved" value="1" required data-enables="codes-continue" /> I have saved these recovery codes</label
+          ><input type="checkbox" name="saved" value="1" required data-enables="codes-continue" /> ${t.t('codes.saved')}</label
         >
-        <button type="submit" class="primary" id="codes-continue">Continue</button>
+        <button type="submit" class="primary" id="codes-continue">${t.t('common.continue')}</button>
       </form>
     </section>`;
 }
@@ -65,16 +66,17 @@ export async function showEnrolmentDone(
   }
   if (!done.recoveryCodes) return reply.redirect(backTo, 303);
   return kit.send(request, reply, {
-    title: 'Save your recovery codes',
+    title: request.i18n.t('codes.saveTitle'),
     current: 'security',
-    notice: { kind: 'success', text: 'Two-factor authentication is on.' },
+    notice: { kind: 'success', text: request.i18n.t('codes.on') },
     // What the factor's own page would have said ("Your passkey is added…") waits
     // until the codes are saved.
     body: recoveryCodesBody(
+      request.i18n,
       kit,
       request.signedIn ?? signedIn,
       done.recoveryCodes,
-      'Save your recovery codes',
+      request.i18n.t('codes.saveTitle'),
       new URLSearchParams(backTo.split('?')[1] ?? '').get('done'),
     ),
   });

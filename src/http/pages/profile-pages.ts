@@ -83,9 +83,9 @@ export function registerProfilePages(app: FastifyInstance, kit: PageKit): void {
     if (!kit.requireFull(request, reply)) return reply;
     const query = request.query as Record<string, unknown>;
     // A code sent for a confirmation (`?sms=sent`, in the factor list's order), else what was done.
-    const sentBy = HTTP_FACTORS_IN_ORDER.find((factor) => factor.codeSentNotice && query[factor.type] === 'sent');
-    const text = sentBy
-      ? `${sentBy.codeSentNotice} It works for 10 minutes.`
+    const sentNotice = HTTP_FACTORS_IN_ORDER.find((factor) => factor.codeSentNotice && query[factor.type] === 'sent')?.codeSentNotice;
+    const text = sentNotice
+      ? request.i18n.t(sentNotice)
       : query.done === 'preferences'
         ? request.i18n.t('preferences.saved')
         : typeof query.done === 'string' && Object.hasOwn(NOTICES, query.done)

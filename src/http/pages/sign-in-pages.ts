@@ -18,12 +18,12 @@ import { COOKIE, requestContext } from '../request-context.js';
 import { csrfField, field, formString, safeNextPath } from './forms.js';
 import { DEVICE_COOKIE_MAX_AGE_IN_SECONDS, type PageKit } from './kit.js';
 
-function fieldError(failure: Failure | null, name: string): string | null {
-  return failure && failure.field === name ? messageFor(failure) : null;
+function fieldError(t: Translator, failure: Failure | null, name: string): string | null {
+  return failure && failure.field === name ? messageFor(failure, t) : null;
 }
 
-function generalError(failure: Failure | null, fields: string[]): { kind: 'error'; text: string } | null {
-  return failure && (!failure.field || !fields.includes(failure.field)) ? { kind: 'error', text: messageFor(failure) } : null;
+function generalError(t: Translator, failure: Failure | null, fields: string[]): { kind: 'error'; text: string } | null {
+  return failure && (!failure.field || !fields.includes(failure.field)) ? { kind: 'error', text: messageFor(failure, t) } : null;
 }
 
 /** "Sign in with a passkey": app.js fetches the options, lets the browser ask, and posts
@@ -42,8 +42,8 @@ export function passkeyForm(csrf: string, input: { next: string | null; account:
 </form>`;
 }
 
-function newPasswordHint(): string {
-  return 'At least 8 characters. Long and unusual is better than short and complex: a few unrelated words work well.';
+function newPasswordHint(t: Translator): string {
+  return t.t('newPassword.hint');
 }
 
 export function registerSignInPages(app: FastifyInstance, kit: PageKit): void {
@@ -212,22 +212,22 @@ ${
   });
 
   // First run: the link printed at start creates the first account and its owner.
-  const setupForm = (csrf: string, token: string, values: Record<string, string>, failure: Failure | null): Html => html`
-<h1>Welcome to ${kit.productName}</h1>
-<p>Create your team's account and your own sign-in. You will be its owner and first admin.</p>
+  const setupForm = (t: Translator, csrf: string, token: string, values: Record<string, string>, failure: Failure | null): Html => html`
+<h1>${t.t('setup.welcome', { product: kit.productName })}</h1>
+<p>${t.t('setup.intro')}</p>
 <form method="post" action="/setup" novalidate>
   ${csrfField(csrf)}
   <input type="hidden" name="token" value="${token}">
-  <fieldset><legend>Your team</legend>
-  ${field({ name: 'account_name', label: 'Team name', value: values.account_name ?? '', autocomplete: 'organization', autofocus: true, error: fieldError(failure, 'account_name') })}
-  ${field({ name: 'account_slug', label: 'Short name', value: values.account_slug ?? '', autocomplete: 'off', hint: 'Lower-case letters, digits and dashes; people type it when they sign in, e.g. acme-support.', error: fieldError(failure, 'account_slug') })}
+  <fieldset><legend>${t.t('setup.team')}</legend>
+  ${field({ name: 'account_name', label: t.t('setup.teamName'), value: values.account_name ?? '', autocomplete: 'organization', autofocus: true, error: fieldError(t, failure, 'account_name') })}
+  ${field({ name: 'account_slug', label: t.t('setup.shortName'), value: values.account_slug ?? '', autocomplete: 'off', hint: t.t('setup.shortNameHint'), error: fieldError(t, failure, 'account_slug') })}
   </fieldset>
-  <fieldset><legend>You</legend>
-  ${field({ name: 'name', label: 'Your name', value: values.name ?? '', autocomplete: 'name', error: fieldError(failure, 'owner_name') })}
-  ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'username', error: fieldError(failure, 'email') })}
-  ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error: fieldError(failure, 'password') })}
+  <fieldset><legend>${t.t('setup.you')}</legend>
+  ${field({ name: 'name', label: t.t('setup.yourName'), value: values.name ?? '', autocomplete: 'name', error: fieldError(t, failure, 'owner_name') })}
+  ${field({ name: 'email', label: t.t('signIn.email'), type: 'email', value: values.email ?? '', autocomplete: 'username', error: fieldError(t, failure, 'email') })}
+  ${field({ name: 'password', label: t.t('signIn.password'), type: 'password', autocomplete: 'new-password', hint: newPasswordHint(t), error: fieldError(t, failure, 'password') })}
   </fieldset>
-  <button type="submit" class="primary">Create account</button>
+  <button type="submit" class="primary">${t.t('setup.submit')}</button>
 </form>`;
 
   app.get('/setup', async (request, reply) => {
@@ -238,15 +238,19 @@ ${
         request,
         reply,
         {
-          title: 'Setup link',
+          title: request.i18n.t('setup.linkTitle'),
           narrow: true,
-          notice: { kind: 'error', text: messageFor(check.failure) },
-          body: html`<p><a href="/sign-in">Go to sign-in</a></p>`,
+          notice: { kind: 'error', text: messageFor(check.failure, request.i18n) },
+          body: html`<p><a href="/sign-in">${request.i18n.t('signIn.goTo')}</a></p>`,
         },
         400,
       );
     }
-    return kit.send(request, reply, { title: 'Set up', narrow: true, body: setupForm(kit.csrfToken(request, reply), token, {}, null) });
+    return kit.send(request, reply, {
+      title: request.i18n.t('setup.title'),
+      narrow: true,
+      body: setupForm(request.i18n, kit.csrfToken(request, reply), token, {}, null),
+    });
   });
 
   app.post('/setup', async (request, reply) => {
@@ -270,10 +274,10 @@ ${
         request,
         reply,
         {
-          title: 'Set up',
+          title: request.i18n.t('setup.title'),
           narrow: true,
-          notice: generalError(slugTaken, ['account_name', 'account_slug', 'owner_name', 'email', 'password']),
-          body: setupForm(kit.csrfToken(request, reply), values.token!, values, slugTaken),
+          notice: generalError(request.i18n, slugTaken, ['account_name', 'account_slug', 'owner_name', 'email', 'password']),
+          body: setupForm(request.i18n, kit.csrfToken(request, reply), values.token!, values, slugTaken),
         },
         400,
       );
@@ -282,19 +286,19 @@ ${
   });
 
   // Forgotten password: the same answer whether or not the email exists.
-  const forgotForm = (csrf: string, account: string): Html => html`
-<h1>Reset your password</h1>
-<p>We will email you a link to choose a new password. Your two-factor authentication stays on.</p>
+  const forgotForm = (t: Translator, csrf: string, account: string): Html => html`
+<h1>${t.t('forgot.title')}</h1>
+<p>${t.t('forgot.intro')}</p>
 <form method="post" action="/password/forgot" novalidate>
   ${csrfField(csrf)}
-  ${field({ name: 'account', label: 'Account', value: account, autocomplete: 'organization', autofocus: true })}
-  ${field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username' })}
-  <button type="submit" class="primary">Email me a link</button>
+  ${field({ name: 'account', label: t.t('signIn.account'), value: account, autocomplete: 'organization', autofocus: true })}
+  ${field({ name: 'email', label: t.t('signIn.email'), type: 'email', autocomplete: 'username' })}
+  <button type="submit" class="primary">${t.t('forgot.submit')}</button>
 </form>
-<p class="aside"><a href="/sign-in">Back to sign-in</a></p>`;
+<p class="aside"><a href="/sign-in">${t.t('signIn.backTo')}</a></p>`;
 
   app.get('/password/forgot', async (request, reply) =>
-    kit.send(request, reply, { title: 'Reset your password', narrow: true, body: forgotForm(kit.csrfToken(request, reply), '') }),
+    kit.send(request, reply, { title: request.i18n.t('forgot.title'), narrow: true, body: forgotForm(request.i18n, kit.csrfToken(request, reply), '') }),
   );
 
   app.post('/password/forgot', async (request, reply) => {
@@ -306,35 +310,35 @@ ${
         request,
         reply,
         {
-          title: 'Reset your password',
+          title: request.i18n.t('forgot.title'),
           narrow: true,
-          notice: { kind: 'error', text: messageFor(result.failure) },
-          body: forgotForm(kit.csrfToken(request, reply), account),
+          notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+          body: forgotForm(request.i18n, kit.csrfToken(request, reply), account),
         },
         429,
       );
     }
     return kit.send(request, reply, {
-      title: 'Check your email',
+      title: request.i18n.t('forgot.sentTitle'),
       narrow: true,
-      notice: { kind: 'success', text: 'If this email belongs to someone in that account, a link to reset the password is on its way. It works for 1 hour.' },
-      body: html`<p class="aside"><a href="/sign-in">Back to sign-in</a></p>`,
+      notice: { kind: 'success', text: request.i18n.t('forgot.sent') },
+      body: html`<p class="aside"><a href="/sign-in">${request.i18n.t('signIn.backTo')}</a></p>`,
     });
   });
 
   // Emailed links: choose a password, then the usual second-factor decision.
   for (const purpose of ['password_reset', 'invitation'] as const) {
     const path = purpose === 'password_reset' ? '/password/reset' : '/invitation';
-    const title = purpose === 'password_reset' ? 'Choose a new password' : 'Welcome: choose your password';
-    const form = (csrf: string, token: string, email: string, accountName: string, error: string | null): Html => html`
-<h1>${title}</h1>
+    const titleOf = (t: Translator) => t.t(purpose === 'password_reset' ? 'emailedLink.resetTitle' : 'emailedLink.invitationTitle');
+    const form = (t: Translator, csrf: string, token: string, email: string, accountName: string, error: string | null): Html => html`
+<h1>${titleOf(t)}</h1>
 <p>${email} · ${accountName}</p>
 <form method="post" action="${path}" novalidate>
   ${csrfField(csrf)}
   <input type="hidden" name="token" value="${token}">
   <input type="hidden" name="username" value="${email}" autocomplete="username">
-  ${field({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: newPasswordHint(), error, autofocus: true })}
-  <button type="submit" class="primary">Save password</button>
+  ${field({ name: 'new_password', label: t.t('password.new'), type: 'password', autocomplete: 'new-password', hint: newPasswordHint(t), error, autofocus: true })}
+  <button type="submit" class="primary">${t.t('emailedLink.save')}</button>
 </form>`;
 
     app.get(path, async (request, reply) => {
@@ -345,18 +349,20 @@ ${
           request,
           reply,
           {
-            title,
+            title: titleOf(request.i18n),
             narrow: true,
-            notice: { kind: 'error', text: messageFor(holder.failure) },
-            body: html`<p><a href="/password/forgot">Ask for a new link</a></p>`,
+            notice: { kind: 'error', text: messageFor(holder.failure, request.i18n) },
+            body: html`<p><a href="/password/forgot">${request.i18n.t('emailedLink.askNew')}</a></p>`,
           },
           400,
         );
       }
+      // The person the link was mailed to reads it in the mail's language.
+      request.i18n = kit.translatorOfPerson(request, holder.value);
       return kit.send(request, reply, {
-        title,
+        title: titleOf(request.i18n),
         narrow: true,
-        body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, null),
+        body: form(request.i18n, kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, null),
       });
     });
 
@@ -370,17 +376,30 @@ ${
           return kit.send(
             request,
             reply,
-            { title, narrow: true, notice: { kind: 'error', text: messageFor(holder.failure) }, body: html`<p><a href="/sign-in">Go to sign-in</a></p>` },
+            {
+              title: titleOf(request.i18n),
+              narrow: true,
+              notice: { kind: 'error', text: messageFor(holder.failure, request.i18n) },
+              body: html`<p><a href="/sign-in">${request.i18n.t('signIn.goTo')}</a></p>`,
+            },
             400,
           );
         }
+        request.i18n = kit.translatorOfPerson(request, holder.value);
         return kit.send(
           request,
           reply,
           {
-            title,
+            title: titleOf(request.i18n),
             narrow: true,
-            body: form(kit.csrfToken(request, reply), token, holder.value.user.email, holder.value.account.name, messageFor(result.failure)),
+            body: form(
+              request.i18n,
+              kit.csrfToken(request, reply),
+              token,
+              holder.value.user.email,
+              holder.value.account.name,
+              messageFor(result.failure, request.i18n),
+            ),
           },
           400,
         );

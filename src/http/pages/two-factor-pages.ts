@@ -13,6 +13,7 @@ import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formCode, formConfirmation, formString } from './forms.js';
 import type { PageKit } from './kit.js';
+import { boldSentence } from './passcode-form.js';
 import { recoveryCodesBody } from './enrolment-done.js';
 import { setupPage } from './enrolment-chooser.js';
 import type { SecurityPage } from './security-page.js';
@@ -26,29 +27,27 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     status = 200,
   ) => {
     const csrf = kit.csrfToken(request, reply);
+    const t = request.i18n;
     return kit.send(
       request,
       reply,
       {
-        title: 'Confirm your email',
+        title: t.t('emailStep.title'),
         current: 'security',
         notice: state.notice ? { kind: 'info', text: state.notice } : null,
-        body: html` <h1>Set up two-factor authentication</h1>
+        body: html` <h1>${t.t('emailStep.heading')}</h1>
           <section class="card">
-            <h2>First, confirm it is you</h2>
-            <p>
-              ${signedIn.account.name} requires two-factor authentication. To make sure nobody else sets it up with your password, we email a 6-digit code to
-              <strong>${signedIn.user.email}</strong>.
-            </p>
+            <h2>${t.t('emailStep.subheading')}</h2>
+            <p>${boldSentence(t, 'emailStep.intro', { account: signedIn.account.name, email: signedIn.user.email })}</p>
             <form method="post" action="/profile/email-confirmation/send">
-              ${csrfField(csrf)}<button type="submit" ${state.sent ? '' : html` class="primary"`}>${state.sent ? 'Send a new code' : 'Email me a code'}</button>
+              ${csrfField(csrf)}<button type="submit" ${state.sent ? '' : html` class="primary"`}>${t.t(state.sent ? 'emailStep.sendNew' : 'passcode.email.send')}</button>
             </form>
             ${
               state.sent || state.error
                 ? html`<form method="post" action="/profile/email-confirmation/verify" novalidate>
                     ${csrfField(csrf)}
-                    ${field({ name: 'code', label: 'Code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
-                    <button type="submit" class="primary">Continue</button>
+                    ${field({ name: 'code', label: t.t('passcode.email.label'), autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error, autofocus: true, maxlength: 12 })}
+                    <button type="submit" class="primary">${t.t('common.continue')}</button>
                   </form>`
                 : ''
             }
@@ -66,7 +65,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     return emailStep(request, reply, signedIn, {
       sent: true,
       error: null,
-      notice: result.ok ? `We sent a code to ${signedIn.user.email}. It works for 10 minutes.` : messageFor(result.failure),
+      notice: result.ok ? request.i18n.t('emailStep.sent', { email: signedIn.user.email }) : messageFor(result.failure, request.i18n),
     });
   });
 
@@ -74,7 +73,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const signedIn = kit.requireAny(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
     const result = await verifyEmailConfirmationCode(kit.deps, signedIn, formCode(request.body), requestContext(request));
-    if (!result.ok) return emailStep(request, reply, signedIn, { sent: true, error: messageFor(result.failure) }, 400);
+    if (!result.ok) return emailStep(request, reply, signedIn, { sent: true, error: messageFor(result.failure, request.i18n) }, 400);
     return reply.redirect('/profile/two-factor/setup', 303);
   });
 
@@ -85,7 +84,7 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
     const query = request.query as Record<string, unknown>;
     // A code sent for the confirmation (`?sms=sent`, in the factor list's order).
     const sent = HTTP_FACTORS_IN_ORDER.find((factor) => factor.codeSentNotice && query[factor.type] === 'sent')?.codeSentNotice;
-    return setupPage(kit, request, reply, signedIn, sent ? { notice: { kind: 'success', text: `${sent} It works for 10 minutes.` } } : {});
+    return setupPage(kit, request, reply, signedIn, sent ? { notice: { kind: 'success', text: request.i18n.t(sent) } } : {});
   });
 
   app.post('/profile/two-factor/recovery-codes', async (request, reply) => {
@@ -99,9 +98,9 @@ export function registerTwoFactorPages(app: FastifyInstance, kit: PageKit, secur
       });
     }
     return kit.send(request, reply, {
-      title: 'New recovery codes',
+      title: request.i18n.t('codes.newTitle'),
       current: 'security',
-      body: recoveryCodesBody(kit, signedIn, result.value, 'New recovery codes'),
+      body: recoveryCodesBody(request.i18n, kit, signedIn, result.value, request.i18n.t('codes.newTitle')),
     });
   });
 

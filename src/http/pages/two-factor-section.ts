@@ -39,6 +39,7 @@ export async function twoFactorSection(
       prefix,
       error,
       methods: confirmable,
+      t,
     });
   const policy = twoFactorPolicyOf(signedIn.account);
   const parts = await Promise.all(

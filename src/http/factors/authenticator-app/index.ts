@@ -9,18 +9,15 @@ import { registerAuthenticatorAppPages } from './pages.js';
 export const authenticatorAppHttp: HttpFactor<'totp'> = {
   type: 'totp',
 
-  chooserCard({ csrf, summary, confirmationNeeded, confirmation, state }) {
+  chooserCard({ t, csrf, summary, confirmationNeeded, confirmation, state }) {
     if (summary.methods.includes('totp')) return '';
     return html`<section class="card">
-        <h2>Use an authenticator app</h2>
-        <p>
-          <strong>Recommended.</strong> An app on your phone makes a new passcode every 30 seconds, even without a connection, and nobody can redirect it to
-          another phone.
-        </p>
+        <h2>${t.t('totp.title')}</h2>
+        <p><strong>${t.t('totp.card.recommended')}</strong> ${t.t('totp.card.text')}</p>
         <form method="post" action="/profile/two-factor/totp" novalidate>
           ${csrfField(csrf)} ${confirmation('totp', state.error)}
           ${!confirmationNeeded && state.error ? html`<p class="error" role="alert">${state.error}</p>` : ''}
-          <button type="submit" class="primary">Use an authenticator app</button>
+          <button type="submit" class="primary">${t.t('totp.title')}</button>
         </form>
       </section>`;
   },
@@ -29,7 +26,7 @@ export const authenticatorAppHttp: HttpFactor<'totp'> = {
     return { addLink: enrolled ? null : html`<a href="/profile/two-factor/setup">${t.t('security.factor.addTotp')}</a>` };
   },
 
-  confirmation: { choice: 'A passcode from your authenticator app' },
+  confirmation: { choice: 'confirm.totp' },
 
   passcode: {
     form: ({ t, csrf, open, error, remember, otherLinks }) =>

@@ -10,35 +10,34 @@ import { showEnrolmentDone } from '../../pages/enrolment-done.js';
 import { csrfField, field, formCode, formString } from '../../pages/forms.js';
 import type { PageKit } from '../../pages/kit.js';
 import type { FactorScreens } from '../http-factor.js';
+import type { Translator } from '../../../i18n/translator.js';
+import { boldSentence } from '../../pages/passcode-form.js';
 
-function enrolmentBody(csrf: string, enrolment: TotpEnrolment, error: string | null): Html {
-  return html` <h1>Use an authenticator app</h1>
+function enrolmentBody(t: Translator, csrf: string, enrolment: TotpEnrolment, error: string | null): Html {
+  return html` <h1>${t.t('totp.title')}</h1>
     <section class="card">
       <div class="steps">
-        <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="QR code for your authenticator app" width="220" height="220" />
+        <img class="qr" src="${enrolment.qrCodeDataUrl}" alt="${t.t('totp.qrAlt')}" width="220" height="220" />
         <div>
           <ol>
-            <li>
-              Open an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Authy or 1Password, and add an entry (it may say
-              "Scan a QR code" or "Scan barcode").
-            </li>
-            <li>Point the camera at the QR code. The entry appears as <strong>${enrolment.issuer}</strong> with your email, ${enrolment.accountName}.</li>
-            <li>Enter the 6-digit code the app shows.</li>
+            <li>${t.t('totp.step1')}</li>
+            <li>${boldSentence(t, 'totp.step2', { issuer: enrolment.issuer, email: enrolment.accountName })}</li>
+            <li>${t.t('totp.step3')}</li>
           </ol>
           <details>
-            <summary>Can't scan it? Enter the key by hand</summary>
-            <p>Choose "Enter a setup key" in the app, type this key, and choose a time-based code.</p>
+            <summary>${t.t('totp.manualSummary')}</summary>
+            <p>${t.t('totp.manualIntro')}</p>
             <p><span class="secret" id="secret-key">${formatSecretForManualEntry(enrolment.secret)}</span></p>
-            <p class="hint">Account: ${enrolment.accountName} · Key: time-based, 6 digits, every 30 seconds</p>
+            <p class="hint">${t.t('totp.manualHint', { email: enrolment.accountName })}</p>
           </details>
         </div>
       </div>
       <form method="post" action="/profile/two-factor/totp/verify" novalidate>
         ${csrfField(csrf)}
-        ${field({ name: 'code', label: '6-digit code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
-        <button type="submit" class="primary">Verify and turn on</button>
+        ${field({ name: 'code', label: t.t('totp.codeLabel'), autocomplete: 'one-time-code', inputmode: 'numeric', error, autofocus: true, maxlength: 12 })}
+        <button type="submit" class="primary">${t.t('enrol.verifyAndTurnOn')}</button>
       </form>
-      <p class="hint">This setup expires 15 minutes after it started.</p>
+      <p class="hint">${t.t('enrol.expiresHint')}</p>
     </section>`;
 }
 
@@ -47,7 +46,7 @@ export function registerAuthenticatorAppPages(app: FastifyInstance, kit: PageKit
     kit.send(
       request,
       reply,
-      { title: 'Use an authenticator app', current: 'security', body: enrolmentBody(kit.csrfToken(request, reply), enrolment, error) },
+      { title: request.i18n.t('totp.title'), current: 'security', body: enrolmentBody(request.i18n, kit.csrfToken(request, reply), enrolment, error) },
       status,
     );
 
@@ -59,7 +58,7 @@ export function registerAuthenticatorAppPages(app: FastifyInstance, kit: PageKit
     const result = await startTotpEnrolment(kit.deps, signedIn, requestContext(request), confirmation);
     if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
     if (!result.ok && result.failure.code === 'two_factor_already_enabled')
-      return screens.securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 409 });
+      return screens.securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure, request.i18n) }, status: 409 });
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       const status =
@@ -68,7 +67,7 @@ export function registerAuthenticatorAppPages(app: FastifyInstance, kit: PageKit
           : result.failure.code === 'confirmation_required'
             ? 403
             : 400;
-      return screens.chooser(request, reply, signedIn, { card: { factor: 'totp', error: messageFor(result.failure) } }, status);
+      return screens.chooser(request, reply, signedIn, { card: { factor: 'totp', error: messageFor(result.failure, request.i18n) } }, status);
     }
     return reply.redirect('/profile/two-factor/totp', 303);
   });
@@ -93,15 +92,15 @@ export function registerAuthenticatorAppPages(app: FastifyInstance, kit: PageKit
           request,
           reply,
           {
-            title: 'Setup expired',
+            title: request.i18n.t('enrol.expiredTitle'),
             current: 'security',
-            notice: { kind: 'error', text: messageFor(result.failure) },
-            body: html`<p><a class="button primary" href="/profile/two-factor/setup">Start again</a></p>`,
+            notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+            body: html`<p><a class="button primary" href="/profile/two-factor/setup">${request.i18n.t('enrol.startAgain')}</a></p>`,
           },
           400,
         );
       }
-      return sendEnrolment(request, reply, enrolment, messageFor(result.failure), 400);
+      return sendEnrolment(request, reply, enrolment, messageFor(result.failure, request.i18n), 400);
     }
     return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security');
   });

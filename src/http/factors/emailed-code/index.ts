@@ -10,18 +10,16 @@ import { registerEmailedCodePages } from './pages.js';
 export const emailedCodeHttp: HttpFactor<'email'> = {
   type: 'email',
 
-  chooserCard({ signedIn, csrf, summary, confirmationNeeded, confirmation, state }) {
+  chooserCard({ t, signedIn, csrf, summary, confirmationNeeded, confirmation, state }) {
     if (summary.methods.includes('email')) return '';
     return html`<section class="card">
-          <h2>Use emailed codes</h2>
-          <p class="notice notice-info">
-            Emailed codes are the weakest method: whoever gets into your mailbox gets your codes too. Use them if you have no phone for an app or texts.
-          </p>
+          <h2>${t.t('emailCode.title')}</h2>
+          <p class="notice notice-info">${t.t('emailCode.card.warning')}</p>
           <form method="post" action="/profile/two-factor/email" novalidate>
             ${csrfField(csrf)} ${confirmation('email', state.error)}
             ${!confirmationNeeded && state.error ? html`<p class="error" role="alert">${state.error}</p>` : ''}
-            <p class="hint">We email a 6-digit code to ${signedIn.user.email} now, and whenever you sign in with it.</p>
-            <button type="submit">Email me a code</button>
+            <p class="hint">${t.t('emailCode.card.hint', { email: signedIn.user.email })}</p>
+            <button type="submit">${t.t('passcode.email.send')}</button>
           </form>
         </section>`;
   },
@@ -31,8 +29,8 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
   },
 
   confirmation: {
-    choice: 'An emailed code',
-    send: { formId: 'send-confirmation-email', action: '/profile/two-factor/email/send', label: 'Email me a code', hint: '(it works for 10 minutes)' },
+    choice: 'confirm.email',
+    send: { formId: 'send-confirmation-email', action: '/profile/two-factor/email/send', label: 'passcode.email.send', hint: 'confirm.sendHint' },
   },
 
   passcode: {
@@ -58,7 +56,7 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
   },
 
   notices: { 'email-on': 'security.notice.emailOn' },
-  codeSentNotice: 'We emailed you a code.',
+  codeSentNotice: 'codeSent.email',
   auditEventSentences: { email_code_sent: 'Code emailed', email_code_quota_exceeded: 'Emailed-code quota reached' },
 
   registerPages: registerEmailedCodePages,

@@ -17,6 +17,7 @@ import { showEnrolmentDone } from '../../pages/enrolment-done.js';
 import { csrfField, field, formCode, formString, safeNextPath } from '../../pages/forms.js';
 import type { PageKit } from '../../pages/kit.js';
 import type { FactorScreens } from '../http-factor.js';
+import { boldSentence } from '../../pages/passcode-form.js';
 
 export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, screens: FactorScreens): void {
   const pendingPage = async (
@@ -29,27 +30,29 @@ export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, scr
     const pending = await pendingEmailEnrolment(kit.deps, signedIn);
     if (!pending) return reply.redirect('/profile/two-factor/setup', 303);
     const csrf = kit.csrfToken(request, reply);
+    const t = request.i18n;
     return kit.send(
       request,
       reply,
       {
-        title: 'Use emailed codes',
+        title: t.t('emailCode.title'),
         current: 'security',
         notice: state.notice ? { kind: 'error', text: state.notice } : null,
-        body: html` <h1>Use emailed codes</h1>
+        body: html` <h1>${t.t('emailCode.title')}</h1>
           <section class="card">
-            <p>We emailed a 6-digit code to <strong>${signedIn.user.email}</strong>. It works for 10 minutes.</p>
+            <p>${boldSentence(t, 'emailCode.sent', { email: signedIn.user.email })}</p>
             <form method="post" action="/profile/two-factor/email/verify" novalidate>
               ${csrfField(csrf)}
-              ${field({ name: 'code', label: '6-digit code from the email', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
-              <button type="submit" class="primary">Verify and turn on</button>
+              ${field({ name: 'code', label: t.t('emailCode.label'), autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
+              <button type="submit" class="primary">${t.t('enrol.verifyAndTurnOn')}</button>
             </form>
             <div class="actions">
               <form method="post" action="/profile/two-factor/email/resend" class="inline">
-                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: 'Email me a code' })}
+                ${csrfField(csrf)}
+                ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: t.t('passcode.email.send'), sentLabel: t.t('passcode.sendAgain') })}
               </form>
             </div>
-            <p class="hint">This setup expires 15 minutes after it started.</p>
+            <p class="hint">${t.t('enrol.expiresHint')}</p>
           </section>`,
       },
       status,
@@ -69,7 +72,7 @@ export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, scr
         request,
         reply,
         signedIn,
-        { card: { factor: 'email', error: messageFor(result.failure) } },
+        { card: { factor: 'email', error: messageFor(result.failure, request.i18n) } },
         ERROR_TABLE[result.failure.code].status,
       );
     }
@@ -88,7 +91,7 @@ export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, scr
     const result = await resendEmailEnrolmentCode(kit.deps, signedIn, requestContext(request));
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      return pendingPage(request, reply, { notice: messageFor(result.failure) }, ERROR_TABLE[result.failure.code].status);
+      return pendingPage(request, reply, { notice: messageFor(result.failure, request.i18n) }, ERROR_TABLE[result.failure.code].status);
     }
     return reply.redirect('/profile/two-factor/email', 303);
   });
@@ -100,9 +103,9 @@ export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, scr
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       if (!(await pendingEmailEnrolment(kit.deps, signedIn))) {
-        return screens.chooser(request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);
+        return screens.chooser(request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure, request.i18n) } }, 400);
       }
-      return pendingPage(request, reply, { error: messageFor(result.failure) }, ERROR_TABLE[result.failure.code].status);
+      return pendingPage(request, reply, { error: messageFor(result.failure, request.i18n) }, ERROR_TABLE[result.failure.code].status);
     }
     return showEnrolmentDone(kit, request, reply, signedIn, result.value, '/profile/security?done=email-on');
   });
@@ -119,10 +122,10 @@ export function registerEmailedCodePages(app: FastifyInstance, kit: PageKit, scr
         request,
         reply,
         {
-          title: 'Emailed code',
+          title: request.i18n.t('security.method.email'),
           current: 'security',
-          notice: { kind: 'error', text: messageFor(result.failure) },
-          body: html`<p><a class="button" href="${back}">Back</a></p>`,
+          notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+          body: html`<p><a class="button" href="${back}">${request.i18n.t('common.back')}</a></p>`,
         },
         ERROR_TABLE[result.failure.code].status,
       );

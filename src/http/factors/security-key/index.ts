@@ -11,10 +11,10 @@ import { registerSecurityKeyPages, securityKeysList } from './pages.js';
 export const securityKeyHttp: HttpFactor<'webauthn'> = {
   type: 'webauthn',
 
-  chooserCard({ kit, signedIn, csrf, confirmationNeeded, confirmation, phishingResistantRequired, state }) {
+  chooserCard({ kit, t, signedIn, csrf, confirmationNeeded, confirmation, phishingResistantRequired, state }) {
     // A setup-only session that proved a passcode moments ago is not asked for another.
     const needsConfirmation = confirmationNeeded && !justProvedPasscode(signedIn, kit.deps.now());
-    return securityKeyCard(kit, {
+    return securityKeyCard(kit, t, {
       csrf,
       confirmation: needsConfirmation ? confirmation('key', state.error) : '',
       error: needsConfirmation ? null : state.error,
@@ -37,7 +37,7 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
     };
   },
 
-  confirmation: { choice: 'Your security key', signs: true },
+  confirmation: { choice: 'confirm.webauthn', signs: true },
 
   passcode: {
     form: ({ t, csrf, open, error, remember, otherLinks }) => html` <h1>${t.t('passcode.title')}</h1>

@@ -32,26 +32,23 @@ function touchPage(
   passkey: boolean,
 ): FastifyReply {
   const csrf = kit.csrfToken(request, reply);
+  const t = request.i18n;
   return kit.send(request, reply, {
-    title: passkey ? 'Add a passkey' : 'Add a security key',
+    title: t.t(passkey ? 'keyEnrol.addPasskey' : 'keyEnrol.addKey'),
     current: 'security',
-    body: html` <h1>${passkey ? 'Add a passkey' : 'Add a security key'}</h1>
+    body: html` <h1>${t.t(passkey ? 'keyEnrol.addPasskey' : 'keyEnrol.addKey')}</h1>
       <section class="card">
-        <p>${
-          passkey
-            ? 'Press the button, then follow your browser: choose where to save the passkey (this computer, your phone or your password manager) and unlock it with your PIN, fingerprint or face. This works for 5 minutes.'
-            : 'Press the button, then follow your browser: insert your key and touch it. This works for 5 minutes.'
-        }</p>
+        <p>${t.t(passkey ? 'keyEnrol.touchPasskey' : 'keyEnrol.touchKey')}</p>
         <form method="post" action="/profile/two-factor/webauthn/finish" data-webauthn-options="${JSON.stringify(options)}">
           ${csrfField(csrf)}
           <input type="hidden" name="name" value="${name}" />
           <input type="hidden" name="kind" value="${passkey ? 'passkey' : 'key'}" />
           <input type="hidden" name="credential" value="" />
           <p class="error" data-webauthn-error role="alert" hidden></p>
-          <noscript><p class="error">Security keys need JavaScript in this browser.</p></noscript>
-          <button type="submit" class="primary">${passkey ? 'Create my passkey' : 'Use my security key'}</button>
+          <noscript><p class="error">${t.t('keyEnrol.noScript')}</p></noscript>
+          <button type="submit" class="primary">${t.t(passkey ? 'keyEnrol.createPasskey' : 'keyEnrol.useKey')}</button>
         </form>
-        <p class="aside"><a href="/profile/two-factor/setup">Cancel</a></p>
+        <p class="aside"><a href="/profile/two-factor/setup">${t.t('common.cancel')}</a></p>
       </section>`,
   });
 }
@@ -64,28 +61,28 @@ export function securityKeysList(
   removal: { confirmation: Html; error: string | null; keyId: string | null },
 ): Html {
   if (keys.length === 0) return html``;
-  const date = (time: number | null) => (time === null ? 'never' : t.moment(time));
-  return html`<h3>Security keys and passkeys</h3>
+  const date = (time: number | null) => (time === null ? t.t('keys.never') : t.moment(time));
+  return html`<h3>${t.t('keys.heading')}</h3>
     <ul class="keys">
       ${keys.map(
         (key) => html`<li>
-    <strong>${key.name}</strong>${key.passkey ? html` <span class="badge">Passkey: signs in alone</span>` : ''}${key.backedUp ? ' (synced)' : ''}
-    <p class="hint">Added ${date(key.createdAt)} · last used ${date(key.lastUsedAt)}</p>
+    <strong>${key.name}</strong>${key.passkey ? html` <span class="badge">${t.t('keys.passkeyBadge')}</span>` : ''}${key.backedUp ? ` ${t.t('keys.synced')}` : ''}
+    <p class="hint">${t.t('keys.added', { added: date(key.createdAt), lastUsed: date(key.lastUsedAt) })}</p>
     <details>
-      <summary>Rename</summary>
+      <summary>${t.t('keys.rename')}</summary>
       <form method="post" action="/profile/two-factor/webauthn/${key.id}/rename" novalidate>
         ${csrfField(csrf)}
-        ${field({ name: 'name', label: 'New name', value: key.name, maxlength: KEY_NAME_MAX_LENGTH })}
-        <button type="submit">Save name</button>
+        ${field({ name: 'name', label: t.t('keys.newName'), value: key.name, maxlength: KEY_NAME_MAX_LENGTH })}
+        <button type="submit">${t.t('keys.saveName')}</button>
       </form>
     </details>
     <details${removal.keyId === key.id ? html` open` : ''}>
-      <summary>Remove</summary>
-      <form method="post" action="/profile/two-factor/webauthn/${key.id}/remove" data-confirm="${`Remove the security key "${key.name}"?`}" novalidate>
+      <summary>${t.t('keys.remove')}</summary>
+      <form method="post" action="/profile/two-factor/webauthn/${key.id}/remove" data-confirm="${t.t('keys.removeConfirm', { name: key.name })}" novalidate>
         ${csrfField(csrf)}
         ${removal.keyId === key.id && removal.error ? html`<p class="error" role="alert">${removal.error}</p>` : ''}
         ${removal.confirmation}
-        <button type="submit" class="danger">Remove this key</button>
+        <button type="submit" class="danger">${t.t('keys.removeButton')}</button>
       </form>
     </details>
   </li>`,
@@ -121,7 +118,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
         request,
         reply,
         signedIn,
-        { card: { factor: 'webauthn', error: messageFor(result.failure), values: { name } } },
+        { card: { factor: 'webauthn', error: messageFor(result.failure, request.i18n), values: { name } } },
         statusOf(result.failure.code),
       );
     }
@@ -143,7 +140,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
         request,
         reply,
         signedIn,
-        { card: { factor: 'webauthn', error: messageFor(result.failure), values: { name } } },
+        { card: { factor: 'webauthn', error: messageFor(result.failure, request.i18n), values: { name } } },
         statusOf(result.failure.code),
       );
     }
@@ -172,7 +169,10 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
       requestContext(request),
     );
     if (!result.ok)
-      return screens.securityPage(request, reply, { notice: { kind: 'error', text: messageFor(result.failure) }, status: statusOf(result.failure.code) });
+      return screens.securityPage(request, reply, {
+        notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+        status: statusOf(result.failure.code),
+      });
     return reply.redirect('/profile/security?done=key-renamed', 303);
   });
 
@@ -184,7 +184,7 @@ export function registerSecurityKeyPages(app: FastifyInstance, kit: PageKit, scr
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       return screens.securityPage(request, reply, {
-        itemError: { factor: 'webauthn', id: keyId, error: messageFor(result.failure) },
+        itemError: { factor: 'webauthn', id: keyId, error: messageFor(result.failure, request.i18n) },
         status: statusOf(result.failure.code),
       });
     }

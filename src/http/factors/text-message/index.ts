@@ -8,14 +8,25 @@ import { deliveryNotice } from './delivery-notice.js';
 import { csrfField, field } from '../../pages/forms.js';
 import { boldSentence, passcodeField, sendCodeForm, typedCodeForm } from '../../pages/passcode-form.js';
 import type { HttpFactor } from '../http-factor.js';
+import type { Translator } from '../../../i18n/translator.js';
 import { registerSignInSmsRoutes, registerTextMessageRoutes } from './api-routes.js';
 import { registerTextMessagePages } from './pages.js';
 
-function countrySelect(selected: string, allowList: string[] | null): Html {
+/** The countries named in the reader's language (CLDR through `Intl`), in its order;
+ * English keeps the phone-number list's own names. */
+function localCountryOptions(t: Translator, allowList: string[] | null): ReturnType<typeof countryOptions> {
+  const options = countryOptions(allowList);
+  if (t.language === 'en') return options;
+  const names = new Intl.DisplayNames([t.language], { type: 'region' });
+  const collator = new Intl.Collator(t.language);
+  return options.map((option) => ({ ...option, name: names.of(option.code) ?? option.name })).sort((a, b) => collator.compare(a.name, b.name));
+}
+
+function countrySelect(t: Translator, selected: string, allowList: string[] | null): Html {
   return html`<div class="field">
-    <label for="field-country">Country</label>
+    <label for="field-country">${t.t('smsEnrol.country')}</label>
     <select id="field-country" name="country" autocomplete="country">
-      ${countryOptions(allowList).map(
+      ${localCountryOptions(t, allowList).map(
         (option) => html`<option value="${option.code}"${option.code === selected ? html` selected` : ''}>${option.name} (+${option.callingCode})</option>`,
       )}
     </select>
@@ -25,27 +36,24 @@ function countrySelect(selected: string, allowList: string[] | null): Html {
 export const textMessageHttp: HttpFactor<'sms'> = {
   type: 'sms',
 
-  chooserCard({ kit, signedIn, csrf, summary, confirmationNeeded, confirmation, state }) {
+  chooserCard({ kit, t, signedIn, csrf, summary, confirmationNeeded, confirmation, state }) {
     if (!smsAvailable(kit.deps)) {
       return html`<section class="card">
-        <h2>Text messages</h2>
-        <p>${messageFor({ code: 'sms_unavailable' })}</p>
+        <h2>${t.t('smsEnrol.unavailableTitle')}</h2>
+        <p>${messageFor({ code: 'sms_unavailable' }, t)}</p>
       </section>`;
     }
     const allowList = parseCountryList(signedIn.account.sms_allowed_countries);
     const country = state.values?.country;
     const defaultCountry = country && isCountryCode(country) ? country : signedIn.account.country;
     return html`<section class="card">
-        <h2>${summary.methods.includes('sms') ? 'Change your phone number' : 'Use text messages'}</h2>
-        <p class="notice notice-info">
-          Text messages are the weaker method: a text can be intercepted, or your number moved to another SIM card by someone who fools your phone company. Use
-          an authenticator app if you can.
-        </p>
+        <h2>${t.t(summary.methods.includes('sms') ? 'security.factor.changePhone' : 'smsEnrol.title')}</h2>
+        <p class="notice notice-info">${t.t('smsEnrol.warning')}</p>
         <form method="post" action="/profile/two-factor/sms" novalidate>
-          ${csrfField(csrf)} ${countrySelect(defaultCountry, allowList)}
-          ${field({ name: 'phone', label: 'Mobile phone number', type: 'tel', autocomplete: 'tel', value: state.values?.phone ?? '', error: state.fieldError ?? (!confirmationNeeded ? (state.error ?? null) : null), hint: 'We text a 6-digit code to it now, and whenever you sign in.', maxlength: 40 })}
+          ${csrfField(csrf)} ${countrySelect(t, defaultCountry, allowList)}
+          ${field({ name: 'phone', label: t.t('smsEnrol.phone'), type: 'tel', autocomplete: 'tel', value: state.values?.phone ?? '', error: state.fieldError ?? (!confirmationNeeded ? (state.error ?? null) : null), hint: t.t('smsEnrol.phoneHint'), maxlength: 40 })}
           ${confirmation('sms', state.error)}
-          <button type="submit">Text me a code</button>
+          <button type="submit">${t.t('passcode.sms.send')}</button>
         </form>
       </section>`;
   },
@@ -61,8 +69,8 @@ export const textMessageHttp: HttpFactor<'sms'> = {
   },
 
   confirmation: {
-    choice: 'A texted passcode',
-    send: { formId: 'send-confirmation-text', action: '/profile/two-factor/sms/send', label: 'Text me a code', hint: '(it works for 10 minutes)' },
+    choice: 'confirm.sms',
+    send: { formId: 'send-confirmation-text', action: '/profile/two-factor/sms/send', label: 'passcode.sms.send', hint: 'confirm.sendHint' },
   },
 
   passcode: {
@@ -94,7 +102,7 @@ export const textMessageHttp: HttpFactor<'sms'> = {
   },
 
   notices: { 'sms-on': 'security.notice.smsOn' },
-  codeSentNotice: 'We texted you a code.',
+  codeSentNotice: 'codeSent.sms',
   auditEventSentences: {
     sms_code_sent: 'Code texted',
     sms_quota_exceeded: 'Text not sent: too many texts',

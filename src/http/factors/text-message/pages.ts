@@ -12,6 +12,7 @@ import { showEnrolmentDone } from '../../pages/enrolment-done.js';
 import { csrfField, field, formCode, formString, safeNextPath } from '../../pages/forms.js';
 import type { PageKit } from '../../pages/kit.js';
 import type { ChooserState, FactorScreens } from '../http-factor.js';
+import { boldSentence } from '../../pages/passcode-form.js';
 
 function statusOf(code: string): number {
   return code === 'rate_limited' || code === 'sms_rate_limited' || code === 'two_factor_locked' ? 429 : code === 'confirmation_required' ? 403 : 400;
@@ -26,29 +27,31 @@ export function registerTextMessagePages(app: FastifyInstance, kit: PageKit, scr
     status = 200,
   ) => {
     const csrf = kit.csrfToken(request, reply);
+    const t = request.i18n;
     return kit.send(
       request,
       reply,
       {
-        title: 'Use text messages',
+        title: t.t('smsEnrol.title'),
         current: 'security',
         notice: state.notice ? { kind: 'error', text: state.notice } : null,
-        body: html` <h1>Use text messages</h1>
+        body: html` <h1>${t.t('smsEnrol.title')}</h1>
           <section class="card">
-            <p>We texted a 6-digit code to <strong class="phone">${pending.phoneMasked}</strong>. It works for 10 minutes.</p>
-            ${deliveryNotice(pending.delivery)}
+            <p>${boldSentence(t, 'smsEnrol.sent', { number: pending.phoneMasked })}</p>
+            ${deliveryNotice(pending.delivery, t)}
             <form method="post" action="/profile/two-factor/sms/verify" novalidate data-webotp>
               ${csrfField(csrf)}
-              ${field({ name: 'code', label: '6-digit code from the text', autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
-              <button type="submit" class="primary">${pending.replacesNumber ? 'Verify and use this number' : 'Verify and turn on'}</button>
+              ${field({ name: 'code', label: t.t('smsEnrol.label'), autocomplete: 'one-time-code', inputmode: 'numeric', error: state.error ?? null, autofocus: true, maxlength: 12 })}
+              <button type="submit" class="primary">${t.t(pending.replacesNumber ? 'smsEnrol.useNumber' : 'enrol.verifyAndTurnOn')}</button>
             </form>
             <div class="actions">
               <form method="post" action="/profile/two-factor/sms/resend" class="inline">
-                ${csrfField(csrf)} ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: 'Text me a code' })}
+                ${csrfField(csrf)}
+                ${sendButton({ sent: true, resendAfterSeconds: pending.resendAfterSeconds, label: t.t('passcode.sms.send'), sentLabel: t.t('passcode.sendAgain') })}
               </form>
             </div>
-            <p class="aside"><a href="/profile/two-factor/setup">Use another number</a></p>
-            <p class="hint">This setup expires 15 minutes after it started.</p>
+            <p class="aside"><a href="/profile/two-factor/setup">${t.t('smsEnrol.another')}</a></p>
+            <p class="hint">${t.t('enrol.expiresHint')}</p>
           </section>`,
       },
       status,
@@ -70,7 +73,7 @@ export function registerTextMessagePages(app: FastifyInstance, kit: PageKit, scr
     if (!result.ok && result.failure.code === 'email_confirmation_required') return reply.redirect('/profile/two-factor/setup', 303);
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      const message = messageFor(result.failure);
+      const message = messageFor(result.failure, request.i18n);
       const about =
         result.failure.field === 'phone' || result.failure.field === 'country' ? 'phone' : result.failure.field === 'code' || method ? 'confirmation' : 'page';
       const card = { factor: 'sms', values: { phone, country } } as const;
@@ -102,7 +105,7 @@ export function registerTextMessagePages(app: FastifyInstance, kit: PageKit, scr
     if (!pending) return reply.redirect('/profile/two-factor/setup', 303);
     if (!result.ok) {
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
-      return pendingPage(request, reply, pending, { notice: messageFor(result.failure) }, statusOf(result.failure.code));
+      return pendingPage(request, reply, pending, { notice: messageFor(result.failure, request.i18n) }, statusOf(result.failure.code));
     }
     return reply.redirect('/profile/two-factor/sms', 303);
   });
@@ -113,13 +116,13 @@ export function registerTextMessagePages(app: FastifyInstance, kit: PageKit, scr
     const result = await verifySmsEnrolment(kit.deps, signedIn, formCode(request.body), requestContext(request));
     if (!result.ok) {
       const pending = await pendingSmsEnrolment(kit.deps, signedIn);
-      if (!pending) return screens.chooser(request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure) } }, 400);
+      if (!pending) return screens.chooser(request, reply, signedIn, { notice: { kind: 'error', text: messageFor(result.failure, request.i18n) } }, 400);
       if (result.failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(result.failure.retryAfterSeconds));
       return pendingPage(
         request,
         reply,
         pending,
-        { error: messageFor(result.failure) },
+        { error: messageFor(result.failure, request.i18n) },
         result.failure.code === 'sms_not_delivered' ? 409 : statusOf(result.failure.code),
       );
     }
@@ -138,10 +141,10 @@ export function registerTextMessagePages(app: FastifyInstance, kit: PageKit, scr
         request,
         reply,
         {
-          title: 'Text message',
+          title: request.i18n.t('security.method.sms'),
           current: 'security',
-          notice: { kind: 'error', text: messageFor(result.failure) },
-          body: html`<p><a class="button" href="${back}">Back</a></p>`,
+          notice: { kind: 'error', text: messageFor(result.failure, request.i18n) },
+          body: html`<p><a class="button" href="${back}">${request.i18n.t('common.back')}</a></p>`,
         },
         statusOf(result.failure.code),
       );
