@@ -29,7 +29,7 @@ import { carriesConfirmation, reviewAdminAction, type AdminActionReview, type Re
 import { csrfField, field, formConfirmation, formString, textareaField } from './forms.js';
 import type { PageKit } from './kit.js';
 
-const APPS: ReviewSection = { href: '/admin/apps', label: 'Apps', current: 'admin-apps' };
+const APPS: ReviewSection = { href: '/admin/apps', label: 'layout.nav.apps', current: 'admin-apps' };
 
 const TYPE_NAMES: Record<AppType, string> = { confidential: 'Confidential', public: 'Public', proxy: 'Proxy' };
 const TYPE_EXPLANATIONS: Record<AppType, string> = {

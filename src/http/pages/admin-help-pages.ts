@@ -85,7 +85,7 @@ export function registerAdminHelpPages(
         404,
       );
     const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
-    const passkeys = passkeyLabel(summary.passkeys);
+    const passkeys = passkeyLabel(request.i18n, summary.passkeys);
     const locks = await signInLocksOf(kit.deps, admin.account, user);
     const locked = locks.passcodeLockedUntil !== null || locks.passwordLockedForSeconds !== null;
     const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
@@ -128,7 +128,7 @@ export function registerAdminHelpPages(
           <section class="card" aria-labelledby="state-heading">
             <h2 id="state-heading">Two-factor authentication</h2>
             <p>
-              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}${passkeys ? html` <span class="badge">${passkeys}</span>` : ''} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(request.i18n, summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
+              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(request.i18n, summary.methods)}${passkeys ? html` <span class="badge">${passkeys}</span>` : ''} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(request.i18n, summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
             </p>
           </section>
           ${
