@@ -70,4 +70,65 @@ describe('the account admins’ pages in the admin’s language', () => {
       assert.match(review.text, /will be an end user\. They will be emailed\./);
     });
   });
+
+  const post = async (url: string, payload: Record<string, string>) => {
+    const form = await app.inject({ method: 'GET', url, headers: { cookie: `tessera_session=${ownerToken}` } });
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+    const cookies = [`tessera_session=${ownerToken}`, ...[form.headers['set-cookie'] ?? []].flat().map((cookie) => String(cookie).split(';')[0])];
+    const page = await app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie: cookies.join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ _csrf: csrf, ...payload }).toString(),
+    });
+    return { status: page.statusCode, tag: htmlTag(page.body), text: pageText(page.body), body: page.body };
+  };
+  const policyChange = { require_two_factor: 'staff', grace_days: '7', session_days: '21', trusted_device_days: '30', country: 'DE' };
+
+  describe('Helping a locked-out person, and Account security with the review of a change', () => {
+    it('German', async () => {
+      await speak('de');
+      const person = await get(`/admin/users/${agentId}`);
+      assert.equal(person.tag, '<html lang="de" dir="ltr">');
+      assert.match(person.text, /Zwei-Faktor-Authentifizierung zurücksetzen/);
+      assert.match(person.text, /Die Person hat keine Zwei-Faktor-Authentifizierung und braucht daher keinen Code\./);
+      assert.match(person.body, /data-confirm="Zwei-Faktor-Authentifizierung von [^"]+ zurücksetzen\?"/);
+      const security = await get('/admin/security');
+      assert.match(security.text, /Sicherheit für Acme Support/);
+      assert.match(security.text, /Nicht erforderlich\. 2 Teammitglieder haben sie nicht\./);
+      assert.match(security.text, /Sicherheitsschlüssel oder Passkey für Administratoren verlangen/);
+      const review = await post('/admin/security', policyChange);
+      assert.equal(review.status, 200, review.text);
+      assert.match(review.text, /Was passieren wird/);
+      assert.match(review.text, /Die Zwei-Faktor-Authentifizierung wird für alle Agents und Admins verpflichtend\./);
+      assert.match(review.text, /2 Teammitglieder ohne sie sehen einen Hinweis mit der Frist/);
+      assert.match(review.text, /Personen bleiben 21 Tage angemeldet \(bisher 14\)/);
+      assert.doesNotMatch(review.text, /What will happen|staff members/);
+    });
+
+    it('Arabic', async () => {
+      await speak('ar');
+      const person = await get(`/admin/users/${agentId}`);
+      assert.equal(person.tag, '<html lang="ar" dir="rtl">');
+      assert.match(person.text, /إعادة تعيين المصادقة الثنائية/);
+      const security = await get('/admin/security');
+      assert.match(security.text, /أمان الحساب/);
+      const review = await post('/admin/security', policyChange);
+      assert.equal(review.tag, '<html lang="ar" dir="rtl">');
+      assert.match(review.text, /ما الذي سيحدث/);
+      assert.match(review.text, /ستصبح المصادقة الثنائية مطلوبة من كل وكيل ومشرف/);
+    });
+
+    it('English stays as it was', async () => {
+      await speak(null);
+      const person = await get(`/admin/users/${agentId}`);
+      assert.match(person.text, /They have no two-factor authentication, so they need no code\./);
+      const security = await get('/admin/security');
+      assert.match(security.text, /Not required\. 2 staff members without it\./);
+      const review = await post('/admin/security', policyChange);
+      assert.match(review.text, /2 staff members without it will see a reminder with the deadline and may skip it until/);
+      assert.match(review.text, /People stay signed in for 21 days \(was 14\); a shorter time also ends open sessions older than that\./);
+      assert.match(review.text, /Phone numbers typed without a country code are read as DE numbers \(was US\)\./);
+    });
+  });
 });

@@ -75,6 +75,106 @@ export const de: Catalogue = {
   'admin.review.confirm': 'Bestätigen',
   'admin.review.reason': 'Grund (wird im Audit-Log gespeichert)',
   'admin.review.cancel': 'Abbrechen',
+  // Helping a locked-out person (http/pages/admin-help-pages.ts)
+  'adminHelp.notFound': 'Nicht gefunden',
+  'adminHelp.backToPeople': 'Zurück zu Personen',
+  'adminHelp.blocked.self': 'Das können Sie nicht für sich selbst tun. Bitten Sie einen anderen Admin.',
+  'adminHelp.blocked.owner': 'Nur der Inhaber kann das für den Inhaber tun.',
+  'adminHelp.issued.heading': 'Einmal-Wiederherstellungscode für {name}',
+  'adminHelp.issued.text':
+    'Geben Sie ihn über einen vertrauenswürdigen Weg weiter (persönlich oder telefonisch). Er funktioniert einmal, bis {until}, und wird nur jetzt angezeigt. Nach der Anmeldung damit richtet die Person die Zwei-Faktor-Authentifizierung neu ein.',
+  'adminHelp.copy': 'Kopieren',
+  'adminHelp.twoFactor.heading': 'Zwei-Faktor-Authentifizierung',
+  'adminHelp.twoFactor.state':
+    '{count, plural, one {# Wiederherstellungscode übrig} other {# Wiederherstellungscodes übrig}} · letzter Bestätigungscode {lastPasscode}',
+  'adminHelp.twoFactor.never': 'nie',
+  'adminHelp.locked.heading': 'Anmeldung pausiert',
+  'adminHelp.locked.passcodes': 'Zu viele falsche Bestätigungscodes: Die Anmeldung der Person ist bis {until} pausiert.',
+  'adminHelp.locked.passwords':
+    'Zu viele falsche Passwörter: Die Anmeldung der Person ist noch etwa {minutes, plural, one {# Minute} other {# Minuten}} pausiert.',
+  'adminHelp.unlock.text':
+    'Wenn Sie wissen, dass es die Person selbst war (ein vertipptes Passwort, eine App mit falscher Uhrzeit), heben Sie die Sperre auf. Die Person wird per E-Mail benachrichtigt. Könnte jemand anderes ihr Passwort kennen, helfen Sie ihr stattdessen, es zu ändern.',
+  'adminHelp.unlock.submit': 'Anmeldung entsperren',
+  'adminHelp.issue.heading': 'Wiederherstellungscode für diese Person erstellen',
+  'adminHelp.issue.text':
+    'Für jemanden, der sein Smartphone und seine Wiederherstellungscodes verloren hat. Die Person wird per E-Mail informiert, dass Sie das getan haben. Die Anmeldung mit dem Code entfernt ihre bisherigen Zwei-Faktor-Methoden, und sie muss sie neu einrichten.',
+  'adminHelp.issue.submit': 'Wiederherstellungscode erstellen ({hours, plural, one {# Stunde} other {# Stunden}} gültig)',
+  'adminHelp.issue.noTwoFactor': 'Die Person hat keine Zwei-Faktor-Authentifizierung und braucht daher keinen Code.',
+  'adminHelp.reset.heading': 'Zwei-Faktor-Authentifizierung zurücksetzen',
+  'adminHelp.reset.text':
+    'Entfernt ihre Zwei-Faktor-Methoden, Wiederherstellungscodes und vertrauenswürdigen Computer und meldet sie ab. Bei der nächsten Anmeldung richtet die Person sie neu ein, beginnend mit einem Code an ihre E-Mail-Adresse.',
+  'adminHelp.reset.confirm': 'Zwei-Faktor-Authentifizierung von {name} zurücksetzen?',
+  'adminHelp.reset.submit': 'Zwei-Faktor-Authentifizierung zurücksetzen',
+  'adminHelp.notice.reset': 'Die Zwei-Faktor-Authentifizierung der Person wurde zurückgesetzt. Sie wurde per E-Mail benachrichtigt.',
+  'adminHelp.notice.unlocked': 'Die Anmeldung der Person ist entsperrt. Sie wurde per E-Mail benachrichtigt.',
+  'adminHelp.notice.issued': 'Wiederherstellungscode erstellt. Die Person wurde per E-Mail informiert, dass Sie das getan haben.',
+  'adminHelp.notice.codeGone':
+    'Der Code wurde einmal angezeigt und wird nicht gespeichert. Falls er verloren ging, erstellen Sie einen neuen: Der alte funktioniert dann nicht mehr.',
+  // Account security and the review of a change in words (http/pages/admin-security-pages.ts)
+  'adminSecurity.title': 'Kontosicherheit',
+  'adminSecurity.heading': 'Sicherheit für {account}',
+  'adminSecurity.state.required':
+    'Für Mitarbeitende erforderlich seit {since}{graceDays, plural, =0 {} one {, mit # Tag Übergangsfrist} other {, mit # Tagen Übergangsfrist}}. {count, plural, one {# Teammitglied hat} other {# Teammitglieder haben}} sie noch nicht.',
+  'adminSecurity.state.notRequired': 'Nicht erforderlich. {count, plural, one {# Teammitglied hat} other {# Teammitglieder haben}} sie nicht.',
+  'adminSecurity.seeWho': 'Wer?',
+  'adminSecurity.saved': 'Die Sicherheitseinstellungen wurden gespeichert.',
+  'adminSecurity.require.heading': 'Zwei-Faktor-Authentifizierung für Mitarbeitende',
+  'adminSecurity.require.label': 'Zwei-Faktor-Authentifizierung für alle Agents und Administratoren verlangen',
+  'adminSecurity.require.hint':
+    'Wenn Sie das später ausschalten, bleibt die Zwei-Faktor-Authentifizierung aller unverändert. Für Endnutzer ist sie nie Pflicht.',
+  'adminSecurity.keys.label': 'Sicherheitsschlüssel oder Passkey für Administratoren verlangen',
+  'adminSecurity.keys.hint':
+    'Eine gefälschte Anmeldeseite erhält von einem Schlüssel nichts, daher können die Personen, die alle Zugänge ändern dürfen, nicht gephisht werden. Fügen Sie zuerst Ihrer eigenen Anmeldung einen Schlüssel hinzu.',
+  'adminSecurity.passkeys.label': 'Anmeldung allein mit einem Passkey erlauben',
+  'adminSecurity.passkeys.hint':
+    'Ein Passkey prüft PIN, Fingerabdruck oder Gesicht der Person und kann nicht gephisht werden. Ist dies aus, wird der Passkey stattdessen nach dem Passwort verlangt.',
+  'adminSecurity.grace.label': 'Übergangsfrist (Tage)',
+  'adminSecurity.grace.hint': 'Tage, in denen Mitarbeitende die Einrichtung nach dem Einschalten überspringen dürfen (0: bei der nächsten Anmeldung).',
+  'adminSecurity.durations.heading': 'Wie lange Anmeldungen gelten',
+  'adminSecurity.sessionDays.label': 'Angemeldet bleiben für (Tage)',
+  'adminSecurity.sessionDays.hint': '1 bis 90 Tage. Danach melden sich die Personen erneut mit ihrem Passwort an.',
+  'adminSecurity.trustedDays.label': 'Einem Computer vertrauen für (Tage)',
+  'adminSecurity.trustedDays.hint':
+    '0 bis 90 Tage ohne Bestätigungscode auf einem vertrauenswürdigen Computer; bei 0 wird bei jeder Anmeldung ein Bestätigungscode verlangt.',
+  'adminSecurity.sms.heading': 'SMS',
+  'adminSecurity.country.label': 'Land für Telefonnummern',
+  'adminSecurity.country.hint': 'Zweistelliger Code (DE, AT, CH…): Nummern ohne +Ländervorwahl werden als Nummern dieses Landes gelesen.',
+  'adminSecurity.smsBudget.label': 'SMS pro Tag (optional)',
+  'adminSecurity.smsBudget.hint':
+    'Die maximale Zahl an SMS, die das Konto in 24 Stunden sendet, damit gefälschte Anfragen keine hohen Kosten verursachen; leer für den Standardwert (1000).',
+  'adminSecurity.smsCountries.label': 'SMS nur in diese Länder (optional)',
+  'adminSecurity.smsCountries.hint': 'Zweistellige Codes, durch Kommas getrennt, z. B. DE, AT; leer für alle Länder.',
+  'adminSecurity.review': 'Änderungen prüfen',
+  'adminSecurity.whatWillHappen': 'Was passieren wird',
+  'adminSecurity.confirmAndSave': 'Bestätigen und speichern',
+  'adminSecurity.change.requireOn': 'Die Zwei-Faktor-Authentifizierung wird für alle Agents und Admins verpflichtend. Endnutzer sind nicht betroffen.',
+  'adminSecurity.change.everyoneHasIt': 'Alle Agents und Admins haben sie bereits: Niemand wird unterbrochen.',
+  'adminSecurity.change.staffWithGrace':
+    '{count, plural, one {# Teammitglied ohne sie sieht} other {# Teammitglieder ohne sie sehen}} einen Hinweis mit der Frist und {count, plural, one {kann} other {können}} die Einrichtung bis {deadline} überspringen; danach muss sie bei der Anmeldung vor allem anderen eingerichtet werden.',
+  'adminSecurity.change.staffAtNextSignIn':
+    '{count, plural, one {# Teammitglied ohne sie muss} other {# Teammitglieder ohne sie müssen}} sie bei der nächsten Anmeldung vor allem anderen einrichten, beginnend mit einem Code an die eigene E-Mail-Adresse.',
+  'adminSecurity.change.nobodyLoses': 'Niemand verliert seine bestehende Zwei-Faktor-Authentifizierung oder muss sie neu einrichten.',
+  'adminSecurity.change.requireOff':
+    'Die Zwei-Faktor-Authentifizierung ist nicht mehr verpflichtend. Jede Person behält ihre Zwei-Faktor-Authentifizierung genau so, wie sie ist, und kann sie selbst ausschalten.',
+  'adminSecurity.change.grace': 'Die Übergangsfrist beträgt {days, plural, one {# Tag} other {# Tage}} ab dem Einschalten der Pflicht.',
+  'adminSecurity.change.keysOn':
+    'Admins müssen sich jedes Mal mit einem Sicherheitsschlüssel oder Passkey anmelden; ein Bestätigungscode aus einer App oder per SMS reicht nicht mehr, und vertrauenswürdige Computer überspringen diesen Schritt nicht. Admins ohne Schlüssel fügen bei der nächsten Anmeldung einen hinzu, nach einem Code an ihre E-Mail-Adresse. Wiederherstellungscodes funktionieren weiterhin, falls ein Schlüssel verloren geht.',
+  'adminSecurity.change.keysOnSignOut':
+    'Alle Admins werden jetzt überall abgemeldet, außer in dieser Sitzung von Ihnen, damit sich alle erneut mit einem Schlüssel anmelden.',
+  'adminSecurity.change.keysOff': 'Admins können sich wieder mit jeder ihrer Zwei-Faktor-Methoden anmelden.',
+  'adminSecurity.change.passkeyOff':
+    'Passkeys reichen allein nicht mehr zur Anmeldung: Zuerst wird das Passwort eingegeben, dann zählt der Passkey als zweiter Schritt.',
+  'adminSecurity.change.passkeyOn': 'Personen mit einem Passkey können sich wieder allein damit anmelden: eine Berührung, kein Passwort, kein Code.',
+  'adminSecurity.change.sessionDays':
+    'Personen bleiben {days, plural, one {# Tag} other {# Tage}} angemeldet (bisher {was}); eine kürzere Dauer beendet auch offene Sitzungen, die älter sind.',
+  'adminSecurity.change.country': 'Telefonnummern ohne Ländervorwahl werden als Nummern aus {country} gelesen (bisher {was}).',
+  'adminSecurity.change.smsBudgetDefault': 'Das Konto darf die Standardanzahl an SMS pro Tag senden.',
+  'adminSecurity.change.smsBudget': 'Das Konto darf höchstens {count, plural, one {# SMS} other {# SMS}} pro Tag senden.',
+  'adminSecurity.change.smsAnyCountry': 'SMS dürfen an Nummern in jedem Land gehen.',
+  'adminSecurity.change.smsCountries': 'SMS dürfen nur an Nummern in diesen Ländern gehen: {countries}.',
+  'adminSecurity.change.trustNone': 'Bei jeder Anmeldung wird ein Bestätigungscode verlangt: Kein Computer ist mehr vertrauenswürdig.',
+  'adminSecurity.change.trustDays': 'Ein Computer bleibt {days, plural, one {# Tag} other {# Tage}} vertrauenswürdig (bisher {was}).',
+  'adminSecurity.change.nothing': 'Es ändert sich nichts.',
   'error.invalid_request': 'Die Anfrage ist ungültig.',
   'error.invalid_credentials': 'Konto, E-Mail-Adresse oder Passwort stimmen nicht.',
   'error.weak_password': 'Wählen Sie ein sichereres Passwort.',

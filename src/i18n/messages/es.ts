@@ -74,6 +74,105 @@ export const es: Catalogue = {
   'admin.review.confirm': 'Confirmar',
   'admin.review.reason': 'Motivo (se guarda en el registro de auditoría)',
   'admin.review.cancel': 'Cancelar',
+  // Helping a locked-out person (http/pages/admin-help-pages.ts)
+  'adminHelp.notFound': 'No encontrado',
+  'adminHelp.backToPeople': 'Volver a Personas',
+  'adminHelp.blocked.self': 'No puedes hacer esto contigo mismo. Pídeselo a otro administrador.',
+  'adminHelp.blocked.owner': 'Solo el propietario puede hacer esto con el propietario.',
+  'adminHelp.issued.heading': 'Código de recuperación de un solo uso para {name}',
+  'adminHelp.issued.text':
+    'Entrégaselo por un canal de confianza (en persona o por teléfono). Funciona una vez, hasta el {until}, y solo se muestra ahora. Después de iniciar sesión con él, volverá a configurar la autenticación en dos pasos.',
+  'adminHelp.copy': 'Copiar',
+  'adminHelp.twoFactor.heading': 'Autenticación en dos pasos',
+  'adminHelp.twoFactor.state':
+    '{count, plural, one {Queda # código de recuperación} other {Quedan # códigos de recuperación}} · último código de verificación: {lastPasscode}',
+  'adminHelp.twoFactor.never': 'nunca',
+  'adminHelp.locked.heading': 'Inicio de sesión en pausa',
+  'adminHelp.locked.passcodes': 'Demasiados códigos incorrectos: su inicio de sesión está en pausa hasta el {until}.',
+  'adminHelp.locked.passwords':
+    'Demasiadas contraseñas incorrectas: su inicio de sesión está en pausa durante {minutes, plural, one {# minuto} other {# minutos}} más, aproximadamente.',
+  'adminHelp.unlock.text':
+    'Si sabes que fue esa persona (una contraseña mal escrita, una aplicación con la hora equivocada), desbloquéalo. Se le avisará por correo. Si otra persona pudiera tener su contraseña, ayúdale a cambiarla.',
+  'adminHelp.unlock.submit': 'Desbloquear inicio de sesión',
+  'adminHelp.issue.heading': 'Obtener un código de recuperación para esta persona',
+  'adminHelp.issue.text':
+    'Para quien ha perdido su teléfono y sus códigos de recuperación. Se le avisará por correo de que lo has hecho. Al iniciar sesión con el código se eliminan sus métodos de dos pasos anteriores y tendrá que configurarlos de nuevo.',
+  'adminHelp.issue.submit': 'Obtener un código de recuperación (válido {hours, plural, one {# hora} other {# horas}})',
+  'adminHelp.issue.noTwoFactor': 'No tiene autenticación en dos pasos, así que no necesita ningún código.',
+  'adminHelp.reset.heading': 'Restablecer la autenticación en dos pasos',
+  'adminHelp.reset.text':
+    'Elimina sus métodos de dos pasos, sus códigos de recuperación y sus ordenadores de confianza, y cierra sus sesiones. En su próximo inicio de sesión la configurará de nuevo, empezando por un código enviado a su correo.',
+  'adminHelp.reset.confirm': '¿Restablecer la autenticación en dos pasos de {name}?',
+  'adminHelp.reset.submit': 'Restablecer la autenticación en dos pasos',
+  'adminHelp.notice.reset': 'Se ha restablecido su autenticación en dos pasos. Se le ha avisado por correo.',
+  'adminHelp.notice.unlocked': 'Su inicio de sesión está desbloqueado. Se le ha avisado por correo.',
+  'adminHelp.notice.issued': 'Código de recuperación creado. Se le ha avisado por correo de que lo has hecho.',
+  'adminHelp.notice.codeGone': 'El código se mostró una sola vez y no se guarda. Si se ha perdido, crea uno nuevo: el anterior dejará de funcionar.',
+  // Account security and the review of a change in words (http/pages/admin-security-pages.ts)
+  'adminSecurity.title': 'Seguridad de la cuenta',
+  'adminSecurity.heading': 'Seguridad de {account}',
+  'adminSecurity.state.required':
+    'Obligatoria para el personal desde el {since}{graceDays, plural, =0 {} one {, con # día de margen} other {, con # días de margen}}. {count, plural, one {# miembro del personal aún no la tiene} other {# miembros del personal aún no la tienen}}.',
+  'adminSecurity.state.notRequired': 'No obligatoria. {count, plural, one {# miembro del personal no la tiene} other {# miembros del personal no la tienen}}.',
+  'adminSecurity.seeWho': 'Ver quiénes',
+  'adminSecurity.saved': 'Se ha guardado la configuración de seguridad.',
+  'adminSecurity.require.heading': 'Autenticación en dos pasos para el personal',
+  'adminSecurity.require.label': 'Exigir la autenticación en dos pasos a todos los agentes y administradores',
+  'adminSecurity.require.hint':
+    'Si la desactivas más adelante, la autenticación en dos pasos de cada persona se mantiene como está. Nunca se exige a los usuarios finales.',
+  'adminSecurity.keys.label': 'Exigir una llave de seguridad o de acceso a los administradores',
+  'adminSecurity.keys.hint':
+    'Una página de inicio de sesión falsa no obtiene nada de una llave, así que las personas que pueden cambiar el acceso de todos no pueden ser víctimas de phishing. Primero añade una llave a tu propio inicio de sesión.',
+  'adminSecurity.passkeys.label': 'Permitir iniciar sesión solo con una llave de acceso',
+  'adminSecurity.passkeys.hint':
+    'Una llave de acceso comprueba el PIN, la huella o la cara de la persona y no es vulnerable al phishing. Si está desactivado, la llave de acceso se pide después de la contraseña.',
+  'adminSecurity.grace.label': 'Periodo de gracia (días)',
+  'adminSecurity.grace.hint': 'Días en los que el personal puede omitir la configuración después de activar el requisito (0: en su próximo inicio de sesión).',
+  'adminSecurity.durations.heading': 'Cuánto dura una sesión',
+  'adminSecurity.sessionDays.label': 'Mantener la sesión iniciada durante (días)',
+  'adminSecurity.sessionDays.hint': 'De 1 a 90 días. Después, hay que volver a iniciar sesión con la contraseña.',
+  'adminSecurity.trustedDays.label': 'Confiar en un ordenador durante (días)',
+  'adminSecurity.trustedDays.hint': 'De 0 a 90 días sin código de verificación en un ordenador de confianza; con 0 se pide un código en cada inicio de sesión.',
+  'adminSecurity.sms.heading': 'Mensajes de texto',
+  'adminSecurity.country.label': 'País de los números de teléfono',
+  'adminSecurity.country.hint': 'Código de dos letras (ES, MX, AR…): los números escritos sin el prefijo +país se leen como de este país.',
+  'adminSecurity.smsBudget.label': 'SMS al día (opcional)',
+  'adminSecurity.smsBudget.hint':
+    'El máximo de SMS que envía la cuenta en 24 horas, para que las solicitudes falsas no disparen tu factura; vacío para el valor predeterminado (1000).',
+  'adminSecurity.smsCountries.label': 'Enviar SMS solo a estos países (opcional)',
+  'adminSecurity.smsCountries.hint': 'Códigos de dos letras separados por comas, p. ej., ES, PT; vacío para todos los países.',
+  'adminSecurity.review': 'Revisar cambios',
+  'adminSecurity.whatWillHappen': 'Qué pasará',
+  'adminSecurity.confirmAndSave': 'Confirmar y guardar',
+  'adminSecurity.change.requireOn':
+    'La autenticación en dos pasos será obligatoria para todos los agentes y administradores. Los usuarios finales no se ven afectados.',
+  'adminSecurity.change.everyoneHasIt': 'Todos los agentes y administradores ya la tienen: no se interrumpirá a nadie.',
+  'adminSecurity.change.staffWithGrace':
+    '{count, plural, one {# miembro del personal que no la tiene verá un aviso con la fecha límite y podrá} other {# miembros del personal que no la tienen verán un aviso con la fecha límite y podrán}} omitirla hasta el {deadline}; después tendrán que configurarla al iniciar sesión antes de hacer cualquier otra cosa.',
+  'adminSecurity.change.staffAtNextSignIn':
+    '{count, plural, one {# miembro del personal que no la tiene tendrá} other {# miembros del personal que no la tienen tendrán}} que configurarla en su próximo inicio de sesión antes de hacer cualquier otra cosa, empezando por un código enviado a su correo.',
+  'adminSecurity.change.nobodyLoses': 'Nadie pierde ni tiene que rehacer la autenticación en dos pasos que ya tiene.',
+  'adminSecurity.change.requireOff':
+    'La autenticación en dos pasos dejará de ser obligatoria. Cada persona conserva su autenticación en dos pasos tal como está y podrá desactivarla por su cuenta.',
+  'adminSecurity.change.grace': 'El periodo de gracia pasa a ser de {days, plural, one {# día} other {# días}} desde que se activó el requisito.',
+  'adminSecurity.change.keysOn':
+    'Los administradores tendrán que iniciar sesión siempre con una llave de seguridad o de acceso; ya no valdrá un código de una aplicación o de un SMS, y los ordenadores de confianza no evitarán este paso. Los administradores sin llave añadirán una en su próximo inicio de sesión, tras un código enviado a su correo. Los códigos de recuperación siguen funcionando si se pierde una llave.',
+  'adminSecurity.change.keysOnSignOut':
+    'Se cierran ahora las sesiones de todos los administradores en todas partes excepto en esta sesión tuya, para que cada uno vuelva a iniciar sesión con una llave.',
+  'adminSecurity.change.keysOff': 'Los administradores podrán volver a iniciar sesión con cualquiera de sus métodos de dos pasos.',
+  'adminSecurity.change.passkeyOff':
+    'Las llaves de acceso ya no bastarán por sí solas para iniciar sesión: primero se introduce la contraseña y después la llave de acceso cuenta como segundo paso.',
+  'adminSecurity.change.passkeyOn': 'Quien tenga una llave de acceso podrá volver a iniciar sesión solo con ella: un toque, sin contraseña ni código.',
+  'adminSecurity.change.sessionDays':
+    'Las sesiones duran {days, plural, one {# día} other {# días}} (antes {was}); un tiempo más corto también cierra las sesiones abiertas más antiguas.',
+  'adminSecurity.change.country': 'Los números escritos sin prefijo de país se leen como números de {country} (antes {was}).',
+  'adminSecurity.change.smsBudgetDefault': 'La cuenta podrá enviar el número predeterminado de SMS al día.',
+  'adminSecurity.change.smsBudget': 'La cuenta podrá enviar como máximo {count, plural, one {# SMS} other {# SMS}} al día.',
+  'adminSecurity.change.smsAnyCountry': 'Se podrán enviar SMS a números de cualquier país.',
+  'adminSecurity.change.smsCountries': 'Solo se podrán enviar SMS a números de: {countries}.',
+  'adminSecurity.change.trustNone': 'Se pedirá un código de verificación en cada inicio de sesión: ya no habrá ordenadores de confianza.',
+  'adminSecurity.change.trustDays': 'Un ordenador será de confianza durante {days, plural, one {# día} other {# días}} (antes {was}).',
+  'adminSecurity.change.nothing': 'No cambia nada.',
   'error.invalid_request': 'La solicitud no es válida.',
   'error.invalid_credentials': 'La cuenta, el correo electrónico o la contraseña no son correctos.',
   'error.weak_password': 'Elige una contraseña más segura.',

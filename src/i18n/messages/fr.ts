@@ -74,6 +74,108 @@ export const fr: Catalogue = {
   'admin.review.confirm': 'Confirmer',
   'admin.review.reason': 'Motif (conservé dans le journal d’audit)',
   'admin.review.cancel': 'Annuler',
+  // Helping a locked-out person (http/pages/admin-help-pages.ts)
+  'adminHelp.notFound': 'Introuvable',
+  'adminHelp.backToPeople': 'Retour aux personnes',
+  'adminHelp.blocked.self': 'Vous ne pouvez pas faire cela pour vous-même. Demandez à un autre administrateur.',
+  'adminHelp.blocked.owner': 'Seul le propriétaire peut faire cela pour le propriétaire.',
+  'adminHelp.issued.heading': 'Code de récupération à usage unique pour {name}',
+  'adminHelp.issued.text':
+    'Transmettez-le par un canal de confiance (en personne ou par téléphone). Il fonctionne une seule fois, jusqu’au {until}, et n’est affiché que maintenant. Après s’être connectée avec ce code, la personne configurera de nouveau l’authentification à deux facteurs.',
+  'adminHelp.copy': 'Copier',
+  'adminHelp.twoFactor.heading': 'Authentification à deux facteurs',
+  'adminHelp.twoFactor.state':
+    '{count, plural, one {# code de récupération restant} other {# codes de récupération restants}} · dernier code de vérification : {lastPasscode}',
+  'adminHelp.twoFactor.never': 'jamais',
+  'adminHelp.locked.heading': 'Connexion suspendue',
+  'adminHelp.locked.passcodes': 'Trop de codes erronés : sa connexion est suspendue jusqu’au {until}.',
+  'adminHelp.locked.passwords':
+    'Trop de mots de passe erronés : sa connexion est suspendue encore {minutes, plural, one {# minute} other {# minutes}} environ.',
+  'adminHelp.unlock.text':
+    'Si vous savez que c’était bien cette personne (mot de passe mal saisi, application à la mauvaise heure), débloquez-la. Elle sera prévenue par e-mail. Si quelqu’un d’autre pourrait connaître son mot de passe, aidez-la plutôt à le changer.',
+  'adminHelp.unlock.submit': 'Débloquer la connexion',
+  'adminHelp.issue.heading': 'Obtenir un code de récupération pour cette personne',
+  'adminHelp.issue.text':
+    'Pour quelqu’un qui a perdu son téléphone et ses codes de récupération. La personne sera prévenue par e-mail que vous l’avez fait. Se connecter avec ce code supprime ses anciennes méthodes à deux facteurs et l’oblige à les reconfigurer.',
+  'adminHelp.issue.submit': 'Obtenir un code de récupération (valable {hours, plural, one {# heure} other {# heures}})',
+  'adminHelp.issue.noTwoFactor': 'Cette personne n’a pas d’authentification à deux facteurs : elle n’a pas besoin de code.',
+  'adminHelp.reset.heading': 'Réinitialiser l’authentification à deux facteurs',
+  'adminHelp.reset.text':
+    'Supprime ses méthodes à deux facteurs, ses codes de récupération et ses ordinateurs de confiance, et la déconnecte. À sa prochaine connexion, elle la reconfigure, en commençant par un code envoyé à son adresse e-mail.',
+  'adminHelp.reset.confirm': 'Réinitialiser l’authentification à deux facteurs de {name} ?',
+  'adminHelp.reset.submit': 'Réinitialiser l’authentification à deux facteurs',
+  'adminHelp.notice.reset': 'Son authentification à deux facteurs a été réinitialisée. La personne a été prévenue par e-mail.',
+  'adminHelp.notice.unlocked': 'Sa connexion est débloquée. La personne a été prévenue par e-mail.',
+  'adminHelp.notice.issued': 'Code de récupération créé. La personne a été prévenue par e-mail que vous l’avez fait.',
+  'adminHelp.notice.codeGone':
+    'Le code n’a été affiché qu’une fois et n’est pas conservé. S’il a été perdu, créez-en un nouveau : l’ancien cessera de fonctionner.',
+  // Account security and the review of a change in words (http/pages/admin-security-pages.ts)
+  'adminSecurity.title': 'Sécurité du compte',
+  'adminSecurity.heading': 'Sécurité de {account}',
+  'adminSecurity.state.required':
+    'Exigée pour l’équipe depuis le {since}{graceDays, plural, =0 {} one {, avec # jour de délai} other {, avec # jours de délai}}. {count, plural, one {# membre de l’équipe ne l’a} other {# membres de l’équipe ne l’ont}} pas encore.',
+  'adminSecurity.state.notRequired': 'Non exigée. {count, plural, one {# membre de l’équipe ne l’a} other {# membres de l’équipe ne l’ont}} pas.',
+  'adminSecurity.seeWho': 'Voir qui',
+  'adminSecurity.saved': 'Les paramètres de sécurité ont été enregistrés.',
+  'adminSecurity.require.heading': 'Authentification à deux facteurs pour l’équipe',
+  'adminSecurity.require.label': 'Exiger l’authentification à deux facteurs pour tous les agents et administrateurs',
+  'adminSecurity.require.hint':
+    'La désactiver plus tard laisse l’authentification à deux facteurs de chacun telle quelle. Elle n’est jamais exigée des utilisateurs finaux.',
+  'adminSecurity.keys.label': 'Exiger une clé de sécurité ou une clé d’accès pour les administrateurs',
+  'adminSecurity.keys.hint':
+    'Une fausse page de connexion n’obtient rien d’une clé : les personnes qui peuvent modifier l’accès de tous ne peuvent donc pas être hameçonnées. Ajoutez d’abord une clé à votre propre connexion.',
+  'adminSecurity.passkeys.label': 'Autoriser la connexion avec une clé d’accès seule',
+  'adminSecurity.passkeys.hint':
+    'Une clé d’accès vérifie le code PIN, l’empreinte ou le visage de la personne et ne peut pas être hameçonnée. Si cette option est désactivée, la clé d’accès est demandée après le mot de passe.',
+  'adminSecurity.grace.label': 'Délai de grâce (jours)',
+  'adminSecurity.grace.hint':
+    'Nombre de jours pendant lesquels l’équipe peut reporter la configuration après l’activation de l’exigence (0 : dès la prochaine connexion).',
+  'adminSecurity.durations.heading': 'Durée des connexions',
+  'adminSecurity.sessionDays.label': 'Rester connecté pendant (jours)',
+  'adminSecurity.sessionDays.hint': 'De 1 à 90 jours. Ensuite, il faut se reconnecter avec son mot de passe.',
+  'adminSecurity.trustedDays.label': 'Faire confiance à un ordinateur pendant (jours)',
+  'adminSecurity.trustedDays.hint': 'De 0 à 90 jours sans code de vérification sur un ordinateur de confiance ; 0 demande un code à chaque connexion.',
+  'adminSecurity.sms.heading': 'SMS',
+  'adminSecurity.country.label': 'Pays des numéros de téléphone',
+  'adminSecurity.country.hint': 'Code à deux lettres (FR, BE, CA…) : les numéros saisis sans indicatif +pays sont lus comme des numéros de ce pays.',
+  'adminSecurity.smsBudget.label': 'SMS par jour (facultatif)',
+  'adminSecurity.smsBudget.hint':
+    'Le nombre maximal de SMS envoyés par le compte en 24 heures, pour que de fausses demandes ne fassent pas grimper votre facture ; vide pour la valeur par défaut (1000).',
+  'adminSecurity.smsCountries.label': 'Envoyer des SMS uniquement vers ces pays (facultatif)',
+  'adminSecurity.smsCountries.hint': 'Codes à deux lettres séparés par des virgules, par ex. FR, BE ; vide pour tous les pays.',
+  'adminSecurity.review': 'Vérifier les modifications',
+  'adminSecurity.whatWillHappen': 'Ce qui va se passer',
+  'adminSecurity.confirmAndSave': 'Confirmer et enregistrer',
+  'adminSecurity.change.requireOn':
+    'L’authentification à deux facteurs sera exigée pour tous les agents et administrateurs. Les utilisateurs finaux ne sont pas concernés.',
+  'adminSecurity.change.everyoneHasIt': 'Tous les agents et administrateurs l’ont déjà : personne ne sera interrompu.',
+  'adminSecurity.change.staffWithGrace':
+    '{count, plural, one {# membre de l’équipe qui ne l’a pas verra} other {# membres de l’équipe qui ne l’ont pas verront}} un rappel avec la date limite et {count, plural, one {pourra} other {pourront}} la reporter jusqu’au {deadline} ; ensuite, il faudra la configurer à la connexion avant toute autre chose.',
+  'adminSecurity.change.staffAtNextSignIn':
+    '{count, plural, one {# membre de l’équipe qui ne l’a pas devra} other {# membres de l’équipe qui ne l’ont pas devront}} la configurer à la prochaine connexion avant toute autre chose, en commençant par un code envoyé par e-mail.',
+  'adminSecurity.change.nobodyLoses': 'Personne ne perd ni ne doit refaire l’authentification à deux facteurs déjà configurée.',
+  'adminSecurity.change.requireOff':
+    'L’authentification à deux facteurs ne sera plus exigée. Chacun garde son authentification à deux facteurs telle quelle ; chacun pourra la désactiver lui-même.',
+  'adminSecurity.change.grace': 'Le délai de grâce devient {days, plural, one {# jour} other {# jours}} à compter de l’activation de l’exigence.',
+  'adminSecurity.change.keysOn':
+    'Les administrateurs devront se connecter chaque fois avec une clé de sécurité ou une clé d’accès ; un code d’une application ou d’un SMS ne suffira plus, et les ordinateurs de confiance ne dispenseront pas de cette étape. Les administrateurs sans clé en ajouteront une à leur prochaine connexion, après un code envoyé par e-mail. Les codes de récupération fonctionnent toujours en cas de perte d’une clé.',
+  'adminSecurity.change.keysOnSignOut':
+    'Tous les administrateurs sont déconnectés maintenant, partout sauf dans votre session actuelle, afin que chacun se reconnecte avec une clé.',
+  'adminSecurity.change.keysOff': 'Les administrateurs pourront de nouveau se connecter avec n’importe laquelle de leurs méthodes à deux facteurs.',
+  'adminSecurity.change.passkeyOff':
+    'Les clés d’accès ne suffiront plus seules pour se connecter : il faudra d’abord le mot de passe, puis la clé d’accès comptera comme deuxième étape.',
+  'adminSecurity.change.passkeyOn':
+    'Les personnes ayant une clé d’accès pourront de nouveau se connecter avec elle seule : un simple geste, sans mot de passe ni code.',
+  'adminSecurity.change.sessionDays':
+    'Les sessions restent ouvertes {days, plural, one {# jour} other {# jours}} (auparavant {was}) ; une durée plus courte met aussi fin aux sessions ouvertes plus anciennes.',
+  'adminSecurity.change.country': 'Les numéros saisis sans indicatif de pays sont lus comme des numéros du pays {country} (auparavant {was}).',
+  'adminSecurity.change.smsBudgetDefault': 'Le compte pourra envoyer le nombre de SMS par défaut chaque jour.',
+  'adminSecurity.change.smsBudget': 'Le compte pourra envoyer au plus {count, plural, one {# SMS} other {# SMS}} par jour.',
+  'adminSecurity.change.smsAnyCountry': 'Les SMS pourront être envoyés vers des numéros de tous les pays.',
+  'adminSecurity.change.smsCountries': 'Les SMS ne pourront être envoyés que vers des numéros de : {countries}.',
+  'adminSecurity.change.trustNone': 'Un code de vérification sera demandé à chaque connexion : plus aucun ordinateur n’est de confiance.',
+  'adminSecurity.change.trustDays': 'Un ordinateur reste de confiance {days, plural, one {# jour} other {# jours}} (auparavant {was}).',
+  'adminSecurity.change.nothing': 'Rien ne change.',
   'error.invalid_request': 'La requête n’est pas valide.',
   'error.invalid_credentials': 'Le compte, l’adresse e-mail ou le mot de passe est incorrect.',
   'error.weak_password': 'Choisissez un mot de passe plus robuste.',

@@ -74,6 +74,103 @@ export const ptBR: Catalogue = {
   'admin.review.confirm': 'Confirmar',
   'admin.review.reason': 'Motivo (fica registrado no log de auditoria)',
   'admin.review.cancel': 'Cancelar',
+  // Helping a locked-out person (http/pages/admin-help-pages.ts)
+  'adminHelp.notFound': 'Não encontrado',
+  'adminHelp.backToPeople': 'Voltar para Pessoas',
+  'adminHelp.blocked.self': 'Você não pode fazer isso para si mesmo. Peça a outro administrador.',
+  'adminHelp.blocked.owner': 'Somente o proprietário pode fazer isso para o proprietário.',
+  'adminHelp.issued.heading': 'Código de recuperação de uso único para {name}',
+  'adminHelp.issued.text':
+    'Entregue o código por um canal confiável (pessoalmente ou por telefone). Ele funciona uma vez, até {until}, e só é mostrado agora. Depois de fazer login com ele, a pessoa vai configurar a autenticação de dois fatores novamente.',
+  'adminHelp.copy': 'Copiar',
+  'adminHelp.twoFactor.heading': 'Autenticação de dois fatores',
+  'adminHelp.twoFactor.state':
+    '{count, plural, one {# código de recuperação restante} other {# códigos de recuperação restantes}} · último código de verificação: {lastPasscode}',
+  'adminHelp.twoFactor.never': 'nunca',
+  'adminHelp.locked.heading': 'Login pausado',
+  'adminHelp.locked.passcodes': 'Códigos incorretos demais: o login da pessoa está pausado até {until}.',
+  'adminHelp.locked.passwords':
+    'Senhas incorretas demais: o login da pessoa está pausado por mais {minutes, plural, one {# minuto} other {# minutos}}, aproximadamente.',
+  'adminHelp.unlock.text':
+    'Se você sabe que foi a própria pessoa (uma senha digitada errado, um app com o horário errado), desbloqueie. Ela será avisada por e-mail. Se outra pessoa puder ter a senha dela, ajude-a a trocar a senha.',
+  'adminHelp.unlock.submit': 'Desbloquear login',
+  'adminHelp.issue.heading': 'Gerar um código de recuperação para esta pessoa',
+  'adminHelp.issue.text':
+    'Para quem perdeu o celular e os códigos de recuperação. A pessoa será avisada por e-mail de que você fez isso. Fazer login com o código remove os métodos de dois fatores antigos e exige configurá-los de novo.',
+  'adminHelp.issue.submit': 'Gerar um código de recuperação (válido por {hours, plural, one {# hora} other {# horas}})',
+  'adminHelp.issue.noTwoFactor': 'A pessoa não tem autenticação de dois fatores, então não precisa de código.',
+  'adminHelp.reset.heading': 'Redefinir a autenticação de dois fatores',
+  'adminHelp.reset.text':
+    'Remove os métodos de dois fatores, os códigos de recuperação e os computadores confiáveis da pessoa e encerra as sessões dela. No próximo login, ela configura tudo de novo, começando por um código enviado ao e-mail dela.',
+  'adminHelp.reset.confirm': 'Redefinir a autenticação de dois fatores de {name}?',
+  'adminHelp.reset.submit': 'Redefinir a autenticação de dois fatores',
+  'adminHelp.notice.reset': 'A autenticação de dois fatores da pessoa foi redefinida. Ela foi avisada por e-mail.',
+  'adminHelp.notice.unlocked': 'O login da pessoa foi desbloqueado. Ela foi avisada por e-mail.',
+  'adminHelp.notice.issued': 'Código de recuperação gerado. A pessoa foi avisada por e-mail de que você fez isso.',
+  'adminHelp.notice.codeGone': 'O código foi mostrado uma vez e não fica guardado. Se ele foi perdido, gere um novo: o antigo deixa de funcionar.',
+  // Account security and the review of a change in words (http/pages/admin-security-pages.ts)
+  'adminSecurity.title': 'Segurança da conta',
+  'adminSecurity.heading': 'Segurança de {account}',
+  'adminSecurity.state.required':
+    'Obrigatória para a equipe desde {since}{graceDays, plural, =0 {} one {, com # dia de carência} other {, com # dias de carência}}. {count, plural, one {# membro da equipe ainda não tem} other {# membros da equipe ainda não têm}}.',
+  'adminSecurity.state.notRequired': 'Não obrigatória. {count, plural, one {# membro da equipe não tem} other {# membros da equipe não têm}}.',
+  'adminSecurity.seeWho': 'Ver quem',
+  'adminSecurity.saved': 'As configurações de segurança foram salvas.',
+  'adminSecurity.require.heading': 'Autenticação de dois fatores para a equipe',
+  'adminSecurity.require.label': 'Exigir autenticação de dois fatores para todos os agentes e administradores',
+  'adminSecurity.require.hint': 'Desativar isso depois mantém a autenticação de dois fatores de todos como está. Usuários finais nunca são obrigados.',
+  'adminSecurity.keys.label': 'Exigir chave de segurança ou chave de acesso para administradores',
+  'adminSecurity.keys.hint':
+    'Uma página de login falsa não consegue nada de uma chave, então quem pode mudar o acesso de todos não pode sofrer phishing. Adicione primeiro uma chave ao seu próprio login.',
+  'adminSecurity.passkeys.label': 'Permitir login só com uma chave de acesso',
+  'adminSecurity.passkeys.hint':
+    'Uma chave de acesso verifica o PIN, a digital ou o rosto da pessoa e não pode sofrer phishing. Se estiver desativado, a chave de acesso é pedida depois da senha.',
+  'adminSecurity.grace.label': 'Período de carência (dias)',
+  'adminSecurity.grace.hint': 'Dias em que a equipe pode adiar a configuração depois que você ativar a exigência (0: no próximo login).',
+  'adminSecurity.durations.heading': 'Quanto tempo duram os logins',
+  'adminSecurity.sessionDays.label': 'Manter conectado por (dias)',
+  'adminSecurity.sessionDays.hint': 'De 1 a 90 dias. Depois disso, é preciso fazer login de novo com a senha.',
+  'adminSecurity.trustedDays.label': 'Confiar em um computador por (dias)',
+  'adminSecurity.trustedDays.hint': 'De 0 a 90 dias sem código de verificação em um computador confiável; 0 pede um código em todo login.',
+  'adminSecurity.sms.heading': 'Mensagens de texto',
+  'adminSecurity.country.label': 'País dos números de telefone',
+  'adminSecurity.country.hint': 'Código de duas letras (BR, PT, US…): números digitados sem o código +país são lidos como deste país.',
+  'adminSecurity.smsBudget.label': 'SMS por dia (opcional)',
+  'adminSecurity.smsBudget.hint': 'O máximo de SMS que a conta envia em 24 horas, para que pedidos falsos não aumentem sua conta; vazio para o padrão (1000).',
+  'adminSecurity.smsCountries.label': 'Enviar SMS só para estes países (opcional)',
+  'adminSecurity.smsCountries.hint': 'Códigos de duas letras separados por vírgulas, por exemplo BR, PT; vazio para todos os países.',
+  'adminSecurity.review': 'Revisar alterações',
+  'adminSecurity.whatWillHappen': 'O que vai acontecer',
+  'adminSecurity.confirmAndSave': 'Confirmar e salvar',
+  'adminSecurity.change.requireOn':
+    'A autenticação de dois fatores será obrigatória para todos os agentes e administradores. Usuários finais não são afetados.',
+  'adminSecurity.change.everyoneHasIt': 'Todos os agentes e administradores já têm: ninguém será interrompido.',
+  'adminSecurity.change.staffWithGrace':
+    '{count, plural, one {# membro da equipe sem ela verá um lembrete com o prazo e poderá} other {# membros da equipe sem ela verão um lembrete com o prazo e poderão}} adiar até {deadline}; depois disso, será preciso configurá-la no login antes de fazer qualquer outra coisa.',
+  'adminSecurity.change.staffAtNextSignIn':
+    '{count, plural, one {# membro da equipe sem ela terá} other {# membros da equipe sem ela terão}} que configurá-la no próximo login antes de fazer qualquer outra coisa, começando por um código enviado ao e-mail.',
+  'adminSecurity.change.nobodyLoses': 'Ninguém perde nem precisa refazer a autenticação de dois fatores que já tem.',
+  'adminSecurity.change.requireOff':
+    'A autenticação de dois fatores deixará de ser obrigatória. Todos mantêm a autenticação de dois fatores exatamente como está; cada pessoa poderá desativar a sua.',
+  'adminSecurity.change.grace': 'O período de carência passa a ser de {days, plural, one {# dia} other {# dias}} a partir da ativação da exigência.',
+  'adminSecurity.change.keysOn':
+    'Os administradores terão que fazer login sempre com uma chave de segurança ou chave de acesso; um código de app ou de SMS não vai mais bastar, e computadores confiáveis não vão pular essa etapa. Administradores sem chave vão adicionar uma no próximo login, depois de um código enviado ao e-mail. Os códigos de recuperação continuam funcionando se uma chave for perdida.',
+  'adminSecurity.change.keysOnSignOut':
+    'Todos os administradores são desconectados agora, em todos os lugares exceto nesta sua sessão, para que cada um faça login de novo com uma chave.',
+  'adminSecurity.change.keysOff': 'Os administradores poderão fazer login com qualquer um dos seus métodos de dois fatores novamente.',
+  'adminSecurity.change.passkeyOff':
+    'As chaves de acesso não bastarão mais sozinhas para fazer login: primeiro vem a senha, e depois a chave de acesso conta como segunda etapa.',
+  'adminSecurity.change.passkeyOn': 'Quem tem uma chave de acesso poderá fazer login só com ela novamente: um toque, sem senha nem código.',
+  'adminSecurity.change.sessionDays':
+    'As pessoas ficam conectadas por {days, plural, one {# dia} other {# dias}} (antes {was}); um tempo menor também encerra sessões abertas mais antigas que isso.',
+  'adminSecurity.change.country': 'Números digitados sem código de país são lidos como números de {country} (antes {was}).',
+  'adminSecurity.change.smsBudgetDefault': 'A conta poderá enviar o número padrão de SMS por dia.',
+  'adminSecurity.change.smsBudget': 'A conta poderá enviar no máximo {count, plural, one {# SMS} other {# SMS}} por dia.',
+  'adminSecurity.change.smsAnyCountry': 'Os SMS poderão ir para números de qualquer país.',
+  'adminSecurity.change.smsCountries': 'Os SMS só poderão ir para números de: {countries}.',
+  'adminSecurity.change.trustNone': 'Um código de verificação será pedido em todo login: nenhum computador será mais confiável.',
+  'adminSecurity.change.trustDays': 'Um computador continua confiável por {days, plural, one {# dia} other {# dias}} (antes {was}).',
+  'adminSecurity.change.nothing': 'Nada muda.',
   'error.invalid_request': 'A solicitação não é válida.',
   'error.invalid_credentials': 'A conta, o e-mail ou a senha não estão corretos.',
   'error.weak_password': 'Escolha uma senha mais forte.',
