@@ -131,4 +131,34 @@ describe('the account admins’ pages in the admin’s language', () => {
       assert.match(review.text, /Phone numbers typed without a country code are read as DE numbers \(was US\)\./);
     });
   });
+
+  describe('Automation: API tokens, their scopes and webhooks', () => {
+    it('German', async () => {
+      await speak('de');
+      const page = await get('/admin/automation');
+      assert.equal(page.tag, '<html lang="de" dir="ltr">');
+      assert.match(page.text, /API-Tokens/);
+      assert.match(page.text, /users:read ?: Personen und ihren Zwei-Faktor-Status auflisten/);
+      assert.match(page.text, /Jemand wurde eingeladen user\.invited/);
+      assert.match(page.body, /<a href="\/openapi.json">\/openapi.json<\/a>/);
+      assert.match(page.text, /Webhook hinzufügen/);
+      assert.doesNotMatch(page.text, /Make token|Add webhook|Someone was invited/);
+    });
+
+    it('Arabic', async () => {
+      await speak('ar');
+      const page = await get('/admin/automation');
+      assert.equal(page.tag, '<html lang="ar" dir="rtl">');
+      assert.match(page.text, /رموز API المميزة/);
+      assert.match(page.text, /قراءة سجل التدقيق وتصديره/);
+    });
+
+    it('English stays as it was', async () => {
+      await speak(null);
+      const page = await get('/admin/automation');
+      assert.match(page.text, /users:write ?: Invite, suspend and reactivate people; change roles other than admin/);
+      assert.match(page.text, /An admin reset someone's two-factor authentication two_factor\.reset_by_admin/);
+      assert.match(page.text, /Scripts use a token for the admin API \( ?\/openapi\.json ?\): to add and suspend people/);
+    });
+  });
 });
