@@ -161,4 +161,48 @@ describe('the account admins’ pages in the admin’s language', () => {
       assert.match(page.text, /Scripts use a token for the admin API \( ?\/openapi\.json ?\): to add and suspend people/);
     });
   });
+
+  describe('Apps: the list, the form and the review of a new app', () => {
+    const newApp = {
+      name: 'Grafana',
+      type: 'confidential',
+      redirect_uris: 'https://grafana.acme.test/login',
+      role_admin: '1',
+      role_agent: '1',
+      required_acr: '',
+    };
+
+    it('German', async () => {
+      await speak('de');
+      const page = await get('/admin/apps');
+      assert.equal(page.tag, '<html lang="de" dir="ltr">');
+      assert.match(page.text, /Apps von Acme Support/);
+      assert.match(page.text, /Vertraulich — eine serverseitige App/);
+      assert.match(page.text, /Erforderliche Anmeldestärke/);
+      const review = await post('/admin/apps', newApp);
+      assert.equal(review.status, 200, review.text);
+      assert.match(review.text, /Grafana hinzufügen/);
+      assert.match(review.text, /Admins und Agents des Kontos dürfen sie verwenden\./);
+      assert.doesNotMatch(review.text, /will send people here/);
+    });
+
+    it('Arabic', async () => {
+      await speak('ar');
+      const page = await get('/admin/apps');
+      assert.equal(page.tag, '<html lang="ar" dir="rtl">');
+      assert.match(page.text, /تطبيقات Acme Support/);
+      const review = await post('/admin/apps', newApp);
+      assert.match(review.text, /إضافة Grafana/);
+      assert.match(review.text, /يمكن للمشرفين وللوكلاء في الحساب استخدامه/);
+    });
+
+    it('English stays as it was', async () => {
+      await speak(null);
+      const review = await post('/admin/apps', newApp);
+      assert.match(
+        review.text,
+        /Grafana will send people here to sign in and get them back at its redirect URIs\. Admins and agents of the account may use it\. People are asked once to let it know who they are\. Next you will see its client ID and its secret, shown only once\./,
+      );
+    });
+  });
 });
