@@ -205,4 +205,34 @@ describe('the account admins’ pages in the admin’s language', () => {
       );
     });
   });
+
+  describe('The audit log and its event sentences', () => {
+    it('German', async () => {
+      await speak('de');
+      const page = await get('/admin/audit');
+      assert.equal(page.tag, '<html lang="de" dir="ltr">');
+      assert.match(page.text, /Audit-Log/);
+      assert.match(page.text, /Neueste zuerst/);
+      assert.match(page.body, /<td data-label="Ereignis">Konto erstellt<\/td>/);
+      assert.match(page.body, /<option value="sign_in_failed">Anmeldung fehlgeschlagen<\/option>/);
+      assert.match(page.body, /<option value="sms_code_sent">Code per SMS gesendet<\/option>/);
+      assert.doesNotMatch(page.text, /Account created|Any event/);
+    });
+
+    it('Arabic', async () => {
+      await speak('ar');
+      const page = await get('/admin/audit');
+      assert.equal(page.tag, '<html lang="ar" dir="rtl">');
+      assert.match(page.text, /سجل التدقيق/);
+      assert.match(page.text, /تم إنشاء الحساب/);
+    });
+
+    it('English stays as it was', async () => {
+      await speak(null);
+      const page = await get('/admin/audit');
+      assert.match(page.body, /<td data-label="Event">Account created<\/td>/);
+      assert.match(page.body, /<option value="">Any event<\/option>/);
+      assert.match(page.text, /Newest first; the latest 200 are shown here, the exports hold everything that matches\./);
+    });
+  });
 });
