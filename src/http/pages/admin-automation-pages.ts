@@ -280,7 +280,7 @@ export function registerAdminAutomationPages(
           title: t.t('automation.webhook.notFoundTitle'),
           current: 'admin-automation',
           notice: { kind: 'error', text: t.t('automation.webhook.notFound') },
-          body: html`<p><a href="${PAGE}">Back to Automation</a></p>`,
+          body: html`<p><a href="${PAGE}">${t.t('automation.back')}</a></p>`,
         },
         404,
       );
