@@ -7,15 +7,6 @@ import { isValidDisplayName, normalizeDisplayName } from './identity.js';
 export const API_TOKEN_SCOPES = ['users:read', 'users:write', 'audit:read', 'policy:read', 'policy:write', 'apps:write'] as const;
 export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[number];
 
-export const API_TOKEN_SCOPE_WORDS: Record<ApiTokenScope, string> = {
-  'users:read': 'List people and their two-factor state',
-  'users:write': 'Invite, suspend and reactivate people; change roles other than admin',
-  'audit:read': 'Read and export the audit log',
-  'policy:read': 'Read the security policy',
-  'policy:write': 'Change the security policy',
-  'apps:write': 'List, add, change and remove apps',
-};
-
 export const MAX_API_TOKEN_DAYS = 365;
 export const MAX_WEBHOOKS_PER_ACCOUNT = 20;
 

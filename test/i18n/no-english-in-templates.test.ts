@@ -21,14 +21,7 @@ const HTTP = join(ROOT, 'src/http');
 const NOT_YET_TRANSLATED: ReadonlySet<string> = new Set([
   // The pages oidc-provider renders itself (its logout confirmation, its error page).
   'src/http/oidc/provider.ts',
-  // The admin pages, and the development outbox.
-  'src/http/pages/admin-app-pages.ts',
-  'src/http/pages/admin-automation-pages.ts',
-  'src/http/pages/admin-confirm-pages.ts',
-  'src/http/pages/admin-help-pages.ts',
-  'src/http/pages/admin-pages.ts',
-  'src/http/pages/admin-security-pages.ts',
-  'src/http/pages/audit-pages.ts',
+  // The development outbox (development mode only).
   'src/http/pages/dev-pages.ts',
 ]);
 
@@ -39,6 +32,8 @@ const TECHNICAL_TOKENS: ReadonlySet<string> = new Set([
   'WebAuthn',
   'OpenID',
   'Connect', // OpenID Connect
+  'CSV', // file formats, as the export buttons name them
+  'JSON',
 ]);
 
 const ATTRIBUTES_READ = ['title', 'aria-label', 'placeholder', 'alt', 'data-confirm'];

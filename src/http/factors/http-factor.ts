@@ -142,8 +142,9 @@ export interface HttpFactor<Type extends FactorType = FactorType> {
   notices?: Readonly<Record<string, MessageKey>>;
   /** `?<type>=sent` on Security settings and the chooser: a code was sent for a confirmation. */
   codeSentNotice?: MessageKey;
-  /** The audit log's sentences for the events this factor's use cases write. */
-  auditEventSentences?: Readonly<Record<string, string>>;
+  /** The audit log's sentences for the events this factor's use cases write: each
+   * event type's message (`audit.event.<type>`). */
+  auditEventSentences?: Readonly<Record<string, MessageKey>>;
   /** Its enrolment and management pages (the pages' scope: cookies, CSRF). */
   registerPages(pages: FastifyInstance, kit: PageKit, screens: FactorScreens): void;
   /** Its sign-in routes of the JSON API (they take the challenge token). */

@@ -20,14 +20,14 @@ export async function allowedAppsSection(kit: PageKit, signedIn: SignedIn, csrf:
   const apps = await listAllowedApps(kit.deps, signedIn.user);
   if (apps.length === 0) return html``;
   return html`<section class="card" aria-labelledby="apps-heading">
-  <h2 id="apps-heading">${t.t('apps.heading')}</h2>
-  <p>${t.t('apps.intro', { product: kit.productName })}</p>
+  <h2 id="apps-heading">${t.t('allowedApps.heading')}</h2>
+  <p>${t.t('allowedApps.intro', { product: kit.productName })}</p>
   <div class="table-wrap"><table>
-    <thead><tr><th scope="col">${t.t('apps.column.app')}</th><th scope="col">${t.t('apps.column.allowed')}</th><th scope="col"><span class="visually-hidden">${t.t('devices.column.actions')}</span></th></tr></thead>
+    <thead><tr><th scope="col">${t.t('allowedApps.column.app')}</th><th scope="col">${t.t('allowedApps.column.allowed')}</th><th scope="col"><span class="visually-hidden">${t.t('devices.column.actions')}</span></th></tr></thead>
     <tbody>${apps.map(
       (app) => html`<tr>
       <th scope="row">${app.name}</th>
-      <td data-label="${t.t('apps.column.allowed')}">${app.allowedAt === null ? t.t('devices.unknown') : t.moment(app.allowedAt * 1000)}</td>
+      <td data-label="${t.t('allowedApps.column.allowed')}">${app.allowedAt === null ? t.t('devices.unknown') : t.moment(app.allowedAt * 1000)}</td>
       <td><form method="post" action="/profile/apps/${encodeURIComponent(app.clientId)}/remove" class="inline">${csrfField(csrf)}<button type="submit" class="small">${t.t('keys.remove')}</button></form></td>
     </tr>`,
     )}</tbody></table></div>

@@ -28,21 +28,24 @@ import { COOKIE, requestContext } from '../request-context.js';
 import { carriesConfirmation, reviewAdminAction, type AdminActionReview, type ReviewSection } from './admin-confirm-pages.js';
 import { csrfField, field, formConfirmation, formString, textareaField } from './forms.js';
 import type { PageKit } from './kit.js';
+import type { Translator } from '../../i18n/translator.js';
 
-const APPS: ReviewSection = { href: '/admin/apps', label: 'Apps', current: 'admin-apps' };
+const APPS: ReviewSection = { href: '/admin/apps', label: 'layout.nav.apps', current: 'admin-apps' };
 
-const TYPE_NAMES: Record<AppType, string> = { confidential: 'Confidential', public: 'Public', proxy: 'Proxy' };
-const TYPE_EXPLANATIONS: Record<AppType, string> = {
-  confidential: 'a server-side app that can keep a secret',
-  public: 'a single-page or mobile app; uses PKCE',
-  proxy: 'a host guarded by your reverse proxy',
+/** Each sign-in strength's name in the catalogues (`apps.strength.*`). */
+const STRENGTH_KEYS: Record<Acr, 'password' | 'twoFactor' | 'phishingResistant'> = {
+  [ACR.password]: 'password',
+  [ACR.twoFactor]: 'twoFactor',
+  [ACR.phishingResistant]: 'phishingResistant',
 };
-const ROLE_NAMES: Record<Role, string> = { admin: 'Admins', agent: 'Agents', end_user: 'End users' };
-const STRENGTH_NAMES: Record<Acr, string> = {
-  [ACR.password]: 'Password',
-  [ACR.twoFactor]: 'Two-factor',
-  [ACR.phishingResistant]: 'Security key or passkey',
-};
+
+function typeName(t: Translator, type: AppType): string {
+  return t.t('apps.type.name', { type });
+}
+
+function typeExplanation(t: Translator, type: AppType): string {
+  return t.t('apps.type.explanation', { type });
+}
 
 /** How long the sealed secret waits for the page that shows it. */
 const SECRET_COOKIE_MAX_AGE_IN_SECONDS = 120;
@@ -167,51 +170,39 @@ function statusOf(failure: Failure): number {
   return ERROR_TABLE[failure.code].status;
 }
 
-function rolesSentence(roles: readonly Role[], strength: Acr | null): string {
-  const names = roles.map((role) => ROLE_NAMES[role].toLowerCase());
-  const who = names.length === 1 ? `Only ${names[0]}` : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-  const how =
-    strength === ACR.twoFactor
-      ? ', with two-factor authentication'
-      : strength === ACR.phishingResistant
-        ? ', with a security key or passkey'
-        : strength === ACR.password
-          ? ', with at least their password'
-          : '';
-  return `${who.charAt(0).toUpperCase()}${who.slice(1)} of the account may use it${how}.`;
+function rolesSentence(t: Translator, roles: readonly Role[], strength: Acr | null): string {
+  const who = roles.length === 1 ? t.t('apps.roles.only', { role: roles[0]! }) : t.list(roles.map((role) => t.t('apps.roles.inSentence', { role })));
+  return t.t('apps.roles.sentence', { who: `${who.charAt(0).toUpperCase()}${who.slice(1)}`, strength: strength === null ? 'any' : STRENGTH_KEYS[strength] });
 }
 
 /** What adding the app will do, in plain words. */
-function describeNewApp(settings: AppSettings): string {
-  const roles = rolesSentence(settings.allowedRoles, settings.requiredAcr);
-  switch (settings.type) {
-    case 'confidential':
-      return `${settings.name} will send people here to sign in and get them back at its redirect URIs. ${roles} ${settings.firstParty ? 'People are not asked to consent.' : 'People are asked once to let it know who they are.'} Next you will see its client ID and its secret, shown only once.`;
-    case 'public':
-      return `${settings.name} will send people here to sign in, proving itself with PKCE instead of a secret. ${roles} ${settings.firstParty ? 'People are not asked to consent.' : 'People are asked once to let it know who they are.'} Next you will see its client ID.`;
-    case 'proxy':
-      return `Your reverse proxy will ask ${settings.host ?? ''} visitors to sign in here before it lets them through. ${roles}`;
-  }
+function describeNewApp(t: Translator, settings: AppSettings): string {
+  return t.t('apps.new.explanation', {
+    type: settings.type,
+    name: settings.name,
+    host: settings.host ?? '',
+    roles: rolesSentence(t, settings.allowedRoles, settings.requiredAcr),
+    firstParty: settings.firstParty ? 'yes' : 'no',
+  });
 }
 
-const CHANGE_WORDS: Record<keyof AppSettings, string> = {
-  name: 'its name',
-  type: 'its type',
-  redirectUris: 'its redirect URIs',
-  postLogoutRedirectUris: 'where it may send people after signing out',
-  backchannelLogoutUri: 'its back-channel logout URI',
-  host: 'its host',
-  firstParty: 'whether people are asked to consent',
-  allowedRoles: 'who may use it',
-  requiredAcr: 'the sign-in strength it needs',
-};
+const CHANGED_SETTINGS = [
+  'name',
+  'type',
+  'redirectUris',
+  'postLogoutRedirectUris',
+  'backchannelLogoutUri',
+  'host',
+  'firstParty',
+  'allowedRoles',
+  'requiredAcr',
+] as const satisfies readonly (keyof AppSettings)[];
 
-function describeChange(app: RegisteredApp, settings: AppSettings): string {
-  const changed = (Object.keys(CHANGE_WORDS) as (keyof AppSettings)[]).filter((key) => JSON.stringify(app[key]) !== JSON.stringify(settings[key]));
-  if (changed.length === 0) return 'Nothing changes.';
-  const words = changed.map((key) => CHANGE_WORDS[key]);
-  const list = words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
-  return `This changes ${list}. ${rolesSentence(settings.allowedRoles, settings.requiredAcr)}`;
+function describeChange(t: Translator, app: RegisteredApp, settings: AppSettings): string {
+  const changed = CHANGED_SETTINGS.filter((key) => JSON.stringify(app[key]) !== JSON.stringify(settings[key]));
+  if (changed.length === 0) return t.t('adminSecurity.change.nothing');
+  const list = t.list(changed.map((key) => t.t(`apps.change.${key}`)));
+  return t.t('apps.change.sentence', { list, roles: rolesSentence(t, settings.allowedRoles, settings.requiredAcr) });
 }
 
 /** The new secret, sealed for this admin's session and this app only. */
@@ -251,25 +242,25 @@ export function registerAdminAppPages(
   };
 
   /** The add form, or an app's edit form (whose type is fixed). */
-  const appForm = (csrf: string, action: string, values: FormValues, failure: Failure | null, existing: RegisteredApp | null): Html => {
-    const error = (name: string) => (failure && failure.field === name ? messageFor(failure) : null);
+  const appForm = (t: Translator, csrf: string, action: string, values: FormValues, failure: Failure | null, existing: RegisteredApp | null): Html => {
+    const error = (name: string) => (failure && failure.field === name ? messageFor(failure, t) : null);
     const type = existing?.type ?? null;
     const oidc = type === null || type !== 'proxy';
     const proxy = type === null || type === 'proxy';
     const strengths = ACR_VALUES.filter((acr) => acr !== ACR.password || values.required_acr === ACR.password);
     return html`<form method="post" action="${action}" novalidate>
       ${csrfField(csrf)}
-      ${field({ name: 'name', label: 'Name', value: values.name, maxlength: 100, autocomplete: 'off', hint: 'What people see on the sign-in page, e.g. Grafana.', error: error('name') })}
+      ${field({ name: 'name', label: t.t('apps.form.name'), value: values.name, maxlength: 100, autocomplete: 'off', hint: t.t('apps.form.nameHint'), error: error('name') })}
       ${
         type === null
           ? html`<fieldset${error('type') ? html` class="has-error" aria-describedby="type-error"` : ''}>
-              <legend>Type</legend>
+              <legend>${t.t('apps.form.type')}</legend>
               ${error('type') ? html`<p class="error" id="type-error">${error('type')}</p>` : ''}
               ${(['confidential', 'public', 'proxy'] as const).map(
                 (option) =>
                   html`<label class="checkbox"
-                    ><input type="radio" name="type" value="${option}"${values.type === option ? html` checked` : ''}> ${TYPE_NAMES[option]} —
-                    ${TYPE_EXPLANATIONS[option]}</label
+                    ><input type="radio" name="type" value="${option}"${values.type === option ? html` checked` : ''}> ${typeName(t, option)} —
+                    ${typeExplanation(t, option)}</label
                   >`,
               )}
             </fieldset>`
@@ -277,43 +268,43 @@ export function registerAdminAppPages(
       }
       ${
         oidc
-          ? html`${textareaField({ name: 'redirect_uris', label: type === null ? 'Redirect URIs (confidential and public apps)' : 'Redirect URIs', value: values.redirect_uris, rows: 3, hint: 'One a line, exactly as the app sends them: https://, or http:// only for 127.0.0.1, localhost or [::1]. Up to 10.', error: error('redirect_uris') })}
-            ${textareaField({ name: 'post_logout_redirect_uris', label: 'After signing out, back to (optional)', value: values.post_logout_redirect_uris, rows: 2, hint: 'One a line: where the app may send people after they sign out here. Up to 10.', error: error('post_logout_redirect_uris') })}
-            ${field({ name: 'backchannel_logout_uri', label: 'Back-channel logout URI (optional)', value: values.backchannel_logout_uri, required: false, autocomplete: 'off', hint: 'Where Tessera tells the app that someone signed out, so it signs them out too.', error: error('backchannel_logout_uri') })}
-            <label class="checkbox"><input type="checkbox" name="first_party" value="1"${values.first_party === '1' ? html` checked` : ''}> Trusted: skip the consent screen</label>
-            <p class="hint">For your own apps. Others ask people once whether the app may know who they are.</p>`
+          ? html`${textareaField({ name: 'redirect_uris', label: t.t(type === null ? 'apps.form.redirectUrisNew' : 'apps.form.redirectUris'), value: values.redirect_uris, rows: 3, hint: t.t('apps.form.redirectUrisHint'), error: error('redirect_uris') })}
+            ${textareaField({ name: 'post_logout_redirect_uris', label: t.t('apps.form.postLogout'), value: values.post_logout_redirect_uris, rows: 2, hint: t.t('apps.form.postLogoutHint'), error: error('post_logout_redirect_uris') })}
+            ${field({ name: 'backchannel_logout_uri', label: t.t('apps.form.backchannel'), value: values.backchannel_logout_uri, required: false, autocomplete: 'off', hint: t.t('apps.form.backchannelHint'), error: error('backchannel_logout_uri') })}
+            <label class="checkbox"><input type="checkbox" name="first_party" value="1"${values.first_party === '1' ? html` checked` : ''}> ${t.t('apps.form.firstParty')}</label>
+            <p class="hint">${t.t('apps.form.firstPartyHint')}</p>`
           : ''
       }
       ${
         proxy
           ? field({
               name: 'host',
-              label: type === null ? 'Host (proxy apps)' : 'Host',
+              label: t.t(type === null ? 'apps.form.hostNew' : 'apps.form.host'),
               value: values.host,
               required: false,
               autocomplete: 'off',
-              hint: 'The host name your reverse proxy guards, e.g. wiki.example.com (with :port if it has one).',
+              hint: t.t('apps.form.hostHint'),
               error: error('host'),
             })
           : ''
       }
       <fieldset${error('allowed_roles') ? html` class="has-error" aria-describedby="roles-error"` : ''}>
-        <legend>Who may use it</legend>
+        <legend>${t.t('apps.form.who')}</legend>
         ${error('allowed_roles') ? html`<p class="error" id="roles-error">${error('allowed_roles')}</p>` : ''}
         ${ROLES.map(
           (role) =>
-            html`<label class="checkbox"><input type="checkbox" name="role_${role}" value="1"${values[`role_${role}`] === '1' ? html` checked` : ''}> ${ROLE_NAMES[role]}</label>`,
+            html`<label class="checkbox"><input type="checkbox" name="role_${role}" value="1"${values[`role_${role}`] === '1' ? html` checked` : ''}> ${t.t('apps.roles.name', { role })}</label>`,
         )}
       </fieldset>
       <div class="field${error('required_acr') ? ' has-error' : ''}">
-        <label for="field-required_acr">Required sign-in strength</label>
+        <label for="field-required_acr">${t.t('apps.form.strength')}</label>
         ${error('required_acr') ? html`<p class="error" id="field-required_acr-error">${error('required_acr')}</p>` : ''}
         <select id="field-required_acr" name="required_acr">
-          <option value=""${values.required_acr === '' ? html` selected` : ''}>Any</option>
-          ${strengths.map((acr) => html`<option value="${acr}"${values.required_acr === acr ? html` selected` : ''}>${STRENGTH_NAMES[acr]}</option>`)}
+          <option value=""${values.required_acr === '' ? html` selected` : ''}>${t.t('apps.strength.any')}</option>
+          ${strengths.map((acr) => html`<option value="${acr}"${values.required_acr === acr ? html` selected` : ''}>${t.t(`apps.strength.${STRENGTH_KEYS[acr]}`)}</option>`)}
         </select>
       </div>
-      <button type="submit" class="primary">${existing ? 'Review changes' : 'Review and add'}</button>
+      <button type="submit" class="primary">${t.t(existing ? 'adminSecurity.review' : 'apps.form.reviewAndAdd')}</button>
     </form>`;
   };
 
@@ -323,6 +314,7 @@ export function registerAdminAppPages(
     admin: SignedIn,
     options: { notice?: { kind: 'success' | 'error'; text: string } | null; failure?: Failure | null; values?: FormValues; status?: number } = {},
   ) => {
+    const t = request.i18n;
     const apps = await listApps(kit.deps, adminAppManager(admin));
     const failure = options.failure ?? null;
     const csrf = kit.csrfToken(request, reply);
@@ -330,24 +322,24 @@ export function registerAdminAppPages(
       request,
       reply,
       {
-        title: 'Apps',
+        title: t.t('layout.nav.apps'),
         current: 'admin-apps',
-        notice: options.notice ?? (failure && !isAboutTheApp(failure) ? { kind: 'error', text: messageFor(failure) } : null),
-        body: html`<h1>Apps of ${admin.account.name}</h1>
-          <p>Apps that send people here to sign in (OpenID Connect), and web apps your reverse proxy guards. People pass the same password and second step as here.</p>
+        notice: options.notice ?? (failure && !isAboutTheApp(failure) ? { kind: 'error', text: messageFor(failure, t) } : null),
+        body: html`<h1>${t.t('apps.heading', { account: admin.account.name })}</h1>
+          <p>${t.t('apps.intro')}</p>
           <section class="card" aria-labelledby="apps-heading">
-            <h2 id="apps-heading">Apps</h2>
+            <h2 id="apps-heading">${t.t('layout.nav.apps')}</h2>
             ${
               apps.length === 0
-                ? html`<p class="muted">No apps yet.</p>`
+                ? html`<p class="muted">${t.t('apps.none')}</p>`
                 : html`<div class="table-wrap">
                     <table>
                       <thead>
                         <tr>
-                          <th scope="col">App</th>
-                          <th scope="col">Type</th>
-                          <th scope="col">Client ID</th>
-                          <th scope="col">Redirect URIs or host</th>
+                          <th scope="col">${t.t('apps.column.app')}</th>
+                          <th scope="col">${t.t('apps.form.type')}</th>
+                          <th scope="col">${t.t('apps.column.clientId')}</th>
+                          <th scope="col">${t.t('apps.column.uris')}</th>
                         </tr>
                       </thead>
                       <tbody>
@@ -355,9 +347,9 @@ export function registerAdminAppPages(
                           (registered) =>
                             html`<tr>
                               <th scope="row"><a href="/admin/apps/${registered.id}">${registered.name}</a></th>
-                              <td data-label="Type">${TYPE_NAMES[registered.type]}</td>
-                              <td data-label="Client ID"><span class="mono">${registered.type === 'proxy' ? '—' : registered.id}</span></td>
-                              <td data-label="Redirect URIs or host">
+                              <td data-label="${t.t('apps.form.type')}">${typeName(t, registered.type)}</td>
+                              <td data-label="${t.t('apps.column.clientId')}"><span class="mono">${registered.type === 'proxy' ? '—' : registered.id}</span></td>
+                              <td data-label="${t.t('apps.column.uris')}">
                                 ${registered.type === 'proxy' ? html`<span class="mono">${registered.host ?? ''}</span>` : registered.redirectUris.map((uri) => html`<span class="mono">${uri}</span><br />`)}
                               </td>
                             </tr>`,
@@ -368,8 +360,8 @@ export function registerAdminAppPages(
             }
           </section>
           <section class="card" aria-labelledby="add-heading">
-            <h2 id="add-heading">Add an app</h2>
-            ${appForm(csrf, '/admin/apps', options.values ?? NEW_APP_VALUES, failure, null)}
+            <h2 id="add-heading">${t.t('apps.add')}</h2>
+            ${appForm(t, csrf, '/admin/apps', options.values ?? NEW_APP_VALUES, failure, null)}
           </section>`,
       },
       options.status ?? 200,
@@ -381,10 +373,10 @@ export function registerAdminAppPages(
       request,
       reply,
       {
-        title: 'Not found',
+        title: request.i18n.t('adminHelp.notFound'),
         current: 'admin-apps',
-        notice: { kind: 'error', text: messageFor({ code: 'app_not_found' }) },
-        body: html`<p><a href="/admin/apps">← Apps</a></p>`,
+        notice: { kind: 'error', text: messageFor({ code: 'app_not_found' }, request.i18n) },
+        body: html`<p><a href="/admin/apps">← ${request.i18n.t('layout.nav.apps')}</a></p>`,
       },
       404,
     );
@@ -406,6 +398,7 @@ export function registerAdminAppPages(
     const found = await getApp(kit.deps, adminAppManager(admin), appId);
     if (!found.ok) return notFound(request, reply);
     const registered = found.value;
+    const t = request.i18n;
     const csrf = kit.csrfToken(request, reply);
     const failure = options.failure ?? null;
     const discovery = `${kit.deps.config.baseUrl}/.well-known/openid-configuration`;
@@ -416,58 +409,62 @@ export function registerAdminAppPages(
       {
         title: registered.name,
         current: 'admin-apps',
-        notice: options.notice ?? (failure && !isAboutTheApp(failure) ? { kind: 'error', text: messageFor(failure) } : null),
-        body: html`<p><a href="/admin/apps">← Apps</a></p>
+        notice: options.notice ?? (failure && !isAboutTheApp(failure) ? { kind: 'error', text: messageFor(failure, t) } : null),
+        body: html`<p><a href="/admin/apps">← ${t.t('layout.nav.apps')}</a></p>
           <h1>${registered.name}</h1>
-          <p>${TYPE_NAMES[registered.type]} — ${TYPE_EXPLANATIONS[registered.type]}. Added ${request.i18n.moment(registered.createdAt)}.</p>
+          <p>${t.t('apps.app.summary', { type: typeName(t, registered.type), explanation: typeExplanation(t, registered.type), added: t.moment(registered.createdAt) })}</p>
           ${
             options.shown && options.shown.secret !== null
               ? html`<section class="card" aria-labelledby="secret-heading">
-                  <h2 id="secret-heading">Client secret</h2>
-                  <p>Copy it into ${registered.name}'s settings now: it is shown only this once, and only a fingerprint of it is kept.</p>
-                  <p><span class="secret" id="client-secret">${options.shown.secret}</span> <button type="button" data-copy-target="client-secret">Copy</button></p>
+                  <h2 id="secret-heading">${t.t('apps.app.secretHeading')}</h2>
+                  <p>${t.t('apps.app.secretText', { name: registered.name })}</p>
+                  <p>
+                    <span class="secret" id="client-secret">${options.shown.secret}</span>
+                    <button type="button" data-copy-target="client-secret">${t.t('adminHelp.copy')}</button>
+                  </p>
                 </section>`
               : ''
           }
           ${
             oidc
               ? html`<section class="card" aria-labelledby="connect-heading">
-                  <h2 id="connect-heading">Connecting ${registered.name}</h2>
-                  <p>Client ID<br /><span class="secret" id="client-id">${registered.id}</span> <button type="button" data-copy-target="client-id">Copy</button></p>
+                  <h2 id="connect-heading">${t.t('apps.app.connecting', { name: registered.name })}</h2>
                   <p>
-                    Discovery URL (the app finds everything else there)<br /><span class="secret" id="discovery-url">${discovery}</span>
-                    <button type="button" data-copy-target="discovery-url">Copy</button>
+                    ${t.t('apps.column.clientId')}<br /><span class="secret" id="client-id">${registered.id}</span>
+                    <button type="button" data-copy-target="client-id">${t.t('adminHelp.copy')}</button>
                   </p>
-                  <p class="hint">
-                    ${registered.type === 'confidential' ? 'The app proves itself to Tessera with its client ID and secret.' : 'The app has no secret: it uses PKCE (S256) on every sign-in.'}
+                  <p>
+                    ${t.t('apps.app.discovery')}<br /><span class="secret" id="discovery-url">${discovery}</span>
+                    <button type="button" data-copy-target="discovery-url">${t.t('adminHelp.copy')}</button>
                   </p>
+                  <p class="hint">${t.t(registered.type === 'confidential' ? 'apps.app.provesWithSecret' : 'apps.app.usesPkce')}</p>
                 </section>`
               : html`<section class="card" aria-labelledby="connect-heading">
-                  <h2 id="connect-heading">Guarded host</h2>
+                  <h2 id="connect-heading">${t.t('apps.app.guardedHost')}</h2>
                   <p><span class="secret">${registered.host ?? ''}</span></p>
-                  <p class="hint">Your reverse proxy asks Tessera before each request to this host; people who may not use it are refused.</p>
+                  <p class="hint">${t.t('apps.app.guardedHostHint')}</p>
                 </section>`
           }
           <section class="card" aria-labelledby="edit-heading">
-            <h2 id="edit-heading">Settings</h2>
-            ${appForm(csrf, `/admin/apps/${registered.id}`, options.values ?? valuesOf(registered), failure, registered)}
+            <h2 id="edit-heading">${t.t('apps.app.settings')}</h2>
+            ${appForm(t, csrf, `/admin/apps/${registered.id}`, options.values ?? valuesOf(registered), failure, registered)}
           </section>
           ${
             registered.type === 'confidential'
               ? html`<section class="card" aria-labelledby="rotate-heading">
-                  <h2 id="rotate-heading">Make a new secret</h2>
-                  <p>If the secret was lost or may have leaked. The current one stops working at once.</p>
+                  <h2 id="rotate-heading">${t.t('apps.app.newSecret')}</h2>
+                  <p>${t.t('apps.app.newSecretText')}</p>
                   <form method="get" action="/admin/apps/${registered.id}/secret">
-                    <button type="submit">Make a new secret</button>
+                    <button type="submit">${t.t('apps.app.newSecret')}</button>
                   </form>
                 </section>`
               : ''
           }
           <section class="card" aria-labelledby="remove-heading">
-            <h2 id="remove-heading">Remove ${registered.name}</h2>
-            <p>Every sign-in and token it holds ends at once.</p>
+            <h2 id="remove-heading">${t.t('apps.remove.heading', { name: registered.name })}</h2>
+            <p>${t.t('apps.app.removeText')}</p>
             <form method="get" action="/admin/apps/${registered.id}/delete">
-              <button type="submit" class="danger">Remove the app</button>
+              <button type="submit" class="danger">${t.t('apps.remove.submit')}</button>
             </form>
           </section>`,
       },
@@ -482,11 +479,11 @@ export function registerAdminAppPages(
     const checked = await checkAppToCreate(kit.deps, fieldsFrom(values, null));
     if (!checked.ok) return appsPage(request, reply, admin, { failure: checked.failure, values, status: statusOf(checked.failure) });
     const review: AdminActionReview = {
-      heading: `Add ${checked.value.name}`,
-      explanation: describeNewApp(checked.value),
+      heading: request.i18n.t('apps.new.heading', { name: checked.value.name }),
+      explanation: describeNewApp(request.i18n, checked.value),
       action: '/admin/apps',
       hidden: values,
-      submitLabel: 'Add the app',
+      submitLabel: request.i18n.t('apps.new.submit'),
       back: reviewAddress('/admin/apps/review', values),
       section: APPS,
     };
@@ -498,7 +495,7 @@ export function registerAdminAppPages(
     if (!admin) return reply;
     const done = (request.query as Record<string, unknown>).done;
     return appsPage(request, reply, admin, {
-      notice: done === 'deleted' ? { kind: 'success', text: 'The app was removed; its sign-ins and tokens have ended.' } : null,
+      notice: done === 'deleted' ? { kind: 'success', text: request.i18n.t('apps.notice.deleted') } : null,
     });
   });
 
@@ -544,11 +541,11 @@ export function registerAdminAppPages(
       const expectsSecret = found.ok && found.value.type === 'confidential';
       const notice =
         expectsSecret && secret === null
-          ? { kind: 'error' as const, text: 'The secret was shown once and is not kept. If it was lost, make a new one: the old one stops working.' }
-          : { kind: 'success' as const, text: done === 'created' ? 'The app was added.' : 'A new secret was made; the old one no longer works.' };
+          ? { kind: 'error' as const, text: request.i18n.t('apps.notice.secretGone') }
+          : { kind: 'success' as const, text: request.i18n.t(done === 'created' ? 'apps.notice.created' : 'apps.notice.secret') };
       return appPage(request, reply, admin, appId, { notice, shown: { secret } });
     }
-    return appPage(request, reply, admin, appId, { notice: done === 'updated' ? { kind: 'success', text: 'The changes were saved.' } : null });
+    return appPage(request, reply, admin, appId, { notice: done === 'updated' ? { kind: 'success', text: request.i18n.t('apps.notice.updated') } : null });
   });
 
   const reviewChange = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, appId: string, values: FormValues, failure: Failure | null) => {
@@ -563,11 +560,11 @@ export function registerAdminAppPages(
       reply,
       admin,
       {
-        heading: `Save the changes to ${checked.value.app.name}`,
-        explanation: describeChange(checked.value.app, checked.value.settings),
+        heading: request.i18n.t('apps.change.heading', { name: checked.value.app.name }),
+        explanation: describeChange(request.i18n, checked.value.app, checked.value.settings),
         action: path,
         hidden: values,
-        submitLabel: 'Save changes',
+        submitLabel: request.i18n.t('apps.change.submit'),
         back: reviewAddress(`${path}/review`, values),
         section: APPS,
       },
@@ -609,14 +606,14 @@ export function registerAdminAppPages(
    * POST (with the reason and the admin's confirmation) does it. */
   const confirmedAppAction = (
     path: string,
-    describe: (registered: RegisteredApp) => Omit<AdminActionReview, 'action' | 'back' | 'hidden' | 'section'> | null,
+    describe: (registered: RegisteredApp, t: Translator) => Omit<AdminActionReview, 'action' | 'back' | 'hidden' | 'section'> | null,
     act: (admin: SignedIn, registered: RegisteredApp, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | { failure: Failure }>,
   ) => {
     const review = async (request: FastifyRequest, reply: FastifyReply, admin: SignedIn, failure: Failure | null) => {
       const appId = (request.params as { id: string }).id;
       const found = await getApp(kit.deps, adminAppManager(admin), appId);
       if (!found.ok) return notFound(request, reply);
-      const described = describe(found.value);
+      const described = describe(found.value, request.i18n);
       if (!described) return appPage(request, reply, admin, appId, { failure: { code: 'invalid_request', message: 'This app has no secret.' }, status: 400 });
       const action = `/admin/apps/${encodeURIComponent(appId)}/${path}`;
       return reviewAdminAction(kit, request, reply, admin, { ...described, action, back: action, hidden: {}, section: APPS }, failure);
@@ -641,12 +638,12 @@ export function registerAdminAppPages(
 
   confirmedAppAction(
     'secret',
-    (registered) =>
+    (registered, t) =>
       registered.type === 'confidential'
         ? {
-            heading: `Make a new secret for ${registered.name}`,
-            explanation: `The current secret stops working at once: ${registered.name} cannot sign anyone in until you put the new one in its settings. Next you will see the new secret, shown only once.`,
-            submitLabel: 'Make a new secret',
+            heading: t.t('apps.secret.heading', { name: registered.name }),
+            explanation: t.t('apps.secret.explanation', { name: registered.name }),
+            submitLabel: t.t('apps.app.newSecret'),
           }
         : null,
     async (admin, registered, request, reply) => {
@@ -658,10 +655,10 @@ export function registerAdminAppPages(
   );
   confirmedAppAction(
     'delete',
-    (registered) => ({
-      heading: `Remove ${registered.name}`,
-      explanation: `People can no longer sign in to ${registered.name} through Tessera, and every sign-in, grant and token it holds ends now. Adding it again makes a new client ID${registered.type === 'confidential' ? ' and secret' : ''}.`,
-      submitLabel: 'Remove the app',
+    (registered, t) => ({
+      heading: t.t('apps.remove.heading', { name: registered.name }),
+      explanation: t.t('apps.remove.explanation', { name: registered.name, secret: registered.type === 'confidential' ? 'yes' : 'no' }),
+      submitLabel: t.t('apps.remove.submit'),
       danger: true,
     }),
     async (admin, registered, request, reply) => {

@@ -3,8 +3,9 @@
 // admin's own confirmation in the same form; its token or signing secret is shown on the
 // page the form leads to, this once (the answer is not cached: security headers).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { API_TOKEN_SCOPES, API_TOKEN_SCOPE_WORDS, WEBHOOK_EVENTS, type WebhookEvent } from '../../domain/automation.js';
+import { API_TOKEN_SCOPES, WEBHOOK_EVENTS } from '../../domain/automation.js';
 import type { Failure } from '../../domain/failures.js';
+import type { MessageKey } from '../../i18n/messages/en.js';
 import type { Translator } from '../../i18n/translator.js';
 import { createApiToken, listApiTokens, revokeApiToken, type ApiTokenView } from '../../services/api-tokens.js';
 import { confirmationMethods } from '../../services/confirmation.js';
@@ -29,31 +30,15 @@ import type { PageKit } from './kit.js';
 const PAGE = '/admin/automation';
 const EXPIRY_CHOICES = [7, 30, 90, 365] as const;
 
-const EVENT_WORDS: Record<WebhookEvent, string> = {
-  'user.invited': 'Someone was invited',
-  'user.created': 'Someone was added',
-  'user.suspended': 'Someone was suspended',
-  'user.role_changed': "Someone's role changed",
-  'two_factor.enabled': 'Someone turned on a two-factor method',
-  'two_factor.disabled': 'Someone turned off two-factor authentication',
-  'two_factor.reset_by_admin': "An admin reset someone's two-factor authentication",
-  'recovery_code.issued_by_admin': 'An admin issued a one-time recovery code',
-  'sign_in.locked': 'A sign-in was locked after too many wrong passwords',
-  'sign_in.new_computer': 'Someone signed in from a new computer',
-  'security_policy.changed': 'The account security settings changed',
-  'app.created': 'An app was added',
-  'app.deleted': 'An app was removed',
-};
-
 /** A form's checked boxes named `prefix:value` (one per choice). */
 function checkedChoices(body: unknown, prefix: string, choices: readonly string[]): string[] {
   return choices.filter((choice) => formString(body, `${prefix}:${choice}`) === '1');
 }
 
 function tokenStatus(t: Translator, token: ApiTokenView, now: number): string {
-  if (token.revokedAt !== null) return `Revoked ${t.moment(token.revokedAt)}`;
-  if (token.expiresAt <= now) return 'Expired';
-  return `Expires ${t.moment(token.expiresAt)}`;
+  if (token.revokedAt !== null) return t.t('automation.token.revokedAt', { when: t.moment(token.revokedAt) });
+  if (token.expiresAt <= now) return t.t('automation.token.expired');
+  return t.t('automation.token.expiresAt', { when: t.moment(token.expiresAt) });
 }
 
 interface FormState {
@@ -69,9 +54,9 @@ export function registerAdminAutomationPages(
   kit: PageKit,
   requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null,
 ): void {
-  const errorOf = (state: FormState, name: string) => (state.failure && state.failure.field === name ? messageFor(state.failure) : null);
-  const generalError = (state: FormState) =>
-    state.failure && !['name', 'scopes', 'expires_in_days', 'url', 'events'].includes(state.failure.field ?? '') ? messageFor(state.failure) : null;
+  const errorOf = (t: Translator, state: FormState, name: string) => (state.failure && state.failure.field === name ? messageFor(state.failure, t) : null);
+  const generalError = (t: Translator, state: FormState) =>
+    state.failure && !['name', 'scopes', 'expires_in_days', 'url', 'events'].includes(state.failure.field ?? '') ? messageFor(state.failure, t) : null;
 
   const automationPage = async (
     request: FastifyRequest,
@@ -79,6 +64,7 @@ export function registerAdminAutomationPages(
     admin: SignedIn,
     options: { token?: FormState; webhook?: FormState; notice?: { kind: 'success' | 'error'; text: string } | null; status?: number } = {},
   ) => {
+    const t = request.i18n;
     const csrf = kit.csrfToken(request, reply);
     const now = kit.deps.now();
     const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
@@ -88,16 +74,16 @@ export function registerAdminAutomationPages(
     const webhookForm = options.webhook ?? EMPTY;
     const tokenRows = tokens.map(
       (token) => html`<tr>
-        <td data-label="Name">${token.name}</td>
-        <td data-label="Scopes">${token.scopes.join(', ')}</td>
-        <td data-label="Made by">${token.createdBy?.email ?? '—'}</td>
-        <td data-label="Last used">${token.lastUsedAt === null ? 'Never' : request.i18n.moment(token.lastUsedAt)}</td>
-        <td data-label="Status">${tokenStatus(request.i18n, token, now)}</td>
-        <td data-label="Actions">
+        <td data-label="${t.t('automation.column.name')}">${token.name}</td>
+        <td data-label="${t.t('automation.column.scopes')}">${token.scopes.join(', ')}</td>
+        <td data-label="${t.t('automation.column.madeBy')}">${token.createdBy?.email ?? '—'}</td>
+        <td data-label="${t.t('automation.column.lastUsed')}">${token.lastUsedAt === null ? t.t('admin.never') : t.moment(token.lastUsedAt)}</td>
+        <td data-label="${t.t('automation.column.status')}">${tokenStatus(t, token, now)}</td>
+        <td data-label="${t.t('automation.column.actions')}">
           ${
             token.revokedAt === null && token.expiresAt > now
               ? html`<form method="post" action="/admin/api-tokens/${token.id}/revoke" class="inline">
-                ${csrfField(csrf)}<button type="submit" class="link">Revoke<span class="visually-hidden"> ${token.name}</span></button>
+                ${csrfField(csrf)}<button type="submit" class="link">${t.t('automation.token.revoke')}<span class="visually-hidden"> ${token.name}</span></button>
               </form>`
               : ''
           }
@@ -106,80 +92,80 @@ export function registerAdminAutomationPages(
     );
     const webhookRows = webhooks.map(
       (webhook) => html`<tr>
-        <td data-label="Address"><a href="/admin/webhooks/${webhook.id}">${webhook.url}</a></td>
-        <td data-label="Events">${webhook.events.length === WEBHOOK_EVENTS.length ? 'All events' : webhook.events.join(', ')}</td>
-        <td data-label="Status">${webhookStatus(request.i18n, webhook)}</td>
+        <td data-label="${t.t('automation.column.address')}"><a href="/admin/webhooks/${webhook.id}">${webhook.url}</a></td>
+        <td data-label="${t.t('automation.column.events')}">${webhook.events.length === WEBHOOK_EVENTS.length ? t.t('automation.webhook.allEvents') : webhook.events.join(', ')}</td>
+        <td data-label="${t.t('automation.column.status')}">${webhookStatus(t, webhook)}</td>
       </tr>`,
     );
     return kit.send(
       request,
       reply,
       {
-        title: 'Automation',
+        title: t.t('layout.nav.automation'),
         current: 'admin-automation',
         notice: options.notice ?? null,
-        body: html`<h1>Automation</h1>
+        body: html`<h1>${t.t('layout.nav.automation')}</h1>
           ${sendConfirmationCodeForms(csrf, PAGE, methods)}
           <section class="card" aria-labelledby="tokens-heading">
-            <h2 id="tokens-heading">API tokens</h2>
-            <p>Scripts use a token for the admin API (<a href="/openapi.json">/openapi.json</a>): to add and suspend people from your HR system, or to read the audit log into your SIEM. A token acts with your admin rights, within its scopes, for ${admin.account.name} only, and stops working if you stop being an admin. It cannot sign in, make anyone an admin, or confirm what needs a person.</p>
+            <h2 id="tokens-heading">${t.t('automation.tokens.heading')}</h2>
+            <p>${t.parts<Html>('automation.tokens.intro', { account: admin.account.name }, { openapi: (chunks) => html`<a href="/openapi.json">${chunks}</a>` })}</p>
             ${
               tokens.length === 0
-                ? html`<p>No API tokens yet.</p>`
+                ? html`<p>${t.t('automation.tokens.none')}</p>`
                 : html`<div class="table-wrap"><table class="stack">
-                  <thead><tr><th scope="col">Name</th><th scope="col">Scopes</th><th scope="col">Made by</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
+                  <thead><tr><th scope="col">${t.t('automation.column.name')}</th><th scope="col">${t.t('automation.column.scopes')}</th><th scope="col">${t.t('automation.column.madeBy')}</th><th scope="col">${t.t('automation.column.lastUsed')}</th><th scope="col">${t.t('automation.column.status')}</th><th scope="col">${t.t('automation.column.actions')}</th></tr></thead>
                   <tbody>${tokenRows}</tbody>
                 </table></div>`
             }
-            <h3>New API token</h3>
-            ${generalError(tokenForm) ? html`<p class="error" role="alert">${generalError(tokenForm)}</p>` : ''}
+            <h3>${t.t('automation.tokens.new')}</h3>
+            ${generalError(t, tokenForm) ? html`<p class="error" role="alert">${generalError(t, tokenForm)}</p>` : ''}
             <form method="post" action="/admin/api-tokens" novalidate>
               ${csrfField(csrf)}
-              ${field({ name: 'name', id: 'token-name', label: 'Name', value: tokenForm.values.name ?? '', maxlength: 100, autocomplete: 'off', hint: 'What it is for, e.g. HR sync.', error: errorOf(tokenForm, 'name') })}
-              <fieldset${errorOf(tokenForm, 'scopes') ? html` class="has-error" aria-describedby="scopes-error"` : ''}>
-                <legend>Scopes</legend>
-                ${errorOf(tokenForm, 'scopes') ? html`<p class="error" id="scopes-error">${errorOf(tokenForm, 'scopes')}</p>` : ''}
+              ${field({ name: 'name', id: 'token-name', label: t.t('automation.column.name'), value: tokenForm.values.name ?? '', maxlength: 100, autocomplete: 'off', hint: t.t('automation.tokens.nameHint'), error: errorOf(t, tokenForm, 'name') })}
+              <fieldset${errorOf(t, tokenForm, 'scopes') ? html` class="has-error" aria-describedby="scopes-error"` : ''}>
+                <legend>${t.t('automation.column.scopes')}</legend>
+                ${errorOf(t, tokenForm, 'scopes') ? html`<p class="error" id="scopes-error">${errorOf(t, tokenForm, 'scopes')}</p>` : ''}
                 ${API_TOKEN_SCOPES.map(
                   (scope) =>
-                    html`<label class="checkbox"><input type="checkbox" name="scope:${scope}" value="1"${tokenForm.checked.includes(scope) ? html` checked` : ''}> <code>${scope}</code>: ${API_TOKEN_SCOPE_WORDS[scope]}</label>`,
+                    html`<label class="checkbox"><input type="checkbox" name="scope:${scope}" value="1"${tokenForm.checked.includes(scope) ? html` checked` : ''}> <code>${scope}</code>: ${t.t(`automation.scope.${scope}`)}</label>`,
                 )}
               </fieldset>
               <div class="field">
-                <label for="token-expiry">Expires after</label>
+                <label for="token-expiry">${t.t('automation.tokens.expiresAfter')}</label>
                 <select id="token-expiry" name="expires_in_days">
-                  ${EXPIRY_CHOICES.map((days) => html`<option value="${String(days)}"${String(days) === (tokenForm.values.expires_in_days ?? '90') ? html` selected` : ''}>${days} days</option>`)}
+                  ${EXPIRY_CHOICES.map((days) => html`<option value="${String(days)}"${String(days) === (tokenForm.values.expires_in_days ?? '90') ? html` selected` : ''}>${t.t('automation.tokens.days', { days })}</option>`)}
                 </select>
               </div>
-              ${confirmationFields({ prefix: 'token', error: tokenForm.failure?.field === 'code' ? messageFor(tokenForm.failure) : null, methods })}
-              <button type="submit" class="primary">Make token</button>
+              ${confirmationFields({ prefix: 'token', error: tokenForm.failure?.field === 'code' ? messageFor(tokenForm.failure, t) : null, methods, t })}
+              <button type="submit" class="primary">${t.t('automation.tokens.submit')}</button>
             </form>
           </section>
           <section class="card" aria-labelledby="webhooks-heading">
-            <h2 id="webhooks-heading">Webhooks</h2>
-            <p>Tessera sends the events you choose to your address as they happen, signed per the Standard Webhooks specification, and tries again for a day if your receiver is down. A webhook that fails for a day is paused and the admins are emailed. Events carry ids and facts, never passwords or codes.</p>
+            <h2 id="webhooks-heading">${t.t('automation.webhooks.heading')}</h2>
+            <p>${t.t('automation.webhooks.intro')}</p>
             ${
               webhooks.length === 0
-                ? html`<p>No webhooks yet.</p>`
+                ? html`<p>${t.t('automation.webhooks.none')}</p>`
                 : html`<div class="table-wrap"><table class="stack">
-                  <thead><tr><th scope="col">Address</th><th scope="col">Events</th><th scope="col">Status</th></tr></thead>
+                  <thead><tr><th scope="col">${t.t('automation.column.address')}</th><th scope="col">${t.t('automation.column.events')}</th><th scope="col">${t.t('automation.column.status')}</th></tr></thead>
                   <tbody>${webhookRows}</tbody>
                 </table></div>`
             }
-            <h3>New webhook</h3>
-            ${generalError(webhookForm) ? html`<p class="error" role="alert">${generalError(webhookForm)}</p>` : ''}
+            <h3>${t.t('automation.webhooks.new')}</h3>
+            ${generalError(t, webhookForm) ? html`<p class="error" role="alert">${generalError(t, webhookForm)}</p>` : ''}
             <form method="post" action="/admin/webhooks" novalidate>
               ${csrfField(csrf)}
-              ${field({ name: 'url', id: 'webhook-url', label: 'Address', type: 'url', value: webhookForm.values.url ?? '', autocomplete: 'off', hint: 'An https:// address that receives a POST for each event.', error: errorOf(webhookForm, 'url') })}
-              <fieldset${errorOf(webhookForm, 'events') ? html` class="has-error" aria-describedby="events-error"` : ''}>
-                <legend>Events</legend>
-                ${errorOf(webhookForm, 'events') ? html`<p class="error" id="events-error">${errorOf(webhookForm, 'events')}</p>` : ''}
+              ${field({ name: 'url', id: 'webhook-url', label: t.t('automation.column.address'), type: 'url', value: webhookForm.values.url ?? '', autocomplete: 'off', hint: t.t('automation.webhooks.addressHint'), error: errorOf(t, webhookForm, 'url') })}
+              <fieldset${errorOf(t, webhookForm, 'events') ? html` class="has-error" aria-describedby="events-error"` : ''}>
+                <legend>${t.t('automation.column.events')}</legend>
+                ${errorOf(t, webhookForm, 'events') ? html`<p class="error" id="events-error">${errorOf(t, webhookForm, 'events')}</p>` : ''}
                 ${WEBHOOK_EVENTS.map(
                   (event) =>
-                    html`<label class="checkbox"><input type="checkbox" name="event:${event}" value="1"${webhookForm.checked.includes(event) ? html` checked` : ''}> ${EVENT_WORDS[event]} <code>${event}</code></label>`,
+                    html`<label class="checkbox"><input type="checkbox" name="event:${event}" value="1"${webhookForm.checked.includes(event) ? html` checked` : ''}> ${t.t(`automation.event.${event}`)} <code>${event}</code></label>`,
                 )}
               </fieldset>
-              ${confirmationFields({ prefix: 'webhook', error: webhookForm.failure?.field === 'code' ? messageFor(webhookForm.failure) : null, methods })}
-              <button type="submit" class="primary">Add webhook</button>
+              ${confirmationFields({ prefix: 'webhook', error: webhookForm.failure?.field === 'code' ? messageFor(webhookForm.failure, t) : null, methods, t })}
+              <button type="submit" class="primary">${t.t('automation.webhooks.submit')}</button>
             </form>
           </section>`,
       },
@@ -194,13 +180,13 @@ export function registerAdminAutomationPages(
       current: 'admin-automation',
       body: html`<h1>${title}</h1>
         <section class="card">
-          <p><strong>Copy it now: it is shown this once.</strong> If you lose it, make a new one.</p>
+          <p>${request.i18n.parts<Html>('automation.shownOnce.copyNow', {}, { strong: (chunks) => html`<strong>${chunks}</strong>` })}</p>
           <div class="field">
             <label for="shown-once">${label}</label>
             <input id="shown-once" type="text" readonly value="${value}" spellcheck="false" autocomplete="off" class="secret" />
           </div>
           ${lines}
-          <p><a href="${PAGE}">Back to Automation</a></p>
+          <p><a href="${PAGE}">${request.i18n.t('automation.back')}</a></p>
         </section>`,
     });
 
@@ -208,8 +194,8 @@ export function registerAdminAutomationPages(
     const admin = requireAdmin(request, reply);
     if (!admin) return reply;
     const done = (request.query as Record<string, unknown>).done;
-    const notices: Record<string, string> = { revoked: 'The token was revoked.', deleted: 'The webhook was removed.' };
-    const text = typeof done === 'string' && Object.hasOwn(notices, done) ? notices[done]! : null;
+    const notices: Record<string, MessageKey> = { revoked: 'automation.notice.revoked', deleted: 'automation.notice.deleted' };
+    const text = typeof done === 'string' && Object.hasOwn(notices, done) ? request.i18n.t(notices[done]!) : null;
     return automationPage(request, reply, admin, { notice: text ? { kind: 'success', text } : null });
   });
 
@@ -229,10 +215,16 @@ export function registerAdminAutomationPages(
     return shownOnce(
       request,
       reply,
-      'Your new API token',
-      `API token "${token.name}"`,
+      request.i18n.t('automation.tokenShown.title'),
+      request.i18n.t('automation.tokenShown.label', { name: token.name }),
       value,
-      html`<p>Send it as <code>Authorization: Bearer …</code>. Scopes: ${token.scopes.join(', ')}. It expires ${request.i18n.moment(token.expiresAt)}.</p>`,
+      html`<p>
+        ${request.i18n.parts<Html>(
+          'automation.tokenShown.text',
+          { scopes: token.scopes.join(', '), expires: request.i18n.moment(token.expiresAt) },
+          { header: (chunks) => html`<code>${chunks}</code>` },
+        )}
+      </p>`,
     );
   });
 
@@ -240,7 +232,7 @@ export function registerAdminAutomationPages(
     const admin = requireAdmin(request, reply);
     if (!admin || !kit.checkCsrf(request, reply)) return reply;
     const result = await revokeApiToken(kit.deps, admin, (request.params as { id: string }).id, requestContext(request));
-    if (!result.ok) return automationPage(request, reply, admin, { notice: { kind: 'error', text: messageFor(result.failure) }, status: 404 });
+    if (!result.ok) return automationPage(request, reply, admin, { notice: { kind: 'error', text: messageFor(result.failure, request.i18n) }, status: 404 });
     return reply.redirect(`${PAGE}?done=revoked`, 303);
   });
 
@@ -254,10 +246,19 @@ export function registerAdminAutomationPages(
     return shownOnce(
       request,
       reply,
-      'Your new webhook',
-      'Signing secret',
+      request.i18n.t('automation.webhookShown.title'),
+      request.i18n.t('automation.webhookShown.label'),
       result.value.secret,
-      html`<p>Your receiver checks each delivery's <code>webhook-signature</code> header with this secret (any Standard Webhooks library does it), and drops a <code>webhook-id</code> it has seen. <a href="/admin/webhooks/${result.value.webhook.id}">See its deliveries</a>.</p>`,
+      html`<p>
+        ${request.i18n.parts<Html>(
+          'automation.webhookShown.text',
+          {},
+          {
+            code: (chunks) => html`<code>${chunks}</code>`,
+            link: (chunks) => html`<a href="/admin/webhooks/${result.value.webhook.id}">${chunks}</a>`,
+          },
+        )}
+      </p>`,
     );
   });
 
@@ -268,6 +269,7 @@ export function registerAdminAutomationPages(
     id: string,
     notice: { kind: 'success' | 'error'; text: string } | null = null,
   ) => {
+    const t = request.i18n;
     const webhook = await getWebhook(kit.deps, admin, id);
     const deliveries = await listDeliveries(kit.deps, admin, id, { limit: 100, before: null });
     if (!webhook.ok || !deliveries.ok) {
@@ -275,10 +277,10 @@ export function registerAdminAutomationPages(
         request,
         reply,
         {
-          title: 'Webhook not found',
+          title: t.t('automation.webhook.notFoundTitle'),
           current: 'admin-automation',
-          notice: { kind: 'error', text: 'There is no such webhook in this account.' },
-          body: html`<p><a href="${PAGE}">Back to Automation</a></p>`,
+          notice: { kind: 'error', text: t.t('automation.webhook.notFound') },
+          body: html`<p><a href="${PAGE}">${t.t('automation.back')}</a></p>`,
         },
         404,
       );
@@ -291,39 +293,39 @@ export function registerAdminAutomationPages(
       request,
       reply,
       {
-        title: 'Webhook',
+        title: t.t('automation.webhook.title'),
         current: 'admin-automation',
         notice,
-        body: html`<h1>Webhook</h1>
+        body: html`<h1>${t.t('automation.webhook.title')}</h1>
           <section class="card">
             <dl>
-              <dt>Address</dt><dd>${hook.url}</dd>
-              <dt>Events</dt><dd>${hook.events.join(', ')}</dd>
-              <dt>Status</dt><dd>${webhookStatus(request.i18n, hook)}</dd>
+              <dt>${t.t('automation.column.address')}</dt><dd>${hook.url}</dd>
+              <dt>${t.t('automation.column.events')}</dt><dd>${hook.events.join(', ')}</dd>
+              <dt>${t.t('automation.column.status')}</dt><dd>${webhookStatus(t, hook)}</dd>
             </dl>
-            <p>${hook.status === 'active' ? action('pause', 'Pause') : action('resume', 'Resume', 'primary')} ${action('delete', 'Remove this webhook')}</p>
+            <p>${hook.status === 'active' ? action('pause', t.t('automation.webhook.pause')) : action('resume', t.t('automation.webhook.resume'), 'primary')} ${action('delete', t.t('automation.webhook.remove'))}</p>
           </section>
           <section class="card" aria-labelledby="deliveries-heading">
-            <h2 id="deliveries-heading">Deliveries</h2>
+            <h2 id="deliveries-heading">${t.t('automation.deliveries.heading')}</h2>
             ${
               deliveries.value.length === 0
-                ? html`<p>Nothing sent yet.</p>`
+                ? html`<p>${t.t('automation.deliveries.none')}</p>`
                 : html`<div class="table-wrap"><table class="stack">
-                  <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last answer</th><th scope="col">Actions</th></tr></thead>
+                  <thead><tr><th scope="col">${t.t('automation.column.when')}</th><th scope="col">${t.t('automation.column.event')}</th><th scope="col">${t.t('automation.column.status')}</th><th scope="col">${t.t('automation.column.attempts')}</th><th scope="col">${t.t('automation.column.lastAnswer')}</th><th scope="col">${t.t('automation.column.actions')}</th></tr></thead>
                   <tbody>${deliveries.value.map(
                     (delivery) => html`<tr>
-                      <td data-label="When">${request.i18n.moment(delivery.createdAt)}</td>
-                      <td data-label="Event"><code>${delivery.event}</code></td>
-                      <td data-label="Status">${delivery.status === 'pending' && delivery.nextAttemptAt !== null ? `Next try ${request.i18n.moment(delivery.nextAttemptAt)}` : delivery.status === 'delivered' ? 'Delivered' : delivery.status === 'paused' ? 'Held until the webhook is resumed' : 'Failed'}</td>
-                      <td data-label="Attempts">${String(delivery.attempts)}</td>
-                      <td data-label="Last answer">${delivery.lastResponseStatus !== null ? String(delivery.lastResponseStatus) : (delivery.lastError ?? '—')}</td>
-                      <td data-label="Actions">${hook.status === 'active' ? action(`deliveries/${delivery.id}/resend`, 'Send again') : ''}</td>
+                      <td data-label="${t.t('automation.column.when')}">${t.moment(delivery.createdAt)}</td>
+                      <td data-label="${t.t('automation.column.event')}"><code>${delivery.event}</code></td>
+                      <td data-label="${t.t('automation.column.status')}">${delivery.status === 'pending' && delivery.nextAttemptAt !== null ? t.t('automation.delivery.nextTry', { when: t.moment(delivery.nextAttemptAt) }) : t.t('automation.delivery.status', { status: delivery.status === 'delivered' || delivery.status === 'paused' ? delivery.status : 'failed' })}</td>
+                      <td data-label="${t.t('automation.column.attempts')}">${t.number(delivery.attempts)}</td>
+                      <td data-label="${t.t('automation.column.lastAnswer')}">${delivery.lastResponseStatus !== null ? String(delivery.lastResponseStatus) : (delivery.lastError ?? '—')}</td>
+                      <td data-label="${t.t('automation.column.actions')}">${hook.status === 'active' ? action(`deliveries/${delivery.id}/resend`, t.t('automation.delivery.sendAgain')) : ''}</td>
                     </tr>`,
                   )}</tbody>
                 </table></div>`
             }
           </section>
-          <p><a href="${PAGE}">Back to Automation</a></p>`,
+          <p><a href="${PAGE}">${request.i18n.t('automation.back')}</a></p>`,
       },
       notice?.kind === 'error' ? 400 : 200,
     );
@@ -333,12 +335,12 @@ export function registerAdminAutomationPages(
     const admin = requireAdmin(request, reply);
     if (!admin) return reply;
     const done = (request.query as Record<string, unknown>).done;
-    const notices: Record<string, string> = {
-      paused: 'The webhook was paused.',
-      resumed: 'The webhook was resumed.',
-      resent: 'The delivery will be sent again now.',
+    const notices: Record<string, MessageKey> = {
+      paused: 'automation.notice.paused',
+      resumed: 'automation.notice.resumed',
+      resent: 'automation.notice.resent',
     };
-    const text = typeof done === 'string' && Object.hasOwn(notices, done) ? notices[done]! : null;
+    const text = typeof done === 'string' && Object.hasOwn(notices, done) ? request.i18n.t(notices[done]!) : null;
     return webhookPage(request, reply, admin, (request.params as { id: string }).id, text ? { kind: 'success', text } : null);
   });
 
@@ -351,7 +353,7 @@ export function registerAdminAutomationPages(
       if (!admin || !kit.checkCsrf(request, reply)) return reply;
       const id = (request.params as { id: string }).id;
       const result = await updateWebhook(kit.deps, admin, id, { active }, requestContext(request));
-      if (!result.ok) return webhookPage(request, reply, admin, id, { kind: 'error', text: messageFor(result.failure) });
+      if (!result.ok) return webhookPage(request, reply, admin, id, { kind: 'error', text: messageFor(result.failure, request.i18n) });
       return reply.redirect(`/admin/webhooks/${id}?done=${active ? 'resumed' : 'paused'}`, 303);
     });
   }
@@ -361,7 +363,7 @@ export function registerAdminAutomationPages(
     if (!admin || !kit.checkCsrf(request, reply)) return reply;
     const id = (request.params as { id: string }).id;
     const result = await deleteWebhook(kit.deps, admin, id, requestContext(request));
-    if (!result.ok) return webhookPage(request, reply, admin, id, { kind: 'error', text: messageFor(result.failure) });
+    if (!result.ok) return webhookPage(request, reply, admin, id, { kind: 'error', text: messageFor(result.failure, request.i18n) });
     return reply.redirect(`${PAGE}?done=deleted`, 303);
   });
 
@@ -370,12 +372,12 @@ export function registerAdminAutomationPages(
     if (!admin || !kit.checkCsrf(request, reply)) return reply;
     const { id, delivery } = request.params as { id: string; delivery: string };
     const result = await resendDelivery(kit.deps, admin, id, delivery);
-    if (!result.ok) return webhookPage(request, reply, admin, id, { kind: 'error', text: messageFor(result.failure) });
+    if (!result.ok) return webhookPage(request, reply, admin, id, { kind: 'error', text: messageFor(result.failure, request.i18n) });
     return reply.redirect(`/admin/webhooks/${id}?done=resent`, 303);
   });
 }
 
 function webhookStatus(t: Translator, webhook: WebhookView): string {
-  if (webhook.status === 'paused') return 'Paused';
-  return webhook.failingSince === null ? 'Active' : `Active, failing since ${t.moment(webhook.failingSince)}`;
+  if (webhook.status === 'paused') return t.t('automation.webhook.paused');
+  return webhook.failingSince === null ? t.t('automation.webhook.active') : t.t('automation.webhook.failing', { since: t.moment(webhook.failingSince) });
 }

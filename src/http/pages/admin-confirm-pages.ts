@@ -3,6 +3,7 @@
 // will happen and asks for a reason and the admin's own confirmation, which the
 // action's POST then carries.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { MessageKey } from '../../i18n/messages/en.js';
 import type { Failure } from '../../domain/failures.js';
 import { confirmationMethods } from '../../services/confirmation.js';
 import type { SignedIn } from '../../services/sessions.js';
@@ -33,11 +34,12 @@ export interface AdminActionReview {
 
 export interface ReviewSection {
   href: string;
-  label: string;
+  /** The section's name in the navigation, read in the admin's language. */
+  label: MessageKey;
   current: NonNullable<PageFrame['current']>;
 }
 
-const PEOPLE: ReviewSection = { href: '/admin/users', label: 'People', current: 'admin-users' };
+const PEOPLE: ReviewSection = { href: '/admin/users', label: 'layout.nav.people', current: 'admin-users' };
 
 /** Whether a posted admin form already carries its confirmation (else: review first). */
 export function carriesConfirmation(body: unknown): boolean {
@@ -52,10 +54,11 @@ export async function reviewAdminAction(
   review: AdminActionReview,
   failure: Failure | null = null,
 ): Promise<FastifyReply> {
+  const t = request.i18n;
   const csrf = kit.csrfToken(request, reply);
   const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
-  const reasonError = failure?.field === 'reason' ? messageFor(failure) : null;
-  const confirmationError = failure && failure.field !== 'reason' ? messageFor(failure) : null;
+  const reasonError = failure?.field === 'reason' ? messageFor(failure, t) : null;
+  const confirmationError = failure && failure.field !== 'reason' ? messageFor(failure, t) : null;
   const hidden: Html[] = Object.entries(review.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`);
   const section = review.section ?? PEOPLE;
   return kit.send(
@@ -65,18 +68,18 @@ export async function reviewAdminAction(
       title: review.heading,
       current: section.current,
       notice: null,
-      body: html` <p><a href="${section.href}">← ${section.label}</a></p>
+      body: html` <p><a href="${section.href}">← ${t.t(section.label)}</a></p>
         ${sendConfirmationCodeForms(csrf, review.back, methods)}
         <h1>${review.heading}</h1>
         <section class="card" aria-labelledby="review-heading">
-          <h2 id="review-heading" class="visually-hidden">Confirm</h2>
+          <h2 id="review-heading" class="visually-hidden">${t.t('admin.review.confirm')}</h2>
           <p>${review.explanation}</p>
           <form method="post" action="${review.action}" novalidate>
             ${csrfField(csrf)} ${hidden}
-            ${field({ name: 'reason', label: 'Reason (kept in the audit log)', value: formString(request.body, 'reason'), error: reasonError, maxlength: 500 })}
-            ${confirmationFields({ prefix: 'review', error: confirmationError, methods: methods })}
+            ${field({ name: 'reason', label: t.t('admin.review.reason'), value: formString(request.body, 'reason'), error: reasonError, maxlength: 500 })}
+            ${confirmationFields({ prefix: 'review', error: confirmationError, methods: methods, t })}
             <button type="submit" class="${review.danger ? 'danger' : 'primary'}">${review.submitLabel}</button>
-            <a href="${section.href}" class="button">Cancel</a>
+            <a href="${section.href}" class="button">${t.t('admin.review.cancel')}</a>
           </form>
         </section>`,
     },

@@ -15,6 +15,7 @@ import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { findPerson } from '../../services/users.js';
 import type { Result } from '../../domain/failures.js';
+import type { MessageKey } from '../../i18n/messages/en.js';
 import { messageFor } from '../errors.js';
 import { html } from '../html.js';
 import { COOKIE, requestContext } from '../request-context.js';
@@ -52,6 +53,12 @@ function openIssuedCode(kit: PageKit, request: FastifyRequest, admin: SignedIn, 
   }
 }
 
+/** A help action's failure, shown beside the reason field or beside the confirmation. */
+interface ActionError {
+  text: string;
+  aboutReason: boolean;
+}
+
 export function registerAdminHelpPages(
   app: FastifyInstance,
   kit: PageKit,
@@ -63,42 +70,46 @@ export function registerAdminHelpPages(
     admin: SignedIn,
     userId: string,
     state: {
-      issueError?: string | null;
-      resetError?: string | null;
-      unlockError?: string | null;
+      issueError?: ActionError | null;
+      resetError?: ActionError | null;
+      unlockError?: ActionError | null;
       notice?: { kind: 'success' | 'error'; text: string } | null;
       issued?: { code: string; expiresAt: number };
     } = {},
     status = 200,
   ) => {
+    const t = request.i18n;
     const user = await findPerson(kit.deps, admin.account.id, userId);
     if (!user)
       return kit.send(
         request,
         reply,
         {
-          title: 'Not found',
+          title: t.t('adminHelp.notFound'),
           current: 'admin-users',
-          notice: { kind: 'error', text: messageFor({ code: 'user_not_found' }) },
-          body: html`<p><a href="/admin/users">Back to people</a></p>`,
+          notice: { kind: 'error', text: messageFor({ code: 'user_not_found' }, t) },
+          body: html`<p><a href="/admin/users">${t.t('adminHelp.backToPeople')}</a></p>`,
         },
         404,
       );
     const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
-    const passkeys = passkeyLabel(summary.passkeys);
+    const passkeys = passkeyLabel(t, summary.passkeys);
     const locks = await signInLocksOf(kit.deps, admin.account, user);
     const locked = locks.passcodeLockedUntil !== null || locks.passwordLockedForSeconds !== null;
     const methods = await confirmationMethods(kit.deps.db, admin.user, admin.account);
     const csrf = kit.csrfToken(request, reply);
     const self = user.id === admin.user.id;
     const owner = user.id === admin.account.owner_user_id;
-    const blocked = self ? 'You cannot do this for yourself. Ask another admin.' : owner ? 'Only the owner can do this for the owner.' : null;
-    const confirmation = (prefix: string, error: string | null | undefined) =>
+    const blocked = self ? t.t('adminHelp.blocked.self') : owner ? t.t('adminHelp.blocked.owner') : null;
+    const confirmation = (prefix: string, error: ActionError | null | undefined) =>
       confirmationFields({
         prefix,
-        error: error ?? null,
+        error: error && !error.aboutReason ? error.text : null,
         methods: methods,
+        t,
       });
+    const reasonField = (id: string, error: ActionError | null | undefined) =>
+      field({ name: 'reason', id, label: t.t('admin.review.reason'), error: error?.aboutReason ? error.text : null, maxlength: 500 });
     return kit.send(
       request,
       reply,
@@ -106,50 +117,52 @@ export function registerAdminHelpPages(
         title: user.name,
         current: 'admin-users',
         notice: state.notice ?? null,
-        body: html` <p><a href="/admin/users">← People</a></p>
+        body: html` <p><a href="/admin/users">← ${t.t('layout.nav.people')}</a></p>
           ${sendConfirmationCodeForms(csrf, `/admin/users/${user.id}`, methods)}
           <h1>${user.name}</h1>
           <p>
             ${user.email} ·
-            ${user.role === 'end_user' ? 'End user' : user.role === 'admin' ? 'Admin' : 'Agent'}${user.suspended_at !== null ? ' · Suspended' : ''}
+            ${t.t('admin.role', { role: user.role })}${user.suspended_at !== null ? ` · ${t.t('admin.status', { status: 'suspended' })}` : ''}
           </p>
           ${
             state.issued
               ? html`<section class="card" aria-labelledby="issued-heading">
-                  <h2 id="issued-heading">One-time recovery code for ${user.name}</h2>
+                  <h2 id="issued-heading">${t.t('adminHelp.issued.heading', { name: user.name })}</h2>
+                  <p>${t.t('adminHelp.issued.text', { until: when(t, state.issued.expiresAt) })}</p>
                   <p>
-                    Give it to them by a channel you trust (in person or by phone). It works once, until ${when(request.i18n, state.issued.expiresAt)}, and is shown only now.
-                    They will set up two-factor authentication again after signing in with it.
+                    <span class="secret" id="issued-code">${state.issued.code}</span>
+                    <button type="button" data-copy-target="issued-code">${t.t('adminHelp.copy')}</button>
                   </p>
-                  <p><span class="secret" id="issued-code">${state.issued.code}</span> <button type="button" data-copy-target="issued-code">Copy</button></p>
                 </section>`
               : ''
           }
           <section class="card" aria-labelledby="state-heading">
-            <h2 id="state-heading">Two-factor authentication</h2>
+            <h2 id="state-heading">${t.t('adminHelp.twoFactor.heading')}</h2>
             <p>
-              ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}${passkeys ? html` <span class="badge">${passkeys}</span>` : ''} · ${String(summary.recoveryCodesLeft)} recovery codes left · last passcode ${summary.lastUsedAt ? when(request.i18n, summary.lastUsedAt) : 'never'}` : html`<span class="badge badge-off">Off</span>`}
+              ${summary.enabled ? html`<span class="badge badge-on">${t.t('admin.on')}</span> ${methodNames(t, summary.methods)}${passkeys ? html` <span class="badge">${passkeys}</span>` : ''} · ${t.t('adminHelp.twoFactor.state', { count: summary.recoveryCodesLeft, lastPasscode: summary.lastUsedAt ? when(t, summary.lastUsedAt) : t.t('adminHelp.twoFactor.never') })}` : html`<span class="badge badge-off">${t.t('admin.off')}</span>`}
             </p>
           </section>
           ${
             locked
               ? html`<section class="card" aria-labelledby="lock-heading">
-                  <h2 id="lock-heading">Sign-in paused</h2>
+                  <h2 id="lock-heading">${t.t('adminHelp.locked.heading')}</h2>
                   <p>
-                    ${locks.passcodeLockedUntil !== null ? `Too many wrong passcodes: their sign-in is paused until ${when(request.i18n, locks.passcodeLockedUntil)}.` : ''}${locks.passcodeLockedUntil !== null && locks.passwordLockedForSeconds !== null ? ' ' : ''}${locks.passwordLockedForSeconds !== null ? `Too many wrong passwords: their sign-in is paused for about ${String(Math.ceil(locks.passwordLockedForSeconds / 60))} more minute${locks.passwordLockedForSeconds <= 60 ? '' : 's'}.` : ''}
+                    ${[
+                      locks.passcodeLockedUntil !== null ? t.t('adminHelp.locked.passcodes', { until: when(t, locks.passcodeLockedUntil) }) : null,
+                      locks.passwordLockedForSeconds !== null
+                        ? t.t('adminHelp.locked.passwords', { minutes: Math.ceil(locks.passwordLockedForSeconds / 60) })
+                        : null,
+                    ]
+                      .filter((sentence) => sentence !== null)
+                      .join(' ')}
                   </p>
                   ${
                     blocked
                       ? ''
-                      : html`<p>
-                            If you know it was them (a mistyped password, an app on the wrong time), unlock it. They will be emailed. If someone else may have
-                            their password, help them change it instead.
-                          </p>
+                      : html`<p>${t.t('adminHelp.unlock.text')}</p>
                           <form method="post" action="/admin/users/${user.id}/unlock" novalidate>
-                            ${csrfField(csrf)}
-                            ${field({ name: 'reason', id: 'unlock-reason', label: 'Reason (kept in the audit log)', error: state.unlockError && /reason/i.test(state.unlockError) ? state.unlockError : null, maxlength: 500 })}
-                            ${confirmation('unlock', state.unlockError && !/reason/i.test(state.unlockError) ? state.unlockError : null)}
-                            <button type="submit" class="primary">Unlock sign-in</button>
+                            ${csrfField(csrf)} ${reasonField('unlock-reason', state.unlockError)} ${confirmation('unlock', state.unlockError)}
+                            <button type="submit" class="primary">${t.t('adminHelp.unlock.submit')}</button>
                           </form>`
                   }
                 </section>`
@@ -159,40 +172,30 @@ export function registerAdminHelpPages(
             blocked
               ? html`<p class="notice notice-info">${blocked}</p>`
               : html` <section class="card" aria-labelledby="issue-heading">
-                    <h2 id="issue-heading">Get a recovery code for this person</h2>
-                    <p>
-                      For someone who lost their phone and their recovery codes. They will be emailed that you did this. Signing in with the code removes their
-                      old two-factor methods and makes them set it up again.
-                    </p>
+                    <h2 id="issue-heading">${t.t('adminHelp.issue.heading')}</h2>
+                    <p>${t.t('adminHelp.issue.text')}</p>
                     ${
                       summary.enabled
                         ? html`<form method="post" action="/admin/users/${user.id}/recovery-code" novalidate>
-                            ${csrfField(csrf)}
-                            ${field({ name: 'reason', id: 'issue-reason', label: 'Reason (kept in the audit log)', error: state.issueError && /reason/i.test(state.issueError) ? state.issueError : null, maxlength: 500 })}
-                            ${confirmation('issue', state.issueError && !/reason/i.test(state.issueError) ? state.issueError : null)}
+                            ${csrfField(csrf)} ${reasonField('issue-reason', state.issueError)} ${confirmation('issue', state.issueError)}
                             <button type="submit" class="primary">
-                              Get a recovery code (valid ${String(ADMIN_CODE_LIFETIME_IN_MILLISECONDS / 3_600_000)} hour)
+                              ${t.t('adminHelp.issue.submit', { hours: ADMIN_CODE_LIFETIME_IN_MILLISECONDS / 3_600_000 })}
                             </button>
                           </form>`
-                        : html`<p class="muted">They have no two-factor authentication, so they need no code.</p>`
+                        : html`<p class="muted">${t.t('adminHelp.issue.noTwoFactor')}</p>`
                     }
                   </section>
                   <section class="card" aria-labelledby="reset-heading">
-                    <h2 id="reset-heading">Reset two-factor authentication</h2>
-                    <p>
-                      Removes their two-factor methods, recovery codes and trusted computers, and signs them out. At their next sign-in they set it up again,
-                      starting with a code sent to their email.
-                    </p>
+                    <h2 id="reset-heading">${t.t('adminHelp.reset.heading')}</h2>
+                    <p>${t.t('adminHelp.reset.text')}</p>
                     <form
                       method="post"
                       action="/admin/users/${user.id}/reset-two-factor"
-                      data-confirm="Reset ${user.name}'s two-factor authentication?"
+                      data-confirm="${t.t('adminHelp.reset.confirm', { name: user.name })}"
                       novalidate
                     >
-                      ${csrfField(csrf)}
-                      ${field({ name: 'reason', id: 'reset-reason', label: 'Reason (kept in the audit log)', error: state.resetError && /reason/i.test(state.resetError) ? state.resetError : null, maxlength: 500 })}
-                      ${confirmation('reset', state.resetError && !/reason/i.test(state.resetError) ? state.resetError : null)}
-                      <button type="submit" class="danger">Reset two-factor authentication</button>
+                      ${csrfField(csrf)} ${reasonField('reset-reason', state.resetError)} ${confirmation('reset', state.resetError)}
+                      <button type="submit" class="danger">${t.t('adminHelp.reset.submit')}</button>
                     </form>
                   </section>`
           }`,
@@ -201,9 +204,9 @@ export function registerAdminHelpPages(
     );
   };
 
-  const DONE_NOTICES: Record<string, string> = {
-    reset: 'Their two-factor authentication was reset. They were emailed.',
-    unlocked: 'Their sign-in is unlocked. They were emailed.',
+  const DONE_NOTICES: Record<string, MessageKey> = {
+    reset: 'adminHelp.notice.reset',
+    unlocked: 'adminHelp.notice.unlocked',
   };
 
   app.get('/admin/users/:id', async (request, reply) => {
@@ -221,12 +224,12 @@ export function registerAdminHelpPages(
         admin,
         userId,
         issued
-          ? { issued, notice: { kind: 'success', text: 'Recovery code made. They were emailed that you did this.' } }
-          : { notice: { kind: 'error', text: 'The code was shown once and is not kept. If it was lost, make a new one: the old one stops working.' } },
+          ? { issued, notice: { kind: 'success', text: request.i18n.t('adminHelp.notice.issued') } }
+          : { notice: { kind: 'error', text: request.i18n.t('adminHelp.notice.codeGone') } },
       );
     }
-    const text = typeof done === 'string' ? DONE_NOTICES[done] : undefined;
-    return personPage(request, reply, admin, userId, text ? { notice: { kind: 'success', text } } : {});
+    const key = typeof done === 'string' ? DONE_NOTICES[done] : undefined;
+    return personPage(request, reply, admin, userId, key ? { notice: { kind: 'success', text: request.i18n.t(key) } } : {});
   });
 
   /** A help action's POST: the reason and the admin's confirmation from the form; a
@@ -251,7 +254,14 @@ export function registerAdminHelpPages(
         context: requestContext(request),
       });
       if (!result.ok)
-        return personPage(request, reply, admin, userId, { [errorKey]: messageFor(result.failure) }, result.failure.code === 'user_not_found' ? 404 : 400);
+        return personPage(
+          request,
+          reply,
+          admin,
+          userId,
+          { [errorKey]: { text: messageFor(result.failure, request.i18n), aboutReason: result.failure.field === 'reason' } },
+          result.failure.code === 'user_not_found' ? 404 : 400,
+        );
       return done(reply, admin, userId, result.value);
     });
   };

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { MessageKey } from '../../i18n/messages/en.js';
 import type { Translator } from '../../i18n/translator.js';
 import { twoFactorSummary } from '../../services/profile.js';
 import type { SignedIn } from '../../services/sessions.js';
@@ -9,6 +10,7 @@ import { html } from '../html.js';
 import { requestContext } from '../request-context.js';
 import { csrfField, field, formConfirmation, formString } from './forms.js';
 import { carriesConfirmation, reviewAdminAction, type AdminActionReview } from './admin-confirm-pages.js';
+import type { Role } from '../../domain/types.js';
 import type { User } from '../../store/schema.js';
 import type { PageKit } from './kit.js';
 import { methodNames, passkeyLabel } from './method-names.js';
@@ -19,10 +21,12 @@ import { registerAuditPages } from './audit-pages.js';
 import { registerAdminAppPages } from './admin-app-pages.js';
 import { registerAdminAutomationPages } from './admin-automation-pages.js';
 
-const ROLE_LABELS = { admin: 'Admin', agent: 'Agent', end_user: 'End user' } as const;
+function roleLabel(t: Translator, role: Role): string {
+  return t.t('admin.role', { role });
+}
 
 function when(t: Translator, time: number | null): string {
-  return time === null ? 'Never' : t.moment(time);
+  return time === null ? t.t('admin.never') : t.moment(time);
 }
 
 export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
@@ -30,7 +34,8 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     const signedIn = kit.requireFull(request, reply);
     if (!signedIn) return null;
     if (signedIn.user.role !== 'admin') {
-      kit.send(request, reply, { title: 'Not allowed', notice: { kind: 'error', text: 'Only account admins can see this page.' }, body: html`` }, 403);
+      const t = request.i18n;
+      kit.send(request, reply, { title: t.t('admin.notAllowed.title'), notice: { kind: 'error', text: t.t('admin.notAllowed.text') }, body: html`` }, 403);
       return null;
     }
     return signedIn;
@@ -47,61 +52,62 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
       status?: number;
     } = {},
   ) => {
+    const t = request.i18n;
     const csrf = kit.csrfToken(request, reply);
     const filter = (request.query as Record<string, unknown>).filter === 'staff_without_2fa';
     const users = await listPeople(kit.deps, signedIn.account.id, { limit: 500, before: null, staffWithoutTwoFactor: filter });
     const rows = await Promise.all(
       users.map(async (user) => {
         const summary = await twoFactorSummary(kit.deps.db, user, kit.deps.now());
-        const passkeys = passkeyLabel(summary.passkeys);
+        const passkeys = passkeyLabel(t, summary.passkeys);
         const self = user.id === signedIn.user.id;
         const owner = user.id === signedIn.account.owner_user_id;
-        const status = user.suspended_at !== null ? 'Suspended' : user.password_hash === null ? 'Invited' : 'Active';
+        const status = t.t('admin.status', { status: user.suspended_at !== null ? 'suspended' : user.password_hash === null ? 'invited' : 'active' });
         const canAct = !self && !owner;
         return html`<tr>
           <th scope="row">
             <a href="/admin/users/${user.id}">${user.name}</a><br /><span class="muted">${user.email}</span
-            >${owner ? html` <span class="badge">Owner</span>` : ''}
+            >${owner ? html` <span class="badge">${t.t('admin.owner')}</span>` : ''}
           </th>
-          <td data-label="Role">
+          <td data-label="${t.t('admin.column.role')}">
             ${
               canAct
                 ? html`<form method="get" action="/admin/users/${user.id}/role" class="inline">
-                    <label class="visually-hidden" for="role-${user.id}">Role of ${user.name}</label>
+                    <label class="visually-hidden" for="role-${user.id}">${t.t('admin.roleOf', { name: user.name })}</label>
                     <select id="role-${user.id}" name="role">
                       ${(['admin', 'agent', 'end_user'] as const).map(
-                        (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                        (role) => html`<option value="${role}"${user.role === role ? html` selected` : ''}>${roleLabel(t, role)}</option>`,
                       )}
                     </select>
-                    <button type="submit" class="small">Save</button>
+                    <button type="submit" class="small">${t.t('admin.save')}</button>
                   </form>`
-                : ROLE_LABELS[user.role]
+                : roleLabel(t, user.role)
             }
           </td>
-          <td data-label="Status">${status}</td>
-          <td data-label="Two-factor">
-            ${summary.enabled ? html`<span class="badge badge-on">On</span> ${methodNames(summary.methods)}` : html`<span class="badge badge-off">Off</span>`}
+          <td data-label="${t.t('admin.column.status')}">${status}</td>
+          <td data-label="${t.t('admin.column.twoFactor')}">
+            ${summary.enabled ? html`<span class="badge badge-on">${t.t('admin.on')}</span> ${methodNames(t, summary.methods)}` : html`<span class="badge badge-off">${t.t('admin.off')}</span>`}
             ${passkeys ? html`<span class="badge">${passkeys}</span>` : ''}
           </td>
-          <td data-label="Recovery codes left">${summary.enabled ? String(summary.recoveryCodesLeft) : '—'}</td>
-          <td data-label="Last passcode">${when(request.i18n, summary.lastUsedAt)}</td>
+          <td data-label="${t.t('admin.column.recoveryCodesLeft')}">${summary.enabled ? t.number(summary.recoveryCodesLeft) : '—'}</td>
+          <td data-label="${t.t('admin.column.lastPasscode')}">${when(t, summary.lastUsedAt)}</td>
           <td>
             ${
               canAct
                 ? html`<form method="get" action="/admin/users/${user.id}/${user.suspended_at !== null ? 'reactivate' : 'suspend'}" class="inline">
                       <button type="submit" class="small${user.suspended_at !== null ? '' : ' danger'}">
-                        ${user.suspended_at !== null ? 'Reactivate' : 'Suspend'}
+                        ${t.t(user.suspended_at !== null ? 'admin.reactivate' : 'admin.suspend')}
                       </button>
                     </form>
                     ${
                       user.password_hash === null
                         ? html`<form method="post" action="/admin/users/${user.id}/resend-invitation" class="inline">
-                            ${csrfField(csrf)}<button type="submit" class="small">Resend invitation</button>
+                            ${csrfField(csrf)}<button type="submit" class="small">${t.t('admin.resendInvitation')}</button>
                           </form>`
                         : ''
                     }`
                 : self
-                  ? html`<span class="muted">You</span>`
+                  ? html`<span class="muted">${t.t('admin.you')}</span>`
                   : ''
             }
           </td>
@@ -114,45 +120,45 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
       request,
       reply,
       {
-        title: 'People',
+        title: t.t('admin.people.title'),
         current: 'admin-users',
-        notice: options.notice ?? (failure && failure.field !== 'email' && failure.field !== 'name' ? { kind: 'error', text: messageFor(failure) } : null),
-        body: html` <h1>People in ${signedIn.account.name}</h1>
+        notice: options.notice ?? (failure && failure.field !== 'email' && failure.field !== 'name' ? { kind: 'error', text: messageFor(failure, t) } : null),
+        body: html` <h1>${t.t('admin.people.heading', { account: signedIn.account.name })}</h1>
           <section class="card" aria-labelledby="invite-heading">
-            <h2 id="invite-heading">Invite someone</h2>
-            <p>They get an email with a link to choose their password, valid for 72 hours.</p>
+            <h2 id="invite-heading">${t.t('admin.invite.heading')}</h2>
+            <p>${t.t('admin.invite.intro')}</p>
             <form method="post" action="/admin/users/invite" class="row" novalidate>
               ${csrfField(csrf)}
-              ${field({ name: 'email', label: 'Email', type: 'email', value: values.email ?? '', autocomplete: 'off', maxlength: 320, error: failure?.field === 'email' ? messageFor(failure) : null })}
-              ${field({ name: 'name', label: 'Name (optional)', value: values.name ?? '', autocomplete: 'off', required: false, maxlength: 100, error: failure?.field === 'name' ? messageFor(failure) : null })}
+              ${field({ name: 'email', label: t.t('admin.invite.email'), type: 'email', value: values.email ?? '', autocomplete: 'off', maxlength: 320, error: failure?.field === 'email' ? messageFor(failure, t) : null })}
+              ${field({ name: 'name', label: t.t('admin.invite.name'), value: values.name ?? '', autocomplete: 'off', required: false, maxlength: 100, error: failure?.field === 'name' ? messageFor(failure, t) : null })}
               <div class="field">
-                <label for="field-role">Role</label>
+                <label for="field-role">${t.t('admin.invite.role')}</label>
                 <select id="field-role" name="role">
                   ${(['agent', 'admin', 'end_user'] as const).map(
-                    (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${ROLE_LABELS[role]}</option>`,
+                    (role) => html`<option value="${role}"${values.role === role ? html` selected` : ''}>${roleLabel(t, role)}</option>`,
                   )}
                 </select>
               </div>
-              <button type="submit" class="primary">Send invitation</button>
+              <button type="submit" class="primary">${t.t('admin.invite.submit')}</button>
             </form>
           </section>
           <section class="card" aria-labelledby="people-heading">
-            <h2 id="people-heading">Everyone</h2>
+            <h2 id="people-heading">${t.t('admin.people.everyone')}</h2>
             <p class="filters">
-              ${filter ? html`<a href="/admin/users">Show everyone</a>` : html`<a href="/admin/users?filter=staff_without_2fa">Show staff without two-factor authentication</a>`}
-              · <a href="/admin/users.csv${filter ? '?filter=staff_without_2fa' : ''}">Export CSV</a>
+              ${filter ? html`<a href="/admin/users">${t.t('admin.people.showEveryone')}</a>` : html`<a href="/admin/users?filter=staff_without_2fa">${t.t('admin.people.showStaffWithout')}</a>`}
+              · <a href="/admin/users.csv${filter ? '?filter=staff_without_2fa' : ''}">${t.t('admin.people.exportCsv')}</a>
             </p>
             <div class="table-wrap">
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">Person</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Two-factor</th>
-                    <th scope="col">Recovery codes left</th>
-                    <th scope="col">Last passcode</th>
-                    <th scope="col">Actions</th>
+                    <th scope="col">${t.t('admin.column.person')}</th>
+                    <th scope="col">${t.t('admin.column.role')}</th>
+                    <th scope="col">${t.t('admin.column.status')}</th>
+                    <th scope="col">${t.t('admin.column.twoFactor')}</th>
+                    <th scope="col">${t.t('admin.column.recoveryCodesLeft')}</th>
+                    <th scope="col">${t.t('admin.column.lastPasscode')}</th>
+                    <th scope="col">${t.t('admin.column.actions')}</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -193,14 +199,15 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     const signedIn = requireAdmin(request, reply);
     if (!signedIn) return reply;
     const done = (request.query as Record<string, unknown>).done;
-    const notices: Record<string, string> = {
-      invited: 'Invitation sent.',
-      role: 'Role changed.',
-      suspended: 'Suspended: their sessions have ended.',
-      reactivated: 'Reactivated.',
-      resent: 'Invitation sent again.',
+    const notices: Record<string, MessageKey> = {
+      invited: 'admin.notice.invited',
+      role: 'admin.notice.role',
+      suspended: 'admin.notice.suspended',
+      reactivated: 'admin.notice.reactivated',
+      resent: 'admin.notice.resent',
     };
-    const text = typeof done === 'string' ? notices[done] : undefined;
+    const key = typeof done === 'string' ? notices[done] : undefined;
+    const text = key ? request.i18n.t(key) : undefined;
     return usersPage(request, reply, signedIn, { notice: text ? { kind: 'success', text } : null });
   });
 
@@ -208,13 +215,13 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     const signedIn = requireAdmin(request, reply);
     if (!signedIn || !kit.checkCsrf(request, reply)) return reply;
     const values = { email: formString(request.body, 'email'), name: formString(request.body, 'name'), role: formString(request.body, 'role') };
+    const t = request.i18n;
     const review: AdminActionReview = {
-      heading: `Invite ${values.email} as an admin`,
-      explanation:
-        "Admins can invite and suspend people, change roles, help anyone locked out and change the account's security settings. They will be emailed a link to choose their password.",
+      heading: t.t('admin.inviteAdmin.heading', { email: values.email }),
+      explanation: t.t('admin.inviteAdmin.explanation'),
       action: '/admin/users/invite',
       hidden: values,
-      submitLabel: 'Send invitation',
+      submitLabel: t.t('admin.invite.submit'),
       back: '/admin/users',
     };
     // An admin's invitation gives power: it is reviewed and confirmed first.
@@ -286,14 +293,15 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
     (user, request) => {
       const role = chosenRole(request);
       if (!role) return null;
+      const t = request.i18n;
       return {
-        heading: `Change ${user.name}'s role to ${ROLE_LABELS[role]}`,
+        heading: t.t('admin.changeRole.heading', { name: user.name, role }),
         explanation:
           role === 'admin'
-            ? `${user.name} will be able to invite and suspend people, change roles, help anyone locked out and change the account's security settings. They will be emailed.`
-            : `${user.name} will be ${role === 'agent' ? 'an agent' : 'an end user'}${user.role === 'admin' ? ' and no longer an admin' : ''}. They will be emailed.`,
+            ? t.t('admin.changeRole.toAdmin', { name: user.name })
+            : t.t('admin.changeRole.toOther', { name: user.name, role, wasAdmin: user.role === 'admin' ? 'yes' : 'no' }),
         hidden: { role },
-        submitLabel: 'Change role',
+        submitLabel: t.t('admin.changeRole.submit'),
       };
     },
     (signedIn, id, change, request) => changeRole(kit.deps, signedIn, id, chosenRole(request), change, requestContext(request)),
@@ -301,11 +309,11 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   confirmedUserAction(
     'suspend',
     'suspended',
-    (user) => ({
-      heading: `Suspend ${user.name}`,
-      explanation: `${user.name} is signed out everywhere at once, their trusted computers are forgotten, and they cannot sign in until an admin reactivates them. They will be emailed.`,
+    (user, request) => ({
+      heading: request.i18n.t('admin.suspendPerson.heading', { name: user.name }),
+      explanation: request.i18n.t('admin.suspendPerson.explanation', { name: user.name }),
       hidden: {},
-      submitLabel: 'Suspend',
+      submitLabel: request.i18n.t('admin.suspend'),
       danger: true,
     }),
     (signedIn, id, change, request) => setSuspended(kit.deps, signedIn, id, true, change, requestContext(request)),
@@ -313,11 +321,11 @@ export function registerAdminPages(app: FastifyInstance, kit: PageKit): void {
   confirmedUserAction(
     'reactivate',
     'reactivated',
-    (user) => ({
-      heading: `Reactivate ${user.name}`,
-      explanation: `${user.name} will be able to sign in again. They will be emailed.`,
+    (user, request) => ({
+      heading: request.i18n.t('admin.reactivatePerson.heading', { name: user.name }),
+      explanation: request.i18n.t('admin.reactivatePerson.explanation', { name: user.name }),
       hidden: {},
-      submitLabel: 'Reactivate',
+      submitLabel: request.i18n.t('admin.reactivate'),
     }),
     (signedIn, id, change, request) => setSuspended(kit.deps, signedIn, id, false, change, requestContext(request)),
   );

@@ -42,7 +42,8 @@ function readChange(body: unknown): PolicyChange {
   };
 }
 
-/** What the change will do, in plain words (DESIGN.md row 8: the confirmation says exactly what happens). */
+/** What the change will do, in plain words, in the admin's language (DESIGN.md row 8:
+ * the confirmation says exactly what happens). */
 function describeChange(current: SecurityPolicy, change: PolicyChange, staffWithout: number, now: number, t: Translator): string[] {
   const lines: string[] = [];
   const requireNext = change.require_two_factor as 'off' | 'staff';
@@ -50,47 +51,40 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
   if (current.requireTwoFactor === 'off' && requireNext === 'staff') {
     const deadline = t.moment(now + grace * DAY);
     lines.push(
-      `Two-factor authentication will be required for every agent and admin. End users are not affected.`,
+      t.t('adminSecurity.change.requireOn'),
       staffWithout === 0
-        ? 'Every agent and admin already has it: nobody will be interrupted.'
+        ? t.t('adminSecurity.change.everyoneHasIt')
         : grace > 0
-          ? `${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it will see a reminder with the deadline and may skip it until ${deadline}; after that they must set it up at sign-in before doing anything else.`
-          : `${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it must set it up at their next sign-in before doing anything else, starting with a code sent to their email.`,
-      'Nobody loses or has to redo the two-factor authentication they already have.',
+          ? t.t('adminSecurity.change.staffWithGrace', { count: staffWithout, deadline })
+          : t.t('adminSecurity.change.staffAtNextSignIn', { count: staffWithout }),
+      t.t('adminSecurity.change.nobodyLoses'),
     );
   } else if (current.requireTwoFactor === 'staff' && requireNext === 'off') {
-    lines.push(
-      'Two-factor authentication will no longer be required. Everyone keeps their two-factor authentication exactly as it is; people may turn theirs off themselves.',
-    );
+    lines.push(t.t('adminSecurity.change.requireOff'));
   } else if (requireNext === 'staff' && grace !== current.graceDays) {
-    lines.push(`The grace period becomes ${grace} day${grace === 1 ? '' : 's'} from when the requirement was turned on.`);
+    lines.push(t.t('adminSecurity.change.grace', { days: grace }));
   }
   if (change.require_security_keys_for_admins === true && !current.securityKeysForAdmins) {
-    lines.push(
-      'Admins will have to sign in with a security key or passkey every time; a passcode from an app or a text will no longer do, and trusted computers will not skip it. Admins without a key will add one at their next sign-in, after a code sent to their email. Recovery codes still work if a key is lost.',
-      'Every admin is signed out now, everywhere except this session of yours, so that each signs in again with a key.',
-    );
+    lines.push(t.t('adminSecurity.change.keysOn'), t.t('adminSecurity.change.keysOnSignOut'));
   } else if (change.require_security_keys_for_admins === false && current.securityKeysForAdmins) {
-    lines.push('Admins may sign in with any of their two-factor methods again.');
+    lines.push(t.t('adminSecurity.change.keysOff'));
   }
   if (change.passkey_sign_in === false && current.passkeySignIn) {
-    lines.push('Passkeys will no longer sign anyone in alone: people give their password first, then their passkey counts as the second step.');
+    lines.push(t.t('adminSecurity.change.passkeyOff'));
   } else if (change.passkey_sign_in === true && !current.passkeySignIn) {
-    lines.push('People with a passkey may sign in with it alone again: one touch, no password or code.');
+    lines.push(t.t('adminSecurity.change.passkeyOn'));
   }
   if (change.session_days !== undefined && change.session_days !== current.sessionDays) {
-    lines.push(
-      `People stay signed in for ${String(change.session_days)} days (was ${current.sessionDays}); a shorter time also ends open sessions older than that.`,
-    );
+    lines.push(t.t('adminSecurity.change.sessionDays', { days: Number(change.session_days), was: current.sessionDays }));
   }
   if (typeof change.country === 'string' && change.country.toUpperCase() !== current.country) {
-    lines.push(`Phone numbers typed without a country code are read as ${change.country.toUpperCase()} numbers (was ${current.country}).`);
+    lines.push(t.t('adminSecurity.change.country', { country: change.country.toUpperCase(), was: current.country }));
   }
   if (change.sms_daily_budget !== undefined && change.sms_daily_budget !== current.smsDailyBudget) {
     lines.push(
       change.sms_daily_budget === null
-        ? 'The account may send the default number of texts a day.'
-        : `The account may send at most ${String(change.sms_daily_budget)} texts a day.`,
+        ? t.t('adminSecurity.change.smsBudgetDefault')
+        : t.t('adminSecurity.change.smsBudget', { count: Number(change.sms_daily_budget) }),
     );
   }
   const allowed =
@@ -102,16 +96,16 @@ function describeChange(current: SecurityPolicy, change: PolicyChange, staffWith
           .join(', ')
       : '';
   if (allowed !== (current.smsAllowedCountries ?? []).join(', ')) {
-    lines.push(allowed === '' ? 'Texts may go to numbers in any country.' : `Texts may only go to numbers in: ${allowed}.`);
+    lines.push(allowed === '' ? t.t('adminSecurity.change.smsAnyCountry') : t.t('adminSecurity.change.smsCountries', { countries: allowed }));
   }
   if (change.trusted_device_days !== undefined && change.trusted_device_days !== current.trustedDeviceDays) {
     lines.push(
       change.trusted_device_days === 0
-        ? 'A passcode will be asked at every sign-in: no computer is trusted any more.'
-        : `A computer stays trusted for ${String(change.trusted_device_days)} days (was ${current.trustedDeviceDays}).`,
+        ? t.t('adminSecurity.change.trustNone')
+        : t.t('adminSecurity.change.trustDays', { days: Number(change.trusted_device_days), was: current.trustedDeviceDays }),
     );
   }
-  return lines.length > 0 ? lines : ['Nothing changes.'];
+  return lines.length > 0 ? lines : [t.t('adminSecurity.change.nothing')];
 }
 
 /** The form's fields as text: from the saved policy, or as the admin last typed them. */
@@ -158,8 +152,8 @@ function valuesFrom(body: unknown): FormValues {
 }
 
 /** Where a failure belongs: beside one of the form's fields, or (null) above it. */
-function formError(failure: Failure): { field?: string; text: string } {
-  return failure.field ? { field: failure.field, text: messageFor(failure) } : { text: messageFor(failure) };
+function formError(failure: Failure, t: Translator): { field?: string; text: string } {
+  return failure.field ? { field: failure.field, text: messageFor(failure, t) } : { text: messageFor(failure, t) };
 }
 
 export function registerAdminSecurityPages(
@@ -167,43 +161,41 @@ export function registerAdminSecurityPages(
   kit: PageKit,
   requireAdmin: (request: FastifyRequest, reply: FastifyReply) => SignedIn | null,
 ): void {
-  const settingsForm = (csrf: string, values: FormValues, error: { field?: string; text: string } | null): Html =>
+  const settingsForm = (t: Translator, csrf: string, values: FormValues, error: { field?: string; text: string } | null): Html =>
     html` <form method="post" action="/admin/security" novalidate>
       ${csrfField(csrf)}
       <section class="card" aria-labelledby="require-heading">
-        <h2 id="require-heading">Two-factor authentication for staff</h2>
+        <h2 id="require-heading">${t.t('adminSecurity.require.heading')}</h2>
         <label class="checkbox"
-          ><input type="checkbox" name="require_two_factor" value="staff"${values.require_two_factor === 'staff' ? html` checked` : ''}> Require two-factor
-          authentication for all agents and administrators</label
+          ><input type="checkbox" name="require_two_factor" value="staff"${values.require_two_factor === 'staff' ? html` checked` : ''}>
+          ${t.t('adminSecurity.require.label')}</label
         >
-        <p class="hint">Turning this off later keeps everyone's two-factor authentication as it is. End users are never required.</p>
+        <p class="hint">${t.t('adminSecurity.require.hint')}</p>
         <label class="checkbox"
           ><input type="checkbox" name="require_security_keys_for_admins" value="1"${values.require_security_keys_for_admins === '1' ? html` checked` : ''}>
-          Require a security key or passkey for administrators</label
+          ${t.t('adminSecurity.keys.label')}</label
         >
-        <p class="hint">
-          A fake sign-in page gets nothing from a key, so the people who can change everyone's access cannot be phished. Add a key to your own sign-in first.
-        </p>
+        <p class="hint">${t.t('adminSecurity.keys.hint')}</p>
         ${error?.field === 'require_security_keys_for_admins' ? html`<p class="error" role="alert">${error.text}</p>` : ''}
         <label class="checkbox"
           ><input type="checkbox" name="passkey_sign_in" value="1"${values.passkey_sign_in === '1' ? html` checked` : ''}>
-          Let people sign in with a passkey alone</label
+          ${t.t('adminSecurity.passkeys.label')}</label
         >
-        <p class="hint">A passkey checks the person's PIN, fingerprint or face and cannot be phished. Off, a passkey is asked for after the password instead.</p>
-        ${field({ name: 'grace_days', label: 'Grace period (days)', type: 'number', value: values.grace_days, required: false, hint: 'Days staff may skip set-up after you turn the requirement on (0: at their next sign-in).', error: error?.field === 'grace_days' ? error.text : null })}
+        <p class="hint">${t.t('adminSecurity.passkeys.hint')}</p>
+        ${field({ name: 'grace_days', label: t.t('adminSecurity.grace.label'), type: 'number', value: values.grace_days, required: false, hint: t.t('adminSecurity.grace.hint'), error: error?.field === 'grace_days' ? error.text : null })}
       </section>
       <section class="card" aria-labelledby="durations-heading">
-        <h2 id="durations-heading">How long sign-ins last</h2>
-        ${field({ name: 'session_days', label: 'Stay signed in for (days)', type: 'number', value: values.session_days, hint: '1 to 90 days. After this, people sign in again with their password.', error: error?.field === 'session_days' ? error.text : null })}
-        ${field({ name: 'trusted_device_days', label: 'Trust a computer for (days)', type: 'number', value: values.trusted_device_days, hint: '0 to 90 days without a passcode on a trusted computer; 0 asks for a passcode at every sign-in.', error: error?.field === 'trusted_device_days' ? error.text : null })}
+        <h2 id="durations-heading">${t.t('adminSecurity.durations.heading')}</h2>
+        ${field({ name: 'session_days', label: t.t('adminSecurity.sessionDays.label'), type: 'number', value: values.session_days, hint: t.t('adminSecurity.sessionDays.hint'), error: error?.field === 'session_days' ? error.text : null })}
+        ${field({ name: 'trusted_device_days', label: t.t('adminSecurity.trustedDays.label'), type: 'number', value: values.trusted_device_days, hint: t.t('adminSecurity.trustedDays.hint'), error: error?.field === 'trusted_device_days' ? error.text : null })}
       </section>
       <section class="card" aria-labelledby="sms-heading">
-        <h2 id="sms-heading">Text messages</h2>
-        ${field({ name: 'country', label: 'Country for phone numbers', value: values.country, maxlength: 2, hint: 'Two-letter code (US, GB, FR…): numbers typed without +country code are read as this country’s.', error: error?.field === 'country' ? error.text : null })}
-        ${field({ name: 'sms_daily_budget', label: 'Texts a day (optional)', type: 'number', value: values.sms_daily_budget, required: false, hint: 'The most texts the account sends in 24 hours, so that fake requests cannot run up your bill; empty for the default (1000).', error: error?.field === 'sms_daily_budget' ? error.text : null })}
-        ${field({ name: 'sms_allowed_countries', label: 'Only text these countries (optional)', value: values.sms_allowed_countries, required: false, hint: 'Two-letter codes separated by commas, e.g. GB, IE; empty for every country.', error: error?.field === 'sms_allowed_countries' ? error.text : null })}
+        <h2 id="sms-heading">${t.t('adminSecurity.sms.heading')}</h2>
+        ${field({ name: 'country', label: t.t('adminSecurity.country.label'), value: values.country, maxlength: 2, hint: t.t('adminSecurity.country.hint'), error: error?.field === 'country' ? error.text : null })}
+        ${field({ name: 'sms_daily_budget', label: t.t('adminSecurity.smsBudget.label'), type: 'number', value: values.sms_daily_budget, required: false, hint: t.t('adminSecurity.smsBudget.hint'), error: error?.field === 'sms_daily_budget' ? error.text : null })}
+        ${field({ name: 'sms_allowed_countries', label: t.t('adminSecurity.smsCountries.label'), value: values.sms_allowed_countries, required: false, hint: t.t('adminSecurity.smsCountries.hint'), error: error?.field === 'sms_allowed_countries' ? error.text : null })}
       </section>
-      <button type="submit" class="primary">Review changes</button>
+      <button type="submit" class="primary">${t.t('adminSecurity.review')}</button>
     </form>`;
 
   const settingsPage = async (
@@ -217,23 +209,24 @@ export function registerAdminSecurityPages(
       status?: number;
     } = {},
   ) => {
+    const t = request.i18n;
     const policy = policyOf(admin.account);
     const staffWithout = await staffWithoutTwoFactorCount(kit.deps, admin.account.id);
     const state =
       policy.requireTwoFactor === 'staff'
-        ? `Required for staff since ${request.i18n.moment(policy.requireTwoFactorSince ?? 0)}${policy.graceDays > 0 ? `, with ${policy.graceDays} days of grace` : ''}. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} still without it.`
-        : `Not required. ${staffWithout} staff member${staffWithout === 1 ? '' : 's'} without it.`;
+        ? t.t('adminSecurity.state.required', { since: t.moment(policy.requireTwoFactorSince ?? 0), graceDays: policy.graceDays, count: staffWithout })
+        : t.t('adminSecurity.state.notRequired', { count: staffWithout });
     const error = options.error ?? null;
     return kit.send(
       request,
       reply,
       {
-        title: 'Account security',
+        title: t.t('adminSecurity.title'),
         current: 'admin-security',
         notice: options.notice ?? (error && !error.field ? { kind: 'error', text: error.text } : null),
-        body: html`<h1>Security for ${admin.account.name}</h1>
-          <p>${state} <a href="/admin/users?filter=staff_without_2fa">See who</a></p>
-          ${settingsForm(kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}
+        body: html`<h1>${t.t('adminSecurity.heading', { account: admin.account.name })}</h1>
+          <p>${state} <a href="/admin/users?filter=staff_without_2fa">${t.t('adminSecurity.seeWho')}</a></p>
+          ${settingsForm(t, kit.csrfToken(request, reply), options.values ?? valuesOf(policy), error)}
           ${accountLanguageSection(request.i18n, admin, kit.csrfToken(request, reply))}`,
       },
       options.status ?? 200,
@@ -256,12 +249,12 @@ export function registerAdminSecurityPages(
       request,
       reply,
       {
-        title: 'Review changes',
+        title: request.i18n.t('adminSecurity.review'),
         current: 'admin-security',
-        body: html`<h1>Review changes</h1>
+        body: html`<h1>${request.i18n.t('adminSecurity.review')}</h1>
           ${sendConfirmationCodeForms(csrf, '/admin/security', methods)}
           <section class="card">
-            <h2>What will happen</h2>
+            <h2>${request.i18n.t('adminSecurity.whatWillHappen')}</h2>
             <ul>
               ${lines.map((line) => html`<li>${line}</li>`)}
             </ul>
@@ -269,9 +262,9 @@ export function registerAdminSecurityPages(
               ${csrfField(csrf)}
               <input type="hidden" name="step" value="confirm" />
               ${Object.entries(values).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`)}
-              ${confirmationFields({ prefix: 'policy', error: confirmationError, methods: methods })}
-              <button type="submit" class="primary">Confirm and save</button>
-              <a href="/admin/security">Cancel</a>
+              ${confirmationFields({ prefix: 'policy', error: confirmationError, methods: methods, t: request.i18n })}
+              <button type="submit" class="primary">${request.i18n.t('adminSecurity.confirmAndSave')}</button>
+              <a href="/admin/security">${request.i18n.t('admin.review.cancel')}</a>
             </form>
           </section>`,
       },
@@ -283,7 +276,7 @@ export function registerAdminSecurityPages(
     const admin = requireAdmin(request, reply);
     if (!admin) return reply;
     const done = (request.query as Record<string, unknown>).done;
-    const text = done === '1' ? 'The security settings were saved.' : done === 'language' ? request.i18n.t('accountLanguage.saved') : null;
+    const text = done === '1' ? request.i18n.t('adminSecurity.saved') : done === 'language' ? request.i18n.t('accountLanguage.saved') : null;
     return settingsPage(request, reply, admin, { notice: text ? { kind: 'success', text } : null });
   });
 
@@ -294,15 +287,15 @@ export function registerAdminSecurityPages(
     const change = readChange(values);
     // Out-of-range values are refused before the review, beside their fields.
     const checked = checkPolicyChange(kit.deps, admin.account, change);
-    if (!checked.ok) return settingsPage(request, reply, admin, { error: formError(checked.failure), values, status: 400 });
+    if (!checked.ok) return settingsPage(request, reply, admin, { error: formError(checked.failure, request.i18n), values, status: 400 });
     if (formString(request.body, 'step') !== 'confirm') return reviewPage(request, reply, admin, values, null);
     const result = await updateSecurityPolicy(kit.deps, admin, change, formConfirmation(request.body), requestContext(request));
     if (!result.ok) {
       // A change the account cannot take goes back to the form; a wrong confirmation
       // stays on the review, with everything the admin chose.
       if (result.failure.field && result.failure.field !== 'code')
-        return settingsPage(request, reply, admin, { error: formError(result.failure), values, status: 400 });
-      return reviewPage(request, reply, admin, values, messageFor(result.failure));
+        return settingsPage(request, reply, admin, { error: formError(result.failure, request.i18n), values, status: 400 });
+      return reviewPage(request, reply, admin, values, messageFor(result.failure, request.i18n));
     }
     return reply.redirect('/admin/security?done=1', 303);
   });

@@ -1,18 +1,21 @@
-// What a person reads for each second-factor method: the factor list's labels
-// (domain/factors.ts). The codes (totp, sms, webauthn, email, recovery_code) stay in the
-// API, the CSV and JSON exports and the forms' values.
-import { FACTORS, type SecondFactorMethod } from '../../domain/factors.js';
+// What a person reads for each second-factor method, in the reader's language
+// (`security.method.*`, the factor list's labels in English). The codes (totp, sms,
+// webauthn, email, recovery_code) stay in the API, the CSV and JSON exports and the
+// forms' values.
+import type { SecondFactorMethod } from '../../domain/factors.js';
+import type { Translator } from '../../i18n/translator.js';
 
-export const METHOD_NAMES = Object.fromEntries(FACTORS.map((factor) => [factor.type, factor.label])) as Readonly<Record<SecondFactorMethod, string>>;
+/** How each language separates the names in a short list ("A, B"; Japanese 「A、B」). */
+const SEPARATORS: Partial<Record<Translator['language'], string>> = { ja: '、', ar: '، ' };
 
-/** "Authenticator app, Text message" for a person's methods. */
-export function methodNames(methods: readonly SecondFactorMethod[]): string {
-  return methods.map((method) => METHOD_NAMES[method]).join(', ');
+/** "Authenticator app, Text message" for a person's methods, in `t`'s language. */
+export function methodNames(t: Translator, methods: readonly SecondFactorMethod[]): string {
+  return methods.map((method) => t.t(`security.method.${method}`)).join(SEPARATORS[t.language] ?? ', ');
 }
 
 /** "Passkey" or "2 passkeys" beside a person's methods (a passkey is one of their
  * security keys, which signs in alone); null without one. */
-export function passkeyLabel(passkeys: number): string | null {
+export function passkeyLabel(t: Translator, passkeys: number): string | null {
   if (passkeys <= 0) return null;
-  return passkeys === 1 ? 'Passkey' : `${passkeys} passkeys`;
+  return t.t('admin.passkeys', { count: passkeys });
 }

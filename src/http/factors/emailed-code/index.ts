@@ -57,7 +57,7 @@ export const emailedCodeHttp: HttpFactor<'email'> = {
 
   notices: { 'email-on': 'security.notice.emailOn' },
   codeSentNotice: 'codeSent.email',
-  auditEventSentences: { email_code_sent: 'Code emailed', email_code_quota_exceeded: 'Emailed-code quota reached' },
+  auditEventSentences: { email_code_sent: 'audit.event.email_code_sent', email_code_quota_exceeded: 'audit.event.email_code_quota_exceeded' },
 
   registerPages: registerEmailedCodePages,
   registerSignInRoutes: registerSignInEmailRoutes,

@@ -63,9 +63,9 @@ export const securityKeyHttp: HttpFactor<'webauthn'> = {
     'key-removed': 'security.notice.keyRemoved',
   },
   auditEventSentences: {
-    security_key_counter_mismatch: 'Security key may have been copied',
-    security_key_removed: 'Security key removed',
-    security_key_renamed: 'Security key renamed',
+    security_key_counter_mismatch: 'audit.event.security_key_counter_mismatch',
+    security_key_removed: 'audit.event.security_key_removed',
+    security_key_renamed: 'audit.event.security_key_renamed',
   },
 
   registerPages: registerSecurityKeyPages,

@@ -104,9 +104,9 @@ export const textMessageHttp: HttpFactor<'sms'> = {
   notices: { 'sms-on': 'security.notice.smsOn' },
   codeSentNotice: 'codeSent.sms',
   auditEventSentences: {
-    sms_code_sent: 'Code texted',
-    sms_quota_exceeded: 'Text not sent: too many texts',
-    two_factor_phone_replaced: 'Phone number for texts changed',
+    sms_code_sent: 'audit.event.sms_code_sent',
+    sms_quota_exceeded: 'audit.event.sms_quota_exceeded',
+    two_factor_phone_replaced: 'audit.event.two_factor_phone_replaced',
   },
 
   registerPages: registerTextMessagePages,
