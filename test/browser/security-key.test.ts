@@ -138,6 +138,30 @@ describe('security keys in Chromium', { skip: chromiumSkipReason() }, () => {
     await other.close();
   });
 
+  it("says so in the reader's language: app.js reads the page's JSON data block, which the CSP lets be", { timeout: 60_000 }, async () => {
+    const otherOrigin = app.baseUrl.replace('localhost', '127.0.0.1');
+    const german = await browser.newContext({ locale: 'de-DE', viewport: { width: 1100, height: 860 } });
+    german.setDefaultTimeout(15_000);
+    const other = await german.newPage();
+    const refused: string[] = [];
+    other.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+    });
+    other.on('pageerror', (error) => refused.push(error.message));
+    await other.goto(`${otherOrigin}/sign-in`);
+    assert.equal(await other.locator('html').getAttribute('lang'), 'de');
+    await other.getByLabel('Konto').fill('acme');
+    await other.getByLabel('E-Mail-Adresse').fill('kim@acme.test');
+    await other.getByLabel('Passwort').fill(STRONG_PASSWORD);
+    await other.getByRole('button', { name: 'Anmelden', exact: true }).click();
+    await other.waitForURL(/\/sign-in\/two-factor$/);
+    const error = other.locator('[data-webauthn-error]');
+    await error.waitFor({ state: 'visible' });
+    assert.equal(await error.innerText(), `Sicherheitsschlüssel funktionieren nur unter ${app.baseUrl}. Öffnen Sie diese Seite dort, um einen zu verwenden.`);
+    assert.deepEqual(refused, [], 'no CSP refusal and no script error on the page');
+    await german.close();
+  });
+
   it('the key confirms adding an app; with the app, the key can be removed, and is then refused', { timeout: 90_000 }, async () => {
     await page.goto(`${app.baseUrl}/profile/two-factor/setup`);
     const appCard = page.locator('section.card', { has: page.getByRole('heading', { name: 'Use an authenticator app' }) });

@@ -2,13 +2,27 @@
 (function () {
   'use strict';
 
+  // The messages below in the reader's language, from the page's JSON data block
+  // (pages/layout.ts); English where the page has none.
+  var messages = {};
+  try {
+    var block = document.getElementById('tessera-messages');
+    if (block) messages = JSON.parse(block.textContent) || {};
+  } catch (error) {
+    messages = {};
+  }
+  var say = function (name, english) {
+    var message = messages[name];
+    return typeof message === 'string' && message ? message : english;
+  };
+
   // Recovery codes: copy, download as .txt and print.
   document.querySelectorAll('[data-copy-target]').forEach(function (button) {
     button.addEventListener('click', function () {
       var target = document.getElementById(button.getAttribute('data-copy-target'));
       if (!target || !navigator.clipboard) return;
       navigator.clipboard.writeText(target.innerText.trim()).then(function () {
-        button.textContent = 'Copied';
+        button.textContent = say('copied', 'Copied');
       });
     });
   });
@@ -40,7 +54,11 @@
         return;
       }
       button.disabled = true;
-      button.textContent = label + ' (' + seconds + ' s)';
+      button.textContent = say('cooldown', '{label} ({seconds} s)')
+        .replace('{label}', function () {
+          return label;
+        })
+        .replace('{seconds}', String(seconds));
       seconds -= 1;
       setTimeout(tick, 1000);
     };
@@ -75,11 +93,11 @@
   var keyOrigin = document.body.getAttribute('data-key-origin');
   var wrongAddress = !!keyOrigin && window.location.origin !== keyOrigin;
   var keyMessage = function (error) {
-    if (wrongAddress) return 'Security keys work only at ' + keyOrigin + '. Open this page there to use one.';
-    if (error && error.name === 'NotAllowedError') return 'The security key did not answer in time, or you cancelled. Try again.';
-    if (error && error.name === 'InvalidStateError') return 'This security key is already added.';
-    if (!keySupported) return 'This browser cannot use security keys. Use another method.';
-    return (error && error.message) || 'The security key could not be used. Try again.';
+    if (wrongAddress) return say('keyWrongAddress', 'Security keys work only at ' + keyOrigin + '. Open this page there to use one.');
+    if (error && error.name === 'NotAllowedError') return say('keyTimedOut', 'The security key did not answer in time, or you cancelled. Try again.');
+    if (error && error.name === 'InvalidStateError') return say('keyAlreadyAdded', 'This security key is already added.');
+    if (!keySupported) return say('keyUnsupported', 'This browser cannot use security keys. Use another method.');
+    return (error && error.message) || say('keyFailedTryAgain', 'The security key could not be used. Try again.');
   };
   var showKeyError = function (box, error) {
     if (!box) return;
@@ -98,7 +116,7 @@
       body: new URLSearchParams({ _csrf: csrf ? csrf.value : '' }).toString(),
     }).then(function (response) {
       return response.json().then(function (body) {
-        if (!response.ok) throw new Error(body && body.error ? body.error.message : 'The security key could not be used.');
+        if (!response.ok) throw new Error(body && body.error ? body.error.message : say('keyFailed', 'The security key could not be used.'));
         return body.options;
       });
     });
@@ -205,7 +223,7 @@
       })
         .then(function (response) {
           return response.json().then(function (body) {
-            if (!response.ok) throw new Error(body && body.error ? body.error.message : 'Passkeys cannot be used right now.');
+            if (!response.ok) throw new Error(body && body.error ? body.error.message : say('passkeysUnavailable', 'Passkeys cannot be used right now.'));
             return body;
           });
         })
@@ -235,7 +253,7 @@
       ceremony(false).catch(function (error) {
         if (button) button.disabled = false;
         if (error && error.name === 'NotAllowedError')
-          showKeyError(box, { message: 'No passkey was chosen. Try again, or sign in with your email and password.' });
+          showKeyError(box, { message: say('noPasskeyChosen', 'No passkey was chosen. Try again, or sign in with your email and password.') });
         else showKeyError(box, error);
         offerInEmailField();
       });

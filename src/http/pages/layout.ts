@@ -1,5 +1,5 @@
 // The page frame every HTML page plugs into: header, navigation, main content.
-import { html, type Html } from '../html.js';
+import { html, raw, type Html } from '../html.js';
 import type { SignedIn } from '../../services/sessions.js';
 import { LANGUAGES, LANGUAGE_NAMES, type Language } from '../../domain/languages.js';
 import type { Translator } from '../../i18n/translator.js';
@@ -42,6 +42,28 @@ function languageMenu(t: Translator, links: Record<Language, string>): Html {
 </nav>`;
 }
 
+/** The messages app.js shows, in the reader's language: a JSON data block, which no
+ * browser executes (so the CSP's `script-src 'self'` is kept), read by app.js, which
+ * falls back to English without it. `{label}` and `{seconds}` are app.js's to fill. */
+function scriptMessages(t: Translator, keyOrigin: string): Html {
+  const messages = {
+    keyWrongAddress: t.t('script.keyWrongAddress', { origin: keyOrigin }),
+    keyTimedOut: t.t('script.keyTimedOut'),
+    keyAlreadyAdded: t.t('script.keyAlreadyAdded'),
+    keyUnsupported: t.t('script.keyUnsupported'),
+    keyFailedTryAgain: t.t('script.keyFailedTryAgain'),
+    keyFailed: t.t('script.keyFailed'),
+    passkeysUnavailable: t.t('script.passkeysUnavailable'),
+    noPasskeyChosen: t.t('script.noPasskeyChosen'),
+    cooldown: t.t('script.cooldown', { label: '{label}', seconds: '{seconds}' }),
+    copied: t.t('script.copied'),
+  };
+  // Inside <script>, only `</script` (or `<!--`) could end the block early: every `<`,
+  // `>` and `&` is written as a JSON escape, and so are the line separators.
+  const json = JSON.stringify(messages).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return html`<script type="application/json" id="tessera-messages">${raw(json)}</script>`;
+}
+
 export function renderPage(frame: PageFrame): string {
   const { t } = frame;
   const signedIn = frame.signedIn ?? null;
@@ -74,6 +96,7 @@ ${frame.refreshTo ? html`<meta http-equiv="refresh" content="0;url=${frame.refre
 <title>${frame.title} · ${frame.productName}</title>
 <link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/app.css">
+${scriptMessages(t, frame.keyOrigin)}
 <script src="/assets/webauthn.js" defer></script>
 <script src="/assets/app.js" defer></script>
 </head>

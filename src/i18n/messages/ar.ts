@@ -862,4 +862,15 @@ export const ar: Catalogue = {
   'allowedApps.intro': 'تسجّل هذه التطبيقات دخولك بحسابك في {product}. تؤدي إزالة أحدها إلى تسجيل خروجك منه، وسيطلب الإذن مجددًا في المرة القادمة.',
   'allowedApps.column.app': 'التطبيق',
   'allowedApps.column.allowed': 'تاريخ السماح',
+  // The messages app.js shows (http/assets/app.js), handed over in the page's data block (http/pages/layout.ts)
+  'script.keyWrongAddress': 'لا تعمل مفاتيح الأمان إلا على {origin}. افتح هذه الصفحة هناك لاستخدام مفتاح.',
+  'script.keyTimedOut': 'لم يستجب مفتاح الأمان في الوقت المحدد، أو أنك ألغيت العملية. حاول مرة أخرى.',
+  'script.keyAlreadyAdded': 'مفتاح الأمان هذا مضاف بالفعل.',
+  'script.keyUnsupported': 'لا يمكن لهذا المتصفح استخدام مفاتيح الأمان. استخدم طريقة أخرى.',
+  'script.keyFailedTryAgain': 'تعذّر استخدام مفتاح الأمان. حاول مرة أخرى.',
+  'script.keyFailed': 'تعذّر استخدام مفتاح الأمان.',
+  'script.passkeysUnavailable': 'لا يمكن استخدام مفاتيح المرور حاليًا.',
+  'script.noPasskeyChosen': 'لم يتم اختيار مفتاح مرور. حاول مرة أخرى، أو سجّل الدخول ببريدك الإلكتروني وكلمة المرور.',
+  'script.cooldown': '{label} ({seconds} ث)',
+  'script.copied': 'تم النسخ',
 };

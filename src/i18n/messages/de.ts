@@ -897,4 +897,15 @@ export const de: Catalogue = {
     'Diese Apps melden Sie mit Ihrem {product}-Konto an. Wenn Sie eine entfernen, werden Sie dort abgemeldet; beim nächsten Mal fragt sie erneut.',
   'allowedApps.column.app': 'App',
   'allowedApps.column.allowed': 'Zugelassen',
+  // The messages app.js shows (http/assets/app.js), handed over in the page's data block (http/pages/layout.ts)
+  'script.keyWrongAddress': 'Sicherheitsschlüssel funktionieren nur unter {origin}. Öffnen Sie diese Seite dort, um einen zu verwenden.',
+  'script.keyTimedOut': 'Der Sicherheitsschlüssel hat nicht rechtzeitig geantwortet, oder Sie haben abgebrochen. Versuchen Sie es erneut.',
+  'script.keyAlreadyAdded': 'Dieser Sicherheitsschlüssel ist bereits hinzugefügt.',
+  'script.keyUnsupported': 'Dieser Browser kann keine Sicherheitsschlüssel verwenden. Wählen Sie eine andere Methode.',
+  'script.keyFailedTryAgain': 'Der Sicherheitsschlüssel konnte nicht verwendet werden. Versuchen Sie es erneut.',
+  'script.keyFailed': 'Der Sicherheitsschlüssel konnte nicht verwendet werden.',
+  'script.passkeysUnavailable': 'Passkeys können gerade nicht verwendet werden.',
+  'script.noPasskeyChosen': 'Es wurde kein Passkey ausgewählt. Versuchen Sie es erneut, oder melden Sie sich mit E-Mail-Adresse und Passwort an.',
+  'script.cooldown': '{label} ({seconds} s)',
+  'script.copied': 'Kopiert',
 };

@@ -871,6 +871,17 @@ export const en = {
   'allowedApps.intro': 'These apps sign you in with your {product} account. Removing one signs you out of it; it asks again next time.',
   'allowedApps.column.app': 'App',
   'allowedApps.column.allowed': 'Allowed',
+  // The messages app.js shows (http/assets/app.js), handed over in the page's data block (http/pages/layout.ts)
+  'script.keyWrongAddress': 'Security keys work only at {origin}. Open this page there to use one.',
+  'script.keyTimedOut': 'The security key did not answer in time, or you cancelled. Try again.',
+  'script.keyAlreadyAdded': 'This security key is already added.',
+  'script.keyUnsupported': 'This browser cannot use security keys. Use another method.',
+  'script.keyFailedTryAgain': 'The security key could not be used. Try again.',
+  'script.keyFailed': 'The security key could not be used.',
+  'script.passkeysUnavailable': 'Passkeys cannot be used right now.',
+  'script.noPasskeyChosen': 'No passkey was chosen. Try again, or sign in with your email and password.',
+  'script.cooldown': '{label} ({seconds} s)',
+  'script.copied': 'Copied',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

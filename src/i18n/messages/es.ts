@@ -882,4 +882,15 @@ export const es: Catalogue = {
     'Estas aplicaciones inician tu sesión con tu cuenta de {product}. Si quitas una, se cierra tu sesión en ella y te lo volverá a pedir la próxima vez.',
   'allowedApps.column.app': 'Aplicación',
   'allowedApps.column.allowed': 'Permitida',
+  // The messages app.js shows (http/assets/app.js), handed over in the page's data block (http/pages/layout.ts)
+  'script.keyWrongAddress': 'Las llaves de seguridad solo funcionan en {origin}. Abre esta página allí para usar una.',
+  'script.keyTimedOut': 'La llave de seguridad no respondió a tiempo o cancelaste la operación. Inténtalo de nuevo.',
+  'script.keyAlreadyAdded': 'Esta llave de seguridad ya está añadida.',
+  'script.keyUnsupported': 'Este navegador no puede usar llaves de seguridad. Usa otro método.',
+  'script.keyFailedTryAgain': 'No se ha podido usar la llave de seguridad. Inténtalo de nuevo.',
+  'script.keyFailed': 'No se ha podido usar la llave de seguridad.',
+  'script.passkeysUnavailable': 'Las llaves de acceso no se pueden usar en este momento.',
+  'script.noPasskeyChosen': 'No se ha elegido ninguna llave de acceso. Inténtalo de nuevo o inicia sesión con tu correo y tu contraseña.',
+  'script.cooldown': '{label} ({seconds} s)',
+  'script.copied': 'Copiado',
 };

@@ -892,4 +892,15 @@ export const fr: Catalogue = {
     'Ces applications vous connectent avec votre compte {product}. En supprimer une vous en déconnecte ; elle vous redemandera l’autorisation la prochaine fois.',
   'allowedApps.column.app': 'Application',
   'allowedApps.column.allowed': 'Autorisée le',
+  // The messages app.js shows (http/assets/app.js), handed over in the page's data block (http/pages/layout.ts)
+  'script.keyWrongAddress': 'Les clés de sécurité ne fonctionnent qu’à l’adresse {origin}. Ouvrez cette page à cette adresse pour en utiliser une.',
+  'script.keyTimedOut': 'La clé de sécurité n’a pas répondu à temps, ou vous avez annulé. Réessayez.',
+  'script.keyAlreadyAdded': 'Cette clé de sécurité est déjà ajoutée.',
+  'script.keyUnsupported': 'Ce navigateur ne peut pas utiliser de clés de sécurité. Choisissez une autre méthode.',
+  'script.keyFailedTryAgain': 'La clé de sécurité n’a pas pu être utilisée. Réessayez.',
+  'script.keyFailed': 'La clé de sécurité n’a pas pu être utilisée.',
+  'script.passkeysUnavailable': 'Les clés d’accès ne peuvent pas être utilisées pour le moment.',
+  'script.noPasskeyChosen': 'Aucune clé d’accès n’a été choisie. Réessayez, ou connectez-vous avec votre adresse e-mail et votre mot de passe.',
+  'script.cooldown': '{label} ({seconds} s)',
+  'script.copied': 'Copié',
 };

@@ -868,4 +868,15 @@ export const ja: Catalogue = {
     'これらのアプリは {product} アカウントであなたをサインインさせます。削除するとそのアプリからサインアウトされ、次回は再度許可を求められます。',
   'allowedApps.column.app': 'アプリ',
   'allowedApps.column.allowed': '許可日時',
+  // The messages app.js shows (http/assets/app.js), handed over in the page's data block (http/pages/layout.ts)
+  'script.keyWrongAddress': 'セキュリティキーは {origin} でのみ使用できます。セキュリティキーを使うには、このページをそのアドレスで開いてください。',
+  'script.keyTimedOut': 'セキュリティキーが時間内に応答しなかったか、操作がキャンセルされました。もう一度お試しください。',
+  'script.keyAlreadyAdded': 'このセキュリティキーはすでに追加されています。',
+  'script.keyUnsupported': 'このブラウザではセキュリティキーを使用できません。別の方法をお使いください。',
+  'script.keyFailedTryAgain': 'セキュリティキーを使用できませんでした。もう一度お試しください。',
+  'script.keyFailed': 'セキュリティキーを使用できませんでした。',
+  'script.passkeysUnavailable': '現在パスキーは使用できません。',
+  'script.noPasskeyChosen': 'パスキーが選択されませんでした。もう一度お試しいただくか、メールアドレスとパスワードでサインインしてください。',
+  'script.cooldown': '{label}（{seconds} 秒）',
+  'script.copied': 'コピーしました',
 };

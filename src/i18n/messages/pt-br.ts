@@ -879,4 +879,15 @@ export const ptBR: Catalogue = {
   'allowedApps.intro': 'Estes apps fazem seu login com sua conta do {product}. Remover um encerra sua sessão nele; ele vai pedir de novo na próxima vez.',
   'allowedApps.column.app': 'App',
   'allowedApps.column.allowed': 'Permitido em',
+  // The messages app.js shows (http/assets/app.js), handed over in the page's data block (http/pages/layout.ts)
+  'script.keyWrongAddress': 'As chaves de segurança só funcionam em {origin}. Abra esta página nesse endereço para usar uma.',
+  'script.keyTimedOut': 'A chave de segurança não respondeu a tempo, ou você cancelou. Tente de novo.',
+  'script.keyAlreadyAdded': 'Esta chave de segurança já foi adicionada.',
+  'script.keyUnsupported': 'Este navegador não consegue usar chaves de segurança. Use outro método.',
+  'script.keyFailedTryAgain': 'Não foi possível usar a chave de segurança. Tente de novo.',
+  'script.keyFailed': 'Não foi possível usar a chave de segurança.',
+  'script.passkeysUnavailable': 'Não é possível usar chaves de acesso agora.',
+  'script.noPasskeyChosen': 'Nenhuma chave de acesso foi escolhida. Tente de novo ou faça login com seu e-mail e sua senha.',
+  'script.cooldown': '{label} ({seconds} s)',
+  'script.copied': 'Copiado',
 };
