@@ -56,13 +56,17 @@ export class OidcHost {
       return this.built;
     }
     // oidc-provider (and Koa) load here, on the first OpenID Connect request.
-    const { createOidcProvider, handOverPage } = await import('./provider.js');
+    const { createOidcProvider, handOverPage, translatorOfContext } = await import('./provider.js');
     const provider = createOidcProvider(this.deps, keySet, this.options);
     const cookies = new CookiePolicy(this.deps.config.baseUrl, this.deps.config.cookieDomain);
     const origin = new URL(this.deps.config.baseUrl).origin;
     provider.use(async (ctx, next) => {
+      const confirming = ctx.path === `${OIDC_ROUTES.end_session}/confirm`;
+      // The reader's language, read while their Tessera session still stands: a page
+      // handing over after "Sign out" speaks it too.
+      const reader = confirming ? translatorOfContext(this.deps, cookies, ctx) : null;
       await next();
-      if (ctx.path !== `${OIDC_ROUTES.end_session}/confirm` || ctx.status !== 303) return;
+      if (!confirming || !reader || ctx.status !== 303) return;
       // "Sign out" on an app's logout request signs the person out of Tessera too, and
       // so out of every other app; "Stay signed in" (no `logout`) ends only what that
       // app had, which the provider did.
@@ -93,7 +97,7 @@ export class OidcHost {
       ctx.remove('location');
       ctx.status = 200;
       ctx.type = 'html';
-      ctx.body = handOverPage(this.deps.config.productName, ctx.oidc?.client?.clientName ?? 'the app', location);
+      ctx.body = handOverPage(await reader, this.deps.config.productName, ctx.oidc?.client?.clientName ?? null, location);
     });
     this.built = { provider, handler: provider.callback(), fingerprint: keySet.fingerprint, checkedAt: now };
     return this.built;

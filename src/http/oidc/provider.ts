@@ -18,7 +18,8 @@ import { secretMatches } from '../../crypto/tokens.js';
 import { html, raw } from '../html.js';
 import { COOKIE, CookiePolicy } from '../request-context.js';
 import { renderPage } from '../pages/layout.js';
-import { translatorFor } from '../../i18n/translator.js';
+import { DEFAULT_TIME_ZONE, translatorFor, type Translator } from '../../i18n/translator.js';
+import { chooseLanguage, isTimeZone } from '../../domain/languages.js';
 import { OIDC_ROUTES, interactionPath } from './routes.js';
 
 const SCOPE_CLAIMS = {
@@ -30,9 +31,12 @@ const SCOPE_CLAIMS = {
   profile: ['name', 'account', 'account_name', 'role'],
 };
 
+/** What is read of a request to the provider: its cookies and headers. */
+type BrowserRequest = Pick<KoaContextWithOIDC, 'req' | 'cookies' | 'get'>;
+
 /** Tessera's session behind a request, read once per request. */
 const sessions = new WeakMap<IncomingMessage, Promise<SignedIn | null>>();
-function tesseraSessionOf(deps: ServiceDeps, cookies: CookiePolicy, ctx: KoaContextWithOIDC): Promise<SignedIn | null> {
+function tesseraSessionOf(deps: ServiceDeps, cookies: CookiePolicy, ctx: BrowserRequest): Promise<SignedIn | null> {
   let found = sessions.get(ctx.req);
   if (!found) {
     const token = ctx.cookies.get(cookies.name(COOKIE.session), { signed: false }) ?? null;
@@ -63,31 +67,53 @@ function tesseraSessionCheck(deps: ServiceDeps, cookies: CookiePolicy): interact
   });
 }
 
-function errorPage(productName: string, title: string, text: string): string {
+/** The reader's translator on the provider's own pages, chosen as Tessera's pages
+ * choose it (pages/kit.ts): the signed-in person's language, their account's default,
+ * the language chosen on a sign-in page (its cookie), the browser's, English. A session
+ * that cannot be read (the database down, behind an error page) leaves the browser's. */
+export async function translatorOfContext(deps: ServiceDeps, cookies: CookiePolicy, ctx: BrowserRequest): Promise<Translator> {
+  const signedIn = await tesseraSessionOf(deps, cookies, ctx).catch(() => null);
+  const language = chooseLanguage({
+    person: signedIn?.user.language ?? null,
+    accountDefault: signedIn?.account.default_language ?? null,
+    chosenBeforeSignIn: ctx.cookies.get(cookies.name(COOKIE.language), { signed: false }) ?? null,
+    acceptLanguage: ctx.get('accept-language'),
+  });
+  return translatorFor(language, signedIn && isTimeZone(signedIn.user.time_zone) ? signedIn.user.time_zone : DEFAULT_TIME_ZONE);
+}
+
+/** The provider's error page. The OAuth `error` code and its `error_description` are
+ * protocol values, in English whatever the page's language (RFC 6749 §4.1.2.1). */
+function errorPage(t: Translator, productName: string, error: string, description: string | null): string {
+  const title = t.t('oidcProvider.error.title');
   return renderPage({
-    t: translatorFor(),
+    t,
     title,
     productName,
     csrfToken: '',
     keyOrigin: '',
     narrow: true,
-    notice: { kind: 'error', text },
-    body: html`<h1>${title}</h1><p>Go back to the app you came from and try again. If it keeps happening, tell the app's administrator.</p>`,
+    notice: {
+      kind: 'error',
+      text: description === null ? t.t('oidcProvider.error.noDescription', { error }) : t.t('oidcProvider.error.description', { description, error }),
+    },
+    body: html`<h1>${title}</h1><p>${t.t('oidcProvider.error.text')}</p>`,
   });
 }
 
 /** A page that moves on by itself to an app's address: what answers a form of the
  * provider's whose result is a redirect to the app (see http/oidc/host.ts). */
-export function handOverPage(productName: string, appName: string, url: string): string {
+export function handOverPage(t: Translator, productName: string, appName: string | null, url: string): string {
+  const title = appName === null ? t.t('oidcProvider.handOver.titleUnnamed') : t.t('oidcProvider.handOver.title', { app: appName });
   return renderPage({
-    t: translatorFor(),
-    title: `Back to ${appName}`,
+    t,
+    title,
     productName,
     csrfToken: '',
     keyOrigin: '',
     narrow: true,
     refreshTo: url,
-    body: html`<h1>Back to ${appName}…</h1><p><a href="${url}">Continue</a></p>`,
+    body: html`<h1>${title}…</h1><p><a href="${url}">${t.t('oidcProvider.handOver.continue')}</a></p>`,
   });
 }
 
@@ -125,32 +151,39 @@ export function createOidcProvider(deps: ServiceDeps, keySet: SigningKeySet, opt
         enabled: true,
         logoutSource: async (ctx, form) => {
           const client = ctx.oidc.client;
+          const t = await translatorOfContext(deps, cookies, ctx);
+          const asks = client
+            ? client.clientName
+              ? t.t('oidcProvider.logout.appAsks', { app: client.clientName })
+              : t.t('oidcProvider.logout.unnamedAppAsks')
+            : null;
           ctx.type = 'html';
           ctx.body = renderPage({
-            t: translatorFor(),
-            title: 'Sign out',
+            t,
+            title: t.t('oidcProvider.logout.title'),
             productName,
             csrfToken: '',
             keyOrigin: '',
             narrow: true,
-            body: html`<h1>Sign out?</h1>
-<p>${client ? html`${client.clientName ?? 'The app'} asks to sign you out. ` : ''}Signing out here signs you out of ${productName} and of every app you signed in to through it.</p>
+            body: html`<h1>${t.t('oidcProvider.logout.heading')}</h1>
+<p>${asks === null ? '' : `${asks} `}${t.t('oidcProvider.logout.text', { product: productName })}</p>
 ${raw(form)}
-<button type="submit" class="primary" form="op.logoutForm" name="logout" value="yes" autofocus>Sign out</button>
-<button type="submit" form="op.logoutForm">Stay signed in</button>`,
+<button type="submit" class="primary" form="op.logoutForm" name="logout" value="yes" autofocus>${t.t('oidcProvider.logout.signOut')}</button>
+<button type="submit" form="op.logoutForm">${t.t('oidcProvider.logout.stay')}</button>`,
           });
         },
         postLogoutSuccessSource: async (ctx) => {
+          const t = await translatorOfContext(deps, cookies, ctx);
           ctx.type = 'html';
           ctx.body = renderPage({
-            t: translatorFor(),
-            title: 'Signed out',
+            t,
+            title: t.t('oidcProvider.signedOut.title'),
             productName,
             csrfToken: '',
             keyOrigin: '',
             narrow: true,
-            notice: { kind: 'success', text: 'You are signed out.' },
-            body: html`<p><a href="/sign-in">Sign in again</a></p>`,
+            notice: { kind: 'success', text: t.t('oidcProvider.signedOut.notice') },
+            body: html`<p><a href="/sign-in">${t.t('oidcProvider.signedOut.signInAgain')}</a></p>`,
           });
         },
       },
@@ -182,9 +215,10 @@ ${raw(form)}
     clientBasedCORS: (_ctx, origin, client) =>
       client.clientAuthMethod === 'none' && (client.redirectUris ?? []).some((uri) => URL.canParse(uri) && new URL(uri).origin === origin),
     renderError: async (ctx, out) => {
+      const t = await translatorOfContext(deps, cookies, ctx);
       ctx.type = 'html';
-      const description = typeof out.error_description === 'string' ? out.error_description : 'The request could not be completed.';
-      ctx.body = errorPage(productName, 'Sign-in could not continue', `${description} (${String(out.error ?? 'error')})`);
+      const description = typeof out.error_description === 'string' ? out.error_description : null;
+      ctx.body = errorPage(t, productName, String(out.error ?? 'error'), description);
     },
     enabledJWA: {
       idTokenSigningAlgValues: ['ES256', 'RS256'],

@@ -908,4 +908,24 @@ export const de: Catalogue = {
   'script.noPasskeyChosen': 'Es wurde kein Passkey ausgewählt. Versuchen Sie es erneut, oder melden Sie sich mit E-Mail-Adresse und Passwort an.',
   'script.cooldown': '{label} ({seconds} s)',
   'script.copied': 'Kopiert',
+  // oidc-provider's own pages: its logout confirmation, signed-out and error pages, and the hand-over to an app (http/oidc/provider.ts)
+  'oidcProvider.logout.title': 'Abmelden',
+  'oidcProvider.logout.heading': 'Abmelden?',
+  'oidcProvider.logout.appAsks': '{app} möchte Sie abmelden.',
+  'oidcProvider.logout.unnamedAppAsks': 'Die App möchte Sie abmelden.',
+  'oidcProvider.logout.text':
+    'Wenn Sie sich hier abmelden, werden Sie bei {product} und bei allen Apps abgemeldet, bei denen Sie sich darüber angemeldet haben.',
+  'oidcProvider.logout.signOut': 'Abmelden',
+  'oidcProvider.logout.stay': 'Angemeldet bleiben',
+  'oidcProvider.signedOut.title': 'Abgemeldet',
+  'oidcProvider.signedOut.notice': 'Sie sind abgemeldet.',
+  'oidcProvider.signedOut.signInAgain': 'Erneut anmelden',
+  'oidcProvider.error.title': 'Die Anmeldung konnte nicht fortgesetzt werden',
+  'oidcProvider.error.text':
+    'Kehren Sie zur App zurück, von der Sie kamen, und versuchen Sie es erneut. Wenn das wiederholt passiert, wenden Sie sich an die Administration der App.',
+  'oidcProvider.error.description': 'Technische Meldung (auf Englisch): {description} ({error})',
+  'oidcProvider.error.noDescription': 'Die Anfrage konnte nicht abgeschlossen werden. ({error})',
+  'oidcProvider.handOver.title': 'Zurück zu {app}',
+  'oidcProvider.handOver.titleUnnamed': 'Zurück zur App',
+  'oidcProvider.handOver.continue': 'Weiter',
 };

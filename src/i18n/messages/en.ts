@@ -882,6 +882,24 @@ export const en = {
   'script.noPasskeyChosen': 'No passkey was chosen. Try again, or sign in with your email and password.',
   'script.cooldown': '{label} ({seconds} s)',
   'script.copied': 'Copied',
+  // oidc-provider's own pages: its logout confirmation, signed-out and error pages, and the hand-over to an app (http/oidc/provider.ts)
+  'oidcProvider.logout.title': 'Sign out',
+  'oidcProvider.logout.heading': 'Sign out?',
+  'oidcProvider.logout.appAsks': '{app} asks to sign you out.',
+  'oidcProvider.logout.unnamedAppAsks': 'The app asks to sign you out.',
+  'oidcProvider.logout.text': 'Signing out here signs you out of {product} and of every app you signed in to through it.',
+  'oidcProvider.logout.signOut': 'Sign out',
+  'oidcProvider.logout.stay': 'Stay signed in',
+  'oidcProvider.signedOut.title': 'Signed out',
+  'oidcProvider.signedOut.notice': 'You are signed out.',
+  'oidcProvider.signedOut.signInAgain': 'Sign in again',
+  'oidcProvider.error.title': 'Sign-in could not continue',
+  'oidcProvider.error.text': "Go back to the app you came from and try again. If it keeps happening, tell the app's administrator.",
+  'oidcProvider.error.description': '{description} ({error})',
+  'oidcProvider.error.noDescription': 'The request could not be completed. ({error})',
+  'oidcProvider.handOver.title': 'Back to {app}',
+  'oidcProvider.handOver.titleUnnamed': 'Back to the app',
+  'oidcProvider.handOver.continue': 'Continue',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -903,4 +903,23 @@ export const fr: Catalogue = {
   'script.noPasskeyChosen': 'Aucune clé d’accès n’a été choisie. Réessayez, ou connectez-vous avec votre adresse e-mail et votre mot de passe.',
   'script.cooldown': '{label} ({seconds} s)',
   'script.copied': 'Copié',
+  // oidc-provider's own pages: its logout confirmation, signed-out and error pages, and the hand-over to an app (http/oidc/provider.ts)
+  'oidcProvider.logout.title': 'Se déconnecter',
+  'oidcProvider.logout.heading': 'Se déconnecter ?',
+  'oidcProvider.logout.appAsks': '{app} demande à vous déconnecter.',
+  'oidcProvider.logout.unnamedAppAsks': 'L’application demande à vous déconnecter.',
+  'oidcProvider.logout.text':
+    'Vous déconnecter ici vous déconnecte de {product} et de toutes les applications auxquelles vous vous êtes connecté par son intermédiaire.',
+  'oidcProvider.logout.signOut': 'Se déconnecter',
+  'oidcProvider.logout.stay': 'Rester connecté',
+  'oidcProvider.signedOut.title': 'Déconnecté',
+  'oidcProvider.signedOut.notice': 'Vous êtes déconnecté.',
+  'oidcProvider.signedOut.signInAgain': 'Se reconnecter',
+  'oidcProvider.error.title': 'La connexion n’a pas pu se poursuivre',
+  'oidcProvider.error.text': 'Revenez à l’application d’où vous venez et réessayez. Si le problème persiste, prévenez l’administrateur de l’application.',
+  'oidcProvider.error.description': 'Message technique (en anglais) : {description} ({error})',
+  'oidcProvider.error.noDescription': 'La demande n’a pas pu aboutir. ({error})',
+  'oidcProvider.handOver.title': 'Retour à {app}',
+  'oidcProvider.handOver.titleUnnamed': 'Retour à l’application',
+  'oidcProvider.handOver.continue': 'Continuer',
 };
