@@ -19,8 +19,13 @@ function assertStrictPage(page: LightMyRequestResponse): void {
   assert.match(csp, /script-src 'self'(;|$)/);
   assert.match(csp, /style-src 'self'(;|$)/);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|frame-src|child-src/);
-  // The only scripts are the app's own files (app.js and the WebAuthn helper); no inline style or frame on the page.
-  assert.deepEqual(page.body.match(/<script[^>]*>/g), ['<script src="/assets/webauthn.js" defer>', '<script src="/assets/app.js" defer>']);
+  // The only scripts run are the app's own files (app.js and the WebAuthn helper), beside
+  // app.js's messages as a JSON data block, which no browser executes; no inline style or frame on the page.
+  assert.deepEqual(page.body.match(/<script[^>]*>/g), [
+    '<script type="application/json" id="tessera-messages">',
+    '<script src="/assets/webauthn.js" defer>',
+    '<script src="/assets/app.js" defer>',
+  ]);
   assert.doesNotMatch(page.body, /<[a-z]+[^>]* style=/i);
   assert.doesNotMatch(page.body, /<iframe|<object|<embed/i);
 }
@@ -131,6 +136,11 @@ describe('development outbox page', { timeout: 60_000 }, () => {
       assertStrictPage(page);
       assert.match(page.body, /<span class="badge">Retrying<\/span> 1 failed attempt, next <time datetime="2026-11-28T12:00:01\.000Z">/);
       assert.match(page.body, /<p class="error">Last error: 421 &lt;mx\.acme\.test&gt; busy<\/p>/);
+      // In German (the browser's language), the error itself as the server said it.
+      const german = await failing.inject({ method: 'GET', url: '/dev/outbox', headers: { 'accept-language': 'de' } });
+      assert.match(german.body, /<h1>Entwicklungs-Postausgang<\/h1>/);
+      assert.match(german.body, /<span class="badge">Neuer Versuch<\/span> 1 fehlgeschlagener Versuch, nächster <time datetime="2026-11-28T12:00:01\.000Z">/);
+      assert.match(german.body, /<p class="error">Letzter Fehler: 421 &lt;mx\.acme\.test&gt; busy<\/p>/);
     } finally {
       await failing.close();
     }

@@ -1,15 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { OutboxMessage } from '../../store/schema.js';
 import { outboxMessages, type BackchannelLogoutPayload, type OutboxContent } from '../../services/dev-outbox.js';
+import type { Translator } from '../../i18n/translator.js';
 import { html, type Html } from '../html.js';
 import type { PageKit } from './kit.js';
 
 const MESSAGES_SHOWN = 200;
 
+/** A moment as the outbox keeps it: ISO 8601 in UTC, the same in every language. */
 function utc(milliseconds: number): Html {
   const iso = new Date(milliseconds).toISOString();
-  return html`<time datetime="${iso}">${iso.replace('T', ' ').slice(0, 19)} UTC</time>`;
+  return html`<time datetime="${iso}">${`${iso.replace('T', ' ').slice(0, 19)} UTC`}</time>`;
 }
+
+const strong = (chunks: (string | Html)[]): Html => html`<strong>${chunks}</strong>`;
+const code = (chunks: (string | Html)[]): Html => html`<code>${chunks}</code>`;
 
 /** The text part as it reads in a mail client, with links to this server clickable
  * (invitation and reset links are what a developer wants to follow). */
@@ -27,52 +32,63 @@ function textWithLinks(text: string, baseUrl: string): Html {
   return html`${parts}`;
 }
 
-function status(message: OutboxMessage): Html {
+function status(t: Translator, message: OutboxMessage): Html {
+  const count = message.attempts;
   switch (message.status) {
     case 'sent':
-      return html`<span class="badge badge-on">Sent</span>${message.sent_at === null ? '' : html` ${utc(message.sent_at)}`}`;
+      return html`<span class="badge badge-on">${t.t('devOutbox.sent')}</span>${message.sent_at === null ? '' : html` ${utc(message.sent_at)}`}`;
     case 'failed':
-      return html`<span class="badge badge-off">Failed</span> after ${message.attempts} ${message.attempts === 1 ? 'attempt' : 'attempts'}`;
+      return html`<span class="badge badge-off">${t.t('devOutbox.failed')}</span> ${t.t('devOutbox.failedAfter', { count })}`;
     case 'pending':
-      return message.attempts === 0
-        ? html`<span class="badge">Waiting</span>`
-        : html`<span class="badge">Retrying</span> ${message.attempts} failed ${message.attempts === 1 ? 'attempt' : 'attempts'}, next ${utc(message.next_attempt_at)}`;
+      return count === 0
+        ? html`<span class="badge">${t.t('devOutbox.waiting')}</span>`
+        : html`<span class="badge">${t.t('devOutbox.retrying')}</span> ${t.parts<Html>('devOutbox.retryingDetail', { count }, { next: () => utc(message.next_attempt_at) })}`;
   }
 }
 
-function renderLogout(message: OutboxMessage, payload: BackchannelLogoutPayload | null): Html {
+function lastError(t: Translator, message: OutboxMessage): Html | '' {
+  return message.last_error ? html`<p class="error">${t.t('devOutbox.lastError', { error: message.last_error })}</p>` : '';
+}
+
+function renderLogout(t: Translator, message: OutboxMessage, payload: BackchannelLogoutPayload | null): Html {
   return html`<li class="card">
-  <h2 class="subject">Back-channel logout</h2>
-  <p class="meta"><span class="badge">App</span> ${
-    payload ? html`to <strong>${payload.client_id}</strong> at ${payload.uri}` : html`<span class="muted">app erased</span>`
+  <h2 class="subject">${t.t('devOutbox.logout.heading')}</h2>
+  <p class="meta"><span class="badge">${t.t('devOutbox.logout.badge')}</span> ${
+    payload
+      ? t.parts<Html>('devOutbox.logout.to', { app: payload.client_id, uri: payload.uri }, { strong })
+      : html`<span class="muted">${t.t('devOutbox.logout.appErased')}</span>`
   } · ${utc(message.created_at)} · <span class="muted">${message.purpose}</span></p>
-  <p class="meta">${status(message)}</p>
-  ${message.last_error ? html`<p class="error">Last error: ${message.last_error}</p>` : ''}
+  <p class="meta">${status(t, message)}</p>
+  ${lastError(t, message)}
   ${
     payload
-      ? html`<p>Signs out <code>${payload.sub}</code>${payload.sid ? html`, session <code>${payload.sid}</code>` : ''}. The logout token is signed when the call is made.</p>`
-      : html`<p class="muted">Delivered: the app and the person it named are erased from the database once the call succeeds.</p>`
+      ? html`<p>${
+          payload.sid
+            ? t.parts<Html>('devOutbox.logout.signsOutSession', { sub: payload.sub, sid: payload.sid }, { code })
+            : t.parts<Html>('devOutbox.logout.signsOut', { sub: payload.sub }, { code })
+        }</p>`
+      : html`<p class="muted">${t.t('devOutbox.logout.delivered')}</p>`
   }
 </li>`;
 }
 
-function renderMessage(message: OutboxMessage, content: OutboxContent | null, baseUrl: string): Html {
-  if (message.channel === 'backchannel') return renderLogout(message, content?.channel === 'backchannel' ? content.payload : null);
+function renderMessage(t: Translator, message: OutboxMessage, content: OutboxContent | null, baseUrl: string): Html {
+  if (message.channel === 'backchannel') return renderLogout(t, message, content?.channel === 'backchannel' ? content.payload : null);
   const payload = content && content.channel !== 'backchannel' ? content.payload : null;
   const email = message.channel === 'email';
-  const heading = email ? (payload ? payload.subject : 'Email (content erased after sending)') : 'Text message';
+  const heading = email ? (payload ? payload.subject : t.t('devOutbox.emailErased')) : t.t('devOutbox.text');
   return html`<li class="card">
   <h2 class="subject">${heading}</h2>
-  <p class="meta"><span class="badge">${email ? 'Email' : 'Text message'}</span> ${
-    payload ? html`to <strong>${payload.to}</strong>` : html`<span class="muted">recipient erased</span>`
+  <p class="meta"><span class="badge">${email ? t.t('devOutbox.email') : t.t('devOutbox.text')}</span> ${
+    payload ? t.parts<Html>('devOutbox.to', { to: payload.to }, { strong }) : html`<span class="muted">${t.t('devOutbox.recipientErased')}</span>`
   } · ${utc(message.created_at)} · <span class="muted">${message.purpose}</span></p>
-  <p class="meta">${status(message)}</p>
-  ${message.last_error ? html`<p class="error">Last error: ${message.last_error}</p>` : ''}
+  <p class="meta">${status(t, message)}</p>
+  ${lastError(t, message)}
   ${
     payload
       ? html`<pre class="message-body">${textWithLinks(payload.text, baseUrl)}</pre>
-  ${payload.html ? html`<details><summary>HTML part (source)</summary><pre class="message-body"><code>${payload.html}</code></pre></details>` : ''}`
-      : html`<p class="muted">Delivered by SMTP: the recipient, the links and the text are erased from the database once sent.</p>`
+  ${payload.html ? html`<details><summary>${t.t('devOutbox.htmlPart')}</summary><pre class="message-body"><code>${payload.html}</code></pre></details>` : ''}`
+      : html`<p class="muted">${t.t('devOutbox.deliveredBySmtp')}</p>`
   }
 </li>`;
 }
@@ -81,15 +97,16 @@ function renderMessage(message: OutboxMessage, content: OutboxContent | null, ba
 export function registerDevPages(app: FastifyInstance, kit: PageKit): void {
   app.get('/dev/outbox', async (request, reply) => {
     const { deps } = kit;
+    const t = request.i18n;
     const messages = await outboxMessages(deps, MESSAGES_SHOWN);
     return kit.send(request, reply, {
-      title: 'Development outbox',
+      title: t.t('devOutbox.title'),
       current: 'outbox',
       body: html`
-<h1>Development outbox</h1>
-<p>In development mode, emails and text messages are kept here instead of being sent. With <code>TESSERA_SMTP_URL</code> set, emails go to that SMTP server instead, and each one's content is erased once it is sent, so only its status shows here. Back-channel logout calls to apps are listed too: those are really made.</p>
-<p class="muted">${messages.length === 0 ? 'Nothing yet.' : `${messages.length} ${messages.length === 1 ? 'message' : 'messages'}, newest first.`}</p>
-<ol class="outbox">${messages.map(({ message, content }) => renderMessage(message, content, deps.config.baseUrl))}</ol>`,
+<h1>${t.t('devOutbox.title')}</h1>
+<p>${t.parts<Html>('devOutbox.intro', { variable: 'TESSERA_SMTP_URL' }, { code })}</p>
+<p class="muted">${messages.length === 0 ? t.t('devOutbox.empty') : t.t('devOutbox.count', { count: messages.length })}</p>
+<ol class="outbox">${messages.map(({ message, content }) => renderMessage(t, message, content, deps.config.baseUrl))}</ol>`,
     });
   });
 }

@@ -900,6 +900,33 @@ export const en = {
   'oidcProvider.handOver.title': 'Back to {app}',
   'oidcProvider.handOver.titleUnnamed': 'Back to the app',
   'oidcProvider.handOver.continue': 'Continue',
+  // The development outbox (http/pages/dev-pages.ts, development mode only)
+  'devOutbox.title': 'Development outbox',
+  'devOutbox.intro':
+    "In development mode, emails and text messages are kept here instead of being sent. With <code>{variable}</code> set, emails go to that SMTP server instead, and each one's content is erased once it is sent, so only its status shows here. Back-channel logout calls to apps are listed too: those are really made.",
+  'devOutbox.empty': 'Nothing yet.',
+  'devOutbox.count': '{count, plural, one {# message} other {# messages}}, newest first.',
+  'devOutbox.sent': 'Sent',
+  'devOutbox.failed': 'Failed',
+  'devOutbox.failedAfter': 'after {count, plural, one {# attempt} other {# attempts}}',
+  'devOutbox.waiting': 'Waiting',
+  'devOutbox.retrying': 'Retrying',
+  'devOutbox.retryingDetail': '{count, plural, one {# failed attempt} other {# failed attempts}}, next <next></next>',
+  'devOutbox.lastError': 'Last error: {error}',
+  'devOutbox.logout.heading': 'Back-channel logout',
+  'devOutbox.logout.badge': 'App',
+  'devOutbox.logout.to': 'to <strong>{app}</strong> at {uri}',
+  'devOutbox.logout.appErased': 'app erased',
+  'devOutbox.logout.signsOut': 'Signs out <code>{sub}</code>. The logout token is signed when the call is made.',
+  'devOutbox.logout.signsOutSession': 'Signs out <code>{sub}</code>, session <code>{sid}</code>. The logout token is signed when the call is made.',
+  'devOutbox.logout.delivered': 'Delivered: the app and the person it named are erased from the database once the call succeeds.',
+  'devOutbox.emailErased': 'Email (content erased after sending)',
+  'devOutbox.email': 'Email',
+  'devOutbox.text': 'Text message',
+  'devOutbox.to': 'to <strong>{to}</strong>',
+  'devOutbox.recipientErased': 'recipient erased',
+  'devOutbox.htmlPart': 'HTML part (source)',
+  'devOutbox.deliveredBySmtp': 'Delivered by SMTP: the recipient, the links and the text are erased from the database once sent.',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;
