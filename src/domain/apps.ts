@@ -69,43 +69,75 @@ function quoted(uri: string): string {
 export function checkAppUri(raw: unknown, kind: UriKind): Result<string> {
   const words = URI_WORDS[kind];
   if (typeof raw !== 'string' || raw === '')
-    return fail('invalid_request', { field: kind, message: `Each ${words} must be a URL such as https://app.example.com/callback.` });
-  if (raw.length > MAX_URI_LENGTH) return fail('invalid_request', { field: kind, message: `A ${words} may be at most ${MAX_URI_LENGTH} characters.` });
-  const problem = (text: string) => fail<string>('invalid_request', { field: kind, message: `The ${words} ${quoted(raw)} ${text}` });
+    return fail('invalid_request', {
+      field: kind,
+      message: `Each ${words} must be a URL such as https://app.example.com/callback.`,
+      detail: { key: 'detail.app.uriMissing', values: { kind } },
+    });
+  if (raw.length > MAX_URI_LENGTH)
+    return fail('invalid_request', {
+      field: kind,
+      message: `A ${words} may be at most ${MAX_URI_LENGTH} characters.`,
+      detail: { key: 'detail.app.uriTooLong', values: { kind, max: MAX_URI_LENGTH } },
+    });
+  // Each problem names the URI; `key` words it in other languages (http/errors.ts).
+  const problem = (text: string, key: string) =>
+    fail<string>('invalid_request', { field: kind, message: `The ${words} ${quoted(raw)} ${text}`, detail: { key, values: { kind, uri: quoted(raw) } } });
   // Printable ASCII only: a space or a character a browser would encode differently
   // would never match what the app sends (international names as punycode).
   if (!/^[\x21-\x7e]+$/.test(raw))
-    return problem('holds a space or a character outside ASCII: percent-encode it (and write an international host name in punycode).');
+    return problem(
+      'holds a space or a character outside ASCII: percent-encode it (and write an international host name in punycode).',
+      'detail.app.uriNotAscii',
+    );
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(raw)?.[1]?.toLowerCase();
-  if (scheme === undefined) return problem('is not a full URL: write it with https:// in front.');
-  if (scheme !== 'https' && scheme !== 'http') return problem('must start with https:// (or http:// for 127.0.0.1, localhost or [::1]).');
-  if (raw.includes('#')) return problem('cannot hold a fragment (#).');
+  if (scheme === undefined) return problem('is not a full URL: write it with https:// in front.', 'detail.app.uriNoScheme');
+  if (scheme !== 'https' && scheme !== 'http')
+    return problem('must start with https:// (or http:// for 127.0.0.1, localhost or [::1]).', 'detail.app.uriScheme');
+  if (raw.includes('#')) return problem('cannot hold a fragment (#).', 'detail.app.uriFragment');
   // Browsers read a backslash in a URL as a slash, so what it names is not what it shows.
-  if (raw.includes('\\')) return problem('cannot hold a backslash.');
+  if (raw.includes('\\')) return problem('cannot hold a backslash.', 'detail.app.uriBackslash');
   const authority = /^[A-Za-z]+:\/\/([^/?]*)/.exec(raw)?.[1];
-  if (authority === undefined || authority === '') return problem('is not a full URL: write it with https:// and a host name in front.');
-  if (authority.includes('@')) return problem('cannot hold a user name or password (user@host).');
+  if (authority === undefined || authority === '')
+    return problem('is not a full URL: write it with https:// and a host name in front.', 'detail.app.uriNoHost');
+  if (authority.includes('@')) return problem('cannot hold a user name or password (user@host).', 'detail.app.uriUserInfo');
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return problem('is not a valid URL.');
+    return problem('is not a valid URL.', 'detail.app.uriInvalid');
   }
-  if (scheme === 'http' && !LOOPBACK_HOSTS.has(url.hostname)) return problem('must use https: http:// is only for 127.0.0.1, localhost or [::1].');
+  if (scheme === 'http' && !LOOPBACK_HOSTS.has(url.hostname))
+    return problem('must use https: http:// is only for 127.0.0.1, localhost or [::1].', 'detail.app.uriNotHttps');
   return ok(raw);
 }
 
 function checkUriList(raw: unknown, kind: Exclude<UriKind, 'backchannel_logout_uri'>, min: number, max: number): Result<string[]> {
   const words = URI_WORDS[kind];
-  if (!Array.isArray(raw)) return fail('invalid_request', { field: kind, message: `Give the ${words}s as a list.` });
+  if (!Array.isArray(raw))
+    return fail('invalid_request', { field: kind, message: `Give the ${words}s as a list.`, detail: { key: 'detail.app.uriList', values: { kind } } });
   if (raw.length < min)
-    return fail('invalid_request', { field: kind, message: `Give at least ${min} ${words}: where the app receives people back after they sign in.` });
-  if (raw.length > max) return fail('invalid_request', { field: kind, message: `An app may have at most ${max} ${words}s.` });
+    return fail('invalid_request', {
+      field: kind,
+      message: `Give at least ${min} ${words}: where the app receives people back after they sign in.`,
+      detail: { key: 'detail.app.uriTooFew', values: { kind, min } },
+    });
+  if (raw.length > max)
+    return fail('invalid_request', {
+      field: kind,
+      message: `An app may have at most ${max} ${words}s.`,
+      detail: { key: 'detail.app.uriTooMany', values: { kind, max } },
+    });
   const uris: string[] = [];
   for (const item of raw) {
     const checked = checkAppUri(item, kind);
     if (!checked.ok) return checked;
-    if (uris.includes(checked.value)) return fail('invalid_request', { field: kind, message: `The ${words} ${quoted(checked.value)} is listed twice.` });
+    if (uris.includes(checked.value))
+      return fail('invalid_request', {
+        field: kind,
+        message: `The ${words} ${quoted(checked.value)} is listed twice.`,
+        detail: { key: 'detail.app.uriTwice', values: { kind, uri: quoted(checked.value) } },
+      });
     uris.push(checked.value);
   }
   return ok(uris);
@@ -153,7 +185,11 @@ function checkAcr(raw: unknown): Result<Acr | null> {
   if (raw === null) return ok(null);
   return typeof raw === 'string' && (ACR_VALUES as readonly string[]).includes(raw)
     ? ok(raw as Acr)
-    : fail('invalid_request', { field: 'required_acr', message: `The required sign-in strength must be ${ACR_VALUES.join(', ')}, or null for any.` });
+    : fail('invalid_request', {
+        field: 'required_acr',
+        message: `The required sign-in strength must be ${ACR_VALUES.join(', ')}, or null for any.`,
+        detail: { key: 'detail.app.acrChoice', values: { values: ACR_VALUES.join(', ') } },
+      });
 }
 
 function checkFirstParty(raw: unknown): Result<boolean> {

@@ -61,7 +61,13 @@ export function isWebhookEvent(value: unknown): value is WebhookEvent {
 
 function checkName(raw: unknown, what: string): Result<string> {
   const name = typeof raw === 'string' ? normalizeDisplayName(raw) : '';
-  return isValidDisplayName(name) ? ok(name) : fail('invalid_request', { field: 'name', message: `Give the ${what} a name of 1 to 100 characters.` });
+  return isValidDisplayName(name)
+    ? ok(name)
+    : fail('invalid_request', {
+        field: 'name',
+        message: `Give the ${what} a name of 1 to 100 characters.`,
+        detail: { key: 'detail.automation.nameLength', values: { what } },
+      });
 }
 
 /** A list of known values, each once, at least one. */
@@ -71,10 +77,20 @@ function checkChoices<T extends string>(
   isKnown: (value: unknown) => value is T,
   words: { what: string; known: readonly string[] },
 ): Result<T[]> {
-  if (!Array.isArray(raw) || raw.length === 0) return fail('invalid_request', { field, message: `Choose at least one ${words.what}.` });
+  if (!Array.isArray(raw) || raw.length === 0)
+    return fail('invalid_request', {
+      field,
+      message: `Choose at least one ${words.what}.`,
+      detail: { key: 'detail.automation.chooseOne', values: { what: words.what } },
+    });
   const chosen: T[] = [];
   for (const item of raw) {
-    if (!isKnown(item)) return fail('invalid_request', { field, message: `Unknown ${words.what} ${JSON.stringify(item)}: use ${words.known.join(', ')}.` });
+    if (!isKnown(item))
+      return fail('invalid_request', {
+        field,
+        message: `Unknown ${words.what} ${JSON.stringify(item)}: use ${words.known.join(', ')}.`,
+        detail: { key: 'detail.automation.unknownChoice', values: { what: words.what, given: JSON.stringify(item), known: words.known.join(', ') } },
+      });
     if (!chosen.includes(item)) chosen.push(item);
   }
   return ok(chosen);
@@ -93,7 +109,11 @@ export function checkApiTokenSettings(input: { name?: unknown; scopes?: unknown;
   if (!scopes.ok) return scopes;
   const days = input.expiresInDays;
   if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > MAX_API_TOKEN_DAYS)
-    return fail('invalid_request', { field: 'expires_in_days', message: `A token lasts 1 to ${MAX_API_TOKEN_DAYS} days.` });
+    return fail('invalid_request', {
+      field: 'expires_in_days',
+      message: `A token lasts 1 to ${MAX_API_TOKEN_DAYS} days.`,
+      detail: { key: 'detail.apiTokenDays', values: { max: MAX_API_TOKEN_DAYS } },
+    });
   return ok({ name: name.value, scopes: scopes.value, expiresInDays: days });
 }
 
@@ -111,7 +131,12 @@ export function checkWebhookUrl(raw: unknown): Result<string> {
   const invalid = (message: string) => fail<string>('invalid_request', { field: 'url', message });
   if (typeof raw !== 'string' || raw.trim() === '') return invalid('Give the address that receives the events, such as https://hooks.example.com/tessera.');
   const text = raw.trim();
-  if (text.length > MAX_WEBHOOK_URL_LENGTH) return invalid(`The address may be at most ${MAX_WEBHOOK_URL_LENGTH} characters.`);
+  if (text.length > MAX_WEBHOOK_URL_LENGTH)
+    return fail('invalid_request', {
+      field: 'url',
+      message: `The address may be at most ${MAX_WEBHOOK_URL_LENGTH} characters.`,
+      detail: { key: 'detail.webhook.urlTooLong', values: { max: MAX_WEBHOOK_URL_LENGTH } },
+    });
   if (!/^[\x21-\x7e]+$/.test(text))
     return invalid('The address holds a space or a character outside ASCII: percent-encode it (and write an international host name in punycode).');
   if (text.includes('\\')) return invalid('The address cannot hold a backslash.');

@@ -8,6 +8,10 @@ export function parseFilterTime(raw: string | undefined, field: string): Result<
   if (raw === undefined || raw === '') return ok(undefined);
   const time = Date.parse(raw);
   if (!Number.isFinite(time) || !/^\d{4}-\d\d-\d\d/.test(raw))
-    return fail('invalid_request', { field, message: `${field} must be an ISO 8601 date or time, like 2026-11-28 or 2026-11-28T12:00:00Z.` });
+    return fail('invalid_request', {
+      field,
+      message: `${field} must be an ISO 8601 date or time, like 2026-11-28 or 2026-11-28T12:00:00Z.`,
+      detail: { key: 'detail.filterTime', values: { field } },
+    });
   return ok(time);
 }

@@ -40,10 +40,21 @@ export type FailureCode =
   | 'person_required'
   | 'insufficient_scope';
 
+/** The words of a detail in every language: a message key (`detail.*`, checked against
+ * the English catalogue by a test) and the values its placeholders take. Plain data, so
+ * the domain needs no translator; the HTTP layer words it in the reader's language. */
+export interface FailureDetail {
+  key: string;
+  values?: Record<string, string | number>;
+}
+
 export interface Failure {
   code: FailureCode;
-  /** Overrides the table's default message where a detail helps the user. */
+  /** Overrides the table's default message where a detail helps the user (English). */
   message?: string;
+  /** The same detail for other languages, where `message` holds values; a fixed
+   * `message` needs none (http/errors.ts finds its key by its English words). */
+  detail?: FailureDetail;
   /** Which input field the failure is about, for forms. */
   field?: string;
   retryAfterSeconds?: number;

@@ -4,6 +4,7 @@
 // below 2 means it would fall to a throttled online attack.
 import { createRequire } from 'node:module';
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import type { FailureDetail } from './failures.js';
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -35,6 +36,18 @@ export function checkPassword(password: string, userInputs: string[] = []): Pass
     userInputs.filter((input) => input.length > 0),
   );
   return result.score < 2 ? 'too_common' : null;
+}
+
+/** The problem in every language (http/errors.ts words it for the reader). */
+export function passwordProblemDetail(problem: PasswordProblem): FailureDetail {
+  switch (problem) {
+    case 'too_short':
+      return { key: 'detail.password.tooShort', values: { min: PASSWORD_MIN_LENGTH } };
+    case 'too_long':
+      return { key: 'detail.password.tooLong', values: { max: PASSWORD_MAX_LENGTH } };
+    case 'too_common':
+      return { key: 'detail.password.tooCommon' };
+  }
 }
 
 export function describePasswordProblem(problem: PasswordProblem): string {

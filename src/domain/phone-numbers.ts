@@ -47,11 +47,12 @@ export function normalizePhoneNumber(raw: unknown, defaultCountry: string | null
   const country = isCountryCode(defaultCountry) ? defaultCountry : undefined;
   const parsed = phoneLibrary().parsePhoneNumberFromString(text, country ? { defaultCountry: country } : undefined);
   if (!parsed || !parsed.isValid() || !parsed.country) {
-    return invalid(
-      text.startsWith('+') || !country
-        ? 'That is not a valid phone number. Check the country code and the digits.'
-        : `That is not a valid phone number in ${countryName(country)}. Choose the right country or start with +.`,
-    );
+    if (text.startsWith('+') || !country) return invalid('That is not a valid phone number. Check the country code and the digits.');
+    return fail('invalid_request', {
+      field: 'phone',
+      message: `That is not a valid phone number in ${countryName(country)}. Choose the right country or start with +.`,
+      detail: { key: 'detail.phone.invalidInCountry', values: { country } },
+    });
   }
   const type = parsed.getType();
   if (type !== undefined && REFUSED_TYPES.has(type)) return invalid('This number cannot receive text messages. Enter a mobile number.');

@@ -1,7 +1,7 @@
 // The one table from a failure code to an HTTP status, the API's error body and the
 // message a page shows (DESIGN.md, Architecture).
 import type { FastifyReply } from 'fastify';
-import type { Failure, FailureCode } from '../domain/failures.js';
+import type { Failure, FailureCode, FailureDetail } from '../domain/failures.js';
 import { en, type MessageKey } from '../i18n/messages/en.js';
 import { translatorFor, type Translator } from '../i18n/translator.js';
 
@@ -70,28 +70,29 @@ export const ERROR_TABLE: Record<ErrorCode, ErrorEntry> = {
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
 };
 
-/** Details services give in English (`Failure.message`) that every language has: the
- * reader gets theirs; a detail not listed here gives way to the code's own message in
- * other languages (English readers keep the detail). */
-const DETAIL_KEYS: ReadonlyMap<string, MessageKey> = new Map(
-  (
-    [
-      'detail.totpReplayed',
-      'detail.recoveryCodeReplayed',
-      'detail.sentCodeExhausted',
-      'detail.sentCodeReplayed',
-      'detail.sentCodeExpired',
-      'detail.challengeLocked',
-      'detail.emailNotSent',
-      'detail.currentPasswordWrong',
-      'detail.passwordWrong',
-      'detail.validEmail',
-      'detail.newPassword',
-      'detail.totpCode',
-      'detail.totpWrongAtEnrolment',
-    ] as const
-  ).map((key) => [en[key], key]),
+/** Details services give in English (`Failure.message`): each `detail.*` message of
+ * the English catalogue, by its words, so that a fixed detail needs only its key in the
+ * catalogues. A detail with values comes with its key (`Failure.detail`); one that has
+ * neither gives way to the code's own message in other languages (English readers keep
+ * the detail). */
+export const DETAIL_KEYS: ReadonlyMap<string, MessageKey> = new Map(
+  (Object.keys(en) as MessageKey[]).filter((key) => key.startsWith('detail.')).map((key) => [en[key], key]),
 );
+
+function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(en, key);
+}
+
+/** A detail with values in the reader's words; a `country` value is an ISO code, named
+ * in the reader's language. Null for a key no catalogue has. */
+export function detailText(detail: FailureDetail, t: Translator): string | null {
+  if (!isMessageKey(detail.key)) return null;
+  const values = { ...detail.values };
+  if (typeof values.country === 'string' && /^[A-Z]{2}$/.test(values.country)) {
+    values.country = new Intl.DisplayNames([t.language], { type: 'region', fallback: 'code' }).of(values.country) ?? values.country;
+  }
+  return t.t(detail.key, values);
+}
 
 const ENGLISH = translatorFor('en');
 
@@ -106,9 +107,14 @@ export function retryMessage(seconds: number, t: Translator = ENGLISH): string {
 const WAIT_CODES: ReadonlySet<ErrorCode> = new Set(['two_factor_locked', 'rate_limited']);
 
 /** A failure in the reader's words (English unless `t` says otherwise). */
-export function messageFor(failure: Failure | { code: ErrorCode; message?: string; retryAfterSeconds?: number }, t: Translator = ENGLISH): string {
+export function messageFor(
+  failure: Failure | { code: ErrorCode; message?: string; detail?: FailureDetail; retryAfterSeconds?: number },
+  t: Translator = ENGLISH,
+): string {
   if (failure.message) {
     if (t.language === 'en') return failure.message;
+    const translated = failure.detail ? detailText(failure.detail, t) : null;
+    if (translated !== null) return translated;
     const detail = DETAIL_KEYS.get(failure.message);
     if (detail) return t.t(detail);
   }
@@ -123,7 +129,7 @@ export interface ApiErrorBody {
 
 /** The API's error body: the code stays English, the message follows `Accept-Language`. */
 export function apiErrorBody(
-  failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number },
+  failure: Failure | { code: ErrorCode; message?: string; detail?: FailureDetail; field?: string; retryAfterSeconds?: number },
   t: Translator = ENGLISH,
 ): ApiErrorBody {
   const body: ApiErrorBody = { error: { code: failure.code, message: messageFor(failure, t) } };
@@ -134,7 +140,7 @@ export function apiErrorBody(
 
 export function sendApiFailure(
   reply: FastifyReply,
-  failure: Failure | { code: ErrorCode; message?: string; field?: string; retryAfterSeconds?: number },
+  failure: Failure | { code: ErrorCode; message?: string; detail?: FailureDetail; field?: string; retryAfterSeconds?: number },
 ): FastifyReply {
   if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds));
   return reply.code(ERROR_TABLE[failure.code].status).send(apiErrorBody(failure, reply.request.i18n ?? ENGLISH));

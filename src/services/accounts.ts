@@ -2,7 +2,7 @@
 import { issueToken, newId, parseToken, secretMatches } from '../crypto/tokens.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { isValidDisplayName, isValidEmail, isValidSlug, normalizeDisplayName, normalizeEmail, normalizeSlug } from '../domain/identity.js';
-import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
+import { checkPassword, describePasswordProblem, passwordProblemDetail } from '../domain/password-policy.js';
 import { SETUP_LINK_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
 import { consumeActionToken, findActionToken, insertActionToken } from '../store/action-tokens.js';
 import { countAccounts, findAccountBySlug, insertAccount, updateAccount } from '../store/accounts.js';
@@ -107,7 +107,7 @@ export async function completeSetup(deps: ServiceDeps, input: SetupInput, contex
   if (!isValidEmail(email)) return fail('invalid_request', { field: 'email', message: 'Enter a valid email address.' });
   if (!isValidDisplayName(ownerName)) return fail('invalid_request', { field: 'owner_name', message: 'Your name must be 1 to 100 characters.' });
   const problem = checkPassword(input.password, [email, ownerName, input.accountName, input.accountSlug]);
-  if (problem) return fail('weak_password', { field: 'password', message: describePasswordProblem(problem) });
+  if (problem) return fail('weak_password', { field: 'password', message: describePasswordProblem(problem), detail: passwordProblemDetail(problem) });
   const slug = normalizeSlug(input.accountSlug);
   const name = normalizeDisplayName(input.accountName);
   if (!isValidSlug(slug)) {

@@ -64,7 +64,10 @@ export async function createApiToken(
   const settings = checkApiTokenSettings(input);
   if (!settings.ok) return settings;
   if ((await countLiveApiTokens(deps.db, admin.account.id, deps.now())) >= MAX_LIVE_API_TOKENS)
-    return fail('invalid_request', { message: `An account may have at most ${MAX_LIVE_API_TOKENS} live API tokens. Revoke one you no longer use.` });
+    return fail('invalid_request', {
+      message: `An account may have at most ${MAX_LIVE_API_TOKENS} live API tokens. Revoke one you no longer use.`,
+      detail: { key: 'detail.apiTokenLimit', values: { max: MAX_LIVE_API_TOKENS } },
+    });
   return confirmedPersonAction(deps, admin, { confirmation: input.confirmation, context }, async (trx) => {
     const now = deps.now();
     const issued = issueApiToken();

@@ -125,6 +125,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
             return fail<SignInOutcome>('invalid_code', {
               field: 'code',
               message: `${verified.failure.message ?? 'That code is not right.'} That was the last try for this sign-in: sign in again.`,
+              detail: { key: 'detail.lastTry' },
             });
           }
         }

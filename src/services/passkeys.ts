@@ -101,7 +101,10 @@ export async function finishPasskeySignIn(
       if (!user || !account || user.suspended_at !== null) return fail('invalid_code', { message: NOT_SIGNED_IN });
       if (flow.account_id !== null && flow.account_id !== account.id) return fail('invalid_code', { message: NOT_SIGNED_IN });
       if (account.passkey_sign_in !== 1) {
-        return fail('invalid_code', { message: `${account.name} does not allow signing in with a passkey alone. Sign in with your email and password.` });
+        return fail('invalid_code', {
+          message: `${account.name} does not allow signing in with a passkey alone. Sign in with your email and password.`,
+          detail: { key: 'detail.passkeySignInOff', values: { account: account.name } },
+        });
       }
       const response = credential.response as Record<string, unknown>;
       if (response.userHandle !== userHandleOf(user.id)) return fail('invalid_code', { message: NOT_SIGNED_IN });

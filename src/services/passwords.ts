@@ -6,7 +6,7 @@ import { mails } from '../delivery/email-templates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { normalizeEmail } from '../domain/identity.js';
 import { limitKeyForAddress } from '../domain/network.js';
-import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
+import { checkPassword, describePasswordProblem, passwordProblemDetail } from '../domain/password-policy.js';
 import { PASSWORD_RESET_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
 import { consumeActionToken, findActionToken, insertActionToken, voidActionTokens } from '../store/action-tokens.js';
 import { findAccountById } from '../store/accounts.js';
@@ -27,7 +27,9 @@ import { deleteTrustedDevices } from '../store/trusted-devices.js';
 function passwordProblem(password: unknown, user: Pick<User, 'email' | 'name'>): Result<string> {
   if (typeof password !== 'string') return fail('invalid_request', { field: 'new_password', message: 'Enter a new password.' });
   const problem = checkPassword(password, [user.email, user.name]);
-  return problem ? fail('weak_password', { field: 'new_password', message: describePasswordProblem(problem) }) : ok(password);
+  return problem
+    ? fail('weak_password', { field: 'new_password', message: describePasswordProblem(problem), detail: passwordProblemDetail(problem) })
+    : ok(password);
 }
 
 export async function changePassword(

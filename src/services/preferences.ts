@@ -22,6 +22,7 @@ export function preferencesOf(user: Pick<User, 'language' | 'time_zone'>): Prefe
 }
 
 const LANGUAGE_MESSAGE = `The language must be one of ${LANGUAGES.join(', ')}, or null.`;
+const LANGUAGE_DETAIL = { key: 'detail.languageChoiceOrNull', values: { languages: LANGUAGES.join(', ') } };
 
 /** A language among ours, or null to clear the choice; undefined when the value is neither. */
 function languageChange(value: unknown): Language | null | undefined {
@@ -33,7 +34,7 @@ export async function setPreferences(deps: ServiceDeps, signedIn: SignedIn, chan
   const next = preferencesOf(signedIn.user);
   if (change.language !== undefined) {
     const language = languageChange(change.language);
-    if (language === undefined) return fail('invalid_request', { field: 'language', message: LANGUAGE_MESSAGE });
+    if (language === undefined) return fail('invalid_request', { field: 'language', message: LANGUAGE_MESSAGE, detail: LANGUAGE_DETAIL });
     next.language = language;
   }
   if (change.time_zone !== undefined) {
@@ -77,7 +78,7 @@ export async function updateAccountSettings(
   }
   if (change.default_language !== undefined) {
     const language = languageChange(change.default_language);
-    if (language === undefined) return fail('invalid_request', { field: 'default_language', message: LANGUAGE_MESSAGE });
+    if (language === undefined) return fail('invalid_request', { field: 'default_language', message: LANGUAGE_MESSAGE, detail: LANGUAGE_DETAIL });
     next.defaultLanguage = language;
   }
   return deps.db.transaction().execute(async (trx) => {

@@ -25,7 +25,12 @@ export async function setPreferredMethod(
   return deps.db.transaction().execute(async (trx): Promise<Result<TwoFactorMethodType>> => {
     const types = await listActiveFactorTypes(trx, signedIn.user);
     const chosen = types.find((type) => type === method);
-    if (!chosen) return fail('invalid_request', { field: 'method', message: `The preferred method must be one of yours: ${types.join(', ')}.` });
+    if (!chosen)
+      return fail('invalid_request', {
+        field: 'method',
+        message: `The preferred method must be one of yours: ${types.join(', ')}.`,
+        detail: { key: 'detail.preferredMethodChoice', values: { methods: types.join(', ') } },
+      });
     const now = deps.now();
     await new AccountUsers(trx, signedIn.account.id).update(signedIn.user.id, { preferred_method: chosen, updated_at: now });
     await appendAuditEvent(

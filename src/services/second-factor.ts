@@ -147,7 +147,11 @@ export async function verifySecondFactor(
   } else {
     const method = input.factor.method;
     if (!isSecondFactorMethod(method) || !input.allowed.includes(method)) {
-      return fail('invalid_request', { field: 'method', message: `The method must be one of: ${input.allowed.join(', ')}.` });
+      return fail('invalid_request', {
+        field: 'method',
+        message: `The method must be one of: ${input.allowed.join(', ')}.`,
+        detail: { key: 'detail.methodChoice', values: { methods: input.allowed.join(', ') } },
+      });
     }
     const checked = await factorModule(method).verify(db, deps, { user, code: input.factor.code, use: input.use, activeMethods: input.activeMethods });
     if (checked.kind === 'refused') return { ok: false, failure: checked.failure };

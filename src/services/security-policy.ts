@@ -84,6 +84,7 @@ function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBu
       return fail('invalid_request', {
         field: 'sms_daily_budget',
         message: `The daily text budget must be a whole number from ${bounds.min} to ${bounds.max}, or null for the default.`,
+        detail: { key: 'detail.smsDailyBudget', values: bounds },
       });
     }
     next.smsDailyBudget = change.sms_daily_budget;
@@ -125,7 +126,11 @@ function validate(change: PolicyChange, current: SecurityPolicy, deploymentSmsBu
     const value = change[field];
     if (value === undefined) continue;
     if (!isWholeNumberWithin(value, bounds))
-      return fail('invalid_request', { field, message: `${label} must be a whole number of days from ${bounds.min} to ${bounds.max}.` });
+      return fail('invalid_request', {
+        field,
+        message: `${label} must be a whole number of days from ${bounds.min} to ${bounds.max}.`,
+        detail: { key: 'detail.policyDays', values: { setting: field, ...bounds } },
+      });
     next[key] = value;
   }
   return ok(next);

@@ -63,6 +63,7 @@ export function resendTooSoon(code: 'sms_rate_limited' | 'rate_limited', waitInS
   return fail(code, {
     retryAfterSeconds: waitInSeconds,
     message: `We sent a code a moment ago. You can ask for another in ${waitInSeconds} second${waitInSeconds === 1 ? '' : 's'}.`,
+    detail: { key: 'detail.resendWait', values: { seconds: waitInSeconds } },
   });
 }
 

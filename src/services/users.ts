@@ -6,7 +6,7 @@ import { parseFilterTime } from '../domain/dates.js';
 import { fail, ok, type Result } from '../domain/failures.js';
 import { LANGUAGES, parseLanguage, type Language } from '../domain/languages.js';
 import { isRole, isValidDisplayName, isValidEmail, normalizeDisplayName, normalizeEmail, normalizeSlug } from '../domain/identity.js';
-import { checkPassword, describePasswordProblem } from '../domain/password-policy.js';
+import { checkPassword, describePasswordProblem, passwordProblemDetail } from '../domain/password-policy.js';
 import { INVITATION_LIFETIME_IN_MILLISECONDS } from '../domain/policy.js';
 import type { Role } from '../domain/types.js';
 import { insertActionToken, voidActionTokens } from '../store/action-tokens.js';
@@ -40,7 +40,11 @@ function validatePerson(input: { email: unknown; name?: unknown; role: unknown; 
   if (!isValidDisplayName(name)) return fail('invalid_request', { field: 'name', message: 'The name must be 1 to 100 characters.' });
   const language = input.language === undefined || input.language === null ? null : parseLanguage(input.language);
   if (language === null && input.language !== undefined && input.language !== null) {
-    return fail('invalid_request', { field: 'language', message: `The language must be one of ${LANGUAGES.join(', ')}.` });
+    return fail('invalid_request', {
+      field: 'language',
+      message: `The language must be one of ${LANGUAGES.join(', ')}.`,
+      detail: { key: 'detail.languageChoice', values: { languages: LANGUAGES.join(', ') } },
+    });
   }
   return ok({ email, name, role: input.role, language });
 }
@@ -85,7 +89,7 @@ export async function createUser(
   let passwordHash: string | null = null;
   if (input.password !== null) {
     const problem = checkPassword(input.password, [person.value.email, person.value.name]);
-    if (problem) return fail('weak_password', { field: 'password', message: describePasswordProblem(problem) });
+    if (problem) return fail('weak_password', { field: 'password', message: describePasswordProblem(problem), detail: passwordProblemDetail(problem) });
     passwordHash = await deps.hasher.hash(input.password);
   }
   return deps.db.transaction().execute(async (trx) => {

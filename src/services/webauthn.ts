@@ -70,7 +70,12 @@ export async function securityKeysOf(db: Kysely<Database>, user: UserRef): Promi
 /** A key name as typed, trimmed; blank becomes "Security key N". */
 export function normalizeKeyName(raw: unknown, existingCount: number, passkey = false): Result<string> {
   const name = typeof raw === 'string' ? raw.replace(/\s+/g, ' ').trim() : '';
-  if (name.length > KEY_NAME_MAX_LENGTH) return fail('invalid_request', { field: 'name', message: `A key name is at most ${KEY_NAME_MAX_LENGTH} characters.` });
+  if (name.length > KEY_NAME_MAX_LENGTH)
+    return fail('invalid_request', {
+      field: 'name',
+      message: `A key name is at most ${KEY_NAME_MAX_LENGTH} characters.`,
+      detail: { key: 'detail.keyNameTooLong', values: { max: KEY_NAME_MAX_LENGTH } },
+    });
   return ok(name || `${passkey ? 'Passkey' : 'Security key'} ${existingCount + 1}`);
 }
 
@@ -103,6 +108,7 @@ export async function startKeyRegistration(
     if (keys.length >= MAX_KEYS_PER_PERSON) {
       return fail<PublicKeyCredentialCreationOptionsJSON>('invalid_request', {
         message: `You can have at most ${MAX_KEYS_PER_PERSON} security keys. Remove one first.`,
+        detail: { key: 'detail.securityKeyLimit', values: { max: MAX_KEYS_PER_PERSON } },
       });
     }
     if ((addingFactorNeedsConfirmation(signedIn, user, deps.now()) && !justProvedPasscode(signedIn, deps.now())) || confirmation !== undefined) {

@@ -117,6 +117,7 @@ function checkReachable(deps: Pick<ServiceDeps, 'config'>, url: string): Result<
     : fail('invalid_request', {
         field: 'url',
         message: `Webhooks cannot call ${verdict.what}${verdict.allowable ? ' unless the operator allows it (TESSERA_OUTBOUND_ALLOW)' : ''}. Use a public https:// address.`,
+        detail: { key: 'detail.webhook.unreachable', values: { address: hostname, allowable: verdict.allowable ? 'yes' : 'no' } },
       });
 }
 
@@ -162,7 +163,10 @@ export async function createWebhook(
   const reachable = checkReachable(deps, settings.value.url);
   if (!reachable.ok) return reachable;
   if ((await listAccountWebhooks(deps.db, admin.account.id)).length >= MAX_WEBHOOKS_PER_ACCOUNT)
-    return fail('invalid_request', { message: `An account may have at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks.` });
+    return fail('invalid_request', {
+      message: `An account may have at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhooks.`,
+      detail: { key: 'detail.webhookLimit', values: { max: MAX_WEBHOOKS_PER_ACCOUNT } },
+    });
   return confirmedPersonAction(deps, admin, { confirmation: input.confirmation, context }, async (trx) => {
     const now = deps.now();
     const id = newId();

@@ -26,7 +26,11 @@ async function authenticateWithApiToken(deps: ServiceDeps, request: FastifyReque
   }
   if (!actor.value.scopes.includes(scope)) {
     reply.header('www-authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
-    await sendApiFailure(reply, { code: 'insufficient_scope', message: `This API token does not have the scope ${scope}.` });
+    await sendApiFailure(reply, {
+      code: 'insufficient_scope',
+      message: `This API token does not have the scope ${scope}.`,
+      detail: { key: 'detail.scopeMissing', values: { scope } },
+    });
     return;
   }
   request.apiTokenActor = actor.value;

@@ -121,7 +121,11 @@ export function registerForwardAuthRoute(app: FastifyInstance, deps: ServiceDeps
 function answerProxy(request: FastifyRequest, reply: FastifyReply, answer: ForwardAuthAnswer, url: URL, baseUrl: string, productName: string) {
   switch (answer.kind) {
     case 'not_guarded':
-      return sendApiFailure(reply, { code: 'forbidden', message: `${url.host} is not guarded by ${productName}: an admin adds it in Apps.` });
+      return sendApiFailure(reply, {
+        code: 'forbidden',
+        message: `${url.host} is not guarded by ${productName}: an admin adds it in Apps.`,
+        detail: { key: 'detail.hostNotGuarded', values: { host: url.host, product: productName } },
+      });
     case 'signed_out': {
       const signIn = `${baseUrl}/sign-in?rd=${encodeURIComponent(url.toString())}`;
       const nginx = (request.query as { mode?: string }).mode === 'nginx';
