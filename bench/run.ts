@@ -14,7 +14,15 @@ import { startPeer } from './peer/system.js';
 import { closedLoop, openLoop, percentiles, type LoopStats, type OpResult } from './lib/load.js';
 import { cpuDelta, peakRssMiB, resetPeakRss, snapshot, type CpuDelta } from './lib/proc.js';
 import { renderReport, type OidcReport, type OverloadReport, type Report, type SystemReport, type WorkloadResult } from './lib/report.js';
-import { BackendCpu, POSTGRES_URL, STATEMENT_TIMING_PRELOAD, collectStatements, type StatementTiming } from './lib/postgres.js';
+import {
+  BENCH_APPLICATION_NAME,
+  BackendCpu,
+  POSTGRES_URL,
+  REDIS_URL,
+  STATEMENT_TIMING_PRELOAD,
+  collectStatements,
+  type StatementTiming,
+} from './lib/postgres.js';
 import type { Challenge, Store, SystemUnderTest } from './lib/system.js';
 import { PASSWORD } from './lib/users.js';
 import {
@@ -30,6 +38,7 @@ import {
 } from './tessera/oidc.js';
 import { TESSERA_ROOT, startTessera } from './tessera/system.js';
 import { openStore } from '../src/store/database.js';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const BENCH_ROOT = fileURLToPath(new URL('.', import.meta.url));
@@ -62,9 +71,6 @@ function parseOptions(argv: string[]): Options {
   const known = [
     '--quick',
     '--pg-statements',
-    '--store=sqlite',
-    '--store=postgres',
-    '--store=sqlite,postgres',
     '--no-side-by-side',
     '--no-peer',
     '--no-overload',
@@ -75,7 +81,11 @@ function parseOptions(argv: string[]): Options {
     '--help',
   ];
   for (const arg of argv) {
-    if (!known.includes(arg) && !/^--(duration|users|growth|overload-seconds|compare)=/.test(arg)) {
+    if (
+      !known.includes(arg) &&
+      !/^--(duration|users|growth|overload-seconds|compare)=/.test(arg) &&
+      !/^--store=(sqlite|postgres)(,(sqlite|postgres))?$/.test(arg)
+    ) {
       throw new Error(`unknown option ${arg}; see README.md`);
     }
   }
@@ -593,15 +603,19 @@ function versionOf(path: string): string {
   }
 }
 
-/** The server's version and its PostgreSQL and Redis versions, for the report's header. */
+/** The PostgreSQL and Redis servers' versions, for the report's header. */
 async function storeVersions(): Promise<Record<string, string>> {
-  const client = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres`, application_name: 'tessera-bench' });
+  const client = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres`, application_name: BENCH_APPLICATION_NAME });
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await client.connect();
+  await redis.connect();
   try {
     const { rows } = await client.query<{ server_version: string }>('show server_version');
-    return { postgres: rows[0]!.server_version.split(' ')[0]! };
+    const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1] ?? 'unknown';
+    return { postgres: rows[0]!.server_version.split(' ')[0]!, redis: redisVersion };
   } finally {
     await client.end();
+    redis.disconnect();
   }
 }
 
@@ -635,6 +649,7 @@ async function main(): Promise<void> {
 
 async function runStore(options: Options, store: Store, compare: { file: string; report: Report } | null): Promise<{ file: string; report: Report }> {
   const workDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+  const nodeArgsBefore = process.env.BENCH_NODE_ARGS;
   if (options.pgStatements && store === 'postgres') {
     // Both servers load the preload (nodeArgs reads BENCH_NODE_ARGS) and write here.
     process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --require ${STATEMENT_TIMING_PRELOAD}`.trim();
@@ -772,6 +787,10 @@ async function runStore(options: Options, store: Store, compare: { file: string;
     process.stdout.write(`\n${text}\nRaw figures: ${base}.json\n`);
     if (!options.keep) rmSync(workDir, { recursive: true, force: true });
     else log(`kept ${workDir}`);
+    // The next store's servers run without the statement timing unless it asks again.
+    if (nodeArgsBefore === undefined) delete process.env.BENCH_NODE_ARGS;
+    else process.env.BENCH_NODE_ARGS = nodeArgsBefore;
+    delete process.env.BENCH_PG_STATEMENTS_FILE;
   }
   return { file: `${base}.json`, report };
 }

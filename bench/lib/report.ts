@@ -263,7 +263,7 @@ export function renderReport(report: Report): string {
   );
   out.push('');
   out.push(
-    `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${report.machine.cores} cores · Node ${report.machine.node} · ${onPostgres ? `PostgreSQL ${report.versions.postgres} (pg ${report.versions.pg}), Redis (ioredis ${report.versions.ioredis}), fresh databases dropped afterwards` : `better-sqlite3 ${report.versions.betterSqlite3}`} · @node-rs/argon2 ${report.versions.argon2} · ` +
+    `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${report.machine.cores} cores · Node ${report.machine.node} · ${onPostgres ? `PostgreSQL ${report.versions.postgres} (pg ${report.versions.pg}), Redis${report.versions.redis ? ` ${report.versions.redis}` : ''} (ioredis ${report.versions.ioredis}), fresh databases dropped afterwards` : `better-sqlite3 ${report.versions.betterSqlite3}`} · @node-rs/argon2 ${report.versions.argon2} · ` +
       `${num(report.settings.users as number)} users with TOTP${oidcOnly ? '' : ' each side'} · closed loop, 16 at once, ${report.settings.durationSeconds} s per workload after ${report.settings.warmupSeconds} s warm-up · ` +
       `load average ${load.map((n) => n.toFixed(1)).join(' / ')} at start, ${report.machine.loadAverageAtEnd.map((n) => n.toFixed(1)).join(' / ')} at end`,
   );
