@@ -648,6 +648,8 @@ async function main(): Promise<void> {
 }
 
 async function runStore(options: Options, store: Store, compare: { file: string; report: Report } | null): Promise<{ file: string; report: Report }> {
+  // Asked first: a store that cannot be reached leaves no work directory behind.
+  const serverVersions = store === 'postgres' ? await storeVersions() : {};
   const workDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
   const nodeArgsBefore = process.env.BENCH_NODE_ARGS;
   if (options.pgStatements && store === 'postgres') {
@@ -676,7 +678,7 @@ async function runStore(options: Options, store: Store, compare: { file: string;
       argon2: versionOf(join(BENCH_ROOT, 'node_modules/@node-rs/argon2/package.json')),
       ...(store === 'postgres'
         ? {
-            ...(await storeVersions()),
+            ...serverVersions,
             pg: versionOf(join(TESSERA_ROOT, 'node_modules/pg/package.json')),
             ioredis: versionOf(join(TESSERA_ROOT, 'node_modules/ioredis/package.json')),
           }
