@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     try {
       // The guarded host, registered as createApp stores a proxy app (what an admin's
       // "Add an app" makes): admins and agents, any sign-in strength.
-      const store = openStore(`sqlite:${tessera.databasePath}`);
+      const store = openStore(tessera.databaseUrl);
       try {
         const account = await store.db.selectFrom('accounts').select('id').where('slug', '=', ACCOUNT_SLUG).executeTakeFirstOrThrow();
         const now = Date.now();

@@ -3,19 +3,27 @@
 // provider, and Tessera at 10k, 100k and 1M users. Prints tables with Tessera ÷ peer
 // ratios and writes the raw figures to results/<date>.json. See README.md beside this
 // file for the method.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { hash, verify } from '@node-rs/argon2';
-import Database from 'better-sqlite3';
 import { ARGON2ID_OPTIONS } from './peer/auth.js';
 import { startPeer } from './peer/system.js';
 import { closedLoop, openLoop, percentiles, type LoopStats, type OpResult } from './lib/load.js';
 import { cpuDelta, peakRssMiB, resetPeakRss, snapshot, type CpuDelta } from './lib/proc.js';
 import { renderReport, type OidcReport, type OverloadReport, type Report, type SystemReport, type WorkloadResult } from './lib/report.js';
-import type { Challenge, SystemUnderTest } from './lib/system.js';
+import {
+  BENCH_APPLICATION_NAME,
+  BackendCpu,
+  POSTGRES_URL,
+  REDIS_URL,
+  STATEMENT_TIMING_PRELOAD,
+  collectStatements,
+  type StatementTiming,
+} from './lib/postgres.js';
+import type { Challenge, Store, SystemUnderTest } from './lib/system.js';
 import { PASSWORD } from './lib/users.js';
 import {
   CODE_LIFETIME_IN_SECONDS,
@@ -29,6 +37,9 @@ import {
   type Tokens,
 } from './tessera/oidc.js';
 import { TESSERA_ROOT, startTessera } from './tessera/system.js';
+import { openStore } from '../src/store/database.js';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 
 const BENCH_ROOT = fileURLToPath(new URL('.', import.meta.url));
 const CORES = availableParallelism();
@@ -46,14 +57,35 @@ interface Options {
   overload: boolean;
   oidc: boolean;
   keep: boolean;
+  /** The stores to run, in order (SQLite alone by default). */
+  stores: Store[];
+  /** A report of the other store to set beside this one (--compare=FILE). */
+  compare: string | null;
+  /** Time each statement inside the servers (PostgreSQL only; bench/lib/pg-statements.cjs). */
+  pgStatements: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const value = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const known = ['--quick', '--no-side-by-side', '--no-peer', '--no-overload', '--no-oidc', '--no-growth', '--only=oidc', '--keep', '--help'];
+  const known = [
+    '--quick',
+    '--pg-statements',
+    '--no-side-by-side',
+    '--no-peer',
+    '--no-overload',
+    '--no-oidc',
+    '--no-growth',
+    '--only=oidc',
+    '--keep',
+    '--help',
+  ];
   for (const arg of argv) {
-    if (!known.includes(arg) && !/^--(duration|users|growth|overload-seconds)=/.test(arg)) {
+    if (
+      !known.includes(arg) &&
+      !/^--(duration|users|growth|overload-seconds|compare)=/.test(arg) &&
+      !/^--store=(sqlite|postgres)(,(sqlite|postgres))?$/.test(arg)
+    ) {
       throw new Error(`unknown option ${arg}; see README.md`);
     }
   }
@@ -62,7 +94,7 @@ function parseOptions(argv: string[]): Options {
   if (onlyOidc && argv.includes('--no-oidc')) throw new Error('--only=oidc and --no-oidc contradict each other');
   if (argv.includes('--help')) {
     process.stdout.write(
-      'Usage: npm run bench [-- options]\n  --quick                 ~3 s per workload, small growth sizes (smoke test)\n  --duration=S            seconds per measured workload (default 20, quick 3)\n  --users=N               users seeded for the side-by-side and OpenID Connect runs (default 50000, quick 20000)\n  --growth=N,N,N          Tessera-alone sizes (default 10000,100000,1000000)\n  --overload-seconds=S    length of the 2× overload (default 60, quick 10)\n  --no-side-by-side --no-peer --no-overload --no-oidc --no-growth   skip a part\n  --only=oidc             the OpenID Connect workload alone (code exchange, refresh, userinfo)\n  --keep                  keep the temporary data directories\n',
+      'Usage: npm run bench [-- options]\n  --quick                 ~3 s per workload, small growth sizes (smoke test)\n  --duration=S            seconds per measured workload (default 20, quick 3)\n  --users=N               users seeded for the side-by-side and OpenID Connect runs (default 50000, quick 20000)\n  --growth=N,N,N          Tessera-alone sizes (default 10000,100000,1000000)\n  --overload-seconds=S    length of the 2× overload (default 60, quick 10)\n  --no-side-by-side --no-peer --no-overload --no-oidc --no-growth   skip a part\n  --only=oidc             the OpenID Connect workload alone (code exchange, refresh, userinfo)\n  --store=postgres        Tessera on a fresh PostgreSQL database with its limits in Redis, better-auth on\n                          PostgreSQL with its secondary storage in Redis (--store=sqlite,postgres: both, one after the other)\n  --pg-statements         time each statement inside the servers (PostgreSQL; adds a little work per query)\n  --compare=FILE          a report (results/….json) of the other store to set beside this run\n  --keep                  keep the temporary data directories\n',
     );
     process.exit(0);
   }
@@ -93,6 +125,9 @@ function parseOptions(argv: string[]): Options {
     overload: !argv.includes('--no-overload'),
     oidc: !argv.includes('--no-oidc'),
     keep: argv.includes('--keep'),
+    stores: (value('store') ?? 'sqlite').split(',') as Store[],
+    compare: value('compare') ?? null,
+    pgStatements: argv.includes('--pg-statements'),
   };
 }
 
@@ -101,9 +136,21 @@ function log(line: string): void {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 }
 
-function summarize(stats: LoopStats, extra: { serverPid: number | null; cpu: ReturnType<typeof cpuDelta>; peakRss: number | null }): WorkloadResult {
+/** PostgreSQL's backends serving the system during a measured window (PostgreSQL only). */
+interface DatabaseCpu {
+  ms: number;
+  backends: number;
+}
+
+function summarize(
+  stats: LoopStats,
+  extra: { serverPid: number | null; cpu: ReturnType<typeof cpuDelta>; peakRss: number | null; database?: DatabaseCpu | null },
+): WorkloadResult {
   const p = percentiles(stats.latencies);
   const seconds = stats.elapsedMs / 1000;
+  const database = extra.database ?? null;
+  // The backends ran on the same cores: their share is the database's, not noise.
+  const databaseShare = database && stats.elapsedMs > 0 ? database.ms / (stats.elapsedMs * CORES) : 0;
   return {
     ok: stats.ok,
     failed: stats.failed,
@@ -117,7 +164,9 @@ function summarize(stats: LoopStats, extra: { serverPid: number | null; cpu: Ret
     max: p.max,
     serverCpuMsPerOp: stats.ok > 0 ? extra.cpu.serverMs / stats.ok : Number.NaN,
     clientCpuMsPerOp: stats.ok > 0 ? extra.cpu.clientMs / stats.ok : Number.NaN,
-    otherLoadShare: extra.cpu.otherShare,
+    databaseCpuMsPerOp: database ? (stats.ok > 0 ? database.ms / stats.ok : Number.NaN) : null,
+    databaseBackends: database ? database.backends : null,
+    otherLoadShare: Math.max(0, extra.cpu.otherShare - databaseShare),
     peakRssMiB: extra.peakRss,
   };
 }
@@ -134,15 +183,36 @@ async function measure(
   const maxOps = settings.maxOps ?? 5_000_000;
   if (settings.warmup !== false) await closedLoop({ concurrency, durationMs: options.warmupMs, maxOps, op });
   const pid = system?.server.pid ?? null;
+  const probe = system?.databaseName ? await BackendCpu.open(system.databaseName) : null;
+  let database: DatabaseCpu | null = null;
+  let stats: LoopStats;
+  let before: ReturnType<typeof snapshot>;
+  let after: ReturnType<typeof snapshot>;
   const rssReset = pid !== null && resetPeakRss(pid);
-  const before = snapshot(pid);
-  const stats = await closedLoop({ concurrency, durationMs: options.durationMs, maxOps, op });
-  const after = snapshot(pid);
+  const statementsFile = timedStatementsFile(system, options);
+  let statements: StatementTiming[] | null = null;
+  try {
+    if (statementsFile && pid !== null) await collectStatements(pid, statementsFile);
+    await probe?.start();
+    before = snapshot(pid);
+    stats = await closedLoop({ concurrency, durationMs: options.durationMs, maxOps, op });
+    after = snapshot(pid);
+    if (probe) database = await probe.stop();
+    if (statementsFile && pid !== null) statements = await collectStatements(pid, statementsFile);
+  } finally {
+    await probe?.close();
+  }
   const cpu = cpuDelta(before, after, CORES);
   const peakRss = pid === null ? null : peakRssMiB(pid);
-  const result = summarize(stats, { serverPid: pid, cpu, peakRss });
+  const result = summarize(stats, { serverPid: pid, cpu, peakRss, database });
   if (pid !== null && !rssReset) result.note = 'peak RSS is the process lifetime peak (clear_refs not allowed)';
+  if (statements) result.statements = statements.slice(0, 15);
   return result;
+}
+
+/** Where a server running the statement-timing preload writes its figures, or null. */
+function timedStatementsFile(system: SystemUnderTest | null, options: Options): string | null {
+  return options.pgStatements && system?.store === 'postgres' ? (process.env.BENCH_PG_STATEMENTS_FILE ?? null) : null;
 }
 
 async function argon2Ceiling(options: Options): Promise<WorkloadResult> {
@@ -211,17 +281,34 @@ class Windows {
   private readonly cpu: CpuDelta = { serverMs: 0, clientMs: 0, otherShare: 0 };
   private peakRss: number | null = null;
   private rssReset = true;
+  private database: DatabaseCpu | null = null;
   count = 0;
   exhausted = 0;
 
-  constructor(private readonly pid: number) {}
+  constructor(
+    private readonly pid: number,
+    private readonly databaseName: string | null,
+  ) {}
 
   /** Runs one closed loop with CPU (and, if `rss`, peak RSS) measured over it alone. */
   async run(loop: Parameters<typeof closedLoop>[0], rss = true): Promise<LoopStats> {
     if (rss) this.rssReset = resetPeakRss(this.pid) && this.rssReset;
-    const before = snapshot(this.pid);
-    const stats = await closedLoop(loop);
-    const after = snapshot(this.pid);
+    const probe = this.databaseName ? await BackendCpu.open(this.databaseName) : null;
+    let stats: LoopStats;
+    let before: ReturnType<typeof snapshot>;
+    let after: ReturnType<typeof snapshot>;
+    try {
+      await probe?.start();
+      before = snapshot(this.pid);
+      stats = await closedLoop(loop);
+      after = snapshot(this.pid);
+      if (probe) {
+        const used = await probe.stop();
+        this.database = { ms: (this.database?.ms ?? 0) + used.ms, backends: Math.max(this.database?.backends ?? 0, used.backends) };
+      }
+    } finally {
+      await probe?.close();
+    }
     const cpu = cpuDelta(before, after, CORES);
     if (rss) this.peakRss = Math.max(this.peakRss ?? 0, peakRssMiB(this.pid));
     this.count += 1;
@@ -239,7 +326,7 @@ class Windows {
   }
 
   result(): WorkloadResult {
-    const result = summarize(this.stats, { serverPid: this.pid, cpu: this.cpu, peakRss: this.peakRss });
+    const result = summarize(this.stats, { serverPid: this.pid, cpu: this.cpu, peakRss: this.peakRss, database: this.database });
     if (!this.rssReset) result.note = 'peak RSS is the process lifetime peak (clear_refs not allowed)';
     return result;
   }
@@ -262,7 +349,7 @@ const CODE_AGE_BUDGET_MS = 45_000;
  * /oidc/auth answers each of them with a code straight away, which is how the codes
  * are minted: in a batch just before each measured exchange window (see README.md).
  */
-async function runOidcWorkloads(options: Options, workDir: string): Promise<OidcReport> {
+async function runOidcWorkloads(options: Options, workDir: string, store: Store): Promise<OidcReport> {
   const system = await startTessera({
     users: options.users,
     workDir,
@@ -270,11 +357,13 @@ async function runOidcWorkloads(options: Options, workDir: string): Promise<Oidc
     log,
     connections: 1024,
     dataDirName: 'tessera-oidc',
+    store,
+    keep: options.keep,
   });
   log(`Tessera seeded with ${options.users} users in ${system.seedSeconds.toFixed(1)} s (OpenID Connect)`);
   try {
     const pid = system.server.pid;
-    const app = await registerBenchApp(system.databasePath);
+    const app = await registerBenchApp(system.databaseUrl);
     const people: OidcPerson[] = [];
     while (people.length < OIDC_PEOPLE) {
       const signedIn = await system.fullSignIn();
@@ -291,7 +380,7 @@ async function runOidcWorkloads(options: Options, workDir: string): Promise<Oidc
     const check = await checkWithOpenidClient(system.http, app, people[0]!);
     log(`  ${check}`);
 
-    const authorizeWindows = new Windows(pid);
+    const authorizeWindows = new Windows(pid, system.databaseName);
     const mint = async (count: number, withinMs: number, measured: boolean): Promise<Code[]> => {
       const codes: Code[] = [];
       if (count < 1) throw new Error('OpenID Connect: no codes could be minted in time');
@@ -334,7 +423,7 @@ async function runOidcWorkloads(options: Options, workDir: string): Promise<Oidc
     let estimate = warm.ok / (warm.elapsedMs / 1000);
     log(`  warm-up: ${authorizeRate.toFixed(0)} codes minted/s, ${estimate.toFixed(0)} exchanges/s`);
     maxCodeAgeMs = 0;
-    const exchangeWindows = new Windows(pid);
+    const exchangeWindows = new Windows(pid, system.databaseName);
     let codesMinted = 0;
     let remaining = options.durationMs;
     for (let window = 1; remaining > 100 && window <= 50; window++) {
@@ -390,21 +479,26 @@ async function runOidcWorkloads(options: Options, workDir: string): Promise<Oidc
     const info = await measure(system, options, (worker) => userinfo(system.http, chains[worker]!.accessToken));
     log(`  ${info.perSecond.toFixed(0)} userinfo/s, p99 ${info.p99.toFixed(1)} ms`);
 
-    const records = countOidcRecords(system.databasePath);
+    const records = await countOidcRecords(system.databaseUrl);
     return { users: options.users, people: OIDC_PEOPLE, seedSeconds: system.seedSeconds, check, authorize, codeExchange, refresh, userinfo: info, records };
   } finally {
     await system.stop();
   }
 }
 
-/** What oidc_records holds at the end, by model (read-only, the server still running). */
-function countOidcRecords(databasePath: string): Record<string, number> {
-  const database = new Database(databasePath, { readonly: true, fileMustExist: true });
+/** What oidc_records holds at the end, by model (the server still running). */
+async function countOidcRecords(databaseUrl: string): Promise<Record<string, number>> {
+  const store = openStore(databaseUrl);
   try {
-    const rows = database.prepare('select model, count(*) as n from oidc_records group by model order by model').all() as { model: string; n: number }[];
-    return Object.fromEntries(rows.map((row) => [row.model, row.n]));
+    const rows = await store.db
+      .selectFrom('oidc_records')
+      .select((eb) => ['model', eb.fn.countAll().as('n')])
+      .groupBy('model')
+      .orderBy('model')
+      .execute();
+    return Object.fromEntries(rows.map((row) => [row.model, Number(row.n)]));
   } finally {
-    database.close();
+    await store.close();
   }
 }
 
@@ -509,11 +603,63 @@ function versionOf(path: string): string {
   }
 }
 
+/** The PostgreSQL and Redis servers' versions, for the report's header. */
+async function storeVersions(): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: `${POSTGRES_URL}/postgres`, application_name: BENCH_APPLICATION_NAME });
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await client.connect();
+  await redis.connect();
+  try {
+    const { rows } = await client.query<{ server_version: string }>('show server_version');
+    const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1] ?? 'unknown';
+    return { postgres: rows[0]!.server_version.split(' ')[0]!, redis: redisVersion };
+  } finally {
+    await client.end();
+    redis.disconnect();
+  }
+}
+
+/** The newest full SQLite report in results/ with the side-by-side run, to set beside a
+ * PostgreSQL run when no --compare is given. */
+function latestSqliteReport(resultsDir: string): string | null {
+  const files = readdirSync(resultsDir)
+    .filter((name) => /^\d{4}-.*Z\.json$/.test(name))
+    .sort()
+    .reverse();
+  for (const name of files) {
+    const report = JSON.parse(readFileSync(join(resultsDir, name), 'utf8')) as Report;
+    if ((report.store ?? 'sqlite') === 'sqlite' && report.tessera && report.peer && !report.quick) return join(resultsDir, name);
+  }
+  return null;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  let compare: { file: string; report: Report } | null = null;
+  if (options.compare) compare = { file: options.compare, report: JSON.parse(readFileSync(options.compare, 'utf8')) as Report };
+  for (const store of options.stores) {
+    if (!compare && store === 'postgres') {
+      const file = latestSqliteReport(join(BENCH_ROOT, 'results'));
+      if (file) compare = { file, report: JSON.parse(readFileSync(file, 'utf8')) as Report };
+    }
+    const done = await runStore(options, store, compare);
+    compare = { file: done.file, report: done.report };
+  }
+}
+
+async function runStore(options: Options, store: Store, compare: { file: string; report: Report } | null): Promise<{ file: string; report: Report }> {
+  // Asked first: a store that cannot be reached leaves no work directory behind.
+  const serverVersions = store === 'postgres' ? await storeVersions() : {};
   const workDir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+  const nodeArgsBefore = process.env.BENCH_NODE_ARGS;
+  if (options.pgStatements && store === 'postgres') {
+    // Both servers load the preload (nodeArgs reads BENCH_NODE_ARGS) and write here.
+    process.env.BENCH_NODE_ARGS = `${process.env.BENCH_NODE_ARGS ?? ''} --require ${STATEMENT_TIMING_PRELOAD}`.trim();
+    process.env.BENCH_PG_STATEMENTS_FILE = join(workDir, 'statements.json');
+  }
   const report: Report = {
     startedAt: new Date().toISOString(),
+    store,
     quick: options.quick,
     settings: {
       durationSeconds: options.durationMs / 1000,
@@ -522,6 +668,7 @@ async function main(): Promise<void> {
       users: options.users,
       growth: options.growth,
       overloadSeconds: options.overloadMs / 1000,
+      pgStatements: options.pgStatements,
     },
     machine: { cores: CORES, node: process.version, loadAverageAtStart: loadavg(), loadAverageAtEnd: [] },
     versions: {
@@ -529,7 +676,15 @@ async function main(): Promise<void> {
       betterAuth: versionOf(join(BENCH_ROOT, 'node_modules/better-auth/package.json')),
       betterSqlite3: versionOf(join(BENCH_ROOT, 'node_modules/better-sqlite3/package.json')),
       argon2: versionOf(join(BENCH_ROOT, 'node_modules/@node-rs/argon2/package.json')),
+      ...(store === 'postgres'
+        ? {
+            ...serverVersions,
+            pg: versionOf(join(TESSERA_ROOT, 'node_modules/pg/package.json')),
+            ioredis: versionOf(join(TESSERA_ROOT, 'node_modules/ioredis/package.json')),
+          }
+        : {}),
     },
+    compareWith: compare ? { file: relative(BENCH_ROOT, compare.file), report: { ...compare.report, compareWith: null } } : null,
     ceiling: [],
     tessera: null,
     peer: null,
@@ -538,8 +693,11 @@ async function main(): Promise<void> {
     growth: [],
     notes: [],
   };
+  const resultsDir = join(BENCH_ROOT, 'results');
+  const stamp = report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const base = join(resultsDir, `${options.quick ? 'quick-' : ''}${stamp}${store === 'postgres' ? '-postgres' : ''}`);
   log(
-    `work directory ${workDir}; load average ${loadavg()
+    `store ${store}; work directory ${workDir}; load average ${loadavg()
       .map((n) => n.toFixed(2))
       .join(' ')} on ${CORES} cores`,
   );
@@ -551,7 +709,15 @@ async function main(): Promise<void> {
     }
 
     if (options.sideBySide) {
-      const tessera = await startTessera({ users: options.users, workDir, logFile: join(workDir, 'tessera.log'), log, connections: 1024 });
+      const tessera = await startTessera({
+        users: options.users,
+        workDir,
+        logFile: join(workDir, 'tessera.log'),
+        log,
+        connections: 1024,
+        store,
+        keep: options.keep,
+      });
       log(`Tessera seeded with ${options.users} users in ${tessera.seedSeconds.toFixed(1)} s`);
       try {
         report.tessera = await runWorkloads(tessera, options);
@@ -561,7 +727,7 @@ async function main(): Promise<void> {
       }
 
       if (options.peer) {
-        const peer = await startPeer({ users: options.users, workDir, logFile: join(workDir, 'peer.log'), connections: 1024 });
+        const peer = await startPeer({ users: options.users, workDir, logFile: join(workDir, 'peer.log'), connections: 1024, store, keep: options.keep });
         log(`better-auth seeded with ${options.users} users in ${peer.seedSeconds.toFixed(1)} s`);
         try {
           report.peer = await runWorkloads(peer, options);
@@ -579,7 +745,7 @@ async function main(): Promise<void> {
 
     if (options.oidc) {
       try {
-        report.oidc = await runOidcWorkloads(options, workDir);
+        report.oidc = await runOidcWorkloads(options, workDir, store);
       } finally {
         if (!options.keep) rmSync(join(workDir, 'tessera-oidc'), { recursive: true, force: true });
       }
@@ -590,7 +756,15 @@ async function main(): Promise<void> {
       // and the next one is tried.
       try {
         const setupStart = Date.now();
-        const system = await startTessera({ users: size, workDir, logFile: join(workDir, `tessera-${size}.log`), log, connections: 1024 });
+        const system = await startTessera({
+          users: size,
+          workDir,
+          logFile: join(workDir, `tessera-${size}.log`),
+          log,
+          connections: 1024,
+          store,
+          keep: options.keep,
+        });
         log(`Tessera seeded with ${size} users in ${system.seedSeconds.toFixed(1)} s (setup ${((Date.now() - setupStart) / 1000).toFixed(0)} s)`);
         try {
           report.growth.push(await runWorkloads(system, options));
@@ -608,17 +782,19 @@ async function main(): Promise<void> {
   } finally {
     report.machine.loadAverageAtEnd = loadavg();
     report.finishedAt = new Date().toISOString();
-    const resultsDir = join(BENCH_ROOT, 'results');
     mkdirSync(resultsDir, { recursive: true });
-    const stamp = report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-    const base = join(resultsDir, `${options.quick ? 'quick-' : ''}${stamp}`);
     const text = renderReport(report);
     writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(`${base}.md`, text);
     process.stdout.write(`\n${text}\nRaw figures: ${base}.json\n`);
     if (!options.keep) rmSync(workDir, { recursive: true, force: true });
     else log(`kept ${workDir}`);
+    // The next store's servers run without the statement timing unless it asks again.
+    if (nodeArgsBefore === undefined) delete process.env.BENCH_NODE_ARGS;
+    else process.env.BENCH_NODE_ARGS = nodeArgsBefore;
+    delete process.env.BENCH_PG_STATEMENTS_FILE;
   }
+  return { file: `${base}.json`, report };
 }
 
 main().then(

@@ -69,6 +69,12 @@ function asRecord(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }
 
+/** The soak runs Tessera on SQLite (startTessera's default). */
+function sqliteFileOf(system: { databasePath: string | null }): string {
+  if (!system.databasePath) throw new Error('the soak runs Tessera on SQLite');
+  return system.databasePath;
+}
+
 /** Users with a password and no 2FA, for the enrolments: copies of the template
  * user's row (made by the real CLI and API) with 2FA off. */
 function addUnenrolledUsers(databasePath: string, count: number): string[] {
@@ -253,7 +259,7 @@ async function main(): Promise<void> {
   );
   const system = await startTessera({ users: options.users, workDir, logFile: join(workDir, 'tessera.log'), log, connections: 64 });
   try {
-    const newEmails = addUnenrolledUsers(system.databasePath, options.newUsers);
+    const newEmails = addUnenrolledUsers(sqliteFileOf(system), options.newUsers);
     const mix = new Mix(system, newEmails);
     let rate = options.rate;
     let capacity: number | null = null;

@@ -17,9 +17,15 @@ export interface SignInResult extends OpResult {
   credential?: string;
 }
 
+/** Where the systems keep their data: SQLite files, or PostgreSQL with Redis beside it. */
+export type Store = 'sqlite' | 'postgres';
+
 export interface SystemUnderTest {
   key: 'tessera' | 'peer';
   label: string;
+  store: Store;
+  /** The PostgreSQL database serving the system (null on SQLite): its backends' CPU is measured. */
+  databaseName: string | null;
   users: number;
   server: Server;
   http: HttpClient;

@@ -9,7 +9,9 @@ import { symmetricEncrypt } from 'better-auth/crypto';
 import { HttpClient, cookieHeader, cookiePairs } from '../lib/http.js';
 import type { OpResult } from '../lib/load.js';
 import { nodeArgs, run, startServer, stopServer, type Server } from '../lib/proc.js';
-import { freePort, type Challenge, type SignInResult, type SystemUnderTest } from '../lib/system.js';
+import pg from 'pg';
+import { BENCH_APPLICATION_NAME, REDIS_URL, createDatabase, databaseUrl, dropDatabase, dropRedisPrefix, insertRows, throwawayName } from '../lib/postgres.js';
+import { freePort, type Challenge, type SignInResult, type Store, type SystemUnderTest } from '../lib/system.js';
 import { hotp, keyFromOtpauthUri, stepAt } from '../lib/totp.js';
 import { PASSWORD, UserPool, emailOf, keyDeriver } from '../lib/users.js';
 
@@ -40,12 +42,20 @@ function peerSecrets(seed: Buffer) {
   return { secretOf, keyOf: (index: number) => Buffer.from(secretOf(index), 'utf8') };
 }
 
-function peerEnv(databasePath: string, port: number, secret: string): Record<string, string> {
+function peerEnv(database: string, port: number, secret: string, redis: { url: string; prefix: string } | null): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith('BETTER_AUTH')) env[name] = value;
+    if (value !== undefined && !name.startsWith('BETTER_AUTH') && !name.startsWith('BENCH_PEER_')) env[name] = value;
   }
-  return { ...env, NODE_ENV: 'production', BETTER_AUTH_TELEMETRY: '0', BENCH_PEER_DATABASE: databasePath, BENCH_PEER_SECRET: secret, PORT: String(port) };
+  return {
+    ...env,
+    NODE_ENV: 'production',
+    BETTER_AUTH_TELEMETRY: '0',
+    BENCH_PEER_DATABASE: database,
+    BENCH_PEER_SECRET: secret,
+    ...(redis ? { BENCH_PEER_REDIS_URL: redis.url, BENCH_PEER_REDIS_PREFIX: redis.prefix } : {}),
+    PORT: String(port),
+  };
 }
 
 /** Signs the template user up and enrols an authenticator app through the real API. */
@@ -139,34 +149,109 @@ export async function seedPeerUsers(input: { databasePath: string; secret: strin
   database.close();
 }
 
+/** The same copies on PostgreSQL, 5,000 users a statement per table (insertRows). */
+export async function seedPeerUsersPostgres(input: { databaseUrl: string; secret: string; count: number; secretOf: (index: number) => string }): Promise<void> {
+  const client = new pg.Client({ connectionString: input.databaseUrl, application_name: BENCH_APPLICATION_NAME });
+  await client.connect();
+  try {
+    const user = (await client.query<Row>('select * from "user" where email = $1', [TEMPLATE_EMAIL])).rows[0];
+    if (!user) throw new Error('peer template user missing');
+    const account = (await client.query<Row>('select * from "account" where "userId" = $1 and "providerId" = $2', [user.id, 'credential'])).rows[0];
+    const twoFactor = (await client.query<Row>('select * from "twoFactor" where "userId" = $1', [user.id])).rows[0];
+    if (!account || !twoFactor || user.twoFactorEnabled !== true || twoFactor.verified !== true) {
+      throw new Error(`the peer template enrolment does not look as expected: ${JSON.stringify({ user, account, twoFactor })}`);
+    }
+    const idLength = String(user.id).length;
+    const accountIdIsUserId = account.accountId === user.id;
+    const batchSize = 5_000;
+    for (let from = 0; from < input.count; from += batchSize) {
+      const to = Math.min(input.count, from + batchSize);
+      const users: Row[] = [];
+      const accounts: Row[] = [];
+      const factors: Row[] = [];
+      for (let index = from; index < to; index++) {
+        const id = randomString(ID_ALPHABET, idLength);
+        users.push({ ...user, id, email: emailOf(index), name: `Bench User ${index}` });
+        accounts.push({ ...account, id: randomString(ID_ALPHABET, idLength), userId: id, ...(accountIdIsUserId ? { accountId: id } : {}) });
+        const backupCodes = Array.from({ length: 10 }, () => {
+          const code = randomString(ID_ALPHABET, 10);
+          return `${code.slice(0, 5)}-${code.slice(5)}`;
+        });
+        factors.push({
+          ...twoFactor,
+          id: randomString(ID_ALPHABET, idLength),
+          userId: id,
+          secret: await symmetricEncrypt({ key: input.secret, data: input.secretOf(index) }),
+          backupCodes: await symmetricEncrypt({ key: input.secret, data: JSON.stringify(backupCodes) }),
+        });
+      }
+      await client.query('begin');
+      await insertRows(client, 'user', users);
+      await insertRows(client, 'account', accounts);
+      await insertRows(client, 'twoFactor', factors);
+      await client.query('commit');
+    }
+    await client.query('analyze "user", "account", "twoFactor"');
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startPeer(input: {
   users: number;
   workDir: string;
   logFile: string;
   connections: number;
+  /** SQLite (the default), or a fresh PostgreSQL database with the secondary storage
+   * in Redis, both dropped when the peer stops (unless `keep`). */
+  store?: Store;
+  keep?: boolean;
 }): Promise<SystemUnderTest & { seedSeconds: number }> {
+  const store = input.store ?? 'sqlite';
   const dir = join(input.workDir, `peer-${input.users}`);
   mkdirSync(dir, { recursive: true });
-  const databasePath = join(dir, 'peer.db');
+  const databaseName = store === 'postgres' ? throwawayName('betterauth') : null;
+  const redisPrefix = databaseName ? `${databaseName.replace(/_/g, '-')}:` : null;
+  const database = databaseName ? databaseUrl(databaseName) : join(dir, 'peer.db');
   const secret = randomBytes(32).toString('base64');
   const port = await freePort();
-  const env = peerEnv(databasePath, port, secret);
-  const node = [process.execPath, [...nodeArgs(), '--import', 'tsx', SERVER]] as const;
-  await run(node[0], [...node[1], 'migrate'], { cwd: BENCH_ROOT, env });
-  const serve = () =>
-    startServer({ name: 'better-auth', command: node[0], args: [...node[1]], cwd: BENCH_ROOT, env, port, readyPath: '/healthz', logFile: input.logFile });
-  const first = await serve();
+  const env = peerEnv(database, port, secret, redisPrefix ? { url: REDIS_URL, prefix: redisPrefix } : null);
+  const dropStore = async () => {
+    if (!databaseName || !redisPrefix || input.keep) return;
+    await dropDatabase(databaseName);
+    await dropRedisPrefix(redisPrefix);
+  };
+  if (databaseName) await createDatabase(databaseName);
   try {
-    await enrolTemplate(first.origin);
-  } finally {
-    await stopServer(first);
+    const node = [process.execPath, [...nodeArgs(), '--import', 'tsx', SERVER]] as const;
+    await run(node[0], [...node[1], 'migrate'], { cwd: BENCH_ROOT, env });
+    const serve = () =>
+      startServer({ name: 'better-auth', command: node[0], args: [...node[1]], cwd: BENCH_ROOT, env, port, readyPath: '/healthz', logFile: input.logFile });
+    const first = await serve();
+    try {
+      await enrolTemplate(first.origin);
+    } finally {
+      await stopServer(first);
+    }
+    const { secretOf, keyOf } = peerSecrets(randomBytes(32));
+    const seedStart = Date.now();
+    if (databaseName) await seedPeerUsersPostgres({ databaseUrl: databaseUrl(databaseName, BENCH_APPLICATION_NAME), secret, count: input.users, secretOf });
+    else await seedPeerUsers({ databasePath: database, secret, count: input.users, secretOf });
+    const seedSeconds = (Date.now() - seedStart) / 1000;
+    const server = await serve();
+    return new PeerSystem(
+      server,
+      new HttpClient(server.origin, input.connections),
+      new UserPool(input.users, keyOf),
+      seedSeconds,
+      store,
+      databaseName,
+      dropStore,
+    );
+  } catch (error) {
+    await dropStore();
+    throw error;
   }
-  const { secretOf, keyOf } = peerSecrets(randomBytes(32));
-  const seedStart = Date.now();
-  await seedPeerUsers({ databasePath, secret, count: input.users, secretOf });
-  const seedSeconds = (Date.now() - seedStart) / 1000;
-  const server = await serve();
-  return new PeerSystem(server, new HttpClient(server.origin, input.connections), new UserPool(input.users, keyOf), seedSeconds);
 }
 
 class PeerSystem implements SystemUnderTest {
@@ -179,6 +264,9 @@ class PeerSystem implements SystemUnderTest {
     readonly http: HttpClient,
     readonly pool: UserPool,
     readonly seedSeconds: number,
+    readonly store: Store,
+    readonly databaseName: string | null,
+    private readonly dropStore: () => Promise<void>,
   ) {
     this.users = pool.size;
   }
@@ -266,5 +354,6 @@ class PeerSystem implements SystemUnderTest {
   async stop(): Promise<void> {
     await this.http.close();
     await stopServer(this.server);
+    await this.dropStore();
   }
 }

@@ -29,8 +29,8 @@ export interface RegisteredApp {
 
 /** A confidential, first-party app (no consent page) straight in the store, as
  * test/support/oidc.ts registers one: the secret is kept as its SHA-256 only. */
-export async function registerBenchApp(databasePath: string): Promise<RegisteredApp> {
-  const store = openStore(`sqlite:${databasePath}`);
+export async function registerBenchApp(databaseUrl: string): Promise<RegisteredApp> {
+  const store = openStore(databaseUrl);
   try {
     const account = await store.db.selectFrom('accounts').select('id').where('slug', '=', ACCOUNT_SLUG).executeTakeFirstOrThrow();
     const clientId = randomBytes(16).toString('base64url');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { issueToken } from '../../src/crypto/tokens.js';
 import { CHALLENGE_LIFETIME_IN_MILLISECONDS } from '../../src/domain/policy.js';
 import { insertFlow } from '../../src/store/sign-in-flows.js';
@@ -13,7 +14,18 @@ import { openStore } from '../../src/store/database.js';
 import { HttpClient } from '../lib/http.js';
 import type { OpResult } from '../lib/load.js';
 import { nodeArgs, run, startServer, stopServer, type Server } from '../lib/proc.js';
-import { freePort, type Challenge, type SignInResult, type SystemUnderTest } from '../lib/system.js';
+import {
+  BENCH_APPLICATION_NAME,
+  REDIS_URL,
+  createDatabase,
+  databaseUrl,
+  dropDatabase,
+  dropRedisPrefix,
+  insertRows,
+  secondaryIndexes,
+  throwawayName,
+} from '../lib/postgres.js';
+import { freePort, type Challenge, type SignInResult, type Store, type SystemUnderTest } from '../lib/system.js';
 import { base32Decode, hotp, stepAt } from '../lib/totp.js';
 import { ACCOUNT_SLUG, PASSWORD, UserPool, emailOf, keyDeriver } from '../lib/users.js';
 
@@ -102,6 +114,78 @@ function cloner(database: Database.Database, table: string, template: Row) {
 type Batch = { from: number; to: number; out: string[] };
 
 /**
+ * The cryptography of `count` users in batches of 10,000 on two helper threads
+ * (seed-worker.mjs), each batch handed to `insert` with its thread's lane (0 or 1):
+ * a lane inserts one batch at a time while its thread makes the next.
+ */
+async function seedBatches(
+  input: { keys: TesseraKeys; seed: Buffer; count: number; log: (line: string) => void },
+  insert: (batch: Batch, lane: number) => void | Promise<void>,
+): Promise<{ insertMs: number }> {
+  const workers = [0, 1].map(
+    () =>
+      new Worker(new URL('./seed-worker.mjs', import.meta.url), {
+        workerData: { ...input.keys, seed: input.seed.toString('base64'), label: SEED_LABEL, seedBytes: SEED_BYTES },
+      }),
+  );
+  const nextMessage = <T>(worker: Worker) =>
+    new Promise<T>((resolve, reject) => {
+      const onError = (error: Error) => {
+        worker.off('message', onMessage);
+        reject(error);
+      };
+      const onMessage = (message: T) => {
+        worker.off('error', onError);
+        resolve(message);
+      };
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+    });
+  const batchSize = 10_000;
+  let next = 0;
+  let inserted = 0;
+  let insertMs = 0;
+  let lastLog = Date.now();
+  const started = Date.now();
+  const takeRange = () => {
+    if (next >= input.count) return null;
+    const range = { from: next, to: Math.min(input.count, next + batchSize) };
+    next = range.to;
+    return range;
+  };
+  const request = (worker: Worker, range: { from: number; to: number }) => {
+    const reply = nextMessage<Batch>(worker);
+    worker.postMessage(range);
+    return reply;
+  };
+  try {
+    await Promise.all(workers.map((worker) => nextMessage(worker)));
+    await Promise.all(
+      workers.map(async (worker, lane) => {
+        const first = takeRange();
+        let pending = first ? request(worker, first) : null;
+        while (pending) {
+          const batch = await pending;
+          const range = takeRange();
+          pending = range ? request(worker, range) : null;
+          const t0 = performance.now();
+          await insert(batch, lane);
+          insertMs += performance.now() - t0;
+          inserted += batch.to - batch.from;
+          if (Date.now() - lastLog > 30_000) {
+            lastLog = Date.now();
+            input.log(`  seeded ${inserted} of ${input.count} users (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+          }
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+  return { insertMs };
+}
+
+/**
  * Inserts `count` users with an active authenticator app and 10 recovery codes, each
  * row a copy of the template user's (enrolled through the API just before) with its
  * own ids, email, name, encrypted seed and recovery-code HMACs. One argon2id hash (the
@@ -172,66 +256,8 @@ export async function seedTesseraUsers(input: {
     }
   });
 
-  const workers = [0, 1].map(
-    () =>
-      new Worker(new URL('./seed-worker.mjs', import.meta.url), {
-        workerData: { ...input.keys, seed: input.seed.toString('base64'), label: SEED_LABEL, seedBytes: SEED_BYTES },
-      }),
-  );
-  const nextMessage = <T>(worker: Worker) =>
-    new Promise<T>((resolve, reject) => {
-      const onError = (error: Error) => {
-        worker.off('message', onMessage);
-        reject(error);
-      };
-      const onMessage = (message: T) => {
-        worker.off('error', onError);
-        resolve(message);
-      };
-      worker.once('message', onMessage);
-      worker.once('error', onError);
-    });
-  const batchSize = 10_000;
-  let next = 0;
-  let inserted = 0;
-  let insertMs = 0;
-  let lastLog = Date.now();
   const started = Date.now();
-  const takeRange = () => {
-    if (next >= input.count) return null;
-    const range = { from: next, to: Math.min(input.count, next + batchSize) };
-    next = range.to;
-    return range;
-  };
-  const request = (worker: Worker, range: { from: number; to: number }) => {
-    const reply = nextMessage<Batch>(worker);
-    worker.postMessage(range);
-    return reply;
-  };
-  try {
-    await Promise.all(workers.map((worker) => nextMessage(worker)));
-    await Promise.all(
-      workers.map(async (worker) => {
-        const first = takeRange();
-        let pending = first ? request(worker, first) : null;
-        while (pending) {
-          const batch = await pending;
-          const range = takeRange();
-          pending = range ? request(worker, range) : null;
-          const t0 = performance.now();
-          insertBatch(batch);
-          insertMs += performance.now() - t0;
-          inserted += batch.to - batch.from;
-          if (Date.now() - lastLog > 30_000) {
-            lastLog = Date.now();
-            input.log(`  seeded ${inserted} of ${input.count} users (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-          }
-        }
-      }),
-    );
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
-  }
+  const { insertMs } = await seedBatches(input, (batch) => insertBatch(batch));
   const indexStart = performance.now();
   for (const index of indexes) database.exec(index.sql);
   input.log(`  indexes made again in ${((performance.now() - indexStart) / 1000).toFixed(1)} s`);
@@ -240,6 +266,74 @@ export async function seedTesseraUsers(input: {
   database.pragma('journal_mode = WAL');
   database.close();
   return ids;
+}
+
+/**
+ * The same users on PostgreSQL: each batch's rows go in as three multi-row inserts
+ * (insertRows), two connections at once (one per helper thread). Foreign keys are not
+ * checked during the load (session_replication_role = replica, for these connections
+ * only) and the secondary indexes are dropped and made again from their own SQL, as on
+ * SQLite; the tables are analysed at the end, as autovacuum would after a bulk load.
+ */
+export async function seedTesseraUsersPostgres(input: {
+  databaseUrl: string;
+  keys: TesseraKeys;
+  seed: Buffer;
+  count: number;
+  log: (line: string) => void;
+}): Promise<string[]> {
+  const lanes = [0, 1].map(() => new pg.Client({ connectionString: input.databaseUrl, application_name: BENCH_APPLICATION_NAME }));
+  await Promise.all(lanes.map((client) => client.connect()));
+  try {
+    const main = lanes[0]!;
+    const user = (await main.query<Row>('select * from users where email = $1', [TEMPLATE_EMAIL])).rows[0];
+    if (!user) throw new Error('template user missing');
+    const method = (await main.query<Row>("select * from two_factor_methods where user_id = $1 and status = 'active'", [user.id])).rows[0];
+    const codes = (await main.query<Row>("select * from recovery_codes where user_id = $1 and kind = 'user'", [user.id])).rows;
+    if (!method || method.type !== 'totp' || user.two_factor_enabled !== 1 || user.preferred_method !== 'totp' || codes.length !== 10) {
+      throw new Error(`the template enrolment does not look as expected: ${JSON.stringify({ user, method, codes: codes.length })}`);
+    }
+    const tables = ['users', 'two_factor_methods', 'recovery_codes'];
+    const indexes = await secondaryIndexes(main, tables);
+    for (const index of indexes) await main.query(`drop index "${index.name}"`);
+    for (const client of lanes) await client.query("set session_replication_role = 'replica'");
+    const lastUsedStep = stepAt(Date.now()) - 2;
+    const ids: string[] = new Array(input.count);
+    const perUser = 3 + 2 * codes.length;
+    const started = Date.now();
+    const { insertMs } = await seedBatches(input, async (batch, lane) => {
+      const userRows: Row[] = [];
+      const methodRows: Row[] = [];
+      const codeRows: Row[] = [];
+      for (let index = batch.from, k = 0; index < batch.to; index++, k += perUser) {
+        const out = batch.out;
+        const id = out[k]!;
+        ids[index] = id;
+        userRows.push({ ...user, id, email: emailOf(index), name: `Bench User ${index}` });
+        methodRows.push({ ...method, id: out[k + 1], user_id: id, secret_ciphertext: out[k + 2], last_used_step: lastUsedStep });
+        for (let n = 0; n < codes.length; n++) codeRows.push({ ...codes[n], id: out[k + 3 + 2 * n], user_id: id, code_hmac: out[k + 4 + 2 * n] });
+      }
+      const client = lanes[lane]!;
+      await client.query('begin');
+      await insertRows(client, 'users', userRows);
+      await insertRows(client, 'two_factor_methods', methodRows);
+      await insertRows(client, 'recovery_codes', codeRows);
+      await client.query('commit');
+    });
+    for (const client of lanes) await client.query("set session_replication_role = 'origin'");
+    const indexStart = performance.now();
+    await Promise.all(
+      lanes.map(async (client, lane) => {
+        for (const index of indexes.filter((_, i) => i % lanes.length === lane)) await client.query(index.sql);
+      }),
+    );
+    input.log(`  indexes made again in ${((performance.now() - indexStart) / 1000).toFixed(1)} s`);
+    await main.query(`analyze ${tables.map((t) => `"${t}"`).join(', ')}`);
+    input.log(`  seeded ${input.count} users in ${((Date.now() - started) / 1000).toFixed(1)} s (inserts ${(insertMs / 1000).toFixed(1)} s)`);
+    return ids;
+  } finally {
+    await Promise.all(lanes.map((client) => client.end()));
+  }
 }
 
 export async function startTessera(input: {
@@ -252,43 +346,74 @@ export async function startTessera(input: {
   dataDirName?: string;
   /** More settings for the server (e.g. TESSERA_COOKIE_DOMAIN for forward-auth.ts). */
   env?: Record<string, string>;
-}): Promise<SystemUnderTest & { seedSeconds: number; databasePath: string }> {
+  /** SQLite in the data directory (the default), or a fresh PostgreSQL database with
+   * the limits in Redis, both dropped when the system stops (unless `keep`). */
+  store?: Store;
+  keep?: boolean;
+}): Promise<SystemUnderTest & { seedSeconds: number; databaseUrl: string; databasePath: string | null }> {
+  const store = input.store ?? 'sqlite';
   const dataDir = join(input.workDir, input.dataDirName ?? `tessera-${input.users}`);
   mkdirSync(dataDir, { recursive: true });
   const keys: TesseraKeys = { encryptionKeys: `k1:${randomBytes(32).toString('base64')}`, hmacKey: randomBytes(32).toString('base64') };
   const port = await freePort();
-  const env = { ...tesseraEnv(dataDir, port, keys), ...input.env };
-  const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
-  // What `npm start` runs: the build into dist/, then bin/tessera, which runs it.
-  await run(process.execPath, [join(TESSERA_ROOT, 'scripts', 'build.mjs')], { cwd: TESSERA_ROOT, env });
-  await cli(['migrate']);
-  await cli(['account', 'create', '--slug', ACCOUNT_SLUG, '--name', 'Bench Support']);
-  await cli(['user', 'create', '--account', ACCOUNT_SLUG, '--email', TEMPLATE_EMAIL, '--role', 'agent', '--name', 'Template', '--password-stdin'], PASSWORD);
-  const serve = () =>
-    startServer({
-      name: 'tessera',
-      command: process.execPath,
-      args: [...startFlags(), ...nodeArgs(), BIN, 'serve'],
-      cwd: TESSERA_ROOT,
-      env,
-      port,
-      readyPath: '/healthz',
-      logFile: input.logFile,
-    });
-  const first = await serve();
+  const databaseName = store === 'postgres' ? throwawayName('tessera') : null;
+  const redisPrefix = databaseName ? databaseName.replace(/_/g, '-') : null;
+  const storeEnv: Record<string, string> =
+    databaseName && redisPrefix ? { TESSERA_DATABASE_URL: databaseUrl(databaseName), TESSERA_REDIS_URL: REDIS_URL, TESSERA_REDIS_KEY_PREFIX: redisPrefix } : {};
+  const env = { ...tesseraEnv(dataDir, port, keys), ...storeEnv, ...input.env };
+  const dropStore = async () => {
+    if (!databaseName || !redisPrefix || input.keep) return;
+    await dropDatabase(databaseName);
+    await dropRedisPrefix(redisPrefix);
+  };
+  if (databaseName) await createDatabase(databaseName);
   try {
-    await enrolTemplate(first.origin);
-  } finally {
-    await stopServer(first);
+    const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
+    // What `npm start` runs: the build into dist/, then bin/tessera, which runs it.
+    await run(process.execPath, [join(TESSERA_ROOT, 'scripts', 'build.mjs')], { cwd: TESSERA_ROOT, env });
+    await cli(['migrate']);
+    await cli(['account', 'create', '--slug', ACCOUNT_SLUG, '--name', 'Bench Support']);
+    await cli(['user', 'create', '--account', ACCOUNT_SLUG, '--email', TEMPLATE_EMAIL, '--role', 'agent', '--name', 'Template', '--password-stdin'], PASSWORD);
+    const serve = () =>
+      startServer({
+        name: 'tessera',
+        command: process.execPath,
+        args: [...startFlags(), ...nodeArgs(), BIN, 'serve'],
+        cwd: TESSERA_ROOT,
+        env,
+        port,
+        readyPath: '/healthz',
+        logFile: input.logFile,
+      });
+    const first = await serve();
+    try {
+      await enrolTemplate(first.origin);
+    } finally {
+      await stopServer(first);
+    }
+    const seed = randomBytes(32);
+    const keyOf = keyDeriver(SEED_LABEL, SEED_BYTES, seed);
+    const databasePath = databaseName ? null : join(dataDir, 'tessera.db');
+    // The bench's own connections name themselves, so the backend CPU probe leaves them out.
+    const benchUrl = databaseName ? databaseUrl(databaseName, BENCH_APPLICATION_NAME) : `sqlite:${databasePath}`;
+    const seedStart = Date.now();
+    const ids = databasePath
+      ? await seedTesseraUsers({ databasePath, keys, seed, count: input.users, log: input.log })
+      : await seedTesseraUsersPostgres({ databaseUrl: benchUrl, keys, seed, count: input.users, log: input.log });
+    const seedSeconds = (Date.now() - seedStart) / 1000;
+    const server = await serve();
+    return new TesseraSystem(
+      server,
+      new HttpClient(server.origin, input.connections),
+      new UserPool(input.users, keyOf),
+      ids,
+      { store, url: benchUrl, path: databasePath, name: databaseName, drop: dropStore },
+      seedSeconds,
+    );
+  } catch (error) {
+    await dropStore();
+    throw error;
   }
-  const seed = randomBytes(32);
-  const keyOf = keyDeriver(SEED_LABEL, SEED_BYTES, seed);
-  const databasePath = join(dataDir, 'tessera.db');
-  const seedStart = Date.now();
-  const ids = await seedTesseraUsers({ databasePath, keys, seed, count: input.users, log: input.log });
-  const seedSeconds = (Date.now() - seedStart) / 1000;
-  const server = await serve();
-  return new TesseraSystem(server, new HttpClient(server.origin, input.connections), new UserPool(input.users, keyOf), ids, databasePath, seedSeconds);
 }
 
 function statusOf(result: { status: number }): number {
@@ -305,10 +430,29 @@ class TesseraSystem implements SystemUnderTest {
     readonly http: HttpClient,
     readonly pool: UserPool,
     private readonly ids: string[],
-    readonly databasePath: string,
+    private readonly database: { store: Store; url: string; path: string | null; name: string | null; drop: () => Promise<void> },
     readonly seedSeconds: number,
   ) {
     this.users = pool.size;
+  }
+
+  get store(): Store {
+    return this.database.store;
+  }
+
+  /** Tessera's database as the bench opens it (openStore's URL). */
+  get databaseUrl(): string {
+    return this.database.url;
+  }
+
+  /** The SQLite file (SQLite only). */
+  get databasePath(): string | null {
+    return this.database.path;
+  }
+
+  /** The PostgreSQL database whose backends serve the server (PostgreSQL only). */
+  get databaseName(): string | null {
+    return this.database.name;
   }
 
   private async completeChallenge(user: number, challengeToken: string): Promise<SignInResult> {
@@ -339,7 +483,7 @@ class TesseraSystem implements SystemUnderTest {
    * thousands of challenges does not cost tens of thousands of argon2id hashes. */
   async prepareChallenges(count: number): Promise<Challenge[]> {
     const users = this.pool.takeMany(count);
-    const store = openStore(`sqlite:${this.databasePath}`);
+    const store = openStore(this.databaseUrl);
     const challenges: Challenge[] = [];
     try {
       const row = await store.db.selectFrom('accounts').select('id').where('slug', '=', ACCOUNT_SLUG).executeTakeFirstOrThrow();
@@ -395,5 +539,6 @@ class TesseraSystem implements SystemUnderTest {
   async stop(): Promise<void> {
     await this.http.close();
     await stopServer(this.server);
+    await this.database.drop();
   }
 }

@@ -12,7 +12,13 @@ const COUNTED_FAILURES: ReadonlySet<FailureCode> = new Set(['invalid_code', 'two
 export async function underAddressLimit<T>(deps: Pick<ServiceDeps, 'limits'>, context: RequestContext, check: () => Promise<Result<T>>): Promise<Result<T>> {
   const addressKey = limitKeyForAddress(context.ip);
   const reserved = await deps.limits.failuresByAddress.hit(addressKey);
-  if (!reserved.allowed) return fail('rate_limited', { retryAfterSeconds: reserved.retryAfterSeconds });
+  if (!reserved.allowed) {
+    // The store counted the refused hit too, and a refused attempt compared nothing:
+    // kept, it would outlive the reservations it met, and a burst of right codes from
+    // one address (more than 100 waiting at once) would lock that address out.
+    await deps.limits.failuresByAddress.refund(addressKey);
+    return fail('rate_limited', { retryAfterSeconds: reserved.retryAfterSeconds });
+  }
   let result: Result<T>;
   try {
     result = await check();

@@ -30,7 +30,11 @@ export async function checkPasswordUnderLimits(
   const { limits } = deps;
   if (input.addressKey !== null) {
     const byAddress = await limits.failuresByAddress.hit(input.addressKey);
-    if (!byAddress.allowed) return { kind: 'address_limited', retryAfterSeconds: byAddress.retryAfterSeconds };
+    if (!byAddress.allowed) {
+      // Nothing was compared: the refused hit is given back, as in underAddressLimit.
+      await limits.failuresByAddress.refund(input.addressKey);
+      return { kind: 'address_limited', retryAfterSeconds: byAddress.retryAfterSeconds };
+    }
   }
   let byUser: LimitVerdict;
   try {
