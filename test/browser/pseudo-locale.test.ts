@@ -87,7 +87,10 @@ describe('every page in the pseudo-locale on a phone in Chromium', { skip: chrom
     const overflow = (await page.evaluate(OVERFLOW)) as { scrollWidth: number; clientWidth: number; sticking: string[] };
     shots += 1;
     await screenshot(page, `pseudo-${String(shots).padStart(2, '0')}${route === '/' ? '-home' : route.replace(/[/:]+/g, '-')}`);
-    assert.ok(overflow.scrollWidth <= overflow.clientWidth, `${url}: the page is ${overflow.scrollWidth}px wide on a ${overflow.clientWidth}px screen (${overflow.sticking.join(", ") || "no element past its edges"})`);
+    assert.ok(
+      overflow.scrollWidth <= overflow.clientWidth,
+      `${url}: the page is ${overflow.scrollWidth}px wide on a ${overflow.clientWidth}px screen (${overflow.sticking.join(', ') || 'no element past its edges'})`,
+    );
     assert.deepEqual(overflow.sticking, [], `${url}: nothing reaches past the edges`);
     visited.add(route);
   };
