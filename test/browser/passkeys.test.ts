@@ -47,8 +47,10 @@ interface VirtualAuthenticator {
   credentials(): Promise<VirtualCredential[]>;
   /** The person touching (and unlocking) the device when asked, or not. */
   presence(enabled: boolean): Promise<void>;
-  /** Settles when the device next signs an assertion. */
-  asserted(): Promise<void>;
+  /** Settles when the device next signs an assertion; with `thenAbsent`, the person
+   * stops touching it at that very moment (from the event itself, not after the test's
+   * own turn comes round, which a loaded machine can delay past the next request). */
+  asserted(options?: { thenAbsent?: boolean }): Promise<void>;
 }
 
 /** This computer's own authenticator (Touch ID, Windows Hello): it keeps passkeys and
@@ -77,7 +79,13 @@ async function attachAuthenticator(
     presence: async (enabled) => {
       await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
     },
-    asserted: () => new Promise((resolve) => cdp.once('WebAuthn.credentialAsserted', () => resolve())),
+    asserted: (then = {}) =>
+      new Promise((resolve) =>
+        cdp.once('WebAuthn.credentialAsserted', () => {
+          if (then.thenAbsent) void cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false }).catch(() => {});
+          resolve();
+        }),
+      ),
   };
 }
 
@@ -431,7 +439,7 @@ if (navigator.credentials && navigator.credentials.get) {
     await page.getByText('Beta Books', { exact: true }).waitFor();
     await traffic.optionsCount(1, page);
     await device.presence(true);
-    const asserted = device.asserted();
+    const asserted = device.asserted({ thenAbsent: true });
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     // Touched once; the page that answers starts a quiet request of its own, which the
     // device must not answer by itself (the person has not picked anything there).
