@@ -1,5 +1,6 @@
 import type { FactorType } from '../domain/factors.js';
 import type { Role } from '../domain/types.js';
+import { browserLabel } from '../i18n/browser-label.js';
 import type { Translator } from '../i18n/translator.js';
 
 // Every email Tessera sends, in one place so a rebrand is one product name away.
@@ -55,7 +56,7 @@ function compose(context: MailContext, parts: MailParts): Mail {
     t.t('mail.details.account', { account: context.accountName, slug: context.accountSlug }),
     t.t('mail.details.signIn', { url: `${context.baseUrl}/sign-in?account=${encodeURIComponent(context.accountSlug)}` }),
     t.t('mail.details.when', { when: when(context) }),
-    t.t('mail.details.browser', { browser: context.browser ?? t.t('mail.details.unknown') }),
+    t.t('mail.details.browser', { browser: context.browser === null ? t.t('mail.details.unknown') : browserLabel(t, context.browser) }),
     t.t('mail.details.ip', { ip: context.ip ?? t.t('mail.details.unknown') }),
   ];
   const notYou = parts.notYou === false ? null : (parts.notYou ?? t.t('mail.notYou', { url: securityUrl(context) }));

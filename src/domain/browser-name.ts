@@ -43,3 +43,28 @@ function parseBrowser(agent: string): string {
   }
   return 'Unknown browser';
 }
+
+/** A description (as describeBrowser wrote it, and as trusted computers store it) read
+ * back into its names, so each language can join them in its own words. Browser and
+ * system names are proper nouns and stay as they are; a text of another shape (written
+ * by an older version) is shown as it is. */
+export type BrowserDescription =
+  | { kind: 'browser_on_system'; browser: string; os: string }
+  | { kind: 'browser'; browser: string }
+  | { kind: 'system'; os: string }
+  | { kind: 'unknown' }
+  | { kind: 'text'; text: string };
+
+export function readBrowserDescription(text: string): BrowserDescription {
+  if (text === 'Unknown browser') return { kind: 'unknown' };
+  if (KNOWN_BROWSERS.has(text)) return { kind: 'browser', browser: text };
+  const anyBrowser = /^A browser on (.+)$/.exec(text);
+  if (anyBrowser && KNOWN_SYSTEMS.has(anyBrowser[1]!)) return { kind: 'system', os: anyBrowser[1]! };
+  // Some names hold " on " themselves: every split is tried.
+  for (let at = text.indexOf(' on '); at !== -1; at = text.indexOf(' on ', at + 1)) {
+    const browser = text.slice(0, at);
+    const os = text.slice(at + 4);
+    if (KNOWN_BROWSERS.has(browser) && KNOWN_SYSTEMS.has(os)) return { kind: 'browser_on_system', browser, os };
+  }
+  return { kind: 'text', text };
+}

@@ -10,6 +10,7 @@ import { AUDIT_EVENT_SENTENCES, auditEventSentence } from './audit-event-names.j
 import { when } from './device-sections.js';
 import { field } from './forms.js';
 import type { PageKit } from './kit.js';
+import { browserLabel } from '../../i18n/browser-label.js';
 import type { Translator } from '../../i18n/translator.js';
 
 const EXPORT_LIMIT = 100_000;
@@ -92,7 +93,7 @@ export function registerAuditPages(app: FastifyInstance, kit: PageKit, requireAd
                       <td data-label="${t.t('audit.column.event')}">${auditEventSentence(e.type, t)}</td>
                       <td data-label="${t.t('audit.column.who')}">${e.actor?.email ?? '—'}${e.apiToken ? ` ${t.t('audit.byApiToken', { name: e.apiToken.name })}` : ''}</td>
                       <td data-label="${t.t('audit.column.whom')}">${e.subject?.email ?? '—'}</td>
-                      <td data-label="${t.t('audit.column.ipBrowser')}">${e.ip ?? '—'}<br /><span class="muted">${e.userAgent ? describeBrowser(e.userAgent) : ''}</span></td>
+                      <td data-label="${t.t('audit.column.ipBrowser')}">${e.ip ?? '—'}<br /><span class="muted">${e.userAgent ? browserLabel(t, describeBrowser(e.userAgent)) : ''}</span></td>
                       <td data-label="${t.t('audit.column.reason')}">${e.reason ?? ''}</td>
                     </tr>`,
                 )}

@@ -1,6 +1,7 @@
 import { forgetTrustedDevices, listSessions, listTrusted, revokeSessions } from '../../services/devices.js';
 import type { SignedIn } from '../../services/sessions.js';
 import type { FastifyInstance } from 'fastify';
+import { browserLabel } from '../../i18n/browser-label.js';
 import type { Translator } from '../../i18n/translator.js';
 import { html, type Html } from '../html.js';
 import { requestContext } from '../request-context.js';
@@ -36,7 +37,7 @@ export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: str
     <thead><tr><th scope="col">${column.computer}</th><th scope="col">${column.trusted}</th><th scope="col">${column.lastUsed}</th><th scope="col">${column.expires}</th><th scope="col"><span class="visually-hidden">${column.actions}</span></th></tr></thead>
     <tbody>${devices.map(
       (device) => html`<tr>
-      <th scope="row">${device.browser}${device.current ? html` <span class="badge">${t.t('devices.thisComputer')}</span>` : ''}</th>
+      <th scope="row">${browserLabel(t, device.browser)}${device.current ? html` <span class="badge">${t.t('devices.thisComputer')}</span>` : ''}</th>
       <td data-label="${column.trusted}">${when(t, device.createdAt)}</td><td data-label="${column.lastUsed}">${when(t, device.lastUsedAt)}</td><td data-label="${column.expires}">${when(t, device.expiresAt)}</td>
       <td><form method="post" action="/profile/trusted-devices/${device.id}/forget" class="inline">${csrfField(csrf)}<button type="submit" class="small">${t.t('devices.forget')}</button></form></td>
     </tr>`,
@@ -50,7 +51,7 @@ export async function deviceSections(kit: PageKit, signedIn: SignedIn, csrf: str
     <thead><tr><th scope="col">${column.browser}</th><th scope="col">${column.ip}</th><th scope="col">${column.signedIn}</th><th scope="col">${column.lastSeen}</th><th scope="col"><span class="visually-hidden">${column.actions}</span></th></tr></thead>
     <tbody>${sessions.map(
       (session) => html`<tr>
-      <th scope="row">${session.browser}${session.current ? html` <span class="badge">${t.t('devices.thisSession')}</span>` : ''}</th>
+      <th scope="row">${browserLabel(t, session.browser)}${session.current ? html` <span class="badge">${t.t('devices.thisSession')}</span>` : ''}</th>
       <td data-label="${column.ip}">${session.ip ?? t.t('devices.unknown')}</td><td data-label="${column.signedIn}">${when(t, session.createdAt)}</td><td data-label="${column.lastSeen}">${when(t, session.lastSeenAt)}</td>
       <td>${session.current ? '' : html`<form method="post" action="/profile/sessions/${session.id}/revoke" class="inline">${csrfField(csrf)}<button type="submit" class="small">${t.t('devices.signOut')}</button></form>`}</td>
     </tr>`,

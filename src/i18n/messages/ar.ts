@@ -1074,4 +1074,8 @@ export const ar: Catalogue = {
   'devOutbox.recipientErased': 'المستلم ممحو',
   'devOutbox.htmlPart': 'جزء HTML (المصدر)',
   'devOutbox.deliveredBySmtp': 'سُلّمت عبر SMTP: يُمحى المستلم والروابط والنص من قاعدة البيانات بعد الإرسال.',
+  // Browser names, as the session and trusted-computer lists, the audit log and emails show them
+  'browser.onSystem': '{browser} على {os}',
+  'browser.anySystem': 'متصفح على {os}',
+  'browser.unknown': 'متصفح غير معروف',
 };

@@ -1116,4 +1116,8 @@ export const de: Catalogue = {
   'devOutbox.recipientErased': 'Empfänger gelöscht',
   'devOutbox.htmlPart': 'HTML-Teil (Quelltext)',
   'devOutbox.deliveredBySmtp': 'Per SMTP zugestellt: Empfänger, Links und Text werden nach dem Versand aus der Datenbank gelöscht.',
+  // Browser names, as the session and trusted-computer lists, the audit log and emails show them
+  'browser.onSystem': '{browser} auf {os}',
+  'browser.anySystem': 'Ein Browser auf {os}',
+  'browser.unknown': 'Unbekannter Browser',
 };

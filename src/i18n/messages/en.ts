@@ -1077,6 +1077,10 @@ export const en = {
   'devOutbox.recipientErased': 'recipient erased',
   'devOutbox.htmlPart': 'HTML part (source)',
   'devOutbox.deliveredBySmtp': 'Delivered by SMTP: the recipient, the links and the text are erased from the database once sent.',
+  // Browser names, as the session and trusted-computer lists, the audit log and emails show them
+  'browser.onSystem': '{browser} on {os}',
+  'browser.anySystem': 'A browser on {os}',
+  'browser.unknown': 'Unknown browser',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

@@ -1095,4 +1095,8 @@ export const es: Catalogue = {
   'devOutbox.recipientErased': 'destinatario borrado',
   'devOutbox.htmlPart': 'Parte HTML (código fuente)',
   'devOutbox.deliveredBySmtp': 'Entregado por SMTP: el destinatario, los enlaces y el texto se borran de la base de datos una vez enviados.',
+  // Browser names, as the session and trusted-computer lists, the audit log and emails show them
+  'browser.onSystem': '{browser} en {os}',
+  'browser.anySystem': 'Un navegador en {os}',
+  'browser.unknown': 'Navegador desconocido',
 };

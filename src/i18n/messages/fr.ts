@@ -1108,4 +1108,8 @@ export const fr: Catalogue = {
   'devOutbox.recipientErased': 'destinataire effacé',
   'devOutbox.htmlPart': 'Partie HTML (source)',
   'devOutbox.deliveredBySmtp': 'Remis par SMTP : le destinataire, les liens et le texte sont effacés de la base de données une fois envoyés.',
+  // Browser names, as the session and trusted-computer lists, the audit log and emails show them
+  'browser.onSystem': '{browser} sur {os}',
+  'browser.anySystem': 'Un navigateur sur {os}',
+  'browser.unknown': 'Navigateur inconnu',
 };

@@ -1077,4 +1077,8 @@ export const ja: Catalogue = {
   'devOutbox.recipientErased': '宛先は消去済み',
   'devOutbox.htmlPart': 'HTML パート（ソース）',
   'devOutbox.deliveredBySmtp': 'SMTP で配信済み: 宛先、リンク、本文は送信後にデータベースから消去されます。',
+  // Browser names, as the session and trusted-computer lists, the audit log and emails show them
+  'browser.onSystem': '{os} の {browser}',
+  'browser.anySystem': '{os} のブラウザ',
+  'browser.unknown': '不明なブラウザ',
 };

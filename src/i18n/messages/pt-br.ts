@@ -1091,4 +1091,8 @@ export const ptBR: Catalogue = {
   'devOutbox.recipientErased': 'destinatário apagado',
   'devOutbox.htmlPart': 'Parte HTML (código-fonte)',
   'devOutbox.deliveredBySmtp': 'Entregue por SMTP: o destinatário, os links e o texto são apagados do banco de dados depois do envio.',
+  // Browser names, as the session and trusted-computer lists, the audit log and emails show them
+  'browser.onSystem': '{browser} no {os}',
+  'browser.anySystem': 'Um navegador no {os}',
+  'browser.unknown': 'Navegador desconhecido',
 };
