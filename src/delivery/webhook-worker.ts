@@ -13,11 +13,15 @@ import { webhookSignature } from '../crypto/webhook-signatures.js';
 import { WEBHOOK_RETRY_WINDOW_IN_MILLISECONDS, webhookRetryDelay } from '../domain/automation.js';
 import type { Dialect } from '../store/database.js';
 import type { Database, WebhookDelivery } from '../store/schema.js';
-import { claimNextDelivery, clearWebhookFailing, markDelivered, markDeliveryFailed, markDeliveryHeld } from '../store/webhooks.js';
+import { claimNextDelivery, clearWebhookFailing, markDelivered, markDeliveryFailed, markDeliveryHeld, pruneFinishedDeliveries } from '../store/webhooks.js';
 import { OutboundError, type OutboundClient } from './outbound.js';
 
 const CLAIM_IN_MILLISECONDS = 60_000;
 const DELIVERIES_PER_DRAIN = 500;
+/** Finished deliveries stay listed for admins this long, then are forgotten (checked
+ * hourly), so the table does not grow for ever. */
+export const WEBHOOK_DELIVERIES_KEPT_FOR_MILLISECONDS = 30 * 24 * 60 * 60 * 1000;
+const PRUNE_EVERY_MILLISECONDS = 60 * 60 * 1000;
 /** Deliveries in flight at once per worker: a receiver that never answers holds one
  * lane for its timeout (10 s), not the whole queue of every account. */
 export const WEBHOOK_LANES = 4;
@@ -75,8 +79,14 @@ export class WebhookWorker {
     return this.running;
   }
 
+  private lastPrunedAt = Number.NEGATIVE_INFINITY;
+
   private async drainOnce(): Promise<number> {
     const { db, dialect, now } = this.options;
+    if (now() - this.lastPrunedAt >= PRUNE_EVERY_MILLISECONDS) {
+      this.lastPrunedAt = now();
+      await pruneFinishedDeliveries(db, now() - WEBHOOK_DELIVERIES_KEPT_FOR_MILLISECONDS);
+    }
     let claimed = 0;
     let delivered = 0;
     const lane = async () => {

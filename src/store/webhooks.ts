@@ -229,3 +229,9 @@ export async function pauseWebhook(db: Kysely<Database>, id: string, now: number
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/** Forgets finished deliveries (delivered, or given up) made before `before`. */
+export async function pruneFinishedDeliveries(db: Kysely<Database>, before: number): Promise<number> {
+  const result = await db.deleteFrom('webhook_deliveries').where('status', 'in', ['delivered', 'failed']).where('created_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

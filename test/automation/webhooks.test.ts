@@ -8,6 +8,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WEBHOOK_EVENTS } from '../../src/domain/automation.js';
+import { WEBHOOK_DELIVERIES_KEPT_FOR_MILLISECONDS } from '../../src/delivery/webhook-worker.js';
 import { newWebhookSecret } from '../../src/crypto/webhook-signatures.js';
 import { encryptSecret, sealedPlace } from '../../src/crypto/secret-box.js';
 import { Clock, STRONG_PASSWORD, addUser, dialects, expectErrorShape, setUpAccount, startTestApp, type TestApp } from '../support/harness.js';
@@ -262,6 +263,33 @@ for (const dialect of dialects()) {
       assert.ok(receiver.received[0]!.verified, receiver.received[0]!.verifyError ?? '');
       assert.equal(receiver.received[0]!.headers['webhook-id'], delivery.webhook_id, 'a resend is the same event');
       assert.equal((await deliveries(webhook.id)).length, 2);
+    });
+
+    it('forgets finished deliveries after 30 days, and keeps those still waiting', async () => {
+      const webhook = await addWebhook(['user.invited']);
+      await app.api('POST', '/api/v1/admin/users', { token: ownerToken, body: { email: 'old@acme.test', role: 'agent' } });
+      await app.runtime.webhookWorker.drain();
+      receiver.defaultStatus = 500;
+      await app.api('POST', '/api/v1/admin/users', { token: ownerToken, body: { email: 'late@acme.test', role: 'agent' } });
+      await app.runtime.webhookWorker.drain();
+      const rows = () =>
+        app.runtime.deps.db.selectFrom('webhook_deliveries').select(['status', 'payload']).where('webhook_id', '=', webhook.id).orderBy('created_at').execute();
+      assert.deepEqual(
+        (await rows()).map((row) => row.status),
+        ['delivered', 'pending'],
+      );
+      const start = clock.now();
+      try {
+        // Past the 30 days (the owner's session with them: the rows are read directly).
+        clock.advance(WEBHOOK_DELIVERIES_KEPT_FOR_MILLISECONDS + 2 * HOUR);
+        await app.runtime.webhookWorker.drain();
+        const left = await rows();
+        assert.equal(left.length, 1, 'the delivered one is forgotten');
+        assert.match(left[0]!.payload, /late@acme\.test/, 'the one still being retried was kept (and given up only now)');
+      } finally {
+        clock.time = start;
+        receiver.defaultStatus = 200;
+      }
     });
 
     it('never reaches a private or loopback address the operator did not allow, nor follows a redirect', async () => {
