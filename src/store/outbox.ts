@@ -6,6 +6,7 @@ import type { KeyRing } from '../crypto/keys.js';
 import { decryptSecret, encryptSecret, sealedPlace } from '../crypto/secret-box.js';
 import { newId } from '../crypto/tokens.js';
 import type { Dialect } from './database.js';
+import { claimNextDue } from './queue-claims.js';
 import type { Database, OutboxChannel, OutboxMessage } from './schema.js';
 
 /** An email's or a text message's content. */
@@ -105,37 +106,15 @@ export function listMessages(db: Kysely<Database>, limit = 100): Promise<OutboxM
   return db.selectFrom('outbox_messages').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 
-/** Claims the next due message for one worker, in one statement. On PostgreSQL the
- * candidate row is locked with `FOR UPDATE SKIP LOCKED`, so instances draining at
- * the same time take different rows instead of queueing on the same one; SQLite
- * runs one write at a time, so the statement is atomic there as it is. The
- * conditions are repeated on the update itself: a row claimed by someone else in
- * between is never claimed twice. */
-export async function claimNextMessage(db: Kysely<Database>, dialect: Dialect, now: number, claimForMilliseconds: number): Promise<OutboxMessage | null> {
-  const due = db
-    .selectFrom('outbox_messages')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+/** Claims the next due message for one worker (queue-claims.ts). */
+export function claimNextMessage(db: Kysely<Database>, dialect: Dialect, now: number, claimForMilliseconds: number): Promise<OutboxMessage | null> {
+  return claimNextDue(db, dialect, 'outbox_messages', {
+    now,
+    forMilliseconds: claimForMilliseconds,
     // Texts first: they carry sign-in codes someone is waiting for, and must not queue
     // behind a backlog of notification mail (found by the crash suite's load).
-    .orderBy(sql`case when channel = 'sms' then 0 else 1 end`)
-    .orderBy('next_attempt_at')
-    .orderBy('created_at')
-    .limit(1);
-  // Most ticks find nothing due: a read says so without a write transaction (SQLite's
-  // write lock, or a row lock on PostgreSQL) twice a second on every instance.
-  if (!(await due.executeTakeFirst())) return null;
-  const claimed = await db
-    .updateTable('outbox_messages')
-    .set({ claimed_until: now + claimForMilliseconds })
-    .where('id', '=', dialect === 'postgres' ? due.forUpdate().skipLocked() : due)
-    .where('status', '=', 'pending')
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .returningAll()
-    .executeTakeFirst();
-  return claimed ?? null;
+    first: sql`case when channel = 'sms' then 0 else 1 end`,
+  });
 }
 
 export async function markSent(db: Kysely<Database>, id: string, now: number, keepPayload: boolean): Promise<void> {

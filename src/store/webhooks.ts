@@ -6,6 +6,7 @@ import { sql, type Insertable, type Kysely, type Updateable } from 'kysely';
 import { newId } from '../crypto/tokens.js';
 import type { WebhookEvent } from '../domain/automation.js';
 import type { Dialect } from './database.js';
+import { claimNextDue } from './queue-claims.js';
 import type { Database, Webhook, WebhookDelivery, WebhookDeliveryTable, WebhookTable } from './schema.js';
 
 export async function insertWebhook(db: Kysely<Database>, webhook: Insertable<WebhookTable>): Promise<void> {
@@ -148,28 +149,9 @@ export function listWebhookDeliveries(
     .execute();
 }
 
-/** Claims the next due delivery for one worker, in one statement (as outbox.ts
- * claimNextMessage does, with FOR UPDATE SKIP LOCKED on PostgreSQL). */
-export async function claimNextDelivery(db: Kysely<Database>, dialect: Dialect, now: number, claimForMilliseconds: number): Promise<WebhookDelivery | null> {
-  const due = db
-    .selectFrom('webhook_deliveries')
-    .select('id')
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .orderBy('next_attempt_at')
-    .orderBy('created_at')
-    .limit(1);
-  if (!(await due.executeTakeFirst())) return null;
-  const claimed = await db
-    .updateTable('webhook_deliveries')
-    .set({ claimed_until: now + claimForMilliseconds })
-    .where('id', '=', dialect === 'postgres' ? due.forUpdate().skipLocked() : due)
-    .where('status', '=', 'pending')
-    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
-    .returningAll()
-    .executeTakeFirst();
-  return claimed ?? null;
+/** Claims the next due delivery for one worker (queue-claims.ts). */
+export function claimNextDelivery(db: Kysely<Database>, dialect: Dialect, now: number, claimForMilliseconds: number): Promise<WebhookDelivery | null> {
+  return claimNextDue(db, dialect, 'webhook_deliveries', { now, forMilliseconds: claimForMilliseconds });
 }
 
 /** Each outcome is written only by the worker that still holds the claim (`claim`, the
