@@ -275,7 +275,8 @@ for (const dialect of dialects()) {
       const rows = () =>
         app.runtime.deps.db.selectFrom('webhook_deliveries').select(['status', 'payload']).where('webhook_id', '=', webhook.id).orderBy('created_at').execute();
       assert.deepEqual(
-        (await rows()).map((row) => row.status),
+        // Both made at the same instant (the clock stands still): compared as a set.
+        (await rows()).map((row) => row.status).sort(),
         ['delivered', 'pending'],
       );
       const start = clock.now();
