@@ -11,6 +11,7 @@ import type { KeyRing } from '../crypto/keys.js';
 import type { Dialect } from '../store/database.js';
 import type { Database, OutboxChannel, OutboxMessage } from '../store/schema.js';
 import { claimNextMessage, markAttemptFailed, markSent, readPayload, type OutboxPayloads } from '../store/outbox.js';
+import { PeriodicDrain } from './periodic-drain.js';
 import { PermanentDeliveryError, type OutboxSenders, type Sender } from './senders.js';
 
 const CLAIM_IN_MILLISECONDS = 60_000;
@@ -63,36 +64,20 @@ export interface OutboxWorkerOptions {
   onDeliveryFailed?: (failure: DeliveryFailure) => void;
 }
 
-export class OutboxWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
-
-  constructor(private readonly options: OutboxWorkerOptions) {}
-
-  start(): void {
-    if (this.timer) return;
-    const interval = this.options.intervalInMilliseconds ?? 500;
-    this.timer = setInterval(() => {
-      void this.drain().catch((error: unknown) => this.report(() => this.options.onError?.(error)));
-    }, interval);
-    this.timer.unref();
+export class OutboxWorker extends PeriodicDrain {
+  constructor(private readonly options: OutboxWorkerOptions) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => 0);
+  override start(): void {
+    super.start(this.options.intervalInMilliseconds);
   }
 
-  /** Delivers every due message once; returns how many were sent. */
-  drain(): Promise<number> {
-    this.running ??= this.drainOnce().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+  protected drainFailed(error: unknown): void {
+    this.options.onError?.(error);
   }
 
-  private async drainOnce(): Promise<number> {
+  protected async drainOnce(): Promise<number> {
     const { db, now } = this.options;
     let sent = 0;
     for (let i = 0; i < MESSAGES_PER_DRAIN; i += 1) {
@@ -166,14 +151,5 @@ export class OutboxWorker {
         .then(resolve, reject)
         .finally(() => clearTimeout(timer));
     });
-  }
-
-  /** A broken logger must not break delivery. */
-  private report(callback: () => void): void {
-    try {
-      callback();
-    } catch {
-      // nothing sensible left to do
-    }
   }
 }

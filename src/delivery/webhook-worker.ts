@@ -15,6 +15,7 @@ import type { Dialect } from '../store/database.js';
 import type { Database, WebhookDelivery } from '../store/schema.js';
 import { claimNextDelivery, clearWebhookFailing, markDelivered, markDeliveryFailed, markDeliveryHeld, pruneFinishedDeliveries } from '../store/webhooks.js';
 import { OutboundError, type OutboundClient } from './outbound.js';
+import { PeriodicDrain } from './periodic-drain.js';
 
 const CLAIM_IN_MILLISECONDS = 60_000;
 const DELIVERIES_PER_DRAIN = 500;
@@ -51,37 +52,22 @@ type Outcome =
   | { delivered: false; held: true }
   | { delivered: false; held?: false; status: number | null; error: string; retry: boolean };
 
-export class WebhookWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<number> | null = null;
-
-  constructor(private readonly options: WebhookWorkerOptions) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      void this.drain().catch((error: unknown) => this.options.onError?.(error));
-    }, this.options.intervalInMilliseconds ?? 500);
-    this.timer.unref();
+export class WebhookWorker extends PeriodicDrain {
+  constructor(private readonly options: WebhookWorkerOptions) {
+    super();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => 0);
+  override start(): void {
+    super.start(this.options.intervalInMilliseconds);
   }
 
-  /** Makes one attempt at every due delivery; returns how many were delivered. */
-  drain(): Promise<number> {
-    this.running ??= this.drainOnce().finally(() => {
-      this.running = null;
-    });
-    return this.running;
+  protected drainFailed(error: unknown): void {
+    this.options.onError?.(error);
   }
 
   private lastPrunedAt = Number.NEGATIVE_INFINITY;
 
-  private async drainOnce(): Promise<number> {
+  protected async drainOnce(): Promise<number> {
     const { db, dialect, now } = this.options;
     if (now() - this.lastPrunedAt >= PRUNE_EVERY_MILLISECONDS) {
       this.lastPrunedAt = now();
