@@ -5,76 +5,24 @@
 // again" with the cooldown), a text that could not be sent, and Security settings.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { PermanentDeliveryError } from '../../src/delivery/senders.js';
 import { Authenticator } from '../support/authenticator.js';
-import { STRONG_PASSWORD, addUser, setUpAccount, signInToken, startTestApp, type TestApp } from '../support/harness.js';
+import { FormBrowser, pageText } from '../support/form-browser.js';
+import { addUser, setUpAccount, signInToken, startTestApp, type TestApp } from '../support/harness.js';
 import { CountingSmsSender, freshUsNumber, latestCode, textsTo, tickBeforeTexts } from '../support/sms.js';
 
-const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
-
-class Browser {
-  readonly jar = new Map<string, string>();
-  constructor(private readonly app: TestApp) {}
-
-  private store(response: LightMyRequestResponse): void {
-    const header = response.headers['set-cookie'];
-    for (const raw of header === undefined ? [] : Array.isArray(header) ? header : [header]) {
-      const [pair = ''] = raw.split(';');
-      const name = pair.slice(0, pair.indexOf('=')).trim();
-      const value = decodeURIComponent(pair.slice(pair.indexOf('=') + 1).trim());
-      if (value === '' || /max-age=0/i.test(raw) || /expires=Thu, 01 Jan 1970/i.test(raw)) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-  }
-
-  private headers(): Record<string, string> {
-    return { cookie: [...this.jar].map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('; '), 'user-agent': USER_AGENT };
-  }
-
-  async get(url: string): Promise<LightMyRequestResponse> {
-    const response = await this.app.inject({ method: 'GET', url, remoteAddress: '127.0.0.1', headers: this.headers() });
-    this.store(response);
-    return response;
-  }
-
-  async post(url: string, form: Record<string, string>): Promise<LightMyRequestResponse> {
-    if (/\/sms(\/send|\/resend)?(\?|$)/.test(url) || url === '/sign-in') this.app.clock.advance(1);
-    const response = await this.app.inject({
-      method: 'POST',
-      url,
-      remoteAddress: '127.0.0.1',
-      headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(form).toString(),
-    });
-    this.store(response);
-    return response;
-  }
-
-  async csrf(url: string): Promise<string> {
-    const page = await this.get(url);
-    assert.equal(page.statusCode, 200, `${url}: ${page.body.slice(0, 300)}`);
-    return /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
-  }
-
-  async signIn(email: string): Promise<LightMyRequestResponse> {
-    const csrf = await this.csrf('/sign-in');
-    return this.post('/sign-in', { _csrf: csrf, account: 'acme', email, password: STRONG_PASSWORD });
-  }
+/** The no-JavaScript browser of the page suites, its clock a millisecond on before each sign-in and each texted code's post. */
+function newBrowser(app: TestApp): FormBrowser {
+  return new FormBrowser(app, {
+    beforePost: (url) => {
+      if (/\/sms(\/send|\/resend)?(\?|$)/.test(url) || url === '/sign-in') app.clock.advance(1);
+    },
+  });
 }
 
-function text(html: string): string {
-  return html
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ');
-}
-
-async function smsPersonThroughPages(app: TestApp, email: string): Promise<{ browser: Browser; phone: ReturnType<typeof freshUsNumber> }> {
+async function smsPersonThroughPages(app: TestApp, email: string): Promise<{ browser: FormBrowser; phone: ReturnType<typeof freshUsNumber> }> {
   await addUser(app, { account: 'acme', email });
-  const browser = new Browser(app);
+  const browser = newBrowser(app);
   assert.equal((await browser.signIn(email)).headers.location, '/profile/security');
   const phone = freshUsNumber();
   const csrf = await browser.csrf('/profile/two-factor/setup');
@@ -82,7 +30,7 @@ async function smsPersonThroughPages(app: TestApp, email: string): Promise<{ bro
   assert.equal(started.statusCode, 303, started.body.slice(0, 500));
   assert.equal(started.headers.location, '/profile/two-factor/sms');
   const pending = await browser.get('/profile/two-factor/sms');
-  assert.match(text(pending.body), new RegExp(`We texted a 6-digit code to •••• ••• ${phone.lastDigits}`));
+  assert.match(pageText(pending.body), new RegExp(`We texted a 6-digit code to •••• ••• ${phone.lastDigits}`));
   assert.match(pending.body, /data-cooldown="30" data-label="Send again"/);
   const verified = await browser.post('/profile/two-factor/sms/verify', { _csrf: csrf, code: await latestCode(app, phone.e164) });
   assert.equal(verified.statusCode, 200, verified.body.slice(0, 300));
@@ -101,11 +49,11 @@ describe('text messages in the pages (sqlite)', () => {
 
   it('the method choice recommends the app and says plainly, without jargon, that text messages are the weaker method', async () => {
     await addUser(app, { account: 'acme', email: 'choice@acme.test' });
-    const browser = new Browser(app);
+    const browser = newBrowser(app);
     await browser.signIn('choice@acme.test');
     const page = await browser.get('/profile/two-factor/setup');
     assert.equal(page.statusCode, 200);
-    const words = text(page.body);
+    const words = pageText(page.body);
     assert.match(words, /Use an authenticator app Recommended/);
     assert.match(words, /Text messages are the weaker method/);
     assert.doesNotMatch(words, /NIST|800-63/, 'the standard is cited in the code, not to the person');
@@ -124,7 +72,7 @@ describe('text messages in the pages (sqlite)', () => {
       const csrf = /name="_csrf" value="([^"]+)"/.exec(limited.body)![1]!;
       const refused = await browser.post('/profile/two-factor/sms', { _csrf: csrf, country: 'GB', phone: '+1 201 555 0199' });
       assert.equal(refused.statusCode, 400);
-      assert.match(text(refused.body), /does not allow text messages to this country/);
+      assert.match(pageText(refused.body), /does not allow text messages to this country/);
       assert.match(refused.body, /value="\+1 201 555 0199"/, 'the number typed is kept');
     } finally {
       await app.runtime.deps.db.updateTable('accounts').set({ country: 'US', sms_allowed_countries: null }).where('slug', '=', 'acme').execute();
@@ -134,7 +82,7 @@ describe('text messages in the pages (sqlite)', () => {
   it('turns SMS on through the pages; Security settings shows the number masked and a "Text me a code" for confirmations', async () => {
     const { browser, phone } = await smsPersonThroughPages(app, 'pages@acme.test');
     const security = await browser.get('/profile/security');
-    assert.match(text(security.body), new RegExp(`Text messages to •••• ••• ${phone.lastDigits}`));
+    assert.match(pageText(security.body), new RegExp(`Text messages to •••• ••• ${phone.lastDigits}`));
     assert.ok(!security.body.includes(phone.e164) && !security.body.includes(phone.national));
     assert.match(security.body, /<button type="submit" class="link" form="send-confirmation-text">Text me a code<\/button>/);
     assert.match(security.body, /<input type="radio" name="method" value="sms" checked>/, 'SMS-only: the texted passcode is the default');
@@ -144,7 +92,7 @@ describe('text messages in the pages (sqlite)', () => {
     assert.equal(sent.statusCode, 303);
     assert.equal(sent.headers.location, '/profile/security?sms=sent');
     assert.equal((await textsTo(app, phone.e164)).length, before + 1);
-    assert.match(text((await browser.get('/profile/security?sms=sent')).body), /We texted you a code/);
+    assert.match(pageText((await browser.get('/profile/security?sms=sent')).body), /We texted you a code/);
     const regenerated = await browser.post('/profile/two-factor/recovery-codes', { _csrf: csrf, method: 'sms', code: await latestCode(app, phone.e164) });
     assert.equal(regenerated.statusCode, 200, regenerated.body.slice(0, 300));
     assert.match(regenerated.body, /New recovery codes/);
@@ -156,7 +104,7 @@ describe('text messages in the pages (sqlite)', () => {
 
   it('SMS preferred: the password POST texts a code, the passcode page (a GET) texts nothing; "Send again" waits 30 s', async () => {
     const { phone } = await smsPersonThroughPages(app, 'auto@acme.test');
-    const browser = new Browser(app);
+    const browser = newBrowser(app);
     app.clock.advance(31_000);
     const before = (await textsTo(app, phone.e164)).length;
     const signedIn = await browser.signIn('auto@acme.test');
@@ -165,7 +113,7 @@ describe('text messages in the pages (sqlite)', () => {
     const page = await browser.get('/sign-in/two-factor');
     await browser.get('/sign-in/two-factor');
     assert.equal((await textsTo(app, phone.e164)).length, before + 1, 'a GET texts nothing');
-    const words = text(page.body);
+    const words = pageText(page.body);
     assert.match(words, new RegExp(`We texted a 6-digit code to •••• ••• ${phone.lastDigits} for Acme Support`));
     assert.match(page.body, /<button type="submit" data-cooldown="30" data-label="Send again">Send again<\/button>/);
     assert.match(page.body, /<form method="post" action="\/sign-in\/two-factor" novalidate data-webotp>/);
@@ -174,13 +122,13 @@ describe('text messages in the pages (sqlite)', () => {
     const tooSoon = await browser.post('/sign-in/two-factor/sms', { _csrf: csrf });
     assert.equal(tooSoon.statusCode, 429);
     assert.ok(Number(tooSoon.headers['retry-after']) > 0);
-    assert.match(text(tooSoon.body), /You can ask for another in \d+ seconds/);
+    assert.match(pageText(tooSoon.body), /You can ask for another in \d+ seconds/);
     app.clock.advance(30_000);
     const again = await browser.post('/sign-in/two-factor/sms', { _csrf: csrf });
     assert.equal(again.statusCode, 303);
     assert.equal(again.headers.location, '/sign-in/two-factor?method=sms&sent=again');
     assert.match(
-      text((await browser.get(again.headers.location as string)).body),
+      pageText((await browser.get(again.headers.location as string)).body),
       /The code we texted before no longer works/,
       'a resent text says the first code is void',
     );
@@ -189,7 +137,7 @@ describe('text messages in the pages (sqlite)', () => {
     assert.equal(done.statusCode, 303, done.body.slice(0, 400));
     assert.equal(done.headers.location, '/profile/security');
     // Without a CSRF token nothing is sent.
-    const other = new Browser(app);
+    const other = newBrowser(app);
     await other.signIn('auto@acme.test');
     const count = (await textsTo(app, phone.e164)).length;
     assert.equal((await other.post('/sign-in/two-factor/sms', {})).statusCode, 403);
@@ -202,7 +150,7 @@ describe('text messages in the pages (sqlite)', () => {
     const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
     const authenticator = new Authenticator(started.otpauth_uri);
     await app.api('POST', '/api/v1/me/two-factor/totp/verify', { token, body: { code: authenticator.code(app.clock.now()) } });
-    const browser = new Browser(app);
+    const browser = newBrowser(app);
     assert.equal((await browser.signIn('both@acme.test')).headers.location, '/sign-in/two-factor');
     const signInCsrf = await browser.csrf('/sign-in/two-factor');
     app.clock.advance(30_000);
@@ -211,7 +159,7 @@ describe('text messages in the pages (sqlite)', () => {
 
     // Adding SMS in the pages needs a current passcode.
     const setup = await browser.get('/profile/two-factor/setup');
-    assert.match(text(setup.body), /Add a two-factor method/);
+    assert.match(pageText(setup.body), /Add a two-factor method/);
     assert.doesNotMatch(setup.body, /action="\/profile\/two-factor\/totp"/, 'the app is there already');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(setup.body)![1]!;
     const phone = freshUsNumber();
@@ -226,18 +174,18 @@ describe('text messages in the pages (sqlite)', () => {
       method: 'totp',
       code: authenticator.code(app.clock.now()),
     });
-    assert.equal(confirmed.statusCode, 303, text(confirmed.body).slice(0, 500));
+    assert.equal(confirmed.statusCode, 303, pageText(confirmed.body).slice(0, 500));
     const verified = await browser.post('/profile/two-factor/sms/verify', { _csrf: csrf, code: await latestCode(app, phone.e164) });
     assert.equal(verified.headers.location, '/profile/security?done=sms-on');
 
     const security = await browser.get('/profile/security');
     assert.match(security.body, /<input type="radio" name="method" value="totp" checked> Authenticator app/);
     const before = (await textsTo(app, phone.e164)).length;
-    const fresh = new Browser(app);
+    const fresh = newBrowser(app);
     await fresh.signIn('both@acme.test');
     assert.equal((await textsTo(app, phone.e164)).length, before, 'the app is preferred: nothing texted');
     const appPage = await fresh.get('/sign-in/two-factor');
-    assert.match(text(appPage.body), /Open your authenticator app/);
+    assert.match(pageText(appPage.body), /Open your authenticator app/);
     assert.match(appPage.body, /<a href="\/sign-in\/two-factor\?method=sms">Get a code by text message<\/a>/);
     const smsPage = await fresh.get('/sign-in/two-factor?method=sms');
     assert.match(smsPage.body, /data-cooldown="0" data-label="Text me a code">Text me a code<\/button>/);
@@ -269,15 +217,15 @@ describe('a text that could not be sent, in the pages (sqlite)', () => {
     const { phone } = await smsPersonThroughPages(app, 'down@acme.test');
     failing = true;
     await app.runtime.worker.drain();
-    const browser = new Browser(app);
+    const browser = newBrowser(app);
     await browser.signIn('down@acme.test');
     await app.runtime.worker.drain();
     const page = await browser.get('/sign-in/two-factor');
-    assert.match(text(page.body), /We could not send a text\. Try the app or a recovery code\./);
+    assert.match(pageText(page.body), /We could not send a text\. Try the app or a recovery code\./);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
     const tried = await browser.post('/sign-in/two-factor', { _csrf: csrf, method: 'sms', code: '123456' });
     assert.equal(tried.statusCode, 409);
-    assert.match(text(tried.body), /We could not send a text/);
+    assert.match(pageText(tried.body), /We could not send a text/);
     assert.match(tried.body, /Use a recovery code/);
     assert.ok((await textsTo(app, phone.e164)).length >= 2);
   });

@@ -8,7 +8,12 @@ const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, l
 
 export class FormBrowser {
   readonly jar = new Map<string, string>();
-  constructor(private readonly app: TestApp) {}
+  /** `beforePost` runs before each form post (a suite that moves its clock on, so
+   * each post of a code or a text lands at its own instant). */
+  constructor(
+    private readonly app: TestApp,
+    private readonly options: { beforePost?: (url: string) => void } = {},
+  ) {}
 
   private store(response: LightMyRequestResponse): void {
     const header = response.headers['set-cookie'];
@@ -32,6 +37,7 @@ export class FormBrowser {
   }
 
   async post(url: string, form: Record<string, string>): Promise<LightMyRequestResponse> {
+    this.options.beforePost?.(url);
     const response = await this.app.inject({
       method: 'POST',
       url,
@@ -49,10 +55,11 @@ export class FormBrowser {
     return csrfOf(page.body);
   }
 
-  async signIn(email: string): Promise<void> {
+  async signIn(email: string): Promise<LightMyRequestResponse> {
     const csrf = await this.csrf('/sign-in');
     const response = await this.post('/sign-in', { _csrf: csrf, account: 'acme', email, password: STRONG_PASSWORD });
     assert.equal(response.statusCode, 303, response.body.slice(0, 300));
+    return response;
   }
 }
 
