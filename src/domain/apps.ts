@@ -47,8 +47,9 @@ export const MAX_URI_LENGTH = 2000;
 export const ACR_VALUES: readonly Acr[] = [ACR.password, ACR.twoFactor, ACR.phishingResistant];
 
 /** Plain http only reaches the person's own computer (RFC 8252 §7.3, native apps on
- * loopback); everything else must be https (RFC 6749 §3.1.2.1, RFC 9700 §2.1). */
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+ * loopback); everything else must be https (RFC 6749 §3.1.2.1, RFC 9700 §2.1). The
+ * same hosts may take a webhook over http (automation.ts). */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 type UriKind = 'redirect_uris' | 'post_logout_redirect_uris' | 'backchannel_logout_uri';
 

@@ -1,6 +1,7 @@
 // What an account may automate (DESIGN.md row 20, "Automation"): the scopes of its API
 // tokens, the events its webhooks can hear, and the checks of what an admin types for
 // either. Pure rules; the services store and enforce them.
+import { LOOPBACK_HOSTS } from './apps.js';
 import { fail, ok, type Result } from './failures.js';
 import { isValidDisplayName, normalizeDisplayName } from './identity.js';
 
@@ -121,10 +122,9 @@ export function checkWebhookEvents(raw: unknown): Result<WebhookEvent[]> {
   return checkChoices(raw, 'events', isWebhookEvent, { what: 'event', known: WEBHOOK_EVENTS });
 }
 
-/** Plain http only reaches this computer, for trying a receiver out; everything else
- * must be https. Where the address leads is checked again at every delivery
- * (delivery/outbound.ts), since a name can resolve elsewhere later. */
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** Plain http only reaches this computer (LOOPBACK_HOSTS, as for apps), for trying a
+ * receiver out; everything else must be https. Where the address leads is checked
+ * again at every delivery (delivery/outbound.ts), since a name can resolve elsewhere later. */
 const MAX_WEBHOOK_URL_LENGTH = 2000;
 
 export function checkWebhookUrl(raw: unknown): Result<string> {
