@@ -69,6 +69,11 @@ export interface WebhookDeliveryView {
   createdAt: number;
 }
 
+/** Another account's webhook is no more found than one that never was. */
+function noSuchWebhook<T = never>(): Result<T> {
+  return fail('not_found', { message: 'There is no such webhook in this account.' });
+}
+
 function webhookView(row: Webhook): WebhookView {
   return {
     id: row.id,
@@ -149,7 +154,7 @@ export async function listWebhooks(deps: Pick<ServiceDeps, 'db'>, admin: SignedI
 
 export async function getWebhook(deps: Pick<ServiceDeps, 'db'>, admin: SignedIn, id: string): Promise<Result<WebhookView>> {
   const row = await findAccountWebhook(deps.db, admin.account.id, id);
-  return row ? ok(webhookView(row)) : fail('not_found', { message: 'There is no such webhook in this account.' });
+  return row ? ok(webhookView(row)) : noSuchWebhook();
 }
 
 export async function createWebhook(
@@ -208,7 +213,7 @@ export async function updateWebhook(
   context: RequestContext,
 ): Promise<Result<{ webhook: WebhookView; secret: string | null }>> {
   const current = await findAccountWebhook(deps.db, admin.account.id, id);
-  if (!current) return fail('not_found', { message: 'There is no such webhook in this account.' });
+  if (!current) return noSuchWebhook();
   const url = change.url === undefined ? ok(current.url) : checkWebhookUrl(change.url);
   if (!url.ok) return url;
   const reachable = url.value === current.url ? url : checkReachable(deps, url.value);
@@ -223,7 +228,7 @@ export async function updateWebhook(
     // Read again, locked, in the transaction: only what this request changes is
     // written, so a change made meanwhile (a rotated secret, a pause) is not undone.
     const locked = await lockAccountWebhook(trx, admin.account.id, id, deps.dialect);
-    if (!locked) return fail('not_found', { message: 'There is no such webhook in this account.' });
+    if (!locked) return noSuchWebhook();
     const now = deps.now();
     const secret = change.rotateSecret === true ? newWebhookSecret() : null;
     const changes: Updateable<WebhookTable> = {};
@@ -259,7 +264,7 @@ export async function updateWebhook(
 export async function deleteWebhook(deps: ServiceDeps, admin: SignedIn, id: string, context: RequestContext): Promise<Result<null>> {
   return deps.db.transaction().execute(async (trx) => {
     const webhook = await findAccountWebhook(trx, admin.account.id, id);
-    if (!webhook) return fail<null>('not_found', { message: 'There is no such webhook in this account.' });
+    if (!webhook) return noSuchWebhook<null>();
     await deleteWebhookRows(trx, id);
     await webhookAudit(trx, admin, context, deps.now())('webhook_deleted', webhook);
     return ok(null);
@@ -273,7 +278,7 @@ export async function listDeliveries(
   page: { limit: number; before: { createdAt: number; id: string } | null },
 ): Promise<Result<WebhookDeliveryView[]>> {
   const webhook = await findAccountWebhook(deps.db, admin.account.id, webhookId);
-  if (!webhook) return fail('not_found', { message: 'There is no such webhook in this account.' });
+  if (!webhook) return noSuchWebhook();
   return ok((await listWebhookDeliveries(deps.db, webhookId, page)).map(deliveryView));
 }
 
