@@ -50,7 +50,10 @@ function tokenView(token: ApiToken, creatorEmail: string | null): ApiTokenView {
 
 export async function listApiTokens(deps: Pick<ServiceDeps, 'db'>, admin: SignedIn): Promise<ApiTokenView[]> {
   const tokens = await listAccountApiTokens(deps.db, admin.account.id);
-  const emails = new Map((await new AccountUsers(deps.db, admin.account.id).list()).map((user) => [user.id, user.email]));
+  // The makers only (a handful), not every person of the account.
+  const users = new AccountUsers(deps.db, admin.account.id);
+  const makers = await Promise.all([...new Set(tokens.map((token) => token.created_by_user_id))].map((id) => users.findById(id)));
+  const emails = new Map(makers.flatMap((user) => (user ? [[user.id, user.email] as const] : [])));
   return tokens.map((token) => tokenView(token, emails.get(token.created_by_user_id) ?? null));
 }
 
