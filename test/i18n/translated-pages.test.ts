@@ -9,6 +9,20 @@ import { refusalPage } from '../../src/http/forward-auth/pages.js';
 import { SoftwareSecurityKey } from '../support/security-key.js';
 import { addUser, linkFrom, setUpAccount, signInToken, STRONG_PASSWORD, startTestApp, type TestApp } from '../support/harness.js';
 
+/** Lena of Acme, with an authenticator app: her session token. */
+async function lenaWithAnAuthenticatorApp(app: TestApp): Promise<string> {
+  await setUpAccount(app);
+  await addUser(app, { account: 'acme', email: 'lena@acme.test' });
+  const token = await signInToken(app, { account: 'acme', email: 'lena@acme.test' });
+  const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
+  const enrolled = await app.api('POST', '/api/v1/me/two-factor/totp/verify', {
+    token,
+    body: { code: Authenticator.fromQrCode(started.qr_code).code(app.clock.now()) },
+  });
+  assert.equal(enrolled.statusCode, 200, enrolled.body);
+  return token;
+}
+
 function htmlTag(body: string): string {
   return /<html[^>]*>/.exec(body)?.[0] ?? '';
 }
@@ -19,15 +33,7 @@ describe('the passcode page in the person’s language', () => {
   const browser = () => new FormBrowser(app);
   before(async () => {
     app = await startTestApp();
-    await setUpAccount(app);
-    await addUser(app, { account: 'acme', email: 'lena@acme.test' });
-    token = await signInToken(app, { account: 'acme', email: 'lena@acme.test' });
-    const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
-    const enrolled = await app.api('POST', '/api/v1/me/two-factor/totp/verify', {
-      token,
-      body: { code: Authenticator.fromQrCode(started.qr_code).code(app.clock.now()) },
-    });
-    assert.equal(enrolled.statusCode, 200, enrolled.body);
+    token = await lenaWithAnAuthenticatorApp(app);
   });
   after(() => app.close());
 
@@ -86,15 +92,7 @@ describe('Security settings in the person’s language', () => {
   let token: string;
   before(async () => {
     app = await startTestApp();
-    await setUpAccount(app);
-    await addUser(app, { account: 'acme', email: 'lena@acme.test' });
-    token = await signInToken(app, { account: 'acme', email: 'lena@acme.test' });
-    const started = (await app.api('POST', '/api/v1/me/two-factor/totp', { token })).json();
-    const enrolled = await app.api('POST', '/api/v1/me/two-factor/totp/verify', {
-      token,
-      body: { code: Authenticator.fromQrCode(started.qr_code).code(app.clock.now()) },
-    });
-    assert.equal(enrolled.statusCode, 200, enrolled.body);
+    token = await lenaWithAnAuthenticatorApp(app);
   });
   after(() => app.close());
 
