@@ -4,8 +4,6 @@
 // sees where the focus is (WCAG 2.2 focus appearance).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createAccount } from '../../src/services/accounts.js';
 import { createApp, operatorAppManager } from '../../src/services/apps.js';
@@ -18,26 +16,12 @@ import {
   enrolAuthenticatorApp,
   launchBrowser,
   newBrowserContext,
-  screenshot,
   signInWithPassword,
   startServedApp,
   type ServedApp,
 } from '../support/browser.js';
+import { assertNoAxeViolations } from '../support/axe.js';
 
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface Violation {
-  rule: string;
-  impact: string;
-  help: string;
-  nodes: string[];
-}
-
-// Strings: this project's TypeScript has no DOM types.
-const RUN_AXE = `axe.run(document).then((results) => results.violations.map((v) => ({
-  rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((node) => node.target.join(' ')),
-})))`;
-const OPEN_ALL_DETAILS = `document.querySelectorAll('details').forEach((details) => { details.open = true; })`;
 const FOCUSED = `(() => {
   const style = getComputedStyle(document.activeElement);
   return { element: document.activeElement.outerHTML.slice(0, 60), style: style.outlineStyle, width: style.outlineWidth, offset: style.outlineOffset, color: style.outlineColor, background: getComputedStyle(document.documentElement).backgroundColor };
@@ -64,11 +48,7 @@ describe('accessibility in Chromium', { skip: chromiumSkipReason() }, () => {
 
   /** Runs axe over the page as it is (with every <details> opened); no violations. */
   const assertAccessible = async (name: string) => {
-    await page.evaluate(OPEN_ALL_DETAILS);
-    await page.addScriptTag({ content: AXE_SOURCE });
-    const violations = (await page.evaluate(RUN_AXE)) as Violation[];
-    if (violations.length > 0) await screenshot(page, `axe-${name}`);
-    assert.deepEqual(violations, [], `${name} (${page.url()})`);
+    await assertNoAxeViolations(page, name);
     checked.push(name);
   };
 

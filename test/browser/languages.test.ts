@@ -7,8 +7,6 @@
 // in English).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Language } from '../../src/domain/languages.js';
 import type { MessageKey } from '../../src/i18n/messages/en.js';
@@ -19,21 +17,7 @@ import { createUser } from '../../src/services/users.js';
 import { Authenticator } from '../support/authenticator.js';
 import { STRONG_PASSWORD } from '../support/harness.js';
 import { chromiumSkipReason, launchBrowser, newBrowserContext, screenshot, startServedApp, type ServedApp } from '../support/browser.js';
-
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface Violation {
-  rule: string;
-  impact: string;
-  help: string;
-  nodes: string[];
-}
-
-// Strings: this project's TypeScript has no DOM types.
-const RUN_AXE = `axe.run(document).then((results) => results.violations.map((v) => ({
-  rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((node) => node.target.join(' ')),
-})))`;
-const OPEN_ALL_DETAILS = `document.querySelectorAll('details').forEach((details) => { details.open = true; })`;
+import { assertNoAxeViolations } from '../support/axe.js';
 
 interface Layout {
   lang: string;
@@ -178,11 +162,7 @@ describe('German and Arabic pages in Chromium', { skip: chromiumSkipReason() }, 
     const checked: string[] = [];
     const assertAccessible = async (name: string) => {
       assert.equal(await page.evaluate('document.documentElement.lang'), 'ar', name);
-      await page.evaluate(OPEN_ALL_DETAILS);
-      await page.addScriptTag({ content: AXE_SOURCE });
-      const violations = (await page.evaluate(RUN_AXE)) as Violation[];
-      if (violations.length > 0) await screenshot(page, `axe-ar-${name}`);
-      assert.deepEqual(violations, [], `${name} (${page.url()})`);
+      await assertNoAxeViolations(page, `ar-${name}`);
       checked.push(name);
     };
     await signInInLanguage(page, app.baseUrl, 'ar', 'lena.axe@acme.test', authenticator, async (name) => {
