@@ -21,7 +21,7 @@ import { openStore } from '../src/store/database.js';
 import { percentiles } from './lib/load.js';
 import { cpuDelta, nodeArgs, peakRssMiB, run, snapshot, startServer, stopServer } from './lib/proc.js';
 import { freePort } from './lib/system.js';
-import { TESSERA_ROOT, startFlags } from './tessera/system.js';
+import { TESSERA_ROOT, startFlags, tesseraEnv } from './tessera/system.js';
 
 const BENCH_ROOT = fileURLToPath(new URL('.', import.meta.url));
 const CORES = availableParallelism();
@@ -130,23 +130,8 @@ async function main(): Promise<void> {
   const dataDir = join(workDir, 'tessera');
   mkdirSync(dataDir);
   const port = await freePort();
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name, value]) => value !== undefined && !name.startsWith('TESSERA_'))) as Record<
-    string,
-    string
-  >;
-  const env = {
-    ...inherited,
-    NODE_ENV: 'production',
-    TESSERA_MODE: 'production',
-    TESSERA_HOST: '127.0.0.1',
-    TESSERA_BASE_URL: `http://127.0.0.1:${port}`,
-    PORT: String(port),
-    TESSERA_DATA_DIR: dataDir,
-    TESSERA_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    TESSERA_HMAC_KEY: randomBytes(32).toString('base64'),
-    TESSERA_LOG_LEVEL: 'warn',
-    TESSERA_OUTBOUND_ALLOW: '127.0.0.1/32',
-  };
+  const keys = { encryptionKeys: `k1:${randomBytes(32).toString('base64')}`, hmacKey: randomBytes(32).toString('base64') };
+  const env = { ...tesseraEnv(dataDir, port, keys), TESSERA_OUTBOUND_ALLOW: '127.0.0.1/32' };
   const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   try {

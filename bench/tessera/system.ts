@@ -46,12 +46,14 @@ const USER_AGENT = 'tessera-bench/1';
 const SEED_BYTES = 20;
 const SEED_LABEL = 'tessera';
 
-interface TesseraKeys {
+export interface TesseraKeys {
   encryptionKeys: string;
   hmacKey: string;
 }
 
-function tesseraEnv(dataDir: string, port: number, keys: TesseraKeys): Record<string, string> {
+/** How the benchmarks run a Tessera server: production mode on loopback, its own data
+ * directory and keys, none of this shell's TESSERA_ settings. */
+export function tesseraEnv(dataDir: string, port: number, keys: TesseraKeys): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !name.startsWith('TESSERA_')) env[name] = value;
