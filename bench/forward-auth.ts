@@ -13,7 +13,8 @@ import { newId } from '../src/crypto/tokens.js';
 import { openStore } from '../src/store/database.js';
 import { insertApp } from '../src/store/apps.js';
 import { cookiePairs } from './lib/http.js';
-import { closedLoop, percentiles, type OpResult } from './lib/load.js';
+import { summarize } from './lib/summary.js';
+import { closedLoop, type OpResult } from './lib/load.js';
 import { cpuDelta, peakRssMiB, resetPeakRss, snapshot } from './lib/proc.js';
 import type { WorkloadResult } from './lib/report.js';
 import { ACCOUNT_SLUG } from './lib/users.js';
@@ -81,26 +82,8 @@ async function measure(pid: number, options: Options, op: (worker: number) => Pr
   const before = snapshot(pid);
   const stats = await closedLoop({ concurrency: CONCURRENCY, durationMs: options.durationMs, maxOps, op });
   const after = snapshot(pid);
-  const cpu = cpuDelta(before, after, CORES);
-  const p = percentiles(stats.latencies);
-  const seconds = stats.elapsedMs / 1000;
-  return {
-    ok: stats.ok,
-    failed: stats.failed,
-    statuses: stats.statuses,
-    seconds,
-    ended: stats.ended,
-    perSecond: stats.ok / seconds,
-    p50: p.p50,
-    p90: p.p90,
-    p99: p.p99,
-    max: p.max,
-    serverCpuMsPerOp: stats.ok > 0 ? cpu.serverMs / stats.ok : Number.NaN,
-    clientCpuMsPerOp: stats.ok > 0 ? cpu.clientMs / stats.ok : Number.NaN,
-    otherLoadShare: cpu.otherShare,
-    peakRssMiB: peakRssMiB(pid),
-    ...(rssReset ? {} : { note: 'peak RSS is the process lifetime peak (clear_refs not allowed)' }),
-  };
+  const result = summarize(stats, { serverPid: pid, cpu: cpuDelta(before, after, CORES), peakRss: peakRssMiB(pid) });
+  return rssReset ? result : { ...result, note: 'peak RSS is the process lifetime peak (clear_refs not allowed)' };
 }
 
 const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;

@@ -13,6 +13,7 @@ import { ARGON2ID_OPTIONS } from './peer/auth.js';
 import { startPeer } from './peer/system.js';
 import { closedLoop, openLoop, percentiles, type LoopStats, type OpResult } from './lib/load.js';
 import { cpuDelta, peakRssMiB, resetPeakRss, snapshot, type CpuDelta } from './lib/proc.js';
+import { summarize, type DatabaseCpu } from './lib/summary.js';
 import { renderReport, type OidcReport, type OverloadReport, type Report, type SystemReport, type WorkloadResult } from './lib/report.js';
 import {
   BENCH_APPLICATION_NAME,
@@ -137,40 +138,6 @@ function log(line: string): void {
 }
 
 /** PostgreSQL's backends serving the system during a measured window (PostgreSQL only). */
-interface DatabaseCpu {
-  ms: number;
-  backends: number;
-}
-
-function summarize(
-  stats: LoopStats,
-  extra: { serverPid: number | null; cpu: ReturnType<typeof cpuDelta>; peakRss: number | null; database?: DatabaseCpu | null },
-): WorkloadResult {
-  const p = percentiles(stats.latencies);
-  const seconds = stats.elapsedMs / 1000;
-  const database = extra.database ?? null;
-  // The backends ran on the same cores: their share is the database's, not noise.
-  const databaseShare = database && stats.elapsedMs > 0 ? database.ms / (stats.elapsedMs * CORES) : 0;
-  return {
-    ok: stats.ok,
-    failed: stats.failed,
-    statuses: stats.statuses,
-    seconds,
-    ended: stats.ended,
-    perSecond: stats.ok / seconds,
-    p50: p.p50,
-    p90: p.p90,
-    p99: p.p99,
-    max: p.max,
-    serverCpuMsPerOp: stats.ok > 0 ? extra.cpu.serverMs / stats.ok : Number.NaN,
-    clientCpuMsPerOp: stats.ok > 0 ? extra.cpu.clientMs / stats.ok : Number.NaN,
-    databaseCpuMsPerOp: database ? (stats.ok > 0 ? database.ms / stats.ok : Number.NaN) : null,
-    databaseBackends: database ? database.backends : null,
-    otherLoadShare: Math.max(0, extra.cpu.otherShare - databaseShare),
-    peakRssMiB: extra.peakRss,
-  };
-}
-
 /** Warm-up, then the measured closed loop at concurrency 16, with server CPU and peak
  * RSS taken over the measured part only. */
 async function measure(
