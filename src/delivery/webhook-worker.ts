@@ -32,6 +32,8 @@ export interface WebhookEndpoint {
   url: string;
   secret: string;
   active: boolean;
+  /** Its deliveries have been failing (failing_since is set): a success ends that. */
+  failing: boolean;
 }
 
 export interface WebhookWorkerOptions {
@@ -48,7 +50,7 @@ export interface WebhookWorkerOptions {
 }
 
 type Outcome =
-  | { delivered: true; status: number }
+  | { delivered: true; status: number; endedFailing: boolean }
   | { delivered: false; held: true }
   | { delivered: false; held?: false; status: number | null; error: string; retry: boolean };
 
@@ -99,7 +101,8 @@ export class WebhookWorker extends PeriodicDrain {
     const outcome = await this.attempt(delivery);
     if (outcome.delivered) {
       await markDelivered(db, delivery.id, claim, outcome.status, now());
-      await clearWebhookFailing(db, delivery.webhook_id);
+      // Only a webhook that was failing has a run of failures to end: no write otherwise.
+      if (outcome.endedFailing) await clearWebhookFailing(db, delivery.webhook_id);
       return true;
     }
     if (outcome.held) {
@@ -138,7 +141,7 @@ export class WebhookWorker extends PeriodicDrain {
         body: delivery.payload,
         discardBody: true,
       });
-      if (status >= 200 && status < 300) return { delivered: true, status };
+      if (status >= 200 && status < 300) return { delivered: true, status, endedFailing: endpoint.failing };
       return { delivered: false, status, error: `${new URL(endpoint.url).host} answered ${status}`, retry: true };
     } catch (error) {
       const message =

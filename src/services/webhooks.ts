@@ -336,7 +336,12 @@ export async function recordWebhookFailure(deps: ServiceDeps, webhookId: string,
 }
 
 /** Where the worker sends a webhook's next delivery, and with which secret. */
-export async function webhookEndpoint(deps: Pick<ServiceDeps, 'db' | 'keys'>, id: string): Promise<{ url: string; secret: string; active: boolean } | null> {
+export async function webhookEndpoint(
+  deps: Pick<ServiceDeps, 'db' | 'keys'>,
+  id: string,
+): Promise<{ url: string; secret: string; active: boolean; failing: boolean } | null> {
   const webhook = await findWebhook(deps.db, id);
-  return webhook ? { url: webhook.url, secret: webhookSecretOf(deps, webhook), active: webhook.status === 'active' } : null;
+  return webhook
+    ? { url: webhook.url, secret: webhookSecretOf(deps, webhook), active: webhook.status === 'active', failing: webhook.failing_since !== null }
+    : null;
 }

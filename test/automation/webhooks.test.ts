@@ -204,6 +204,8 @@ for (const dialect of dialects()) {
         { status: 'pending', attempts: 1, last: 500 },
       );
       assert.equal(new Date(delivery.next_attempt_at).getTime(), clock.now() + 5_000);
+      const failing = (await app.api('GET', `/api/v1/admin/webhooks/${webhook.id}`, { token: ownerToken })).json();
+      assert.equal(failing.failing_since, new Date(clock.now()).toISOString(), 'a failure starts the run');
       await app.runtime.webhookWorker.drain();
       assert.equal(receiver.received.length, 1, 'not again before its time');
       clock.advance(5_000);
@@ -220,6 +222,8 @@ for (const dialect of dialects()) {
         { status: delivery.status, attempts: delivery.attempts, last: delivery.last_response_status },
         { status: 'delivered', attempts: 3, last: 200 },
       );
+      const recovered = (await app.api('GET', `/api/v1/admin/webhooks/${webhook.id}`, { token: ownerToken })).json();
+      assert.equal(recovered.failing_since, null, 'a good delivery ends it');
       assert.equal(receiver.received.length, 3);
       assert.equal(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size, 1, 'every attempt carries the same webhook-id');
       assert.equal(new Set(receiver.received.map((r) => r.body)).size, 1);
