@@ -19,6 +19,7 @@ import * as appsAndOpenIdConnect from './migrations/0010-apps-and-openid-connect
 import * as passkeys from './migrations/0011-passkeys.js';
 import * as automation from './migrations/0012-automation.js';
 import * as languages from './migrations/0013-languages.js';
+import * as webhookDueOrder from './migrations/0014-webhook-due-order.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -143,6 +144,7 @@ const migrations: Record<string, Migration> = {
   '0011-passkeys': passkeys,
   '0012-automation': automation,
   '0013-languages': languages,
+  '0014-webhook-due-order': webhookDueOrder,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
