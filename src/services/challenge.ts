@@ -9,7 +9,7 @@ import { CHALLENGE_ATTEMPT_LIMIT } from '../domain/passcode-attempts.js';
 import type { NextStep, Proof } from '../domain/sign-in-decision.js';
 import type { FactorType, SecondFactorMethod } from '../domain/types.js';
 import type { Account, Database, SignInFlow, TwoFactorMethod, User } from '../store/schema.js';
-import { countFlowFailure, findFlowWithOwner } from '../store/sign-in-flows.js';
+import { countFlowFailure, findFlowWithLockedOwner, findFlowWithOwner } from '../store/sign-in-flows.js';
 import { listActiveMethods } from '../store/two-factor.js';
 import { AccountUsers } from '../store/users.js';
 import { underAddressLimit } from './address-limit.js';
@@ -36,11 +36,18 @@ export interface OpenChallenge {
 }
 
 /** The live flow behind a token while it waits for a second factor, or invalid_challenge
- * for anything else. The methods it accepts are the decision's, asked again now. */
-export async function openChallenge(db: Kysely<Database>, deps: ServiceDeps, token: unknown): Promise<Result<OpenChallenge>> {
+ * for anything else. The methods it accepts are the decision's, asked again now. With
+ * `lockPerson` (inside a transaction) the person's row is read locked, as
+ * verifySecondFactor needs it. */
+export async function openChallenge(
+  db: Kysely<Database>,
+  deps: ServiceDeps,
+  token: unknown,
+  options: { lockPerson?: boolean } = {},
+): Promise<Result<OpenChallenge>> {
   const parsed = parseToken(token);
   if (!parsed) return fail('invalid_challenge');
-  const found = await findFlowWithOwner(db, parsed.id);
+  const found = await (options.lockPerson ? findFlowWithLockedOwner : findFlowWithOwner)(db, parsed.id);
   if (!found || !secretMatches(parsed.secret, found.row.secret_hash)) return fail('invalid_challenge');
   const { row: challenge, user, account } = found;
   if (challenge.state === 'locked') return fail('invalid_challenge', { message: 'Too many wrong codes for this sign-in. Sign in again.' });
@@ -87,14 +94,14 @@ export interface SecondStepInput {
 export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepInput, context: RequestContext): Promise<Result<SignInOutcome>> {
   return underAddressLimit(deps, context, () =>
     deps.db.transaction().execute(async (trx): Promise<Result<SignInOutcome>> => {
-      const opened = await openChallenge(trx, deps, input.challengeToken);
+      const opened = await openChallenge(trx, deps, input.challengeToken, { lockPerson: true });
       if (!opened.ok) return opened;
       const { challenge, account, user } = opened.value;
       const now = deps.now();
       let claimed: NextStep | null = null;
       const verified = await verifySecondFactor(trx, deps, {
         user,
-        userReadInThisTransaction: true,
+        userLockedInThisTransaction: true,
         activeMethods: opened.value.activeMethods,
         factor: { method: input.method, code: input.code },
         allowed: opened.value.methods,

@@ -110,9 +110,10 @@ export async function verifySecondFactor(
   deps: ServiceDeps,
   input: {
     user: User;
-    /** The person's row was read inside this transaction. On SQLite, whose transactions
-     * are serialised already, it is then used as it is instead of being read again. */
-    userReadInThisTransaction?: boolean;
+    /** The person's row was read inside this transaction with the lock lockUserRow
+     * takes (SQLite's transactions are serialised already), so it is used as it is
+     * instead of being read again. */
+    userLockedInThisTransaction?: boolean;
     /** The person's active methods, read inside this transaction (else read here). */
     activeMethods?: TwoFactorMethod[];
     factor: SecondFactorInput;
@@ -129,7 +130,7 @@ export async function verifySecondFactor(
   },
 ): Promise<Result<SecondFactorSuccess>> {
   const now = deps.now();
-  const user = input.userReadInThisTransaction && deps.dialect === 'sqlite' ? input.user : await lockUserRow(db, deps, input.user);
+  const user = input.userLockedInThisTransaction ? input.user : await lockUserRow(db, deps, input.user);
   if (!user) return fail('invalid_credentials');
   let success: SecondFactorSuccess | null = null;
   const locked = passcodeLock(user, now);

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
+import { ACCOUNT_COLUMNS } from './columns.js';
 import type { Account, AccountTable, Database } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
 
 export function findAccountBySlug(db: Kysely<Database>, slug: string): Promise<Account | undefined> {
-  return db.selectFrom('accounts').selectAll().where('slug', '=', slug).executeTakeFirst();
+  return db.selectFrom('accounts').select(ACCOUNT_COLUMNS).where('slug', '=', slug).executeTakeFirst();
 }
 
 /** The accounts whose display name is this one, ignoring case (at most two: enough to
@@ -11,14 +12,14 @@ export function findAccountBySlug(db: Kysely<Database>, slug: string): Promise<A
 export function findAccountsByName(db: Kysely<Database>, name: string): Promise<Account[]> {
   return db
     .selectFrom('accounts')
-    .selectAll()
+    .select(ACCOUNT_COLUMNS)
     .where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()))
     .limit(2)
     .execute();
 }
 
 export function findAccountById(db: Kysely<Database>, id: string): Promise<Account | undefined> {
-  return db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('accounts').select(ACCOUNT_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
 export async function countAccounts(db: Kysely<Database>): Promise<number> {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
+import { withNamedStatements } from './named-statements.js';
 import { CurrentSchemaPostgresDialect } from './postgres-dialect.js';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, FALLBACK_AUTOCHECKPOINT_PAGES, startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 import * as initial from './migrations/0001-initial.js';
@@ -94,7 +95,7 @@ export function openStore(databaseUrl: string): Store {
     // An idle client losing its connection must not crash the process; the next
     // query reports the outage instead (readyz answers 503).
     pool.on('error', () => {});
-    const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool: withNamedStatements(pool) }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   const path = sqlitePath(databaseUrl);

@@ -1,5 +1,6 @@
 import type { Insertable, Kysely } from 'kysely';
-import { SESSION_COLUMNS, ownedRowReader } from './joined-rows.js';
+import { SESSION_COLUMNS } from './columns.js';
+import { ownedRowReader } from './joined-rows.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, Session, SessionKind, SessionTable } from './schema.js';
 import type { UserRef } from './users.js';

@@ -3,7 +3,8 @@
 // SHA-256(secret) is stored. Each step is taken by one conditional update, so of two
 // requests finishing the same flow exactly one does.
 import { sql, type Kysely } from 'kysely';
-import { FLOW_COLUMNS, ownedRowReader } from './joined-rows.js';
+import { FLOW_COLUMNS } from './columns.js';
+import { ownedRowReader } from './joined-rows.js';
 import { preparedQuery } from './prepared.js';
 import type { UserRef } from './users.js';
 import type { Database, FlowState, SignInFlow } from './schema.js';
@@ -98,6 +99,10 @@ export function findFlow(db: Kysely<Database>, id: string): Promise<SignInFlow |
 /** The flow with its person and account, in one read (the second step of sign-in opens
  * one on every request). */
 export const findFlowWithOwner = ownedRowReader<SignInFlow>('sign_in_flows', 'f', FLOW_COLUMNS);
+
+/** The same, with the person's row locked for the rest of the transaction (the second
+ * step counts a wrong code or takes the flow under that lock). */
+export const findFlowWithLockedOwner = ownedRowReader<SignInFlow>('sign_in_flows', 'f', FLOW_COLUMNS, { lockOwner: true });
 
 /**
  * Takes a flow from one state to the next, with the proofs it now holds, once: the

@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely, type RawBuilder } from 'kysely';
+import { TWO_FACTOR_METHOD_COLUMNS } from './columns.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, TwoFactorMethod, TwoFactorMethodTable, TwoFactorMethodType } from './schema.js';
 import type { UserRef } from './users.js';
@@ -33,7 +34,7 @@ export const NO_METHOD_DETAILS = {
 const activeMethods = preparedQuery<{ accountId: string; userId: string }, TwoFactorMethod>((db, slot) =>
   db
     .selectFrom('two_factor_methods')
-    .selectAll()
+    .select(TWO_FACTOR_METHOD_COLUMNS)
     .where('user_id', '=', slot('userId'))
     .where('status', '=', 'active')
     .where('account_id', '=', slot('accountId'))

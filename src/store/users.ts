@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Dialect } from './database.js';
+import { USER_COLUMNS } from './columns.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, NewUser, User, UserUpdate } from './schema.js';
 
@@ -52,7 +53,7 @@ export class AccountUsers {
   ) {}
 
   findById(id: string): Promise<User | undefined> {
-    return this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId).where('id', '=', id).executeTakeFirst();
+    return this.db.selectFrom('users').select(USER_COLUMNS).where('account_id', '=', this.accountId).where('id', '=', id).executeTakeFirst();
   }
 
   /** The person's row, locked until the transaction ends where rows have locks
@@ -60,7 +61,7 @@ export class AccountUsers {
   lockById(id: string, dialect: Dialect): Promise<User | undefined> {
     return this.db
       .selectFrom('users')
-      .selectAll()
+      .select(USER_COLUMNS)
       .where('account_id', '=', this.accountId)
       .where('id', '=', id)
       .$if(dialect === 'postgres', (query) => query.forUpdate())
@@ -68,17 +69,23 @@ export class AccountUsers {
   }
 
   findByEmail(email: string): Promise<User | undefined> {
-    return this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId).where('email', '=', email).executeTakeFirst();
+    return this.db.selectFrom('users').select(USER_COLUMNS).where('account_id', '=', this.accountId).where('email', '=', email).executeTakeFirst();
   }
 
   list(): Promise<User[]> {
-    return this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+    return this.db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .where('account_id', '=', this.accountId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
   }
 
   /** Newest first; `before` is the last row of the previous page. `email` is a
    * normalised address; `updatedSince` keeps the rows changed at or after it. */
   listPage(limit: number, before: { createdAt: number; id: string } | null, filter: PeopleFilter = {}): Promise<User[]> {
-    let query = this.db.selectFrom('users').selectAll().where('account_id', '=', this.accountId);
+    let query = this.db.selectFrom('users').select(USER_COLUMNS).where('account_id', '=', this.accountId);
     if (filter.staffWithoutTwoFactor) query = query.where(staffWithoutTwoFactor);
     if (filter.email !== undefined) query = query.where('email', '=', filter.email);
     if (filter.updatedSince !== undefined) query = query.where('updated_at', '>=', filter.updatedSince);
@@ -130,5 +137,5 @@ export class AccountUsers {
 }
 
 export function findUserById(db: Kysely<Database>, id: string): Promise<User | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
 }

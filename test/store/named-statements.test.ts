@@ -1,0 +1,105 @@
+// Statements prepared once per PostgreSQL connection (store/named-statements.ts): which
+// texts get a name, that the hot reads really run prepared, and that a prepared read
+// survives another instance's migration adding a column.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { POSTGRES_URL, postgresDatabaseUrl, skipReason } from '../support/harness.js';
+import { migrateToLatest, openStore } from '../../src/store/database.js';
+import { MAX_NAMED_TEXTS, StatementNames } from '../../src/store/named-statements.js';
+import { findAccountBySlug } from '../../src/store/accounts.js';
+import { AccountUsers } from '../../src/store/users.js';
+import { listActiveMethods } from '../../src/store/two-factor.js';
+import type { Database } from '../../src/store/schema.js';
+
+describe('statement names', () => {
+  it('names a statement with values and listed columns, the same name every time', () => {
+    const names = new StatementNames();
+    const text = 'select "id", "slug" from "accounts" where "slug" = $1';
+    const name = names.nameFor(text, 1);
+    assert.match(name ?? '', /^tessera_\d+$/);
+    assert.equal(names.nameFor(text, 1), name);
+    assert.notEqual(names.nameFor('select "id" from "users" where "id" = $1', 1), name);
+  });
+
+  it('leaves unnamed what a prepared statement would break or bloat', () => {
+    const names = new StatementNames();
+    assert.equal(names.nameFor('select * from "accounts" where "slug" = $1', 1), undefined, 'select *');
+    assert.equal(names.nameFor('select "a".* from "accounts" as "a" where "slug" = $1', 1), undefined, 'table.*');
+    assert.equal(names.nameFor('update "users" set "name" = $1 returning *', 1), undefined, 'returning *');
+    assert.equal(names.nameFor('commit', 0), undefined, 'no values: the simple protocol');
+    assert.equal(names.nameFor(`insert into "t" values ${Array.from({ length: 70 }, (_, i) => `($${i + 1})`).join(', ')}`, 70), undefined, 'many values');
+    assert.equal(names.size, 0);
+    assert.ok(names.nameFor('/* rows as arrays */ select count(*) as "n" from "users" where "id" = $1', 1), 'a comment and count(*) are no result star');
+  });
+
+  it(`stops naming after ${MAX_NAMED_TEXTS} texts, and keeps the names it gave`, () => {
+    const names = new StatementNames();
+    const first = names.nameFor('select "id" from "t0" where "id" = $1', 1);
+    for (let i = 1; i < MAX_NAMED_TEXTS; i += 1) assert.ok(names.nameFor(`select "id" from "t${i}" where "id" = $1`, 1));
+    assert.equal(names.nameFor('select "id" from "one_more" where "id" = $1', 1), undefined);
+    assert.equal(names.nameFor('select "id" from "t0" where "id" = $1', 1), first);
+  });
+});
+
+/** A `select *` with a value, as a less careful store function would write it. */
+function selectEverything(db: Kysely<Database>) {
+  return db.selectFrom('accounts').selectAll().where('slug', '=', 'acme').executeTakeFirst();
+}
+
+describe('named statements on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'PostgreSQL suite skipped: TESSERA_TEST_DATABASE_URL is not set') }, () => {
+  it('runs the hot reads prepared, and they survive a column added by another connection', async () => {
+    const database = await postgresDatabaseUrl();
+    const store = openStore(database.url);
+    const other = new pg.Client({ connectionString: database.url });
+    try {
+      await migrateToLatest(store.db, store.dialect);
+      const now = Date.now();
+      await store.db
+        .insertInto('accounts')
+        .values({ id: 'acc1', slug: 'acme', name: 'Acme', created_at: now, updated_at: now } as never)
+        .execute();
+      const users = new AccountUsers(store.db, 'acc1');
+      // One transaction holds one connection: what it prepared is in its own view.
+      const prepared = await store.db.transaction().execute(async (trx) => {
+        await findAccountBySlug(trx, 'acme');
+        await new AccountUsers(trx, 'acc1').lockById('nobody', 'postgres');
+        await listActiveMethods(trx, { id: 'nobody', account_id: 'acc1' });
+        await selectEverything(trx);
+        return (await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(trx)).rows.map((row) => row.statement);
+      });
+      assert.ok(
+        prepared.some((text) => text.includes('from "accounts" where "slug" = $1')),
+        'the account read is prepared',
+      );
+      assert.ok(
+        prepared.some((text) => text.includes('from "users"') && text.includes('for update')),
+        'the locking read of a person is prepared',
+      );
+      assert.ok(
+        prepared.some((text) => text.includes('from "two_factor_methods"')),
+        'the methods read is prepared',
+      );
+      assert.ok(
+        prepared.every((text) => !/select \*/.test(text)),
+        'nothing with select * is prepared',
+      );
+
+      // Another instance migrates meanwhile: a prepared "select *" would now fail with
+      // "cached plan must not change result type"; listed columns do not.
+      await other.connect();
+      await other.query('alter table accounts add column added_by_a_later_migration text');
+      await other.query('alter table users add column added_by_a_later_migration text');
+      for (let round = 0; round < 3; round += 1) {
+        assert.equal((await findAccountBySlug(store.db, 'acme'))?.id, 'acc1');
+        assert.equal(await users.findByEmail('nobody@example.test'), undefined);
+        assert.equal((await selectEverything(store.db))?.id, 'acc1');
+      }
+    } finally {
+      await other.end().catch(() => {});
+      await store.close();
+      await database.drop();
+    }
+  });
+});
