@@ -11,6 +11,12 @@ describe('configuration', () => {
     assert.equal(config.databaseUrl, 'sqlite:/srv/app/data/tessera.db');
     assert.equal(config.baseUrl, 'http://localhost:3000');
     assert.equal(config.smsProvider, 'outbox');
+    assert.equal(config.databasePreparedStatements, true);
+  });
+
+  it('turns PostgreSQL prepared statements off for a pooler that cannot keep them', () => {
+    assert.equal(loadConfig({ TESSERA_DATABASE_PREPARED_STATEMENTS: 'off' }).databasePreparedStatements, false);
+    assert.equal(loadConfig({ TESSERA_DATABASE_PREPARED_STATEMENTS: 'on' }).databasePreparedStatements, true);
   });
 
   it('names the bad value, and never repeats a password from a URL', () => {
@@ -20,6 +26,7 @@ describe('configuration', () => {
       [{ TESSERA_DATABASE_URL: 'mysql://root:hunter2@db/x' }, /TESSERA_DATABASE_URL/],
       [{ TESSERA_REDIS_URL: 'http://user:hunter2@redis' }, /TESSERA_REDIS_URL/],
       [{ TESSERA_MODE: 'production' }, /TESSERA_ENCRYPTION_KEYS/],
+      [{ TESSERA_DATABASE_PREPARED_STATEMENTS: 'false' }, /TESSERA_DATABASE_PREPARED_STATEMENTS/],
     ] as const) {
       assert.throws(
         () => loadConfig(env),

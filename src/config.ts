@@ -35,6 +35,9 @@ export interface Config {
   cookieDomain: string | null;
   dataDir: string;
   databaseUrl: string;
+  /** TESSERA_DATABASE_PREPARED_STATEMENTS: PostgreSQL statements prepared once per
+   * connection (store/named-statements.ts); off behind a pooler that cannot keep them. */
+  databasePreparedStatements: boolean;
   redisUrl: string | null;
   /** Prefix of every Redis key, so several deployments (or test runs) can share one Redis. */
   redisKeyPrefix: string;
@@ -115,6 +118,12 @@ function readCookieDomain(raw: string | undefined, baseUrl: string): string | nu
     throw new ConfigError(`TESSERA_COOKIE_DOMAIN (${domain}) must be TESSERA_BASE_URL's host (${host}) or a parent domain of it`);
   }
   return domain;
+}
+
+function readPreparedStatements(raw: string | undefined): boolean {
+  if (raw === undefined || raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`TESSERA_DATABASE_PREPARED_STATEMENTS must be "on" or "off", got "${raw}"`);
 }
 
 function readTrustProxy(raw: string | undefined): string | boolean {
@@ -263,6 +272,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     cookieDomain: readCookieDomain(env.TESSERA_COOKIE_DOMAIN, baseUrl),
     dataDir,
     databaseUrl,
+    databasePreparedStatements: readPreparedStatements(env.TESSERA_DATABASE_PREPARED_STATEMENTS),
     redisUrl,
     redisKeyPrefix: readRedisKeyPrefix(env.TESSERA_REDIS_KEY_PREFIX),
     productName,

@@ -107,7 +107,7 @@ export async function openKeyRing(config: Pick<Config, 'dataDir' | 'encryptionKe
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const store = openStore(config.databaseUrl);
+  const store = openStore(config.databaseUrl, { preparedStatements: config.databasePreparedStatements });
   try {
     await migrateToLatest(store.db, store.dialect);
   } catch (error) {

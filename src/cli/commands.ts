@@ -56,7 +56,7 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
       return 0;
     case 'migrate': {
       checkKnownOptions(args, ['json']);
-      const store = openStore(config.databaseUrl);
+      const store = openStore(config.databaseUrl, { preparedStatements: config.databasePreparedStatements });
       try {
         const applied = await migrateToLatest(store.db, store.dialect);
         print(json ? JSON.stringify({ applied }) : applied.length > 0 ? `Applied: ${applied.join(', ')}` : 'The database is up to date.');
@@ -226,7 +226,7 @@ export async function runCommand(command: string, args: ParsedArgs, config: Conf
     }
     case 'keys rotate': {
       checkKnownOptions(args, ['json', 'prune', 'signing']);
-      const store = openStore(config.databaseUrl);
+      const store = openStore(config.databaseUrl, { preparedStatements: config.databasePreparedStatements });
       try {
         await migrateToLatest(store.db, store.dialect);
         if (args.options.has('signing')) {

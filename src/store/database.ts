@@ -88,14 +88,17 @@ function createPrivately(path: string): void {
   closeSync(openSync(path, 'a', 0o600));
 }
 
-export function openStore(databaseUrl: string): Store {
+/** `preparedStatements: false` sends every PostgreSQL statement unnamed (behind a pooler
+ * that cannot keep prepared statements, docs/deploy.md). */
+export function openStore(databaseUrl: string, options: { preparedStatements?: boolean } = {}): Store {
   if (databaseUrl.startsWith('postgres:') || databaseUrl.startsWith('postgresql:')) {
     const pg = loadPostgresDriver();
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
     // An idle client losing its connection must not crash the process; the next
     // query reports the outage instead (readyz answers 503).
     pool.on('error', () => {});
-    const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool: withNamedStatements(pool) }) });
+    const dialect = new CurrentSchemaPostgresDialect({ pool: options.preparedStatements === false ? pool : withNamedStatements(pool) });
+    const db = new Kysely<Database>({ dialect });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   const path = sqlitePath(databaseUrl);

@@ -102,4 +102,20 @@ describe('named statements on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Po
       await database.drop();
     }
   });
+  it('prepares nothing when turned off (TESSERA_DATABASE_PREPARED_STATEMENTS=off)', async () => {
+    const database = await postgresDatabaseUrl();
+    const store = openStore(database.url, { preparedStatements: false });
+    try {
+      await migrateToLatest(store.db, store.dialect);
+      const prepared = await store.db.transaction().execute(async (trx) => {
+        await findAccountBySlug(trx, 'acme');
+        await listActiveMethods(trx, { id: 'nobody', account_id: 'acc1' });
+        return (await sql<{ name: string }>`select name from pg_prepared_statements`.execute(trx)).rows;
+      });
+      assert.deepEqual(prepared, []);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
 });
