@@ -33,6 +33,8 @@ export interface OpenChallenge {
   activeMethods: TwoFactorMethod[];
   /** What the flow holds as proven so far (its first factor, at least). */
   proofs: Proof[];
+  /** The person's row was read under the lock verifySecondFactor needs (lockPerson). */
+  personLocked: boolean;
 }
 
 /** The live flow behind a token while it waits for a second factor, or invalid_challenge
@@ -67,7 +69,7 @@ export async function openChallenge(
     now,
   });
   if (step.kind !== 'second_factor') return fail('invalid_challenge');
-  return ok({ challenge, user, account, methods: step.methods, factors: types, activeMethods, proofs });
+  return ok({ challenge, user, account, methods: step.methods, factors: types, activeMethods, proofs, personLocked: options.lockPerson === true });
 }
 
 /** Options for signing this challenge with a security key (when it offers one). */
@@ -101,7 +103,7 @@ export async function completeSecondFactor(deps: ServiceDeps, input: SecondStepI
       let claimed: NextStep | null = null;
       const verified = await verifySecondFactor(trx, deps, {
         user,
-        userLockedInThisTransaction: true,
+        userLockedInThisTransaction: opened.value.personLocked,
         activeMethods: opened.value.activeMethods,
         factor: { method: input.method, code: input.code },
         allowed: opened.value.methods,

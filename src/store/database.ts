@@ -134,6 +134,9 @@ export function openStore(databaseUrl: string, options: { preparedStatements?: b
   };
 }
 
+// Old instances keep running on the new schema during a rolling upgrade, with their
+// statements prepared (named-statements.ts): a migration adds; a column is dropped or
+// retyped only in a release after the one that stopped reading it (docs/deploy.md).
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-session-trusted-device': sessionTrustedDevice,

@@ -7,17 +7,24 @@
 // - a text with `*` in its result (`select *`, `returning *`): a prepared statement
 //   keeps the columns it had when it was prepared, and once another instance's
 //   migration adds one, PostgreSQL refuses it ("cached plan must not change result
-//   type") until the connection closes. Listed columns stay valid as columns are added.
+//   type"). Listed columns stay valid as columns are added.
 // - texts past a length or a number of values (multi-row inserts), and every text past
 //   the first few hundred: each name holds a plan in each of the pool's connections.
 // - texts without values: node-postgres sends those in the simple protocol (begin,
 //   commit).
+// A named statement that goes stale all the same (another instance's migration changed
+// a column's type; a value that failed to bind made PostgreSQL drop it) would fail on
+// every later use in its connection, so that connection is closed when it goes back to
+// the pool, and the next one prepares the statement afresh.
+import { createHash } from 'node:crypto';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Pool, PoolClient } from 'pg';
 
 /** Names handed out per process; further texts run unnamed. */
 export const MAX_NAMED_TEXTS = 400;
-const MAX_TEXT_LENGTH = 4000;
+// The joined reads of a session or a flow with its person and account are about 2,300
+// characters; a test checks that they are named.
+const MAX_TEXT_LENGTH = 8000;
 const MAX_VALUES = 64;
 
 /** `*` anywhere but in `count(*)` or a comment. */
@@ -28,7 +35,9 @@ function resultIsStar(text: string): boolean {
     .includes('*');
 }
 
-/** One name per statement text, the same on every connection of the pool. */
+/** One name per statement text. The name is the text's hash, so the same on every
+ * connection and in every instance: if a pooler ever hands one instance's prepared
+ * statement to another, a name can only stand for the same text. */
 export class StatementNames {
   private readonly names = new Map<string, string>();
 
@@ -37,7 +46,7 @@ export class StatementNames {
     if (known !== undefined) return known;
     if (valueCount === 0 || valueCount > MAX_VALUES || text.length > MAX_TEXT_LENGTH) return undefined;
     if (this.names.size >= MAX_NAMED_TEXTS || resultIsStar(text)) return undefined;
-    const name = `tessera_${this.names.size + 1}`;
+    const name = `tessera_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
     this.names.set(text, name);
     return name;
   }
@@ -47,9 +56,18 @@ export class StatementNames {
   }
 }
 
+/** PostgreSQL's answers that a prepared statement of this connection no longer works:
+ * it does not exist (26000), or its result would change (0A000, "cached plan must not
+ * change result type"). */
+function isStaleStatement(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '26000' || (code === '0A000' && /cached plan/.test(String((error as Error).message)));
+}
+
 /** The pool as Kysely sees it, each statement sent under its name where it has one. */
 export function withNamedStatements(pool: Pool, names = new StatementNames()): PostgresPool {
   const views = new WeakMap<PoolClient, PostgresPoolClient>();
+  const stale = new WeakSet<PoolClient>();
   const viewOf = (client: PoolClient): PostgresPoolClient => {
     let view = views.get(client);
     if (!view) {
@@ -58,9 +76,14 @@ export function withNamedStatements(pool: Pool, names = new StatementNames()): P
         query: ((textOrCursor: unknown, values?: readonly unknown[]) => {
           if (typeof textOrCursor !== 'string') return client.query(textOrCursor as never);
           const name = names.nameFor(textOrCursor, values?.length ?? 0);
-          return client.query({ text: textOrCursor, values: values as unknown[] | undefined, ...(name ? { name } : {}) });
+          if (!name) return client.query(textOrCursor, values as unknown[] | undefined);
+          return client.query({ name, text: textOrCursor, values: values as unknown[] | undefined }).catch((error: unknown) => {
+            if (isStaleStatement(error)) stale.add(client);
+            throw error;
+          });
         }) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(),
+        // Kysely asks for the connection to be closed after a failed rollback.
+        release: ((destroy?: boolean) => client.release(destroy === true || stale.has(client) ? true : undefined)) as PostgresPoolClient['release'],
       };
       views.set(client, view);
     }

@@ -11,6 +11,8 @@ import { MAX_NAMED_TEXTS, StatementNames } from '../../src/store/named-statement
 import { findAccountBySlug } from '../../src/store/accounts.js';
 import { AccountUsers } from '../../src/store/users.js';
 import { listActiveMethods } from '../../src/store/two-factor.js';
+import { findSessionWithOwner } from '../../src/store/sessions.js';
+import { findFlowWithLockedOwner } from '../../src/store/sign-in-flows.js';
 import type { Database } from '../../src/store/schema.js';
 
 describe('statement names', () => {
@@ -18,9 +20,10 @@ describe('statement names', () => {
     const names = new StatementNames();
     const text = 'select "id", "slug" from "accounts" where "slug" = $1';
     const name = names.nameFor(text, 1);
-    assert.match(name ?? '', /^tessera_\d+$/);
+    assert.match(name ?? '', /^tessera_[0-9a-f]{32}$/);
     assert.equal(names.nameFor(text, 1), name);
     assert.notEqual(names.nameFor('select "id" from "users" where "id" = $1', 1), name);
+    assert.equal(new StatementNames().nameFor(text, 1), name, 'another instance names the same text alike');
   });
 
   it('leaves unnamed what a prepared statement would break or bloat', () => {
@@ -67,6 +70,8 @@ describe('named statements on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Po
         await new AccountUsers(trx, 'acc1').lockById('nobody', 'postgres');
         await listActiveMethods(trx, { id: 'nobody', account_id: 'acc1' });
         await selectEverything(trx);
+        await findSessionWithOwner(trx, 'no-such-session');
+        await findFlowWithLockedOwner(trx, 'no-such-flow');
         return (await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(trx)).rows.map((row) => row.statement);
       });
       assert.ok(
@@ -102,6 +107,31 @@ describe('named statements on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Po
       await database.drop();
     }
   });
+  it('closes a connection whose prepared statement went stale, so the next read works', async () => {
+    const database = await postgresDatabaseUrl();
+    const store = openStore(database.url);
+    const other = new pg.Client({ connectionString: database.url });
+    try {
+      await migrateToLatest(store.db, store.dialect);
+      const now = Date.now();
+      await store.db
+        .insertInto('accounts')
+        .values({ id: 'acc1', slug: 'acme', name: 'Acme', created_at: now, updated_at: now } as never)
+        .execute();
+      assert.equal((await findAccountBySlug(store.db, 'acme'))?.name, 'Acme');
+      // Another instance's migration changes a column's type: the statement prepared
+      // above can no longer run in its connection.
+      await other.connect();
+      await other.query('alter table accounts alter column name type varchar(200)');
+      await assert.rejects(findAccountBySlug(store.db, 'acme'), /cached plan must not change result type/);
+      for (let round = 0; round < 3; round += 1) assert.equal((await findAccountBySlug(store.db, 'acme'))?.name, 'Acme');
+    } finally {
+      await other.end().catch(() => {});
+      await store.close();
+      await database.drop();
+    }
+  });
+
   it('prepares nothing when turned off (TESSERA_DATABASE_PREPARED_STATEMENTS=off)', async () => {
     const database = await postgresDatabaseUrl();
     const store = openStore(database.url, { preparedStatements: false });
