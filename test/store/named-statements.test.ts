@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { POSTGRES_URL, postgresDatabaseUrl, skipReason } from '../support/harness.js';
-import { migrateToLatest, openStore } from '../../src/store/database.js';
+import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
 import { MAX_NAMED_TEXTS, StatementNames } from '../../src/store/named-statements.js';
 import { findAccountBySlug } from '../../src/store/accounts.js';
 import { AccountUsers } from '../../src/store/users.js';
@@ -51,41 +51,54 @@ function selectEverything(db: Kysely<Database>) {
   return db.selectFrom('accounts').selectAll().where('slug', '=', 'acme').executeTakeFirst();
 }
 
+/** A fresh migrated schema with one account, a second connection to it (another
+ * instance, say), and both closed and dropped afterwards. */
+async function withAccountStore(options: { preparedStatements?: boolean }, body: (store: Store, other: pg.Client) => Promise<void>): Promise<void> {
+  const database = await postgresDatabaseUrl();
+  const store = openStore(database.url, options);
+  const other = new pg.Client({ connectionString: database.url });
+  try {
+    await migrateToLatest(store.db, store.dialect);
+    const now = Date.now();
+    await store.db
+      .insertInto('accounts')
+      .values({ id: 'acc1', slug: 'acme', name: 'Acme', created_at: now, updated_at: now } as never)
+      .execute();
+    await other.connect();
+    await body(store, other);
+  } finally {
+    await other.end().catch(() => {});
+    await store.close();
+    await database.drop();
+  }
+}
+
+/** The texts prepared in one connection after `reads` ran in it (a transaction holds
+ * one connection). */
+async function preparedAfter(store: Store, reads: (trx: Kysely<Database>) => Promise<unknown>): Promise<string[]> {
+  return store.db.transaction().execute(async (trx) => {
+    await reads(trx);
+    return (await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(trx)).rows.map((row) => row.statement);
+  });
+}
+
 describe('named statements on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'PostgreSQL suite skipped: TESSERA_TEST_DATABASE_URL is not set') }, () => {
   it('runs the hot reads prepared, and they survive a column added by another connection', async () => {
-    const database = await postgresDatabaseUrl();
-    const store = openStore(database.url);
-    const other = new pg.Client({ connectionString: database.url });
-    try {
-      await migrateToLatest(store.db, store.dialect);
-      const now = Date.now();
-      await store.db
-        .insertInto('accounts')
-        .values({ id: 'acc1', slug: 'acme', name: 'Acme', created_at: now, updated_at: now } as never)
-        .execute();
-      const users = new AccountUsers(store.db, 'acc1');
-      // One transaction holds one connection: what it prepared is in its own view.
-      const prepared = await store.db.transaction().execute(async (trx) => {
+    await withAccountStore({}, async (store, other) => {
+      const prepared = await preparedAfter(store, async (trx) => {
         await findAccountBySlug(trx, 'acme');
         await new AccountUsers(trx, 'acc1').lockById('nobody', 'postgres');
         await listActiveMethods(trx, { id: 'nobody', account_id: 'acc1' });
         await selectEverything(trx);
         await findSessionWithOwner(trx, 'no-such-session');
         await findFlowWithLockedOwner(trx, 'no-such-flow');
-        return (await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(trx)).rows.map((row) => row.statement);
       });
-      assert.ok(
-        prepared.some((text) => text.includes('from "accounts" where "slug" = $1')),
-        'the account read is prepared',
-      );
-      assert.ok(
-        prepared.some((text) => text.includes('from "users"') && text.includes('for update')),
-        'the locking read of a person is prepared',
-      );
-      assert.ok(
-        prepared.some((text) => text.includes('from "two_factor_methods"')),
-        'the methods read is prepared',
-      );
+      const has = (what: string, found: (text: string) => boolean) => assert.ok(prepared.some(found), `${what} is prepared`);
+      has('the account read', (text) => text.includes('from "accounts" where "slug" = $1'));
+      has('the locking read of a person', (text) => text.includes('from "users"') && text.includes('for update'));
+      has('the methods read', (text) => text.includes('from "two_factor_methods"'));
+      has('the session check (not too long to be named)', (text) => text.includes('from "sessions" as "s"'));
+      has('the flow read with its person locked', (text) => text.includes('from "sign_in_flows" as "f"') && text.includes('for update of "u"'));
       assert.ok(
         prepared.every((text) => !/select \*/.test(text)),
         'nothing with select * is prepared',
@@ -93,59 +106,36 @@ describe('named statements on PostgreSQL', { skip: skipReason(!POSTGRES_URL, 'Po
 
       // Another instance migrates meanwhile: a prepared "select *" would now fail with
       // "cached plan must not change result type"; listed columns do not.
-      await other.connect();
       await other.query('alter table accounts add column added_by_a_later_migration text');
       await other.query('alter table users add column added_by_a_later_migration text');
+      const users = new AccountUsers(store.db, 'acc1');
       for (let round = 0; round < 3; round += 1) {
         assert.equal((await findAccountBySlug(store.db, 'acme'))?.id, 'acc1');
         assert.equal(await users.findByEmail('nobody@example.test'), undefined);
         assert.equal((await selectEverything(store.db))?.id, 'acc1');
       }
-    } finally {
-      await other.end().catch(() => {});
-      await store.close();
-      await database.drop();
-    }
+    });
   });
+
   it('closes a connection whose prepared statement went stale, so the next read works', async () => {
-    const database = await postgresDatabaseUrl();
-    const store = openStore(database.url);
-    const other = new pg.Client({ connectionString: database.url });
-    try {
-      await migrateToLatest(store.db, store.dialect);
-      const now = Date.now();
-      await store.db
-        .insertInto('accounts')
-        .values({ id: 'acc1', slug: 'acme', name: 'Acme', created_at: now, updated_at: now } as never)
-        .execute();
+    await withAccountStore({}, async (store, other) => {
       assert.equal((await findAccountBySlug(store.db, 'acme'))?.name, 'Acme');
       // Another instance's migration changes a column's type: the statement prepared
       // above can no longer run in its connection.
-      await other.connect();
       await other.query('alter table accounts alter column name type varchar(200)');
       await assert.rejects(findAccountBySlug(store.db, 'acme'), /cached plan must not change result type/);
       for (let round = 0; round < 3; round += 1) assert.equal((await findAccountBySlug(store.db, 'acme'))?.name, 'Acme');
-    } finally {
-      await other.end().catch(() => {});
-      await store.close();
-      await database.drop();
-    }
+    });
   });
 
   it('prepares nothing when turned off (TESSERA_DATABASE_PREPARED_STATEMENTS=off)', async () => {
-    const database = await postgresDatabaseUrl();
-    const store = openStore(database.url, { preparedStatements: false });
-    try {
-      await migrateToLatest(store.db, store.dialect);
-      const prepared = await store.db.transaction().execute(async (trx) => {
+    await withAccountStore({ preparedStatements: false }, async (store) => {
+      const prepared = await preparedAfter(store, async (trx) => {
         await findAccountBySlug(trx, 'acme');
         await listActiveMethods(trx, { id: 'nobody', account_id: 'acc1' });
-        return (await sql<{ name: string }>`select name from pg_prepared_statements`.execute(trx)).rows;
+        await findSessionWithOwner(trx, 'no-such-session');
       });
       assert.deepEqual(prepared, []);
-    } finally {
-      await store.close();
-      await database.drop();
-    }
+    });
   });
 });
