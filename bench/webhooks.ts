@@ -19,14 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { newId } from '../src/crypto/tokens.js';
 import { openStore } from '../src/store/database.js';
 import { percentiles } from './lib/load.js';
-import { cpuDelta, nodeArgs, peakRssMiB, run, snapshot, startServer, stopServer } from './lib/proc.js';
+import { cpuDelta, peakRssMiB, snapshot, stopServer, type Server } from './lib/proc.js';
 import { freePort } from './lib/system.js';
-import { TESSERA_ROOT, startFlags, tesseraEnv } from './tessera/system.js';
+import { ACCOUNT_SLUG, PASSWORD } from './lib/users.js';
+import { prepareTessera, tesseraEnv } from './tessera/system.js';
 
 const BENCH_ROOT = fileURLToPath(new URL('.', import.meta.url));
 const CORES = availableParallelism();
-const BIN = join(TESSERA_ROOT, 'bin', 'tessera');
-const PASSWORD = 'violet lamp harbour 42 quietly bench';
 const ADMIN = 'admin@bench.test';
 
 interface Options {
@@ -132,25 +131,12 @@ async function main(): Promise<void> {
   const port = await freePort();
   const keys = { encryptionKeys: `k1:${randomBytes(32).toString('base64')}`, hmacKey: randomBytes(32).toString('base64') };
   const env = { ...tesseraEnv(dataDir, port, keys), TESSERA_OUTBOUND_ALLOW: '127.0.0.1/32' };
-  const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
-  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  let server: Server | null = null;
   try {
-    await run(process.execPath, [join(TESSERA_ROOT, 'scripts', 'build.mjs')], { cwd: TESSERA_ROOT, env });
-    await cli(['migrate']);
-    await cli(['account', 'create', '--slug', 'bench', '--name', 'Bench Support']);
-    await cli(['user', 'create', '--account', 'bench', '--email', ADMIN, '--role', 'admin', '--name', 'Bench Admin', '--password-stdin'], PASSWORD);
-    server = await startServer({
-      name: 'tessera',
-      command: process.execPath,
-      args: [...startFlags(), ...nodeArgs(), BIN, 'serve'],
-      cwd: TESSERA_ROOT,
-      env,
-      port,
-      readyPath: '/healthz',
-      logFile: join(workDir, 'tessera.log'),
-    });
+    const serve = await prepareTessera({ env, port, logFile: join(workDir, 'tessera.log'), person: { email: ADMIN, role: 'admin', name: 'Bench Admin' } });
+    server = await serve();
     const origin = server.origin;
-    const session = (await api(origin, 'POST', '/api/v1/sign-in', { account: 'bench', email: ADMIN, password: PASSWORD })).json.session_token as string;
+    const session = (await api(origin, 'POST', '/api/v1/sign-in', { account: ACCOUNT_SLUG, email: ADMIN, password: PASSWORD })).json.session_token as string;
     const confirm = { method: 'password', code: PASSWORD };
     const token = (await api(origin, 'POST', '/api/v1/admin/api-tokens', { name: 'bench', scopes: ['users:write'], expires_in_days: 1, ...confirm }, session))
       .json.token as string;

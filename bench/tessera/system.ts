@@ -338,6 +338,34 @@ export async function seedTesseraUsersPostgres(input: {
   }
 }
 
+/** What `npm start` runs (the build into dist/, then bin/tessera, which runs it), on
+ * a database migrated and holding the bench account with one person in it (password
+ * PASSWORD), made through the CLI; answers how to start the server. */
+export async function prepareTessera(input: {
+  env: Record<string, string>;
+  port: number;
+  logFile: string;
+  person: { email: string; role: 'agent' | 'admin'; name: string };
+}): Promise<() => Promise<Server>> {
+  const { env, person } = input;
+  const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
+  await run(process.execPath, [join(TESSERA_ROOT, 'scripts', 'build.mjs')], { cwd: TESSERA_ROOT, env });
+  await cli(['migrate']);
+  await cli(['account', 'create', '--slug', ACCOUNT_SLUG, '--name', 'Bench Support']);
+  await cli(['user', 'create', '--account', ACCOUNT_SLUG, '--email', person.email, '--role', person.role, '--name', person.name, '--password-stdin'], PASSWORD);
+  return () =>
+    startServer({
+      name: 'tessera',
+      command: process.execPath,
+      args: [...startFlags(), ...nodeArgs(), BIN, 'serve'],
+      cwd: TESSERA_ROOT,
+      env,
+      port: input.port,
+      readyPath: '/healthz',
+      logFile: input.logFile,
+    });
+}
+
 export async function startTessera(input: {
   users: number;
   workDir: string;
@@ -370,23 +398,7 @@ export async function startTessera(input: {
   };
   if (databaseName) await createDatabase(databaseName);
   try {
-    const cli = (args: string[], stdin?: string) => run(process.execPath, [BIN, ...args], { cwd: TESSERA_ROOT, env, input: stdin });
-    // What `npm start` runs: the build into dist/, then bin/tessera, which runs it.
-    await run(process.execPath, [join(TESSERA_ROOT, 'scripts', 'build.mjs')], { cwd: TESSERA_ROOT, env });
-    await cli(['migrate']);
-    await cli(['account', 'create', '--slug', ACCOUNT_SLUG, '--name', 'Bench Support']);
-    await cli(['user', 'create', '--account', ACCOUNT_SLUG, '--email', TEMPLATE_EMAIL, '--role', 'agent', '--name', 'Template', '--password-stdin'], PASSWORD);
-    const serve = () =>
-      startServer({
-        name: 'tessera',
-        command: process.execPath,
-        args: [...startFlags(), ...nodeArgs(), BIN, 'serve'],
-        cwd: TESSERA_ROOT,
-        env,
-        port,
-        readyPath: '/healthz',
-        logFile: input.logFile,
-      });
+    const serve = await prepareTessera({ env, port, logFile: input.logFile, person: { email: TEMPLATE_EMAIL, role: 'agent', name: 'Template' } });
     const first = await serve();
     try {
       await enrolTemplate(first.origin);
